@@ -1,0 +1,94 @@
+"""create_app(config): resources started in order and stopped in reverse, middlewares and routes."""
+
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+import aiohttp
+import redis.asyncio as aioredis
+import structlog
+from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from gateway import api, carriers, conversations, db, migrate, ops, sending, sweeper, webhooks
+from gateway.config import Config
+from gateway.context import Context
+from gateway.keys import CARRIER, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
+from gateway.metrics import Metrics
+from gateway.middleware import auth_middleware, context_middleware, error_middleware
+from gateway.outbox import Outbox
+from gateway.routing import RouteTable
+from gateway.tasks import Supervisor
+
+log = structlog.get_logger(__name__)
+
+
+async def postgres(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG].database
+    pool = await db.create_pool(config.url, min_size=config.pool_min, max_size=config.pool_max,
+                                command_timeout=config.command_timeout)
+    if config.migrate_on_start:
+        async with pool.acquire() as conn:
+            await migrate.migrate(conn)
+    app[POOL] = pool
+    yield
+    await pool.close()
+
+
+async def redis(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG].redis
+    # One immediate retry reconnects a pooled connection that a Redis restart closed; no more, so a
+    # Redis that is down falls back to Postgres quickly.
+    client = aioredis.from_url(config.url, decode_responses=True, socket_timeout=config.timeout,
+                               socket_connect_timeout=config.timeout, retry=Retry(NoBackoff(), 1))
+    app[REDIS] = client
+    yield
+    await client.aclose()
+
+
+async def http_client(app: web.Application) -> AsyncIterator[None]:
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=app[CONFIG].carrier.send_timeout))
+    app[HTTP] = session
+    yield
+    await session.close()
+
+
+async def services(app: web.Application) -> AsyncIterator[None]:
+    """The routing table (rebuilt from Postgres), the queue and the carrier, once their pools exist."""
+    config = app[CONFIG]
+    routes = RouteTable(app[REDIS], app[POOL], app[METRICS])
+    outbox = Outbox(app[REDIS], per_number_rate=config.relay.per_number_rate,
+                    lease_seconds=config.queue.lease_seconds)
+    app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS])
+    app[CARRIER] = carriers.create(config, app[HTTP])
+    await routes.rebuild()
+    yield
+
+
+async def background(app: web.Application) -> AsyncIterator[None]:
+    """The loops run in this event loop; stopped (cancelled and awaited) before the pools close."""
+    config, ctx, carrier = app[CONFIG], app[CONTEXT], app[CARRIER]
+    tasks = Supervisor(app[METRICS], config.tasks.restart_delay)
+    tasks.loop("drain", lambda: sending.drain(ctx, carrier))
+    if hasattr(carrier, "run_callbacks"):
+        tasks.loop("sandbox_callbacks", carrier.run_callbacks)
+    tasks.every("reclaim", min(5.0, config.queue.lease_seconds / 4), ctx.outbox.reclaim)
+    tasks.every("sweep", config.queue.sweep_interval, lambda: sweeper.sweep(ctx))
+    tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(ctx))
+    tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(ctx))
+    app[TASKS] = tasks
+    yield
+    await tasks.stop()
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(client_max_size=config.server.max_body_bytes,
+                          middlewares=[context_middleware, error_middleware, auth_middleware])
+    app[CONFIG] = config
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.extend([postgres, redis, http_client, services, background])
+    ops.add_routes(app)
+    webhooks.add_routes(app, wire="twilio", sandbox=config.carrier.name == "sandbox")
+    api.add_routes(app)
+    return app

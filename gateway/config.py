@@ -1,0 +1,250 @@
+"""Settings: config.toml merged with the environment into frozen dataclasses, validated once."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
+CARRIERS = ("sandbox", "twilio")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names it in one line."""
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    max_body_bytes: int = 65536
+    api_tokens: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str = ""
+    pool_min: int = 2
+    pool_max: int = 10
+    migrate_on_start: bool = True
+    command_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class Redis:
+    url: str = ""
+    timeout: float = 0.5
+
+
+@dataclass(frozen=True)
+class Embedded:
+    data_dir: str = "var"
+    redis_port: int = 6380
+
+
+@dataclass(frozen=True)
+class Carrier:
+    name: str = "sandbox"
+    send_timeout: float = 10.0
+    max_attempts: int = 5
+    retry_base: float = 1.0
+    retry_cap: float = 60.0
+    sandbox_auth_token: str = "sandbox"
+    sandbox_delivery_delay: float = 0.2
+
+
+@dataclass(frozen=True)
+class Twilio:
+    account_sid: str = ""
+    auth_token: str = ""
+    api_base: str = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class Relay:
+    unrouted_reply: str = "This number only relays active conversations."
+    default_inactivity_days: int = 30
+    per_number_rate: float = 1.0
+
+
+@dataclass(frozen=True)
+class Queue:
+    lease_seconds: float = 60.0
+    concurrency: int = 32
+    poll_interval: float = 0.1
+    sweep_interval: float = 15.0
+    sweep_after: float = 30.0
+
+
+@dataclass(frozen=True)
+class Tasks:
+    expiry_interval: float = 60.0
+    restart_delay: float = 1.0
+
+
+@dataclass(frozen=True)
+class Log:
+    level: str = "info"
+    format: str = "auto"
+
+
+@dataclass(frozen=True)
+class Config:
+    server: Server = field(default_factory=Server)
+    database: Database = field(default_factory=Database)
+    redis: Redis = field(default_factory=Redis)
+    embedded: Embedded = field(default_factory=Embedded)
+    carrier: Carrier = field(default_factory=Carrier)
+    twilio: Twilio = field(default_factory=Twilio)
+    relay: Relay = field(default_factory=Relay)
+    queue: Queue = field(default_factory=Queue)
+    tasks: Tasks = field(default_factory=Tasks)
+    log: Log = field(default_factory=Log)
+
+    @property
+    def public_url(self) -> str:
+        """The base URL the carrier calls, without a trailing slash."""
+        url = self.server.public_url or f"http://{self.server.host}:{self.server.port}"
+        return url.rstrip("/")
+
+    def replace(self, **sections: Mapping[str, Any]) -> Config:
+        """A copy with some settings changed, e.g. replace(queue={"concurrency": 4})."""
+        changed = {name: dataclasses.replace(getattr(self, name), **values) for name, values in sections.items()}
+        return validate(dataclasses.replace(self, **changed))
+
+
+# Environment variable -> (section, setting); the README lists the same names.
+ENVIRONMENT = {
+    "DATABASE_URL": ("database", "url"),
+    "REDIS_URL": ("redis", "url"),
+    "GATEWAY_HOST": ("server", "host"),
+    "GATEWAY_PORT": ("server", "port"),
+    "GATEWAY_PUBLIC_URL": ("server", "public_url"),
+    "CARRIER": ("carrier", "name"),
+    "TWILIO_ACCOUNT_SID": ("twilio", "account_sid"),
+    "TWILIO_AUTH_TOKEN": ("twilio", "auth_token"),
+    "TWILIO_API_BASE": ("twilio", "api_base"),
+}
+
+
+def load(env: Mapping[str, str] | None = None) -> Config:
+    """Read the config file (GATEWAY_CONFIG or ./config.toml) and apply the environment."""
+    env = os.environ if env is None else env
+    path = Path(env.get("GATEWAY_CONFIG") or DEFAULT_PATH)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"GATEWAY_CONFIG: no such file {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    for variable, (section, name) in ENVIRONMENT.items():
+        if env.get(variable):
+            raw.setdefault(section, {})[name] = env[variable]
+    if env.get("GATEWAY_API_TOKEN"):
+        tokens = dict(raw.get("server", {}).get("api_tokens", {}))
+        tokens["default"] = env["GATEWAY_API_TOKEN"]
+        raw.setdefault("server", {})["api_tokens"] = tokens
+    return from_dict(raw)
+
+
+def from_dict(raw: Mapping[str, Any]) -> Config:
+    """Build and validate a Config from nested dicts; unknown settings are errors."""
+    sections = {}
+    hints = typing.get_type_hints(Config)
+    for name, values in raw.items():
+        if name not in hints:
+            raise ConfigError(f"{name}: unknown section")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{name}: must be a table of settings")
+        sections[name] = _section(name, hints[name], values)
+    return validate(Config(**sections))
+
+
+def _section(section: str, cls: type, values: Mapping[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for key, value in values.items():
+        if key not in hints:
+            raise ConfigError(f"{section}.{key}: unknown setting")
+        out[key] = _coerce(f"{section}.{key}", hints[key], value)
+    return cls(**out)
+
+
+def _coerce(name: str, kind: type, value: Any) -> Any:
+    """Values from the environment arrive as strings; TOML gives typed values."""
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                return value.lower() in ("true", "1")
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if kind in (int, float):
+            if isinstance(value, bool):
+                raise ValueError
+            return kind(value)
+        if kind is dict:
+            if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+                raise ValueError
+            return dict(value)
+        if not isinstance(value, str):
+            raise ValueError
+        return value
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected {kind.__name__}, got {value!r}") from None
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{name}: must be greater than 0, got {value}")
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not (parts.netloc or parts.query):
+        raise ConfigError(f"{name}: expected a {'/'.join(schemes)} URL, got {value!r}")
+
+
+def validate(config: Config) -> Config:
+    """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
+    if not 0 < config.server.port < 65536:
+        raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {config.server.port}")
+    if config.server.public_url:
+        _url("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url, ("http", "https"))
+    if config.database.url:
+        _url("database.url (DATABASE_URL)", config.database.url, ("postgres", "postgresql"))
+    if config.redis.url:
+        _url("redis.url (REDIS_URL)", config.redis.url, ("redis", "rediss", "unix"))
+    if config.carrier.name not in CARRIERS:
+        raise ConfigError(f"carrier.name (CARRIER): expected one of {', '.join(CARRIERS)}, got {config.carrier.name!r}")
+    if config.carrier.name == "twilio":
+        if not config.twilio.account_sid:
+            raise ConfigError("twilio.account_sid (TWILIO_ACCOUNT_SID): required when CARRIER=twilio")
+        if not config.twilio.auth_token:
+            raise ConfigError("twilio.auth_token (TWILIO_AUTH_TOKEN): required when CARRIER=twilio")
+        _url("twilio.api_base (TWILIO_API_BASE)", config.twilio.api_base, ("http", "https"))
+    if not 1 <= config.database.pool_min <= config.database.pool_max:
+        raise ConfigError("database.pool_min: must be at least 1 and at most database.pool_max")
+    for name in ("server.max_body_bytes", "database.command_timeout", "redis.timeout", "carrier.send_timeout",
+                 "carrier.max_attempts", "carrier.retry_base", "carrier.retry_cap", "relay.per_number_rate",
+                 "relay.default_inactivity_days", "queue.lease_seconds", "queue.concurrency",
+                 "queue.poll_interval", "queue.sweep_interval", "queue.sweep_after",
+                 "tasks.expiry_interval", "tasks.restart_delay"):
+        section, key = name.split(".")
+        _positive(name, getattr(getattr(config, section), key))
+    if config.log.level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"log.level: expected debug, info, warning or error, got {config.log.level!r}")
+    if config.log.format not in ("auto", "json", "console"):
+        raise ConfigError(f"log.format: expected auto, json or console, got {config.log.format!r}")
+    if config.queue.lease_seconds <= config.carrier.send_timeout:
+        raise ConfigError("queue.lease_seconds: must be longer than carrier.send_timeout")
+    return config

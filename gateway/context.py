@@ -1,0 +1,43 @@
+"""What the services share: the pools, the routing table, the queue and the metrics of one gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import asyncpg
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError
+
+from gateway.config import Config
+from gateway.metrics import Metrics
+from gateway.outbox import Outbox
+from gateway.routing import RouteTable
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Context:
+    config: Config
+    pool: asyncpg.Pool
+    redis: aioredis.Redis
+    routes: RouteTable
+    outbox: Outbox
+    metrics: Metrics
+    # Set when this process queues a message, so its drainer need not wait for the next poll.
+    queued: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def queue(self, message_id: int, priority: str, from_number: str) -> None:
+        """Hand a message already stored as "queued" to the drainers.
+
+        If Redis is away the message stays queued in Postgres and the sweeper queues it later.
+        """
+        try:
+            await self.outbox.enqueue(message_id, priority, from_number)
+        except RedisError as exc:
+            self.metrics.redis_fallbacks.labels("enqueue").inc()
+            log.warning("message_queue_deferred", message_id=message_id, error=type(exc).__name__)
+            return
+        self.queued.set()

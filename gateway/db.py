@@ -1,0 +1,51 @@
+"""Postgres access: the connection pool and the named SQL statements kept in sql/queries/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+# Postgres errors that mean "the database is not there right now", as opposed to a bad statement.
+UNAVAILABLE = (
+    OSError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    TimeoutError,
+)
+
+
+class Queries:
+    """Every statement in sql/queries/, as attributes named after their files."""
+
+    def __init__(self, directory: Path = SQL_DIR / "queries") -> None:
+        self._sql = {path.stem: path.read_text() for path in sorted(directory.glob("*.sql"))}
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self._sql[name]
+        except KeyError:
+            raise AttributeError(f"no query named {name} in sql/queries/") from None
+
+    def names(self) -> list[str]:
+        return list(self._sql)
+
+
+QUERIES = Queries()
+
+
+async def create_pool(url: str, *, min_size: int, max_size: int, command_timeout: float) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        command_timeout=command_timeout,
+        # Fail fast when Postgres is away so the webhook can answer 503 and the carrier retries.
+        timeout=command_timeout,
+    )

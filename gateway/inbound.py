@@ -1,0 +1,84 @@
+"""An inbound SMS: find its conversation, store it with what it causes, and queue the replies."""
+
+from __future__ import annotations
+
+import structlog
+
+from gateway import relay
+from gateway.carriers import InboundSms
+from gateway.context import Context
+from gateway.db import QUERIES
+from gateway.errors import InvalidInput
+from gateway.phones import mask, to_e164
+
+log = structlog.get_logger(__name__)
+
+
+def _normalise(number: str) -> str:
+    """Carriers send E.164; a short code or alphanumeric sender is kept as it came."""
+    try:
+        return to_e164(number, field="number")
+    except InvalidInput:
+        return number
+
+
+async def receive(ctx: Context, sms: InboundSms) -> str:
+    """Store the message and queue what it causes; returns the outcome for metrics and logs.
+
+    Every outcome is one SQL statement, so a message is stored whole or not at all, and a carrier retry
+    of the same sid changes nothing ("duplicate").
+    """
+    sender, proxy = _normalise(sms.from_number), _normalise(sms.to_number)
+    structlog.contextvars.bind_contextvars(carrier_sid=sms.sid)
+    for _ in range(2):
+        lookup = await ctx.routes.lookup(proxy, sender)
+        decision = relay.decide(lookup.entries, lookup.last_relayed, sms.body)
+        if isinstance(decision, relay.Relay):
+            outcome = await _relay(ctx, sms, sender, proxy, decision)
+            if outcome != "stale_route":
+                return outcome
+            # Redis named a conversation Postgres has closed: drop that entry and look again.
+            await ctx.routes.forget(proxy, sender, decision.entry.conversation_id)
+        elif isinstance(decision, relay.UnknownCode):
+            return await _reply(ctx, sms, sender, proxy, QUERIES.store_help_reply,
+                                relay.help_body(decision.code, decision.entries), "help_sent")
+        else:
+            return await _reply(ctx, sms, sender, proxy, QUERIES.store_unrouted_message,
+                                ctx.config.relay.unrouted_reply, "unrouted")
+    return await _reply(ctx, sms, sender, proxy, QUERIES.store_unrouted_message,
+                        ctx.config.relay.unrouted_reply, "unrouted")
+
+
+async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decision: relay.Relay) -> str:
+    entry = decision.entry
+    recipient_open = await ctx.routes.open_count(proxy, entry.recipient)
+    body = relay.relayed_body(decision.body, code=entry.code, sender_name=entry.sender_name,
+                              recipient_open=recipient_open)
+    row = await ctx.pool.fetchrow(QUERIES.store_relayed_message, entry.conversation_id, sender, proxy, sms.body,
+                                  list(sms.media_urls), sms.sid, entry.recipient, body)
+    if row["conversation_id"] is None:
+        return "stale_route"
+    structlog.contextvars.bind_contextvars(conversation_id=entry.conversation_id)
+    if row["inbound_id"] is None:
+        log.info("inbound_duplicate_ignored")
+        return "duplicate"
+    structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
+    await ctx.queue(row["outbound_id"], "relay", proxy)
+    await ctx.routes.mark_last(proxy, entry.recipient, entry.conversation_id)
+    ctx.metrics.relayed.inc()
+    log.info("message_relayed", relayed_message_id=row["outbound_id"], to=mask(entry.recipient))
+    return "relayed"
+
+
+async def _reply(ctx: Context, sms: InboundSms, sender: str, proxy: str, query: str, text: str, outcome: str) -> str:
+    row = await ctx.pool.fetchrow(query, sender, proxy, sms.body, list(sms.media_urls), sms.sid, text)
+    if row["inbound_id"] is None:
+        log.info("inbound_duplicate_ignored")
+        return "duplicate"
+    structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
+    if row["reply_id"] is not None:
+        await ctx.queue(row["reply_id"], "relay" if outcome == "help_sent" else "bulk", proxy)
+    log.info("message_unrouted" if outcome == "unrouted" else "help_reply_queued", sender=mask(sender),
+             reply_message_id=row["reply_id"])
+    return outcome
+

@@ -1,0 +1,23 @@
+"""Every typed application key, one per resource; nothing else."""
+
+from __future__ import annotations
+
+import aiohttp
+import asyncpg
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from gateway.carriers import Carrier
+from gateway.config import Config
+from gateway.context import Context
+from gateway.metrics import Metrics
+from gateway.tasks import Supervisor
+
+CONFIG = web.AppKey("config", Config)
+METRICS = web.AppKey("metrics", Metrics)
+POOL = web.AppKey("pool", asyncpg.Pool)
+REDIS = web.AppKey("redis", aioredis.Redis)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+CARRIER = web.AppKey("carrier", Carrier)
+CONTEXT = web.AppKey("context", Context)
+TASKS = web.AppKey("tasks", Supervisor)

@@ -1,0 +1,48 @@
+"""Prometheus metrics: one registry per app, so several apps (and tests) never share counters."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.webhooks = Counter(
+            "gateway_webhooks_total", "Carrier webhooks by kind and outcome.", ["kind", "outcome"], registry=registry
+        )
+        self.relayed = Counter("gateway_messages_relayed_total", "Inbound messages relayed to the other party.",
+                               registry=registry)
+        self.sends = Counter("gateway_sends_total", "Send attempts to the carrier by result.", ["result"],
+                             registry=registry)
+        self.queue_depth = Gauge("gateway_queue_depth", "Messages waiting in the outbound queue.", ["state"],
+                                 registry=registry)
+        self.route_lookup = Histogram(
+            "gateway_route_lookup_seconds", "Time to find the route of an inbound message.", ["source"],
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
+            registry=registry,
+        )
+        self.redis_fallbacks = Counter(
+            "gateway_redis_fallbacks_total", "Times Redis could not answer and Postgres was used.", ["operation"],
+            registry=registry,
+        )
+        self.task_failures = Counter(
+            "gateway_task_failures_total", "Background task iterations that failed.", ["task"], registry=registry
+        )
+        self.task_restarts = Counter(
+            "gateway_task_restarts_total", "Background tasks restarted after a crash.", ["task"], registry=registry
+        )
+        self.requests = Histogram(
+            "gateway_request_seconds", "HTTP request latency by route and status.", ["route", "status"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=registry,
+        )
+        self.expired = Counter("gateway_conversations_expired_total", "Conversations closed for inactivity.",
+                               registry=registry)
+        self.requeued = Counter("gateway_messages_requeued_total", "Messages put back in the queue by the sweeper.",
+                                registry=registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,139 @@
+"""The outbound queue in Redis: enqueue, claim (with the per-number rate), finish, retry, reclaim.
+
+Postgres holds every outbound message (status "queued") before it is queued here; Redis only holds ids.
+Keys share the hash tag {gw:q}, so every script touches one Redis Cluster slot:
+  gw:{gw:q}:ready:relay  zset  member -> time (ms) it may be sent; relay traffic is claimed first
+  gw:{gw:q}:ready:bulk   zset  the same for everything else
+  gw:{gw:q}:inflight     zset  member -> lease deadline (ms); a lease that runs out goes back to ready
+  gw:{gw:q}:next         hash  sending number -> earliest time (ms) it may send again
+A member is "<message id, 20 digits>|<priority>|<sending number>", so ties in time keep id order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+TAG = "gw:{gw:q}"
+READY = {"relay": f"{TAG}:ready:relay", "bulk": f"{TAG}:ready:bulk"}
+INFLIGHT = f"{TAG}:inflight"
+NEXT_SEND = f"{TAG}:next"
+PRIORITIES = ("relay", "bulk")
+
+_NOW = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+
+# KEYS: ready:relay, ready:bulk, inflight, next. ARGV: how many, ms between sends per number, lease ms.
+# A due message whose number is still busy is moved to that number's next free time instead.
+CLAIM = _NOW + """
+local want, gap, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for i = 1, 2 do
+  if #out >= want then break end
+  local due = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', now, 'LIMIT', 0, want * 4)
+  for _, m in ipairs(due) do
+    if #out >= want then break end
+    local number = string.match(m, '^[^|]*|[^|]*|(.*)$')
+    local free = tonumber(redis.call('HGET', KEYS[4], number) or '0')
+    if free <= now then
+      redis.call('HSET', KEYS[4], number, now + gap)
+      redis.call('ZREM', KEYS[i], m)
+      redis.call('ZADD', KEYS[3], now + lease, m)
+      table.insert(out, m)
+    else
+      redis.call('ZADD', KEYS[i], free, m)
+    end
+  end
+end
+return out
+"""
+
+# KEYS: inflight, ready. ARGV: member, delay ms. Only a member this drainer still holds goes back.
+RETRY = _NOW + """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+  return 1
+end
+return 0
+"""
+
+# KEYS: inflight, ready:relay, ready:bulk. Leases that ran out: their drainer died or hung.
+RECLAIM = _NOW + """
+local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
+for _, m in ipairs(stale) do
+  local priority = string.match(m, '^[^|]*|([^|]*)|')
+  local ready = KEYS[2]
+  if priority == 'bulk' then ready = KEYS[3] end
+  redis.call('ZREM', KEYS[1], m)
+  redis.call('ZADD', ready, now, m)
+end
+return #stale
+"""
+
+# KEYS: ready, inflight. ARGV: member. Queue unless already waiting or in flight (the sweeper's re-queue).
+ENSURE = _NOW + """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A claimed queue entry."""
+
+    member: str
+    message_id: int
+    priority: str
+    from_number: str
+
+    @classmethod
+    def parse(cls, member: str) -> Ticket:
+        message_id, priority, from_number = member.split("|", 2)
+        return cls(member, int(message_id), priority, from_number)
+
+
+def member(message_id: int, priority: str, from_number: str) -> str:
+    return f"{message_id:020d}|{priority}|{from_number}"
+
+
+class Outbox:
+    def __init__(self, redis: aioredis.Redis, *, per_number_rate: float, lease_seconds: float) -> None:
+        self.redis = redis
+        self.gap_ms = max(1, int(1000 / per_number_rate))
+        self.lease_ms = int(lease_seconds * 1000)
+        self._claim = redis.register_script(CLAIM)
+        self._retry = redis.register_script(RETRY)
+        self._reclaim = redis.register_script(RECLAIM)
+        self._ensure = redis.register_script(ENSURE)
+
+    async def enqueue(self, message_id: int, priority: str, from_number: str) -> None:
+        await self.redis.zadd(READY[priority], {member(message_id, priority, from_number): 0})
+
+    async def ensure(self, message_id: int, priority: str, from_number: str) -> bool:
+        """Queue a message unless it is already waiting or in flight; True when it was missing."""
+        added = await self._ensure(keys=[READY[priority], INFLIGHT], args=[member(message_id, priority, from_number)])
+        return bool(added)
+
+    async def claim(self, count: int) -> list[Ticket]:
+        members = await self._claim(keys=[READY["relay"], READY["bulk"], INFLIGHT, NEXT_SEND],
+                                    args=[count, self.gap_ms, self.lease_ms])
+        return [Ticket.parse(m) for m in members]
+
+    async def done(self, ticket: Ticket) -> None:
+        await self.redis.zrem(INFLIGHT, ticket.member)
+
+    async def retry(self, ticket: Ticket, delay_seconds: float) -> bool:
+        moved = await self._retry(keys=[INFLIGHT, READY[ticket.priority]],
+                                  args=[ticket.member, int(delay_seconds * 1000)])
+        return bool(moved)
+
+    async def reclaim(self) -> int:
+        return int(await self._reclaim(keys=[INFLIGHT, READY["relay"], READY["bulk"]]))
+
+    async def depth(self) -> dict[str, int]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in (*READY.values(), INFLIGHT):
+                pipe.zcard(key)
+            relay, bulk, inflight = await pipe.execute()
+        return {"ready": relay + bulk, "inflight": inflight}

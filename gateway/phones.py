@@ -1,0 +1,40 @@
+"""Phone numbers: every number that enters the gateway is parsed here and leaves as E.164."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from gateway.errors import InvalidInput
+
+
+def to_e164(raw: object, *, field: str, region: str | None = None) -> str:
+    """Parse a phone number; raises InvalidInput (422) saying why it is not one."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInput("invalid_number", f"{field}: expected a phone number")
+    if len(raw) > 40:
+        raise InvalidInput("invalid_number", f"{field}: too long to be a phone number")
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput("invalid_number", f"{field}: {_reason(exc)}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput("invalid_number", f"{field}: {raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _reason(exc: phonenumbers.NumberParseException) -> str:
+    reasons = {
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "missing or unknown country code (use +1...)",
+        phonenumbers.NumberParseException.NOT_A_NUMBER: "not a phone number",
+        phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+        phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+        phonenumbers.NumberParseException.TOO_LONG: "too long",
+    }
+    return reasons.get(exc.error_type, "not a phone number")
+
+
+def mask(phone: str | None) -> str | None:
+    """+14155552671 -> +1415***2671: enough to tell numbers apart in logs, not enough to text them."""
+    if not phone or len(phone) < 9:
+        return phone
+    return f"{phone[:5]}***{phone[-4:]}"

@@ -1,0 +1,123 @@
+"""The relay rules: which pool number a conversation gets, where a reply goes, and what the recipient reads.
+
+Pure functions over plain data, so the rules can be read and tested without a web server or a database.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Iterable
+
+# A code is a letter and one or two digits ("K3", "M27"): short to type on a phone, no 0/1/I/O to misread.
+CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_DIGITS = "23456789"
+# What counts as an attempt at a code at the start of a reply: "#K3 yes", "#k3: yes", "#Z9".
+CODE_PREFIX = re.compile(r"^\s*#([A-Za-z][0-9]{1,3})(?![A-Za-z0-9])[\s:,.\-]*")
+
+
+@dataclass(frozen=True)
+class RouteEntry:
+    """One open conversation seen from the participant who texts the proxy number."""
+
+    conversation_id: int
+    recipient: str  # the other party's phone
+    recipient_name: str  # the other party's display name, for the help reply
+    code: str  # the conversation's code on this proxy number
+    sender_name: str  # the display name of the one who texts, shown to the recipient when codes are needed
+
+
+@dataclass(frozen=True)
+class Relay:
+    entry: RouteEntry
+    body: str  # what to relay, with any code stripped
+
+
+@dataclass(frozen=True)
+class UnknownCode:
+    code: str
+    entries: tuple[RouteEntry, ...]
+
+
+@dataclass(frozen=True)
+class Unrouted:
+    pass
+
+
+Decision = Relay | UnknownCode | Unrouted
+
+
+def decide(entries: Iterable[RouteEntry], last_relayed: int | None, body: str) -> Decision:
+    """Where a message from one participant to one proxy number goes.
+
+    One open conversation: it goes there. Several (a shared number): a leading "#CODE" picks one and is
+    stripped; without a code the reply goes to the conversation that last relayed a message to the
+    sender, or else the newest; a code that matches none gets the help reply.
+    """
+    entries = sorted(entries, key=lambda e: e.conversation_id, reverse=True)
+    if not entries:
+        return Unrouted()
+    match = CODE_PREFIX.match(body)
+    if match:
+        code = match.group(1).upper()
+        for entry in entries:
+            if entry.code == code:
+                return Relay(entry, body[match.end():])
+        if len(entries) > 1:
+            return UnknownCode(code, tuple(entries))
+    if len(entries) == 1:
+        return Relay(entries[0], body)
+    by_id = {entry.conversation_id: entry for entry in entries}
+    return Relay(by_id.get(last_relayed, entries[0]), body)
+
+
+def relayed_body(body: str, *, code: str, sender_name: str, recipient_open: int) -> str:
+    """A recipient with several open conversations on this number needs to know which one speaks."""
+    if recipient_open > 1:
+        return f"#{code} {sender_name}: {body}"
+    return body
+
+
+def notification_body(message: str, *, prospect_name: str, community_name: str, code: str, advocate_open: int) -> str:
+    """The advocate's first text of a conversation the prospect started on the web site."""
+    text = f"{prospect_name} via {community_name}: {message} (Reply to this number to answer.)"
+    if advocate_open > 1:
+        return f"#{code} {text}"
+    return text
+
+
+def help_body(code: str, entries: Iterable[RouteEntry]) -> str:
+    """The reply to an unknown code: the codes that would work."""
+    listed = ", ".join(f"#{entry.code} ({entry.recipient_name})" for entry in entries)
+    return f"No conversation #{code}. Start your reply with one of: {listed}."
+
+
+def choose_number(pool: Iterable[str], busy: Iterable[str], load: dict[str, int]) -> tuple[str, bool]:
+    """Pick a pool number for a new conversation; returns (number, shared).
+
+    Prefer numbers on which neither participant has an open conversation, so every (number, participant)
+    pair names one conversation; among those, the least loaded. When there is none, share the least
+    loaded number and let codes tell the conversations apart.
+    """
+    pool = sorted(pool)
+    if not pool:
+        raise ValueError("the community owns no numbers")
+    busy = set(busy)
+    free = [number for number in pool if number not in busy]
+    candidates = free or pool
+    number = min(candidates, key=lambda n: (load.get(n, 0), n))
+    return number, not free
+
+
+def new_code(taken: Iterable[str]) -> str:
+    """A code not in use on this number: two characters while they last, then three."""
+    taken = {code.upper() for code in taken}
+    for digits in (1, 2, 3):
+        space = len(CODE_LETTERS) * len(CODE_DIGITS) ** digits
+        if len(taken) < space * 0.8:
+            break
+    while True:
+        code = secrets.choice(CODE_LETTERS) + "".join(secrets.choice(CODE_DIGITS) for _ in range(digits))
+        if code not in taken:
+            return code

@@ -1,0 +1,112 @@
+"""Draining the outbound queue: claim, send through the carrier, record the result, retry or fail."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timezone
+
+import structlog
+from redis.exceptions import RedisError
+
+from gateway import statuses
+from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLater
+from gateway.context import Context
+from gateway.db import QUERIES
+from gateway.outbox import Ticket
+
+log = structlog.get_logger(__name__)
+DAILY_KEY = "gw:sent:{community}:{day}"
+
+
+def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
+    """Seconds before try number attempt+1: capped exponential with full jitter, or what the carrier asked."""
+    if retry_after is not None:
+        return min(cap, retry_after)
+    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+
+
+def daily_key(community_id: int, when: datetime | None = None) -> str:
+    day = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%d")
+    return DAILY_KEY.format(community=community_id, day=day)
+
+
+async def drain(ctx: Context, carrier: Carrier) -> None:
+    """Claim and send for as long as the task runs; every send is a child of this task."""
+    limit = ctx.config.queue.concurrency
+    running: set[asyncio.Task] = set()
+    try:
+        while True:
+            tickets = await ctx.outbox.claim(limit - len(running)) if len(running) < limit else []
+            for ticket in tickets:
+                task = asyncio.create_task(send_one(ctx, carrier, ticket))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            if not tickets:
+                ctx.queued.clear()
+                try:
+                    await asyncio.wait_for(ctx.queued.wait(), ctx.config.queue.poll_interval)
+                except TimeoutError:
+                    pass
+    finally:
+        # Sends in flight are left to finish: cutting one mid-request could send the message twice.
+        if running:
+            await asyncio.wait(running, timeout=ctx.config.carrier.send_timeout)
+            for task in running:
+                task.cancel()
+
+
+async def send_one(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
+    """One try for one message; a crash here leaves the ticket to be reclaimed when its lease runs out."""
+    with structlog.contextvars.bound_contextvars(message_id=ticket.message_id):
+        try:
+            await _send(ctx, carrier, ticket)
+        except Exception:
+            ctx.metrics.sends.labels("crashed").inc()
+            log.exception("message_send_crashed")
+
+
+async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
+    row = await ctx.pool.fetchrow(QUERIES.begin_send, ticket.message_id)
+    if row is None:
+        await ctx.outbox.done(ticket)
+        return
+    structlog.contextvars.bind_contextvars(conversation_id=row["conversation_id"])
+    callback = f"{ctx.config.public_url}/webhooks/{carrier.wire}/status?mid={row['id']}"
+    message = OutboundSms(row["id"], row["from_number"], row["to_number"], row["body"])
+    result = await carrier.send(message, callback)
+    if isinstance(result, Accepted):
+        await statuses.record_accepted(ctx, row["id"], result.sid)
+        await ctx.outbox.done(ticket)
+        await _count_sent(ctx, row["community_id"])
+        ctx.metrics.sends.labels("accepted").inc()
+        log.info("message_sent", attempt=row["attempts"])
+    elif isinstance(result, RetryLater) and row["attempts"] < ctx.config.carrier.max_attempts:
+        delay = backoff(row["attempts"], base=ctx.config.carrier.retry_base, cap=ctx.config.carrier.retry_cap,
+                        retry_after=result.after)
+        await ctx.pool.execute(QUERIES.requeue_message, row["id"], result.reason)
+        await ctx.outbox.retry(ticket, delay)
+        ctx.metrics.sends.labels("retry").inc()
+        log.warning("message_send_deferred", reason=result.reason, attempt=row["attempts"], retry_in=round(delay, 2))
+    else:
+        code, reason = ((result.code, result.message) if isinstance(result, Rejected)
+                        else ("max_attempts", f"gave up after {row['attempts']} tries: {result.reason}"))
+        await ctx.pool.execute(QUERIES.fail_message, row["id"], code, reason)
+        await ctx.outbox.done(ticket)
+        ctx.metrics.sends.labels("failed").inc()
+        log.warning("message_failed", error_code=code, attempt=row["attempts"])
+
+
+async def _count_sent(ctx: Context, community_id: int | None) -> None:
+    """Today's count per community; the date in the key makes midnight UTC the reset, in every process."""
+    if community_id is None:
+        return
+    key = daily_key(community_id)
+    try:
+        async with ctx.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 3 * 86400)
+            await pipe.execute()
+    except RedisError as exc:
+        ctx.metrics.redis_fallbacks.labels("count_sent").inc()
+        log.warning("daily_count_missed", error=type(exc).__name__)

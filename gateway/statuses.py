@@ -1,0 +1,36 @@
+"""Delivery statuses from the carrier: applied forward-only, kept when they arrive before the send's reply."""
+
+from __future__ import annotations
+
+import structlog
+
+from gateway.carriers import StatusUpdate
+from gateway.context import Context
+from gateway.db import QUERIES
+
+log = structlog.get_logger(__name__)
+
+
+async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> str:
+    """Apply a status callback; returns "applied", "stale" (older than what we have) or "early"."""
+    row = await ctx.pool.fetchrow(QUERIES.apply_message_status, message_id, update.sid, update.status,
+                                  update.error_code)
+    if row is None:
+        # The carrier knows a sid we have not recorded: keep it for when the send's reply arrives.
+        await ctx.pool.execute(QUERIES.store_early_status, update.sid, update.status, update.error_code)
+        log.info("status_kept_for_later", status=update.status)
+        return "early"
+    structlog.contextvars.bind_contextvars(message_id=row["id"])
+    if not row["forward"]:
+        log.info("status_ignored", status=update.status, current=row["status"])
+        return "stale"
+    log.info("status_applied", status=update.status, error_code=update.error_code)
+    return "applied"
+
+
+async def record_accepted(ctx: Context, message_id: int, sid: str) -> None:
+    """The carrier took the message: record its sid, then any callbacks that came before we knew it."""
+    await ctx.pool.execute(QUERIES.apply_message_status, message_id, sid, "accepted", None)
+    early = await ctx.pool.fetch(QUERIES.take_early_statuses, sid)
+    for row in sorted(early, key=lambda r: r["id"]):
+        await ctx.pool.execute(QUERIES.apply_message_status, message_id, sid, row["status"], row["error_code"])

@@ -1,0 +1,58 @@
+"""The background tasks' owner: starts each loop, restarts it after a crash, cancels and awaits it at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable
+
+import structlog
+
+from gateway.metrics import Metrics
+
+log = structlog.get_logger(__name__)
+
+
+class Supervisor:
+    def __init__(self, metrics: Metrics, restart_delay: float) -> None:
+        self.metrics = metrics
+        self.restart_delay = restart_delay
+        self._tasks: dict[str, asyncio.Task] = {}
+
+    def loop(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """A long-running coroutine (a drainer): restarted after restart_delay whenever it crashes."""
+        self._tasks[name] = asyncio.create_task(self._keep_running(name, run), name=name)
+
+    def every(self, name: str, interval: float, step: Callable[[], Awaitable[object]]) -> None:
+        """A periodic step: a failing step is logged and counted, and the next one runs on time."""
+
+        async def run() -> None:
+            while True:
+                try:
+                    await step()
+                except Exception:
+                    self.metrics.task_failures.labels(name).inc()
+                    log.exception("task_step_failed", task=name)
+                await asyncio.sleep(interval)
+
+        self.loop(name, run)
+
+    async def _keep_running(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await run()
+                log.warning("task_returned", task=name)
+            except Exception:
+                self.metrics.task_failures.labels(name).inc()
+                log.exception("task_crashed", task=name)
+            self.metrics.task_restarts.labels(name).inc()
+            await asyncio.sleep(self.restart_delay)
+            log.info("task_restarted", task=name)
+
+    def names(self) -> list[str]:
+        return [name for name, task in self._tasks.items() if not task.done()]
+
+    async def stop(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()

@@ -1,0 +1,90 @@
+"""Carrier-facing handlers: verify the signature, parse, make durable, answer. Nothing is sent from here."""
+
+from __future__ import annotations
+
+import secrets
+
+import structlog
+from aiohttp import web
+
+from gateway import inbound, statuses
+from gateway.carriers import Form, InboundSms
+from gateway.errors import BadRequest, Forbidden, GatewayError
+from gateway.keys import CARRIER, CONFIG, CONTEXT, METRICS
+from gateway.phones import to_e164
+from gateway.validation import read_json
+
+log = structlog.get_logger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+async def _signed_form(request: web.Request, kind: str) -> Form:
+    """The POSTed fields, once the carrier's signature over them and the public URL checks out."""
+    try:
+        form = list((await request.post()).items())
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("invalid_body", "the body is not a readable form") from None
+    if not all(isinstance(value, str) for _, value in form):
+        raise BadRequest("invalid_body", "file uploads are not accepted")
+    url = request.app[CONFIG].public_url + request.raw_path
+    if not request.app[CARRIER].verify(url, form, request.headers):
+        raise Forbidden("bad_signature", "missing or wrong carrier signature")
+    return form
+
+
+async def _counted(request: web.Request, kind: str, work) -> web.Response:
+    """Count every webhook by kind and outcome, refusals included."""
+    metrics = request.app[METRICS]
+    try:
+        outcome, response = await work()
+    except GatewayError as exc:
+        metrics.webhooks.labels(kind, exc.code).inc()
+        raise
+    except Exception:
+        metrics.webhooks.labels(kind, "error").inc()
+        raise
+    metrics.webhooks.labels(kind, outcome).inc()
+    return response
+
+
+async def inbound_sms(request: web.Request) -> web.Response:
+    async def work():
+        form = await _signed_form(request, "inbound")
+        sms = request.app[CARRIER].parse_inbound(form)
+        outcome = await inbound.receive(request.app[CONTEXT], sms)
+        # 200 only now: the message is durable in Postgres (receive raised otherwise, giving a 503).
+        return outcome, web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+    return await _counted(request, "inbound", work)
+
+
+async def status_callback(request: web.Request) -> web.Response:
+    async def work():
+        form = await _signed_form(request, "status")
+        update = request.app[CARRIER].parse_status(form)
+        if update is None:
+            return "ignored", web.Response(status=200)
+        mid = request.query.get("mid", "")
+        message_id = int(mid) if mid.isdigit() and len(mid) < 19 else None
+        outcome = await statuses.apply(request.app[CONTEXT], message_id, update)
+        return outcome, web.Response(status=200)
+
+    return await _counted(request, "status", work)
+
+
+async def sandbox_inbound(request: web.Request) -> web.Response:
+    """Play either phone: {from, to, body} arrives as if the carrier had delivered it."""
+    data = await read_json(request, {"from": str, "to": str, "body": str}, required=("from", "to", "body"))
+    sms = InboundSms("SM" + secrets.token_hex(16), to_e164(data["from"], field="from"),
+                     to_e164(data["to"], field="to"), data["body"])
+    outcome = await inbound.receive(request.app[CONTEXT], sms)
+    request.app[METRICS].webhooks.labels("sandbox", outcome).inc()
+    return web.json_response({"sid": sms.sid, "outcome": outcome})
+
+
+def add_routes(app: web.Application, wire: str, sandbox: bool) -> None:
+    app.router.add_post(f"/webhooks/{wire}/sms", inbound_sms)
+    app.router.add_post(f"/webhooks/{wire}/status", status_callback)
+    if sandbox:
+        app.router.add_post("/sandbox/inbound", sandbox_inbound)

@@ -1,0 +1,25 @@
+-- Move an outbound message forward to a status, found by our id ($1) or else by carrier sid ($2).
+-- Never backwards (a late "sent" leaves "delivered"), never out of undelivered/failed/canceled.
+-- Records the carrier sid if the message has none yet (a callback that beat the send's reply).
+-- $3 status, $4 error code. Returns no row when no such message exists.
+WITH target AS (
+    SELECT id,
+           message_status_rank($3) > message_status_rank(status)
+               AND status NOT IN ('undelivered', 'failed', 'canceled') AS forward
+    FROM messages
+    WHERE id = coalesce($1::bigint, (SELECT id FROM messages WHERE carrier_sid = $2::text))
+      AND direction = 'outbound'
+    FOR UPDATE
+), updated AS (
+    UPDATE messages m
+    SET carrier_sid = coalesce(m.carrier_sid, $2::text),
+        status = CASE WHEN t.forward THEN $3 ELSE m.status END,
+        error_code = CASE WHEN t.forward THEN coalesce($4, m.error_code) ELSE m.error_code END,
+        updated_at = now()
+    FROM target t
+    WHERE m.id = t.id
+    RETURNING m.id, t.forward, m.status
+), event AS (
+    INSERT INTO message_events (message_id, status, error_code) SELECT id, $3, $4 FROM updated WHERE forward
+)
+SELECT id, forward, status FROM updated

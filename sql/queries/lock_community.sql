@@ -1,0 +1,2 @@
+-- Serialises conversation creation per community, across processes, for the number choice.
+SELECT id, name FROM communities WHERE id = $1 FOR UPDATE

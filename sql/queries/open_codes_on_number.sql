@@ -1,0 +1,1 @@
+SELECT code FROM conversations WHERE proxy_number = $1 AND status = 'open'
