@@ -92,14 +92,15 @@ class TwilioCarrier(TwilioWire):
         super().__init__(config.twilio.auth_token)
         self.session = session
         self.url = f"{config.twilio.api_base.rstrip('/')}/2010-04-01/Accounts/{config.twilio.account_sid}/Messages.json"
-        self.auth = aiohttp.BasicAuth(config.twilio.account_sid, config.twilio.auth_token)
+        credentials = f"{config.twilio.account_sid}:{config.twilio.auth_token}".encode()
+        self.headers = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
         form = {"From": message.from_number, "To": message.to_number, "Body": message.body,
                 "StatusCallback": status_callback}
         try:
-            async with self.session.post(self.url, data=form, auth=self.auth, timeout=self.timeout) as response:
+            async with self.session.post(self.url, data=form, headers=self.headers, timeout=self.timeout) as response:
                 payload = await _json(response)
                 return _result(response, payload)
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -1,0 +1,139 @@
+"""Embedded servers once per session (or DATABASE_URL / REDIS_URL), a clean database per test, the fake carrier."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from gateway import migrate
+from gateway.app import create_app
+from gateway.config import Config, from_dict
+from gateway.embedded import EmbeddedServers
+from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.helpers import TOKEN, Gateway
+
+TEST_DATABASE = "gateway_test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Servers:
+    database_url: str
+    redis_url: str
+    embedded: EmbeddedServers
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def _fresh_database(url: str) -> str:
+    """A new, migrated gateway_test database on the server, so tests never touch another database."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {TEST_DATABASE}")
+    finally:
+        await conn.close()
+    test_url = _with_database(url, TEST_DATABASE)
+    await migrate.migrate_url(test_url)
+    return test_url
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory) -> Servers:
+    embedded = EmbeddedServers(tmp_path_factory.mktemp("var"), free_port())
+    try:
+        database_url = os.environ.get("DATABASE_URL") or embedded.start_postgres()
+        redis_url = os.environ.get("REDIS_URL") or embedded.start_redis()
+        yield Servers(asyncio.run(_fresh_database(database_url)), redis_url, embedded)
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture
+async def clean(servers: Servers) -> Servers:
+    """Every test starts from empty tables and an empty Redis database."""
+    conn = await asyncpg.connect(servers.database_url)
+    try:
+        tables = [r["tablename"] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")]
+        await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+    client = aioredis.from_url(servers.redis_url)
+    await client.flushdb()
+    await client.aclose()
+    return servers
+
+
+@pytest.fixture
+async def db(clean: Servers):
+    conn = await asyncpg.connect(clean.database_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def redis_client(clean: Servers):
+    client = aioredis.from_url(clean.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def fake_twilio(aiohttp_server) -> FakeTwilio:
+    fake = FakeTwilio()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+def make_config(servers: Servers, port: int, carrier_url: str | None, **sections) -> Config:
+    """Test settings: fast loops, a pinned port so callback URLs reach the test server."""
+    raw = {
+        "server": {"port": port, "public_url": f"http://127.0.0.1:{port}", "api_tokens": {"tests": TOKEN}},
+        "database": {"url": servers.database_url, "pool_min": 1, "pool_max": 5, "command_timeout": 2.0},
+        "redis": {"url": servers.redis_url, "timeout": 0.5},
+        "carrier": {"name": "twilio" if carrier_url else "sandbox", "retry_base": 0.05, "retry_cap": 0.2,
+                    "max_attempts": 3, "send_timeout": 2.0, "sandbox_delivery_delay": 0.05},
+        "twilio": {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "api_base": carrier_url or "http://x"},
+        "relay": {"per_number_rate": 1000.0},
+        "queue": {"poll_interval": 0.02, "lease_seconds": 5.0, "sweep_interval": 0.2, "sweep_after": 0.5},
+        "tasks": {"expiry_interval": 0.2, "restart_delay": 0.1},
+        "log": {"level": "warning", "format": "json"},
+    }
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    return from_dict(raw)
+
+
+@pytest.fixture
+def start_gateway(clean: Servers, aiohttp_client, fake_twilio: FakeTwilio):
+    """start_gateway(carrier="twilio"|"sandbox", **settings) -> a running gateway and helpers to drive it."""
+
+    async def start(carrier: str = "twilio", servers: Servers | None = None, **sections) -> Gateway:
+        port = free_port()
+        config = make_config(servers or clean, port, fake_twilio.url if carrier == "twilio" else None, **sections)
+        client = await aiohttp_client(create_app(config), server_kwargs={"port": port})
+        return Gateway(client, config, fake_twilio)
+
+    return start
+
+
+@pytest.fixture
+async def gateway(start_gateway) -> Gateway:
+    return await start_gateway()

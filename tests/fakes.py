@@ -1,0 +1,113 @@
+"""A local HTTP server that speaks Twilio's Messages API, and a TCP proxy that can cut a connection."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+ACCOUNT_SID = "AC" + "0" * 31 + "1"
+AUTH_TOKEN = "test-auth-token"
+
+
+@dataclass
+class Reply:
+    """What the fake answers to one send: 201 with a sid, or an error in Twilio's shape."""
+
+    status: int = 201
+    code: int | None = None
+    message: str = ""
+    retry_after: str | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class FakeTwilio:
+    sent: list[dict] = field(default_factory=list)  # the form of every accepted message
+    requests: list[dict] = field(default_factory=list)  # every request, accepted or not
+    replies: deque = field(default_factory=deque)
+    url: str = ""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self.messages)
+        return app
+
+    def then(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    async def messages(self, request: web.Request) -> web.Response:
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        if request.match_info["sid"] != ACCOUNT_SID or request.headers.get("Authorization") != expected:
+            return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
+        form = dict(await request.post())
+        self.requests.append(form)
+        reply = self.replies.popleft() if self.replies else Reply()
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        if reply.status != 201:
+            headers = {"Retry-After": reply.retry_after} if reply.retry_after else {}
+            body = {"code": reply.code, "message": reply.message, "more_info": "", "status": reply.status}
+            return web.json_response(body, status=reply.status, headers=headers)
+        sid = "SM" + secrets.token_hex(16)
+        self.sent.append({**form, "sid": sid})
+        return web.json_response({"sid": sid, "status": "queued", "to": form["To"], "from": form["From"],
+                                  "body": form["Body"], "num_segments": "1"}, status=201)
+
+    def bodies_to(self, phone: str) -> list[str]:
+        return [m["Body"] for m in self.sent if m["To"] == phone]
+
+
+class Proxy:
+    """Forwards TCP connections to a server; cut() drops them all and refuses new ones, as an outage would."""
+
+    def __init__(self, upstream: tuple[str, int] | str) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._pipes: set[asyncio.Task] = set()
+
+    async def start(self, port: int = 0) -> int:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port or self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def cut(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if isinstance(self.upstream, str):
+                up_reader, up_writer = await asyncio.open_unix_connection(self.upstream)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update((writer, up_writer))
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(source, sink))
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        except (OSError, asyncio.CancelledError):
+            pass
+        finally:
+            sink.transport.abort()
+            self._writers.discard(sink)

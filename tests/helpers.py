@@ -1,0 +1,110 @@
+"""Driving a gateway as its users do: the API with a token, signed webhooks as the carrier sends them."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from typing import Awaitable, Callable
+
+from aiohttp.test_utils import TestClient
+
+from gateway.carriers.twilio import signature
+from gateway.config import Config
+from gateway.keys import CONTEXT
+from tests.fakes import ACCOUNT_SID, FakeTwilio
+
+TOKEN = "test-api-token"
+PROXY = "+14155550100"
+PROXY_2 = "+14155550101"
+PROXY_3 = "+14155550102"
+PAT = "+14155552671"  # prospect
+ALEX = "+14155552672"  # advocate
+SAM = "+14155552673"  # a second prospect
+
+
+async def wait_for(check: Callable[[], Awaitable[object]], timeout: float = 5.0, what: str = "condition"):
+    """Poll until check() returns something truthy; fail with `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+class Gateway:
+    def __init__(self, client: TestClient, config: Config, carrier: FakeTwilio) -> None:
+        self.client = client
+        self.config = config
+        self.carrier = carrier
+
+    @property
+    def ctx(self):
+        return self.client.app[CONTEXT]
+
+    @property
+    def token(self) -> str:
+        return self.config.twilio.auth_token if self.config.carrier.name == "twilio" \
+            else self.config.carrier.sandbox_auth_token
+
+    async def call(self, method: str, path: str, json=None, token: str | None = TOKEN, **kwargs):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.client.request(method, path, json=json, headers=headers, **kwargs) as response:
+            body = await response.json() if response.content_type == "application/json" else await response.text()
+            return response.status, body
+
+    async def community(self, numbers=(PROXY,), name: str = "Acme Housing", **extra) -> dict:
+        status, body = await self.call("POST", "/v1/communities", {"name": name, "numbers": list(numbers),
+                                                                    "mode": "live", **extra})
+        assert status == 201, body
+        return body
+
+    async def conversation(self, community_id: int, prospect=(PAT, "Pat"), advocate=(ALEX, "Alex"),
+                           message: str = "Is housing included?") -> dict:
+        status, body = await self.call("POST", "/v1/conversations", {
+            "community_id": community_id, "prospect": {"phone": prospect[0], "name": prospect[1]},
+            "advocate": {"phone": advocate[0], "name": advocate[1]}, "message": message})
+        assert status == 201, body
+        return body
+
+    async def sms(self, sender: str, to: str, body: str, sid: str | None = None, signed: bool = True,
+                  sign_with: str | None = None, extra: dict | None = None):
+        """POST an inbound message the way the carrier does; returns (status, text)."""
+        form = {"MessageSid": sid or "SM" + secrets.token_hex(16), "SmsSid": sid or "", "AccountSid": ACCOUNT_SID,
+                "From": sender, "To": to, "Body": body, "NumMedia": "0", "NumSegments": "1",
+                "FromCountry": "US", "ToCountry": "US", **(extra or {})}
+        return await self._signed("/webhooks/twilio/sms", form, signed, sign_with)
+
+    async def status(self, sid: str, status: str, mid: int | None = None, error_code: str | None = None):
+        form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": ACCOUNT_SID, "SmsStatus": status}
+        if error_code:
+            form["ErrorCode"] = error_code
+        path = "/webhooks/twilio/status" + (f"?mid={mid}" if mid is not None else "")
+        return await self._signed(path, form, True, None)
+
+    async def _signed(self, path: str, form: dict, signed: bool, sign_with: str | None):
+        url = self.config.public_url + path
+        headers = {"X-Twilio-Signature": signature(sign_with or self.token, url, list(form.items()))} if signed else {}
+        async with self.client.post(path, data=form, headers=headers) as response:
+            return response.status, await response.text()
+
+    async def messages(self, conversation_id: int) -> list[dict]:
+        status, body = await self.call("GET", f"/v1/conversations/{conversation_id}/messages")
+        assert status == 200, body
+        return body["messages"]
+
+    async def message(self, message_id: int) -> dict:
+        status, body = await self.call("GET", f"/v1/messages/{message_id}")
+        assert status == 200, body
+        return body
+
+    async def delivered_to(self, phone: str, count: int = 1, timeout: float = 5.0) -> list[str]:
+        """Wait until the carrier has accepted `count` messages to phone; returns their bodies."""
+        async def check():
+            bodies = self.carrier.bodies_to(phone)
+            return bodies if len(bodies) >= count else None
+
+        return await wait_for(check, timeout, f"{count} message(s) to {phone}")
