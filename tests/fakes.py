@@ -23,6 +23,7 @@ class Reply:
     message: str = ""
     retry_after: str | None = None
     delay: float = 0.0
+    sid: str | None = None  # the sid to answer with, so a test can send callbacks for it beforehand
 
 
 @dataclass
@@ -53,7 +54,7 @@ class FakeTwilio:
             headers = {"Retry-After": reply.retry_after} if reply.retry_after else {}
             body = {"code": reply.code, "message": reply.message, "more_info": "", "status": reply.status}
             return web.json_response(body, status=reply.status, headers=headers)
-        sid = "SM" + secrets.token_hex(16)
+        sid = reply.sid or "SM" + secrets.token_hex(16)
         self.sent.append({**form, "sid": sid})
         return web.json_response({"sid": sid, "status": "queued", "to": form["To"], "from": form["From"],
                                   "body": form["Body"], "num_segments": "1"}, status=201)
