@@ -123,11 +123,11 @@ def make_config(servers: Servers, port: int, carrier_url: str | None, **sections
 
 @pytest.fixture
 def start_gateway(clean: Servers, aiohttp_client, fake_twilio: FakeTwilio):
-    """start_gateway(carrier="twilio"|"sandbox", **settings) -> a running gateway and helpers to drive it."""
+    """start_gateway(kind="twilio"|"sandbox", **settings) -> a running gateway and helpers to drive it."""
 
-    async def start(carrier: str = "twilio", servers: Servers | None = None, **sections) -> Gateway:
+    async def start(kind: str = "twilio", servers: Servers | None = None, **sections) -> Gateway:
         port = free_port()
-        config = make_config(servers or clean, port, fake_twilio.url if carrier == "twilio" else None, **sections)
+        config = make_config(servers or clean, port, fake_twilio.url if kind == "twilio" else None, **sections)
         client = await aiohttp_client(create_app(config), server_kwargs={"port": port})
         return Gateway(client, config, fake_twilio)
 
