@@ -66,7 +66,8 @@ async def create_community(request: web.Request) -> web.Response:
     data = await read_json(request, {"name": str, "mode": str, "numbers": list, "inactivity_days": int},
                            required=("name", "numbers"))
     name = text(data["name"], "name", max_length=100)
-    numbers = [to_e164(n, field=f"numbers[{i}]") for i, n in enumerate(data["numbers"])]
+    region = request.app[CONFIG].relay.default_region
+    numbers = [to_e164(n, field=f"numbers[{i}]", region=region) for i, n in enumerate(data["numbers"])]
     if not numbers or len(set(numbers)) != len(numbers):
         raise InvalidInput("invalid_field", "numbers: expected at least one number, each once")
     days = _days(data.get("inactivity_days")) or request.app[CONFIG].relay.default_inactivity_days
@@ -88,15 +89,17 @@ async def update_community(request: web.Request) -> web.Response:
     return web.json_response(community_json(community))
 
 
-def _person(data: Any, role: str) -> Person:
+def _person(data: Any, role: str, region: str) -> Person:
     person = check_object(data, PERSON, ("phone", "name"), where=role)
-    return Person(to_e164(person["phone"], field=f"{role}.phone"), text(person["name"], f"{role}.name", max_length=60))
+    return Person(to_e164(person["phone"], field=f"{role}.phone", region=region),
+                  text(person["name"], f"{role}.name", max_length=60))
 
 
 async def start_conversation(request: web.Request) -> web.Response:
     data = await read_json(request, {"community_id": int, "prospect": dict, "advocate": dict, "message": str},
                            required=("community_id", "prospect", "advocate", "message"))
-    prospect, advocate = _person(data["prospect"], "prospect"), _person(data["advocate"], "advocate")
+    region = request.app[CONFIG].relay.default_region
+    prospect, advocate = _person(data["prospect"], "prospect", region), _person(data["advocate"], "advocate", region)
     message = text(data["message"], "message", max_length=MAX_BODY, multiline=True)
     ctx = request.app[CONTEXT]
     conversation_id = await conversations.start(ctx, data["community_id"], prospect, advocate, message)

@@ -72,6 +72,7 @@ class Relay:
     unrouted_reply: str = "This number only relays active conversations."
     default_inactivity_days: int = 30
     per_number_rate: float = 1.0
+    default_region: str = "US"
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,10 @@ def validate(config: Config) -> Config:
                  "tasks.expiry_interval", "tasks.restart_delay"):
         section, key = name.split(".")
         _positive(name, getattr(getattr(config, section), key))
+    if not (len(config.relay.default_region) == 2 and config.relay.default_region.isalpha()
+            and config.relay.default_region.isupper()):
+        raise ConfigError(f"relay.default_region: expected a two-letter country code such as US, "
+                          f"got {config.relay.default_region!r}")
     if config.log.level not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"log.level: expected debug, info, warning or error, got {config.log.level!r}")
     if config.log.format not in ("auto", "json", "console"):

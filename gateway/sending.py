@@ -14,6 +14,7 @@ from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLate
 from gateway.context import Context
 from gateway.db import QUERIES
 from gateway.outbox import Ticket
+from gateway.tasks import stop_if_cancelled
 
 log = structlog.get_logger(__name__)
 DAILY_KEY = "gw:sent:{community}:{day}"
@@ -42,6 +43,7 @@ async def drain(ctx: Context, carrier: Carrier) -> None:
                 task = asyncio.create_task(send_one(ctx, carrier, ticket))
                 running.add(task)
                 task.add_done_callback(running.discard)
+            stop_if_cancelled()
             if not tickets:
                 ctx.queued.clear()
                 try:

@@ -12,6 +12,17 @@ from gateway.metrics import Metrics
 log = structlog.get_logger(__name__)
 
 
+def stop_if_cancelled() -> None:
+    """Raise CancelledError if this task was asked to stop.
+
+    redis-py (8.1, on Python 3.11) sometimes swallows a cancellation that lands mid-command and returns
+    normally; a loop that only relied on the CancelledError would then run forever and hang shutdown.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Supervisor:
     def __init__(self, metrics: Metrics, restart_delay: float) -> None:
         self.metrics = metrics
@@ -32,6 +43,7 @@ class Supervisor:
                 except Exception:
                     self.metrics.task_failures.labels(name).inc()
                     log.exception("task_step_failed", task=name)
+                stop_if_cancelled()
                 await asyncio.sleep(interval)
 
         self.loop(name, run)
@@ -44,6 +56,7 @@ class Supervisor:
             except Exception:
                 self.metrics.task_failures.labels(name).inc()
                 log.exception("task_crashed", task=name)
+            stop_if_cancelled()
             self.metrics.task_restarts.labels(name).inc()
             await asyncio.sleep(self.restart_delay)
             log.info("task_restarted", task=name)

@@ -12,7 +12,7 @@ from gateway.carriers import Form, InboundSms
 from gateway.errors import BadRequest, Forbidden, GatewayError
 from gateway.keys import CARRIER, CONFIG, CONTEXT, METRICS
 from gateway.phones import to_e164
-from gateway.validation import read_json
+from gateway.validation import read_json, text
 
 log = structlog.get_logger(__name__)
 
@@ -76,8 +76,10 @@ async def status_callback(request: web.Request) -> web.Response:
 async def sandbox_inbound(request: web.Request) -> web.Response:
     """Play either phone: {from, to, body} arrives as if the carrier had delivered it."""
     data = await read_json(request, {"from": str, "to": str, "body": str}, required=("from", "to", "body"))
-    sms = InboundSms("SM" + secrets.token_hex(16), to_e164(data["from"], field="from"),
-                     to_e164(data["to"], field="to"), data["body"])
+    region = request.app[CONFIG].relay.default_region
+    body = text(data["body"], "body", max_length=1600, multiline=True)
+    sms = InboundSms("SM" + secrets.token_hex(16), to_e164(data["from"], field="from", region=region),
+                     to_e164(data["to"], field="to", region=region), body)
     outcome = await inbound.receive(request.app[CONTEXT], sms)
     request.app[METRICS].webhooks.labels("sandbox", outcome).inc()
     return web.json_response({"sid": sms.sid, "outcome": outcome})

@@ -1,0 +1,164 @@
+"""The internal API: token, validation, errors as {"error": {"code", "message"}}, and each resource."""
+
+import pytest
+
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, TOKEN
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},
+                                     {"Authorization": "Bearer "}])
+async def test_api_needs_the_bearer_token(gateway, headers):
+    async with gateway.client.get("/v1/communities/1", headers=headers) as response:
+        assert response.status == 401
+        assert (await response.json())["error"]["code"] == "unauthorized"
+
+
+async def test_api_without_configured_token_refuses_everything(start_gateway):
+    gateway = await start_gateway(server={"api_tokens": {}})
+    status, body = await gateway.call("GET", "/v1/communities/1", token="")
+    assert status == 401 and "GATEWAY_API_TOKEN" in body["error"]["message"]
+
+
+async def test_several_named_tokens_work(start_gateway):
+    gateway = await start_gateway(server={"api_tokens": {"web": "token-one", "ops": "token-two"}})
+    for token in ("token-one", "token-two"):
+        status, _ = await gateway.call("GET", "/v1/communities/99", token=token)
+        assert status == 404
+
+
+async def test_community_create_get_patch(gateway):
+    community = await gateway.community(numbers=["(415) 555-0100", "+1 415 555 0101"], inactivity_days=7)
+    assert community["numbers"] == [PROXY, PROXY_2]  # stored as E.164
+    assert (community["mode"], community["inactivity_days"], community["sent_today"]) == ("live", 7, 0)
+    status, body = await gateway.call("PATCH", f"/v1/communities/{community['id']}", {"mode": "test"})
+    assert status == 200 and body["mode"] == "test" and body["name"] == "Acme Housing"
+    status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
+    assert status == 200 and body["mode"] == "test"
+
+
+async def test_new_community_starts_in_test_mode(gateway):
+    status, body = await gateway.call("POST", "/v1/communities", {"name": "New", "numbers": [PROXY]})
+    assert status == 201 and body["mode"] == "test" and body["inactivity_days"] == 30
+
+
+async def test_a_number_belongs_to_one_community(gateway, db):
+    await gateway.community()
+    status, body = await gateway.call("POST", "/v1/communities", {"name": "Other", "numbers": [PROXY]})
+    assert (status, body["error"]["code"]) == (409, "number_taken")
+    assert await db.fetchval("SELECT count(*) FROM communities") == 1  # nothing half-stored
+
+
+@pytest.mark.parametrize("payload, status, code", [
+    ({"name": "X", "numbers": ["12"]}, 422, "invalid_number"),
+    ({"name": "X", "numbers": ["+44 20"]}, 422, "invalid_number"),
+    ({"name": "X", "numbers": ["not a number"]}, 422, "invalid_number"),
+    ({"name": "X", "numbers": []}, 422, "invalid_field"),
+    ({"name": "X", "numbers": [PROXY, PROXY]}, 422, "invalid_field"),
+    ({"name": "", "numbers": [PROXY]}, 422, "invalid_field"),
+    ({"name": "X\x00", "numbers": [PROXY]}, 422, "invalid_field"),
+    ({"name": "X", "numbers": [PROXY], "mode": "prod"}, 422, "invalid_field"),
+    ({"name": "X", "numbers": [PROXY], "inactivity_days": 0}, 422, "invalid_field"),
+    ({"name": "X", "numbers": [PROXY], "inactivity_days": True}, 422, "invalid_field"),
+    ({"name": "X", "numbers": [PROXY], "colour": "red"}, 400, "unknown_field"),
+    ({"numbers": [PROXY]}, 422, "missing_field"),
+    ({"name": 5, "numbers": [PROXY]}, 422, "invalid_field"),
+    ([1, 2], 400, "invalid_json"),
+])
+async def test_community_validation(gateway, db, payload, status, code):
+    got, body = await gateway.call("POST", "/v1/communities", payload)
+    assert (got, body["error"]["code"]) == (status, code)
+    assert set(body["error"]) >= {"code", "message"}
+    assert await db.fetchval("SELECT count(*) FROM communities") == 0
+
+
+async def test_bad_bodies_get_clear_errors(gateway):
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    cases = [
+        ({"data": b"{not json", "headers": {**headers, "Content-Type": "application/json"}}, 400, "invalid_json"),
+        ({"data": b"name=x", "headers": {**headers, "Content-Type": "application/x-www-form-urlencoded"}},
+         415, "unsupported_media_type"),
+        ({"data": b"\xff\xfe", "headers": {**headers, "Content-Type": "application/json"}}, 400, "invalid_json"),
+        ({"data": b"x" * 70000, "headers": {**headers, "Content-Type": "application/json"}}, 413, "body_too_large"),
+    ]
+    for kwargs, status, code in cases:
+        async with gateway.client.post("/v1/communities", **kwargs) as response:
+            body = await response.json()
+            assert (response.status, body["error"]["code"]) == (status, code), body
+
+
+@pytest.mark.parametrize("path", ["/v1/communities/999", "/v1/communities/abc", "/v1/conversations/5",
+                                  "/v1/messages/7", "/v1/messages/99999999999999999999", "/v1/nothing"])
+async def test_unknown_things_are_404(gateway, path):
+    status, body = await gateway.call("GET", path)
+    assert status == 404 and body["error"]["code"].endswith("not_found")
+
+
+async def test_conversation_validation(gateway, db):
+    community = await gateway.community()
+    base = {"community_id": community["id"], "prospect": {"phone": PAT, "name": "Pat"},
+            "advocate": {"phone": ALEX, "name": "Alex"}, "message": "hi"}
+    cases = [
+        ({**base, "prospect": {"phone": "555", "name": "Pat"}}, 422, "invalid_number"),
+        ({**base, "prospect": {"phone": PAT}}, 422, "missing_field"),
+        ({**base, "prospect": {"phone": PAT, "name": "Pat", "email": "x"}}, 400, "unknown_field"),
+        ({**base, "advocate": {"phone": PAT, "name": "Also Pat"}}, 422, "same_participant"),
+        ({**base, "advocate": {"phone": PROXY, "name": "The number"}}, 422, "participant_is_proxy"),
+        ({**base, "message": "   "}, 422, "invalid_field"),
+        ({**base, "message": "x" * 1601}, 422, "invalid_field"),
+        ({**base, "community_id": 424242}, 404, "community_not_found"),
+        ({**base, "community_id": 2**70}, 422, "invalid_field"),
+        ({**base, "prospect": "Pat"}, 422, "invalid_field"),
+    ]
+    for payload, status, code in cases:
+        got, body = await gateway.call("POST", "/v1/conversations", payload)
+        assert (got, body["error"]["code"]) == (status, code), (payload, body)
+    assert await db.fetchval("SELECT count(*) FROM conversations") == 0
+    assert await db.fetchval("SELECT count(*) FROM messages") == 0
+
+
+async def test_second_open_conversation_between_the_same_pair_is_refused(gateway):
+    community = await gateway.community()
+    first = await gateway.conversation(community["id"])
+    status, body = await gateway.call("POST", "/v1/conversations", {
+        "community_id": community["id"], "prospect": {"phone": PAT, "name": "Pat"},
+        "advocate": {"phone": ALEX, "name": "Alex"}, "message": "again"})
+    assert (status, body["error"]["code"], body["error"]["conversation_id"]) == (409, "conversation_exists",
+                                                                                 first["id"])
+
+
+async def test_closed_conversation_stops_relaying(gateway):
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    await gateway.delivered_to(ALEX)
+    status, body = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/close",
+                                      {"reason": "resolved"})
+    assert (status, body["status"], body["closed_reason"]) == (200, "closed", "resolved")
+    status, again = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/close")
+    assert status == 200 and again["closed_reason"] == "resolved"  # closing twice changes nothing
+    status, body = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
+                                      {"from": "prospect", "body": "hello?"})
+    assert (status, body["error"]["code"]) == (409, "conversation_not_open")
+    await gateway.sms(PAT, PROXY, "hello?")
+    assert await gateway.delivered_to(PAT) == ["This number only relays active conversations."]
+
+
+async def test_message_resource_shows_its_history(gateway):
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    await gateway.delivered_to(ALEX)
+    [message] = await gateway.messages(conversation["id"])
+    body = await gateway.message(message["id"])
+    assert {"id", "direction", "from", "to", "body", "status", "carrier_sid", "error_code", "history"} <= set(body)
+    assert body["history"][0]["status"] == "queued"
+
+
+async def test_write_message_validation(gateway):
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    path = f"/v1/conversations/{conversation['id']}/messages"
+    for payload, code in (({"from": "someone", "body": "x"}, "invalid_field"), ({"from": "prospect"}, "missing_field"),
+                          ({"from": "prospect", "body": "x", "to": "y"}, "unknown_field")):
+        status, body = await gateway.call("POST", path, payload)
+        assert body["error"]["code"] == code
+    status, body = await gateway.call("GET", path + "?limit=0")
+    assert (status, body["error"]["code"]) == (422, "invalid_query")
