@@ -1,0 +1,71 @@
+"""Settings: the file's defaults, the environment on top, and one clear line for anything wrong."""
+
+import pytest
+
+from gateway.config import DEFAULT_PATH, ConfigError, Config, from_dict, load
+
+
+def test_config_file_matches_the_defaults():
+    assert load({}) == Config()  # config.toml lists every setting with the dataclasses' defaults
+
+
+def test_environment_overrides_the_file():
+    config = load({"DATABASE_URL": "postgresql://u@db:5432/gw", "REDIS_URL": "redis://cache:6379/0",
+                   "GATEWAY_HOST": "0.0.0.0", "GATEWAY_PORT": "9000", "GATEWAY_API_TOKEN": "secret",
+                   "GATEWAY_PUBLIC_URL": "https://sms.example.org/", "CARRIER": "twilio",
+                   "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok", "TWILIO_API_BASE": "http://127.0.0.1:1"})
+    assert (config.database.url, config.redis.url, config.server.host, config.server.port) == \
+        ("postgresql://u@db:5432/gw", "redis://cache:6379/0", "0.0.0.0", 9000)
+    assert config.server.api_tokens == {"default": "secret"}
+    assert config.public_url == "https://sms.example.org"
+    assert (config.carrier.name, config.twilio.account_sid, config.twilio.api_base) == \
+        ("twilio", "AC1", "http://127.0.0.1:1")
+
+
+def test_public_url_defaults_to_host_and_port():
+    assert load({"GATEWAY_PORT": "9001"}).public_url == "http://127.0.0.1:9001"
+
+
+def test_gateway_config_names_another_file(tmp_path):
+    other = tmp_path / "other.toml"
+    other.write_text('[server]\nport = 9100\n[relay]\nunrouted_reply = "Not here."\n')
+    config = load({"GATEWAY_CONFIG": str(other)})
+    assert (config.server.port, config.relay.unrouted_reply) == (9100, "Not here.")
+
+
+@pytest.mark.parametrize("env, names", [
+    ({"GATEWAY_PORT": "eighty"}, "server.port"),
+    ({"GATEWAY_PORT": "70000"}, "GATEWAY_PORT"),
+    ({"CARRIER": "pigeon"}, "CARRIER"),
+    ({"CARRIER": "twilio"}, "TWILIO_ACCOUNT_SID"),
+    ({"CARRIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1"}, "TWILIO_AUTH_TOKEN"),
+    ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+    ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+    ({"GATEWAY_PUBLIC_URL": "sms.example.org"}, "GATEWAY_PUBLIC_URL"),
+    ({"GATEWAY_CONFIG": "/nonexistent.toml"}, "GATEWAY_CONFIG"),
+])
+def test_bad_settings_name_themselves(env, names):
+    with pytest.raises(ConfigError) as error:
+        load(env)
+    assert names in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("raw, names", [
+    ({"server": {"prot": 1}}, "server.prot"),
+    ({"sever": {}}, "sever"),
+    ({"queue": {"concurrency": 0}}, "queue.concurrency"),
+    ({"database": {"migrate_on_start": "maybe"}}, "database.migrate_on_start"),
+    ({"log": {"level": "loud"}}, "log.level"),
+    ({"relay": {"default_region": "usa"}}, "relay.default_region"),
+    ({"queue": {"lease_seconds": 5}, "carrier": {"send_timeout": 10}}, "queue.lease_seconds"),
+    ({"server": {"api_tokens": {"web": 5}}}, "server.api_tokens"),
+])
+def test_bad_file_settings_name_themselves(raw, names):
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        from_dict(raw)
+
+
+def test_every_setting_in_the_file_has_a_comment():
+    for line in DEFAULT_PATH.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            assert "#" in line, f"config.toml: no comment on {line!r}"
