@@ -10,6 +10,7 @@ import structlog
 from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from gateway import api, carriers, conversations, db, migrate, ops, sending, sweeper, webhooks
 from gateway.config import Config
@@ -62,7 +63,11 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                     lease_seconds=config.queue.lease_seconds)
     app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS])
     app[CARRIER] = carriers.create(config, app[HTTP])
-    await routes.rebuild()
+    try:
+        await routes.rebuild()
+    except RedisError as exc:
+        # Start anyway: routing answers from Postgres, and the "routes" task rebuilds once Redis is back.
+        log.warning("route_rebuild_failed", error=type(exc).__name__)
     yield
 
 
@@ -77,6 +82,7 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("sweep", config.queue.sweep_interval, lambda: sweeper.sweep(ctx))
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(ctx))
     tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(ctx))
+    tasks.every("routes", config.tasks.routes_check_interval, ctx.routes.ensure_built)
     app[TASKS] = tasks
     yield
     await tasks.stop()

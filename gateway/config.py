@@ -88,6 +88,7 @@ class Queue:
 class Tasks:
     expiry_interval: float = 60.0
     restart_delay: float = 1.0
+    routes_check_interval: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def validate(config: Config) -> Config:
                  "carrier.max_attempts", "carrier.retry_base", "carrier.retry_cap", "relay.per_number_rate",
                  "relay.default_inactivity_days", "queue.lease_seconds", "queue.concurrency",
                  "queue.poll_interval", "queue.sweep_interval", "queue.sweep_after",
-                 "tasks.expiry_interval", "tasks.restart_delay"):
+                 "tasks.expiry_interval", "tasks.restart_delay", "tasks.routes_check_interval"):
         section, key = name.split(".")
         _positive(name, getattr(getattr(config, section), key))
     if not (len(config.relay.default_region) == 2 and config.relay.default_region.isalpha()

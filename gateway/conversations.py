@@ -48,18 +48,18 @@ async def _open(conn: asyncpg.Connection, community: asyncpg.Record, prospect: P
                 message: str) -> tuple[OpenConversation, int]:
     """Inside the community's lock: choose the number and code, store the conversation and notification."""
     community_id = community["id"]
-    usage = await conn.fetch(QUERIES.pool_usage, community_id, [])
-    if not usage:
-        raise Conflict("community_has_no_numbers", "the community owns no phone numbers")
-    if prospect.phone in {row["phone"] for row in usage} or advocate.phone in {row["phone"] for row in usage}:
-        raise InvalidInput("participant_is_proxy", "a participant's phone is one of the community's numbers")
+    # Upserts first: an error below rolls them back with the transaction.
     prospect_id = await conn.fetchval(QUERIES.upsert_participant, community_id, prospect.phone, prospect.name)
     advocate_id = await conn.fetchval(QUERIES.upsert_participant, community_id, advocate.phone, advocate.name)
+    usage = await conn.fetch(QUERIES.pool_usage, community_id, [prospect_id, advocate_id])
+    if not usage:
+        raise Conflict("community_has_no_numbers", "the community owns no phone numbers")
+    if {prospect.phone, advocate.phone} & {row["phone"] for row in usage}:
+        raise InvalidInput("participant_is_proxy", "a participant's phone is one of the community's numbers")
     existing = await conn.fetchval(QUERIES.find_open_conversation_between, community_id, prospect_id, advocate_id)
     if existing is not None:
         raise Conflict("conversation_exists", f"conversation {existing} between them is already open",
                        conversation_id=existing)
-    usage = await conn.fetch(QUERIES.pool_usage, community_id, [prospect_id, advocate_id])
     number, _shared = relay.choose_number([r["phone"] for r in usage], [r["phone"] for r in usage if r["busy"]],
                                           {r["phone"]: r["open"] for r in usage})
     taken = [r["code"] for r in await conn.fetch(QUERIES.open_codes_on_number, number)]

@@ -25,6 +25,8 @@ from gateway.relay import RouteEntry
 ROUTE_PREFIX = "gw:route:"
 LAST_PREFIX = "gw:last:"
 REBUILD_LOCK = "gw:routes:rebuilding"
+# Present while Redis holds the whole table; gone after a Redis restart without persistence or a flush.
+BUILT = "gw:routes:built"
 PAGE = 5000
 
 log = structlog.get_logger(__name__)
@@ -161,10 +163,16 @@ class RouteTable:
         try:
             written = await self._write_all()
             pruned = await self._prune()
+            await self.redis.set(BUILT, "1")
         finally:
             await self.redis.delete(REBUILD_LOCK)
         log.info("routes_rebuilt", conversations=written, pruned=pruned)
         return written
+
+    async def ensure_built(self) -> None:
+        """Rebuild when Redis lost the table (restarted empty, flushed); misses meanwhile go to Postgres."""
+        if not await self.redis.exists(BUILT):
+            await self.rebuild()
 
     async def _write_all(self) -> int:
         after, written = 0, 0

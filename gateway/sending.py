@@ -38,7 +38,14 @@ async def drain(ctx: Context, carrier: Carrier) -> None:
     running: set[asyncio.Task] = set()
     try:
         while True:
-            tickets = await ctx.outbox.claim(limit - len(running)) if len(running) < limit else []
+            try:
+                tickets = await ctx.outbox.claim(limit - len(running)) if len(running) < limit else []
+            except RedisError as exc:
+                # Redis is away: messages wait in Postgres as queued; the sweeper re-queues them later.
+                log.warning("queue_claim_failed", error=type(exc).__name__)
+                ctx.metrics.task_failures.labels("drain").inc()
+                await asyncio.sleep(ctx.config.tasks.restart_delay)
+                continue
             for ticket in tickets:
                 task = asyncio.create_task(send_one(ctx, carrier, ticket))
                 running.add(task)

@@ -1,4 +1,4 @@
-"""Periodic queue care: re-queue messages Redis lost, report queue depth, drop stale early statuses."""
+"""Periodic queue care: re-queue messages Redis lost, report queue depth, drop stale bookkeeping."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ async def sweep(ctx: Context, batch: int = 1000) -> int:
         ctx.metrics.requeued.inc(requeued)
         ctx.queued.set()
     await ctx.pool.execute(QUERIES.delete_old_early_statuses)
+    await ctx.pool.execute(QUERIES.delete_old_auto_replies)
     return requeued
 
 

@@ -19,7 +19,7 @@ log = structlog.get_logger(__name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-async def _signed_form(request: web.Request, kind: str) -> Form:
+async def _signed_form(request: web.Request) -> Form:
     """The POSTed fields, once the carrier's signature over them and the public URL checks out."""
     try:
         form = list((await request.post()).items())
@@ -50,7 +50,7 @@ async def _counted(request: web.Request, kind: str, work) -> web.Response:
 
 async def inbound_sms(request: web.Request) -> web.Response:
     async def work():
-        form = await _signed_form(request, "inbound")
+        form = await _signed_form(request)
         sms = request.app[CARRIER].parse_inbound(form)
         outcome = await inbound.receive(request.app[CONTEXT], sms)
         # 200 only now: the message is durable in Postgres (receive raised otherwise, giving a 503).
@@ -61,7 +61,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
 
 async def status_callback(request: web.Request) -> web.Response:
     async def work():
-        form = await _signed_form(request, "status")
+        form = await _signed_form(request)
         update = request.app[CARRIER].parse_status(form)
         if update is None:
             return "ignored", web.Response(status=200)

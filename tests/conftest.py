@@ -113,7 +113,7 @@ def make_config(servers: Servers, port: int, carrier_url: str | None, **sections
         "twilio": {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "api_base": carrier_url or "http://x"},
         "relay": {"per_number_rate": 1000.0},
         "queue": {"poll_interval": 0.02, "lease_seconds": 5.0, "sweep_interval": 0.2, "sweep_after": 0.5},
-        "tasks": {"expiry_interval": 0.2, "restart_delay": 0.1},
+        "tasks": {"expiry_interval": 0.2, "restart_delay": 0.1, "routes_check_interval": 0.2},
         "log": {"level": "warning", "format": "json"},
     }
     for section, values in sections.items():

@@ -38,6 +38,17 @@ async def test_restart_rebuilds_routes_from_postgres(start_gateway, redis_client
     assert _metric(second, "gateway_route_lookup_seconds_count", source="redis") == 1
 
 
+async def test_routing_table_is_rebuilt_after_redis_loses_it(gateway, redis_client):
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    await redis_client.flushdb()  # a Redis restart without persistence
+
+    async def rebuilt():
+        return await redis_client.hkeys(route_key(PROXY, PAT)) == [str(conversation["id"])]
+
+    await wait_for(rebuilt, what="routing table rebuilt")
+
+
 async def test_redis_miss_falls_back_to_postgres_and_fills(gateway, redis_client):
     community = await gateway.community()
     conversation = await gateway.conversation(community["id"])
