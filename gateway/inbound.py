@@ -40,13 +40,10 @@ async def receive(ctx: Context, sms: InboundSms) -> str:
             # Redis named a conversation Postgres has closed: drop that entry and look again.
             await ctx.routes.forget(proxy, sender, decision.entry.conversation_id)
         elif isinstance(decision, relay.UnknownCode):
-            return await _reply(ctx, sms, sender, proxy, QUERIES.store_help_reply,
-                                relay.help_body(decision.code, decision.entries), "help_sent")
+            return await _reply(ctx, sms, sender, proxy, relay.help_body(decision.code, decision.entries), "help")
         else:
-            return await _reply(ctx, sms, sender, proxy, QUERIES.store_unrouted_message,
-                                ctx.config.relay.unrouted_reply, "unrouted")
-    return await _reply(ctx, sms, sender, proxy, QUERIES.store_unrouted_message,
-                        ctx.config.relay.unrouted_reply, "unrouted")
+            break
+    return await _reply(ctx, sms, sender, proxy, ctx.config.relay.unrouted_reply, "auto_reply")
 
 
 async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decision: relay.Relay) -> str:
@@ -70,15 +67,20 @@ async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decisio
     return "relayed"
 
 
-async def _reply(ctx: Context, sms: InboundSms, sender: str, proxy: str, query: str, text: str, outcome: str) -> str:
-    row = await ctx.pool.fetchrow(query, sender, proxy, sms.body, list(sms.media_urls), sms.sid, text)
+async def _reply(ctx: Context, sms: InboundSms, sender: str, proxy: str, text: str, kind: str) -> str:
+    """Store a message that is not relayed, with our reply to it: the help text or the auto-reply."""
+    # A help text answers someone in a conversation: relay priority. An auto-reply can wait behind them.
+    priority = "relay" if kind == "help" else "bulk"
+    row = await ctx.pool.fetchrow(QUERIES.store_inbound_with_reply, sender, proxy, sms.body, list(sms.media_urls),
+                                  sms.sid, text, kind, priority)
     if row["inbound_id"] is None:
         log.info("inbound_duplicate_ignored")
         return "duplicate"
     structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
     if row["reply_id"] is not None:
-        await ctx.queue(row["reply_id"], "relay" if outcome == "help_sent" else "bulk", proxy)
-    log.info("message_unrouted" if outcome == "unrouted" else "help_reply_queued", sender=mask(sender),
+        await ctx.queue(row["reply_id"], priority, proxy)
+    outcome = "help_sent" if kind == "help" else "unrouted"
+    log.info("help_reply_queued" if kind == "help" else "message_unrouted", sender=mask(sender),
              reply_message_id=row["reply_id"])
     return outcome
 

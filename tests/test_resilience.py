@@ -49,6 +49,18 @@ async def test_routing_table_is_rebuilt_after_redis_loses_it(gateway, redis_clie
     await wait_for(rebuilt, what="routing table rebuilt")
 
 
+async def test_stale_redis_route_to_a_closed_conversation_is_dropped(gateway, db, redis_client):
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    # Closed in Postgres while Redis was unreachable: Redis still has the route.
+    await db.execute("UPDATE conversations SET status = 'closed' WHERE id = $1", conversation["id"])
+    status, _ = await gateway.sms(PAT, PROXY, "anyone?")
+    assert status == 200
+    assert await gateway.delivered_to(PAT) == ["This number only relays active conversations."]
+    assert await redis_client.exists(route_key(PROXY, PAT)) == 0
+    assert await db.fetchval("SELECT count(*) FROM messages WHERE kind = 'relay'") == 0
+
+
 async def test_redis_miss_falls_back_to_postgres_and_fills(gateway, redis_client):
     community = await gateway.community()
     conversation = await gateway.conversation(community["id"])

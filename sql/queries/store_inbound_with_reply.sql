@@ -1,0 +1,28 @@
+-- An inbound message that is not relayed (no open conversation, or an unknown code), with our reply.
+-- $1 sender, $2 proxy number, $3 body, $4 media urls, $5 carrier sid, $6 reply text ('' for none),
+-- $7 reply kind: 'auto_reply' goes out at most once per sender, number and UTC day; 'help' every time.
+-- $8 reply priority. inbound_id is null for a carrier retry; reply_id is null when no reply is due.
+WITH inbound AS (
+    INSERT INTO messages (community_id, direction, kind, from_number, to_number, body, media_urls,
+                          carrier_sid, status)
+    VALUES ((SELECT community_id FROM community_numbers WHERE phone = $2), 'inbound', 'inbound', $1, $2, $3,
+            $4, $5, 'received')
+    ON CONFLICT (carrier_sid) DO NOTHING
+    RETURNING id, community_id
+), reply_allowed AS (
+    -- Only a number we own can answer; an auto-reply only if none went to this sender today.
+    SELECT inbound.community_id FROM inbound WHERE inbound.community_id IS NOT NULL AND $6 <> ''
+), once_a_day AS (
+    INSERT INTO auto_replies (proxy_number, sender, day)
+    SELECT $2, $1, (now() AT TIME ZONE 'UTC')::date FROM reply_allowed WHERE $7 = 'auto_reply'
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+), reply AS (
+    INSERT INTO messages (community_id, direction, kind, priority, from_number, to_number, body, status)
+    SELECT community_id, 'outbound', $7, $8, $2, $1, $6, 'queued' FROM reply_allowed
+    WHERE $7 <> 'auto_reply' OR EXISTS (SELECT 1 FROM once_a_day)
+    RETURNING id
+), event AS (
+    INSERT INTO message_events (message_id, status) SELECT id, 'queued' FROM reply
+)
+SELECT (SELECT id FROM inbound) AS inbound_id, (SELECT id FROM reply) AS reply_id
