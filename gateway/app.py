@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import AsyncIterator
 
 import aiohttp
@@ -12,9 +13,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from gateway import api, carriers, conversations, db, migrate, ops, sending, sweeper, webhooks
+from gateway import api, carriers, lookups, conversations, db, migrate, ops, sending, sweeper, webhooks
 from gateway.config import Config
 from gateway.context import Context
+from gateway.lookups import LineTypes
 from gateway.keys import CARRIER, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
 from gateway.metrics import Metrics
 from gateway.middleware import auth_middleware, context_middleware, error_middleware
@@ -61,7 +63,9 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     routes = RouteTable(app[REDIS], app[POOL], app[METRICS])
     outbox = Outbox(app[REDIS], per_number_rate=config.relay.per_number_rate,
                     lease_seconds=config.queue.lease_seconds)
-    app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS])
+    line_types = LineTypes(lookups.create(config, app[HTTP]), app[POOL], app[REDIS], app[METRICS], config)
+    app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types,
+                           _verification_secret(config))
     app[CARRIER] = carriers.create(config, app[HTTP])
     try:
         await routes.rebuild()
@@ -69,6 +73,15 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         # Start anyway: routing answers from Postgres, and the "routes" task rebuilds once Redis is back.
         log.warning("route_rebuild_failed", error=type(exc).__name__)
     yield
+
+
+def _verification_secret(config: Config) -> bytes:
+    if config.verification.secret:
+        return config.verification.secret.encode()
+    # Only the sandbox gets here (config demands a secret with a real carrier): codes then verify only in
+    # this process and until it restarts.
+    log.warning("verification_secret_missing", hint="set GATEWAY_VERIFICATION_SECRET")
+    return secrets.token_bytes(32)
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:

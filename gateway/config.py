@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 CARRIERS = ("sandbox", "twilio")
+LOOKUPS = ("twilio", "offline", "sandbox")
 
 
 class ConfigError(Exception):
@@ -68,6 +69,23 @@ class Twilio:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    name: str = ""
+    base: str = "https://lookups.twilio.com"
+    timeout: float = 3.0
+    cache_days: int = 30
+
+
+@dataclass(frozen=True)
+class Verification:
+    secret: str = ""
+    ttl_minutes: int = 10
+    max_checks: int = 5
+    per_phone_per_hour: int = 5
+    per_community_per_hour: int = 100
+
+
+@dataclass(frozen=True)
 class Relay:
     unrouted_reply: str = "This number only relays active conversations."
     default_inactivity_days: int = 30
@@ -105,6 +123,8 @@ class Config:
     embedded: Embedded = field(default_factory=Embedded)
     carrier: Carrier = field(default_factory=Carrier)
     twilio: Twilio = field(default_factory=Twilio)
+    lookup: Lookup = field(default_factory=Lookup)
+    verification: Verification = field(default_factory=Verification)
     relay: Relay = field(default_factory=Relay)
     queue: Queue = field(default_factory=Queue)
     tasks: Tasks = field(default_factory=Tasks)
@@ -115,6 +135,11 @@ class Config:
         """The base URL the carrier calls, without a trailing slash."""
         url = self.server.public_url or f"http://{self.server.host}:{self.server.port}"
         return url.rstrip("/")
+
+    @property
+    def line_type_lookup(self) -> str:
+        """The line-type lookup in use: as configured, else twilio with the twilio carrier, else sandbox."""
+        return self.lookup.name or ("twilio" if self.carrier.name == "twilio" else "sandbox")
 
     def replace(self, **sections: Mapping[str, Any]) -> Config:
         """A copy with some settings changed, e.g. replace(queue={"concurrency": 4})."""
@@ -133,6 +158,9 @@ ENVIRONMENT = {
     "TWILIO_ACCOUNT_SID": ("twilio", "account_sid"),
     "TWILIO_AUTH_TOKEN": ("twilio", "auth_token"),
     "TWILIO_API_BASE": ("twilio", "api_base"),
+    "LINE_TYPE_LOOKUP": ("lookup", "name"),
+    "TWILIO_LOOKUP_BASE": ("lookup", "base"),
+    "GATEWAY_VERIFICATION_SECRET": ("verification", "secret"),
 }
 
 
@@ -234,13 +262,25 @@ def validate(config: Config) -> Config:
         if not config.twilio.auth_token:
             raise ConfigError("twilio.auth_token (TWILIO_AUTH_TOKEN): required when CARRIER=twilio")
         _url("twilio.api_base (TWILIO_API_BASE)", config.twilio.api_base, ("http", "https"))
+    if config.lookup.name and config.lookup.name not in LOOKUPS:
+        raise ConfigError(f"lookup.name (LINE_TYPE_LOOKUP): expected one of {', '.join(LOOKUPS)}, "
+                          f"got {config.lookup.name!r}")
+    if config.line_type_lookup == "twilio":
+        if not (config.twilio.account_sid and config.twilio.auth_token):
+            raise ConfigError("lookup.name (LINE_TYPE_LOOKUP): twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+        _url("lookup.base (TWILIO_LOOKUP_BASE)", config.lookup.base, ("http", "https"))
+    if config.carrier.name == "twilio" and len(config.verification.secret) < 16:
+        raise ConfigError("verification.secret (GATEWAY_VERIFICATION_SECRET): at least 16 characters "
+                          "required when CARRIER=twilio")
     if not 1 <= config.database.pool_min <= config.database.pool_max:
         raise ConfigError("database.pool_min: must be at least 1 and at most database.pool_max")
     for name in ("server.max_body_bytes", "database.command_timeout", "redis.timeout", "carrier.send_timeout",
                  "carrier.max_attempts", "carrier.retry_base", "carrier.retry_cap", "relay.per_number_rate",
                  "relay.default_inactivity_days", "queue.lease_seconds", "queue.concurrency",
                  "queue.poll_interval", "queue.sweep_interval", "queue.sweep_after",
-                 "tasks.expiry_interval", "tasks.restart_delay", "tasks.routes_check_interval"):
+                 "tasks.expiry_interval", "tasks.restart_delay", "tasks.routes_check_interval",
+                 "lookup.timeout", "lookup.cache_days", "verification.ttl_minutes", "verification.max_checks",
+                 "verification.per_phone_per_hour", "verification.per_community_per_hour"):
         section, key = name.split(".")
         _positive(name, getattr(getattr(config, section), key))
     if not (len(config.relay.default_region) == 2 and config.relay.default_region.isalpha()

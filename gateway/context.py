@@ -11,6 +11,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from gateway.config import Config
+from gateway.lookups import LineTypes
 from gateway.metrics import Metrics
 from gateway.outbox import Outbox
 from gateway.routing import RouteTable
@@ -26,8 +27,20 @@ class Context:
     routes: RouteTable
     outbox: Outbox
     metrics: Metrics
+    line_types: LineTypes
+    secret: bytes  # the key of verification code hashes
     # Set when this process queues a message, so its drainer need not wait for the next poll.
     queued: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def dispatch(self, message_id: int, status: str, reason: str | None, priority: str,
+                       from_number: str) -> bool:
+        """Queue a message just stored; one stored as blocked is counted instead. True when queued."""
+        if status != "queued":
+            self.metrics.blocked.labels(reason or "unknown").inc()
+            log.info("message_blocked", blocked_message_id=message_id, reason=reason)
+            return False
+        await self.queue(message_id, priority, from_number)
+        return True
 
     async def queue(self, message_id: int, priority: str, from_number: str) -> None:
         """Hand a message already stored as "queued" to the drainers.

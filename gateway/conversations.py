@@ -27,25 +27,30 @@ def _open_conversation(row: asyncpg.Record) -> OpenConversation:
                             row["prospect_name"], row["advocate_phone"], row["advocate_name"])
 
 
-async def start(ctx: Context, community_id: int, prospect: Person, advocate: Person, message: str) -> int:
-    """Open a conversation and queue the advocate's notification; returns the conversation id."""
+async def start(ctx: Context, community_id: int, prospect: Person, advocate: Person,
+                message: str) -> tuple[int, asyncpg.Record]:
+    """Open a conversation and queue the advocate's notification; returns its id and the notification."""
     if prospect.phone == advocate.phone:
         raise InvalidInput("same_participant", "prospect and advocate must have different phone numbers")
     async with ctx.pool.acquire() as conn, conn.transaction():
         community = await conn.fetchrow(QUERIES.lock_community, community_id)
         if community is None:
             raise NotFound("community_not_found", f"no community {community_id}")
+        if community["require_verification"] and not await conn.fetchval(QUERIES.is_phone_verified, community_id,
+                                                                          prospect.phone):
+            raise Conflict("prospect_not_verified", "the prospect's phone has not been verified (POST /v1/verifications)")
         conversation, notification = await _open(conn, community, prospect, advocate, message)
     await ctx.routes.add(conversation)
-    await ctx.routes.mark_last(conversation.proxy_number, advocate.phone, conversation.id)
-    await ctx.queue(notification, "relay", conversation.proxy_number)
     structlog.contextvars.bind_contextvars(conversation_id=conversation.id)
+    if await ctx.dispatch(notification["id"], notification["status"], notification["status_reason"], "relay",
+                          conversation.proxy_number):
+        await ctx.routes.mark_last(conversation.proxy_number, advocate.phone, conversation.id)
     log.info("conversation_started", proxy=conversation.proxy_number, code=conversation.code)
-    return conversation.id
+    return conversation.id, notification
 
 
 async def _open(conn: asyncpg.Connection, community: asyncpg.Record, prospect: Person, advocate: Person,
-                message: str) -> tuple[OpenConversation, int]:
+                message: str) -> tuple[OpenConversation, asyncpg.Record]:
     """Inside the community's lock: choose the number and code, store the conversation and notification."""
     community_id = community["id"]
     # Upserts first: an error below rolls them back with the transaction.
@@ -69,7 +74,7 @@ async def _open(conn: asyncpg.Connection, community: asyncpg.Record, prospect: P
     advocate_open = await conn.fetchval(QUERIES.count_open_for_participant, number, advocate.phone)
     body = relay.notification_body(message, prospect_name=prospect.name, community_name=community["name"],
                                    code=code, advocate_open=advocate_open)
-    notification = await conn.fetchval(QUERIES.insert_outbound_message, community_id, conversation_id,
+    notification = await conn.fetchrow(QUERIES.insert_outbound_message, community_id, conversation_id,
                                        "notification", "relay", number, advocate.phone, body)
     conversation = OpenConversation(conversation_id, number, code, prospect.phone, prospect.name, advocate.phone,
                                     advocate.name)
@@ -96,12 +101,12 @@ async def write(ctx: Context, conversation_id: int, author: str, body: str) -> i
     async with ctx.pool.acquire() as conn, conn.transaction():
         if await conn.fetchval(QUERIES.touch_conversation, conversation_id) is None:
             raise Conflict("conversation_not_open", f"conversation {conversation_id} is no longer open")
-        message_id = await conn.fetchval(QUERIES.insert_outbound_message, row["community_id"], conversation_id,
-                                         "relay", "relay", proxy, recipient, text)
-    await ctx.queue(message_id, "relay", proxy)
-    await ctx.routes.mark_last(proxy, recipient, conversation_id)
-    log.info("message_relayed", conversation_id=conversation_id, relayed_message_id=message_id, source="api")
-    return message_id
+        message = await conn.fetchrow(QUERIES.insert_outbound_message, row["community_id"], conversation_id,
+                                      "relay", "relay", proxy, recipient, text)
+    if await ctx.dispatch(message["id"], message["status"], message["status_reason"], "relay", proxy):
+        await ctx.routes.mark_last(proxy, recipient, conversation_id)
+        log.info("message_relayed", conversation_id=conversation_id, relayed_message_id=message["id"], source="api")
+    return message["id"]
 
 
 async def close(ctx: Context, conversation_id: int, reason: str = "closed") -> asyncpg.Record:

@@ -43,3 +43,13 @@ class Unavailable(GatewayError):
     """Our own dependency is down: 503, so the carrier (or the caller) tries again."""
 
     status = 503
+
+
+class TooManyRequests(GatewayError):
+    """429; retry_after (seconds) becomes the Retry-After header."""
+
+    status = 429
+
+    def __init__(self, code: str, message: str, retry_after: int | None = None, **details: object) -> None:
+        super().__init__(code, message, **details)
+        self.retry_after = retry_after

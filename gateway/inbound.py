@@ -60,7 +60,8 @@ async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decisio
         log.info("inbound_duplicate_ignored")
         return "duplicate"
     structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
-    await ctx.queue(row["outbound_id"], "relay", proxy)
+    if not await ctx.dispatch(row["outbound_id"], row["outbound_status"], row["outbound_reason"], "relay", proxy):
+        return "blocked"
     await ctx.routes.mark_last(proxy, entry.recipient, entry.conversation_id)
     ctx.metrics.relayed.inc()
     log.info("message_relayed", relayed_message_id=row["outbound_id"], to=mask(entry.recipient))
@@ -78,7 +79,7 @@ async def _reply(ctx: Context, sms: InboundSms, sender: str, proxy: str, text: s
         return "duplicate"
     structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
     if row["reply_id"] is not None:
-        await ctx.queue(row["reply_id"], priority, proxy)
+        await ctx.dispatch(row["reply_id"], row["reply_status"], row["reply_reason"], priority, proxy)
     outcome = "help_sent" if kind == "help" else "unrouted"
     log.info("help_reply_queued" if kind == "help" else "message_unrouted", sender=mask(sender),
              reply_message_id=row["reply_id"])

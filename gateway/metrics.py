@@ -41,6 +41,14 @@ class Metrics:
         )
         self.expired = Counter("gateway_conversations_expired_total", "Conversations closed for inactivity.",
                                registry=registry)
+        self.blocked = Counter("gateway_messages_blocked_total", "Outbound messages stored but never sent, by reason.",
+                               ["reason"], registry=registry)
+        self.line_type_lookups = Counter(
+            "gateway_line_type_lookups_total", "Line-type answers by where they came from, errors and timeouts.",
+            ["result"], registry=registry,
+        )
+        self.verifications = Counter("gateway_verifications_total", "Verification events.", ["event"],
+                                     registry=registry)
         self.requeued = Counter("gateway_messages_requeued_total", "Messages put back in the queue by the sweeper.",
                                 registry=registry)
 

@@ -53,7 +53,10 @@ async def error_middleware(request: web.Request, handler):
             log.error("request_failed", code=exc.code, path=request.path)
         else:
             log.info("request_refused", status=exc.status, code=exc.code, path=request.path)
-        return error_body(exc.status, exc.code, exc.message, **exc.details)
+        response = error_body(exc.status, exc.code, exc.message, **exc.details)
+        if getattr(exc, "retry_after", None) is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

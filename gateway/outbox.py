@@ -2,8 +2,9 @@
 
 Postgres holds every outbound message (status "queued") before it is queued here; Redis only holds ids.
 Keys share the hash tag {gw:q}, so every script touches one Redis Cluster slot:
-  gw:{gw:q}:ready:relay  zset  member -> time (ms) it may be sent; relay traffic is claimed first
-  gw:{gw:q}:ready:bulk   zset  the same for everything else
+  gw:{gw:q}:ready:verify zset  member -> time (ms) it may be sent; verification codes are claimed first,
+  gw:{gw:q}:ready:relay  zset  then relay traffic (relayed messages, notifications, help replies),
+  gw:{gw:q}:ready:bulk   zset  then everything else
   gw:{gw:q}:inflight     zset  member -> lease deadline (ms); a lease that runs out goes back to ready
   gw:{gw:q}:next         hash  sending number -> earliest time (ms) it may send again
 A member is "<message id, 20 digits>|<priority>|<sending number>", so ties in time keep id order.
@@ -16,29 +17,30 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 TAG = "gw:{gw:q}"
-READY = {"relay": f"{TAG}:ready:relay", "bulk": f"{TAG}:ready:bulk"}
+PRIORITIES = ("verify", "relay", "bulk")  # claimed in this order
+READY = {priority: f"{TAG}:ready:{priority}" for priority in PRIORITIES}
 INFLIGHT = f"{TAG}:inflight"
 NEXT_SEND = f"{TAG}:next"
-PRIORITIES = ("relay", "bulk")
 
 _NOW = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
-# KEYS: ready:relay, ready:bulk, inflight, next. ARGV: how many, ms between sends per number, lease ms.
-# A due message whose number is still busy is moved to that number's next free time instead.
+# KEYS: the ready sets in priority order, then inflight, then next. ARGV: how many, ms between sends per
+# number, lease ms. A due message whose number is still busy is moved to that number's next free time.
 CLAIM = _NOW + """
 local want, gap, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local inflight, next_send = KEYS[#KEYS - 1], KEYS[#KEYS]
 local out = {}
-for i = 1, 2 do
+for i = 1, #KEYS - 2 do
   if #out >= want then break end
   local due = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', now, 'LIMIT', 0, want * 4)
   for _, m in ipairs(due) do
     if #out >= want then break end
     local number = string.match(m, '^[^|]*|[^|]*|(.*)$')
-    local free = tonumber(redis.call('HGET', KEYS[4], number) or '0')
+    local free = tonumber(redis.call('HGET', next_send, number) or '0')
     if free <= now then
-      redis.call('HSET', KEYS[4], number, now + gap)
+      redis.call('HSET', next_send, number, now + gap)
       redis.call('ZREM', KEYS[i], m)
-      redis.call('ZADD', KEYS[3], now + lease, m)
+      redis.call('ZADD', inflight, now + lease, m)
       table.insert(out, m)
     else
       redis.call('ZADD', KEYS[i], free, m)
@@ -57,15 +59,16 @@ end
 return 0
 """
 
-# KEYS: inflight, ready:relay, ready:bulk. Leases that ran out: their drainer died or hung.
+# KEYS: inflight, then the ready sets; ARGV: their priorities, in the same order.
+# Leases that ran out (their drainer died or hung) go back to the ready set of their priority.
 RECLAIM = _NOW + """
+local ready = {}
+for i, priority in ipairs(ARGV) do ready[priority] = KEYS[i + 1] end
 local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1000)
 for _, m in ipairs(stale) do
   local priority = string.match(m, '^[^|]*|([^|]*)|')
-  local ready = KEYS[2]
-  if priority == 'bulk' then ready = KEYS[3] end
   redis.call('ZREM', KEYS[1], m)
-  redis.call('ZADD', ready, now, m)
+  redis.call('ZADD', ready[priority] or KEYS[#KEYS], now, m)
 end
 return #stale
 """
@@ -116,7 +119,7 @@ class Outbox:
         return bool(added)
 
     async def claim(self, count: int) -> list[Ticket]:
-        members = await self._claim(keys=[READY["relay"], READY["bulk"], INFLIGHT, NEXT_SEND],
+        members = await self._claim(keys=[*READY.values(), INFLIGHT, NEXT_SEND],
                                     args=[count, self.gap_ms, self.lease_ms])
         return [Ticket.parse(m) for m in members]
 
@@ -129,11 +132,11 @@ class Outbox:
         return bool(moved)
 
     async def reclaim(self) -> int:
-        return int(await self._reclaim(keys=[INFLIGHT, READY["relay"], READY["bulk"]]))
+        return int(await self._reclaim(keys=[INFLIGHT, *READY.values()], args=list(READY)))
 
     async def depth(self) -> dict[str, int]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in (*READY.values(), INFLIGHT):
                 pipe.zcard(key)
-            relay, bulk, inflight = await pipe.execute()
-        return {"ready": relay + bulk, "inflight": inflight}
+            *ready, inflight = await pipe.execute()
+        return {"ready": sum(ready), "inflight": inflight}

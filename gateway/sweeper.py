@@ -24,6 +24,7 @@ async def sweep(ctx: Context, batch: int = 1000) -> int:
         ctx.queued.set()
     await ctx.pool.execute(QUERIES.delete_old_early_statuses)
     await ctx.pool.execute(QUERIES.delete_old_auto_replies)
+    await ctx.pool.execute(QUERIES.delete_old_verification_sends)
     return requeued
 
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from gateway.errors import BadRequest, InvalidInput, NotFound
 
-JSON_TYPES = {str: "a string", int: "an integer", dict: "an object", list: "a list"}
+JSON_TYPES = {str: "a string", int: "an integer", dict: "an object", list: "a list", bool: "true or false"}
 
 
 async def read_json(request: web.Request, fields: Mapping[str, type], required: Iterable[str] = (),

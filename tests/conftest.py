@@ -112,6 +112,8 @@ def make_config(servers: Servers, port: int, carrier_url: str | None, **sections
                     "max_attempts": 3, "send_timeout": 2.0, "sandbox_delivery_delay": 0.05},
         "twilio": {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "api_base": carrier_url or "http://x"},
         "relay": {"per_number_rate": 1000.0},
+        "lookup": {"name": "sandbox", "timeout": 1.0},
+        "verification": {"secret": "test-verification-secret"},
         "queue": {"poll_interval": 0.02, "lease_seconds": 5.0, "sweep_interval": 0.2, "sweep_after": 0.5},
         "tasks": {"expiry_interval": 0.2, "restart_delay": 0.1, "routes_check_interval": 0.2},
         "log": {"level": "warning", "format": "json"},

@@ -13,13 +13,23 @@ def test_environment_overrides_the_file():
     config = load({"DATABASE_URL": "postgresql://u@db:5432/gw", "REDIS_URL": "redis://cache:6379/0",
                    "GATEWAY_HOST": "0.0.0.0", "GATEWAY_PORT": "9000", "GATEWAY_API_TOKEN": "secret",
                    "GATEWAY_PUBLIC_URL": "https://sms.example.org/", "CARRIER": "twilio",
-                   "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok", "TWILIO_API_BASE": "http://127.0.0.1:1"})
+                   "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok", "TWILIO_API_BASE": "http://127.0.0.1:1",
+                   "GATEWAY_VERIFICATION_SECRET": "0123456789abcdef", "LINE_TYPE_LOOKUP": "offline",
+                   "TWILIO_LOOKUP_BASE": "http://127.0.0.1:2"})
     assert (config.database.url, config.redis.url, config.server.host, config.server.port) == \
         ("postgresql://u@db:5432/gw", "redis://cache:6379/0", "0.0.0.0", 9000)
     assert config.server.api_tokens == {"default": "secret"}
     assert config.public_url == "https://sms.example.org"
     assert (config.carrier.name, config.twilio.account_sid, config.twilio.api_base) == \
         ("twilio", "AC1", "http://127.0.0.1:1")
+    assert (config.verification.secret, config.line_type_lookup, config.lookup.base) == \
+        ("0123456789abcdef", "offline", "http://127.0.0.1:2")
+
+
+def test_line_type_lookup_follows_the_carrier():
+    assert load({}).line_type_lookup == "sandbox"
+    assert load({"CARRIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
+                 "GATEWAY_VERIFICATION_SECRET": "x" * 16}).line_type_lookup == "twilio"
 
 
 def test_public_url_defaults_to_host_and_port():
@@ -39,6 +49,9 @@ def test_gateway_config_names_another_file(tmp_path):
     ({"CARRIER": "pigeon"}, "CARRIER"),
     ({"CARRIER": "twilio"}, "TWILIO_ACCOUNT_SID"),
     ({"CARRIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1"}, "TWILIO_AUTH_TOKEN"),
+    ({"CARRIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, "GATEWAY_VERIFICATION_SECRET"),
+    ({"LINE_TYPE_LOOKUP": "magic"}, "LINE_TYPE_LOOKUP"),
+    ({"LINE_TYPE_LOOKUP": "twilio"}, "LINE_TYPE_LOOKUP"),
     ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
     ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
     ({"GATEWAY_PUBLIC_URL": "sms.example.org"}, "GATEWAY_PUBLIC_URL"),

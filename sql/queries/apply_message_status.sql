@@ -5,7 +5,7 @@
 WITH target AS (
     SELECT id,
            message_status_rank($3) > message_status_rank(status)
-               AND status NOT IN ('undelivered', 'failed', 'canceled') AS forward
+               AND status NOT IN ('undelivered', 'failed', 'canceled', 'blocked') AS forward
     FROM messages
     WHERE id = coalesce($1::bigint, (SELECT id FROM messages WHERE carrier_sid = $2::text))
       AND direction = 'outbound'

@@ -1,11 +1,14 @@
--- An outbound message written by us (notification, relay from the web site), queued, with its first event.
+-- An outbound message written by us (notification, relay from the web site, verification code), with its
+-- first event: "queued", or "blocked" with the reason when outbound_block_reason says it must not be sent.
 -- $1 community, $2 conversation, $3 kind, $4 priority, $5 from, $6 to, $7 body.
 WITH message AS (
     INSERT INTO messages (community_id, conversation_id, direction, kind, priority, from_number, to_number,
-                          body, status)
-    VALUES ($1, $2, 'outbound', $3, $4, $5, $6, $7, 'queued')
-    RETURNING id
+                          body, status, status_reason)
+    SELECT $1, $2, 'outbound', $3, $4, $5, $6, $7,
+           CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason
+    FROM (SELECT outbound_block_reason($1, $6) AS reason) block
+    RETURNING id, status, status_reason
 ), event AS (
-    INSERT INTO message_events (message_id, status) SELECT id, 'queued' FROM message
+    INSERT INTO message_events (message_id, status) SELECT id, status FROM message
 )
-SELECT id FROM message
+SELECT id, status, status_reason FROM message

@@ -18,11 +18,15 @@ WITH inbound AS (
     ON CONFLICT DO NOTHING
     RETURNING 1
 ), reply AS (
-    INSERT INTO messages (community_id, direction, kind, priority, from_number, to_number, body, status)
-    SELECT community_id, 'outbound', $7, $8, $2, $1, $6, 'queued' FROM reply_allowed
+    INSERT INTO messages (community_id, direction, kind, priority, from_number, to_number, body, status,
+                          status_reason)
+    SELECT community_id, 'outbound', $7, $8, $2, $1, $6,
+           CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason
+    FROM reply_allowed, LATERAL (SELECT outbound_block_reason(reply_allowed.community_id, $1) AS reason) block
     WHERE $7 <> 'auto_reply' OR EXISTS (SELECT 1 FROM once_a_day)
-    RETURNING id
+    RETURNING id, status, status_reason
 ), event AS (
-    INSERT INTO message_events (message_id, status) SELECT id, 'queued' FROM reply
+    INSERT INTO message_events (message_id, status) SELECT id, status FROM reply
 )
-SELECT (SELECT id FROM inbound) AS inbound_id, (SELECT id FROM reply) AS reply_id
+SELECT (SELECT id FROM inbound) AS inbound_id, (SELECT id FROM reply) AS reply_id,
+       (SELECT status FROM reply) AS reply_status, (SELECT status_reason FROM reply) AS reply_reason

@@ -1,0 +1,90 @@
+"""/v1/conversations and /v1/messages: start, read, write into and close conversations; read messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway import communities, conversations, numbers
+from gateway.api import render
+from gateway.conversations import Person
+from gateway.db import QUERIES
+from gateway.errors import InvalidInput, NotFound
+from gateway.keys import CONTEXT
+from gateway.validation import check_object, path_id, read_json, text
+
+routes = web.RouteTableDef()
+MAX_BODY = 1600  # the carrier's limit on one message
+PERSON = {"phone": str, "name": str}
+
+
+async def _person(ctx, data: Any, role: str, policy: numbers.Policy) -> Person:
+    person = check_object(data, PERSON, ("phone", "name"), where=role)
+    name = text(person["name"], f"{role}.name", max_length=60)
+    checked = await numbers.check(ctx.line_types, person["phone"], field=f"{role}.phone", policy=policy)
+    return Person(checked.phone, name)
+
+
+@routes.post("/v1/conversations")
+async def start(request: web.Request) -> web.Response:
+    data = await read_json(request, {"community_id": int, "prospect": dict, "advocate": dict, "message": str},
+                           required=("community_id", "prospect", "advocate", "message"))
+    message = text(data["message"], "message", max_length=MAX_BODY, multiline=True)
+    ctx = request.app[CONTEXT]
+    policy = numbers.Policy.of(await communities.get(ctx, data["community_id"]))
+    prospect = await _person(ctx, data["prospect"], "prospect", policy)
+    advocate = await _person(ctx, data["advocate"], "advocate", policy)
+    conversation_id, notification = await conversations.start(ctx, data["community_id"], prospect, advocate, message)
+    body = render.conversation(await conversations.get(ctx, conversation_id))
+    body["notification"] = render.delivery(notification)
+    return web.json_response(body, status=201)
+
+
+@routes.get("/v1/conversations/{id}")
+async def get(request: web.Request) -> web.Response:
+    return web.json_response(render.conversation(await conversations.get(request.app[CONTEXT], path_id(request))))
+
+
+@routes.get("/v1/conversations/{id}/messages")
+async def list_messages(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    conversation = await conversations.get(ctx, path_id(request))
+    after, limit = request.query.get("after", "0"), request.query.get("limit", "100")
+    if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 1000 or len(after) > 18:
+        raise InvalidInput("invalid_query", "after: a message id; limit: 1 to 1000")
+    rows = await ctx.pool.fetch(QUERIES.list_conversation_messages, conversation["id"], int(after), int(limit))
+    return web.json_response({"messages": [render.message(row) for row in rows]})
+
+
+@routes.post("/v1/conversations/{id}/messages")
+async def write(request: web.Request) -> web.Response:
+    data = await read_json(request, {"from": str, "body": str}, required=("from", "body"))
+    if data["from"] not in ("prospect", "advocate"):
+        raise InvalidInput("invalid_field", "from: expected 'prospect' or 'advocate'")
+    body = text(data["body"], "body", max_length=MAX_BODY, multiline=True)
+    ctx = request.app[CONTEXT]
+    message_id = await conversations.write(ctx, path_id(request), data["from"], body)
+    return web.json_response(render.message(await ctx.pool.fetchrow(QUERIES.find_message, message_id)), status=201)
+
+
+@routes.post("/v1/conversations/{id}/close")
+async def close(request: web.Request) -> web.Response:
+    data = await read_json(request, {"reason": str}, optional_body=True)
+    reason = text(data["reason"], "reason", max_length=200) if data.get("reason") is not None else "closed"
+    row = await conversations.close(request.app[CONTEXT], path_id(request), reason)
+    return web.json_response(render.conversation(row))
+
+
+@routes.get("/v1/messages/{id}")
+async def get_message(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    message_id = path_id(request)
+    row = await ctx.pool.fetchrow(QUERIES.find_message, message_id)
+    if row is None:
+        raise NotFound("message_not_found", f"no message {message_id}")
+    history = await ctx.pool.fetch(QUERIES.list_message_events, message_id)
+    out = render.message(row)
+    out["history"] = [{"status": e["status"], "error_code": e["error_code"], "at": render.value(e["created_at"])}
+                      for e in history]
+    return web.json_response(out)

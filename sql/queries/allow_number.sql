@@ -1,0 +1,1 @@
+INSERT INTO allow_list (community_id, phone) VALUES ($1, $2) ON CONFLICT DO NOTHING

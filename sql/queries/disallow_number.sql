@@ -1,0 +1,1 @@
+DELETE FROM allow_list WHERE community_id = $1 AND phone = $2 RETURNING phone
