@@ -16,7 +16,7 @@ from gateway import migrate
 from gateway.app import create_app
 from gateway.config import Config, from_dict
 from gateway.embedded import EmbeddedServers
-from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeLookup, FakeTwilio
 from tests.helpers import TOKEN, Gateway
 
 TEST_DATABASE = "gateway_test"
@@ -97,6 +97,14 @@ async def redis_client(clean: Servers):
 @pytest.fixture
 async def fake_twilio(aiohttp_server) -> FakeTwilio:
     fake = FakeTwilio()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+async def fake_lookup(aiohttp_server) -> FakeLookup:
+    fake = FakeLookup()
     server = await aiohttp_server(fake.app())
     fake.url = str(server.make_url("")).rstrip("/")
     return fake

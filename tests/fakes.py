@@ -112,3 +112,41 @@ class Proxy:
         finally:
             sink.transport.abort()
             self._writers.discard(sink)
+
+
+@dataclass
+class FakeLookup:
+    """A local server speaking Twilio's Lookup v2 API: GET /v2/PhoneNumbers/{number}?Fields=line_type_intelligence."""
+
+    types: dict[str, str] = field(default_factory=dict)  # number -> line_type_intelligence.type
+    invalid: set[str] = field(default_factory=set)
+    status: int = 200
+    delay: float = 0.0
+    requests: list[str] = field(default_factory=list)
+    url: str = ""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/v2/PhoneNumbers/{number}", self.lookup)
+        return app
+
+    async def lookup(self, request: web.Request) -> web.Response:
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        if request.headers.get("Authorization") != expected:
+            return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
+        if request.query.get("Fields") != "line_type_intelligence":
+            return web.json_response({"code": 20001, "message": "Fields missing", "status": 400}, status=400)
+        number = request.match_info["number"]
+        self.requests.append(number)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.status != 200:
+            return web.json_response({"code": 20500, "message": "Internal error", "status": self.status},
+                                     status=self.status)
+        valid = number not in self.invalid
+        intelligence = {"type": self.types.get(number, "mobile"), "carrier_name": "Fake Wireless",
+                        "mobile_country_code": "310", "mobile_network_code": "456", "error_code": None}
+        return web.json_response({"calling_country_code": "1", "country_code": "US", "phone_number": number,
+                                  "national_format": number, "valid": valid, "validation_errors": [],
+                                  "line_type_intelligence": intelligence if valid else None,
+                                  "url": str(request.url)})
