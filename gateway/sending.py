@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import structlog
 from redis.exceptions import RedisError
 
-from gateway import statuses
+from gateway import statuses, verification
 from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLater
 from gateway.context import Context
 from gateway.db import QUERIES
@@ -81,12 +81,19 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
         await ctx.outbox.done(ticket)
         return
     structlog.contextvars.bind_contextvars(conversation_id=row["conversation_id"])
+    body = row["body"]
+    if row["kind"] == "verification":
+        body = await verification.fill_code(ctx, row["id"], body)
+        if body is None:
+            await _fail(ctx, ticket, row, "code_expired", "the verification code expired before it could be sent")
+            return
     callback = f"{ctx.config.public_url}/webhooks/{carrier.wire}/status?mid={row['id']}"
-    message = OutboundSms(row["id"], row["from_number"], row["to_number"], row["body"])
-    result = await carrier.send(message, callback)
+    result = await carrier.send(OutboundSms(row["id"], row["from_number"], row["to_number"], body), callback)
     if isinstance(result, Accepted):
         await statuses.record_accepted(ctx, row["id"], result.sid)
         await ctx.outbox.done(ticket)
+        if row["kind"] == "verification":
+            await verification.forget_code(ctx, row["id"])
         await _count_sent(ctx, row["community_id"])
         ctx.metrics.sends.labels("accepted").inc()
         log.info("message_sent", attempt=row["attempts"])
@@ -100,10 +107,14 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
     else:
         code, reason = ((result.code, result.message) if isinstance(result, Rejected)
                         else ("max_attempts", f"gave up after {row['attempts']} tries: {result.reason}"))
-        await ctx.pool.execute(QUERIES.fail_message, row["id"], code, reason)
-        await ctx.outbox.done(ticket)
-        ctx.metrics.sends.labels("failed").inc()
-        log.warning("message_failed", error_code=code, attempt=row["attempts"])
+        await _fail(ctx, ticket, row, code, reason)
+
+
+async def _fail(ctx: Context, ticket: Ticket, row, code: str, reason: str) -> None:
+    await ctx.pool.execute(QUERIES.fail_message, row["id"], code, reason)
+    await ctx.outbox.done(ticket)
+    ctx.metrics.sends.labels("failed").inc()
+    log.warning("message_failed", error_code=code, attempt=row["attempts"])
 
 
 async def _count_sent(ctx: Context, community_id: int | None) -> None:

@@ -19,6 +19,9 @@ from gateway.phones import mask
 
 log = structlog.get_logger(__name__)
 CODE = re.compile(r"^[0-9]{6}$")
+# The stored body shows this where the code goes; the code itself waits in Redis until the send.
+MASK = "••••••"
+CODE_KEY = "gw:code:{message_id}"
 
 
 def code_hash(secret: bytes, community_id: int, phone: str, code: str) -> bytes:
@@ -44,12 +47,24 @@ async def start(ctx: Context, community: Mapping[str, Any], phone: str) -> int:
         usage = await conn.fetch(QUERIES.pool_usage, community["id"], [])
         sender, _ = relay.choose_number([r["phone"] for r in usage], [], {r["phone"]: r["open"] for r in usage})
         message = await conn.fetchrow(QUERIES.insert_outbound_message, community["id"], None, "verification",
-                                      "verify", sender, phone, f"{code} is your {community['name']} verification code.")
+                                      "verify", sender, phone, f"{MASK} is your {community['name']} verification code.")
         await conn.execute(QUERIES.record_verification_send, community["id"], phone, verification_id, message["id"])
+        # Before the commit: if Redis cannot keep the code, nothing is stored and the caller gets a 503.
+        await ctx.redis.set(CODE_KEY.format(message_id=message["id"]), code, ex=config.ttl_minutes * 60)
     await ctx.dispatch(message["id"], message["status"], message["status_reason"], "verify", sender)
     ctx.metrics.verifications.labels("started").inc()
     log.info("verification_started", verification_id=verification_id, phone=mask(phone))
     return verification_id
+
+
+async def fill_code(ctx: Context, message_id: int, body: str) -> str | None:
+    """The text to send for a verification message, or None when its code is gone (expired)."""
+    code = await ctx.redis.get(CODE_KEY.format(message_id=message_id))
+    return body.replace(MASK, code, 1) if code else None
+
+
+async def forget_code(ctx: Context, message_id: int) -> None:
+    await ctx.redis.delete(CODE_KEY.format(message_id=message_id))
 
 
 def _check_limits(counts: Mapping[str, Any], config) -> None:

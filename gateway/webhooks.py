@@ -85,8 +85,16 @@ async def sandbox_inbound(request: web.Request) -> web.Response:
     return web.json_response({"sid": sms.sid, "outcome": outcome})
 
 
+async def sandbox_messages(request: web.Request) -> web.Response:
+    """The phone's screen: what the sandbox delivered to ?phone=, oldest first."""
+    phone = to_e164(request.query.get("phone", ""), field="phone", region=request.app[CONFIG].relay.default_region)
+    texts = [text for text in request.app[CARRIER].delivered if text["to"] == phone]
+    return web.json_response({"messages": texts})
+
+
 def add_routes(app: web.Application, wire: str, sandbox: bool) -> None:
     app.router.add_post(f"/webhooks/{wire}/sms", inbound_sms)
     app.router.add_post(f"/webhooks/{wire}/status", status_callback)
     if sandbox:
         app.router.add_post("/sandbox/inbound", sandbox_inbound)
+        app.router.add_get("/sandbox/messages", sandbox_messages)

@@ -95,3 +95,20 @@ async def test_errors_never_leak_a_trace(gateway):
         assert response.status in (400, 403) and set(body["error"]) == {"code", "message"}
     async with gateway.client.get("/webhooks/twilio/sms") as response:
         assert response.status == 405 and (await response.json())["error"]["code"] == "method_not_allowed"
+
+
+async def test_sandbox_shows_what_each_phone_received(start_gateway):
+    gateway = await start_gateway(kind="sandbox")
+    community = await gateway.community(require_verification=True)
+    status, verification = await gateway.call("POST", "/v1/verifications", {"community_id": community["id"],
+                                                                          "phone": PAT})
+
+    async def screen():
+        status, body = await gateway.call("GET", "/sandbox/messages?phone=(415)%20555-2671")
+        return body["messages"]
+
+    [text] = await wait_for(screen, what="the code on the phone")
+    code = text["body"].split()[0]
+    assert text["from"] == PROXY and len(code) == 6 and code.isdigit()
+    status, body = await gateway.call("POST", f"/v1/verifications/{verification['id']}/check", {"code": code})
+    assert body == {"status": "approved"}

@@ -6,7 +6,7 @@ import pytest
 
 from gateway import outbox
 from gateway.outbox import Outbox
-from tests.helpers import ALEX, PAT, PROXY, SAM
+from tests.helpers import ALEX, PAT, PROXY, SAM, wait_for
 
 
 async def _community(gateway, **extra):
@@ -57,8 +57,32 @@ async def test_only_a_keyed_hash_of_the_code_is_stored_or_logged(gateway, db, ca
     row = await db.fetchrow("SELECT * FROM verifications WHERE id = $1", verification["id"])
     assert code.encode() not in row["code_hash"] and len(row["code_hash"]) == 32
     assert code not in str(dict(row))
+    # The message row shows a mask; the code itself waited in Redis only until the carrier took it.
+    message = await gateway.message(verification["message"]["id"])
+    assert message["body"] == "•••••• is your Acme Housing verification code." and code not in str(message)
+    assert await wait_for(lambda: _code_forgotten(gateway, message["id"]), what="code removed from Redis")
     out, err = capfd.readouterr()
     assert code not in out and code not in err
+
+
+async def _code_forgotten(gateway, message_id):
+    return not await gateway.ctx.redis.exists(f"gw:code:{message_id}")
+
+
+async def test_code_that_expired_in_the_queue_is_not_sent(gateway, db):
+    # A verification message whose code is no longer in Redis (its TTL ran out while the queue was long).
+    message_id = await db.fetchval(
+        "INSERT INTO messages (direction, kind, priority, from_number, to_number, body, status)"
+        " VALUES ('outbound', 'verification', 'verify', $1, $2, '•••••• is your Acme Housing verification code.',"
+        " 'queued') RETURNING id", PROXY, PAT)
+    await gateway.ctx.queue(message_id, "verify", PROXY)
+    message = await wait_for(lambda: _failed(gateway, message_id), what="failed")
+    assert message["error_code"] == "code_expired" and gateway.carrier.requests == []
+
+
+async def _failed(gateway, message_id):
+    message = await gateway.message(message_id)
+    return message if message["status"] == "failed" else None
 
 
 async def test_five_wrong_codes_fail_the_verification(gateway):

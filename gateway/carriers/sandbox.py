@@ -1,4 +1,5 @@
-"""The sandbox carrier: nothing leaves the machine; it answers sends and calls back as a carrier would."""
+"""The sandbox carrier: nothing leaves the machine; it answers sends, calls back as a carrier would, and
+keeps what each phone would have received."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import heapq
 import itertools
 import secrets
 import time
+from collections import deque
+from datetime import datetime, timezone
 
 import aiohttp
 import structlog
@@ -27,6 +30,8 @@ class SandboxCarrier(TwilioWire):
         self.session = session
         self.delay = config.carrier.sandbox_delivery_delay
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
+        # What each phone would show: the last texts "delivered", for GET /sandbox/messages. This process only.
+        self.delivered: deque[dict] = deque(maxlen=1000)
         self._due: list[tuple[float, int, str, str, str]] = []
         self._order = itertools.count()
         self._wake = asyncio.Event()
@@ -35,6 +40,8 @@ class SandboxCarrier(TwilioWire):
         sid = "SM" + secrets.token_hex(16)
         log.info("sandbox_message_sent", message_id=message.id, sid=sid, to=mask(message.to_number),
                  characters=len(message.body))
+        self.delivered.append({"sid": sid, "from": message.from_number, "to": message.to_number,
+                               "body": message.body, "at": datetime.now(timezone.utc).isoformat()})
         now = time.monotonic()
         self._schedule(now, "sent", sid, status_callback)
         self._schedule(now + self.delay, "delivered", sid, status_callback)
