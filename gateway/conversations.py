@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 import structlog
 
-from gateway import relay
+from gateway import relay, segments
 from gateway.context import Context
 from gateway.db import QUERIES
 from gateway.errors import Conflict, InvalidInput, NotFound
@@ -75,7 +75,7 @@ async def _open(conn: asyncpg.Connection, community: asyncpg.Record, prospect: P
     body = relay.notification_body(message, prospect_name=prospect.name, community_name=community["name"],
                                    code=code, advocate_open=advocate_open)
     notification = await conn.fetchrow(QUERIES.insert_outbound_message, community_id, conversation_id,
-                                       "notification", "relay", number, advocate.phone, body)
+                                       "notification", "relay", number, advocate.phone, body, segments.count(body))
     conversation = OpenConversation(conversation_id, number, code, prospect.phone, prospect.name, advocate.phone,
                                     advocate.name)
     return conversation, notification
@@ -102,7 +102,7 @@ async def write(ctx: Context, conversation_id: int, author: str, body: str) -> i
         if await conn.fetchval(QUERIES.touch_conversation, conversation_id) is None:
             raise Conflict("conversation_not_open", f"conversation {conversation_id} is no longer open")
         message = await conn.fetchrow(QUERIES.insert_outbound_message, row["community_id"], conversation_id,
-                                      "relay", "relay", proxy, recipient, text)
+                                      "relay", "relay", proxy, recipient, text, segments.count(text))
     if await ctx.dispatch(message["id"], message["status"], message["status_reason"], "relay", proxy):
         await ctx.routes.mark_last(proxy, recipient, conversation_id)
         log.info("message_relayed", conversation_id=conversation_id, relayed_message_id=message["id"], source="api")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from gateway import relay
+from gateway import relay, segments
 from gateway.carriers import InboundSms
 from gateway.context import Context
 from gateway.db import QUERIES
@@ -52,7 +52,8 @@ async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decisio
     body = relay.relayed_body(decision.body, code=entry.code, sender_name=entry.sender_name,
                               recipient_open=recipient_open)
     row = await ctx.pool.fetchrow(QUERIES.store_relayed_message, entry.conversation_id, sender, proxy, sms.body,
-                                  list(sms.media_urls), sms.sid, entry.recipient, body)
+                                  list(sms.media_urls), sms.sid, entry.recipient, body, segments.count(sms.body),
+                                  segments.count(body))
     if row["conversation_id"] is None:
         return "stale_route"
     structlog.contextvars.bind_contextvars(conversation_id=entry.conversation_id)
@@ -73,7 +74,7 @@ async def _reply(ctx: Context, sms: InboundSms, sender: str, proxy: str, text: s
     # A help text answers someone in a conversation: relay priority. An auto-reply can wait behind them.
     priority = "relay" if kind == "help" else "bulk"
     row = await ctx.pool.fetchrow(QUERIES.store_inbound_with_reply, sender, proxy, sms.body, list(sms.media_urls),
-                                  sms.sid, text, kind, priority)
+                                  sms.sid, text, kind, priority, segments.count(sms.body), segments.count(text))
     if row["inbound_id"] is None:
         log.info("inbound_duplicate_ignored")
         return "duplicate"

@@ -2,7 +2,7 @@
 
 Postgres holds every outbound message (status "queued") before it is queued here; Redis only holds ids.
 Keys share the hash tag {gw:q}, so every script touches one Redis Cluster slot:
-  gw:{gw:q}:ready:verify zset  member -> time (ms) it may be sent; verification codes are claimed first,
+  gw:{gw:q}:ready:urgent zset  member -> time (ms) it may be sent; codes and keyword replies are claimed first,
   gw:{gw:q}:ready:relay  zset  then relay traffic (relayed messages, notifications, help replies),
   gw:{gw:q}:ready:bulk   zset  then everything else
   gw:{gw:q}:inflight     zset  member -> lease deadline (ms); a lease that runs out goes back to ready
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 TAG = "gw:{gw:q}"
-PRIORITIES = ("verify", "relay", "bulk")  # claimed in this order
+PRIORITIES = ("urgent", "relay", "bulk")  # claimed in this order
 READY = {priority: f"{TAG}:ready:{priority}" for priority in PRIORITIES}
 INFLIGHT = f"{TAG}:inflight"
 NEXT_SEND = f"{TAG}:next"

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import structlog
 
-from gateway import relay
+from gateway import relay, segments
 from gateway.context import Context
 from gateway.db import QUERIES
 from gateway.errors import Conflict, InvalidInput, NotFound, TooManyRequests
@@ -46,12 +46,13 @@ async def start(ctx: Context, community: Mapping[str, Any], phone: str) -> int:
                                               code_hash(ctx.secret, community["id"], phone, code), config.ttl_minutes)
         usage = await conn.fetch(QUERIES.pool_usage, community["id"], [])
         sender, _ = relay.choose_number([r["phone"] for r in usage], [], {r["phone"]: r["open"] for r in usage})
+        body = f"{MASK} is your {community['name']} verification code."
         message = await conn.fetchrow(QUERIES.insert_outbound_message, community["id"], None, "verification",
-                                      "verify", sender, phone, f"{MASK} is your {community['name']} verification code.")
+                                      "urgent", sender, phone, body, segments.count(body))
         await conn.execute(QUERIES.record_verification_send, community["id"], phone, verification_id, message["id"])
         # Before the commit: if Redis cannot keep the code, nothing is stored and the caller gets a 503.
         await ctx.redis.set(CODE_KEY.format(message_id=message["id"]), code, ex=config.ttl_minutes * 60)
-    await ctx.dispatch(message["id"], message["status"], message["status_reason"], "verify", sender)
+    await ctx.dispatch(message["id"], message["status"], message["status_reason"], "urgent", sender)
     ctx.metrics.verifications.labels("started").inc()
     log.info("verification_started", verification_id=verification_id, phone=mask(phone))
     return verification_id

@@ -73,9 +73,9 @@ async def test_code_that_expired_in_the_queue_is_not_sent(gateway, db):
     # A verification message whose code is no longer in Redis (its TTL ran out while the queue was long).
     message_id = await db.fetchval(
         "INSERT INTO messages (direction, kind, priority, from_number, to_number, body, status)"
-        " VALUES ('outbound', 'verification', 'verify', $1, $2, '•••••• is your Acme Housing verification code.',"
+        " VALUES ('outbound', 'verification', 'urgent', $1, $2, '•••••• is your Acme Housing verification code.',"
         " 'queued') RETURNING id", PROXY, PAT)
-    await gateway.ctx.queue(message_id, "verify", PROXY)
+    await gateway.ctx.queue(message_id, "urgent", PROXY)
     message = await wait_for(lambda: _failed(gateway, message_id), what="failed")
     assert message["error_code"] == "code_expired" and gateway.carrier.requests == []
 
@@ -164,8 +164,8 @@ async def test_codes_are_claimed_ahead_of_relay_and_bulk(redis_client):
     queue = Outbox(redis_client, per_number_rate=1000, lease_seconds=5)
     await queue.enqueue(1, "bulk", PROXY + "1")
     await queue.enqueue(2, "relay", PROXY + "2")
-    await queue.enqueue(3, "verify", PROXY + "3")
-    assert [t.priority for t in await queue.claim(3)] == ["verify", "relay", "bulk"]
+    await queue.enqueue(3, "urgent", PROXY + "3")
+    assert [t.priority for t in await queue.claim(3)] == ["urgent", "relay", "bulk"]
     await redis_client.delete(outbox.INFLIGHT)
 
 
