@@ -13,7 +13,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from gateway import api, carriers, lookups, conversations, db, migrate, ops, sending, sweeper, webhooks
+from gateway import api, carriers, hooks, limits, lookups, monitoring, conversations, db, migrate, ops, sending, sweeper, webhooks
 from gateway.config import Config
 from gateway.context import Context
 from gateway.lookups import LineTypes
@@ -65,7 +65,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                     lease_seconds=config.queue.lease_seconds)
     line_types = LineTypes(lookups.create(config, app[HTTP]), app[POOL], app[REDIS], app[METRICS], config)
     app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types,
-                           _verification_secret(config))
+                           _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET"),
+                           _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"))
     app[CARRIER] = carriers.create(config, app[HTTP])
     try:
         await routes.rebuild()
@@ -75,12 +76,12 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-def _verification_secret(config: Config) -> bytes:
-    if config.verification.secret:
-        return config.verification.secret.encode()
-    # Only the sandbox gets here (config demands a secret with a real carrier): codes then verify only in
-    # this process and until it restarts.
-    log.warning("verification_secret_missing", hint="set GATEWAY_VERIFICATION_SECRET")
+def _secret(configured: str, variable: str) -> bytes:
+    if configured:
+        return configured.encode()
+    # Only the sandbox gets here (config demands both secrets with a real carrier): codes then check, and
+    # webhook signatures verify, only against this process until it restarts.
+    log.warning("secret_missing", hint=f"set {variable}")
     return secrets.token_bytes(32)
 
 
@@ -96,6 +97,9 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(ctx))
     tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(ctx))
     tasks.every("routes", config.tasks.routes_check_interval, ctx.routes.ensure_built)
+    tasks.every("daily_reset", config.limits.reset_interval, lambda: limits.reset_days(ctx))
+    tasks.every("rate_monitor", config.compliance.monitor_interval, lambda: monitoring.check(ctx))
+    tasks.every("webhooks", config.hooks.interval, lambda: hooks.deliver_due(ctx, app[HTTP]))
     app[TASKS] = tasks
     yield
     await tasks.stop()

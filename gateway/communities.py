@@ -1,70 +1,65 @@
-"""Communities (tenants): their settings, their pool of numbers, their allow list and today's sending count."""
+"""Communities (tenants): their settings, numbers, allow list, contacts, limits and compliance state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import json
+from typing import Any, Mapping
 
 import asyncpg
 import structlog
-from redis.exceptions import RedisError
 
+from gateway import limits
 from gateway.context import Context
 from gateway.db import QUERIES
 from gateway.errors import Conflict, NotFound
 from gateway.phones import mask
-from gateway.sending import daily_key
 
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What a community can set; None leaves a setting as it is (PATCH) or takes the default (POST)."""
-
-    name: str | None = None
-    mode: str | None = None
-    inactivity_days: int | None = None
-    countries: list[str] | None = None
-    default_region: str | None = None
-    require_verification: bool | None = None
-    unknown_line_type: str | None = None
-
-    def values(self) -> list:
-        return [getattr(self, f.name) for f in fields(self)]
-
-
-DEFAULTS = Settings(mode="test", inactivity_days=30, countries=["US", "CA"], default_region="US",
-                    require_verification=True, unknown_line_type="accept")
-
-
-async def create(ctx: Context, settings: Settings, numbers: list[str]) -> int:
-    values = [given if given is not None else default for given, default in zip(settings.values(), DEFAULTS.values())]
+async def create(ctx: Context, name: str, settings: Mapping[str, Any], numbers: list[str]) -> int:
+    """A community with the table's defaults, then the given settings; its numbers must be nobody's yet."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        community_id = await conn.fetchval(QUERIES.insert_community, *values)
+        community_id = await conn.fetchval(QUERIES.insert_community, name)
+        await conn.execute(QUERIES.update_community, community_id, json.dumps(settings))
         for number in numbers:
             try:
                 async with conn.transaction():
                     await conn.execute(QUERIES.insert_community_number, number, community_id)
             except asyncpg.UniqueViolationError:
                 raise Conflict("number_taken", f"{number} already belongs to a community") from None
-    log.info("community_created", community_id=community_id, mode=values[1], numbers=len(numbers))
+    log.info("community_created", community_id=community_id, mode=settings.get("mode", "test"), numbers=len(numbers))
     return community_id
 
 
 async def get(ctx: Context, community_id: int) -> dict:
+    """The community as the API shows it, with today's and this month's usage."""
     row = await ctx.pool.fetchrow(QUERIES.find_community, community_id)
     if row is None:
         raise NotFound("community_not_found", f"no community {community_id}")
     community = dict(row)
-    community["sent_today"] = await _sent_today(ctx, community_id)
+    config = ctx.config.limits
+    levels = community["daily_limit_levels"] or config.daily_levels
+    ceiling = community["daily_limit_ceiling"] or config.daily_ceiling
+    used_today, used_month = await limits.used(ctx, community_id, community["timezone"])
+    community["daily"] = {"level": community["daily_level"],
+                          "limit": limits.daily_limit(community["daily_level"], levels, ceiling),
+                          "used": used_today, "resets_at": limits.next_reset(community["timezone"]),
+                          "levels": levels, "ceiling": ceiling}
+    community["monthly"] = {"limit": community["monthly_limit"], "used": used_month}
+    community["compliance"] = {"state": community.pop("compliance_state"),
+                               "changed_at": community.pop("compliance_changed_at"),
+                               "error_rate": community.pop("error_rate"),
+                               "opt_out_rate": community.pop("opt_out_rate"),
+                               "checked_at": community.pop("rates_checked_at")}
     return community
 
 
-async def update(ctx: Context, community_id: int, settings: Settings) -> dict:
+async def update(ctx: Context, community_id: int, settings: Mapping[str, Any]) -> dict:
     before = await get(ctx, community_id)
-    await ctx.pool.fetchval(QUERIES.update_community, community_id, *settings.values())
-    if settings.mode is not None and settings.mode != before["mode"]:
-        log.info("community_mode_changed", community_id=community_id, old_mode=before["mode"], new_mode=settings.mode)
+    await ctx.pool.fetchval(QUERIES.update_community, community_id, json.dumps(settings))
+    if settings.get("mode") not in (None, before["mode"]):
+        log.info("community_mode_changed", community_id=community_id, old_mode=before["mode"], new_mode=settings["mode"])
     return await get(ctx, community_id)
 
 
@@ -86,8 +81,7 @@ async def disallow(ctx: Context, community_id: int, phone: str) -> None:
     log.info("allow_list_reduced", community_id=community_id, number=mask(phone))
 
 
-async def _sent_today(ctx: Context, community_id: int) -> int | None:
-    try:
-        return int(await ctx.redis.get(daily_key(community_id)) or 0)
-    except RedisError:
-        return None
+async def contacts(ctx: Context, community_id: int, preference: str | None, after: str,
+                   limit: int) -> list[asyncpg.Record]:
+    await get(ctx, community_id)
+    return await ctx.pool.fetch(QUERIES.list_contacts, community_id, preference, after, limit)

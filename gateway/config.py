@@ -86,6 +86,33 @@ class Verification:
 
 
 @dataclass(frozen=True)
+class Limits:
+    daily_levels: list = field(default_factory=lambda: [200, 400, 600, 800, 1000, 1200, 1400, 2000])
+    daily_ceiling: int = 5000
+    reset_interval: float = 60.0
+
+
+@dataclass(frozen=True)
+class Compliance:
+    temporary_dnd_failures: int = 3
+    temporary_dnd_days: int = 30
+    monitor_interval: float = 300.0
+    monitor_min_sent: int = 50
+    warn_error_rate: float = 0.06
+    warn_opt_out_rate: float = 0.02
+    restrict_error_rate: float = 0.10
+    restrict_opt_out_rate: float = 0.03
+
+
+@dataclass(frozen=True)
+class Hooks:
+    secret: str = ""
+    timeout: float = 5.0
+    max_attempts: int = 8
+    interval: float = 1.0
+
+
+@dataclass(frozen=True)
 class Relay:
     unrouted_reply: str = "This number only relays active conversations."
     default_inactivity_days: int = 30
@@ -125,6 +152,9 @@ class Config:
     twilio: Twilio = field(default_factory=Twilio)
     lookup: Lookup = field(default_factory=Lookup)
     verification: Verification = field(default_factory=Verification)
+    limits: Limits = field(default_factory=Limits)
+    compliance: Compliance = field(default_factory=Compliance)
+    hooks: Hooks = field(default_factory=Hooks)
     relay: Relay = field(default_factory=Relay)
     queue: Queue = field(default_factory=Queue)
     tasks: Tasks = field(default_factory=Tasks)
@@ -161,6 +191,7 @@ ENVIRONMENT = {
     "LINE_TYPE_LOOKUP": ("lookup", "name"),
     "TWILIO_LOOKUP_BASE": ("lookup", "base"),
     "GATEWAY_VERIFICATION_SECRET": ("verification", "secret"),
+    "GATEWAY_WEBHOOK_SECRET": ("hooks", "secret"),
 }
 
 
@@ -222,6 +253,11 @@ def _coerce(name: str, kind: type, value: Any) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             return kind(value)
+        if kind is list:
+            if not isinstance(value, list) or not value or not all(
+                    isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+                raise ValueError
+            return list(value)
         if kind is dict:
             if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
                 raise ValueError
@@ -272,6 +308,8 @@ def validate(config: Config) -> Config:
     if config.carrier.name == "twilio" and len(config.verification.secret) < 16:
         raise ConfigError("verification.secret (GATEWAY_VERIFICATION_SECRET): at least 16 characters "
                           "required when CARRIER=twilio")
+    if config.carrier.name == "twilio" and len(config.hooks.secret) < 16:
+        raise ConfigError("hooks.secret (GATEWAY_WEBHOOK_SECRET): at least 16 characters required when CARRIER=twilio")
     if not 1 <= config.database.pool_min <= config.database.pool_max:
         raise ConfigError("database.pool_min: must be at least 1 and at most database.pool_max")
     for name in ("server.max_body_bytes", "database.command_timeout", "redis.timeout", "carrier.send_timeout",
@@ -280,7 +318,11 @@ def validate(config: Config) -> Config:
                  "queue.poll_interval", "queue.sweep_interval", "queue.sweep_after",
                  "tasks.expiry_interval", "tasks.restart_delay", "tasks.routes_check_interval",
                  "lookup.timeout", "lookup.cache_days", "verification.ttl_minutes", "verification.max_checks",
-                 "verification.per_phone_per_hour", "verification.per_community_per_hour"):
+                 "verification.per_phone_per_hour", "verification.per_community_per_hour", "limits.daily_ceiling",
+                 "limits.reset_interval", "compliance.temporary_dnd_failures", "compliance.temporary_dnd_days",
+                 "compliance.monitor_interval", "compliance.monitor_min_sent", "compliance.warn_error_rate",
+                 "compliance.warn_opt_out_rate", "compliance.restrict_error_rate", "compliance.restrict_opt_out_rate",
+                 "hooks.timeout", "hooks.max_attempts", "hooks.interval"):
         section, key = name.split(".")
         _positive(name, getattr(getattr(config, section), key))
     if not (len(config.relay.default_region) == 2 and config.relay.default_region.isalpha()

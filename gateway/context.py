@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -29,26 +30,27 @@ class Context:
     metrics: Metrics
     line_types: LineTypes
     secret: bytes  # the key of verification code hashes
+    hook_secret: bytes  # the key that signs POSTs to community webhooks
     # Set when this process queues a message, so its drainer need not wait for the next poll.
     queued: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def dispatch(self, message_id: int, status: str, reason: str | None, priority: str,
-                       from_number: str) -> bool:
-        """Queue a message just stored; one stored as blocked is counted instead. True when queued."""
-        if status != "queued":
-            self.metrics.blocked.labels(reason or "unknown").inc()
-            log.info("message_blocked", blocked_message_id=message_id, reason=reason)
+    async def dispatch(self, message: Mapping[str, Any], priority: str, from_number: str) -> bool:
+        """Queue a message just stored (a row with id, status, status_reason, segments); one stored as
+        blocked is counted instead. True when queued."""
+        if message["status"] != "queued":
+            self.metrics.blocked.labels(message["status_reason"] or "unknown").inc()
+            log.info("message_blocked", blocked_message_id=message["id"], reason=message["status_reason"])
             return False
-        await self.queue(message_id, priority, from_number)
+        await self.queue(message["id"], priority, from_number, message["segments"])
         return True
 
-    async def queue(self, message_id: int, priority: str, from_number: str) -> None:
+    async def queue(self, message_id: int, priority: str, from_number: str, segments: int = 1) -> None:
         """Hand a message already stored as "queued" to the drainers.
 
         If Redis is away the message stays queued in Postgres and the sweeper queues it later.
         """
         try:
-            await self.outbox.enqueue(message_id, priority, from_number)
+            await self.outbox.enqueue(message_id, priority, from_number, segments)
         except RedisError as exc:
             self.metrics.redis_fallbacks.labels("enqueue").inc()
             log.warning("message_queue_deferred", message_id=message_id, error=type(exc).__name__)

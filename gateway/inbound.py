@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from gateway import relay, segments
+from gateway import compliance, keywords, relay, segments
 from gateway.carriers import InboundSms
 from gateway.context import Context
 from gateway.db import QUERIES
@@ -30,6 +30,10 @@ async def receive(ctx: Context, sms: InboundSms) -> str:
     """
     sender, proxy = _normalise(sms.from_number), _normalise(sms.to_number)
     structlog.contextvars.bind_contextvars(carrier_sid=sms.sid)
+    keyword = keywords.classify(sms.body)
+    if keyword is not None:
+        # STOP, START and HELP are answered by the gateway and never relayed to the other party.
+        return await compliance.handle_keyword(ctx, sms, sender, proxy, *keyword)
     for _ in range(2):
         lookup = await ctx.routes.lookup(proxy, sender)
         decision = relay.decide(lookup.entries, lookup.last_relayed, sms.body)
@@ -51,9 +55,9 @@ async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decisio
     recipient_open = await ctx.routes.open_count(proxy, entry.recipient)
     body = relay.relayed_body(decision.body, code=entry.code, sender_name=entry.sender_name,
                               recipient_open=recipient_open)
+    cost = segments.count(body)
     row = await ctx.pool.fetchrow(QUERIES.store_relayed_message, entry.conversation_id, sender, proxy, sms.body,
-                                  list(sms.media_urls), sms.sid, entry.recipient, body, segments.count(sms.body),
-                                  segments.count(body))
+                                  list(sms.media_urls), sms.sid, entry.recipient, body, segments.count(sms.body), cost)
     if row["conversation_id"] is None:
         return "stale_route"
     structlog.contextvars.bind_contextvars(conversation_id=entry.conversation_id)
@@ -61,7 +65,9 @@ async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decisio
         log.info("inbound_duplicate_ignored")
         return "duplicate"
     structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
-    if not await ctx.dispatch(row["outbound_id"], row["outbound_status"], row["outbound_reason"], "relay", proxy):
+    relayed = {"id": row["outbound_id"], "status": row["outbound_status"], "status_reason": row["outbound_reason"],
+               "segments": cost}
+    if not await ctx.dispatch(relayed, "relay", proxy):
         return "blocked"
     await ctx.routes.mark_last(proxy, entry.recipient, entry.conversation_id)
     ctx.metrics.relayed.inc()
@@ -73,14 +79,17 @@ async def _reply(ctx: Context, sms: InboundSms, sender: str, proxy: str, text: s
     """Store a message that is not relayed, with our reply to it: the help text or the auto-reply."""
     # A help text answers someone in a conversation: relay priority. An auto-reply can wait behind them.
     priority = "relay" if kind == "help" else "bulk"
+    cost = segments.count(text)
     row = await ctx.pool.fetchrow(QUERIES.store_inbound_with_reply, sender, proxy, sms.body, list(sms.media_urls),
-                                  sms.sid, text, kind, priority, segments.count(sms.body), segments.count(text))
+                                  sms.sid, text, kind, priority, segments.count(sms.body), cost)
     if row["inbound_id"] is None:
         log.info("inbound_duplicate_ignored")
         return "duplicate"
     structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
     if row["reply_id"] is not None:
-        await ctx.dispatch(row["reply_id"], row["reply_status"], row["reply_reason"], priority, proxy)
+        reply = {"id": row["reply_id"], "status": row["reply_status"], "status_reason": row["reply_reason"],
+                 "segments": cost}
+        await ctx.dispatch(reply, priority, proxy)
     outcome = "help_sent" if kind == "help" else "unrouted"
     log.info("help_reply_queued" if kind == "help" else "message_unrouted", sender=mask(sender),
              reply_message_id=row["reply_id"])

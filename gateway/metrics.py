@@ -49,6 +49,15 @@ class Metrics:
         )
         self.verifications = Counter("gateway_verifications_total", "Verification events.", ["event"],
                                      registry=registry)
+        self.preference_changes = Counter("gateway_preference_changes_total",
+                                          "SMS preference changes by keyword (opted_out counts opt-outs).",
+                                          ["preference"], registry=registry)
+        self.held = Counter("gateway_messages_held_total", "Outbound messages held back, by reason.", ["reason"],
+                            registry=registry)
+        self.segments = Counter("gateway_segments_sent_total", "Segments the carrier accepted.", registry=registry)
+        self.dnd = Counter("gateway_dnd_total", "Phones put on do-not-disturb, by kind.", ["dnd"], registry=registry)
+        self.compliance = Counter("gateway_compliance_alerts_total", "Communities warned or restricted.", ["state"],
+                                  registry=registry)
         self.requeued = Counter("gateway_messages_requeued_total", "Messages put back in the queue by the sweeper.",
                                 registry=registry)
 

@@ -7,7 +7,8 @@ Keys share the hash tag {gw:q}, so every script touches one Redis Cluster slot:
   gw:{gw:q}:ready:bulk   zset  then everything else
   gw:{gw:q}:inflight     zset  member -> lease deadline (ms); a lease that runs out goes back to ready
   gw:{gw:q}:next         hash  sending number -> earliest time (ms) it may send again
-A member is "<message id, 20 digits>|<priority>|<sending number>", so ties in time keep id order.
+A member is "<message id, 20 digits>|<priority>|<segments>|<sending number>", so ties in time keep id
+order; a number's next send waits its gap times the segments, so a 3-part message costs 3.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ for i = 1, #KEYS - 2 do
   local due = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', now, 'LIMIT', 0, want * 4)
   for _, m in ipairs(due) do
     if #out >= want then break end
-    local number = string.match(m, '^[^|]*|[^|]*|(.*)$')
+    local segments, number = string.match(m, '^[^|]*|[^|]*|([^|]*)|(.*)$')
     local free = tonumber(redis.call('HGET', next_send, number) or '0')
     if free <= now then
-      redis.call('HSET', next_send, number, now + gap)
+      redis.call('HSET', next_send, number, now + gap * tonumber(segments))
       redis.call('ZREM', KEYS[i], m)
       redis.call('ZADD', inflight, now + lease, m)
       table.insert(out, m)
@@ -88,16 +89,17 @@ class Ticket:
     member: str
     message_id: int
     priority: str
+    segments: int
     from_number: str
 
     @classmethod
     def parse(cls, member: str) -> Ticket:
-        message_id, priority, from_number = member.split("|", 2)
-        return cls(member, int(message_id), priority, from_number)
+        message_id, priority, segments, from_number = member.split("|", 3)
+        return cls(member, int(message_id), priority, int(segments), from_number)
 
 
-def member(message_id: int, priority: str, from_number: str) -> str:
-    return f"{message_id:020d}|{priority}|{from_number}"
+def member(message_id: int, priority: str, segments: int, from_number: str) -> str:
+    return f"{message_id:020d}|{priority}|{segments}|{from_number}"
 
 
 class Outbox:
@@ -110,12 +112,13 @@ class Outbox:
         self._reclaim = redis.register_script(RECLAIM)
         self._ensure = redis.register_script(ENSURE)
 
-    async def enqueue(self, message_id: int, priority: str, from_number: str) -> None:
-        await self.redis.zadd(READY[priority], {member(message_id, priority, from_number): 0})
+    async def enqueue(self, message_id: int, priority: str, from_number: str, segments: int = 1) -> None:
+        await self.redis.zadd(READY[priority], {member(message_id, priority, segments, from_number): 0})
 
-    async def ensure(self, message_id: int, priority: str, from_number: str) -> bool:
+    async def ensure(self, message_id: int, priority: str, from_number: str, segments: int = 1) -> bool:
         """Queue a message unless it is already waiting or in flight; True when it was missing."""
-        added = await self._ensure(keys=[READY[priority], INFLIGHT], args=[member(message_id, priority, from_number)])
+        added = await self._ensure(keys=[READY[priority], INFLIGHT],
+                                   args=[member(message_id, priority, segments, from_number)])
         return bool(added)
 
     async def claim(self, count: int) -> list[Ticket]:

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import datetime, timezone
 
 import structlog
 from redis.exceptions import RedisError
 
-from gateway import statuses, verification
-from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLater
+from gateway import compliance, limits, statuses, verification
+from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLater, SendResult
 from gateway.context import Context
 from gateway.db import QUERIES
 from gateway.outbox import Ticket
 from gateway.tasks import stop_if_cancelled
 
 log = structlog.get_logger(__name__)
-DAILY_KEY = "gw:sent:{community}:{day}"
 
 
 def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
@@ -25,11 +23,6 @@ def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None 
     if retry_after is not None:
         return min(cap, retry_after)
     return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
-
-
-def daily_key(community_id: int, when: datetime | None = None) -> str:
-    day = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%d")
-    return DAILY_KEY.format(community=community_id, day=day)
 
 
 async def drain(ctx: Context, carrier: Carrier) -> None:
@@ -76,29 +69,25 @@ async def send_one(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
 
 
 async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
-    row = await ctx.pool.fetchrow(QUERIES.begin_send, ticket.message_id)
-    if row is None:
-        await ctx.outbox.done(ticket)
+    config = ctx.config
+    row = await ctx.pool.fetchrow(QUERIES.begin_send, ticket.message_id, config.limits.daily_levels,
+                                  config.limits.daily_ceiling)
+    if row is None or row["status"] != "submitting":
+        await _stopped(ctx, ticket, row)
         return
     structlog.contextvars.bind_contextvars(conversation_id=row["conversation_id"])
-    body = row["body"]
-    if row["kind"] == "verification":
-        body = await verification.fill_code(ctx, row["id"], body)
-        if body is None:
-            await _fail(ctx, ticket, row, "code_expired", "the verification code expired before it could be sent")
-            return
-    callback = f"{ctx.config.public_url}/webhooks/{carrier.wire}/status?mid={row['id']}"
-    result = await carrier.send(OutboundSms(row["id"], row["from_number"], row["to_number"], body), callback)
+    limited = row["community_id"] is not None and row["kind"] != "keyword_reply"
+    if limited and (reason := await limits.reserve(ctx, row)):
+        await ctx.pool.execute(QUERIES.hold_message, row["id"], reason)
+        await _stopped(ctx, ticket, {**row, "status": "held", "status_reason": reason})
+        return
+    result = await _deliver(ctx, carrier, row)
+    if limited and not isinstance(result, Accepted):
+        await limits.refund(ctx, row)
     if isinstance(result, Accepted):
-        await statuses.record_accepted(ctx, row["id"], result.sid)
-        await ctx.outbox.done(ticket)
-        if row["kind"] == "verification":
-            await verification.forget_code(ctx, row["id"])
-        await _count_sent(ctx, row["community_id"])
-        ctx.metrics.sends.labels("accepted").inc()
-        log.info("message_sent", attempt=row["attempts"])
-    elif isinstance(result, RetryLater) and row["attempts"] < ctx.config.carrier.max_attempts:
-        delay = backoff(row["attempts"], base=ctx.config.carrier.retry_base, cap=ctx.config.carrier.retry_cap,
+        await _accepted(ctx, ticket, row, result.sid, limited)
+    elif isinstance(result, RetryLater) and row["attempts"] < config.carrier.max_attempts:
+        delay = backoff(row["attempts"], base=config.carrier.retry_base, cap=config.carrier.retry_cap,
                         retry_after=result.after)
         await ctx.pool.execute(QUERIES.requeue_message, row["id"], result.reason)
         await ctx.outbox.retry(ticket, delay)
@@ -110,23 +99,42 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
         await _fail(ctx, ticket, row, code, reason)
 
 
+async def _stopped(ctx: Context, ticket: Ticket, row) -> None:
+    """The message is not to be sent now: sent or canceled meanwhile, blocked, or held."""
+    await ctx.outbox.done(ticket)
+    if row is None:
+        return
+    counter = ctx.metrics.held if row["status"] == "held" else ctx.metrics.blocked
+    counter.labels(row["status_reason"] or "unknown").inc()
+    log.info("message_" + row["status"], reason=row["status_reason"])
+
+
+async def _deliver(ctx: Context, carrier: Carrier, row) -> SendResult:
+    """The text as it goes out (sender identification, the verification code), handed to the carrier."""
+    body = await compliance.identified_body(ctx, row) or row["body"]
+    if row["kind"] == "verification":
+        body = await verification.fill_code(ctx, row["id"], body)
+        if body is None:
+            return Rejected("code_expired", "the verification code expired before it could be sent")
+    callback = f"{ctx.config.public_url}/webhooks/{carrier.wire}/status?mid={row['id']}"
+    return await carrier.send(OutboundSms(row["id"], row["from_number"], row["to_number"], body), callback)
+
+
+async def _accepted(ctx: Context, ticket: Ticket, row, sid: str, limited: bool) -> None:
+    await statuses.record_accepted(ctx, row["id"], sid)
+    await ctx.outbox.done(ticket)
+    if row["kind"] == "verification":
+        await verification.forget_code(ctx, row["id"])
+    if limited:
+        await limits.record_sent(ctx, row)
+    ctx.metrics.sends.labels("accepted").inc()
+    ctx.metrics.segments.inc(row["segments"])
+    log.info("message_sent", attempt=row["attempts"], segments=row["segments"])
+
+
 async def _fail(ctx: Context, ticket: Ticket, row, code: str, reason: str) -> None:
     await ctx.pool.execute(QUERIES.fail_message, row["id"], code, reason)
     await ctx.outbox.done(ticket)
+    await compliance.record_carrier_error(ctx, row["id"], code)
     ctx.metrics.sends.labels("failed").inc()
     log.warning("message_failed", error_code=code, attempt=row["attempts"])
-
-
-async def _count_sent(ctx: Context, community_id: int | None) -> None:
-    """Today's count per community; the date in the key makes midnight UTC the reset, in every process."""
-    if community_id is None:
-        return
-    key = daily_key(community_id)
-    try:
-        async with ctx.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 3 * 86400)
-            await pipe.execute()
-    except RedisError as exc:
-        ctx.metrics.redis_fallbacks.labels("count_sent").inc()
-        log.warning("daily_count_missed", error=type(exc).__name__)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 
+from gateway import compliance
 from gateway.carriers import StatusUpdate
 from gateway.context import Context
 from gateway.db import QUERIES
@@ -25,6 +26,8 @@ async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> s
         log.info("status_ignored", status=update.status, current=row["status"])
         return "stale"
     log.info("status_applied", status=update.status, error_code=update.error_code)
+    if update.status in ("failed", "undelivered"):
+        await compliance.record_carrier_error(ctx, row["id"], update.error_code)
     return "applied"
 
 

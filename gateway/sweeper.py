@@ -16,7 +16,7 @@ async def sweep(ctx: Context, batch: int = 1000) -> int:
     rows = await ctx.pool.fetch(QUERIES.find_unsent_messages, config.sweep_after, config.lease_seconds * 2, batch)
     requeued = 0
     for row in rows:
-        if await ctx.outbox.ensure(row["id"], row["priority"], row["from_number"]):
+        if await ctx.outbox.ensure(row["id"], row["priority"], row["from_number"], row["segments"]):
             requeued += 1
             log.info("message_requeued", message_id=row["id"])
     if requeued:

@@ -52,7 +52,7 @@ async def start(ctx: Context, community: Mapping[str, Any], phone: str) -> int:
         await conn.execute(QUERIES.record_verification_send, community["id"], phone, verification_id, message["id"])
         # Before the commit: if Redis cannot keep the code, nothing is stored and the caller gets a 503.
         await ctx.redis.set(CODE_KEY.format(message_id=message["id"]), code, ex=config.ttl_minutes * 60)
-    await ctx.dispatch(message["id"], message["status"], message["status_reason"], "urgent", sender)
+    await ctx.dispatch(message, "urgent", sender)
     ctx.metrics.verifications.labels("started").inc()
     log.info("verification_started", verification_id=verification_id, phone=mask(phone))
     return verification_id

@@ -122,6 +122,8 @@ def make_config(servers: Servers, port: int, carrier_url: str | None, **sections
         "relay": {"per_number_rate": 1000.0},
         "lookup": {"name": "sandbox", "timeout": 1.0},
         "verification": {"secret": "test-verification-secret"},
+        "hooks": {"secret": "test-webhook-secret", "interval": 0.05, "timeout": 1.0},
+        "limits": {"reset_interval": 0.2},
         "queue": {"poll_interval": 0.02, "lease_seconds": 5.0, "sweep_interval": 0.2, "sweep_after": 0.5},
         "tasks": {"expiry_interval": 0.2, "restart_delay": 0.1, "routes_check_interval": 0.2},
         "log": {"level": "warning", "format": "json"},

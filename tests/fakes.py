@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
@@ -59,8 +60,20 @@ class FakeTwilio:
         return web.json_response({"sid": sid, "status": "queued", "to": form["To"], "from": form["From"],
                                   "body": form["Body"], "num_segments": "1"}, status=201)
 
-    def bodies_to(self, phone: str) -> list[str]:
+    def raw_bodies_to(self, phone: str) -> list[str]:
         return [m["Body"] for m in self.sent if m["To"] == phone]
+
+    def bodies_to(self, phone: str) -> list[str]:
+        """What was texted, without the first message's sender identification (tests of it use raw_bodies_to)."""
+        return [unwrap(body) for body in self.raw_bodies_to(phone)]
+
+
+IDENTIFICATION = re.compile(r"^Acme Housing: (.*) Reply STOP to opt out\.$", re.DOTALL)
+
+
+def unwrap(body: str) -> str:
+    match = IDENTIFICATION.match(body)
+    return match.group(1) if match else body
 
 
 class Proxy:

@@ -29,7 +29,7 @@ async def test_several_named_tokens_work(start_gateway):
 async def test_community_create_get_patch(gateway):
     community = await gateway.community(numbers=["(415) 555-0100", "+1 415 555 0101"], inactivity_days=7)
     assert community["numbers"] == [PROXY, PROXY_2]  # stored as E.164
-    assert (community["mode"], community["inactivity_days"], community["sent_today"]) == ("live", 7, 0)
+    assert (community["mode"], community["inactivity_days"], community["daily"]["used"]) == ("live", 7, 0)
     status, body = await gateway.call("PATCH", f"/v1/communities/{community['id']}", {"mode": "test"})
     assert status == 200 and body["mode"] == "test" and body["name"] == "Acme Housing"
     status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")

@@ -15,6 +15,7 @@ def test_environment_overrides_the_file():
                    "GATEWAY_PUBLIC_URL": "https://sms.example.org/", "CARRIER": "twilio",
                    "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok", "TWILIO_API_BASE": "http://127.0.0.1:1",
                    "GATEWAY_VERIFICATION_SECRET": "0123456789abcdef", "LINE_TYPE_LOOKUP": "offline",
+                   "GATEWAY_WEBHOOK_SECRET": "fedcba9876543210",
                    "TWILIO_LOOKUP_BASE": "http://127.0.0.1:2"})
     assert (config.database.url, config.redis.url, config.server.host, config.server.port) == \
         ("postgresql://u@db:5432/gw", "redis://cache:6379/0", "0.0.0.0", 9000)
@@ -29,7 +30,8 @@ def test_environment_overrides_the_file():
 def test_line_type_lookup_follows_the_carrier():
     assert load({}).line_type_lookup == "sandbox"
     assert load({"CARRIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
-                 "GATEWAY_VERIFICATION_SECRET": "x" * 16}).line_type_lookup == "twilio"
+                 "GATEWAY_VERIFICATION_SECRET": "x" * 16, "GATEWAY_WEBHOOK_SECRET": "y" * 16}).line_type_lookup \
+        == "twilio"
 
 
 def test_public_url_defaults_to_host_and_port():
@@ -50,6 +52,8 @@ def test_gateway_config_names_another_file(tmp_path):
     ({"CARRIER": "twilio"}, "TWILIO_ACCOUNT_SID"),
     ({"CARRIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1"}, "TWILIO_AUTH_TOKEN"),
     ({"CARRIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, "GATEWAY_VERIFICATION_SECRET"),
+    ({"CARRIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
+      "GATEWAY_VERIFICATION_SECRET": "x" * 16}, "GATEWAY_WEBHOOK_SECRET"),
     ({"LINE_TYPE_LOOKUP": "magic"}, "LINE_TYPE_LOOKUP"),
     ({"LINE_TYPE_LOOKUP": "twilio"}, "LINE_TYPE_LOOKUP"),
     ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
@@ -72,6 +76,8 @@ def test_bad_settings_name_themselves(env, names):
     ({"relay": {"default_region": "usa"}}, "relay.default_region"),
     ({"queue": {"lease_seconds": 5}, "carrier": {"send_timeout": 10}}, "queue.lease_seconds"),
     ({"server": {"api_tokens": {"web": 5}}}, "server.api_tokens"),
+    ({"limits": {"daily_levels": [200, -1]}}, "limits.daily_levels"),
+    ({"limits": {"daily_levels": []}}, "limits.daily_levels"),
 ])
 def test_bad_file_settings_name_themselves(raw, names):
     with pytest.raises(ConfigError, match=names.replace(".", r"\.")):

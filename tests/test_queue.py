@@ -100,6 +100,6 @@ async def test_sent_counter_shows_on_the_community(gateway):
 
     async def counted():
         status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
-        return body["sent_today"] == 1
+        return body["daily"]["used"] == 1 and body["monthly"]["used"] == 1
 
     await wait_for(counted, what="sent_today")

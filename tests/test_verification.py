@@ -59,7 +59,9 @@ async def test_only_a_keyed_hash_of_the_code_is_stored_or_logged(gateway, db, ca
     assert code not in str(dict(row))
     # The message row shows a mask; the code itself waited in Redis only until the carrier took it.
     message = await gateway.message(verification["message"]["id"])
-    assert message["body"] == "•••••• is your Acme Housing verification code." and code not in str(message)
+    # (the first text to this phone, so it also carries the sender identification)
+    assert message["body"] == "Acme Housing: •••••• is your Acme Housing verification code. Reply STOP to opt out."
+    assert code not in str(message)
     assert await wait_for(lambda: _code_forgotten(gateway, message["id"]), what="code removed from Redis")
     out, err = capfd.readouterr()
     assert code not in out and code not in err

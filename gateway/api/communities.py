@@ -1,65 +1,121 @@
-"""/v1/communities: create, read and change a community; its allow list for test mode."""
+"""/v1/communities: settings, the allow list, contacts, DND, held messages and restrictions."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import csv
+import io
 from typing import Any, Callable
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
-from gateway import communities, numbers
+from gateway import communities, compliance, limits, monitoring, numbers
 from gateway.api import render
-from gateway.communities import Settings
+from gateway.db import QUERIES
 from gateway.errors import InvalidInput
 from gateway.keys import CONFIG, CONTEXT
 from gateway.phones import to_e164
 from gateway.validation import path_id, read_json, text
 
 routes = web.RouteTableDef()
-SETTINGS = {"name": str, "mode": str, "inactivity_days": int, "countries": list, "default_region": str,
-            "require_verification": bool, "unknown_line_type": str}
 
 
-def _choice(data: dict, name: str, choices: tuple[str, ...]) -> str | None:
-    chosen = data.get(name)
-    if chosen is not None and chosen not in choices:
-        raise InvalidInput("invalid_field", f"{name}: expected one of {', '.join(choices)}")
-    return chosen
+def _choice(*choices: str) -> Callable[[Any, str], str]:
+    def check(value: Any, name: str) -> str:
+        if value not in choices:
+            raise InvalidInput("invalid_field", f"{name}: expected one of {', '.join(choices)}")
+        return value
+    return check
 
 
-def _given(data: dict[str, Any], name: str, check: Callable[[Any, str], Any]) -> Any:
-    return check(data[name], name) if data.get(name) is not None else None
+def _between(low: int, high: int) -> Callable[[Any, str], int]:
+    def check(value: Any, name: str) -> int:
+        if not low <= value <= high:
+            raise InvalidInput("invalid_field", f"{name}: expected {low} to {high}")
+        return value
+    return check
 
 
-def _settings(data: dict[str, Any]) -> Settings:
-    days = data.get("inactivity_days")
-    if days is not None and not 1 <= days <= 3650:
-        raise InvalidInput("invalid_field", "inactivity_days: expected 1 to 3650")
-    return Settings(
-        name=_given(data, "name", lambda value, name: text(value, name, max_length=100)),
-        mode=_choice(data, "mode", ("test", "live")),
-        inactivity_days=days,
-        countries=_given(data, "countries", numbers.check_countries),
-        default_region=_given(data, "default_region", numbers.check_region),
-        require_verification=data.get("require_verification"),
-        unknown_line_type=_choice(data, "unknown_line_type", ("accept", "refuse")),
-    )
+def _text(limit: int, must_contain: str = "") -> Callable[[Any, str], str]:
+    def check(value: Any, name: str) -> str:
+        value = text(value, name, max_length=limit)
+        if must_contain not in value:
+            raise InvalidInput("invalid_field", f"{name}: must contain {must_contain}")
+        return value
+    return check
+
+
+def _url(value: Any, name: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 500:
+        raise InvalidInput("invalid_field", f"{name}: expected an http(s) URL")
+    return value
+
+
+def _timezone(value: Any, name: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("invalid_field", f"{name}: expected a time zone like America/New_York") from None
+    return value
+
+
+def _levels(value: Any, name: str) -> list[int]:
+    if not 1 <= len(value) <= 20 or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10 ** 6
+                                            for v in value):
+        raise InvalidInput("invalid_field", f"{name}: expected 1 to 20 daily limits, each 1 to 1000000")
+    return value
+
+
+# setting -> (JSON type, may be null, check)
+SETTINGS: dict[str, tuple[type, bool, Callable[[Any, str], Any]]] = {
+    "name": (str, False, _text(100)),
+    "mode": (str, False, _choice("test", "live")),
+    "inactivity_days": (int, False, _between(1, 3650)),
+    "countries": (list, False, lambda value, name: numbers.check_countries(value, name)),
+    "default_region": (str, False, lambda value, name: numbers.check_region(value, name)),
+    "require_verification": (bool, False, lambda value, name: value),
+    "unknown_line_type": (str, False, _choice("accept", "refuse")),
+    "sender_name": (str, True, _text(40)),
+    "sender_id_template": (str, False, _text(200, "{message}")),
+    "help_text": (str, True, _text(320)),
+    "opt_out_webhook_url": (str, True, _url),
+    "alert_webhook_url": (str, True, _url),
+    "timezone": (str, False, _timezone),
+    "daily_limit_levels": (list, True, _levels),
+    "daily_limit_ceiling": (int, True, _between(1, 10 ** 6)),
+    "monthly_limit": (int, True, _between(0, 10 ** 9)),
+}
+
+
+def _settings(data: dict[str, Any]) -> dict[str, Any]:
+    """Only the settings the body names, each checked; null only where a setting may be cleared."""
+    out = {}
+    for name, value in data.items():
+        if name not in SETTINGS:
+            continue
+        _, nullable, check = SETTINGS[name]
+        if value is None and not nullable:
+            raise InvalidInput("invalid_field", f"{name}: must not be null")
+        out[name] = None if value is None else check(value, name)
+    return out
 
 
 @routes.post("/v1/communities")
 async def create(request: web.Request) -> web.Response:
-    data = await read_json(request, {**SETTINGS, "numbers": list}, required=("name", "numbers"))
+    fields = {name: kind for name, (kind, _, _) in SETTINGS.items()}
+    data = await read_json(request, {**fields, "numbers": list}, required=("name", "numbers"))
     settings = _settings(data)
     config = request.app[CONFIG].relay
-    settings = replace(settings, default_region=settings.default_region or config.default_region,
-                       inactivity_days=settings.inactivity_days or config.default_inactivity_days)
-    region = settings.default_region
+    settings.setdefault("default_region", config.default_region)
+    settings.setdefault("inactivity_days", config.default_inactivity_days)
     # The community's own numbers send; they are parsed, not judged as recipients.
-    owned = [to_e164(n, field=f"numbers[{i}]", region=region) for i, n in enumerate(data["numbers"])]
+    owned = [to_e164(n, field=f"numbers[{i}]", region=settings["default_region"]) for i, n in enumerate(data["numbers"])]
     if not owned or len(set(owned)) != len(owned):
         raise InvalidInput("invalid_field", "numbers: expected at least one number, each once")
     ctx = request.app[CONTEXT]
-    community_id = await communities.create(ctx, settings, owned)
+    community_id = await communities.create(ctx, settings.pop("name"), settings, owned)
     return web.json_response(render.community(await communities.get(ctx, community_id)), status=201)
 
 
@@ -70,7 +126,7 @@ async def get(request: web.Request) -> web.Response:
 
 @routes.patch("/v1/communities/{id}")
 async def update(request: web.Request) -> web.Response:
-    data = await read_json(request, SETTINGS)
+    data = await read_json(request, {name: kind for name, (kind, _, _) in SETTINGS.items()})
     community = await communities.update(request.app[CONTEXT], path_id(request), _settings(data))
     return web.json_response(render.community(community))
 
@@ -98,10 +154,99 @@ async def allow(request: web.Request) -> web.Response:
     return web.json_response(_allow_list(await communities.allowed(ctx, community["id"])))
 
 
+async def _phone_in_path(request: web.Request) -> tuple[dict, str]:
+    community = await communities.get(request.app[CONTEXT], path_id(request))
+    return community, to_e164(request.match_info["phone"], field="phone", region=community["default_region"])
+
+
 @routes.delete("/v1/communities/{id}/allow-list/{phone}")
 async def disallow(request: web.Request) -> web.Response:
+    community, phone = await _phone_in_path(request)
+    await communities.disallow(request.app[CONTEXT], community["id"], phone)
+    return web.Response(status=204)
+
+
+@routes.delete("/v1/communities/{id}/dnd/{phone}")
+async def lift_dnd(request: web.Request) -> web.Response:
+    community, phone = await _phone_in_path(request)
+    await compliance.lift_dnd(request.app[CONTEXT], community["id"], phone)
+    return web.Response(status=204)
+
+
+CONTACT_COLUMNS = ("phone", "preference", "preference_changed_at", "preference_keyword", "preference_source", "dnd",
+                   "dnd_reason", "dnd_at", "first_inbound_at")
+
+
+@routes.get("/v1/communities/{id}/contacts")
+async def contacts(request: web.Request) -> web.Response:
+    """Contacts and their SMS preference; ?preference= filters, Accept: text/csv exports."""
+    preference = request.query.get("preference")
+    if preference not in (None, "unknown", "opted_in", "opted_out"):
+        raise InvalidInput("invalid_query", "preference: expected unknown, opted_in or opted_out")
+    as_csv = "text/csv" in request.headers.get("Accept", "")
+    limit = 100_000 if as_csv else _limit(request)
+    rows = await communities.contacts(request.app[CONTEXT], path_id(request), preference,
+                                      request.query.get("after", ""), limit)
+    if not as_csv:
+        return web.json_response({"contacts": [{c: render.value(row[c]) for c in CONTACT_COLUMNS} for row in rows]})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CONTACT_COLUMNS)
+    writer.writerows([[render.value(row[c]) if row[c] is not None else "" for c in CONTACT_COLUMNS] for row in rows])
+    return web.Response(text=out.getvalue(), content_type="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=contacts.csv"})
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise InvalidInput("invalid_query", "limit: 1 to 1000")
+    return int(raw)
+
+
+@routes.get("/v1/communities/{id}/held")
+async def held(request: web.Request) -> web.Response:
+    """The monthly review queue (or ?reason=daily_limit|restricted), oldest first."""
+    reason = request.query.get("reason", "monthly_limit")
+    if reason not in ("monthly_limit", "daily_limit", "restricted"):
+        raise InvalidInput("invalid_query", "reason: expected monthly_limit, daily_limit or restricted")
+    after = request.query.get("after", "0")
+    if not after.isdigit() or len(after) > 18:
+        raise InvalidInput("invalid_query", "after: a message id")
     ctx = request.app[CONTEXT]
     community = await communities.get(ctx, path_id(request))
-    phone = to_e164(request.match_info["phone"], field="phone", region=community["default_region"])
-    await communities.disallow(ctx, community["id"], phone)
-    return web.Response(status=204)
+    rows = await ctx.pool.fetch(QUERIES.list_held_messages, community["id"], reason, int(after), _limit(request))
+    return web.json_response({"messages": [render.message(row) for row in rows]})
+
+
+async def _held_ids(request: web.Request) -> list[int] | None:
+    data = await read_json(request, {"ids": list}, optional_body=True)
+    ids = data.get("ids")
+    if ids is not None and (not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2 ** 62 for i in ids)
+                            or not 1 <= len(ids) <= 1000):
+        raise InvalidInput("invalid_field", "ids: expected 1 to 1000 message ids")
+    return ids
+
+
+@routes.post("/v1/communities/{id}/held/release")
+async def release_held(request: web.Request) -> web.Response:
+    ids = await _held_ids(request)
+    ctx = request.app[CONTEXT]
+    community = await communities.get(ctx, path_id(request))
+    released = await limits.release(ctx, community["id"], "monthly_limit", ids, override=True)
+    return web.json_response({"released": released})
+
+
+@routes.post("/v1/communities/{id}/held/cancel")
+async def cancel_held(request: web.Request) -> web.Response:
+    ids = await _held_ids(request)
+    ctx = request.app[CONTEXT]
+    community = await communities.get(ctx, path_id(request))
+    return web.json_response({"canceled": await limits.cancel(ctx, community["id"], "monthly_limit", ids)})
+
+
+@routes.post("/v1/communities/{id}/restriction/lift")
+async def lift_restriction(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    await monitoring.lift(ctx, path_id(request))
+    return web.json_response(render.community(await communities.get(ctx, path_id(request))))

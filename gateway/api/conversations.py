@@ -6,11 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import communities, conversations, numbers
+from gateway import communities, conversations, limits, numbers
 from gateway.api import render
 from gateway.conversations import Person
 from gateway.db import QUERIES
-from gateway.errors import InvalidInput, NotFound
+from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.keys import CONTEXT
 from gateway.validation import check_object, path_id, read_json, text
 
@@ -65,7 +65,17 @@ async def write(request: web.Request) -> web.Response:
     body = text(data["body"], "body", max_length=MAX_BODY, multiline=True)
     ctx = request.app[CONTEXT]
     message_id = await conversations.write(ctx, path_id(request), data["from"], body)
-    return web.json_response(render.message(await ctx.pool.fetchrow(QUERIES.find_message, message_id)), status=201)
+    message = await ctx.pool.fetchrow(QUERIES.find_message, message_id)
+    refuse_if_unwanted(message)
+    return web.json_response(render.message(message), status=201)
+
+
+def refuse_if_unwanted(message) -> None:
+    """A send the caller asked for directly, to a phone that said STOP (or is on DND): 409, stored as blocked."""
+    if message["status"] == "blocked" and message["status_reason"] in ("opted_out", "dnd"):
+        reason = "recipient_opted_out" if message["status_reason"] == "opted_out" else "recipient_on_dnd"
+        raise Conflict(reason, f"the recipient does not take messages ({message['status_reason']}); stored as blocked",
+                       message_id=message["id"])
 
 
 @routes.post("/v1/conversations/{id}/close")
@@ -74,6 +84,32 @@ async def close(request: web.Request) -> web.Response:
     reason = text(data["reason"], "reason", max_length=200) if data.get("reason") is not None else "closed"
     row = await conversations.close(request.app[CONTEXT], path_id(request), reason)
     return web.json_response(render.conversation(row))
+
+
+async def _held_message(request: web.Request):
+    ctx = request.app[CONTEXT]
+    message_id = path_id(request)
+    row = await ctx.pool.fetchrow(QUERIES.find_message, message_id)
+    if row is None:
+        raise NotFound("message_not_found", f"no message {message_id}")
+    if (row["status"], row["status_reason"]) != ("held", "monthly_limit"):
+        raise Conflict("message_not_held", f"message {message_id} is {row['status']}, not held for the monthly limit")
+    return ctx, row
+
+
+@routes.post("/v1/messages/{id}/release")
+async def release(request: web.Request) -> web.Response:
+    """Send a message held for the monthly limit, over the limit."""
+    ctx, row = await _held_message(request)
+    await limits.release(ctx, row["community_id"], "monthly_limit", [row["id"]], override=True)
+    return web.json_response(render.message(await ctx.pool.fetchrow(QUERIES.find_message, row["id"])))
+
+
+@routes.post("/v1/messages/{id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    ctx, row = await _held_message(request)
+    await limits.cancel(ctx, row["community_id"], "monthly_limit", [row["id"]])
+    return web.json_response(render.message(await ctx.pool.fetchrow(QUERIES.find_message, row["id"])))
 
 
 @routes.get("/v1/messages/{id}")

@@ -6,23 +6,30 @@ from datetime import datetime
 from typing import Any, Mapping
 
 MESSAGE_FIELDS = ("id", "conversation_id", "community_id", "direction", "kind", "status", "status_reason",
-                  "carrier_sid", "error_code", "error_message", "attempts", "body")
+                  "carrier_sid", "error_code", "error_message", "attempts", "body", "segments")
 
 
 def value(item: Any) -> Any:
-    return item.isoformat() if isinstance(item, datetime) else item
+    if isinstance(item, datetime):
+        return item.isoformat()
+    if isinstance(item, dict):
+        return {key: value(inner) for key, inner in item.items()}
+    return item
 
 
 def community(row: Mapping[str, Any]) -> dict:
-    return {key: value(item) for key, item in row.items()}
+    return {key: value(item) for key, item in row.items() if key not in ("daily_level", "daily_limit_levels",
+                                                                          "daily_limit_ceiling", "monthly_limit")}
 
 
 def conversation(row: Mapping[str, Any]) -> dict:
     return {
         "id": row["id"], "community_id": row["community_id"], "proxy_number": row["proxy_number"],
         "code": row["code"], "status": row["status"],
-        "prospect": {"phone": row["prospect_phone"], "name": row["prospect_name"]},
-        "advocate": {"phone": row["advocate_phone"], "name": row["advocate_name"]},
+        "prospect": {"phone": row["prospect_phone"], "name": row["prospect_name"],
+                     "preference": row["prospect_preference"]},
+        "advocate": {"phone": row["advocate_phone"], "name": row["advocate_name"],
+                     "preference": row["advocate_preference"]},
         "created_at": value(row["created_at"]), "last_activity_at": value(row["last_activity_at"]),
         "closed_at": value(row["closed_at"]), "closed_reason": row["closed_reason"],
     }
@@ -37,4 +44,5 @@ def message(row: Mapping[str, Any]) -> dict:
 
 def delivery(row: Mapping[str, Any]) -> dict:
     """The short form of a message an API call created: did it go to the queue, or was it blocked?"""
-    return {"id": row["id"], "status": row["status"], "status_reason": row["status_reason"]}
+    return {"id": row["id"], "status": row["status"], "status_reason": row["status_reason"],
+            "segments": row["segments"]}

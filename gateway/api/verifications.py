@@ -8,6 +8,7 @@ from aiohttp import web
 
 from gateway import communities, numbers, verification
 from gateway.api import render
+from gateway.api.conversations import refuse_if_unwanted
 from gateway.keys import CONTEXT
 from gateway.validation import path_id, read_json
 
@@ -29,7 +30,9 @@ async def start(request: web.Request) -> web.Response:
     community = await communities.get(ctx, data["community_id"])
     checked = await numbers.check(ctx.line_types, data["phone"], field="phone", policy=numbers.Policy.of(community))
     verification_id = await verification.start(ctx, community, checked.phone)
-    body = _verification(await verification.get(ctx, verification_id))
+    row = await verification.get(ctx, verification_id)
+    refuse_if_unwanted({"id": row["message_id"], "status": row["message_status"], "status_reason": row["message_reason"]})
+    body = _verification(row)
     body["line_type"] = checked.line_type
     return web.json_response(body, status=201)
 

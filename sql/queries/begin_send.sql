@@ -1,7 +1,30 @@
--- Claim a queued message for sending. "submitting" again means an earlier try's lease ran out without
--- an answer: the message is sent again (the one window for a duplicate; see README). Nothing for any
--- other status: it was sent, failed, blocked or canceled meanwhile.
-UPDATE messages
-SET status = 'submitting', attempts = attempts + 1, updated_at = now()
-WHERE id = $1 AND direction = 'outbound' AND status IN ('queued', 'submitting')
-RETURNING id, community_id, conversation_id, kind, from_number, to_number, body, attempts
+-- Claim a queued message for sending, asking the gates again (the phone may have texted STOP, or the
+-- community been restricted, since it was queued): blocked and held messages stop here.
+-- "submitting" again means an earlier try's lease ran out without an answer: the message is sent again
+-- (the one window for a duplicate; see README). Nothing for any other status.
+-- $1 message, $2 the configured daily levels, $3 the configured ceiling. Returns what the send needs.
+WITH target AS (
+    SELECT id, community_id, to_number, kind FROM messages
+    WHERE id = $1 AND direction = 'outbound' AND status IN ('queued', 'submitting')
+    FOR UPDATE
+), gate AS (
+    SELECT t.id, outbound_block_reason(t.community_id, t.to_number, t.kind) AS blocked,
+           t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted
+    FROM target t LEFT JOIN communities c ON c.id = t.community_id
+), updated AS (
+    UPDATE messages m
+    SET status = CASE WHEN g.blocked IS NOT NULL THEN 'blocked' WHEN g.restricted THEN 'held' ELSE 'submitting' END,
+        status_reason = CASE WHEN g.blocked IS NOT NULL THEN g.blocked WHEN g.restricted THEN 'restricted' END,
+        attempts = m.attempts + CASE WHEN g.blocked IS NULL AND NOT g.restricted THEN 1 ELSE 0 END,
+        updated_at = now()
+    FROM gate g
+    WHERE m.id = g.id
+    RETURNING m.id, m.community_id, m.conversation_id, m.kind, m.from_number, m.to_number, m.body, m.attempts,
+              m.segments, m.limit_override, m.status, m.status_reason
+), event AS (
+    INSERT INTO message_events (message_id, status) SELECT id, status FROM updated WHERE status <> 'submitting'
+)
+SELECT u.*, c.timezone, c.daily_level, coalesce(c.daily_limit_levels, $2::int[]) AS levels,
+       coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit,
+       coalesce(c.sender_name, c.name) AS sender_name, c.sender_id_template
+FROM updated u LEFT JOIN communities c ON c.id = u.community_id

@@ -1,6 +1,6 @@
 -- Messages that should be in the Redis queue: queued ones, and ones whose send never answered.
 -- $1 seconds a queued message may wait before it is checked, $2 seconds for a send, $3 how many.
-SELECT id, priority, from_number
+SELECT id, priority, from_number, segments
 FROM messages
 WHERE (status = 'queued' AND updated_at < now() - make_interval(secs => $1))
    OR (status = 'submitting' AND updated_at < now() - make_interval(secs => $2))

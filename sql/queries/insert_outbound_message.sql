@@ -7,8 +7,8 @@ WITH message AS (
     SELECT $1, $2, 'outbound', $3, $4, $5, $6, $7,
            CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason, $8
     FROM (SELECT outbound_block_reason($1, $6, $3) AS reason) block
-    RETURNING id, status, status_reason
+    RETURNING id, status, status_reason, segments
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM message
 )
-SELECT id, status, status_reason FROM message
+SELECT id, status, status_reason, segments FROM message

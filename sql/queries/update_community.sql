@@ -1,8 +1,34 @@
--- PATCH: a null parameter leaves the setting as it is.
-UPDATE communities
-SET name = coalesce($2, name), mode = coalesce($3, mode), inactivity_days = coalesce($4, inactivity_days),
-    countries = coalesce($5, countries), default_region = coalesce($6, default_region),
-    require_verification = coalesce($7, require_verification),
-    unknown_line_type = coalesce($8, unknown_line_type), updated_at = now()
+-- Apply settings: $2 is a JSON object, and only the settings it names change (null clears a nullable one).
+-- Values were validated by the API.
+UPDATE communities SET
+    name = CASE WHEN $2::jsonb ? 'name' THEN $2::jsonb->>'name' ELSE name END,
+    mode = CASE WHEN $2::jsonb ? 'mode' THEN $2::jsonb->>'mode' ELSE mode END,
+    inactivity_days = CASE WHEN $2::jsonb ? 'inactivity_days' THEN ($2::jsonb->>'inactivity_days')::int
+                           ELSE inactivity_days END,
+    countries = CASE WHEN $2::jsonb ? 'countries'
+                     THEN ARRAY(SELECT jsonb_array_elements_text($2::jsonb->'countries')) ELSE countries END,
+    default_region = CASE WHEN $2::jsonb ? 'default_region' THEN $2::jsonb->>'default_region' ELSE default_region END,
+    require_verification = CASE WHEN $2::jsonb ? 'require_verification'
+                                THEN ($2::jsonb->>'require_verification')::boolean ELSE require_verification END,
+    unknown_line_type = CASE WHEN $2::jsonb ? 'unknown_line_type' THEN $2::jsonb->>'unknown_line_type'
+                             ELSE unknown_line_type END,
+    sender_name = CASE WHEN $2::jsonb ? 'sender_name' THEN $2::jsonb->>'sender_name' ELSE sender_name END,
+    sender_id_template = CASE WHEN $2::jsonb ? 'sender_id_template' THEN $2::jsonb->>'sender_id_template'
+                              ELSE sender_id_template END,
+    help_text = CASE WHEN $2::jsonb ? 'help_text' THEN $2::jsonb->>'help_text' ELSE help_text END,
+    opt_out_webhook_url = CASE WHEN $2::jsonb ? 'opt_out_webhook_url' THEN $2::jsonb->>'opt_out_webhook_url'
+                               ELSE opt_out_webhook_url END,
+    alert_webhook_url = CASE WHEN $2::jsonb ? 'alert_webhook_url' THEN $2::jsonb->>'alert_webhook_url'
+                             ELSE alert_webhook_url END,
+    timezone = CASE WHEN $2::jsonb ? 'timezone' THEN $2::jsonb->>'timezone' ELSE timezone END,
+    daily_limit_levels = CASE WHEN $2::jsonb ? 'daily_limit_levels'
+                              THEN (SELECT array_agg(value::int) FROM jsonb_array_elements_text(
+                                        nullif($2::jsonb->'daily_limit_levels', 'null'::jsonb)))
+                              ELSE daily_limit_levels END,
+    daily_limit_ceiling = CASE WHEN $2::jsonb ? 'daily_limit_ceiling' THEN ($2::jsonb->>'daily_limit_ceiling')::int
+                               ELSE daily_limit_ceiling END,
+    monthly_limit = CASE WHEN $2::jsonb ? 'monthly_limit' THEN ($2::jsonb->>'monthly_limit')::int
+                         ELSE monthly_limit END,
+    updated_at = now()
 WHERE id = $1
 RETURNING id

@@ -1,0 +1,15 @@
+-- Per community over the last 24 hours (but not before a lifted restriction): outbound messages that
+-- reached the carrier, how many failed or were undelivered, distinct recipients, and opt-outs.
+WITH span AS (
+    SELECT id, compliance_state, greatest(now() - interval '24 hours', coalesce(rates_since, '-infinity')) AS since
+    FROM communities
+)
+SELECT s.id, s.compliance_state,
+       count(*) AS sent,
+       count(*) FILTER (WHERE m.status IN ('failed', 'undelivered')) AS errors,
+       count(DISTINCT m.to_number) AS recipients,
+       (SELECT count(*) FROM preference_events e
+        WHERE e.community_id = s.id AND e.preference = 'opted_out' AND e.created_at > s.since) AS opt_outs
+FROM span s
+JOIN messages m ON m.community_id = s.id AND m.direction = 'outbound' AND m.attempts > 0 AND m.updated_at > s.since
+GROUP BY s.id, s.compliance_state, s.since
