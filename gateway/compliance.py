@@ -22,8 +22,8 @@ def keyword_reply(kind: str, changed: bool, community) -> str | None:
     """What a keyword gets back: one confirmation when the preference changed; help every time."""
     sender = community["sender_name"]
     if kind == "help":
-        return community["help_text"] or (f"{sender}: this number relays your conversations with {sender}. "
-                                          f"Reply STOP to opt out.")
+        return community["help_text"] or (f"{sender}: texts to this number reach the person you are talking "
+                                          f"with. Reply STOP to opt out, START to opt back in.")
     if not changed:
         return None
     if kind == "opt_out":

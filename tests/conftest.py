@@ -16,7 +16,7 @@ from gateway import migrate
 from gateway.app import create_app
 from gateway.config import Config, from_dict
 from gateway.embedded import EmbeddedServers
-from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeLookup, FakeTwilio
+from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeLookup, FakeTwilio, HookReceiver
 from tests.helpers import TOKEN, Gateway
 
 TEST_DATABASE = "gateway_test"
@@ -108,6 +108,14 @@ async def fake_lookup(aiohttp_server) -> FakeLookup:
     server = await aiohttp_server(fake.app())
     fake.url = str(server.make_url("")).rstrip("/")
     return fake
+
+
+@pytest.fixture
+async def hook_receiver(aiohttp_server) -> HookReceiver:
+    receiver = HookReceiver()
+    server = await aiohttp_server(receiver.app())
+    receiver.url = str(server.make_url("/hook"))
+    return receiver
 
 
 def make_config(servers: Servers, port: int, carrier_url: str | None, **sections) -> Config:

@@ -163,3 +163,26 @@ class FakeLookup:
                                   "national_format": number, "valid": valid, "validation_errors": [],
                                   "line_type_intelligence": intelligence if valid else None,
                                   "url": str(request.url)})
+
+
+@dataclass
+class HookReceiver:
+    """A community's own server: records the signed JSON POSTs it gets; fails the first `failures` of them."""
+
+    received: list[dict] = field(default_factory=list)
+    failures: int = 0
+    url: str = ""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/hook", self.hook)
+        return app
+
+    async def hook(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        self.received.append({"body": body, "signature": request.headers.get("X-Gateway-Signature"),
+                              "timestamp": request.headers.get("X-Gateway-Timestamp")})
+        if self.failures:
+            self.failures -= 1
+            return web.Response(status=500)
+        return web.Response(status=204)
