@@ -8,7 +8,7 @@ import random
 import structlog
 from redis.exceptions import RedisError
 
-from gateway import compliance, limits, statuses, verification
+from gateway import compliance, limits, segments, statuses, verification
 from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLater, SendResult
 from gateway.context import Context
 from gateway.db import QUERIES
@@ -76,6 +76,10 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
         await _stopped(ctx, ticket, row)
         return
     structlog.contextvars.bind_contextvars(conversation_id=row["conversation_id"])
+    row = dict(row)
+    # Before the limits: the identification may add a segment, and a held message keeps its identified body.
+    if identified := await compliance.identified_body(ctx, row):
+        row.update(body=identified, segments=segments.count(identified))
     limited = row["community_id"] is not None and row["kind"] != "keyword_reply"
     if limited and (reason := await limits.reserve(ctx, row)):
         await ctx.pool.execute(QUERIES.hold_message, row["id"], reason)
@@ -110,8 +114,8 @@ async def _stopped(ctx: Context, ticket: Ticket, row) -> None:
 
 
 async def _deliver(ctx: Context, carrier: Carrier, row) -> SendResult:
-    """The text as it goes out (sender identification, the verification code), handed to the carrier."""
-    body = await compliance.identified_body(ctx, row) or row["body"]
+    """The text as it goes out (with the verification code filled in), handed to the carrier."""
+    body = row["body"]
     if row["kind"] == "verification":
         body = await verification.fill_code(ctx, row["id"], body)
         if body is None:

@@ -29,6 +29,8 @@ UPDATE communities SET
                                ELSE daily_limit_ceiling END,
     monthly_limit = CASE WHEN $2::jsonb ? 'monthly_limit' THEN ($2::jsonb->>'monthly_limit')::int
                          ELSE monthly_limit END,
+    -- A new community's first day is today, in its (possibly new) time zone.
+    current_day = coalesce(current_day, (now() AT TIME ZONE coalesce($2::jsonb->>'timezone', timezone))::date),
     updated_at = now()
 WHERE id = $1
 RETURNING id
