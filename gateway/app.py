@@ -88,17 +88,18 @@ def _secret(configured: str, variable: str) -> bytes:
 async def background(app: web.Application) -> AsyncIterator[None]:
     """The loops run in this event loop; stopped (cancelled and awaited) before the pools close."""
     config, ctx, carrier = app[CONFIG], app[CONTEXT], app[CARRIER]
-    tasks = Supervisor(app[METRICS], config.tasks.restart_delay)
+    tasks = Supervisor(app[METRICS], config.tasks.restart_delay, app[REDIS])
     tasks.loop("drain", lambda: sending.drain(ctx, carrier))
     if hasattr(carrier, "run_callbacks"):
         tasks.loop("sandbox_callbacks", carrier.run_callbacks)
     tasks.every("reclaim", min(5.0, config.queue.lease_seconds / 4), ctx.outbox.reclaim)
-    tasks.every("sweep", config.queue.sweep_interval, lambda: sweeper.sweep(ctx))
+    # Periodic work runs once per period across every process sharing this Redis (once=True).
+    tasks.every("sweep", config.queue.sweep_interval, lambda: sweeper.sweep(ctx), once=True)
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(ctx))
-    tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(ctx))
-    tasks.every("routes", config.tasks.routes_check_interval, ctx.routes.ensure_built)
-    tasks.every("daily_reset", config.limits.reset_interval, lambda: limits.reset_days(ctx))
-    tasks.every("rate_monitor", config.compliance.monitor_interval, lambda: monitoring.check(ctx))
+    tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(ctx), once=True)
+    tasks.every("routes", config.tasks.routes_check_interval, ctx.routes.ensure_built, once=True)
+    tasks.every("daily_reset", config.limits.reset_interval, lambda: limits.reset_days(ctx), once=True)
+    tasks.every("rate_monitor", config.compliance.monitor_interval, lambda: monitoring.check(ctx), once=True)
     tasks.every("webhooks", config.hooks.interval, lambda: hooks.deliver_due(ctx, app[HTTP]))
     app[TASKS] = tasks
     yield
