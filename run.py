@@ -10,6 +10,7 @@ import asyncio
 import sys
 
 import structlog
+import uvloop
 from aiohttp import web
 
 from gateway import config as settings
@@ -48,7 +49,7 @@ def main(argv: list[str]) -> int:
             log.warning("api_token_missing", hint="set GATEWAY_API_TOKEN; the /v1 API answers 401 until then")
         log.info("gateway_starting", host=config.server.host, port=config.server.port, carrier=config.carrier.name)
         web.run_app(create_app(config), host=config.server.host, port=config.server.port, print=None,
-                    shutdown_timeout=config.carrier.send_timeout, access_log=None)
+                    shutdown_timeout=config.carrier.send_timeout, access_log=None, loop=uvloop.new_event_loop())
         log.info("gateway_stopped")
         return 0
     except EmbeddedError as exc:

@@ -40,12 +40,20 @@ class Queries:
 QUERIES = Queries()
 
 
+async def _reset(conn: asyncpg.Connection) -> None:
+    """On release, instead of asyncpg's reset query (a round trip per query, a seventh of the webhook's time in
+    the profile): our statements leave no session state, so only an open transaction needs undoing."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def create_pool(url: str, *, min_size: int, max_size: int, command_timeout: float) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         url,
         min_size=min_size,
         max_size=max_size,
         command_timeout=command_timeout,
+        reset=_reset,
         # Fail fast when Postgres is away so the webhook can answer 503 and the carrier retries.
         timeout=command_timeout,
     )

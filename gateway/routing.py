@@ -191,16 +191,30 @@ class RouteTable:
             after = rows[-1]["id"]
 
     async def _prune(self) -> int:
-        pruned = 0
-        async for key in self.redis.scan_iter(match=f"{ROUTE_PREFIX}*", count=1000):
-            fields = await self.redis.hkeys(key)
-            ids = [int(f) for f in fields]
-            still_open = {r["id"] for r in await self.pool.fetch(QUERIES.find_open_conversation_ids, ids)}
-            stale = [str(i) for i in ids if i not in still_open]
-            if stale:
-                await self.redis.hdel(key, *stale)
-                pruned += len(stale)
-        return pruned
+        """Drop entries of conversations Postgres no longer has open: a batch of keys, one query, one pipeline."""
+        pruned, batch = 0, []
+        async for key in self.redis.scan_iter(match=f"{ROUTE_PREFIX}*", count=PAGE):
+            batch.append(key)
+            if len(batch) >= PAGE:
+                pruned += await self._prune_batch(batch)
+                batch = []
+        return pruned + (await self._prune_batch(batch) if batch else 0)
+
+    async def _prune_batch(self, keys: list[str]) -> int:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hkeys(key)
+            fields = await pipe.execute()
+        ids = {int(f) for key_fields in fields for f in key_fields}
+        still_open = {r["id"] for r in await self.pool.fetch(QUERIES.find_open_conversation_ids, list(ids))}
+        stale = [(key, [f for f in key_fields if int(f) not in still_open]) for key, key_fields in zip(keys, fields)]
+        stale = [(key, gone) for key, gone in stale if gone]
+        if stale:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, gone in stale:
+                    pipe.hdel(key, *gone)
+                await pipe.execute()
+        return sum(len(gone) for _, gone in stale)
 
     async def _from_postgres(self, proxy: str, sender: str) -> Lookup:
         rows = await self.pool.fetch(QUERIES.find_routes_for_sender, proxy, sender)

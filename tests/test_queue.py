@@ -27,6 +27,10 @@ async def _store(db, body: str) -> int:
         " VALUES ('outbound', 'notification', $1, $2, $3, 'queued') RETURNING id", PROXY, ALEX, body)
 
 
+async def _status_is(gateway, message_id, status) -> bool:
+    return (await gateway.message(message_id))["status"] == status
+
+
 async def _inflight_empty(redis_client) -> bool:
     return await redis_client.zcard(outbox.INFLIGHT) == 0
 
@@ -64,7 +68,7 @@ async def test_sweeper_requeues_what_redis_lost(gateway, db, redis_client):
     message_id = await _store(db, "lost in redis")
     assert await redis_client.zcard(outbox.READY["relay"]) == 0  # never queued: as if Redis lost it
     assert await gateway.delivered_to(ALEX, timeout=8) == ["lost in redis"]
-    assert (await gateway.message(message_id))["status"] == "accepted"
+    await wait_for(lambda: _status_is(gateway, message_id, "accepted"), what="the send recorded")
 
 
 async def test_each_number_sends_at_its_rate(start_gateway, db):

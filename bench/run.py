@@ -1,0 +1,295 @@
+"""Benchmark: relayed messages per second, webhook and end-to-end latency, memory, routing-table rebuild.
+
+    python bench/run.py [--conversations 10000] [--messages 20000] [--concurrency 64] [--rate 0]
+
+Starts embedded PostgreSQL and Valkey in a temporary folder, the gateway as its own process, a local fake
+carrier that answers the Messages API at once, and a load generator sending signed inbound webhooks
+(--rate per second, or as fast as the gateway answers with --rate 0). Prints a table; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import psutil
+import redis.asyncio as aioredis
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway.carriers.twilio import signature  # noqa: E402
+from gateway.embedded import EmbeddedServers  # noqa: E402
+from gateway.metrics import Metrics  # noqa: E402
+from gateway.migrate import migrate_url  # noqa: E402
+from gateway.routing import RouteTable  # noqa: E402
+
+SID, TOKEN = "AC" + "0" * 31 + "1", "bench-auth-token"
+NUMBERS = 100  # the community's pool; conversation i uses number i % NUMBERS
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
+
+
+def proxy(i: int) -> str:
+    return f"+1415555{i % NUMBERS:04d}"
+
+
+def prospect(i: int) -> str:
+    return f"+1628{2000000 + i:07d}"
+
+
+def advocate(i: int) -> str:
+    return f"+1650{2000000 + i:07d}"
+
+
+class FakeCarrier:
+    """Answers every send at once and notes when each relayed message arrived."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+
+    async def send(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        found = re.search(r"bench (k\d+)", str(form["Body"]))  # the first text to a phone is wrapped
+        if found:
+            self.arrived.setdefault(found.group(1), time.perf_counter())
+        return web.json_response({"sid": "SM" + os.urandom(16).hex(), "status": "queued"}, status=201)
+
+
+async def start_site(app: web.Application) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+
+async def seed(url: str, conversations: int, start: int = 0) -> None:
+    """Open conversations straight into Postgres (the API would take minutes for a million)."""
+    conn = await asyncpg.connect(url)
+    try:
+        community = await conn.fetchval("SELECT id FROM communities WHERE name = 'Bench'")
+        if community is None:
+            community = await conn.fetchval(
+                "INSERT INTO communities (name, mode, require_verification, daily_limit_levels, current_day)"
+                " VALUES ('Bench', 'live', false, '{100000000}', current_date) RETURNING id")
+            await conn.execute("INSERT INTO community_numbers (phone, community_id)"
+                               " SELECT '+1415555' || lpad(i::text, 4, '0'), $1 FROM generate_series(0, $2 - 1) i",
+                               community, NUMBERS)
+        await conn.execute("""
+            WITH people AS (
+                INSERT INTO participants (community_id, phone, name)
+                SELECT $1, p.phone, 'P' FROM generate_series($2::int, $3::int - 1) i,
+                     LATERAL (VALUES ('+1628' || lpad((2000000 + i)::text, 7, '0')),
+                                     ('+1650' || lpad((2000000 + i)::text, 7, '0'))) p(phone)
+                RETURNING id, phone)
+            INSERT INTO conversations (community_id, proxy_number, prospect_id, advocate_id, code)
+            SELECT $1, '+1415555' || lpad((i % $4)::text, 4, '0'), pr.id, ad.id, 'B' || (i / $4)::text
+            FROM generate_series($2::int, $3::int - 1) i
+            JOIN people pr ON pr.phone = '+1628' || lpad((2000000 + i)::text, 7, '0')
+            JOIN people ad ON ad.phone = '+1650' || lpad((2000000 + i)::text, 7, '0')""",
+            community, start, start + conversations, NUMBERS)
+    finally:
+        await conn.close()
+
+
+async def gateway_process(env: dict, port: int) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(sys.executable, "run.py", cwd=ROOT, env=env,
+                                                   stdout=asyncio.subprocess.DEVNULL)
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
+                    if response.status == 200:
+                        return process
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("the gateway did not become ready")
+
+
+async def load(url: str, messages: int, conversations: int, concurrency: int, rate: float) -> tuple[list, dict, float]:
+    """Signed inbound webhooks from prospects; returns webhook latencies, send times by key, and duration."""
+    latencies: list[float] = []
+    sent_at: dict[str, float] = {}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(messages):
+        queue.put_nowait(n)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    started = time.perf_counter()
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            n = queue.get_nowait()
+            if rate:
+                await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+            i = n % conversations
+            key = f"k{n}"
+            form = [("MessageSid", "SM%032x" % n), ("AccountSid", SID), ("From", prospect(i)), ("To", proxy(i)),
+                    ("Body", f"bench {key}"), ("NumMedia", "0")]
+            headers = {"X-Twilio-Signature": signature(TOKEN, url + "/webhooks/twilio/sms", form)}
+            sent_at[key] = time.perf_counter()
+            async with session.post(url + "/webhooks/twilio/sms", data=form, headers=headers) as response:
+                await response.read()
+                if response.status != 200:
+                    raise SystemExit(f"webhook answered {response.status}")
+            latencies.append(time.perf_counter() - sent_at[key])
+
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+    return latencies, sent_at, time.perf_counter() - started
+
+
+async def bare_aiohttp(messages: int, concurrency: int) -> float:
+    """Requests per second a bare aiohttp handler answers on this machine, from the same load generator."""
+    script = ("from aiohttp import web\napp = web.Application()\n"
+              "async def ok(request):\n    await request.post()\n    return web.Response(text='ok')\n"
+              "app.router.add_post('/webhooks/twilio/sms', ok)\nimport sys\n"
+              "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None, access_log=None)\n")
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", script, str(port))
+    await asyncio.sleep(1.5)
+    try:
+        latencies, _, duration = await load(f"http://127.0.0.1:{port}", messages, 1000, concurrency, 0)
+        return len(latencies) / duration
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def redis_round_trip(url: str, count: int = 5000) -> float:
+    client = aioredis.from_url(url)
+    await client.set("bench:key", "x")
+    started = time.perf_counter()
+    for _ in range(count):
+        await client.get("bench:key")
+    elapsed = (time.perf_counter() - started) / count
+    await client.aclose()
+    return elapsed
+
+
+async def rebuild_times(database_url: str, redis_url: str, sizes: list[int], already: int) -> list[tuple]:
+    """Time RouteTable.rebuild() for each size of open conversations, and Redis memory per route."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    client = aioredis.from_url(redis_url, decode_responses=True)
+    results, have = [], already
+    for size in sizes:
+        if size > have:
+            await seed(database_url, size - have, start=have)
+            have = size
+        await client.flushdb()
+        before = (await client.info("memory"))["used_memory"]
+        started = time.perf_counter()
+        await RouteTable(client, pool, Metrics()).rebuild()
+        took = time.perf_counter() - started
+        per_route = ((await client.info("memory"))["used_memory"] - before) / size
+        results.append((size, took, per_route))
+    await client.aclose()
+    await pool.close()
+    return results
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def main(args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    servers = EmbeddedServers(folder, free_port())
+    database_url, redis_url = servers.start_postgres(), servers.start_redis()
+    process = None
+    try:
+        await migrate_url(database_url)
+        await seed(database_url, args.conversations)
+        carrier = FakeCarrier()
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", carrier.send)
+        runner, carrier_port = await start_site(app)
+        port = free_port()
+        config = folder / "bench.toml"
+        config.write_text((ROOT / "config.toml").read_text()
+                          .replace("per_number_rate = 1.0", "per_number_rate = 100000.0")
+                          .replace('level = "info"', 'level = "warning"'))
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "TWILIO_", "CARRIER"))},
+               "DATABASE_URL": database_url, "REDIS_URL": redis_url, "GATEWAY_PORT": str(port),
+               "GATEWAY_CONFIG": str(config), "CARRIER": "twilio", "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN,
+               "TWILIO_API_BASE": f"http://127.0.0.1:{carrier_port}", "LINE_TYPE_LOOKUP": "offline",
+               "GATEWAY_VERIFICATION_SECRET": "b" * 16, "GATEWAY_WEBHOOK_SECRET": "b" * 16}
+        process = await gateway_process(env, port)
+        url = f"http://127.0.0.1:{port}"
+        latencies, sent_at, duration = await load(url, args.messages, args.conversations, args.concurrency, args.rate)
+        deadline = time.perf_counter() + 120
+        while len(carrier.arrived) < args.messages and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+        last = max(carrier.arrived.values())
+        relayed_per_second = len(carrier.arrived) / (last - min(sent_at.values()))
+        end_to_end = [carrier.arrived[k] - sent_at[k] for k in carrier.arrived if k in sent_at]
+        rss = psutil.Process(process.pid).memory_info().rss / 2 ** 20
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+        process = None
+        await runner.cleanup()
+        ceiling = await bare_aiohttp(min(args.messages, 20000), args.concurrency)
+        round_trip = await redis_round_trip(redis_url)
+        rebuilds = await rebuild_times(database_url, redis_url, args.rebuild, args.conversations)
+        report(args, relayed_per_second, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration,
+               len(carrier.arrived))
+    finally:
+        if process is not None:
+            process.kill()
+        servers.stop()
+
+
+def report(args, relayed, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration, delivered) -> None:
+    ms = lambda seconds: f"{seconds * 1000:.1f} ms"  # noqa: E731
+    rows = [
+        ("machine", f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB; Postgres, Redis, "
+                    f"gateway and load generator on one box"),
+        ("load", f"{args.messages} webhooks over {args.conversations} open conversations, {args.concurrency} "
+                 f"at once, rate {'unlimited' if not args.rate else args.rate}"),
+        ("relayed (carrier received)", f"{delivered} of {args.messages}"),
+        ("sustained relayed messages/s", f"{relayed:.0f}"),
+        ("webhooks answered/s", f"{len(latencies) / duration:.0f}"),
+        ("webhook latency p50 / p95 / p99", f"{ms(pct(latencies, .5))} / {ms(pct(latencies, .95))} / "
+                                            f"{ms(pct(latencies, .99))}"),
+        ("end-to-end relay p50 / p99", f"{ms(pct(end_to_end, .5))} / {ms(pct(end_to_end, .99))}"),
+        ("gateway RSS", f"{rss:.0f} MiB"),
+        ("ceiling: bare aiohttp handler", f"{ceiling:.0f} requests/s (gateway: {relayed / ceiling:.0%} of it)"),
+        ("ceiling: Redis GET round trip", f"{round_trip * 1e6:.0f} µs (webhook p50 = "
+                                          f"{pct(latencies, .5) / round_trip:.0f} round trips)"),
+    ]
+    for size, took, per_route in rebuilds:
+        rows.append((f"rebuild routing table, {size:,} conversations", f"{took:.1f} s, "
+                                                                      f"{per_route:.0f} bytes of Redis per route"))
+    width = max(len(name) for name, _ in rows)
+    print()
+    for name, value in rows:
+        print(f"| {name.ljust(width)} | {value} |")
+    print(f"\nmean webhook latency {ms(statistics.mean(latencies))}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=0, help="webhooks per second; 0 for as fast as answered")
+    parser.add_argument("--rebuild", type=int, nargs="*", default=[100_000, 1_000_000])
+    asyncio.run(main(parser.parse_args()))
