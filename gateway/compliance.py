@@ -1,4 +1,4 @@
-"""Keywords and SMS preference, sender identification, and do-not-disturb after carrier errors."""
+"""Keywords and SMS preference, and do-not-disturb after carrier errors (sender identification is in begin_send)."""
 
 from __future__ import annotations
 
@@ -63,17 +63,6 @@ async def handle_keyword(ctx: Context, sms: InboundSms, sender: str, proxy: str,
     if reply is not None:
         await ctx.dispatch(reply, "urgent", proxy)
     return f"keyword_{kind}"
-
-
-async def identified_body(ctx: Context, row) -> str | None:
-    """The body with sender identification if this is the first message to a phone that never wrote to us."""
-    if row["kind"] == "keyword_reply" or row["community_id"] is None:
-        return None
-    if not await ctx.pool.fetchval(QUERIES.claim_sender_identification, row["community_id"], row["to_number"]):
-        return None
-    body = row["sender_id_template"].replace("{sender name}", row["sender_name"]).replace("{message}", row["body"])
-    await ctx.pool.execute(QUERIES.rewrite_message_body, row["id"], body, segments.count(body))
-    return body
 
 
 async def record_carrier_error(ctx: Context, message_id: int, error_code: str | None) -> None:

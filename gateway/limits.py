@@ -94,11 +94,6 @@ async def refund(ctx: Context, row: Mapping[str, Any]) -> None:
     await ctx.redis.register_script(REFUND)(keys=keys(row["community_id"], row["timezone"]), args=[row["segments"]])
 
 
-async def record_sent(ctx: Context, row: Mapping[str, Any]) -> None:
-    day, month = local_periods(row["timezone"])
-    await ctx.pool.execute(QUERIES.record_usage, row["community_id"], day, month, row["segments"])
-
-
 async def used(ctx: Context, community_id: int, tz: str) -> tuple[int, int]:
     """Segments used today and this month: Redis, or the Postgres mirror when Redis cannot say."""
     try:

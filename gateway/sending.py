@@ -77,9 +77,11 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
         return
     structlog.contextvars.bind_contextvars(conversation_id=row["conversation_id"])
     row = dict(row)
-    # Before the limits: the identification may add a segment, and a held message keeps its identified body.
-    if identified := await compliance.identified_body(ctx, row):
-        row.update(body=identified, segments=segments.count(identified))
+    if row["identified"]:
+        # The first text to this phone now carries the sender identification (begin_send added it), which may
+        # cost a segment more: count that before the limits, and keep it if the message is held.
+        row["segments"] = segments.count(row["body"])
+        await ctx.pool.execute(QUERIES.set_message_segments, row["id"], row["segments"])
     limited = row["community_id"] is not None and row["kind"] != "keyword_reply"
     if limited and (reason := await limits.reserve(ctx, row)):
         await ctx.pool.execute(QUERIES.hold_message, row["id"], reason)
@@ -125,12 +127,11 @@ async def _deliver(ctx: Context, carrier: Carrier, row) -> SendResult:
 
 
 async def _accepted(ctx: Context, ticket: Ticket, row, sid: str, limited: bool) -> None:
-    await statuses.record_accepted(ctx, row["id"], sid)
+    day, month = limits.local_periods(row["timezone"]) if limited else (None, None)
+    await statuses.record_accepted(ctx, row["id"], sid, day, month, row["segments"])
     await ctx.outbox.done(ticket)
     if row["kind"] == "verification":
         await verification.forget_code(ctx, row["id"])
-    if limited:
-        await limits.record_sent(ctx, row)
     ctx.metrics.sends.labels("accepted").inc()
     ctx.metrics.segments.inc(row["segments"])
     log.info("message_sent", attempt=row["attempts"], segments=row["segments"])

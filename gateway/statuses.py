@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import structlog
 
 from gateway import compliance
@@ -31,9 +33,9 @@ async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> s
     return "applied"
 
 
-async def record_accepted(ctx: Context, message_id: int, sid: str) -> None:
-    """The carrier took the message: record its sid, then any callbacks that came before we knew it."""
-    await ctx.pool.execute(QUERIES.apply_message_status, message_id, sid, "accepted", None)
-    early = await ctx.pool.fetch(QUERIES.take_early_statuses, sid)
-    for row in sorted(early, key=lambda r: r["id"]):
+async def record_accepted(ctx: Context, message_id: int, sid: str, day: date | None, month: date | None,
+                          segments: int) -> None:
+    """The carrier took the message: record its sid and usage, then any callbacks that came before we knew it."""
+    early = await ctx.pool.fetch(QUERIES.record_send_accepted, message_id, sid, day, month, segments)
+    for row in early:
         await ctx.pool.execute(QUERIES.apply_message_status, message_id, sid, row["status"], row["error_code"])

@@ -1,5 +1,6 @@
 -- Claim a queued message for sending, asking the gates again (the phone may have texted STOP, or the
--- community been restricted, since it was queued): blocked and held messages stop here.
+-- community been restricted, since it was queued): blocked and held messages stop here. The first message
+-- that goes to a phone which never wrote to the community gets the sender identification, here, once.
 -- "submitting" again means an earlier try's lease ran out without an answer: the message is sent again
 -- (the one window for a duplicate; see README). Nothing for any other status.
 -- $1 message, $2 the configured daily levels, $3 the configured ceiling. Returns what the send needs.
@@ -8,23 +9,34 @@ WITH target AS (
     WHERE id = $1 AND direction = 'outbound' AND status IN ('queued', 'submitting')
     FOR UPDATE
 ), gate AS (
-    SELECT t.id, outbound_block_reason(t.community_id, t.to_number, t.kind) AS blocked,
-           t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted
+    SELECT t.id, t.community_id, t.to_number, t.kind,
+           outbound_block_reason(t.community_id, t.to_number, t.kind) AS blocked,
+           t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted,
+           c.sender_id_template, coalesce(c.sender_name, c.name) AS sender_name
     FROM target t LEFT JOIN communities c ON c.id = t.community_id
+), identify AS (
+    INSERT INTO contacts (community_id, phone, identified_at)
+    SELECT community_id, to_number, now() FROM gate
+    WHERE community_id IS NOT NULL AND kind <> 'keyword_reply' AND blocked IS NULL AND NOT restricted
+    ON CONFLICT (community_id, phone) DO UPDATE SET identified_at = now()
+    WHERE contacts.identified_at IS NULL AND contacts.first_inbound_at IS NULL
+    RETURNING true AS first
 ), updated AS (
     UPDATE messages m
     SET status = CASE WHEN g.blocked IS NOT NULL THEN 'blocked' WHEN g.restricted THEN 'held' ELSE 'submitting' END,
         status_reason = CASE WHEN g.blocked IS NOT NULL THEN g.blocked WHEN g.restricted THEN 'restricted' END,
         attempts = m.attempts + CASE WHEN g.blocked IS NULL AND NOT g.restricted THEN 1 ELSE 0 END,
+        body = CASE WHEN EXISTS (SELECT 1 FROM identify)
+                    THEN replace(replace(g.sender_id_template, '{sender name}', g.sender_name), '{message}', m.body)
+                    ELSE m.body END,
         updated_at = now()
     FROM gate g
     WHERE m.id = g.id
     RETURNING m.id, m.community_id, m.conversation_id, m.kind, m.from_number, m.to_number, m.body, m.attempts,
-              m.segments, m.limit_override, m.status, m.status_reason
+              m.segments, m.limit_override, m.status, m.status_reason, EXISTS (SELECT 1 FROM identify) AS identified
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM updated WHERE status <> 'submitting'
 )
 SELECT u.*, c.timezone, c.daily_level, coalesce(c.daily_limit_levels, $2::int[]) AS levels,
-       coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit,
-       coalesce(c.sender_name, c.name) AS sender_name, c.sender_id_template
+       coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit
 FROM updated u LEFT JOIN communities c ON c.id = u.community_id
