@@ -1,6 +1,6 @@
 """Benchmark: relayed messages per second, webhook and end-to-end latency, memory, routing-table rebuild.
 
-    python bench/run.py [--conversations 10000] [--messages 20000] [--concurrency 64] [--rate 0]
+    python bench/run.py [--conversations 10000] [--messages 20000] [--concurrency 64] [--rate 0] [--processes 1]
 
 Starts embedded PostgreSQL and Valkey in a temporary folder, the gateway as its own process, a local fake
 carrier that answers the Messages API at once, and a load generator sending signed inbound webhooks
@@ -122,8 +122,10 @@ async def gateway_process(env: dict, port: int) -> asyncio.subprocess.Process:
     raise SystemExit("the gateway did not become ready")
 
 
-async def load(url: str, messages: int, conversations: int, concurrency: int, rate: float) -> tuple[list, dict, float]:
-    """Signed inbound webhooks from prospects; returns webhook latencies, send times by key, and duration."""
+async def load(urls: list[str], messages: int, conversations: int, concurrency: int,
+               rate: float) -> tuple[list, dict, float]:
+    """Signed inbound webhooks from prospects, spread over the gateways as a load balancer would; returns
+    webhook latencies, send times by key, and duration."""
     latencies: list[float] = []
     sent_at: dict[str, float] = {}
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -139,6 +141,7 @@ async def load(url: str, messages: int, conversations: int, concurrency: int, ra
                 await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
             i = n % conversations
             key = f"k{n}"
+            url = urls[n % len(urls)]
             form = [("MessageSid", "SM%032x" % n), ("AccountSid", SID), ("From", prospect(i)), ("To", proxy(i)),
                     ("Body", f"bench {key}"), ("NumMedia", "0")]
             headers = {"X-Twilio-Signature": signature(TOKEN, url + "/webhooks/twilio/sms", form)}
@@ -164,7 +167,7 @@ async def bare_aiohttp(messages: int, concurrency: int) -> float:
     process = await asyncio.create_subprocess_exec(sys.executable, "-c", script, str(port))
     await asyncio.sleep(1.5)
     try:
-        latencies, _, duration = await load(f"http://127.0.0.1:{port}", messages, 1000, concurrency, 0)
+        latencies, _, duration = await load([f"http://127.0.0.1:{port}"], messages, 1000, concurrency, 0)
         return len(latencies) / duration
     finally:
         process.terminate()
@@ -214,7 +217,7 @@ async def main(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     servers = EmbeddedServers(folder, free_port())
     database_url, redis_url = servers.start_postgres(), servers.start_redis()
-    process = None
+    processes: list[asyncio.subprocess.Process] = []
     try:
         await migrate_url(database_url)
         await seed(database_url, args.conversations)
@@ -222,29 +225,31 @@ async def main(args: argparse.Namespace) -> None:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", carrier.send)
         runner, carrier_port = await start_site(app)
-        port = free_port()
         config = folder / "bench.toml"
         config.write_text((ROOT / "config.toml").read_text()
                           .replace("per_number_rate = 1.0", "per_number_rate = 100000.0")
                           .replace('level = "info"', 'level = "warning"'))
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "TWILIO_", "CARRIER"))},
-               "DATABASE_URL": database_url, "REDIS_URL": redis_url, "GATEWAY_PORT": str(port),
+               "DATABASE_URL": database_url, "REDIS_URL": redis_url,
                "GATEWAY_CONFIG": str(config), "CARRIER": "twilio", "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN,
                "TWILIO_API_BASE": f"http://127.0.0.1:{carrier_port}", "LINE_TYPE_LOOKUP": "offline",
                "GATEWAY_VERIFICATION_SECRET": "b" * 16, "GATEWAY_WEBHOOK_SECRET": "b" * 16}
-        process = await gateway_process(env, port)
-        url = f"http://127.0.0.1:{port}"
-        latencies, sent_at, duration = await load(url, args.messages, args.conversations, args.concurrency, args.rate)
+        ports = [free_port() for _ in range(args.processes)]
+        for port in ports:
+            processes.append(await gateway_process({**env, "GATEWAY_PORT": str(port)}, port))
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        latencies, sent_at, duration = await load(urls, args.messages, args.conversations, args.concurrency, args.rate)
         deadline = time.perf_counter() + 120
         while len(carrier.arrived) < args.messages and time.perf_counter() < deadline:
             await asyncio.sleep(0.1)
         last = max(carrier.arrived.values())
         relayed_per_second = len(carrier.arrived) / (last - min(sent_at.values()))
         end_to_end = [carrier.arrived[k] - sent_at[k] for k in carrier.arrived if k in sent_at]
-        rss = psutil.Process(process.pid).memory_info().rss / 2 ** 20
-        process.send_signal(signal.SIGTERM)
-        await process.wait()
-        process = None
+        rss = sum(psutil.Process(p.pid).memory_info().rss for p in processes) / 2 ** 20
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()
+        processes.clear()
         await runner.cleanup()
         ceiling = await bare_aiohttp(min(args.messages, 20000), args.concurrency)
         round_trip = await redis_round_trip(redis_url)
@@ -252,7 +257,7 @@ async def main(args: argparse.Namespace) -> None:
         report(args, relayed_per_second, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration,
                len(carrier.arrived))
     finally:
-        if process is not None:
+        for process in processes:
             process.kill()
         servers.stop()
 
@@ -263,14 +268,14 @@ def report(args, relayed, latencies, end_to_end, rss, ceiling, round_trip, rebui
         ("machine", f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB; Postgres, Redis, "
                     f"gateway and load generator on one box"),
         ("load", f"{args.messages} webhooks over {args.conversations} open conversations, {args.concurrency} "
-                 f"at once, rate {'unlimited' if not args.rate else args.rate}"),
+                 f"at once, rate {'unlimited' if not args.rate else args.rate}, {args.processes} gateway process(es)"),
         ("relayed (carrier received)", f"{delivered} of {args.messages}"),
         ("sustained relayed messages/s", f"{relayed:.0f}"),
         ("webhooks answered/s", f"{len(latencies) / duration:.0f}"),
         ("webhook latency p50 / p95 / p99", f"{ms(pct(latencies, .5))} / {ms(pct(latencies, .95))} / "
                                             f"{ms(pct(latencies, .99))}"),
         ("end-to-end relay p50 / p99", f"{ms(pct(end_to_end, .5))} / {ms(pct(end_to_end, .99))}"),
-        ("gateway RSS", f"{rss:.0f} MiB"),
+        ("gateway RSS", f"{rss:.0f} MiB" + (" (all processes)" if args.processes > 1 else "")),
         ("ceiling: bare aiohttp handler", f"{ceiling:.0f} requests/s (gateway: {relayed / ceiling:.0%} of it)"),
         ("ceiling: Redis GET round trip", f"{round_trip * 1e6:.0f} µs (webhook p50 = "
                                           f"{pct(latencies, .5) / round_trip:.0f} round trips)"),
@@ -292,4 +297,5 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rate", type=float, default=0, help="webhooks per second; 0 for as fast as answered")
     parser.add_argument("--rebuild", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--processes", type=int, default=1, help="gateway processes sharing Postgres and Redis")
     asyncio.run(main(parser.parse_args()))
