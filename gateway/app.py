@@ -11,7 +11,6 @@ import structlog
 from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from gateway import api, carriers, hooks, limits, lookups, monitoring, conversations, db, migrate, ops, sending, sweeper, webhooks
 from gateway.config import Config
@@ -68,11 +67,6 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                            _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET"),
                            _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"))
     app[CARRIER] = carriers.create(config, app[HTTP])
-    try:
-        await routes.rebuild()
-    except RedisError as exc:
-        # Start anyway: routing answers from Postgres, and the "routes" task rebuilds once Redis is back.
-        log.warning("route_rebuild_failed", error=type(exc).__name__)
     yield
 
 
@@ -97,6 +91,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("sweep", config.queue.sweep_interval, lambda: sweeper.sweep(ctx), once=True)
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(ctx))
     tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(ctx), once=True)
+    # At start and every check: rebuild the routing table if Redis lost it (a million routes take minutes,
+    # so serving does not wait; lookups fall back to Postgres meanwhile).
     tasks.every("routes", config.tasks.routes_check_interval, ctx.routes.ensure_built, once=True)
     tasks.every("daily_reset", config.limits.reset_interval, lambda: limits.reset_days(ctx), once=True)
     tasks.every("rate_monitor", config.compliance.monitor_interval, lambda: monitoring.check(ctx), once=True)
@@ -107,7 +103,9 @@ async def background(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(config: Config) -> web.Application:
+    limit = config.server.max_header_bytes
     app = web.Application(client_max_size=config.server.max_body_bytes,
+                          handler_args={"max_line_size": limit, "max_field_size": limit},
                           middlewares=[context_middleware, error_middleware, auth_middleware])
     app[CONFIG] = config
     app[METRICS] = Metrics()

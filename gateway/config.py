@@ -26,6 +26,7 @@ class Server:
     port: int = 8080
     public_url: str = ""
     max_body_bytes: int = 65536
+    max_header_bytes: int = 8190
     api_tokens: dict = field(default_factory=dict)
 
 
@@ -312,7 +313,7 @@ def validate(config: Config) -> Config:
         raise ConfigError("hooks.secret (GATEWAY_WEBHOOK_SECRET): at least 16 characters required when CARRIER=twilio")
     if not 1 <= config.database.pool_min <= config.database.pool_max:
         raise ConfigError("database.pool_min: must be at least 1 and at most database.pool_max")
-    for name in ("server.max_body_bytes", "database.command_timeout", "redis.timeout", "carrier.send_timeout",
+    for name in ("server.max_body_bytes", "server.max_header_bytes", "database.command_timeout", "redis.timeout", "carrier.send_timeout",
                  "carrier.max_attempts", "carrier.retry_base", "carrier.retry_cap", "relay.per_number_rate",
                  "relay.default_inactivity_days", "queue.lease_seconds", "queue.concurrency",
                  "queue.poll_interval", "queue.sweep_interval", "queue.sweep_after",

@@ -156,13 +156,14 @@ class RouteTable:
             self._fell_back("mark_last", exc, conversation_id=conversation_id)
 
     async def rebuild(self) -> int:
-        """Write every open conversation to Redis, then prune entries of closed ones; one process at a time."""
+        """Prune entries of closed conversations, then write every open one; one process at a time."""
         if not await self.redis.set(REBUILD_LOCK, "1", nx=True, ex=600):
             log.info("route_rebuild_skipped", reason="another process is rebuilding")
             return 0
         try:
-            written = await self._write_all()
+            # Prune first: after a Redis loss there is nothing to scan, and the write is all the work.
             pruned = await self._prune()
+            written = await self._write_all()
             await self.redis.set(BUILT, "1")
         finally:
             await self.redis.delete(REBUILD_LOCK)

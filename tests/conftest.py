@@ -94,28 +94,34 @@ async def redis_client(clean: Servers):
     await client.aclose()
 
 
+async def _serve(aiohttp_server, fake, path: str = ""):
+    """Run a fake on a local port; fake.url is where it answers."""
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url(path)).rstrip("/")
+    return fake
+
+
 @pytest.fixture
 async def fake_twilio(aiohttp_server) -> FakeTwilio:
-    fake = FakeTwilio()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
+    return await _serve(aiohttp_server, FakeTwilio())
 
 
 @pytest.fixture
 async def fake_lookup(aiohttp_server) -> FakeLookup:
-    fake = FakeLookup()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
+    return await _serve(aiohttp_server, FakeLookup())
 
 
 @pytest.fixture
 async def hook_receiver(aiohttp_server) -> HookReceiver:
-    receiver = HookReceiver()
-    server = await aiohttp_server(receiver.app())
-    receiver.url = str(server.make_url("/hook"))
-    return receiver
+    return await _serve(aiohttp_server, HookReceiver(), "/hook")
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis-compatible server of this test's own, to stop and start."""
+    servers = EmbeddedServers(tmp_path, free_port())
+    yield servers
+    servers.stop()
 
 
 def make_config(servers: Servers, port: int, carrier_url: str | None, **sections) -> Config:

@@ -162,3 +162,15 @@ async def test_write_message_validation(gateway):
         assert body["error"]["code"] == code
     status, body = await gateway.call("GET", path + "?limit=0")
     assert (status, body["error"]["code"]) == (422, "invalid_query")
+
+
+async def test_oversized_headers_are_refused(gateway):
+    async with gateway.client.get("/healthz", headers={"X-Padding": "x" * 9000}) as response:
+        assert response.status == 400
+
+
+async def test_tokens_never_reach_the_logs(gateway, capfd):
+    await gateway.call("GET", "/v1/communities/1", token="leaky-token-123")
+    await gateway.call("GET", "/v1/communities/1")
+    out, err = capfd.readouterr()
+    assert "leaky-token-123" not in out + err and TOKEN not in out + err

@@ -3,12 +3,10 @@
 import asyncio
 import secrets
 
-import pytest
 
-from gateway.embedded import EmbeddedServers
-from tests.conftest import Servers, free_port
+from tests.conftest import Servers
 from tests.fakes import Proxy, Reply
-from tests.helpers import ALEX, PAT, PROXY, wait_for
+from tests.helpers import ALEX, PAT, PROXY
 from tests.test_resilience import _via_proxy
 
 STREAM = 40
@@ -47,11 +45,6 @@ async def _relayed_once(gateway, db):
     assert await db.fetchval("SELECT count(*) FROM messages WHERE kind = 'relay'") == STREAM
 
 
-@pytest.fixture
-def own_redis(tmp_path):
-    servers = EmbeddedServers(tmp_path, free_port())
-    yield servers
-    servers.stop()
 
 
 async def test_redis_restarted_during_a_stream(start_gateway, clean, own_redis, db):

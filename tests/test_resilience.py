@@ -2,11 +2,9 @@
 
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-import pytest
 
-from gateway.embedded import EmbeddedServers
 from gateway.routing import route_key
-from tests.conftest import Servers, free_port
+from tests.conftest import Servers
 from tests.fakes import Proxy
 from tests.helpers import ALEX, PAT, PROXY, SAM, wait_for
 
@@ -30,12 +28,16 @@ async def test_restart_rebuilds_routes_from_postgres(start_gateway, redis_client
     await redis_client.hset(route_key(PROXY, SAM), str(closed["id"]), '["+14155552672","Alex","Z9","Sam"]')
 
     second = await start_gateway()
-    assert await redis_client.hkeys(route_key(PROXY, PAT)) == [str(conversation["id"])]
+    await wait_for(lambda: _routes_back(redis_client, conversation["id"]), what="routes rebuilt at start")
     assert await redis_client.hkeys(route_key(PROXY, ALEX)) == [str(conversation["id"])]
     assert await redis_client.exists(route_key(PROXY, SAM)) == 0
     await second.sms(PAT, PROXY, "Still there?")
     assert (await second.delivered_to(ALEX, 3))[2] == "Still there?"
     assert _metric(second, "gateway_route_lookup_seconds_count", source="redis") == 1
+
+
+async def _routes_back(redis_client, conversation_id):
+    return await redis_client.hkeys(route_key(PROXY, PAT)) == [str(conversation_id)]
 
 
 async def test_routing_table_is_rebuilt_after_redis_loses_it(gateway, redis_client):
@@ -70,12 +72,6 @@ async def test_redis_miss_falls_back_to_postgres_and_fills(gateway, redis_client
     assert await redis_client.hkeys(route_key(PROXY, PAT)) == [str(conversation["id"])]
 
 
-@pytest.fixture
-def own_redis(tmp_path):
-    """A Redis-compatible server of this test's own, to stop and start."""
-    servers = EmbeddedServers(tmp_path, free_port())
-    yield servers
-    servers.stop()
 
 
 async def test_routing_keeps_working_while_redis_is_down(start_gateway, clean, own_redis, db):
