@@ -157,6 +157,14 @@ async def load(urls: list[str], messages: int, conversations: int, concurrency: 
     return latencies, sent_at, time.perf_counter() - started
 
 
+async def routes_built(redis_url: str) -> None:
+    from gateway.routing import BUILT
+    client = aioredis.from_url(redis_url)
+    while not await client.exists(BUILT):
+        await asyncio.sleep(0.1)
+    await client.aclose()
+
+
 async def bare_aiohttp(messages: int, concurrency: int) -> float:
     """Requests per second a bare aiohttp handler answers on this machine, from the same load generator."""
     script = ("from aiohttp import web\napp = web.Application()\n"
@@ -238,6 +246,7 @@ async def main(args: argparse.Namespace) -> None:
         for port in ports:
             processes.append(await gateway_process({**env, "GATEWAY_PORT": str(port)}, port))
         urls = [f"http://127.0.0.1:{port}" for port in ports]
+        await routes_built(redis_url)  # serving starts before the rebuild ends; measure the steady state
         latencies, sent_at, duration = await load(urls, args.messages, args.conversations, args.concurrency, args.rate)
         deadline = time.perf_counter() + 120
         while len(carrier.arrived) < args.messages and time.perf_counter() < deadline:
