@@ -157,6 +157,20 @@ async def load(urls: list[str], messages: int, conversations: int, concurrency: 
     return latencies, sent_at, time.perf_counter() - started
 
 
+async def route_lookup_p99(url: str) -> str:
+    """The bucket of gateway_route_lookup_seconds (Redis lookups) that holds the 99th percentile."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url + "/metrics") as response:
+            text = await response.text()
+    buckets = [(float(m.group(1)), float(m.group(2))) for m in re.finditer(
+        r'gateway_route_lookup_seconds_bucket\{le="([^"]+)",source="redis"\} ([0-9.e+]+)', text) if m.group(1) != "+Inf"]
+    total = float(re.search(r'gateway_route_lookup_seconds_count\{source="redis"\} ([0-9.e+]+)', text).group(1))
+    for bound, count in buckets:
+        if count >= 0.99 * total:
+            return f"<= {bound * 1000:g} ms ({int(total)} lookups)"
+    return f"> {buckets[-1][0] * 1000:g} ms"
+
+
 async def routes_built(redis_url: str) -> None:
     from gateway.routing import BUILT
     client = aioredis.from_url(redis_url)
@@ -255,6 +269,7 @@ async def main(args: argparse.Namespace) -> None:
         relayed_per_second = len(carrier.arrived) / (last - min(sent_at.values()))
         end_to_end = [carrier.arrived[k] - sent_at[k] for k in carrier.arrived if k in sent_at]
         rss = sum(psutil.Process(p.pid).memory_info().rss for p in processes) / 2 ** 20
+        lookup_p99 = await route_lookup_p99(urls[0])
         for process in processes:
             process.send_signal(signal.SIGTERM)
             await process.wait()
@@ -264,14 +279,15 @@ async def main(args: argparse.Namespace) -> None:
         round_trip = await redis_round_trip(redis_url)
         rebuilds = await rebuild_times(database_url, redis_url, args.rebuild, args.conversations)
         report(args, relayed_per_second, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration,
-               len(carrier.arrived))
+               len(carrier.arrived), lookup_p99)
     finally:
         for process in processes:
             process.kill()
         servers.stop()
 
 
-def report(args, relayed, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration, delivered) -> None:
+def report(args, relayed, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration, delivered,
+           lookup_p99) -> None:
     ms = lambda seconds: f"{seconds * 1000:.1f} ms"  # noqa: E731
     rows = [
         ("machine", f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB; Postgres, Redis, "
@@ -284,6 +300,7 @@ def report(args, relayed, latencies, end_to_end, rss, ceiling, round_trip, rebui
         ("webhook latency p50 / p95 / p99", f"{ms(pct(latencies, .5))} / {ms(pct(latencies, .95))} / "
                                             f"{ms(pct(latencies, .99))}"),
         ("end-to-end relay p50 / p99", f"{ms(pct(end_to_end, .5))} / {ms(pct(end_to_end, .99))}"),
+        ("route lookup p99 (first gateway)", lookup_p99),
         ("gateway RSS", f"{rss:.0f} MiB" + (" (all processes)" if args.processes > 1 else "")),
         ("ceiling: bare aiohttp handler", f"{ceiling:.0f} requests/s (gateway: {relayed / ceiling:.0%} of it)"),
         ("ceiling: Redis GET round trip", f"{round_trip * 1e6:.0f} µs (webhook p50 = "

@@ -291,45 +291,18 @@ def validate(config: Config) -> Config:
         _url("database.url (DATABASE_URL)", config.database.url, ("postgres", "postgresql"))
     if config.redis.url:
         _url("redis.url (REDIS_URL)", config.redis.url, ("redis", "rediss", "unix"))
-    if config.carrier.name not in CARRIERS:
-        raise ConfigError(f"carrier.name (CARRIER): expected one of {', '.join(CARRIERS)}, got {config.carrier.name!r}")
-    if config.carrier.name == "twilio":
-        if not config.twilio.account_sid:
-            raise ConfigError("twilio.account_sid (TWILIO_ACCOUNT_SID): required when CARRIER=twilio")
-        if not config.twilio.auth_token:
-            raise ConfigError("twilio.auth_token (TWILIO_AUTH_TOKEN): required when CARRIER=twilio")
-        _url("twilio.api_base (TWILIO_API_BASE)", config.twilio.api_base, ("http", "https"))
-    if config.lookup.name and config.lookup.name not in LOOKUPS:
-        raise ConfigError(f"lookup.name (LINE_TYPE_LOOKUP): expected one of {', '.join(LOOKUPS)}, "
-                          f"got {config.lookup.name!r}")
-    if config.line_type_lookup == "twilio":
-        if not (config.twilio.account_sid and config.twilio.auth_token):
-            raise ConfigError("lookup.name (LINE_TYPE_LOOKUP): twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
-        _url("lookup.base (TWILIO_LOOKUP_BASE)", config.lookup.base, ("http", "https"))
-    if config.carrier.name == "twilio" and len(config.verification.secret) < 16:
-        raise ConfigError("verification.secret (GATEWAY_VERIFICATION_SECRET): at least 16 characters "
-                          "required when CARRIER=twilio")
-    if config.carrier.name == "twilio" and len(config.hooks.secret) < 16:
-        raise ConfigError("hooks.secret (GATEWAY_WEBHOOK_SECRET): at least 16 characters required when CARRIER=twilio")
+    _validate_carrier(config)
     if not 1 <= config.database.pool_min <= config.database.pool_max:
         raise ConfigError("database.pool_min: must be at least 1 and at most database.pool_max")
-    for name in ("server.max_body_bytes", "server.max_header_bytes", "database.command_timeout", "redis.timeout", "carrier.send_timeout",
-                 "carrier.max_attempts", "carrier.retry_base", "carrier.retry_cap", "relay.per_number_rate",
-                 "relay.default_inactivity_days", "queue.lease_seconds", "queue.concurrency",
-                 "queue.poll_interval", "queue.sweep_interval", "queue.sweep_after",
-                 "tasks.expiry_interval", "tasks.restart_delay", "tasks.routes_check_interval",
-                 "lookup.timeout", "lookup.cache_days", "verification.ttl_minutes", "verification.max_checks",
-                 "verification.per_phone_per_hour", "verification.per_community_per_hour", "limits.daily_ceiling",
-                 "limits.reset_interval", "compliance.temporary_dnd_failures", "compliance.temporary_dnd_days",
-                 "compliance.monitor_interval", "compliance.monitor_min_sent", "compliance.warn_error_rate",
-                 "compliance.warn_opt_out_rate", "compliance.restrict_error_rate", "compliance.restrict_opt_out_rate",
-                 "hooks.timeout", "hooks.max_attempts", "hooks.interval"):
-        section, key = name.split(".")
-        _positive(name, getattr(getattr(config, section), key))
-    if not (len(config.relay.default_region) == 2 and config.relay.default_region.isalpha()
-            and config.relay.default_region.isupper()):
-        raise ConfigError(f"relay.default_region: expected a two-letter country code such as US, "
-                          f"got {config.relay.default_region!r}")
+    # Every number in the configuration is a size, a count, a rate or a time: none may be zero or less.
+    for section in dataclasses.fields(config):
+        for setting in dataclasses.fields(getattr(config, section.name)):
+            value = getattr(getattr(config, section.name), setting.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                _positive(f"{section.name}.{setting.name}", value)
+    region = config.relay.default_region
+    if not (len(region) == 2 and region.isalpha() and region.isupper()):
+        raise ConfigError(f"relay.default_region: expected a two-letter country code such as US, got {region!r}")
     if config.log.level not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"log.level: expected debug, info, warning or error, got {config.log.level!r}")
     if config.log.format not in ("auto", "json", "console"):
@@ -337,3 +310,26 @@ def validate(config: Config) -> Config:
     if config.queue.lease_seconds <= config.carrier.send_timeout:
         raise ConfigError("queue.lease_seconds: must be longer than carrier.send_timeout")
     return config
+
+
+def _validate_carrier(config: Config) -> None:
+    """The carrier, the line-type lookup and the secrets a real carrier needs."""
+    if config.carrier.name not in CARRIERS:
+        raise ConfigError(f"carrier.name (CARRIER): expected one of {', '.join(CARRIERS)}, got {config.carrier.name!r}")
+    if config.lookup.name and config.lookup.name not in LOOKUPS:
+        raise ConfigError(f"lookup.name (LINE_TYPE_LOOKUP): expected one of {', '.join(LOOKUPS)}, "
+                          f"got {config.lookup.name!r}")
+    if config.carrier.name == "twilio":
+        if not config.twilio.account_sid:
+            raise ConfigError("twilio.account_sid (TWILIO_ACCOUNT_SID): required when CARRIER=twilio")
+        if not config.twilio.auth_token:
+            raise ConfigError("twilio.auth_token (TWILIO_AUTH_TOKEN): required when CARRIER=twilio")
+        _url("twilio.api_base (TWILIO_API_BASE)", config.twilio.api_base, ("http", "https"))
+        for name, variable, secret in (("verification.secret", "GATEWAY_VERIFICATION_SECRET", config.verification.secret),
+                                       ("hooks.secret", "GATEWAY_WEBHOOK_SECRET", config.hooks.secret)):
+            if len(secret) < 16:
+                raise ConfigError(f"{name} ({variable}): at least 16 characters required when CARRIER=twilio")
+    if config.line_type_lookup == "twilio":
+        if not (config.twilio.account_sid and config.twilio.auth_token):
+            raise ConfigError("lookup.name (LINE_TYPE_LOOKUP): twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+        _url("lookup.base (TWILIO_LOOKUP_BASE)", config.lookup.base, ("http", "https"))

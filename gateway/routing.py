@@ -1,8 +1,9 @@
 """The routing table: (proxy number, sender) -> open conversations, hot in Redis, true in Postgres.
 
-Redis keys (one hash per participant and number, so lookups are one round trip):
-  gw:route:{proxy}:{participant}  hash  conversation id -> JSON [recipient, recipient name, code, sender name]
-  gw:last:{proxy}:{participant}   string  the conversation that last relayed a message to the participant
+Redis keys (one hash per participant and number, so lookups are one round trip); both keys of a participant
+carry the hash tag {proxy:participant}, so the script that updates them together works on Redis Cluster:
+  gw:route:{proxy:participant}  hash  conversation id -> JSON [recipient, recipient name, code, sender name]
+  gw:last:{proxy:participant}   string  the conversation that last relayed a message to the participant
 Writes go to Postgres first (by the caller), then here. Any Redis failure falls back to Postgres.
 """
 
@@ -40,11 +41,11 @@ return 1
 
 
 def route_key(proxy: str, participant: str) -> str:
-    return f"{ROUTE_PREFIX}{proxy}:{participant}"
+    return f"{ROUTE_PREFIX}{{{proxy}:{participant}}}"
 
 
 def last_key(proxy: str, participant: str) -> str:
-    return f"{LAST_PREFIX}{proxy}:{participant}"
+    return f"{LAST_PREFIX}{{{proxy}:{participant}}}"
 
 
 @dataclass(frozen=True)
