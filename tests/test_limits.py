@@ -177,3 +177,15 @@ async def test_limit_settings_are_validated(gateway):
     assert (body["daily"]["levels"], body["daily"]["ceiling"], body["daily"]["limit"]) == ([50, 100], 500, 50)
     status, body = await gateway.call("PATCH", path, {"monthly_limit": None, "daily_limit_levels": None})
     assert body["monthly"]["limit"] is None and body["daily"]["levels"] == [200, 400, 600, 800, 1000, 1200, 1400, 2000]
+
+
+async def test_a_send_the_carrier_refused_gives_its_segments_back(gateway, db):
+    from tests.fakes import Reply
+    community = await gateway.community(daily_limit_levels=[2])
+    gateway.carrier.then(Reply(400, 21211, "The 'To' number is not a valid phone number."))
+    ids = await _queue(db, gateway, community["id"], 1)
+    await wait_for(lambda: _settled(db, ids, ("failed",)), what="refused by the carrier")
+    ids = await _queue(db, gateway, community["id"], 2, body="n{i}")
+    await wait_for(lambda: _settled(db, ids, ("accepted",)), what="both sent: the failed one used nothing")
+    status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
+    assert body["daily"]["used"] == 2
