@@ -19,8 +19,9 @@ from gateway.phones import mask
 
 log = structlog.get_logger(__name__)
 CODE = re.compile(r"^[0-9]{6}$")
-# The stored body shows this where the code goes; the code itself waits in Redis until the send.
-MASK = "••••••"
+# The stored body shows this where the code goes; the code itself waits in Redis until the send. Six GSM-7
+# characters, like the digits, so the stored body costs the segments the sent one will.
+MASK = "******"
 CODE_KEY = "gw:code:{message_id}"
 
 

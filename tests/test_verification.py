@@ -60,7 +60,7 @@ async def test_only_a_keyed_hash_of_the_code_is_stored_or_logged(gateway, db, ca
     # The message row shows a mask; the code itself waited in Redis only until the carrier took it.
     message = await gateway.message(verification["message"]["id"])
     # (the first text to this phone, so it also carries the sender identification)
-    assert message["body"] == "Acme Housing: •••••• is your Acme Housing verification code. Reply STOP to opt out."
+    assert message["body"] == "Acme Housing: ****** is your Acme Housing verification code. Reply STOP to opt out."
     assert code not in str(message)
     assert await wait_for(lambda: _code_forgotten(gateway, message["id"]), what="code removed from Redis")
     out, err = capfd.readouterr()
@@ -75,7 +75,7 @@ async def test_code_that_expired_in_the_queue_is_not_sent(gateway, db):
     # A verification message whose code is no longer in Redis (its TTL ran out while the queue was long).
     message_id = await db.fetchval(
         "INSERT INTO messages (direction, kind, priority, from_number, to_number, body, status)"
-        " VALUES ('outbound', 'verification', 'urgent', $1, $2, '•••••• is your Acme Housing verification code.',"
+        " VALUES ('outbound', 'verification', 'urgent', $1, $2, '****** is your Acme Housing verification code.',"
         " 'queued') RETURNING id", PROXY, PAT)
     await gateway.ctx.queue(message_id, "urgent", PROXY)
     message = await wait_for(lambda: _failed(gateway, message_id), what="failed")
@@ -180,3 +180,11 @@ async def test_approved_phone_is_verified_for_that_community_only(gateway):
         "community_id": second["id"], "prospect": {"phone": PAT, "name": "Pat"},
         "advocate": {"phone": ALEX, "name": "Alex"}, "message": "Hi"})
     assert (status, body["error"]["code"]) == (409, "prospect_not_verified")
+
+
+async def test_a_code_costs_what_the_sent_text_costs(gateway, db):
+    community = await _community(gateway)
+    await _start(gateway, community["id"])
+    await _code(gateway)
+    # 81 GSM-7 characters once identified: one segment, as sent (a non-GSM mask would have made it two).
+    assert await db.fetchval("SELECT segments FROM messages WHERE kind = 'verification'") == 1
