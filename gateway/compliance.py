@@ -18,7 +18,7 @@ TEMPORARY_DND = ("30003", "30005", "30006")  # unreachable, unknown handset, lan
 PREFERENCES = {"opt_out": "opted_out", "opt_in": "opted_in"}
 
 
-def keyword_reply(kind: str, changed: bool, community) -> str | None:
+def keyword_reply(kind: str, changed: bool, community, before: str = "unknown") -> str | None:
     """What a keyword gets back: one confirmation when the preference changed; help every time."""
     sender = community["sender_name"]
     if kind == "help":
@@ -28,7 +28,8 @@ def keyword_reply(kind: str, changed: bool, community) -> str | None:
         return None
     if kind == "opt_out":
         return f"You're unsubscribed from {sender}. No more messages will be sent. Reply START to resubscribe."
-    return f"You're resubscribed to {sender}. Reply STOP to opt out."
+    again = "resubscribed" if before == "opted_out" else "subscribed"
+    return f"You're {again} to {sender}. Reply STOP to opt out."
 
 
 async def handle_keyword(ctx: Context, sms: InboundSms, sender: str, proxy: str, kind: str, word: str) -> str:
@@ -42,15 +43,15 @@ async def handle_keyword(ctx: Context, sms: InboundSms, sender: str, proxy: str,
             return "duplicate"
         if community is None:
             return "unrouted"
-        changed = False
+        changed, before = False, "unknown"
         if kind in PREFERENCES:
             row = await conn.fetchrow(QUERIES.set_preference, community["id"], sender, PREFERENCES[kind], proxy, word)
-            changed = row["changed"]
+            changed, before = row["changed"], row["before"]
             if changed:
                 await hooks.enqueue(conn, community["id"], community["opt_out_webhook_url"], "preference_changed", {
                     "community_id": community["id"], "phone": sender, "preference": PREFERENCES[kind],
                     "previous": row["before"], "keyword": word, "number": proxy})
-        text = keyword_reply(kind, changed, community)
+        text = keyword_reply(kind, changed, community, before)
         reply = None
         if text is not None:
             reply = await conn.fetchrow(QUERIES.insert_outbound_message, community["id"], None, "keyword_reply",

@@ -31,7 +31,7 @@ async def receive(ctx: Context, sms: InboundSms) -> str:
     sender, proxy = _normalise(sms.from_number), _normalise(sms.to_number)
     structlog.contextvars.bind_contextvars(carrier_sid=sms.sid)
     keyword = keywords.classify(sms.body)
-    if keyword is not None:
+    if keyword is not None and await _is_keyword(ctx, keyword[0], sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.
         return await compliance.handle_keyword(ctx, sms, sender, proxy, *keyword)
     for _ in range(2):
@@ -48,6 +48,17 @@ async def receive(ctx: Context, sms: InboundSms) -> str:
         else:
             break
     return await _reply(ctx, sms, sender, proxy, ctx.config.relay.unrouted_reply, "auto_reply")
+
+
+async def _is_keyword(ctx: Context, kind: str, sender: str, proxy: str) -> bool:
+    """STOP and HELP always are (carriers require it). "Yes" or "Start" in the middle of a conversation is an
+    answer to the other party; an opt-in word acts as one only for a phone that opted out (or is on DND), or
+    one that has no conversation on this number."""
+    if kind != "opt_in":
+        return True
+    if await ctx.pool.fetchval(QUERIES.is_opted_out_by_number, proxy, sender):
+        return True
+    return not (await ctx.routes.lookup(proxy, sender)).entries
 
 
 async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decision: relay.Relay) -> str:

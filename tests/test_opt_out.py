@@ -121,3 +121,28 @@ async def test_preference_changes_reach_the_community_webhook_signed_and_retried
 
 async def _delivered(receiver, count):
     return len(receiver.received) >= count
+
+
+async def test_yes_in_a_conversation_is_an_answer_not_a_keyword(gateway):
+    community = await gateway.community()
+    await gateway.conversation(community["id"])
+    await gateway.sms(ALEX, PROXY, "Does Saturday at 10 work?")
+    await gateway.delivered_to(PAT)
+    for answer in ("Yes!", "start"):
+        await gateway.sms(PAT, PROXY, answer)
+    bodies = await gateway.delivered_to(ALEX, 3)
+    assert bodies[1:] == ["Yes!", "start"]  # relayed, no confirmation to Pat
+    assert gateway.carrier.bodies_to(PAT) == ["Does Saturday at 10 work?"]
+    # Once Pat has opted out, YES is the way back in.
+    await gateway.sms(PAT, PROXY, "STOP")
+    await gateway.sms(PAT, PROXY, "yes")
+    # (both confirmations may be in flight at once: the tests' numbers send 1000 a second)
+    assert set((await gateway.delivered_to(PAT, 3))[1:]) == {
+        UNSUBSCRIBED, "You're resubscribed to Acme Housing. Reply STOP to opt out."}
+
+
+async def test_join_from_someone_without_a_conversation_opts_in(gateway, db):
+    await gateway.community()
+    await gateway.sms(SAM, PROXY, "JOIN")
+    assert await gateway.delivered_to(SAM) == ["You're subscribed to Acme Housing. Reply STOP to opt out."]
+    assert await db.fetchval("SELECT preference FROM contacts WHERE phone = $1", SAM) == "opted_in"

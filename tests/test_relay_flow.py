@@ -53,4 +53,4 @@ async def test_message_written_on_the_web_site_is_texted(gateway):
     assert await gateway.delivered_to(PAT) == ["Happy to help."]
     # and the prospect's SMS reply comes back to the advocate
     await gateway.sms(PAT, PROXY, "Thanks")
-    assert (await gateway.delivered_to(ALEX, 2))[1] == "Thanks"
+    assert "Thanks" in await gateway.delivered_to(ALEX, 2)  # the notification may land after it

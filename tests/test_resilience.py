@@ -32,7 +32,7 @@ async def test_restart_rebuilds_routes_from_postgres(start_gateway, redis_client
     assert await redis_client.hkeys(route_key(PROXY, ALEX)) == [str(conversation["id"])]
     assert await redis_client.exists(route_key(PROXY, SAM)) == 0
     await second.sms(PAT, PROXY, "Still there?")
-    assert (await second.delivered_to(ALEX, 3))[2] == "Still there?"
+    assert "Still there?" in await second.delivered_to(ALEX, 3)
     assert _metric(second, "gateway_route_lookup_seconds_count", source="redis") == 1
 
 
@@ -68,7 +68,7 @@ async def test_redis_miss_falls_back_to_postgres_and_fills(gateway, redis_client
     conversation = await gateway.conversation(community["id"])
     await redis_client.delete(route_key(PROXY, PAT))
     await gateway.sms(PAT, PROXY, "hello")
-    assert (await gateway.delivered_to(ALEX, 2))[1] == "hello"
+    assert "hello" in await gateway.delivered_to(ALEX, 2)  # the notification may land after it
     assert await redis_client.hkeys(route_key(PROXY, PAT)) == [str(conversation["id"])]
 
 
@@ -93,7 +93,7 @@ async def test_routing_keeps_working_while_redis_is_down(start_gateway, clean, o
     own_redis.start_redis()  # back, with its data: the sweeper re-queues what Redis never got
     assert await gateway.delivered_to(PAT, timeout=10) == ["Redis is down but this arrives"]
     await gateway.sms(PAT, PROXY, "and the queue runs again")
-    assert (await gateway.delivered_to(ALEX, 2))[1] == "and the queue runs again"
+    assert "and the queue runs again" in await gateway.delivered_to(ALEX, 2)  # the notification may land after it
     assert conversation["id"]
 
 
@@ -128,5 +128,5 @@ async def test_postgres_down_answers_503_and_loses_nothing(start_gateway, clean,
     await proxy.start(port)  # Postgres is back; the carrier retries the same message
     status, _ = await gateway.sms(PAT, PROXY, "Sent during the outage", sid=sid)
     assert status == 200
-    assert (await gateway.delivered_to(ALEX, 2))[1] == "Sent during the outage"
+    assert "Sent during the outage" in await gateway.delivered_to(ALEX, 2)  # the notification may land after it
     await proxy.cut()

@@ -72,7 +72,7 @@ async def test_unknown_fields_are_accepted_and_signed_over(gateway):
     await gateway.conversation(community["id"])
     status, _ = await gateway.sms(PAT, PROXY, "hello", extra={"BrandNewField": "x", "FromCity": "SAN FRANCISCO"})
     assert status == 200
-    assert (await gateway.delivered_to(ALEX, 2))[1] == "hello"
+    assert "hello" in await gateway.delivered_to(ALEX, 2)  # the notification may land after it
 
 
 async def test_unrouted_sender_gets_one_auto_reply_a_day(gateway, db):
