@@ -42,8 +42,7 @@ async def start(ctx: Context, community_id: int, prospect: Person, advocate: Per
         conversation, notification = await _open(conn, community, prospect, advocate, message)
     await ctx.routes.add(conversation)
     structlog.contextvars.bind_contextvars(conversation_id=conversation.id)
-    if await ctx.dispatch(notification, "relay", conversation.proxy_number):
-        await ctx.routes.mark_last(conversation.proxy_number, advocate.phone, conversation.id)
+    await ctx.dispatch(notification, "relay", conversation.proxy_number, relays=(advocate.phone, conversation.id))
     log.info("conversation_started", proxy=conversation.proxy_number, code=conversation.code)
     return conversation.id, notification
 
@@ -102,8 +101,7 @@ async def write(ctx: Context, conversation_id: int, author: str, body: str) -> i
             raise Conflict("conversation_not_open", f"conversation {conversation_id} is no longer open")
         message = await conn.fetchrow(QUERIES.insert_outbound_message, row["community_id"], conversation_id,
                                       "relay", "relay", proxy, recipient, text, segments.count(text))
-    if await ctx.dispatch(message, "relay", proxy):
-        await ctx.routes.mark_last(proxy, recipient, conversation_id)
+    if await ctx.dispatch(message, "relay", proxy, relays=(recipient, conversation_id)):
         log.info("message_relayed", conversation_id=conversation_id, relayed_message_id=message["id"], source="api")
     return message["id"]
 

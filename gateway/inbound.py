@@ -78,9 +78,8 @@ async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decisio
     structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
     relayed = {"id": row["outbound_id"], "status": row["outbound_status"], "status_reason": row["outbound_reason"],
                "segments": cost}
-    if not await ctx.dispatch(relayed, "relay", proxy):
+    if not await ctx.dispatch(relayed, "relay", proxy, relays=(entry.recipient, entry.conversation_id)):
         return "blocked"
-    await ctx.routes.mark_last(proxy, entry.recipient, entry.conversation_id)
     ctx.metrics.relayed.inc()
     log.info("message_relayed", relayed_message_id=row["outbound_id"], to=mask(entry.recipient))
     return "relayed"

@@ -113,7 +113,14 @@ class Outbox:
         self._ensure = redis.register_script(ENSURE)
 
     async def enqueue(self, message_id: int, priority: str, from_number: str, segments: int = 1) -> None:
-        await self.redis.zadd(READY[priority], {member(message_id, priority, segments, from_number): 0})
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self.enqueue_on(pipe, message_id, priority, from_number, segments)
+            await pipe.execute()
+
+    @staticmethod
+    def enqueue_on(pipe, message_id: int, priority: str, from_number: str, segments: int = 1) -> None:
+        """Add the enqueue to a caller's pipeline, so it shares a round trip with what else the caller writes."""
+        pipe.zadd(READY[priority], {member(message_id, priority, segments, from_number): 0})
 
     async def ensure(self, message_id: int, priority: str, from_number: str, segments: int = 1) -> bool:
         """Queue a message unless it is already waiting or in flight; True when it was missing."""

@@ -149,12 +149,10 @@ class RouteTable:
         except RedisError as exc:
             self._fell_back("remove", exc, conversation_id=conversation_id)
 
-    async def mark_last(self, proxy: str, recipient: str, conversation_id: int) -> None:
-        """Remember which conversation last texted the recipient, so a reply without a code goes there."""
-        try:
-            await self.redis.set(last_key(proxy, recipient), str(conversation_id))
-        except RedisError as exc:
-            self._fell_back("mark_last", exc, conversation_id=conversation_id)
+    @staticmethod
+    def mark_last_on(pipe, proxy: str, recipient: str, conversation_id: int) -> None:
+        """mark_last in a caller's pipeline (the queue's, right after a relay is stored)."""
+        pipe.set(last_key(proxy, recipient), str(conversation_id))
 
     async def rebuild(self) -> int:
         """Prune entries of closed conversations, then write every open one; one process at a time."""
