@@ -39,12 +39,6 @@ class InvalidInput(GatewayError):
     status = 422
 
 
-class Unavailable(GatewayError):
-    """Our own dependency is down: 503, so the carrier (or the caller) tries again."""
-
-    status = 503
-
-
 class TooManyRequests(GatewayError):
     """429; retry_after (seconds) becomes the Retry-After header."""
 

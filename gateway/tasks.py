@@ -79,9 +79,6 @@ class Supervisor:
         except RedisError:
             return True
 
-    def names(self) -> list[str]:
-        return [name for name, task in self._tasks.items() if not task.done()]
-
     async def stop(self) -> None:
         for task in self._tasks.values():
             task.cancel()

@@ -114,7 +114,3 @@ async def get(ctx: Context, verification_id: int) -> Mapping[str, Any]:
     if row is None:
         raise NotFound("verification_not_found", f"no verification {verification_id}")
     return row
-
-
-async def is_verified(ctx: Context, community_id: int, phone: str) -> bool:
-    return await ctx.pool.fetchval(QUERIES.is_phone_verified, community_id, phone)
