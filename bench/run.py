@@ -109,7 +109,7 @@ async def seed(url: str, conversations: int, start: int = 0) -> None:
 
 async def gateway_process(env: dict, port: int) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(sys.executable, "run.py", cwd=ROOT, env=env,
-                                                   stdout=asyncio.subprocess.DEVNULL)
+                                                   stdout=open(os.environ.get("BENCH_GATEWAY_LOG", os.devnull), "ab"))
     async with aiohttp.ClientSession() as session:
         for _ in range(600):
             try:
@@ -228,6 +228,50 @@ async def rebuild_times(database_url: str, redis_url: str, sizes: list[int], alr
     return results
 
 
+async def enable_statement_stats(servers: EmbeddedServers) -> str:
+    """Restart Postgres with pg_stat_statements loaded; returns its URL."""
+    conn = await asyncpg.connect(servers.start_postgres())
+    await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements', 'auto_explain'")
+    await conn.execute("ALTER SYSTEM SET auto_explain.log_min_duration = '8ms'")
+    await conn.execute("ALTER SYSTEM SET auto_explain.log_analyze = on")
+    await conn.execute("ALTER SYSTEM SET auto_explain.log_buffers = on")
+    await conn.execute("ALTER SYSTEM SET auto_explain.log_nested_statements = on")
+    await conn.execute("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
+    await conn.close()
+    servers.stop_postgres()
+    url = servers.start_postgres()
+    conn = await asyncpg.connect(url)
+    await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    await conn.close()
+    return url
+
+
+async def statement_report(url: str, messages: int, top: int = 12) -> None:
+    """The statements that took the most Postgres time during the load, per relayed message."""
+    conn = await asyncpg.connect(url)
+    rows = await conn.fetch("""
+        SELECT calls, total_exec_time + total_plan_time AS total, query FROM pg_stat_statements
+        ORDER BY total DESC LIMIT $1""", top)
+    await conn.close()
+    print("\n| Postgres ms per message | calls per message | statement |\n|---|---|---|")
+    for row in rows:
+        query = " ".join(row["query"].split())[:110]
+        print(f"| {row['total'] / messages:.3f} | {row['calls'] / messages:.2f} | {query} |")
+
+
+def cpu_seconds(gateways: list[int]) -> dict[str, float]:
+    """CPU time used so far by each part on this box: the gateway, Postgres, Redis and this harness."""
+    used = {"gateway": 0.0, "postgres": 0.0, "redis": 0.0, "harness (load + fake carrier)": 0.0}
+    for process in psutil.process_iter(["pid", "name", "cpu_times"]):
+        name, times = process.info["name"] or "", process.info["cpu_times"]
+        part = ("gateway" if process.info["pid"] in gateways else "postgres" if name.startswith("postgres")
+                else "redis" if name.startswith(("valkey", "redis")) else
+                "harness (load + fake carrier)" if process.info["pid"] == os.getpid() else None)
+        if part and times:
+            used[part] += times.user + times.system
+    return used
+
+
 def free_port() -> int:
     import socket
     with socket.socket() as sock:
@@ -239,6 +283,8 @@ async def main(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     servers = EmbeddedServers(folder, free_port())
     database_url, redis_url = servers.start_postgres(), servers.start_redis()
+    if args.statements:
+        database_url = await enable_statement_stats(servers)
     processes: list[asyncio.subprocess.Process] = []
     try:
         await migrate_url(database_url)
@@ -250,7 +296,8 @@ async def main(args: argparse.Namespace) -> None:
         config = folder / "bench.toml"
         config.write_text((ROOT / "config.toml").read_text()
                           .replace("per_number_rate = 1.0", "per_number_rate = 100000.0")
-                          .replace('level = "info"', 'level = "warning"'))
+                          .replace('level = "info"', 'level = "warning"')
+                          .replace("concurrency = 32 ", f"concurrency = {args.send_concurrency} "))
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "TWILIO_", "CARRIER"))},
                "DATABASE_URL": database_url, "REDIS_URL": redis_url,
                "GATEWAY_CONFIG": str(config), "CARRIER": "twilio", "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN,
@@ -261,10 +308,18 @@ async def main(args: argparse.Namespace) -> None:
             processes.append(await gateway_process({**env, "GATEWAY_PORT": str(port)}, port))
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         await routes_built(redis_url)  # serving starts before the rebuild ends; measure the steady state
+        pids = [process.pid for process in processes]
+        if args.statements:
+            await (conn := await asyncpg.connect(database_url)).execute("SELECT pg_stat_statements_reset()")
+            await conn.close()
+        cpu_before = cpu_seconds(pids)
         latencies, sent_at, duration = await load(urls, args.messages, args.conversations, args.concurrency, args.rate)
         deadline = time.perf_counter() + 120
         while len(carrier.arrived) < args.messages and time.perf_counter() < deadline:
             await asyncio.sleep(0.1)
+        cpu = {part: used - cpu_before[part] for part, used in cpu_seconds(pids).items()}
+        if args.statements:
+            await statement_report(database_url, args.messages)
         last = max(carrier.arrived.values())
         relayed_per_second = len(carrier.arrived) / (last - min(sent_at.values()))
         end_to_end = [carrier.arrived[k] - sent_at[k] for k in carrier.arrived if k in sent_at]
@@ -279,7 +334,7 @@ async def main(args: argparse.Namespace) -> None:
         round_trip = await redis_round_trip(redis_url)
         rebuilds = await rebuild_times(database_url, redis_url, args.rebuild, args.conversations)
         report(args, relayed_per_second, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration,
-               len(carrier.arrived), lookup_p99)
+               len(carrier.arrived), lookup_p99, cpu)
     finally:
         for process in processes:
             process.kill()
@@ -287,7 +342,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def report(args, relayed, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration, delivered,
-           lookup_p99) -> None:
+           lookup_p99, cpu) -> None:
     ms = lambda seconds: f"{seconds * 1000:.1f} ms"  # noqa: E731
     rows = [
         ("machine", f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB; Postgres, Redis, "
@@ -306,6 +361,8 @@ def report(args, relayed, latencies, end_to_end, rss, ceiling, round_trip, rebui
         ("ceiling: Redis GET round trip", f"{round_trip * 1e6:.0f} µs (webhook p50 = "
                                           f"{pct(latencies, .5) / round_trip:.0f} round trips)"),
     ]
+    rows.append(("CPU per relayed message", ", ".join(f"{part} {used / max(delivered, 1) * 1e6:.0f} µs"
+                                                      for part, used in cpu.items())))
     for size, took, per_route in rebuilds:
         rows.append((f"rebuild routing table, {size:,} conversations", f"{took:.1f} s, "
                                                                       f"{per_route:.0f} bytes of Redis per route"))
@@ -323,5 +380,8 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rate", type=float, default=0, help="webhooks per second; 0 for as fast as answered")
     parser.add_argument("--rebuild", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--send-concurrency", type=int, default=32, help="the gateway's queue.concurrency")
+    parser.add_argument("--statements", action="store_true",
+                        help="load pg_stat_statements and print where Postgres spent its time")
     parser.add_argument("--processes", type=int, default=1, help="gateway processes sharing Postgres and Redis")
     asyncio.run(main(parser.parse_args()))

@@ -15,6 +15,7 @@ from redis.backoff import NoBackoff
 
 from gateway import api, carriers, hooks, limits, lookups, monitoring, conversations, db, migrate, ops, sending, sweeper, webhooks
 from gateway.config import Config
+from gateway.batching import Statements
 from gateway.context import Context
 from gateway.lookups import LineTypes
 from gateway.keys import CARRIER, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
@@ -42,12 +43,17 @@ async def postgres(app: web.Application) -> AsyncIterator[None]:
 async def redis(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG].redis
     # One immediate retry reconnects a pooled connection that a Redis restart closed; no more, so a
-    # Redis that is down falls back to Postgres quickly.
-    client = aioredis.from_url(config.url, decode_responses=True, socket_timeout=config.timeout,
-                               socket_connect_timeout=config.timeout, retry=Retry(NoBackoff(), 1))
+    # Redis that is down falls back to Postgres quickly. The pool blocks: in a burst beyond max_connections a
+    # call waits (up to the timeout) for a free connection instead of failing.
+    retry = Retry(NoBackoff(), 1)
+    connections = aioredis.BlockingConnectionPool.from_url(
+        config.url, max_connections=config.max_connections, timeout=config.timeout, decode_responses=True,
+        socket_timeout=config.timeout, socket_connect_timeout=config.timeout, retry=retry)
+    client = aioredis.Redis(connection_pool=connections, retry=retry)
     app[REDIS] = client
     yield
     await client.aclose()
+    await connections.aclose()
 
 
 async def http_client(app: web.Application) -> AsyncIterator[None]:
@@ -66,7 +72,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     line_types = LineTypes(lookups.create(config, app[HTTP]), app[POOL], app[REDIS], app[METRICS], config)
     app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types,
                            _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET"),
-                           _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"))
+                           _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"),
+                           Statements.create(app[POOL], app[METRICS], config.database.batch_max))
     app[CARRIER] = carriers.create(config, app[HTTP])
     yield
 
@@ -78,6 +85,16 @@ def _secret(configured: str, variable: str) -> bytes:
     # webhook signatures verify, only against this process until it restarts.
     log.warning("secret_missing", hint=f"set {variable}")
     return secrets.token_bytes(32)
+
+
+async def batching(app: web.Application) -> AsyncIterator[None]:
+    """The flush loops of the batched statements: they outlive the background loops, whose last sends use them."""
+    ctx = app[CONTEXT]
+    flushers = Supervisor(app[METRICS], app[CONFIG].tasks.restart_delay)
+    for statement in ctx.statements.all():
+        flushers.loop(f"batch_{statement.name}", statement.run)
+    yield
+    await flushers.stop()
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
@@ -117,7 +134,7 @@ def create_app(config: Config) -> web.Application:
                           middlewares=[context_middleware, error_middleware, auth_middleware])
     app[CONFIG] = config
     app[METRICS] = Metrics()
-    app.cleanup_ctx.extend([postgres, redis, http_client, services, background])
+    app.cleanup_ctx.extend([postgres, redis, http_client, services, batching, background])
     app.on_startup.append(_freeze_startup_objects)
     ops.add_routes(app)
     webhooks.add_routes(app, wire="twilio", sandbox=config.carrier.name == "sandbox")

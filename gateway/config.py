@@ -37,12 +37,14 @@ class Database:
     pool_max: int = 10
     migrate_on_start: bool = True
     command_timeout: float = 5.0
+    batch_max: int = 64
 
 
 @dataclass(frozen=True)
 class Redis:
     url: str = ""
     timeout: float = 0.5
+    max_connections: int = 100
 
 
 @dataclass(frozen=True)

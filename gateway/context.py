@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from gateway.batching import Statements
 from gateway.config import Config
 from gateway.lookups import LineTypes
 from gateway.metrics import Metrics
@@ -31,6 +32,7 @@ class Context:
     line_types: LineTypes
     secret: bytes  # the key of verification code hashes
     hook_secret: bytes  # the key that signs POSTs to community webhooks
+    statements: Statements  # the per-message statements, batched across concurrent callers
     # Set when this process queues a message, so its drainer need not wait for the next poll.
     queued: asyncio.Event = field(default_factory=asyncio.Event)
 

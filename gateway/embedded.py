@@ -74,6 +74,11 @@ class EmbeddedServers:
             time.sleep(0.05)
         return url
 
+    def stop_postgres(self) -> None:
+        if self._postgres is not None:
+            self._postgres.cleanup()
+            self._postgres = None
+
     def stop(self) -> None:
         if self._valkey is not None and self._valkey.poll() is None:
             self._valkey.send_signal(signal.SIGTERM)  # Valkey flushes its append-only file on SIGTERM
@@ -82,6 +87,4 @@ class EmbeddedServers:
             except subprocess.TimeoutExpired:
                 self._valkey.kill()
         self._valkey = None
-        if self._postgres is not None:
-            self._postgres.cleanup()
-            self._postgres = None
+        self.stop_postgres()

@@ -67,8 +67,9 @@ async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decisio
     body = relay.relayed_body(decision.body, code=entry.code, sender_name=entry.sender_name,
                               recipient_open=recipient_open)
     cost = segments.count(body)
-    row = await ctx.pool.fetchrow(QUERIES.store_relayed_message, entry.conversation_id, sender, proxy, sms.body,
-                                  list(sms.media_urls), sms.sid, entry.recipient, body, segments.count(sms.body), cost)
+    row = await ctx.statements.store_relayed.fetchrow(entry.conversation_id, sender, proxy, sms.body,
+                                                      list(sms.media_urls), sms.sid, entry.recipient, body,
+                                                      segments.count(sms.body), cost)
     if row["conversation_id"] is None:
         return "stale_route"
     structlog.contextvars.bind_contextvars(conversation_id=entry.conversation_id)

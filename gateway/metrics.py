@@ -58,6 +58,13 @@ class Metrics:
         self.dnd = Counter("gateway_dnd_total", "Phones put on do-not-disturb, by kind.", ["dnd"], registry=registry)
         self.compliance = Counter("gateway_compliance_alerts_total", "Communities warned or restricted.", ["state"],
                                   registry=registry)
+        self.batch_size = Histogram(
+            "gateway_batch_size", "Runs of a statement sharing one round trip and commit.", ["statement"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=registry,
+        )
+        self.batch_splits = Counter("gateway_batch_splits_total",
+                                    "Batches that failed and were run again one by one.", ["statement"],
+                                    registry=registry)
         self.requeued = Counter("gateway_messages_requeued_total", "Messages put back in the queue by the sweeper.",
                                 registry=registry)
 

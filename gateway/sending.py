@@ -70,21 +70,20 @@ async def send_one(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
 
 async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
     config = ctx.config
-    row = await ctx.pool.fetchrow(QUERIES.begin_send, ticket.message_id, config.limits.daily_levels,
-                                  config.limits.daily_ceiling)
-    if row is None or row["status"] != "submitting":
-        await _stopped(ctx, ticket, row)
+    row = await ctx.statements.begin_send.fetchrow(ticket.message_id, config.limits.daily_levels,
+                                                   config.limits.daily_ceiling)
+    if row["status"] != "submitting":
+        await _stopped(ctx, ticket, row if row["id"] is not None else None)
         return
     structlog.contextvars.bind_contextvars(conversation_id=row["conversation_id"])
     row = dict(row)
     if row["identified"]:
         # The first text to this phone now carries the sender identification (begin_send added it), which may
-        # cost a segment more: count that before the limits, and keep it if the message is held.
+        # cost a segment more: count that before the limits. Whatever happens next stores the new count.
         row["segments"] = segments.count(row["body"])
-        await ctx.pool.execute(QUERIES.set_message_segments, row["id"], row["segments"])
     limited = row["community_id"] is not None and row["kind"] != "keyword_reply"
     if limited and (reason := await limits.reserve(ctx, row)):
-        await ctx.pool.execute(QUERIES.hold_message, row["id"], reason)
+        await ctx.pool.execute(QUERIES.hold_message, row["id"], reason, row["segments"])
         await _stopped(ctx, ticket, {**row, "status": "held", "status_reason": reason})
         return
     result = await _deliver(ctx, carrier, row)
@@ -92,7 +91,10 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
         await limits.refund(ctx, row)
     if isinstance(result, Accepted):
         await _accepted(ctx, ticket, row, result.sid, limited)
-    elif isinstance(result, RetryLater) and row["attempts"] < config.carrier.max_attempts:
+        return
+    if row["identified"]:
+        await ctx.pool.execute(QUERIES.set_message_segments, row["id"], row["segments"])
+    if isinstance(result, RetryLater) and row["attempts"] < config.carrier.max_attempts:
         delay = backoff(row["attempts"], base=config.carrier.retry_base, cap=config.carrier.retry_cap,
                         retry_after=result.after)
         await ctx.pool.execute(QUERIES.requeue_message, row["id"], result.reason)

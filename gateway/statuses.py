@@ -36,6 +36,6 @@ async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> s
 async def record_accepted(ctx: Context, message_id: int, sid: str, day: date | None, month: date | None,
                           segments: int) -> None:
     """The carrier took the message: record its sid and usage, then any callbacks that came before we knew it."""
-    early = await ctx.pool.fetch(QUERIES.record_send_accepted, message_id, sid, day, month, segments)
-    for row in early:
-        await ctx.pool.execute(QUERIES.apply_message_status, message_id, sid, row["status"], row["error_code"])
+    row = await ctx.statements.record_accepted.fetchrow(message_id, sid, day, month, segments)
+    for status, error_code in zip(row["early_statuses"], row["early_error_codes"]):
+        await ctx.pool.execute(QUERIES.apply_message_status, message_id, sid, status, error_code)

@@ -93,7 +93,7 @@ async def test_two_processes_race_on_one_daily_counter(start_gateway, db):
     await wait_for(lambda: _settled(db, ids), timeout=10, what="sent or held")
     assert [s for s, _ in await _statuses(db, ids)].count("accepted") == 10
     assert len(first.carrier.sent) == 10  # both gateways share the fake carrier
-    assert await db.fetchval("SELECT segments FROM usage_counters WHERE period = 'day'") == 10
+    assert await db.fetchval("SELECT sum(segments) FROM usage_counters WHERE period = 'day'") == 10
 
 
 async def test_counter_survives_losing_redis(gateway, db, redis_client):
@@ -111,7 +111,7 @@ async def test_counter_survives_losing_redis(gateway, db, redis_client):
 
 
 async def _mirrored(db, segments):
-    return await db.fetchval("SELECT segments FROM usage_counters WHERE period = 'day'") == segments
+    return await db.fetchval("SELECT sum(segments) FROM usage_counters WHERE period = 'day'") == segments
 
 
 async def test_keyword_confirmations_go_out_over_the_limit(gateway, db):

@@ -2,13 +2,13 @@
 -- Never backwards (a late "sent" leaves "delivered"), never out of undelivered/failed/canceled.
 -- Records the carrier sid if the message has none yet (a callback that beat the send's reply).
 -- $3 status, $4 error code. Returns no row when no such message exists.
-WITH target AS (
-    SELECT id,
+-- Found by id alone and checked after, so a prepared plan always takes the primary key (see begin_send).
+WITH target AS MATERIALIZED (
+    SELECT id, direction,
            message_status_rank($3) > message_status_rank(status)
                AND status NOT IN ('undelivered', 'failed', 'canceled', 'blocked') AS forward
     FROM messages
     WHERE id = coalesce($1::bigint, (SELECT id FROM messages WHERE carrier_sid = $2::text))
-      AND direction = 'outbound'
     FOR UPDATE
 ), updated AS (
     UPDATE messages m
@@ -17,7 +17,7 @@ WITH target AS (
         error_code = CASE WHEN t.forward THEN coalesce($4, m.error_code) ELSE m.error_code END,
         updated_at = now()
     FROM target t
-    WHERE m.id = t.id
+    WHERE m.id = t.id AND t.direction = 'outbound'
     RETURNING m.id, t.forward, m.status
 ), event AS (
     INSERT INTO message_events (message_id, status, error_code) SELECT id, $3, $4 FROM updated WHERE forward

@@ -3,17 +3,20 @@
 -- that goes to a phone which never wrote to the community gets the sender identification, here, once.
 -- "submitting" again means an earlier try's lease ran out without an answer: the message is sent again
 -- (the one window for a duplicate; see README). Nothing for any other status.
--- $1 message, $2 the configured daily levels, $3 the configured ceiling. Returns what the send needs.
-WITH target AS (
-    SELECT id, community_id, to_number, kind FROM messages
-    WHERE id = $1 AND direction = 'outbound' AND status IN ('queued', 'submitting')
-    FOR UPDATE
+-- $1 message, $2 the configured daily levels, $3 the configured ceiling. Returns what the send needs, as one
+-- row every time (all nulls when there is nothing to send), so that runs can be batched.
+-- The row is found by id alone and checked after: with "direction = 'outbound'" in the WHERE, a planner
+-- that saw a small table may prefer a partial index on outbound messages, and a prepared plan keeps that
+-- full-index scan as the table grows.
+WITH target AS MATERIALIZED (
+    SELECT id, community_id, to_number, kind, direction, status FROM messages WHERE id = $1 FOR UPDATE
 ), gate AS (
     SELECT t.id, t.community_id, t.to_number, t.kind,
            outbound_block_reason(t.community_id, t.to_number, t.kind) AS blocked,
            t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted,
            c.sender_id_template, coalesce(c.sender_name, c.name) AS sender_name
     FROM target t LEFT JOIN communities c ON c.id = t.community_id
+    WHERE t.direction = 'outbound' AND t.status IN ('queued', 'submitting')
 ), identify AS (
     INSERT INTO contacts (community_id, phone, identified_at)
     SELECT community_id, to_number, now() FROM gate
@@ -39,4 +42,6 @@ WITH target AS (
 )
 SELECT u.*, c.timezone, c.daily_level, coalesce(c.daily_limit_levels, $2::int[]) AS levels,
        coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit
-FROM updated u LEFT JOIN communities c ON c.id = u.community_id
+FROM (VALUES (1)) one
+LEFT JOIN updated u ON true
+LEFT JOIN communities c ON c.id = u.community_id

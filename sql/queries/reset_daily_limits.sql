@@ -10,9 +10,10 @@ WITH due AS (
 ), judged AS (
     SELECT d.id, d.today,
            d.current_day IS NOT NULL AND d.daily_level <= cardinality(d.levels)
-               AND coalesce(u.segments, 0) >= d.levels[d.daily_level] AS level_up
+               AND (SELECT coalesce(sum(u.segments), 0) FROM usage_counters u
+                    WHERE u.community_id = d.id AND u.period = 'day' AND u.period_start = d.current_day)
+                   >= d.levels[d.daily_level] AS level_up
     FROM due d
-    LEFT JOIN usage_counters u ON u.community_id = d.id AND u.period = 'day' AND u.period_start = d.current_day
 )
 UPDATE communities c
 SET current_day = j.today, daily_level = c.daily_level + CASE WHEN j.level_up THEN 1 ELSE 0 END
