@@ -34,6 +34,11 @@ class Batched:
         self._pending: list[tuple[tuple, asyncio.Future]] = []
         self._wake = asyncio.Event()
 
+    @property
+    def waiting(self) -> int:
+        """Callers whose run has not been sent yet."""
+        return len(self._pending)
+
     async def fetchrow(self, *args: Any) -> asyncpg.Record:
         future = asyncio.get_running_loop().create_future()
         self._pending.append((args, future))

@@ -1,0 +1,98 @@
+"""Group commit: concurrent runs of a statement share one round trip, and one bad run fails only itself."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from gateway.batching import Batched
+from gateway.metrics import Metrics
+from tests.helpers import ALEX, PAT, PROXY, wait_for
+
+
+@pytest.fixture
+async def pool(clean):
+    pool = await asyncpg.create_pool(clean.database_url, min_size=1, max_size=2)
+    yield pool
+    await pool.close()
+
+
+async def _running(statement: Batched):
+    task = asyncio.create_task(statement.run())
+    await asyncio.sleep(0)
+    return task
+
+
+async def _stop(task: asyncio.Task) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_webhooks_arriving_together_are_stored_in_one_batch(gateway, db):
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    await gateway.delivered_to(ALEX)
+    store = gateway.ctx.statements.store_relayed
+    # Hold the conversation row: the first batch waits on it while the other webhooks gather behind it.
+    async with db.transaction():
+        await db.execute("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", conversation["id"])
+        sending = [asyncio.create_task(gateway.sms(PAT, PROXY, f"question {n}")) for n in range(20)]
+        await wait_for(lambda: _true(sum(1 for t in sending if not t.done()) == 20 and store.waiting >= 10),
+                       what="webhooks waiting behind the first batch")
+    answers = await asyncio.gather(*sending)
+    assert [status for status, _ in answers] == [200] * 20
+    bodies = await gateway.delivered_to(ALEX, 21)
+    assert sorted(b for b in bodies if b.startswith("question")) == sorted(f"question {n}" for n in range(20))
+    registry = gateway.ctx.metrics.registry
+    batches = registry.get_sample_value("gateway_batch_size_count", {"statement": "store_relayed"})
+    assert registry.get_sample_value("gateway_batch_size_sum", {"statement": "store_relayed"}) == 20
+    assert batches <= 5  # instead of 20 round trips and commits
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_a_failing_run_fails_only_its_caller_and_nothing_is_stored_twice(pool, db):
+    metrics = Metrics()
+    await db.execute("INSERT INTO communities (name) VALUES ('Acme')")
+    statement = Batched("allow", "INSERT INTO allow_list (community_id, phone) VALUES ($1, $2) RETURNING phone",
+                        pool, metrics, max_size=10)
+    # Three callers in one batch; the middle one names a community that does not exist.
+    calls = [statement.fetchrow(1, "+14155550001"), statement.fetchrow(99, "+14155550002"),
+             statement.fetchrow(1, "+14155550003")]
+    task = await _running(statement)
+    try:
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    finally:
+        await _stop(task)
+    assert results[0]["phone"] == "+14155550001" and results[2]["phone"] == "+14155550003"
+    assert isinstance(results[1], asyncpg.ForeignKeyViolationError)
+    assert await db.fetchval("SELECT count(*) FROM allow_list") == 2
+    assert metrics.registry.get_sample_value("gateway_batch_splits_total", {"statement": "allow"}) == 1
+
+
+async def test_a_caller_waiting_when_the_batch_stops_gets_an_error(pool):
+    statement = Batched("sleep", "SELECT pg_sleep($1::float8) AS slept", pool, Metrics(), max_size=10)
+    task = await _running(statement)
+    call = asyncio.create_task(statement.fetchrow(5))
+    await asyncio.sleep(0.2)
+    await _stop(task)
+    with pytest.raises(ConnectionError):
+        await asyncio.wait_for(call, 1)
+
+
+async def test_a_burst_beyond_the_redis_pool_waits_for_a_connection(start_gateway):
+    gateway = await start_gateway(redis={"max_connections": 2}, queue={"concurrency": 8})
+    community = await gateway.community()
+    await gateway.conversation(community["id"])
+    await gateway.delivered_to(ALEX)
+    answers = await asyncio.gather(*(gateway.sms(PAT, PROXY, f"burst {n}") for n in range(30)))
+    assert [status for status, _ in answers] == [200] * 30
+    await gateway.delivered_to(ALEX, 31)
+    registry = gateway.ctx.metrics.registry
+    fallbacks = [s for m in registry.collect() if m.name == "gateway_redis_fallbacks" for s in m.samples
+                 if s.name.endswith("_total") and s.value]
+    assert fallbacks == []
