@@ -24,11 +24,12 @@ import aiohttp
 import asyncpg
 import psutil
 import redis.asyncio as aioredis
-from aiohttp import web
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.wire import Client, FakeCarrier  # noqa: E402
 from gateway.carriers.twilio import signature  # noqa: E402
 from gateway.embedded import EmbeddedServers  # noqa: E402
 from gateway.metrics import Metrics  # noqa: E402
@@ -54,28 +55,6 @@ def prospect(i: int) -> str:
 
 def advocate(i: int) -> str:
     return f"+1650{2000000 + i:07d}"
-
-
-class FakeCarrier:
-    """Answers every send at once and notes when each relayed message arrived."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-
-    async def send(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        found = re.search(r"bench (k\d+)", str(form["Body"]))  # the first text to a phone is wrapped
-        if found:
-            self.arrived.setdefault(found.group(1), time.perf_counter())
-        return web.json_response({"sid": "SM" + os.urandom(16).hex(), "status": "queued"}, status=201)
-
-
-async def start_site(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]
 
 
 async def seed(url: str, conversations: int, start: int = 0) -> None:
@@ -131,10 +110,9 @@ async def load(urls: list[str], messages: int, conversations: int, concurrency: 
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(messages):
         queue.put_nowait(n)
-    connector = aiohttp.TCPConnector(limit=concurrency)
     started = time.perf_counter()
 
-    async def worker(session: aiohttp.ClientSession) -> None:
+    async def worker(clients: list[Client]) -> None:
         while not queue.empty():
             n = queue.get_nowait()
             if rate:
@@ -146,14 +124,19 @@ async def load(urls: list[str], messages: int, conversations: int, concurrency: 
                     ("Body", f"bench {key}"), ("NumMedia", "0")]
             headers = {"X-Twilio-Signature": signature(TOKEN, url + "/webhooks/twilio/sms", form)}
             sent_at[key] = time.perf_counter()
-            async with session.post(url + "/webhooks/twilio/sms", data=form, headers=headers) as response:
-                await response.read()
-                if response.status != 200:
-                    raise SystemExit(f"webhook answered {response.status}")
+            status = await clients[n % len(urls)].post("/webhooks/twilio/sms", form, headers)
+            if status != 200:
+                raise SystemExit(f"webhook answered {status}")
             latencies.append(time.perf_counter() - sent_at[key])
 
-    async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+    # Each worker keeps one connection to each gateway, as a carrier's connection pool would.
+    pools = [[Client(url) for url in urls] for _ in range(concurrency)]
+    try:
+        await asyncio.gather(*(worker(clients) for clients in pools))
+    finally:
+        for clients in pools:
+            for client in clients:
+                await client.close()
     return latencies, sent_at, time.perf_counter() - started
 
 
@@ -184,7 +167,8 @@ async def bare_aiohttp(messages: int, concurrency: int) -> float:
     script = ("from aiohttp import web\napp = web.Application()\n"
               "async def ok(request):\n    await request.post()\n    return web.Response(text='ok')\n"
               "app.router.add_post('/webhooks/twilio/sms', ok)\nimport sys\n"
-              "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None, access_log=None)\n")
+              "import uvloop\nweb.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None, access_log=None,"
+              " loop=uvloop.new_event_loop())\n")
     port = free_port()
     process = await asyncio.create_subprocess_exec(sys.executable, "-c", script, str(port))
     await asyncio.sleep(1.5)
@@ -290,9 +274,7 @@ async def main(args: argparse.Namespace) -> None:
         await migrate_url(database_url)
         await seed(database_url, args.conversations)
         carrier = FakeCarrier()
-        app = web.Application()
-        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", carrier.send)
-        runner, carrier_port = await start_site(app)
+        carrier_port = await carrier.start()
         config = folder / "bench.toml"
         config.write_text((ROOT / "config.toml").read_text()
                           .replace("per_number_rate = 1.0", "per_number_rate = 100000.0")
@@ -329,7 +311,7 @@ async def main(args: argparse.Namespace) -> None:
             process.send_signal(signal.SIGTERM)
             await process.wait()
         processes.clear()
-        await runner.cleanup()
+        await carrier.stop()
         ceiling = await bare_aiohttp(min(args.messages, 20000), args.concurrency)
         round_trip = await redis_round_trip(redis_url)
         rebuilds = await rebuild_times(database_url, redis_url, args.rebuild, args.conversations)
@@ -384,4 +366,4 @@ if __name__ == "__main__":
     parser.add_argument("--statements", action="store_true",
                         help="load pg_stat_statements and print where Postgres spent its time")
     parser.add_argument("--processes", type=int, default=1, help="gateway processes sharing Postgres and Redis")
-    asyncio.run(main(parser.parse_args()))
+    uvloop.run(main(parser.parse_args()))

@@ -1,6 +1,7 @@
 """The internal API: token, validation, errors as {"error": {"code", "message"}}, and each resource."""
 
 import pytest
+import structlog
 
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, TOKEN
 
@@ -174,3 +175,23 @@ async def test_tokens_never_reach_the_logs(gateway, capfd):
     await gateway.call("GET", "/v1/communities/1")
     out, err = capfd.readouterr()
     assert "leaky-token-123" not in out + err and TOKEN not in out + err
+
+
+def test_a_logged_crash_carries_no_local_variables(capsys):
+    from gateway import logs
+    from gateway.config import from_dict
+
+    def crash(body: str) -> None:
+        raise RuntimeError("boom")
+
+    logs.configure(from_dict({"log": {"format": "json", "level": "info"}}))
+    try:
+        try:
+            crash("the secret text of a message")
+        except RuntimeError:
+            structlog.get_logger("test").exception("message_send_crashed")
+    finally:
+        structlog.reset_defaults()
+    out = capsys.readouterr().out
+    assert "message_send_crashed" in out and "RuntimeError" in out
+    assert "secret text" not in out
