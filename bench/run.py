@@ -215,11 +215,7 @@ async def rebuild_times(database_url: str, redis_url: str, sizes: list[int], alr
 async def enable_statement_stats(servers: EmbeddedServers) -> str:
     """Restart Postgres with pg_stat_statements loaded; returns its URL."""
     conn = await asyncpg.connect(servers.start_postgres())
-    await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements', 'auto_explain'")
-    await conn.execute("ALTER SYSTEM SET auto_explain.log_min_duration = '8ms'")
-    await conn.execute("ALTER SYSTEM SET auto_explain.log_analyze = on")
-    await conn.execute("ALTER SYSTEM SET auto_explain.log_buffers = on")
-    await conn.execute("ALTER SYSTEM SET auto_explain.log_nested_statements = on")
+    await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
     await conn.execute("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
     await conn.close()
     servers.stop_postgres()
