@@ -56,6 +56,10 @@ async def drain(ctx: Context, carrier: Carrier) -> None:
             await asyncio.wait(running, timeout=ctx.config.carrier.send_timeout)
             for task in running:
                 task.cancel()
+        try:
+            await ctx.outbox.end_leases()
+        except RedisError:
+            pass  # the leases run out by themselves
 
 
 async def send_one(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
@@ -109,7 +113,7 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
 
 async def _stopped(ctx: Context, ticket: Ticket, row) -> None:
     """The message is not to be sent now: sent or canceled meanwhile, blocked, or held."""
-    await ctx.outbox.done(ticket)
+    ctx.outbox.done(ticket)
     if row is None:
         return
     counter = ctx.metrics.held if row["status"] == "held" else ctx.metrics.blocked
@@ -131,7 +135,7 @@ async def _deliver(ctx: Context, carrier: Carrier, row) -> SendResult:
 async def _accepted(ctx: Context, ticket: Ticket, row, sid: str, limited: bool) -> None:
     day, month = limits.local_periods(row["timezone"]) if limited else (None, None)
     await statuses.record_accepted(ctx, row["id"], sid, day, month, row["segments"])
-    await ctx.outbox.done(ticket)
+    ctx.outbox.done(ticket)
     if row["kind"] == "verification":
         await verification.forget_code(ctx, row["id"])
     ctx.metrics.sends.labels("accepted").inc()
@@ -141,7 +145,7 @@ async def _accepted(ctx: Context, ticket: Ticket, row, sid: str, limited: bool) 
 
 async def _fail(ctx: Context, ticket: Ticket, row, code: str, reason: str) -> None:
     await ctx.pool.execute(QUERIES.fail_message, row["id"], code, reason)
-    await ctx.outbox.done(ticket)
+    ctx.outbox.done(ticket)
     await compliance.record_carrier_error(ctx, row["id"], code)
     ctx.metrics.sends.labels("failed").inc()
     log.warning("message_failed", error_code=code, attempt=row["attempts"])

@@ -64,6 +64,33 @@ async def test_lease_of_a_dead_drainer_is_reclaimed_and_sent_once(start_gateway,
     assert (await gateway.message(message_id))["attempts"] == 1  # the dead drainer never began the send
 
 
+async def test_a_finished_lease_ends_with_the_next_claim_and_a_dead_finisher_sends_nothing_twice(
+        gateway, db, redis_client):
+    # A drainer in another process sends a message and records it, then dies before its next claim.
+    dying = Outbox(redis_client, per_number_rate=1000, lease_seconds=0.5)
+    message_id = await _store(db, "sent by the dying one")
+    await dying.enqueue(message_id, "relay", PROXY)
+    [ticket] = await dying.claim(1)
+    await db.execute("UPDATE messages SET status = 'accepted', attempts = 1 WHERE id = $1", message_id)
+    dying.done(ticket)
+    assert await redis_client.zscore(outbox.INFLIGHT, ticket.member) is not None  # ends with the next claim
+    # It never claims again: the lease runs out, this gateway reclaims it and finds nothing left to send.
+    await wait_for(lambda: _inflight_empty(redis_client), timeout=8, what="the lease reclaimed and finished")
+    await asyncio.sleep(0.2)
+    assert gateway.carrier.bodies_to(ALEX) == []
+    assert (await gateway.message(message_id))["attempts"] == 1
+
+
+async def test_a_finished_lease_ends_with_the_drainers_next_claim(redis_client):
+    queue = Outbox(redis_client, per_number_rate=1000, lease_seconds=30)
+    await queue.enqueue(7, "relay", PROXY)
+    [ticket] = await queue.claim(1)
+    queue.done(ticket)
+    assert await redis_client.zscore(outbox.INFLIGHT, ticket.member) is not None
+    assert await queue.claim(1) == []
+    assert await redis_client.zcard(outbox.INFLIGHT) == 0
+
+
 async def test_sweeper_requeues_what_redis_lost(gateway, db, redis_client):
     message_id = await _store(db, "lost in redis")
     assert await redis_client.zcard(outbox.READY["relay"]) == 0  # never queued: as if Redis lost it
