@@ -275,7 +275,7 @@ async def main(args: argparse.Namespace) -> None:
         config.write_text((ROOT / "config.toml").read_text()
                           .replace("per_number_rate = 1.0", "per_number_rate = 100000.0")
                           .replace('level = "info"', 'level = "warning"')
-                          .replace("concurrency = 32 ", f"concurrency = {args.send_concurrency} "))
+                          .replace("concurrency = 64 ", f"concurrency = {args.send_concurrency} "))
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "TWILIO_", "CARRIER"))},
                "DATABASE_URL": database_url, "REDIS_URL": redis_url,
                "GATEWAY_CONFIG": str(config), "CARRIER": "twilio", "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN,
@@ -358,7 +358,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rate", type=float, default=0, help="webhooks per second; 0 for as fast as answered")
     parser.add_argument("--rebuild", type=int, nargs="*", default=[100_000, 1_000_000])
-    parser.add_argument("--send-concurrency", type=int, default=32, help="the gateway's queue.concurrency")
+    parser.add_argument("--send-concurrency", type=int, default=64, help="the gateway's queue.concurrency")
     parser.add_argument("--statements", action="store_true",
                         help="load pg_stat_statements and print where Postgres spent its time")
     parser.add_argument("--processes", type=int, default=1, help="gateway processes sharing Postgres and Redis")

@@ -66,14 +66,14 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
 async def services(app: web.Application) -> AsyncIterator[None]:
     """The routing table (rebuilt from Postgres), the queue and the carrier, once their pools exist."""
     config = app[CONFIG]
-    routes = RouteTable(app[REDIS], app[POOL], app[METRICS])
+    statements = Statements.create(app[POOL], app[REDIS], app[METRICS], config.database.batch_max)
+    routes = RouteTable(app[REDIS], app[POOL], app[METRICS], statements.redis)
     outbox = Outbox(app[REDIS], per_number_rate=config.relay.per_number_rate,
                     lease_seconds=config.queue.lease_seconds)
     line_types = LineTypes(lookups.create(config, app[HTTP]), app[POOL], app[REDIS], app[METRICS], config)
     app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types,
                            _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET"),
-                           _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"),
-                           Statements.create(app[POOL], app[METRICS], config.database.batch_max))
+                           _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"), statements)
     app[CARRIER] = carriers.create(config, app[HTTP])
     yield
 

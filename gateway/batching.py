@@ -1,12 +1,13 @@
-"""Group commit: callers of the same statement at the same moment share one round trip and one commit."""
+"""Group commit and pipelining: callers at the same moment share one round trip (and, in Postgres, one commit)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import asyncpg
+import redis.asyncio as aioredis
 import structlog
 
 from gateway.db import QUERIES
@@ -15,57 +16,73 @@ from gateway.metrics import Metrics
 log = structlog.get_logger(__name__)
 
 
-class Batched:
-    """One statement, run for every caller waiting on it in one go.
+class Coalescer:
+    """Callers hand in work and wait; one loop flushes everything waiting at once.
 
-    asyncpg's fetchmany sends all the callers' arguments in one round trip, and Postgres runs them in one
-    implicit transaction: one commit for the batch, and all of it or none of it. Each caller still gets its
-    answer only once that commit is done, so a webhook is answered 200 only after its message is durable.
-    The statement must return exactly one row per run. One loop flushes at a time: while a batch is in
-    flight the next one gathers, so batches grow with the load and a lone caller waits for no one.
+    One flush runs at a time: while one is in flight the next gathers, so batches grow with the load and a
+    lone caller waits for no one. Every round trip costs a few hundred microseconds of CPU on a busy box,
+    which is what this saves.
     """
 
-    def __init__(self, name: str, query: str, pool: asyncpg.Pool, metrics: Metrics, max_size: int) -> None:
+    def __init__(self, name: str, metrics: Metrics, max_size: int) -> None:
         self.name = name
-        self.query = query
-        self.pool = pool
         self.metrics = metrics
         self.max_size = max_size
-        self._pending: list[tuple[tuple, asyncio.Future]] = []
+        self._pending: list[tuple[Any, asyncio.Future]] = []
         self._wake = asyncio.Event()
 
     @property
     def waiting(self) -> int:
-        """Callers whose run has not been sent yet."""
+        """Callers whose work has not been sent yet."""
         return len(self._pending)
 
-    async def fetchrow(self, *args: Any) -> asyncpg.Record:
+    async def _submit(self, work: Any) -> Any:
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((args, future))
+        self._pending.append((work, future))
         self._wake.set()
         return await future
 
     async def run(self) -> None:
         """Flush for as long as the task runs; a caller left waiting at shutdown gets an error, not a hang."""
-        batch: list[tuple[tuple, asyncio.Future]] = []
+        batch: list[tuple[Any, asyncio.Future]] = []
         try:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._pending:
                     batch, self._pending = self._pending[:self.max_size], self._pending[self.max_size:]
-                    await self._flush([(args, future) for args, future in batch if not future.done()])
+                    batch = [(work, future) for work, future in batch if not future.done()]
+                    if batch:
+                        self.metrics.batch_size.labels(self.name).observe(len(batch))
+                        await self._flush(batch)
                     batch = []
         finally:
             for _, future in batch + self._pending:
-                if not future.done():
-                    future.set_exception(ConnectionError(f"the {self.name} batch stopped"))
+                _settle(future, exception=ConnectionError(f"the {self.name} batch stopped"))
             self._pending = []
 
+    async def _flush(self, batch: list[tuple[Any, asyncio.Future]]) -> None:
+        raise NotImplementedError
+
+
+class Batched(Coalescer):
+    """One Postgres statement, run for every caller waiting on it in one go.
+
+    asyncpg's fetchmany sends all the callers' arguments in one round trip, and Postgres runs them in one
+    implicit transaction: one commit for the batch, and all of it or none of it. Each caller still gets its
+    answer only once that commit is done, so a webhook is answered 200 only after its message is durable.
+    The statement must return exactly one row per run.
+    """
+
+    def __init__(self, name: str, query: str, pool: asyncpg.Pool, metrics: Metrics, max_size: int) -> None:
+        super().__init__(name, metrics, max_size)
+        self.query = query
+        self.pool = pool
+
+    async def fetchrow(self, *args: Any) -> asyncpg.Record:
+        return await self._submit(args)
+
     async def _flush(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
-        if not batch:
-            return
-        self.metrics.batch_size.labels(self.name).observe(len(batch))
         try:
             rows = await self.pool.fetchmany(self.query, [args for args, _ in batch])
         except Exception as exc:
@@ -86,28 +103,70 @@ class Batched:
             _settle(future, row)
 
 
-def _settle(future: asyncio.Future, row: Any = None, exception: BaseException | None = None) -> None:
+class Pipelined(Coalescer):
+    """Redis commands from every caller waiting at once, sent in one pipeline (no transaction).
+
+    execute(build): build adds the caller's commands to the pipeline; the caller gets their replies, in
+    order, or the first error among them. A connection error fails every caller of that pipeline, as it
+    would have failed each of them alone.
+    """
+
+    def __init__(self, redis: aioredis.Redis, metrics: Metrics, max_size: int) -> None:
+        super().__init__("redis", metrics, max_size)
+        self.redis = redis
+
+    async def execute(self, build: Callable[[Any], object]) -> list:
+        return await self._submit(build)
+
+    async def _flush(self, batch: list[tuple[Callable, asyncio.Future]]) -> None:
+        spans = []
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for build, _ in batch:
+                    start = len(pipe)
+                    build(pipe)
+                    spans.append((start, len(pipe)))
+                replies = await pipe.execute(raise_on_error=False)
+        except Exception as exc:
+            for _, future in batch:
+                _settle(future, exception=exc)
+            return
+        for (_, future), (start, end) in zip(batch, spans):
+            mine = replies[start:end]
+            error = next((reply for reply in mine if isinstance(reply, Exception)), None)
+            _settle(future, mine, error)
+
+
+def script_on(pipe: Any, script: Any, keys: list, args: list) -> None:
+    """Add a registered Lua script's call to a pipeline (loaded, if Redis lacks it, when the pipeline runs)."""
+    pipe.scripts.add(script)
+    pipe.evalsha(script.sha, len(keys), *keys, *args)
+
+
+def _settle(future: asyncio.Future, result: Any = None, exception: BaseException | None = None) -> None:
     if future.done():  # its caller was cancelled meanwhile
         return
     if exception is not None:
         future.set_exception(exception)
     else:
-        future.set_result(row)
+        future.set_result(result)
 
 
 @dataclass
 class Statements:
-    """The statements on the per-message path, each batched."""
+    """The round trips on the per-message path, each coalesced across concurrent callers."""
 
     store_relayed: Batched
     begin_send: Batched
     record_accepted: Batched
+    redis: Pipelined
 
     @classmethod
-    def create(cls, pool: asyncpg.Pool, metrics: Metrics, max_size: int) -> Statements:
-        return cls(*(Batched(name, getattr(QUERIES, query), pool, metrics, max_size) for name, query in (
+    def create(cls, pool: asyncpg.Pool, redis: aioredis.Redis, metrics: Metrics, max_size: int) -> Statements:
+        batched = (Batched(name, getattr(QUERIES, query), pool, metrics, max_size) for name, query in (
             ("store_relayed", "store_relayed_message"), ("begin_send", "begin_send"),
-            ("record_accepted", "record_send_accepted"))))
+            ("record_accepted", "record_send_accepted")))
+        return cls(*batched, Pipelined(redis, metrics, max_size))
 
-    def all(self) -> tuple[Batched, ...]:
-        return self.store_relayed, self.begin_send, self.record_accepted
+    def all(self) -> tuple[Coalescer, ...]:
+        return self.store_relayed, self.begin_send, self.record_accepted, self.redis

@@ -126,7 +126,7 @@ class Relay:
 @dataclass(frozen=True)
 class Queue:
     lease_seconds: float = 60.0
-    concurrency: int = 32
+    concurrency: int = 64
     poll_interval: float = 0.1
     sweep_interval: float = 15.0
     sweep_after: float = 30.0

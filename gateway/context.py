@@ -57,12 +57,13 @@ class Context:
 
         If Redis is away the message stays queued in Postgres and the sweeper queues it later.
         """
+        def build(pipe) -> None:
+            self.outbox.enqueue_on(pipe, message_id, priority, from_number, segments)
+            if relays is not None:
+                self.routes.mark_last_on(pipe, from_number, *relays)
+
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                self.outbox.enqueue_on(pipe, message_id, priority, from_number, segments)
-                if relays is not None:
-                    self.routes.mark_last_on(pipe, from_number, *relays)
-                await pipe.execute()
+            await self.statements.redis.execute(build)
         except RedisError as exc:
             self.metrics.redis_fallbacks.labels("enqueue").inc()
             log.warning("message_queue_deferred", message_id=message_id, error=type(exc).__name__)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from redis.exceptions import RedisError
 
+from gateway.batching import script_on
 from gateway.context import Context
 from gateway.db import QUERIES
 
@@ -73,7 +74,7 @@ async def reserve(ctx: Context, row: Mapping[str, Any]) -> str | None:
     args = [row["segments"], limit, monthly, int(row["limit_override"]), 40 * 86400]
     script = ctx.redis.register_script(RESERVE)
     for _ in range(2):
-        verdict = await script(keys=counters, args=args)
+        [verdict] = await ctx.statements.redis.execute(lambda pipe: script_on(pipe, script, counters, args))
         if verdict != "missing":
             return None if verdict == "ok" else verdict
         await _load(ctx, row["community_id"], row["timezone"], counters)

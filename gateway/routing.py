@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from gateway.batching import Pipelined
 from gateway.db import QUERIES
 from gateway.metrics import Metrics
 from gateway.phones import mask
@@ -87,20 +88,27 @@ def _decode(field: str, value: str) -> RouteEntry:
 
 
 class RouteTable:
-    def __init__(self, redis: aioredis.Redis, pool: asyncpg.Pool, metrics: Metrics) -> None:
+    def __init__(self, redis: aioredis.Redis, pool: asyncpg.Pool, metrics: Metrics,
+                 pipelined: Pipelined | None = None) -> None:
         self.redis = redis
         self.pool = pool
         self.metrics = metrics
+        self.pipelined = pipelined  # the per-message reads share a pipeline with other callers when given
         self._forget = redis.register_script(FORGET)
+
+    async def _read(self, build) -> list:
+        if self.pipelined is not None:
+            return await self.pipelined.execute(build)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            build(pipe)
+            return await pipe.execute()
 
     async def lookup(self, proxy: str, sender: str) -> Lookup:
         """The sender's open conversations on this number: Redis, else Postgres (and fill Redis)."""
         started = time.perf_counter()
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hgetall(route_key(proxy, sender))
-                pipe.get(last_key(proxy, sender))
-                raw, last = await pipe.execute()
+            raw, last = await self._read(lambda pipe: (pipe.hgetall(route_key(proxy, sender)),
+                                                       pipe.get(last_key(proxy, sender))))
         except RedisError as exc:
             self._fell_back("lookup", exc, proxy=mask(proxy), sender=mask(sender))
             result = await self._from_postgres(proxy, sender)
@@ -120,7 +128,7 @@ class RouteTable:
     async def open_count(self, proxy: str, participant: str) -> int:
         """How many open conversations the participant has on this number (for the code prefix)."""
         try:
-            count = await self.redis.hlen(route_key(proxy, participant))
+            [count] = await self._read(lambda pipe: pipe.hlen(route_key(proxy, participant)))
             if count:
                 return count
         except RedisError as exc:

@@ -6,8 +6,9 @@ import asyncio
 
 import asyncpg
 import pytest
+import redis.exceptions
 
-from gateway.batching import Batched
+from gateway.batching import Batched, Pipelined
 from gateway.metrics import Metrics
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 
@@ -96,3 +97,20 @@ async def test_a_burst_beyond_the_redis_pool_waits_for_a_connection(start_gatewa
     fallbacks = [s for m in registry.collect() if m.name == "gateway_redis_fallbacks" for s in m.samples
                  if s.name.endswith("_total") and s.value]
     assert fallbacks == []
+
+
+async def test_redis_commands_of_concurrent_callers_share_a_pipeline_and_keep_their_own_replies(redis_client):
+    metrics = Metrics()
+    pipelined = Pipelined(redis_client, metrics, max_size=64)
+    await redis_client.set("text", "not a number")
+    calls = [pipelined.execute(lambda pipe, n=n: (pipe.incrby("counter", n), pipe.get("counter")))
+             for n in (1, 2, 3)]
+    calls.insert(1, pipelined.execute(lambda pipe: pipe.incr("text")))  # fails, alone
+    task = await _running(pipelined)
+    try:
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    finally:
+        await _stop(task)
+    assert [results[0], results[2], results[3]] == [[1, "1"], [3, "3"], [6, "6"]]
+    assert isinstance(results[1], redis.exceptions.ResponseError)
+    assert metrics.registry.get_sample_value("gateway_batch_size_count", {"statement": "redis"}) == 1
