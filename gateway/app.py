@@ -92,7 +92,8 @@ async def batching(app: web.Application) -> AsyncIterator[None]:
     ctx = app[CONTEXT]
     flushers = Supervisor(app[METRICS], app[CONFIG].tasks.restart_delay)
     for statement in ctx.statements.all():
-        flushers.loop(f"batch_{statement.name}", statement.run)
+        for worker in range(statement.workers):
+            flushers.loop(f"batch_{statement.name}_{worker}", statement.run)
     yield
     await flushers.stop()
 

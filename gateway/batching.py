@@ -19,10 +19,12 @@ log = structlog.get_logger(__name__)
 class Coalescer:
     """Callers hand in work and wait; one loop flushes everything waiting at once.
 
-    One flush runs at a time: while one is in flight the next gathers, so batches grow with the load and a
-    lone caller waits for no one. Every round trip costs a few hundred microseconds of CPU on a busy box,
-    which is what this saves.
+    `workers` flushes run at a time (run() is started that many times): while they are in flight the next
+    batch gathers, so batches grow with the load and a lone caller waits for no one. Every round trip costs
+    a few hundred microseconds of CPU on a busy box, which is what this saves.
     """
+
+    workers = 1
 
     def __init__(self, name: str, metrics: Metrics, max_size: int) -> None:
         self.name = name
@@ -47,15 +49,15 @@ class Coalescer:
         batch: list[tuple[Any, asyncio.Future]] = []
         try:
             while True:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._pending:
-                    batch, self._pending = self._pending[:self.max_size], self._pending[self.max_size:]
-                    batch = [(work, future) for work, future in batch if not future.done()]
-                    if batch:
-                        self.metrics.batch_size.labels(self.name).observe(len(batch))
-                        await self._flush(batch)
-                    batch = []
+                while not self._pending:  # no await between the check and the wait: no wake-up is lost
+                    self._wake.clear()
+                    await self._wake.wait()
+                batch, self._pending = self._pending[:self.max_size], self._pending[self.max_size:]
+                batch = [(work, future) for work, future in batch if not future.done()]
+                if batch:
+                    self.metrics.batch_size.labels(self.name).observe(len(batch))
+                    await self._flush(batch)
+                batch = []
         finally:
             for _, future in batch + self._pending:
                 _settle(future, exception=ConnectionError(f"the {self.name} batch stopped"))
@@ -71,7 +73,8 @@ class Batched(Coalescer):
     asyncpg's fetchmany sends all the callers' arguments in one round trip, and Postgres runs them in one
     implicit transaction: one commit for the batch, and all of it or none of it. Each caller still gets its
     answer only once that commit is done, so a webhook is answered 200 only after its message is durable.
-    The statement must return exactly one row per run.
+    The statement must return exactly one row per run. One batch at a time: two batches of the same
+    statement in flight could lock the same rows in opposite orders.
     """
 
     def __init__(self, name: str, query: str, pool: asyncpg.Pool, metrics: Metrics, max_size: int) -> None:
@@ -110,6 +113,10 @@ class Pipelined(Coalescer):
     order, or the first error among them. A connection error fails every caller of that pipeline, as it
     would have failed each of them alone.
     """
+
+    # Several pipelines in flight: each caller makes several Redis calls in a row, and with one pipeline at a
+    # time each call would wait for the one before it. Redis commands need no ordering across callers.
+    workers = 4
 
     def __init__(self, redis: aioredis.Redis, metrics: Metrics, max_size: int) -> None:
         super().__init__("redis", metrics, max_size)
