@@ -14,8 +14,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from gateway import api, carriers, hooks, limits, lookups, monitoring, conversations, db, migrate, ops, sending, sweeper, webhooks
-from gateway.config import Config
 from gateway.batching import Statements
+from gateway.config import Config
 from gateway.context import Context
 from gateway.lookups import LineTypes
 from gateway.keys import CARRIER, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
