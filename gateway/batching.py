@@ -73,19 +73,24 @@ class Batched(Coalescer):
     asyncpg's fetchmany sends all the callers' arguments in one round trip, and Postgres runs them in one
     implicit transaction: one commit for the batch, and all of it or none of it. Each caller still gets its
     answer only once that commit is done, so a webhook is answered 200 only after its message is durable.
-    The statement must return exactly one row per run. One batch at a time: two batches of the same
-    statement in flight could lock the same rows in opposite orders.
+    The statement must return exactly one row per run. One batch at a time per process; `order` sorts a
+    batch by the rows its runs lock, so that batches of several processes take shared rows in the same
+    order and cannot deadlock.
     """
 
-    def __init__(self, name: str, query: str, pool: asyncpg.Pool, metrics: Metrics, max_size: int) -> None:
+    def __init__(self, name: str, query: str, pool: asyncpg.Pool, metrics: Metrics, max_size: int,
+                 order: Callable[[tuple], Any] | None = None) -> None:
         super().__init__(name, metrics, max_size)
         self.query = query
         self.pool = pool
+        self.order = order
 
     async def fetchrow(self, *args: Any) -> asyncpg.Record:
         return await self._submit(args)
 
     async def _flush(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
+        if self.order is not None:
+            batch.sort(key=lambda run: self.order(run[0]))
         try:
             rows = await self.pool.fetchmany(self.query, [args for args, _ in batch])
         except Exception as exc:
@@ -170,10 +175,19 @@ class Statements:
 
     @classmethod
     def create(cls, pool: asyncpg.Pool, redis: aioredis.Redis, metrics: Metrics, max_size: int) -> Statements:
-        batched = (Batched(name, getattr(QUERIES, query), pool, metrics, max_size) for name, query in (
-            ("store_relayed", "store_relayed_message"), ("begin_send", "begin_send"),
-            ("record_accepted", "record_send_accepted")))
-        return cls(*batched, Pipelined(redis, metrics, max_size))
+        def batched(name: str, query: str, order: Callable[[tuple], Any] | None = None) -> Batched:
+            return Batched(name, getattr(QUERIES, query), pool, metrics, max_size, order)
+
+        return cls(
+            # Locks the conversation row, then the sender's contact.
+            batched("store_relayed", "store_relayed_message", order=lambda run: (run[0], run[1])),
+            # Locks the message row, then the recipient's contact (looked up by id: the order is by id).
+            batched("begin_send", "begin_send", order=lambda run: run[0]),
+            # Locks the message row, then the community's counter shard (message id modulo 16).
+            batched("record_accepted", "record_send_accepted",
+                    order=lambda run: (run[5] or 0, run[0] % 16, run[0])),
+            Pipelined(redis, metrics, max_size),
+        )
 
     def all(self) -> tuple[Coalescer, ...]:
         return self.store_relayed, self.begin_send, self.record_accepted, self.redis

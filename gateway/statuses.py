@@ -34,8 +34,8 @@ async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> s
 
 
 async def record_accepted(ctx: Context, message_id: int, sid: str, day: date | None, month: date | None,
-                          segments: int) -> None:
+                          segments: int, community_id: int | None) -> None:
     """The carrier took the message: record its sid and usage, then any callbacks that came before we knew it."""
-    row = await ctx.statements.record_accepted.fetchrow(message_id, sid, day, month, segments)
+    row = await ctx.statements.record_accepted.fetchrow(message_id, sid, day, month, segments, community_id)
     for status, error_code in zip(row["early_statuses"], row["early_error_codes"]):
         await ctx.pool.execute(QUERIES.apply_message_status, message_id, sid, status, error_code)

@@ -3,6 +3,7 @@
 -- $3: not counted), and hand back, oldest first, the status callbacks that arrived for this sid before we
 -- knew it, as arrays in one row (so that runs can be batched). One round trip on every send. The segments
 -- go to one of the community's 16 counter shards (by message id), so concurrent sends seldom share a row.
+-- $6 is the message's community, passed as well so that a batch can take its counter rows in order.
 WITH updated AS (
     UPDATE messages
     SET carrier_sid = coalesce(carrier_sid, $2),
@@ -19,7 +20,7 @@ WITH updated AS (
     INSERT INTO usage_counters (community_id, period, period_start, shard, segments)
     SELECT u.community_id, p.period, p.start, u.id % 16, $5 FROM updated u,
            (VALUES ('day', $3::date), ('month', $4::date)) p(period, start)
-    WHERE $3::date IS NOT NULL AND u.community_id IS NOT NULL
+    WHERE $3::date IS NOT NULL AND u.community_id = $6::bigint
     ON CONFLICT (community_id, period, period_start, shard)
     DO UPDATE SET segments = usage_counters.segments + excluded.segments
 ), early AS (
