@@ -114,3 +114,17 @@ async def test_redis_commands_of_concurrent_callers_share_a_pipeline_and_keep_th
     assert [results[0], results[2], results[3]] == [[1, "1"], [3, "3"], [6, "6"]]
     assert isinstance(results[1], redis.exceptions.ResponseError)
     assert metrics.registry.get_sample_value("gateway_batch_size_count", {"statement": "redis"}) == 1
+
+
+async def test_a_batch_runs_in_lock_order_and_each_caller_still_gets_its_own_row(pool):
+    # record_accepted sorts a batch by the rows it locks; the answers must still reach the right callers.
+    statement = Batched("echo", "SELECT $1::int AS n, clock_timestamp() AS at",
+                        pool, Metrics(), max_size=10, order=lambda run: -run[0])
+    calls = [statement.fetchrow(n) for n in (1, 2, 3)]
+    task = await _running(statement)
+    try:
+        rows = await asyncio.gather(*calls)
+    finally:
+        await _stop(task)
+    assert [row["n"] for row in rows] == [1, 2, 3]
+    assert rows[2]["at"] < rows[1]["at"] < rows[0]["at"]  # run as 3, 2, 1: the order asked for
