@@ -11,6 +11,8 @@ from gateway import relay, segments
 from gateway.context import Context
 from gateway.db import QUERIES
 from gateway.errors import Conflict, InvalidInput, NotFound
+from gateway.logs import clip
+from gateway.phones import mask
 from gateway.routing import OpenConversation
 
 log = structlog.get_logger(__name__)
@@ -43,7 +45,7 @@ async def start(ctx: Context, community_id: int, prospect: Person, advocate: Per
     await ctx.routes.add(conversation)
     structlog.contextvars.bind_contextvars(conversation_id=conversation.id)
     await ctx.dispatch(notification, "relay", conversation.proxy_number, relays=(advocate.phone, conversation.id))
-    log.info("conversation_started", proxy=conversation.proxy_number, code=conversation.code)
+    log.info("conversation_started", proxy=mask(conversation.proxy_number), code=conversation.code)
     return conversation.id, notification
 
 
@@ -111,7 +113,7 @@ async def close(ctx: Context, conversation_id: int, reason: str = "closed") -> a
     row = await get(ctx, conversation_id)
     if await ctx.pool.fetchval(QUERIES.close_conversation, conversation_id, reason) is not None:
         await ctx.routes.remove(_open_conversation(row))
-        log.info("conversation_closed", conversation_id=conversation_id, reason=reason)
+        log.info("conversation_closed", conversation_id=conversation_id, reason=clip(reason))
     return await get(ctx, conversation_id)
 
 

@@ -15,6 +15,7 @@ import structlog
 
 from gateway.context import Context
 from gateway.db import QUERIES
+from gateway.logs import clip
 
 log = structlog.get_logger(__name__)
 BATCH = 20
@@ -44,7 +45,7 @@ async def deliver_due(ctx: Context, session: aiohttp.ClientSession) -> int:
             log.info("webhook_delivered", delivery_id=row["id"], event=row["event"])
         elif row["attempts"] >= config.max_attempts:
             await ctx.pool.execute(QUERIES.finish_webhook_delivery, row["id"], "failed", 0, error)
-            log.warning("webhook_given_up", delivery_id=row["id"], event=row["event"], error=error)
+            log.warning("webhook_given_up", delivery_id=row["id"], event=row["event"], error=clip(error, 120))
         else:
             wait = min(3600.0, 2 ** row["attempts"]) * random.uniform(0.5, 1.0)
             await ctx.pool.execute(QUERIES.finish_webhook_delivery, row["id"], "pending", wait, error)

@@ -9,6 +9,7 @@ from gateway.carriers import InboundSms
 from gateway.context import Context
 from gateway.db import QUERIES
 from gateway.errors import InvalidInput
+from gateway.logs import clip
 from gateway.phones import mask, to_e164
 
 log = structlog.get_logger(__name__)
@@ -29,7 +30,7 @@ async def receive(ctx: Context, sms: InboundSms) -> str:
     of the same sid changes nothing ("duplicate").
     """
     sender, proxy = _normalise(sms.from_number), _normalise(sms.to_number)
-    structlog.contextvars.bind_contextvars(carrier_sid=sms.sid)
+    structlog.contextvars.bind_contextvars(carrier_sid=clip(sms.sid))
     keyword = keywords.classify(sms.body)
     if keyword is not None and await _is_keyword(ctx, keyword[0], sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.

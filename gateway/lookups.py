@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from gateway.config import Config
 from gateway.db import QUERIES
 from gateway.metrics import Metrics
+from gateway.logs import clip
 from gateway.phones import mask
 
 log = structlog.get_logger(__name__)
@@ -140,7 +141,7 @@ class LineTypes:
             return "unknown"
         except LookupFailed as exc:
             self.metrics.line_type_lookups.labels("error").inc()
-            log.warning("line_type_lookup_failed", phone=mask(e164), lookup=self.service.name, error=str(exc))
+            log.warning("line_type_lookup_failed", phone=mask(e164), lookup=self.service.name, error=clip(exc, 120))
             return "unknown"
         self.metrics.line_type_lookups.labels("lookup").inc()
         await self.pool.execute(QUERIES.store_line_type, e164, answer.line_type, self.service.name,

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from gateway.db import UNAVAILABLE
 from gateway.errors import GatewayError, Unauthorized
 from gateway.keys import CONFIG, METRICS
+from gateway.logs import clip
 
 log = structlog.get_logger(__name__)
 
@@ -50,9 +51,9 @@ async def error_middleware(request: web.Request, handler):
         return await handler(request)
     except GatewayError as exc:
         if exc.status >= 500:
-            log.error("request_failed", code=exc.code, path=request.path)
+            log.error("request_failed", code=exc.code, path=clip(request.path, 200))
         else:
-            log.info("request_refused", status=exc.status, code=exc.code, path=request.path)
+            log.info("request_refused", status=exc.status, code=exc.code, path=clip(request.path, 200))
         response = error_body(exc.status, exc.code, exc.message, **exc.details)
         if getattr(exc, "retry_after", None) is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -61,13 +62,13 @@ async def error_middleware(request: web.Request, handler):
         if exc.status < 400:
             raise
         code = HTTP_CODES.get(exc.status, "http_error")
-        log.info("request_refused", status=exc.status, code=code, path=request.path)
+        log.info("request_refused", status=exc.status, code=code, path=clip(request.path, 200))
         return error_body(exc.status, code, exc.reason)
     except UNAVAILABLE + (RedisError,) as exc:
-        log.error("dependency_unavailable", error=type(exc).__name__, path=request.path)
+        log.error("dependency_unavailable", error=type(exc).__name__, path=clip(request.path, 200))
         return error_body(503, "unavailable", "a storage service is unavailable; try again")
     except Exception:
-        log.exception("request_crashed", path=request.path)
+        log.exception("request_crashed", path=clip(request.path, 200))
         return error_body(500, "internal", "internal error")
 
 

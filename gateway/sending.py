@@ -12,6 +12,7 @@ from gateway import compliance, limits, segments, statuses, verification
 from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLater, SendResult
 from gateway.context import Context
 from gateway.db import QUERIES
+from gateway.logs import clip
 from gateway.outbox import Ticket
 from gateway.tasks import stop_if_cancelled
 
@@ -104,7 +105,7 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
         await ctx.pool.execute(QUERIES.requeue_message, row["id"], result.reason)
         await ctx.outbox.retry(ticket, delay)
         ctx.metrics.sends.labels("retry").inc()
-        log.warning("message_send_deferred", reason=result.reason, attempt=row["attempts"], retry_in=round(delay, 2))
+        log.warning("message_send_deferred", reason=clip(result.reason, 120), attempt=row["attempts"], retry_in=round(delay, 2))
     else:
         code, reason = ((result.code, result.message) if isinstance(result, Rejected)
                         else ("max_attempts", f"gave up after {row['attempts']} tries: {result.reason}"))
@@ -148,4 +149,4 @@ async def _fail(ctx: Context, ticket: Ticket, row, code: str, reason: str) -> No
     ctx.outbox.done(ticket)
     await compliance.record_carrier_error(ctx, row["id"], code)
     ctx.metrics.sends.labels("failed").inc()
-    log.warning("message_failed", error_code=code, attempt=row["attempts"])
+    log.warning("message_failed", error_code=clip(code, 16), attempt=row["attempts"])

@@ -10,6 +10,7 @@ from gateway import compliance
 from gateway.carriers import StatusUpdate
 from gateway.context import Context
 from gateway.db import QUERIES
+from gateway.logs import clip
 
 log = structlog.get_logger(__name__)
 
@@ -21,13 +22,13 @@ async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> s
     if row is None:
         # The carrier knows a sid we have not recorded: keep it for when the send's reply arrives.
         await ctx.pool.execute(QUERIES.store_early_status, update.sid, update.status, update.error_code)
-        log.info("status_kept_for_later", status=update.status)
+        log.info("status_kept_for_later", status=clip(update.status), carrier_sid=clip(update.sid))
         return "early"
     structlog.contextvars.bind_contextvars(message_id=row["id"])
     if not row["forward"]:
-        log.info("status_ignored", status=update.status, current=row["status"])
+        log.info("status_ignored", status=clip(update.status), current=row["status"])
         return "stale"
-    log.info("status_applied", status=update.status, error_code=update.error_code)
+    log.info("status_applied", status=clip(update.status), error_code=clip(update.error_code, 16))
     if update.status in ("failed", "undelivered"):
         await compliance.record_carrier_error(ctx, row["id"], update.error_code)
     return "applied"
