@@ -6,7 +6,16 @@ from pathlib import Path
 
 import asyncpg
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+def _sql_dir() -> Path:
+    """sql/ at the root of a checkout, or gateway/sql in an installed wheel (pyproject.toml maps one to the
+    other, so the files live in one place)."""
+    here = Path(__file__).resolve().parent
+    return here / "sql" if (here / "sql").is_dir() else here.parent / "sql"
+
+
+SQL_DIR = _sql_dir()
 
 # Postgres errors that mean "the database is not there right now", as opposed to a bad statement.
 UNAVAILABLE = (

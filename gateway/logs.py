@@ -110,7 +110,7 @@ def configure(config: Config) -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_pre_chain() + [structlog.stdlib.add_logger_name],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta] + tail,
@@ -120,6 +120,18 @@ def configure(config: Config) -> None:
     root.setLevel(max(LEVELS[config.log.level], logging.WARNING))
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
+
+
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is when a line is logged, as print() does (a test may swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
 
 
 def _log_uncaught(kind, exc, traceback) -> None:
