@@ -81,7 +81,7 @@ def drop_request_bytes(_logger, _method: str, event_dict: dict) -> dict:
     """aiohttp's parse errors quote the raw request line or header (a token among them): keep only what
     kind of error it was, and no traceback, which is aiohttp's own and tells nothing about ours."""
     exc_info = event_dict.get("exc_info")
-    exc = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+    exc = sys.exc_info()[1] if exc_info is True else exc_info[1] if isinstance(exc_info, tuple) else exc_info
     if isinstance(exc, HttpProcessingError):
         event_dict.pop("exc_info")
         reason = str(exc.message).split("\n", 1)[0].split(":", 1)[0].strip()
