@@ -41,11 +41,12 @@ async def get(ctx: Context, community_id: int) -> dict:
     config = ctx.config.limits
     levels = community["daily_limit_levels"] or config.daily_levels
     ceiling = community["daily_limit_ceiling"] or config.daily_ceiling
-    used_today, used_month = await limits.used(ctx, community_id, community["timezone"])
+    used_today, used_month = await limits.used(ctx, community)
+    resets_at = limits.next_reset(community["timezone"], None, community.pop("current_day"),
+                                  community.pop("day_started_at"))
     community["daily"] = {"level": community["daily_level"],
                           "limit": limits.daily_limit(community["daily_level"], levels, ceiling),
-                          "used": used_today, "resets_at": limits.next_reset(community["timezone"]),
-                          "levels": levels, "ceiling": ceiling}
+                          "used": used_today, "resets_at": resets_at, "levels": levels, "ceiling": ceiling}
     community["monthly"] = {"limit": community["monthly_limit"], "used": used_month}
     community["compliance"] = {"state": community.pop("compliance_state"),
                                "changed_at": community.pop("compliance_changed_at"),

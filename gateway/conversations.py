@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import structlog
+from redis.exceptions import RedisError
 
 from gateway import relay, segments
 from gateway.context import Context
@@ -123,7 +124,14 @@ async def expire_idle(ctx: Context, batch: int = 500) -> int:
     while True:
         rows = await ctx.pool.fetch(QUERIES.expire_idle_conversations, batch)
         for row in rows:
-            await ctx.routes.remove(_open_conversation(row))
+            try:
+                await ctx.routes.remove(_open_conversation(row))
+            except RedisError:
+                raise
+            except Exception:
+                # One conversation whose routes cannot be removed must not leave the others' routes in place.
+                ctx.metrics.rows_skipped.labels("expiry").inc()
+                log.exception("expired_routes_not_removed", conversation_id=row["id"])
             log.info("conversation_expired", conversation_id=row["id"])
         total += len(rows)
         ctx.metrics.expired.inc(len(rows))

@@ -34,6 +34,10 @@ class Metrics:
         self.task_restarts = Counter(
             "gateway_task_restarts_total", "Background tasks restarted after a crash.", ["task"], registry=registry
         )
+        self.rows_skipped = Counter(
+            "gateway_task_rows_skipped_total", "Rows a periodic task could not handle and left for the next pass, "
+            "while it went on with the others.", ["task"], registry=registry
+        )
         self.requests = Histogram(
             "gateway_request_seconds", "HTTP request latency by route and status.", ["route", "status"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),

@@ -38,23 +38,32 @@ def judge(current: str, sent: int, measured: Rates, config: Compliance) -> str:
 
 
 async def check(ctx: Context) -> None:
-    """Measure every community that sent in the last 24 hours; warn or restrict where the rates call for it."""
+    """Measure every community that sent in the last 24 hours; warn or restrict where the rates call for it.
+    One community that cannot be judged is logged and counted; the others still are."""
     for row in await ctx.pool.fetch(QUERIES.community_rates):
-        measured = rates(row["sent"], row["errors"], row["recipients"], row["opt_outs"])
-        state = judge(row["compliance_state"], row["sent"], measured, ctx.config.compliance)
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            changed = await conn.fetchrow(QUERIES.set_compliance_state, row["id"], state, measured.error_rate,
-                                          measured.opt_out_rate)
-            if changed["before"] != state and ORDER[state] > ORDER[changed["before"]]:
-                await hooks.enqueue(conn, row["id"], changed["alert_webhook_url"], f"community_{state}", {
-                    "community_id": row["id"], "state": state, "error_rate": measured.error_rate,
-                    "opt_out_rate": measured.opt_out_rate, "sent": row["sent"]})
-        if changed["before"] != state:
-            if state != "ok":
-                ctx.metrics.compliance.labels(state).inc()
-            log.warning("community_" + ("restricted" if state == "restricted" else "warned" if state == "warning"
-                                        else "cleared"), community_id=row["id"], error_rate=round(measured.error_rate, 4),
-                        opt_out_rate=round(measured.opt_out_rate, 4), sent=row["sent"])
+        try:
+            await _judge_one(ctx, row)
+        except Exception:
+            ctx.metrics.rows_skipped.labels("rate_monitor").inc()
+            log.exception("rate_check_failed", community_id=row["id"])
+
+
+async def _judge_one(ctx: Context, row) -> None:
+    measured = rates(row["sent"], row["errors"], row["recipients"], row["opt_outs"])
+    state = judge(row["compliance_state"], row["sent"], measured, ctx.config.compliance)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        changed = await conn.fetchrow(QUERIES.set_compliance_state, row["id"], state, measured.error_rate,
+                                      measured.opt_out_rate)
+        if changed["before"] != state and ORDER[state] > ORDER[changed["before"]]:
+            await hooks.enqueue(conn, row["id"], changed["alert_webhook_url"], f"community_{state}", {
+                "community_id": row["id"], "state": state, "error_rate": measured.error_rate,
+                "opt_out_rate": measured.opt_out_rate, "sent": row["sent"]})
+    if changed["before"] != state:
+        if state != "ok":
+            ctx.metrics.compliance.labels(state).inc()
+        log.warning("community_" + ("restricted" if state == "restricted" else "warned" if state == "warning"
+                                    else "cleared"), community_id=row["id"], error_rate=round(measured.error_rate, 4),
+                    opt_out_rate=round(measured.opt_out_rate, 4), sent=row["sent"])
 
 
 async def lift(ctx: Context, community_id: int) -> None:

@@ -134,7 +134,7 @@ async def _deliver(ctx: Context, carrier: Carrier, row) -> SendResult:
 
 
 async def _accepted(ctx: Context, ticket: Ticket, row, sid: str, limited: bool) -> None:
-    day, month = limits.local_periods(row["timezone"]) if limited else (None, None)
+    day, month = limits.periods(row) if limited else (None, None)
     await statuses.record_accepted(ctx, row["id"], sid, day, month, row["segments"], row["community_id"])
     ctx.outbox.done(ticket)
     if row["kind"] == "verification":

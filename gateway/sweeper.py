@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import structlog
+from redis.exceptions import RedisError
 
 from gateway.context import Context
 from gateway.db import QUERIES
@@ -16,9 +17,16 @@ async def sweep(ctx: Context, batch: int = 1000) -> int:
     rows = await ctx.pool.fetch(QUERIES.find_unsent_messages, config.sweep_after, config.lease_seconds * 2, batch)
     requeued = 0
     for row in rows:
-        if await ctx.outbox.ensure(row["id"], row["priority"], row["from_number"], row["segments"]):
-            requeued += 1
-            log.info("message_requeued", message_id=row["id"])
+        try:
+            if await ctx.outbox.ensure(row["id"], row["priority"], row["from_number"], row["segments"]):
+                requeued += 1
+                log.info("message_requeued", message_id=row["id"])
+        except RedisError:
+            raise  # Redis away is no fault of the row: the whole pass waits for the next
+        except Exception:
+            # One row the queue cannot take must not keep the others out of it.
+            ctx.metrics.rows_skipped.labels("sweep").inc()
+            log.exception("message_requeue_failed", message_id=row["id"])
     if requeued:
         ctx.metrics.requeued.inc(requeued)
         ctx.queued.set()

@@ -41,6 +41,7 @@ async def start(ctx: Context, community: Mapping[str, Any], phone: str) -> int:
     config = ctx.config.verification
     code = f"{secrets.randbelow(10 ** 6):06d}"
     async with ctx.pool.acquire() as conn, conn.transaction():
+        await conn.execute(QUERIES.lock_community_for_verification, community["id"])
         await conn.execute(QUERIES.lock_phone_for_verification, phone)
         _check_limits(await conn.fetchrow(QUERIES.count_verification_sends, phone, community["id"]), config)
         verification_id = await conn.fetchval(QUERIES.upsert_pending_verification, community["id"], phone,

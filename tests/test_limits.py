@@ -35,7 +35,8 @@ async def _yesterday(db, redis_client):
     await db.execute("UPDATE usage_counters SET period_start = period_start - 1 WHERE period = 'day'")
     for key in await redis_client.keys("gw:{c:*}:day:*"):
         await redis_client.delete(key)
-    await db.execute("UPDATE communities SET current_day = current_day - 1")
+    await db.execute("UPDATE communities SET current_day = current_day - 1,"
+                     " day_started_at = day_started_at - interval '1 day'")
 
 
 async def test_over_the_daily_limit_messages_wait_for_the_reset(start_gateway, db, redis_client):

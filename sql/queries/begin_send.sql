@@ -40,7 +40,7 @@ WITH target AS MATERIALIZED (
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM updated WHERE status <> 'submitting'
 )
-SELECT u.*, c.timezone, c.daily_level, coalesce(c.daily_limit_levels, $2::int[]) AS levels,
+SELECT u.*, c.timezone, c.current_day, c.daily_level, coalesce(c.daily_limit_levels, $2::int[]) AS levels,
        coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit
 FROM (VALUES (1)) one
 LEFT JOIN updated u ON true

@@ -29,8 +29,12 @@ UPDATE communities SET
                                ELSE daily_limit_ceiling END,
     monthly_limit = CASE WHEN $2::jsonb ? 'monthly_limit' THEN ($2::jsonb->>'monthly_limit')::int
                          ELSE monthly_limit END,
-    -- A new community's first day is today, in its (possibly new) time zone.
+    -- A new community's first day is today, in its time zone, begun at that local midnight. A later change of
+    -- time zone leaves the day as it is: the count follows it, and the next reset obeys reset_daily_limits.
     current_day = coalesce(current_day, (now() AT TIME ZONE coalesce($2::jsonb->>'timezone', timezone))::date),
+    day_started_at = coalesce(day_started_at,
+        (now() AT TIME ZONE coalesce($2::jsonb->>'timezone', timezone))::date::timestamp
+            AT TIME ZONE coalesce($2::jsonb->>'timezone', timezone)),
     updated_at = now()
 WHERE id = $1
 RETURNING id

@@ -1,0 +1,25 @@
+-- What a community's Redis counters for day $2 and month $3 start from: the durable mirror (the sum of its
+-- shards). If they were loaded before on this day, Redis lost them, and the sends in flight (submitting:
+-- reserved in the lost counter, not yet accepted, so not yet mirrored) are added, so a reload never lets the
+-- same segments out twice. (On a first load no reservation can exist yet: reserving needs the counter.) The
+-- ids and segments of those sends come back too: one that had not reserved yet takes its share out again
+-- when it reserves (limits.RESERVE), so it is judged like any other and not counted twice.
+-- Locks the community row: the caller sets the counters before its commit, so a concurrent load waits and
+-- then finds them set.
+WITH community AS (
+    SELECT id, counters_loaded_day FROM communities WHERE id = $1 FOR UPDATE
+), mark AS (
+    UPDATE communities c SET counters_loaded_day = $2 FROM community WHERE c.id = community.id
+), mirrored AS (
+    SELECT coalesce(sum(segments) FILTER (WHERE period = 'day' AND period_start = $2), 0)::bigint AS day,
+           coalesce(sum(segments) FILTER (WHERE period = 'month' AND period_start = $3), 0)::bigint AS month
+    FROM usage_counters
+    WHERE community_id = $1 AND ((period = 'day' AND period_start = $2) OR (period = 'month' AND period_start = $3))
+), in_flight AS MATERIALIZED (
+    SELECT id, segments FROM messages
+    WHERE community_id = $1 AND status = 'submitting' AND direction = 'outbound' AND kind <> 'keyword_reply'
+      AND EXISTS (SELECT 1 FROM community WHERE counters_loaded_day = $2)
+)
+SELECT m.day + f.segments AS day, m.month + f.segments AS month, f.ids, f.id_segments
+FROM mirrored m, (SELECT coalesce(sum(segments), 0)::bigint AS segments, array_agg(id) AS ids,
+                         array_agg(segments) AS id_segments FROM in_flight) f
