@@ -9,7 +9,7 @@ from gateway.carriers import InboundSms
 from gateway.context import Context
 from gateway.db import QUERIES
 from gateway.errors import Conflict, NotFound
-from gateway.phones import mask
+from gateway.phones import can_receive_text, mask
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +53,8 @@ async def handle_keyword(ctx: Context, sms: InboundSms, sender: str, proxy: str,
                     "previous": row["before"], "keyword": word, "number": proxy})
         text = keyword_reply(kind, changed, community, before)
         reply = None
-        if text is not None:
+        # A short code or an alphanumeric sender ID cannot take a text: the keyword is stored, nothing sent.
+        if text is not None and can_receive_text(sender):
             reply = await conn.fetchrow(QUERIES.insert_outbound_message, community["id"], None, "keyword_reply",
                                         "urgent", proxy, sender, text, segments.count(text))
     structlog.contextvars.bind_contextvars(message_id=inbound_id)

@@ -82,6 +82,22 @@ async def _open(conn: asyncpg.Connection, community: asyncpg.Record, prospect: P
     return conversation, notification
 
 
+def check_fits(text: str, room: int, field: str) -> None:
+    """422 message_too_long when text would push one SMS over the carrier's limit once our words (name, code,
+    reply hint, sender identification) are added; the answer says how many characters fit."""
+    if segments.length(text) > room:
+        raise InvalidInput("message_too_long",
+                           f"{field}: {segments.length(text)} characters, but at most {max(room, 0)} fit in one text "
+                           f"of {segments.MAX_BODY} with the names, code and sender identification we add "
+                           f"(an emoji counts two)", max_length=max(room, 0))
+
+
+async def identification(ctx: Context, proxy: str) -> tuple[int, int]:
+    """What the sender identification of the community owning this number may add to a text (relay.py)."""
+    row = await ctx.pool.fetchrow(QUERIES.find_sender_identification, proxy)
+    return relay.identification_cost(row["sender_id_template"], row["sender_name"]) if row else (0, 1)
+
+
 async def get(ctx: Context, conversation_id: int) -> asyncpg.Record:
     row = await ctx.pool.fetchrow(QUERIES.find_conversation, conversation_id)
     if row is None:
@@ -97,6 +113,8 @@ async def write(ctx: Context, conversation_id: int, author: str, body: str) -> i
     other = "advocate" if author == "prospect" else "prospect"
     recipient, sender_name = row[f"{other}_phone"], row[f"{author}_name"]
     proxy = row["proxy_number"]
+    check_fits(body, relay.relay_room(code=row["code"], sender_name=sender_name,
+                                      identification=await identification(ctx, proxy)), "body")
     recipient_open = await ctx.routes.open_count(proxy, recipient)
     text = relay.relayed_body(body, code=row["code"], sender_name=sender_name, recipient_open=recipient_open)
     async with ctx.pool.acquire() as conn, conn.transaction():

@@ -10,9 +10,12 @@ from gateway.context import Context
 from gateway.db import QUERIES
 from gateway.errors import InvalidInput
 from gateway.logs import clip
-from gateway.phones import mask, to_e164
+from gateway.phones import can_receive_text, mask, to_e164
 
 log = structlog.get_logger(__name__)
+
+MEDIA_NOTICE = ("Pictures and other media can't be relayed yet: only the text of your messages reaches the "
+                "person you're talking with.")
 
 
 def _normalise(number: str) -> str:
@@ -63,14 +66,19 @@ async def _is_keyword(ctx: Context, kind: str, sender: str, proxy: str) -> bool:
 
 
 async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decision: relay.Relay) -> str:
+    """Store the message with its relayed parts (none when it has no text: a picture alone, "#K3" alone)."""
     entry = decision.entry
     recipient_open = await ctx.routes.open_count(proxy, entry.recipient)
-    body = relay.relayed_body(decision.body, code=entry.code, sender_name=entry.sender_name,
-                              recipient_open=recipient_open)
-    cost = segments.count(body)
+    parts = relay.relayed_parts(decision.body, code=entry.code, sender_name=entry.sender_name,
+                                recipient_open=recipient_open,
+                                identification=await _identification(ctx, proxy, decision.body, entry))
+    costs = [segments.count(part) for part in parts]
+    # Media is not relayed yet (a later issue): the sender learns it once a day rather than never.
+    notice = MEDIA_NOTICE if sms.media_urls else ""
     row = await ctx.statements.store_relayed.fetchrow(entry.conversation_id, sender, proxy, sms.body,
-                                                      list(sms.media_urls), sms.sid, entry.recipient, body,
-                                                      segments.count(sms.body), cost)
+                                                      list(sms.media_urls), sms.sid, entry.recipient, parts,
+                                                      segments.count(sms.body), costs, notice,
+                                                      segments.count(notice))
     if row["conversation_id"] is None:
         return "stale_route"
     structlog.contextvars.bind_contextvars(conversation_id=entry.conversation_id)
@@ -78,19 +86,42 @@ async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decisio
         log.info("inbound_duplicate_ignored")
         return "duplicate"
     structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
-    relayed = {"id": row["outbound_id"], "status": row["outbound_status"], "status_reason": row["outbound_reason"],
-               "segments": cost}
-    if not await ctx.dispatch(relayed, "relay", proxy, relays=(entry.recipient, entry.conversation_id)):
+    if row["notice_id"] is not None:
+        await ctx.dispatch({"id": row["notice_id"], "status": row["notice_status"],
+                            "status_reason": row["notice_reason"], "segments": segments.count(notice)}, "relay", proxy)
+    if not parts:
+        log.info("message_not_relayed", reason="media_only" if sms.media_urls else "empty")
+        return "not_relayed"
+    queued = False
+    # In id order, one after the other: the queue keeps a number's messages in the order they were queued.
+    for message in zip(row["outbound_ids"], row["outbound_statuses"], row["outbound_reasons"], costs):
+        relayed = dict(zip(("id", "status", "status_reason", "segments"), message))
+        queued = await ctx.dispatch(relayed, "relay", proxy, relays=(entry.recipient, entry.conversation_id)) \
+            or queued
+    if not queued:
         return "blocked"
     ctx.metrics.relayed.inc()
-    log.info("message_relayed", relayed_message_id=row["outbound_id"], to=mask(entry.recipient))
+    log.info("message_relayed", relayed_message_id=row["outbound_ids"][0], parts=len(parts), to=mask(entry.recipient))
     return "relayed"
+
+
+async def _identification(ctx: Context, proxy: str, body: str, entry: relay.RouteEntry) -> tuple[int, int]:
+    """What the sender identification may add at send time (begin_send.sql), looked up only for a text long
+    enough that the longest identification the settings allow could push it over the limit."""
+    longest = (relay.LONGEST_IDENTIFICATION, 1)
+    if segments.length(body) <= relay.relay_room(code=entry.code, sender_name=entry.sender_name,
+                                                 identification=longest):
+        return longest
+    row = await ctx.pool.fetchrow(QUERIES.find_sender_identification, proxy)
+    return relay.identification_cost(row["sender_id_template"], row["sender_name"]) if row else (0, 1)
 
 
 async def _reply(ctx: Context, sms: InboundSms, sender: str, proxy: str, text: str, kind: str) -> str:
     """Store a message that is not relayed, with our reply to it: the help text or the auto-reply."""
     # A help text answers someone in a conversation: relay priority. An auto-reply can wait behind them.
     priority = "relay" if kind == "help" else "bulk"
+    if not can_receive_text(sender):
+        text = ""  # a short code or an alphanumeric sender ID cannot be answered: store, send nothing
     cost = segments.count(text)
     row = await ctx.pool.fetchrow(QUERIES.store_inbound_with_reply, sender, proxy, sms.body, list(sms.media_urls),
                                   sms.sid, text, kind, priority, segments.count(sms.body), cost)

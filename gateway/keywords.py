@@ -1,18 +1,63 @@
-"""Carrier keywords: the whole message, trimmed, any case, trailing punctuation ignored."""
+"""Carrier keywords: a message that is, as a whole, one keyword, read as a phone may type it.
+
+Each list names where its words come from. A word may be in several sources; matching is on the normalised
+form (see normalise()), so the lists hold upper-case ASCII with single spaces.
+"""
 
 from __future__ import annotations
 
-import string
+import re
+import unicodedata
 
-OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+# 47 CFR 64.1200(a)(10) (FCC, 2024 consent-revocation rule): "stop", "quit", "end", "revoke", "opt out",
+# "cancel" and "unsubscribe" revoke consent when sent as a reply.
+FCC_OPT_OUT = {"STOP", "QUIT", "END", "REVOKE", "OPT OUT", "CANCEL", "UNSUBSCRIBE"}
+# CTIA Messaging Principles and Best Practices and its Short Code Monitoring Handbook: STOP, END, CANCEL,
+# UNSUBSCRIBE, QUIT and STOPALL must opt out; HELP must answer.
+CTIA_OPT_OUT = {"STOP", "END", "CANCEL", "UNSUBSCRIBE", "QUIT", "STOPALL"}
+# Twilio's default opt-out list for long codes (Twilio support for opt-out keywords, SMS STOP filtering):
+# the carrier opts these out itself, so we must too, or we would keep queueing texts it refuses.
+TWILIO_OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+# Other carriers' required lists for the US and Canada: AWS End User Messaging ("Required opt-out keywords":
+# ARRET, CANCEL, END, OPT-OUT, OPTOUT, QUIT, REMOVE, STOP, TD, UNSUBSCRIBE) and Telnyx's defaults ("STOP ALL").
+CARRIER_OPT_OUT = {"REMOVE", "TD", "STOP ALL"}
+# Canadian French (Canada is a default country): the CWTA common short code guidelines pair STOP with ARRET
+# and HELP with AIDE; ARRETE ("stop!", the imperative) is what people type too. Accents are dropped first.
+FRENCH_OPT_OUT = {"ARRET", "ARRETE"}
+FRENCH_HELP = {"AIDE"}
+
+OPT_OUT = frozenset(FCC_OPT_OUT | CTIA_OPT_OUT | TWILIO_OPT_OUT | CARRIER_OPT_OUT | FRENCH_OPT_OUT)
+# Twilio's default opt-in list (START, UNSTOP, YES); JOIN and SUBSCRIBE are this gateway's own additions.
 OPT_IN = frozenset({"START", "UNSTOP", "YES", "JOIN", "SUBSCRIBE"})
-HELP = frozenset({"HELP", "INFO"})
-TRAILING = string.punctuation + " \t\r\n"
+# CTIA (HELP) and Twilio's defaults (HELP, INFO), with the Canadian French AIDE.
+HELP = frozenset({"HELP", "INFO"} | FRENCH_HELP)
+
+# Between the words of a keyword: any run of spaces, hyphens or underscores ("opt   out", "Opt-out").
+SEPARATORS = re.compile(r"[\s\-_\u2010-\u2015]+")
+
+
+def _is_edge(char: str) -> bool:
+    """Punctuation, spaces, symbols (emoji) and invisible format characters around a keyword."""
+    return unicodedata.category(char)[0] in "PZSC"
+
+
+def normalise(body: str) -> str:
+    """The matching form of a message: compatibility-decomposed (NFKD) with combining marks dropped, so
+    "Arrêt" and full-width letters read as ASCII; upper case; punctuation, symbols and spaces trimmed at
+    both ends; word separators inside reduced to one space."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", body) if not unicodedata.combining(c))
+    text = text.upper()
+    start, end = 0, len(text)
+    while start < end and _is_edge(text[start]):
+        start += 1
+    while end > start and _is_edge(text[end - 1]):
+        end -= 1
+    return SEPARATORS.sub(" ", text[start:end])
 
 
 def classify(body: str) -> tuple[str, str] | None:
-    """("opt_out" | "opt_in" | "help", the keyword) when the whole message is a keyword, else None."""
-    word = body.strip().rstrip(TRAILING).strip().upper()
+    """("opt_out" | "opt_in" | "help", the keyword as listed) when the whole message is a keyword, else None."""
+    word = normalise(body)
     for kind, words in (("opt_out", OPT_OUT), ("opt_in", OPT_IN), ("help", HELP)):
         if word in words:
             return kind, word

@@ -51,3 +51,9 @@ def mask(phone: str | None) -> str | None:
     if not phone or len(phone) < 9:
         return phone
     return f"{phone[:5]}***{phone[-4:]}"
+
+
+def can_receive_text(number: str) -> bool:
+    """A number we may text back: a valid phone number in E.164, not a short code, an alphanumeric sender ID
+    or anything else phonenumbers does not accept as a phone (inbound keeps those as they came)."""
+    return number.startswith("+") and len(number) <= 16 and _parse(number, None) == (number, "")

@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Iterable
 
+from gateway import segments
+
 # A code is a letter and one or two digits ("K3", "M27"): short to type on a phone, no 0/1/I/O to misread.
 CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_DIGITS = "23456789"
@@ -121,3 +123,49 @@ def new_code(taken: Iterable[str]) -> str:
         code = secrets.choice(CODE_LETTERS) + "".join(secrets.choice(CODE_DIGITS) for _ in range(digits))
         if code not in taken:
             return code
+
+
+# The longest code (a letter and three digits) and the longest identification the settings allow: a
+# sender_id_template of 200 characters holding "{sender name}" up to 14 times, each a community name of up
+# to 100 (gateway/api/communities.py). Used only to skip looking the real one up for short texts.
+LONGEST_CODE = "Z999"
+LONGEST_IDENTIFICATION = 200 - len("{message}") + 14 * (100 - len("{sender name}"))
+
+
+def identification_cost(template: str, sender_name: str) -> tuple[int, int]:
+    """(fixed code units, copies of the message) that begin_send.sql's wrapping adds, replacing "{sender name}"
+    first and then "{message}", as it does: the wrapped length is fixed + copies * the message's length."""
+    rendered = template.replace("{sender name}", sender_name)
+    copies = rendered.count("{message}")
+    return segments.length(rendered) - copies * len("{message}"), max(copies, 1)
+
+
+def room(fixed: int, identification: tuple[int, int]) -> int:
+    """Code units left for the writer's words in one text, when fixed units of ours go around them and the
+    text may be wrapped in the sender identification; can be below zero."""
+    id_fixed, copies = identification
+    return (segments.MAX_BODY - id_fixed) // copies - fixed
+
+
+def notification_room(*, prospect_name: str, community_name: str, identification: tuple[int, int]) -> int:
+    """Room for the prospect's message in the advocate's notification, with the longest code prefix."""
+    fixed = notification_body("", prospect_name=prospect_name, community_name=community_name, code=LONGEST_CODE,
+                              advocate_open=2)
+    return room(segments.length(fixed), identification)
+
+
+def relay_room(*, code: str, sender_name: str, identification: tuple[int, int]) -> int:
+    """Room for a relayed text in one part, with its code prefix whether or not the recipient needs it."""
+    return room(segments.length(relayed_body("", code=code, sender_name=sender_name, recipient_open=2)),
+                identification)
+
+
+def relayed_parts(body: str, *, code: str, sender_name: str, recipient_open: int,
+                  identification: tuple[int, int]) -> list[str]:
+    """What the recipient gets for one relayed text, in order: one text, or several cut at word boundaries
+    when the prefix or the sender identification would push it over the carrier's limit; none when the text
+    is empty or blank. Every part carries the prefix, so a recipient with several conversations knows each."""
+    fixed = segments.length(relayed_body("", code=code, sender_name=sender_name, recipient_open=recipient_open))
+    part_room = max(room(fixed, identification), 2)
+    return [relayed_body(part, code=code, sender_name=sender_name, recipient_open=recipient_open)
+            for part in segments.split(body, part_room)]

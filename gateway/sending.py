@@ -86,6 +86,10 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
         # The first text to this phone now carries the sender identification (begin_send added it), which may
         # cost a segment more: count that before the limits. Whatever happens next stores the new count.
         row["segments"] = segments.count(row["body"])
+    if problem := segments.unsendable(row["body"]):
+        # Nothing empty or over the carrier's limit is handed to it: it would refuse it anyway.
+        await _fail(ctx, ticket, row, *problem)
+        return
     limited = row["community_id"] is not None and row["kind"] != "keyword_reply"
     if limited and (reason := await limits.reserve(ctx, row)):
         await ctx.pool.execute(QUERIES.hold_message, row["id"], reason, row["segments"])

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import communities, conversations, limits, numbers
+from gateway import communities, conversations, limits, numbers, relay
 from gateway.api import render
 from gateway.conversations import Person
 from gateway.db import QUERIES
@@ -32,8 +32,14 @@ async def start(request: web.Request) -> web.Response:
                            required=("community_id", "prospect", "advocate", "message"))
     message = text(data["message"], "message", max_length=MAX_BODY, multiline=True)
     ctx = request.app[CONTEXT]
-    policy = numbers.Policy.of(await communities.get(ctx, data["community_id"]))
+    community = await communities.get(ctx, data["community_id"])
+    policy = numbers.Policy.of(community)
     prospect = await _person(ctx, data["prospect"], "prospect", policy)
+    identification = relay.identification_cost(community["sender_id_template"],
+                                               community["sender_name"] or community["name"])
+    conversations.check_fits(message, relay.notification_room(prospect_name=prospect.name,
+                                                              community_name=community["name"],
+                                                              identification=identification), "message")
     advocate = await _person(ctx, data["advocate"], "advocate", policy)
     conversation_id, notification = await conversations.start(ctx, data["community_id"], prospect, advocate, message)
     body = render.conversation(await conversations.get(ctx, conversation_id))

@@ -1,6 +1,8 @@
 -- Claim a queued message for sending, asking the gates again (the phone may have texted STOP, or the
 -- community been restricted, since it was queued): blocked and held messages stop here. The first message
--- that goes to a phone which never wrote to the community gets the sender identification, here, once.
+-- that goes to a phone which never wrote to the community gets the sender identification, here, once, if
+-- the wrapped text stays within the carrier's limit (1,600 UTF-16 units; the API and the relay leave room for
+-- it, so only a template made longer after the text was queued can skip it: the next text that fits carries it).
 -- "submitting" again means an earlier try's lease ran out without an answer: the message is sent again
 -- (the one window for a duplicate; see README). Nothing for any other status.
 -- $1 message, $2 the configured daily levels, $3 the configured ceiling. Returns what the send needs, as one
@@ -9,18 +11,20 @@
 -- that saw a small table may prefer a partial index on outbound messages, and a prepared plan keeps that
 -- full-index scan as the table grows.
 WITH target AS MATERIALIZED (
-    SELECT id, community_id, to_number, kind, direction, status FROM messages WHERE id = $1 FOR UPDATE
+    SELECT id, community_id, to_number, kind, direction, status, body FROM messages WHERE id = $1 FOR UPDATE
 ), gate AS (
     SELECT t.id, t.community_id, t.to_number, t.kind,
+           replace(replace(c.sender_id_template, '{sender name}', coalesce(c.sender_name, c.name)), '{message}',
+                   t.body) AS identified_body,
            outbound_block_reason(t.community_id, t.to_number, t.kind) AS blocked,
-           t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted,
-           c.sender_id_template, coalesce(c.sender_name, c.name) AS sender_name
+           t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted
     FROM target t LEFT JOIN communities c ON c.id = t.community_id
     WHERE t.direction = 'outbound' AND t.status IN ('queued', 'submitting')
 ), identify AS (
     INSERT INTO contacts (community_id, phone, identified_at)
     SELECT community_id, to_number, now() FROM gate
     WHERE community_id IS NOT NULL AND kind <> 'keyword_reply' AND blocked IS NULL AND NOT restricted
+      AND utf16_length(identified_body) <= 1600
     ON CONFLICT (community_id, phone) DO UPDATE SET identified_at = now()
     WHERE contacts.identified_at IS NULL AND contacts.first_inbound_at IS NULL
     RETURNING true AS first
@@ -29,9 +33,7 @@ WITH target AS MATERIALIZED (
     SET status = CASE WHEN g.blocked IS NOT NULL THEN 'blocked' WHEN g.restricted THEN 'held' ELSE 'submitting' END,
         status_reason = CASE WHEN g.blocked IS NOT NULL THEN g.blocked WHEN g.restricted THEN 'restricted' END,
         attempts = m.attempts + CASE WHEN g.blocked IS NULL AND NOT g.restricted THEN 1 ELSE 0 END,
-        body = CASE WHEN EXISTS (SELECT 1 FROM identify)
-                    THEN replace(replace(g.sender_id_template, '{sender name}', g.sender_name), '{message}', m.body)
-                    ELSE m.body END,
+        body = CASE WHEN EXISTS (SELECT 1 FROM identify) THEN g.identified_body ELSE m.body END,
         updated_at = now()
     FROM gate g
     WHERE m.id = g.id

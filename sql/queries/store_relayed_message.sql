@@ -1,8 +1,11 @@
--- One statement, so all or nothing: the inbound message, its relayed copy (queued) and the activity time.
--- $1 conversation, $2 sender, $3 proxy number, $4 body, $5 media urls, $6 carrier sid, $7 recipient, $8 relayed body,
--- $9 the inbound body's segments, $10 the relayed body's.
+-- One statement, so all or nothing: the inbound message, its relayed copies (queued) and the activity time.
+-- $1 conversation, $2 sender, $3 proxy number, $4 body, $5 media urls, $6 carrier sid, $7 recipient,
+-- $8 the relayed parts in order (text[]; none when there is nothing to relay, such as a picture alone),
+-- $9 the inbound body's segments, $10 each part's segments (int[]), $11 the notice that pictures cannot be
+-- relayed yet ('' for none; sent at most once per sender, number and UTC day), $12 its segments.
 -- conversation_id is null when the conversation is no longer open; inbound_id is null for a carrier retry.
--- The relayed copy is "blocked" (with the reason) when outbound_block_reason says it must not be sent.
+-- The parts get ascending ids in their order, so the queue sends them in order. A relayed copy is "blocked"
+-- (with the reason) when outbound_block_reason says it must not be sent.
 WITH conversation AS (
     UPDATE conversations SET last_activity_at = now()
     WHERE id = $1 AND status = 'open'
@@ -16,12 +19,28 @@ WITH conversation AS (
 ), outbound AS (
     INSERT INTO messages (community_id, conversation_id, direction, kind, priority, from_number, to_number,
                           body, status, status_reason, segments)
-    SELECT community_id, conversation_id, 'outbound', 'relay', 'relay', $3, $7, $8,
-           CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason, $10
-    FROM inbound, LATERAL (SELECT outbound_block_reason(inbound.community_id, $7, 'relay') AS reason) block
+    SELECT community_id, conversation_id, 'outbound', 'relay', 'relay', $3, $7, part.body,
+           CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason, part.segments
+    FROM inbound, LATERAL (SELECT outbound_block_reason(inbound.community_id, $7, 'relay') AS reason) block,
+         unnest($8::text[], $10::int[]) WITH ORDINALITY AS part (body, segments, n)
+    ORDER BY part.n
+    RETURNING id, status, status_reason
+), once_a_day AS (
+    INSERT INTO auto_replies (proxy_number, sender, day, kind)
+    SELECT $3, $2, (now() AT TIME ZONE 'UTC')::date, 'media' FROM inbound WHERE $11 <> ''
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+), notice AS (
+    INSERT INTO messages (community_id, conversation_id, direction, kind, priority, from_number, to_number,
+                          body, status, status_reason, segments)
+    SELECT community_id, conversation_id, 'outbound', 'help', 'relay', $3, $2, $11,
+           CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason, $12
+    FROM inbound, LATERAL (SELECT outbound_block_reason(inbound.community_id, $2, 'help') AS reason) block
+    WHERE EXISTS (SELECT 1 FROM once_a_day)
     RETURNING id, status, status_reason
 ), event AS (
-    INSERT INTO message_events (message_id, status) SELECT id, status FROM outbound
+    INSERT INTO message_events (message_id, status)
+    SELECT id, status FROM outbound UNION ALL SELECT id, status FROM notice
 ), contact AS (
     -- The sender has messaged the community: it needs no sender identification from us.
     INSERT INTO contacts (community_id, phone, first_inbound_at)
@@ -31,6 +50,9 @@ WITH conversation AS (
 )
 SELECT (SELECT id FROM conversation) AS conversation_id,
        (SELECT id FROM inbound) AS inbound_id,
-       (SELECT id FROM outbound) AS outbound_id,
-       (SELECT status FROM outbound) AS outbound_status,
-       (SELECT status_reason FROM outbound) AS outbound_reason
+       (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM outbound) AS outbound_ids,
+       (SELECT coalesce(array_agg(status ORDER BY id), '{}') FROM outbound) AS outbound_statuses,
+       (SELECT coalesce(array_agg(status_reason ORDER BY id), '{}') FROM outbound) AS outbound_reasons,
+       (SELECT id FROM notice) AS notice_id,
+       (SELECT status FROM notice) AS notice_status,
+       (SELECT status_reason FROM notice) AS notice_reason
