@@ -5,10 +5,10 @@ import secrets
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
-from gateway import outbox
 from tests.conftest import Servers
 from tests.fakes import Proxy, Reply
 from tests.helpers import ALEX, PROXY, wait_for
+from tests.test_queue import queue_empty
 from tests.test_resilience import _via_proxy
 
 CONVERSATIONS = 30
@@ -33,12 +33,7 @@ def _sends_per_message(carrier) -> Counter:
 async def _settled(db, redis_client, count: int) -> bool:
     """Every outbound message recorded as accepted, and nothing waiting or in flight in the queue."""
     accepted = await db.fetchval("SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'accepted'")
-    if accepted != count:
-        return False
-    async with redis_client.pipeline(transaction=True) as pipe:  # one snapshot of every queue set
-        for key in (*outbox.READY.values(), outbox.INFLIGHT):
-            pipe.zcard(key)
-        return not any(await pipe.execute())
+    return accepted == count and await queue_empty(redis_client)
 
 
 async def _gateway_behind_proxy(start_gateway, clean, **sections):
@@ -111,7 +106,7 @@ async def test_an_accepted_send_whose_record_failed_is_recorded_once_postgres_re
     # As the sweeper or a reclaimed lease would: the message comes round again while Postgres is still away.
     # The kept answer stops it before any send, and the queue lets it go.
     await gateway.ctx.outbox.ensure(message_id, "relay", PROXY)
-    await wait_for(lambda: _settled_queue(redis_client), timeout=LEASE * 3, what="the repeat dropped")
+    await wait_for(lambda: queue_empty(redis_client), timeout=LEASE * 3, what="the repeat dropped")
 
     await proxy.start(port)
     await wait_for(lambda: _settled(db, redis_client, 1), timeout=LEASE * 3, what="the send recorded")
@@ -125,10 +120,3 @@ async def test_an_accepted_send_whose_record_failed_is_recorded_once_postgres_re
 
 async def _async(value):
     return value
-
-
-async def _settled_queue(redis_client) -> bool:
-    async with redis_client.pipeline(transaction=True) as pipe:
-        for key in (*outbox.READY.values(), outbox.INFLIGHT):
-            pipe.zcard(key)
-        return not any(await pipe.execute())
