@@ -5,6 +5,8 @@ import secrets
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
+from redis.exceptions import RedisError
+
 from tests.conftest import Servers
 from tests.fakes import Proxy, Reply
 from tests.helpers import ALEX, PROXY, wait_for
@@ -120,3 +122,43 @@ async def test_an_accepted_send_whose_record_failed_is_recorded_once_postgres_re
 
 async def _async(value):
     return value
+
+
+async def test_an_answer_held_in_memory_while_redis_and_postgres_are_away_is_recorded_once(start_gateway, clean,
+                                                                                            own_redis, db):
+    proxy = Proxy(_via_proxy(clean.database_url, 0)[1])
+    port = await proxy.start()
+    servers = Servers(_via_proxy(clean.database_url, port)[0], own_redis.start_redis(), own_redis)
+    gateway = await start_gateway(servers=servers, queue={"lease_seconds": LEASE})
+    community = await gateway.community()
+    gateway.carrier.then(Reply(delay=1.0, sid="SM" + "b" * 32))
+    await gateway.conversation(community["id"])
+    await wait_for(lambda: _async(len(gateway.carrier.requests) == 1), what="the send at the carrier")
+    await proxy.cut()
+    own_redis.stop()  # both away as the carrier's answer comes back: only the process holds it
+    await wait_for(lambda: _async(len(gateway.carrier.sent) == 1), what="the carrier's answer")
+    await wait_for(lambda: _async(bool(gateway.ctx.outbox.unrecorded)), what="the answer held in memory")
+
+    own_redis.start_redis()  # back with its data, Postgres still away
+    redis_client = gateway.ctx.redis
+    # The message comes round again (as the sweeper would bring it): the answer held stops it.
+    message_id = next(iter(gateway.ctx.outbox.unrecorded))
+    await wait_for(lambda: _ensure(gateway, message_id), timeout=LEASE, what="the message queued again")
+    await wait_for(lambda: _async(_metric(gateway, "gateway_sends_total", result="repeat_stopped") >= 1),
+                   timeout=LEASE, what="the repeat stopped")
+    await proxy.start(port)
+    await wait_for(lambda: _settled(db, redis_client, 1), timeout=LEASE * 4, what="the send recorded")
+    assert await db.fetchval("SELECT carrier_sid FROM messages WHERE direction = 'outbound'") == "SM" + "b" * 32
+    assert len(gateway.carrier.requests) == 1
+    await proxy.cut()
+
+
+async def _ensure(gateway, message_id) -> bool:
+    try:
+        return await gateway.ctx.outbox.ensure(message_id, "relay", PROXY)
+    except RedisError:
+        return False  # its connections are still coming back
+
+
+def _metric(gateway, name: str, **labels) -> float:
+    return gateway.ctx.metrics.registry.get_sample_value(name, labels) or 0.0
