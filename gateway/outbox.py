@@ -20,10 +20,14 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from gateway.batching import Pipelined
 
 TAG = "gw:{gw:q}"
 PRIORITIES = ("urgent", "relay", "bulk")  # claimed in this order
@@ -204,16 +208,16 @@ class Outbox:
             await self.redis.hdel(ANSWERS, *self._recorded)
             self._recorded.clear()
 
-    async def keep(self, answer: Answer, pipelined) -> None:
+    async def keep(self, answer: Answer, pipelined: Pipelined) -> None:
         """Keep the carrier's answer until Postgres records it: in this process, and in Redis (whose
-        append-only file outlives this process) if Redis answers. pipelined: a batching.Pipelined."""
+        append-only file outlives this process) if Redis answers, in a pipeline shared with other callers."""
         self.unrecorded[answer.message_id] = (answer, False)
         await self.keep_in_redis(answer, pipelined)
 
-    async def keep_in_redis(self, answer: Answer, pipelined) -> bool:
+    async def keep_in_redis(self, answer: Answer, pipelined: Pipelined) -> bool:
         try:
             await pipelined.execute(lambda pipe: pipe.hset(ANSWERS, f"{answer.message_id:020d}", answer.dumps()))
-        except RedisError as exc:
+        except (RedisError, ConnectionError) as exc:  # ConnectionError: the pipeline stopped at shutdown
             log.warning("send_answer_kept_in_memory", message_id=answer.message_id, error=type(exc).__name__)
             return False
         if answer.message_id in self.unrecorded:

@@ -67,7 +67,12 @@ async def send_one(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
     """One try for one message; a crash here leaves the ticket to be reclaimed when its lease runs out."""
     with structlog.contextvars.bound_contextvars(message_id=ticket.message_id):
         try:
-            await _send(ctx, carrier, ticket)
+            if ticket.answered or ticket.message_id in ctx.outbox.unrecorded:
+                # The carrier took this message already and Postgres has not recorded it yet (its lease ran
+                # out, the sweeper re-queued it, or it was retried meanwhile): record it, never send it again.
+                await _answered_before(ctx, ticket)
+            else:
+                await _send(ctx, carrier, ticket)
         except Exception:
             ctx.metrics.sends.labels("crashed").inc()
             log.exception("message_send_crashed")
@@ -75,11 +80,6 @@ async def send_one(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
 
 async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
     config = ctx.config
-    if ticket.answered or ticket.message_id in ctx.outbox.unrecorded:
-        # The carrier took this message already and Postgres has not recorded it yet (its lease ran out, the
-        # sweeper re-queued it, or it was retried meanwhile): record it, never send it again.
-        await _answered_before(ctx, ticket)
-        return
     row = await ctx.statements.begin_send.fetchrow(ticket.message_id, config.limits.daily_levels,
                                                    config.limits.daily_ceiling)
     if row["status"] != "submitting":
