@@ -106,6 +106,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     if hasattr(carrier, "run_callbacks"):
         tasks.loop("sandbox_callbacks", carrier.run_callbacks)
     tasks.every("reclaim", min(5.0, config.queue.lease_seconds / 4), ctx.outbox.reclaim)
+    # Sends the carrier took but Postgres has not recorded (it was away): this process's, and orphans in Redis.
+    tasks.every("record_sends", config.queue.record_interval, lambda: sending.record_kept(ctx))
     # Periodic work runs once per period across every process sharing this Redis (once=True).
     tasks.every("sweep", config.queue.sweep_interval, lambda: sweeper.sweep(ctx), once=True)
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(ctx))

@@ -130,6 +130,7 @@ class Queue:
     poll_interval: float = 0.1
     sweep_interval: float = 15.0
     sweep_after: float = 30.0
+    record_interval: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLate
 from gateway.context import Context
 from gateway.db import QUERIES
 from gateway.logs import clip
-from gateway.outbox import Ticket
+from gateway.outbox import Answer, Ticket
 from gateway.tasks import stop_if_cancelled
 
 log = structlog.get_logger(__name__)
@@ -57,6 +57,7 @@ async def drain(ctx: Context, carrier: Carrier) -> None:
             await asyncio.wait(running, timeout=ctx.config.carrier.send_timeout)
             for task in running:
                 task.cancel()
+        await _flush_answers(ctx)
         try:
             await ctx.outbox.end_leases()
         except RedisError:
@@ -67,7 +68,12 @@ async def send_one(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
     """One try for one message; a crash here leaves the ticket to be reclaimed when its lease runs out."""
     with structlog.contextvars.bound_contextvars(message_id=ticket.message_id):
         try:
-            await _send(ctx, carrier, ticket)
+            if ticket.answered or ticket.message_id in ctx.outbox.unrecorded:
+                # The carrier took this message already and Postgres has not recorded it yet (its lease ran
+                # out, the sweeper re-queued it, or it was retried meanwhile): record it, never send it again.
+                await _answered_before(ctx, ticket)
+            else:
+                await _send(ctx, carrier, ticket)
         except Exception:
             ctx.metrics.sends.labels("crashed").inc()
             log.exception("message_send_crashed")
@@ -138,14 +144,82 @@ async def _deliver(ctx: Context, carrier: Carrier, row) -> SendResult:
 
 
 async def _accepted(ctx: Context, ticket: Ticket, row, sid: str, limited: bool) -> None:
+    """The carrier took the message: keep its answer first, so that nothing can send it again, then record it."""
     day, month = limits.periods(row) if limited else (None, None)
-    await statuses.record_accepted(ctx, row["id"], sid, day, month, row["segments"], row["community_id"])
+    answer = Answer(row["id"], sid, day, month, row["segments"], row["community_id"])
+    await ctx.outbox.keep(answer, ctx.statements.redis)
     ctx.outbox.done(ticket)
-    if row["kind"] == "verification":
-        await verification.forget_code(ctx, row["id"])
     ctx.metrics.sends.labels("accepted").inc()
     ctx.metrics.segments.inc(row["segments"])
     log.info("message_sent", attempt=row["attempts"], segments=row["segments"])
+    if row["kind"] == "verification":
+        try:
+            await verification.forget_code(ctx, row["id"])
+        except RedisError:
+            pass  # the code expires with its key's TTL
+    if error := await record(ctx, answer):
+        log.warning("send_record_deferred", error=error)
+
+
+async def _answered_before(ctx: Context, ticket: Ticket) -> None:
+    ctx.outbox.done(ticket)
+    ctx.metrics.sends.labels("repeat_stopped").inc()
+    log.info("message_repeat_stopped")
+    answer = await ctx.outbox.answer(ticket.message_id)
+    if answer is not None:
+        await record(ctx, answer)
+
+
+async def record(ctx: Context, answer: Answer) -> str | None:
+    """Record a kept answer in Postgres (recording one twice changes nothing); None when recorded, else the
+    error's name. Until it is recorded the answer stays kept, and record_kept tries again."""
+    try:
+        await statuses.record_accepted(ctx, answer.message_id, answer.sid, answer.day, answer.month,
+                                       answer.segments, answer.community_id)
+    except Exception as exc:  # Postgres away, or the batch stopped at shutdown: the answer waits
+        ctx.metrics.task_failures.labels("record_send").inc()
+        ctx.outbox.unrecorded.setdefault(answer.message_id, (answer, True))
+        return type(exc).__name__
+    ctx.outbox.recorded(answer.message_id)
+    return None
+
+
+async def record_kept(ctx: Context) -> int:
+    """Record the answers Postgres missed: this process's, and any in Redis kept for longer than a lease (their
+    process died before recording them). Copies only this process held go to Redis too. Returns how many are
+    still unrecorded."""
+    held = list(ctx.outbox.unrecorded.values())
+    for answer, in_redis in held:
+        if not in_redis:
+            await ctx.outbox.keep_in_redis(answer, ctx.statements.redis)
+    answers = [answer for answer, _ in held]
+    try:
+        answers += await ctx.outbox.kept_answers(older_than=ctx.config.queue.lease_seconds)
+    except RedisError:
+        pass  # those in Redis wait for it to return
+    if not answers:
+        return 0
+    errors = await asyncio.gather(*(record(ctx, answer) for answer in answers))
+    recorded = errors.count(None)
+    if recorded < len(answers):
+        log.warning("send_records_pending", pending=len(answers) - recorded, recorded=recorded)
+    elif recorded:
+        log.info("send_records_caught_up", recorded=recorded)
+    return len(answers) - recorded
+
+
+async def _flush_answers(ctx: Context) -> None:
+    """At shutdown: one last try to record what is kept (or to put it in Redis). An answer held only here and
+    recorded nowhere is logged: its message may be sent again once its lease runs out."""
+    if not ctx.outbox.unrecorded:
+        return
+    try:
+        await asyncio.wait_for(record_kept(ctx), ctx.config.carrier.send_timeout)
+    except Exception as exc:
+        log.warning("send_records_flush_failed", error=type(exc).__name__)
+    lost = sorted(mid for mid, (_, in_redis) in ctx.outbox.unrecorded.items() if not in_redis)
+    if lost:
+        log.error("send_answers_lost_at_shutdown", message_ids=lost[:100], count=len(lost))
 
 
 async def _fail(ctx: Context, ticket: Ticket, row, code: str, reason: str) -> None:

@@ -1,6 +1,5 @@
 """The outbound queue: shared by several drainers, safe through crashes, rate-limited per number, relay first."""
 
-import asyncio
 import time
 
 from gateway import outbox
@@ -31,16 +30,28 @@ async def _status_is(gateway, message_id, status) -> bool:
     return (await gateway.message(message_id))["status"] == status
 
 
-async def _inflight_empty(redis_client) -> bool:
-    return await redis_client.zcard(outbox.INFLIGHT) == 0
+async def queue_empty(redis_client) -> bool:
+    """Nothing waiting and nothing in flight, in one snapshot: a message moving from one set to the other (a
+    reclaim, then a claim) is never missed between two reads. Once empty, every claimed message was finished."""
+    async with redis_client.pipeline(transaction=True) as pipe:
+        for key in (*outbox.READY.values(), outbox.INFLIGHT):
+            pipe.zcard(key)
+        return not any(await pipe.execute())
 
 
-async def test_two_gateways_drain_one_queue_without_sending_twice(start_gateway, db):
+async def _all_accepted(db, ids) -> bool:
+    return await db.fetchval("SELECT count(*) FROM messages WHERE id = ANY($1) AND status = 'accepted'", ids) == len(ids)
+
+
+async def test_two_gateways_drain_one_queue_without_sending_twice(start_gateway, db, redis_client):
     first = await start_gateway()
     second = await start_gateway()
     ids = await _queue_direct(db, first, 60)
     await first.delivered_to(ALEX, 60, timeout=15)
-    await asyncio.sleep(0.3)  # let any duplicate show itself
+    # Every one recorded and the queue empty: nothing is left that could still be sent (a duplicate shows now).
+    await wait_for(lambda: _all_accepted(db, ids), timeout=10, what="every send recorded")
+    await wait_for(lambda: queue_empty(redis_client), what="the queue empty")
+    assert len(first.carrier.requests) == 60
     bodies = first.carrier.bodies_to(ALEX)
     assert sorted(bodies) == sorted(f"m{i}" for i in range(60))
     statuses = await db.fetch("SELECT status, attempts FROM messages WHERE id = ANY($1)", ids)
@@ -52,21 +63,25 @@ async def test_two_gateways_drain_one_queue_without_sending_twice(start_gateway,
 
 
 async def test_lease_of_a_dead_drainer_is_reclaimed_and_sent_once(start_gateway, db, redis_client):
-    gateway = await start_gateway(queue={"lease_seconds": 3.0})
-    # A drainer in another process claims the message, then dies without a word.
+    # A drainer in another process claims the message, then dies without a word. The gateway starts only
+    # afterwards: its own drainer and sweeper would otherwise race the dead one for the message.
     dead = Outbox(redis_client, per_number_rate=1000, lease_seconds=0.5)
     message_id = await _store(db, "orphan")
     await dead.enqueue(message_id, "relay", PROXY)
     [ticket] = await dead.claim(1)
     assert ticket.message_id == message_id
+    gateway = await start_gateway(queue={"lease_seconds": 3.0})
     assert await gateway.delivered_to(ALEX, timeout=8) == ["orphan"]
-    await wait_for(lambda: _inflight_empty(redis_client), what="the lease released")
+    await wait_for(lambda: _all_accepted(db, [message_id]), what="the send recorded")
+    await wait_for(lambda: queue_empty(redis_client), what="the lease released")
+    assert len(gateway.carrier.requests) == 1
     assert (await gateway.message(message_id))["attempts"] == 1  # the dead drainer never began the send
 
 
 async def test_a_finished_lease_ends_with_the_next_claim_and_a_dead_finisher_sends_nothing_twice(
-        gateway, db, redis_client):
-    # A drainer in another process sends a message and records it, then dies before its next claim.
+        start_gateway, db, redis_client):
+    # A drainer in another process sends a message and records it, then dies before its next claim. The
+    # gateway starts only afterwards: its drainer, reclaimer and sweeper would otherwise race the dying one.
     dying = Outbox(redis_client, per_number_rate=1000, lease_seconds=0.5)
     message_id = await _store(db, "sent by the dying one")
     await dying.enqueue(message_id, "relay", PROXY)
@@ -74,10 +89,11 @@ async def test_a_finished_lease_ends_with_the_next_claim_and_a_dead_finisher_sen
     await db.execute("UPDATE messages SET status = 'accepted', attempts = 1 WHERE id = $1", message_id)
     dying.done(ticket)
     assert await redis_client.zscore(outbox.INFLIGHT, ticket.member) is not None  # ends with the next claim
-    # It never claims again: the lease runs out, this gateway reclaims it and finds nothing left to send.
-    await wait_for(lambda: _inflight_empty(redis_client), timeout=8, what="the lease reclaimed and finished")
-    await asyncio.sleep(0.2)
-    assert gateway.carrier.bodies_to(ALEX) == []
+    # It never claims again: the lease runs out, the gateway reclaims it and finds nothing left to send. The
+    # queue is empty only once the gateway's drainer claimed it again and finished it.
+    gateway = await start_gateway()
+    await wait_for(lambda: queue_empty(redis_client), timeout=8, what="the lease reclaimed and finished")
+    assert gateway.carrier.requests == []
     assert (await gateway.message(message_id))["attempts"] == 1
 
 
@@ -91,18 +107,19 @@ async def test_a_finished_lease_ends_with_the_drainers_next_claim(redis_client):
     assert await redis_client.zcard(outbox.INFLIGHT) == 0
 
 
-async def test_sweeper_requeues_what_redis_lost(gateway, db, redis_client):
+async def test_sweeper_requeues_what_redis_lost(start_gateway, db, redis_client):
     message_id = await _store(db, "lost in redis")
     assert await redis_client.zcard(outbox.READY["relay"]) == 0  # never queued: as if Redis lost it
+    gateway = await start_gateway()  # after the check: its sweeper may re-queue the message at any moment
     assert await gateway.delivered_to(ALEX, timeout=8) == ["lost in redis"]
     await wait_for(lambda: _status_is(gateway, message_id, "accepted"), what="the send recorded")
 
 
 async def test_each_number_sends_at_its_rate(start_gateway, db):
     gateway = await start_gateway(relay={"per_number_rate": 5.0})
+    started = time.monotonic()  # before queueing: the drainer sends while the rest are still being queued
     await _queue_direct(db, gateway, 5, sender=PROXY)
     await _queue_direct(db, gateway, 5, sender=PROXY_2, to=PAT)
-    started = time.monotonic()
     await gateway.delivered_to(ALEX, 5, timeout=10)
     await gateway.delivered_to(PAT, 5, timeout=10)
     elapsed = time.monotonic() - started
@@ -114,14 +131,16 @@ async def test_each_number_sends_at_its_rate(start_gateway, db):
 
 
 async def test_relay_traffic_goes_ahead_of_bulk(start_gateway, db, redis_client):
+    # Everything is queued before the gateway starts, bulk first, so no claim can come between the two.
+    queue = Outbox(redis_client, per_number_rate=2.0, lease_seconds=5.0)
+    for kind, priority, to, body in [("auto_reply", "bulk", PAT, "b")] * 3 + [("notification", "relay", ALEX, "r")] * 2:
+        message_id = await db.fetchval(
+            "INSERT INTO messages (direction, kind, priority, from_number, to_number, body, status)"
+            " VALUES ('outbound', $1, $2, $3, $4, $5, 'queued') RETURNING id", kind, priority, PROXY, to, body)
+        await queue.enqueue(message_id, priority, PROXY)
     gateway = await start_gateway(relay={"per_number_rate": 2.0})
-    bulk = await _queue_direct(db, gateway, 3, kind="auto_reply", priority="bulk", to=PAT)
-    relay = await _queue_direct(db, gateway, 2, to=ALEX)
     await gateway.delivered_to(PAT, 3, timeout=10)
-    order = [m["To"] for m in gateway.carrier.sent]
-    # The first bulk message may go before the relay ones were queued; the rest wait behind them.
-    assert order.index(ALEX) < order.index(PAT, 1) and order[-1] == PAT
-    assert len(bulk) == 3 and len(relay) == 2
+    assert [m["To"] for m in gateway.carrier.sent] == [ALEX, ALEX, PAT, PAT, PAT]
 
 
 async def test_sent_counter_shows_on_the_community(gateway):

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import free_port
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, Reply, unwrap
 from tests.helpers import ALEX, PAT, PROXY, TOKEN, wait_for
+from tests.test_queue import queue_empty
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,7 +81,7 @@ async def _sms(process: Process, gateway_helper, sender: str, body: str, sid: st
             return response.status
 
 
-async def test_a_conversation_through_two_processes(clean, fake_twilio, processes, db):
+async def test_a_conversation_through_two_processes(clean, fake_twilio, processes, db, redis_client):
     first = await Process(clean, fake_twilio.url).start()
     second = await Process(clean, fake_twilio.url).start()
     processes.extend([first, second])
@@ -96,12 +97,20 @@ async def test_a_conversation_through_two_processes(clean, fake_twilio, processe
     assert await _sms(second, None, ALEX, "Yes, one space.", "SM" + "1" * 32) == 200
     assert await _sms(second, None, PAT, "Thanks!", "SM" + "2" * 32) == 200
     await wait_for(lambda: _sent(fake_twilio, 3), timeout=10, what="three messages sent")
-    await asyncio.sleep(0.5)
+    # Every send recorded and the queue empty: nothing is left that could still go out (a duplicate shows now).
+    await wait_for(lambda: _outbound_accepted(db, 3), timeout=10, what="every send recorded")
+    await wait_for(lambda: queue_empty(redis_client), what="the queue empty")
+    assert len(fake_twilio.requests) == 3
     assert sorted(fake_twilio.bodies_to(PAT)) == ["Yes, one space."]  # relayed once, though received twice
     assert [b for b in fake_twilio.bodies_to(ALEX) if b == "Thanks!"] == ["Thanks!"]
     assert await db.fetchval("SELECT count(*) FROM messages WHERE kind = 'relay'") == 2
     for process in (first, second):
         assert await process.stop() == 0
+
+
+async def _outbound_accepted(db, count):
+    return await db.fetchval(
+        "SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'accepted'") == count
 
 
 async def _sent(fake, count):

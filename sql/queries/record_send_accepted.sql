@@ -4,16 +4,22 @@
 -- knew it, as arrays in one row (so that runs can be batched). One round trip on every send. The segments
 -- go to one of the community's 16 counter shards (by message id), so concurrent sends seldom share a row.
 -- $6 is the message's community, passed as well so that a batch can take its counter rows in order.
-WITH updated AS (
-    UPDATE messages
-    SET carrier_sid = coalesce(carrier_sid, $2),
-        status = CASE WHEN message_status_rank(status) < message_status_rank('accepted')
-                           AND status NOT IN ('undelivered', 'failed', 'canceled', 'blocked')
-                      THEN 'accepted' ELSE status END,
+-- Recorded once: a send recorded already (accepted_at set; a retry after Postgres's reply was lost) changes
+-- nothing. Found by id alone and checked after (see begin_send).
+WITH target AS MATERIALIZED (
+    SELECT id, accepted_at FROM messages WHERE id = $1 FOR UPDATE
+), updated AS (
+    UPDATE messages m
+    SET carrier_sid = coalesce(m.carrier_sid, $2),
+        status = CASE WHEN message_status_rank(m.status) < message_status_rank('accepted')
+                           AND m.status NOT IN ('undelivered', 'failed', 'canceled', 'blocked')
+                      THEN 'accepted' ELSE m.status END,
         segments = $5,
+        accepted_at = now(),
         updated_at = now()
-    WHERE id = $1
-    RETURNING id, community_id, status
+    FROM target t
+    WHERE m.id = t.id AND t.accepted_at IS NULL
+    RETURNING m.id, m.community_id, m.status
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, 'accepted' FROM updated WHERE status = 'accepted'
 ), usage AS (
@@ -24,7 +30,8 @@ WITH updated AS (
     ON CONFLICT (community_id, period, period_start, shard)
     DO UPDATE SET segments = usage_counters.segments + excluded.segments
 ), early AS (
-    DELETE FROM early_statuses WHERE carrier_sid = $2 RETURNING id, status, error_code
+    DELETE FROM early_statuses WHERE carrier_sid = $2 AND EXISTS (SELECT 1 FROM updated)
+    RETURNING id, status, error_code
 )
 SELECT array(SELECT status FROM early ORDER BY id) AS early_statuses,
        array(SELECT error_code FROM early ORDER BY id) AS early_error_codes
