@@ -23,9 +23,9 @@ def _kill(own_redis) -> None:
     own_redis._valkey.wait(10)
 
 
-async def _own(start_gateway, clean, own_redis, processes: int = 1):
+async def _own(start_gateway, clean, own_redis, processes: int = 1, **sections):
     servers = Servers(clean.database_url, own_redis.start_redis(), own_redis)
-    gateways = [await start_gateway(servers=servers) for _ in range(processes)]
+    gateways = [await start_gateway(servers=servers, **sections) for _ in range(processes)]
     client = aioredis.from_url(servers.redis_url, decode_responses=True)
     await wait_for(lambda: client.exists(BUILT), what="routing table built")
     return gateways, client
@@ -75,7 +75,9 @@ async def _received(gateway, phone, body) -> bool:
 
 
 async def test_a_process_that_saw_no_routing_error_still_notices_the_restart(start_gateway, clean, own_redis, db):
-    [first, second], client = await _own(start_gateway, clean, own_redis, processes=2)
+    # Checks far apart: the second process must notice the restart on its own reconnection, not by a check.
+    [first, second], client = await _own(start_gateway, clean, own_redis, processes=2,
+                                         tasks={"routes_check_interval": 60.0})
     community = await first.community()
     await first.conversation(community["id"])
     await first.delivered_to(ALEX)
