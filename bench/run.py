@@ -160,6 +160,7 @@ async def quiet_lookups(database_url: str, redis_url: str, conversations: int, c
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     client = aioredis.from_url(redis_url, decode_responses=True)
     table, took = RouteTable(client, pool, Metrics()), []
+    await table.confirm()  # lookups read Redis only once the table is confirmed in step with Postgres
     for n in range(count):
         i = n * 7919 % conversations
         started = time.perf_counter()

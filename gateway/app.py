@@ -112,9 +112,10 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("sweep", config.queue.sweep_interval, lambda: sweeper.sweep(ctx), once=True)
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(ctx))
     tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(ctx), once=True)
-    # At start and every check: rebuild the routing table if Redis lost it (a million routes take minutes,
-    # so serving does not wait; lookups fall back to Postgres meanwhile).
-    tasks.every("routes", config.tasks.routes_check_interval, ctx.routes.ensure_built, once=True)
+    # In every process, at start, every check and soon after a doubt: confirm the routing table is in step with
+    # Postgres, rebuilding it (one process, under a lock) if not. A million routes take minutes, so serving does
+    # not wait; lookups fall back to Postgres meanwhile.
+    tasks.loop("routes", lambda: ctx.routes.keep_in_step(config.tasks.routes_check_interval))
     tasks.every("daily_reset", config.limits.reset_interval, lambda: limits.reset_days(ctx), once=True)
     tasks.every("rate_monitor", config.compliance.monitor_interval, lambda: monitoring.check(ctx), once=True)
     tasks.every("webhooks", config.hooks.interval, lambda: hooks.deliver_due(ctx, app[HTTP]))

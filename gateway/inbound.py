@@ -38,20 +38,36 @@ async def receive(ctx: Context, sms: InboundSms) -> str:
     if keyword is not None and await _is_keyword(ctx, keyword[0], sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.
         return await compliance.handle_keyword(ctx, sms, sender, proxy, *keyword)
-    for _ in range(2):
-        lookup = await ctx.routes.lookup(proxy, sender)
-        decision = relay.decide(lookup.entries, lookup.last_relayed, sms.body)
+    for attempt in range(2):
+        # A second look, after Redis named a closed conversation, asks Postgres only.
+        lookup = await ctx.routes.lookup(proxy, sender, fresh=attempt > 0)
+        decision = await _decide(ctx, lookup, sender, proxy, sms.body)
         if isinstance(decision, relay.Relay):
             outcome = await _relay(ctx, sms, sender, proxy, decision)
             if outcome != "stale_route":
                 return outcome
             # Redis named a conversation Postgres has closed: drop that entry and look again.
             await ctx.routes.forget(proxy, sender, decision.entry.conversation_id)
+        elif isinstance(decision, relay.Ended):
+            return await _reply(ctx, sms, sender, proxy, relay.ended_body(decision.code, decision.entries), "help")
         elif isinstance(decision, relay.UnknownCode):
             return await _reply(ctx, sms, sender, proxy, relay.help_body(decision.code, decision.entries), "help")
         else:
             break
     return await _reply(ctx, sms, sender, proxy, ctx.config.relay.unrouted_reply, "auto_reply")
+
+
+async def _decide(ctx: Context, lookup, sender: str, proxy: str, body: str) -> relay.Decision:
+    """relay.decide, with Postgres asked on the rare path where a leading code matched no open entry: Redis may
+    not have a conversation just opened yet, and only Postgres knows the sender's ended codes."""
+    decision = relay.decide(lookup.entries, lookup.last_relayed, body)
+    code = relay.leading_code(body)
+    if code is None or isinstance(decision, relay.Relay):
+        return decision
+    if lookup.source != "postgres":
+        lookup = await ctx.routes.lookup(proxy, sender, fresh=True)
+    ended = await ctx.pool.fetchval(QUERIES.is_ended_code_for_sender, proxy, sender, code)
+    return relay.decide(lookup.entries, lookup.last_relayed, body, (code,) if ended else ())
 
 
 async def _is_keyword(ctx: Context, kind: str, sender: str, proxy: str) -> bool:

@@ -43,31 +43,50 @@ class UnknownCode:
 
 
 @dataclass(frozen=True)
+class Ended:
+    """The code of one of the sender's conversations on this number that is closed or expired."""
+
+    code: str
+    entries: tuple[RouteEntry, ...]  # the sender's open conversations on the number, for the reply
+
+
+@dataclass(frozen=True)
 class Unrouted:
     pass
 
 
-Decision = Relay | UnknownCode | Unrouted
+Decision = Relay | Ended | UnknownCode | Unrouted
 
 
-def decide(entries: Iterable[RouteEntry], last_relayed: int | None, body: str) -> Decision:
+def leading_code(body: str) -> str | None:
+    """The code a message starts with ("#k3: yes" -> "K3"), or None."""
+    match = CODE_PREFIX.match(body)
+    return match.group(1).upper() if match else None
+
+
+def decide(entries: Iterable[RouteEntry], last_relayed: int | None, body: str,
+           ended_codes: Iterable[str] = ()) -> Decision:
     """Where a message from one participant to one proxy number goes.
 
-    One open conversation: it goes there. Several (a shared number): a leading "#CODE" picks one and is
-    stripped; without a code the reply goes to the conversation that last relayed a message to the
-    sender, or else the newest; a code that matches none gets the help reply.
+    A message that starts with "#CODE" goes only to the open conversation with that code (the code is
+    stripped), however many the sender has: a code of one of the sender's ended conversations
+    (`ended_codes`) gets Ended, any other code UnknownCode (Unrouted for a sender with no open one), and
+    neither is relayed, so a text meant for a closed conversation never reaches another person. Without a
+    code: one open conversation gets it; with several (a shared number) the one that last relayed a message
+    to the sender, or else the newest.
     """
     entries = sorted(entries, key=lambda e: e.conversation_id, reverse=True)
-    if not entries:
-        return Unrouted()
     match = CODE_PREFIX.match(body)
     if match:
         code = match.group(1).upper()
         for entry in entries:
             if entry.code == code:
                 return Relay(entry, body[match.end():])
-        if len(entries) > 1:
-            return UnknownCode(code, tuple(entries))
+        if code in {c.upper() for c in ended_codes}:
+            return Ended(code, tuple(entries))
+        return UnknownCode(code, tuple(entries)) if entries else Unrouted()
+    if not entries:
+        return Unrouted()
     if len(entries) == 1:
         return Relay(entries[0], body)
     by_id = {entry.conversation_id: entry for entry in entries}
@@ -93,6 +112,14 @@ def help_body(code: str, entries: Iterable[RouteEntry]) -> str:
     """The reply to an unknown code: the codes that would work."""
     listed = ", ".join(f"#{entry.code} ({entry.recipient_name})" for entry in entries)
     return f"No conversation #{code}. Start your reply with one of: {listed}."
+
+
+def ended_body(code: str, entries: Iterable[RouteEntry]) -> str:
+    """The reply to the code of an ended conversation: it has ended, and the codes that would work."""
+    listed = ", ".join(f"#{entry.code} ({entry.recipient_name})" for entry in entries)
+    if not listed:
+        return f"Conversation #{code} has ended. No conversation is open on this number."
+    return f"Conversation #{code} has ended. Start your reply with one of: {listed}."
 
 
 def choose_number(pool: Iterable[str], busy: Iterable[str], load: dict[str, int]) -> tuple[str, bool]:

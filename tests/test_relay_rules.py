@@ -13,8 +13,9 @@ SAM_SIDE = RouteEntry(2, "+14155552673", "Sam", "M7", "Pat")
     ([], None, "hello", Unrouted()),
     ([PAT_SIDE], None, "hello", Relay(PAT_SIDE, "hello")),
     ([PAT_SIDE], None, "#K3 hello", Relay(PAT_SIDE, "hello")),
-    # one conversation: a hashtag that is not its code is just text
-    ([PAT_SIDE], None, "#Z9 is fine", Relay(PAT_SIDE, "#Z9 is fine")),
+    # one conversation: a code that is not its code is not relayed (issue 9), but a hashtag is just text
+    ([PAT_SIDE], None, "#Z9 is fine", UnknownCode("Z9", (PAT_SIDE,))),
+    ([PAT_SIDE], None, "#hashtag is fine", Relay(PAT_SIDE, "#hashtag is fine")),
     ([PAT_SIDE, SAM_SIDE], 1, "hello", Relay(PAT_SIDE, "hello")),
     ([PAT_SIDE, SAM_SIDE], 2, "hello", Relay(SAM_SIDE, "hello")),
     ([PAT_SIDE, SAM_SIDE], None, "hello", Relay(SAM_SIDE, "hello")),  # no pointer: the newest
