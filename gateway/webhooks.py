@@ -22,9 +22,10 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 async def _signed_form(request: web.Request) -> Form:
     """The POSTed fields, once the carrier's signature over them and the public URL checks out."""
-    if request.content_type == "multipart/form-data":
-        # Carriers post forms urlencoded; the body was read whole already (see body_deadline_middleware).
-        raise web.HTTPUnsupportedMediaType(reason="send the form as application/x-www-form-urlencoded")
+    if request.content_type == "multipart/form-data" or (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
+        # Carriers post forms urlencoded in UTF-8. A multipart body was read whole already (see
+        # body_deadline_middleware), and another charset would be decoded by whatever codec it names.
+        raise web.HTTPUnsupportedMediaType(reason="send the form as application/x-www-form-urlencoded, in UTF-8")
     try:
         form = list((await request.post()).items())
     except (ValueError, UnicodeDecodeError):

@@ -212,3 +212,14 @@ async def _read_some(reader) -> bytes:
         return b""
     except ConnectionError:
         return b""
+
+
+@pytest.mark.parametrize("charset", ["bogus", "rot13", "utf-16", "utf-32", "idna", "zlib_codec"])
+async def test_a_form_in_an_unknown_or_odd_charset_is_refused(gateway, db, conversation, charset):
+    before = await messages_stored(db)
+    form = b"MessageSid=SM1&From=%2B14155552671&To=%2B14155550100&Body=hi"
+    headers = {"Content-Type": f"application/x-www-form-urlencoded; charset={charset}", "X-Twilio-Signature": "x"}
+    async with gateway.client.post("/webhooks/twilio/sms", data=form, headers=headers) as response:
+        assert 400 <= response.status < 500, await response.text()
+        assert set((await response.json())["error"]) == {"code", "message"}
+    assert await messages_stored(db) == before
