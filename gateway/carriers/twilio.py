@@ -136,7 +136,7 @@ class TwilioCarrier(TwilioWire):
 async def _json(response: aiohttp.ClientResponse) -> dict:
     try:
         payload = await response.json(content_type=None)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's stack
         return {}
     return payload if isinstance(payload, dict) else {}
 
