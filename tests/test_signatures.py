@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
