@@ -20,7 +20,7 @@ from gateway.context import Context
 from gateway.lookups import LineTypes
 from gateway.keys import CARRIER, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
 from gateway.metrics import Metrics
-from gateway.middleware import auth_middleware, context_middleware, error_middleware
+from gateway.middleware import auth_middleware, body_deadline_middleware, context_middleware, error_middleware
 from gateway.outbox import Outbox
 from gateway.routing import RouteTable
 from gateway.tasks import Supervisor
@@ -135,7 +135,8 @@ def create_app(config: Config) -> web.Application:
     limit = config.server.max_header_bytes
     app = web.Application(client_max_size=config.server.max_body_bytes,
                           handler_args={"max_line_size": limit, "max_field_size": limit},
-                          middlewares=[context_middleware, error_middleware, auth_middleware])
+                          middlewares=[context_middleware, error_middleware, body_deadline_middleware,
+                                       auth_middleware])
     app[CONFIG] = config
     app[METRICS] = Metrics()
     app.cleanup_ctx.extend([postgres, redis, http_client, services, batching, background])

@@ -27,6 +27,7 @@ class Server:
     public_url: str = ""
     max_body_bytes: int = 65536
     max_header_bytes: int = 8190
+    body_timeout: float = 15.0
     api_tokens: dict = field(default_factory=dict)
 
 
@@ -285,12 +286,20 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> None:
         raise ConfigError(f"{name}: expected a {'/'.join(schemes)} URL, got {value!r}")
 
 
+def _port(name: str, value: str) -> None:
+    try:
+        urlsplit(value).port
+    except ValueError:
+        raise ConfigError(f"{name}: the port must be a number from 0 to 65535, got {value!r}") from None
+
+
 def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {config.server.port}")
     if config.server.public_url:
         _url("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url, ("http", "https"))
+        _port("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url)
     if config.database.url:
         _url("database.url (DATABASE_URL)", config.database.url, ("postgres", "postgresql"))
     if config.redis.url:

@@ -93,7 +93,7 @@ class TwilioLookup:
                 if response.status != 200:
                     raise LookupFailed(f"lookup answered {response.status}")
                 payload = await response.json(content_type=None)
-        except (aiohttp.ClientError, ValueError) as exc:
+        except (aiohttp.ClientError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
             raise LookupFailed(type(exc).__name__) from None
         if not isinstance(payload, dict):
             raise LookupFailed("lookup answered no object")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 import uuid
@@ -73,6 +74,27 @@ async def error_middleware(request: web.Request, handler):
 
 
 @web.middleware
+async def body_deadline_middleware(request: web.Request, handler):
+    """The whole body must arrive within server.body_timeout seconds of the headers, or the answer is 408 and the
+    connection is closed: a sender trickling bytes (even on the unauthenticated webhook paths) holds nothing open.
+    The body is read here, whole, for every handler (at most server.max_body_bytes, else 413)."""
+    if request.body_exists:
+        try:
+            async with asyncio.timeout(request.app[CONFIG].server.body_timeout):
+                await request.read()
+        except TimeoutError:
+            log.info("request_refused", status=408, code="body_timeout")
+            response = error_body(408, "body_timeout", "the request body did not arrive in time")
+            response.force_close()
+            await response.prepare(request)
+            await response.write_eof()
+            # Closed now, once the answer is written: aiohttp would otherwise keep reading the rest for a while.
+            request.protocol.force_close()
+            return response
+    return await handler(request)
+
+
+@web.middleware
 async def auth_middleware(request: web.Request, handler):
     """The internal API and the sandbox phone need a bearer token; compared in constant time."""
     if request.path.startswith(("/v1/", "/sandbox/")):
@@ -80,6 +102,8 @@ async def auth_middleware(request: web.Request, handler):
         if not tokens:
             raise Unauthorized("unauthorized", "the internal API has no token configured (GATEWAY_API_TOKEN)")
         given = request.headers.get("Authorization", "")
+        # Bytes that are not UTF-8 reach us as surrogate escapes, which no configured token contains.
+        given = given if given.isascii() else given.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         scheme, _, token = given.partition(" ")
         if scheme.lower() != "bearer" or not _known(token.strip(), tokens.values()):
             raise Unauthorized("unauthorized", "missing or wrong bearer token")

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from datetime import date
 
+import asyncpg
 import structlog
 
 from gateway import compliance
 from gateway.carriers import StatusUpdate
 from gateway.context import Context
 from gateway.db import QUERIES
+from gateway.errors import Conflict
 from gateway.logs import clip
 
 log = structlog.get_logger(__name__)
 
 
 async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> str:
-    """Apply a status callback; returns "applied", "stale" (older than what we have) or "early"."""
-    row = await ctx.pool.fetchrow(QUERIES.apply_message_status, message_id, update.sid, update.status,
-                                  update.error_code)
+    """Apply a status callback; returns "applied", "stale" (older than what we have) or "early".
+
+    Raises Conflict (sid_in_use) when the callback names our message and a sid another message already has.
+    """
+    try:
+        row = await ctx.pool.fetchrow(QUERIES.apply_message_status, message_id, update.sid, update.status,
+                                      update.error_code)
+    except asyncpg.UniqueViolationError:
+        raise Conflict("sid_in_use", "MessageSid: the sid of another message; nothing applied") from None
     if row is None:
         # The carrier knows a sid we have not recorded: keep it for when the send's reply arrives.
         await ctx.pool.execute(QUERIES.store_early_status, update.sid, update.status, update.error_code)

@@ -1,4 +1,5 @@
-"""Reading and checking JSON request bodies: unknown fields, wrong types and bad text are refused."""
+"""Reading and checking request input: JSON bodies (unknown fields, wrong types and bad text are refused), ids and
+numbers in paths and queries (ASCII digits only), and text in queries."""
 
 from __future__ import annotations
 
@@ -22,9 +23,33 @@ async def read_json(request: web.Request, fields: Mapping[str, type], required: 
         raise web.HTTPUnsupportedMediaType(reason="send the body as application/json")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser's stack allows; nothing we take nests that deep.
         raise BadRequest("invalid_json", "the body is not valid JSON") from None
+    _refuse_unstorable(data)
     return check_object(data, fields, required, where="body")
+
+
+def _refuse_unstorable(data: Any) -> None:
+    """Refuse any string (key or value, at any depth) Postgres cannot store in text or jsonb: a NUL, or a lone
+    surrogate (JSON's "\\ud800" escapes decode to one). Walked with a stack, not recursion, so depth is no risk."""
+    pending = [("body", data)]
+    while pending:
+        where, item = pending.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not storable(key):
+                    raise InvalidInput("invalid_field", f"{where}: a field name contains a NUL or invalid Unicode")
+                pending.append((key if where == "body" else f"{where}.{key}", inner))
+        elif isinstance(item, list):
+            pending.extend((f"{where}[{i}]", inner) for i, inner in enumerate(item))
+        elif isinstance(item, str) and not storable(item):
+            raise InvalidInput("invalid_field", f"{where}: contains a NUL character or invalid Unicode")
+
+
+def storable(value: str) -> bool:
+    """Whether Postgres can store the text: no NUL (U+0000), no lone surrogate (U+D800 to U+DFFF)."""
+    return "\x00" not in value and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
 
 
 def check_object(data: Any, fields: Mapping[str, type], required: Iterable[str], where: str) -> dict[str, Any]:
@@ -64,8 +89,34 @@ def text(value: str, field: str, *, max_length: int, multiline: bool = False) ->
     return value if multiline else value.strip()
 
 
+def ascii_number(raw: str, digits: int = 18) -> int | None:
+    """The number written in ASCII digits, at most `digits` of them; None for anything else. str.isdigit() and
+    int() also take "²" and "١" (Arabic-Indic one), which no id or count of ours is written in."""
+    if not raw or len(raw) > digits or not raw.isascii() or not raw.isdigit():
+        return None
+    return int(raw)
+
+
 def path_id(request: web.Request, name: str = "id") -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 18:
+    number = ascii_number(raw)
+    if number is None:
         raise NotFound("not_found", f"no such {name.replace('_', ' ')}: {raw[:40]}")
-    return int(raw)
+    return number
+
+
+def query_number(request: web.Request, name: str, default: int, low: int, high: int, what: str) -> int:
+    """?name= as an ASCII-digit number from low to high (default when absent); else 422 invalid_query."""
+    raw = request.query.get(name)
+    number = default if raw is None else ascii_number(raw)
+    if number is None or not low <= number <= high:
+        raise InvalidInput("invalid_query", f"{name}: {what}")
+    return number
+
+
+def query_text(request: web.Request, name: str, default: str = "", max_length: int = 100) -> str:
+    """?name= as printable text (no control characters, NUL or lone surrogates); else 422 invalid_query."""
+    raw = request.query.get(name, default)
+    if len(raw) > max_length or not storable(raw) or any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        raise InvalidInput("invalid_query", f"{name}: at most {max_length} printable characters")
+    return raw

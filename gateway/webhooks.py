@@ -9,10 +9,11 @@ from aiohttp import web
 
 from gateway import inbound, statuses
 from gateway.carriers import Form, InboundSms
-from gateway.errors import BadRequest, Forbidden, GatewayError
+from gateway.db import QUERIES
+from gateway.errors import BadRequest, Conflict, Forbidden, GatewayError
 from gateway.keys import CARRIER, CONFIG, CONTEXT, METRICS
 from gateway.phones import to_e164
-from gateway.validation import read_json, text
+from gateway.validation import ascii_number, read_json, text
 
 log = structlog.get_logger(__name__)
 
@@ -21,6 +22,10 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 async def _signed_form(request: web.Request) -> Form:
     """The POSTed fields, once the carrier's signature over them and the public URL checks out."""
+    if request.content_type == "multipart/form-data" or (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
+        # Carriers post forms urlencoded in UTF-8. A multipart body was read whole already (see
+        # body_deadline_middleware), and another charset would be decoded by whatever codec it names.
+        raise web.HTTPUnsupportedMediaType(reason="send the form as application/x-www-form-urlencoded, in UTF-8")
     try:
         form = list((await request.post()).items())
     except (ValueError, UnicodeDecodeError):
@@ -53,6 +58,8 @@ async def inbound_sms(request: web.Request) -> web.Response:
         form = await _signed_form(request)
         sms = request.app[CARRIER].parse_inbound(form)
         outcome = await inbound.receive(request.app[CONTEXT], sms)
+        if outcome == "duplicate":
+            await _refuse_outbound_sid(request, sms.sid)
         # 200 only now: the message is durable in Postgres (receive raised otherwise, giving a 503).
         return outcome, web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
@@ -65,12 +72,29 @@ async def status_callback(request: web.Request) -> web.Response:
         update = request.app[CARRIER].parse_status(form)
         if update is None:
             return "ignored", web.Response(status=200)
-        mid = request.query.get("mid", "")
-        message_id = int(mid) if mid.isdigit() and len(mid) < 19 else None
+        message_id = _our_id(request.query.get("mid"))
         outcome = await statuses.apply(request.app[CONTEXT], message_id, update)
         return outcome, web.Response(status=200)
 
     return await _counted(request, "status", work)
+
+
+async def _refuse_outbound_sid(request: web.Request, sid: str) -> None:
+    """A "duplicate" whose sid is one of our outbound messages' is no retry: a carrier never gives an inbound the
+    sid of a message we sent. Nothing was stored (the insert found the sid taken), so say so with a 409."""
+    direction = await request.app[CONTEXT].pool.fetchval(QUERIES.find_message_direction_by_sid, sid)
+    if direction == "outbound":
+        raise Conflict("sid_in_use", "MessageSid: already the sid of a message sent from here; nothing stored")
+
+
+def _our_id(mid: str | None) -> int | None:
+    """?mid= in a status callback URL is our message id, written by us in ASCII digits; absent: match by sid."""
+    if mid is None:
+        return None
+    message_id = ascii_number(mid)
+    if message_id is None:
+        raise BadRequest("invalid_query", "mid: a message id in ASCII digits")
+    return message_id
 
 
 async def sandbox_inbound(request: web.Request) -> web.Response:

@@ -15,7 +15,7 @@ from gateway.db import QUERIES
 from gateway.errors import InvalidInput
 from gateway.keys import CONFIG, CONTEXT
 from gateway.phones import to_e164
-from gateway.validation import path_id, read_json, text
+from gateway.validation import path_id, query_number, query_text, read_json, storable, text
 
 routes = web.RouteTableDef()
 
@@ -46,6 +46,8 @@ def _text(limit: int, must_contain: str = "") -> Callable[[Any, str], str]:
 
 
 def _url(value: Any, name: str) -> str:
+    if not storable(value) or any(ord(c) <= 32 or ord(c) == 127 for c in value):
+        raise InvalidInput("invalid_field", f"{name}: expected an http(s) URL (no spaces or control characters)")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 500:
         raise InvalidInput("invalid_field", f"{name}: expected an http(s) URL")
@@ -186,7 +188,7 @@ async def contacts(request: web.Request) -> web.Response:
     as_csv = "text/csv" in request.headers.get("Accept", "")
     limit = 100_000 if as_csv else _limit(request)
     rows = await communities.contacts(request.app[CONTEXT], path_id(request), preference,
-                                      request.query.get("after", ""), limit)
+                                      query_text(request, "after"), limit)
     if not as_csv:
         return web.json_response({"contacts": [{c: render.value(row[c]) for c in CONTACT_COLUMNS} for row in rows]})
     out = io.StringIO()
@@ -198,10 +200,7 @@ async def contacts(request: web.Request) -> web.Response:
 
 
 def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise InvalidInput("invalid_query", "limit: 1 to 1000")
-    return int(raw)
+    return query_number(request, "limit", 100, 1, 1000, "1 to 1000")
 
 
 @routes.get("/v1/communities/{id}/held")
@@ -210,12 +209,10 @@ async def held(request: web.Request) -> web.Response:
     reason = request.query.get("reason", "monthly_limit")
     if reason not in ("monthly_limit", "daily_limit", "restricted"):
         raise InvalidInput("invalid_query", "reason: expected monthly_limit, daily_limit or restricted")
-    after = request.query.get("after", "0")
-    if not after.isdigit() or len(after) > 18:
-        raise InvalidInput("invalid_query", "after: a message id")
+    after = query_number(request, "after", 0, 0, 10 ** 18, "a message id")
     ctx = request.app[CONTEXT]
     community = await communities.get(ctx, path_id(request))
-    rows = await ctx.pool.fetch(QUERIES.list_held_messages, community["id"], reason, int(after), _limit(request))
+    rows = await ctx.pool.fetch(QUERIES.list_held_messages, community["id"], reason, after, _limit(request))
     return web.json_response({"messages": [render.message(row) for row in rows]})
 
 

@@ -12,7 +12,7 @@ from gateway.conversations import Person
 from gateway.db import QUERIES
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.keys import CONTEXT
-from gateway.validation import check_object, path_id, read_json, text
+from gateway.validation import check_object, path_id, query_number, read_json, text
 
 routes = web.RouteTableDef()
 MAX_BODY = 1600  # the carrier's limit on one message
@@ -56,10 +56,9 @@ async def get(request: web.Request) -> web.Response:
 async def list_messages(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     conversation = await conversations.get(ctx, path_id(request))
-    after, limit = request.query.get("after", "0"), request.query.get("limit", "100")
-    if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 1000 or len(after) > 18:
-        raise InvalidInput("invalid_query", "after: a message id; limit: 1 to 1000")
-    rows = await ctx.pool.fetch(QUERIES.list_conversation_messages, conversation["id"], int(after), int(limit))
+    after = query_number(request, "after", 0, 0, 10 ** 18, "a message id")
+    limit = query_number(request, "limit", 100, 1, 1000, "1 to 1000")
+    rows = await ctx.pool.fetch(QUERIES.list_conversation_messages, conversation["id"], after, limit)
     return web.json_response({"messages": [render.message(row) for row in rows]})
 
 

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 from typing import Mapping
+from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
@@ -34,19 +35,35 @@ MAX_BODY = 1600  # Twilio's own limit on a message body
 
 
 def signature(auth_token: str, url: str, form: Form) -> str:
-    """X-Twilio-Signature: base64 HMAC-SHA1 over the URL and every field name and value, sorted by name."""
-    payload = url + "".join(name + value for name, value in sorted(form))
+    """X-Twilio-Signature: base64 HMAC-SHA1 over the URL and every field name and value, sorted by name, then
+    value; a field repeated with the same value counts once, as in Twilio's own RequestValidator."""
+    payload = url + "".join(name + value for name, value in sorted(set(form)))
     digest = hmac.new(auth_token.encode(), payload.encode("utf-8", "surrogatepass"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
 
+def signed_urls(url: str) -> tuple[str, str]:
+    """The URL as Twilio may have signed it: with the port and without it. Twilio signs either form (its
+    RequestValidator accepts both): a default port is added (443 for https, else 80) or a given port removed."""
+    parts = urlsplit(url)
+    if parts.port:
+        without = parts._replace(netloc=parts.netloc.rsplit(":", 1)[0])
+        return parts.geturl(), without.geturl()
+    default = 443 if parts.scheme == "https" else 80
+    return parts._replace(netloc=f"{parts.netloc}:{default}").geturl(), parts.geturl()
+
+
 def _field(form: Form, name: str, *, required: bool = True, limit: int = 64) -> str:
+    """The field's value; a required field must be present and not empty (no carrier sends an empty sid or
+    sender). NUL is refused: Postgres cannot store it (the Body drops it instead: see parse_inbound)."""
     for key, value in form:
         if key == name:
             if len(value) > limit:
                 raise BadRequest("invalid_field", f"{name}: longer than {limit} characters")
             if "\x00" in value:
                 raise BadRequest("invalid_field", f"{name}: contains a NUL character")
+            if required and not value:
+                raise BadRequest("invalid_field", f"{name}: must not be empty")
             return value
     if required:
         raise BadRequest("missing_field", f"{name}: required")
@@ -65,18 +82,27 @@ class TwilioWire:
         return signature(self.auth_token, url, form)
 
     def verify(self, url: str, form: Form, headers: Mapping[str, str]) -> bool:
+        """Whether X-Twilio-Signature is the signature of the form over the URL with or without its port."""
         given = headers.get("X-Twilio-Signature", "")
-        return bool(given) and hmac.compare_digest(given.encode(), self.sign(url, form).encode())
+        # A signature is base64: a header with other bytes (aiohttp keeps them as surrogate escapes) is wrong.
+        if not given or not given.isascii():
+            return False
+        matches = [hmac.compare_digest(given.encode(), self.sign(form_url, form).encode())
+                   for form_url in signed_urls(url)]
+        return any(matches)
 
     def parse_inbound(self, form: Form) -> InboundSms:
         count = _field(form, "NumMedia", required=False) or "0"
-        if not count.isdigit() or int(count) > 10:
+        if not (count.isascii() and count.isdigit()) or int(count) > 10:
             raise BadRequest("invalid_field", "NumMedia: expected 0 to 10")
+        # Carriers deliver U+0000 in bodies (seen in place of "@"); Postgres cannot store it, and refusing
+        # the message would lose it (a 4xx is never retried), so it is dropped here, after the signature check.
+        body = [(key, value.replace("\x00", "")) for key, value in form if key == "Body"]
         return InboundSms(
             sid=_field(form, "MessageSid"),
             from_number=_field(form, "From"),
             to_number=_field(form, "To"),
-            body=_field(form, "Body", required=False, limit=MAX_BODY),
+            body=_field(body, "Body", required=False, limit=MAX_BODY),
             media_urls=tuple(_field(form, f"MediaUrl{i}", limit=2048) for i in range(int(count))),
         )
 
@@ -110,7 +136,7 @@ class TwilioCarrier(TwilioWire):
 async def _json(response: aiohttp.ClientResponse) -> dict:
     try:
         payload = await response.json(content_type=None)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's stack
         return {}
     return payload if isinstance(payload, dict) else {}
 
