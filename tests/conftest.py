@@ -17,7 +17,8 @@ from gateway.app import create_app
 from gateway.config import Config, from_dict
 from gateway.embedded import EmbeddedServers
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeLookup, FakeTwilio, HookReceiver
-from tests.helpers import TOKEN, Gateway
+from gateway.keys import CONTEXT
+from tests.helpers import TOKEN, Gateway, wait_for
 
 TEST_DATABASE = "gateway_test"
 
@@ -124,6 +125,10 @@ def own_redis(tmp_path):
     servers.stop()
 
 
+async def _resolved(value):
+    return value
+
+
 def make_config(servers: Servers, port: int, carrier_url: str | None, **sections) -> Config:
     """Test settings: fast loops, a pinned port so callback URLs reach the test server."""
     raw = {
@@ -151,11 +156,17 @@ def make_config(servers: Servers, port: int, carrier_url: str | None, **sections
 def start_gateway(clean: Servers, aiohttp_client, fake_twilio: FakeTwilio):
     """start_gateway(kind="twilio"|"sandbox", **settings) -> a running gateway and helpers to drive it."""
 
-    async def start(kind: str = "twilio", servers: Servers | None = None, **sections) -> Gateway:
+    async def start(kind: str = "twilio", servers: Servers | None = None, routes_confirmed: bool = True,
+                    **sections) -> Gateway:
         port = free_port()
         config = make_config(servers or clean, port, fake_twilio.url if kind == "twilio" else None, **sections)
         client = await aiohttp_client(create_app(config), server_kwargs={"port": port})
-        return Gateway(client, config, fake_twilio)
+        gateway = Gateway(client, config, fake_twilio)
+        if routes_confirmed:
+            # A gateway answers routes from Postgres until it has confirmed the Redis table (at start, in the
+            # background); tests that count Redis lookups or read the table start after that.
+            await wait_for(lambda: _resolved(client.app[CONTEXT].routes.trusted), what="the route table confirmed")
+        return gateway
 
     return start
 
