@@ -70,3 +70,18 @@ async def test_a_code_written_as_phones_write_it_reaches_only_its_conversation(g
     assert await db.fetch("SELECT body FROM messages WHERE kind = 'relay'") == []
     assert gateway.carrier.bodies_to(SAM) == []
     assert len(gateway.carrier.bodies_to(PAT)) == 0
+
+
+@pytest.mark.xfail(strict=True, reason="aiohttp's HTTP parser answers these before any middleware runs, in plain "
+                   "text that echoes the offending request line or header (a bearer token with it); a JSON body "
+                   "needs the server's RequestHandler.handle_error replaced, not a middleware")
+@pytest.mark.parametrize("head", [
+    b"GET /v1/communities/1 HTTP/1.1\r\nAuthorization: Bearer secret\x01token",  # a control byte in a header
+    b"FOO /v1/communities/1 HTTP/1.1",  # an unknown method
+    b"GET /v1/conversations/\xe9 HTTP/1.1",  # a raw non-ASCII byte in the path
+], ids=["control_byte_in_header", "unknown_method", "raw_byte_in_path"])
+async def test_a_request_the_http_parser_refuses_gets_the_json_error_body(gateway, head):
+    status, payload = await _raw(gateway, head, b"")
+    assert status == 400
+    assert set(json.loads(payload)["error"]) == {"code", "message"}
+    assert b"secret" not in payload
