@@ -12,7 +12,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from gateway.db import UNAVAILABLE
-from gateway.errors import GatewayError, Unauthorized
+from gateway.errors import BadRequest, GatewayError, Unauthorized
 from gateway.keys import CONFIG, METRICS
 from gateway.logs import clip
 
@@ -91,6 +91,9 @@ async def body_deadline_middleware(request: web.Request, handler):
             # Closed now, once the answer is written: aiohttp would otherwise keep reading the rest for a while.
             request.protocol.force_close()
             return response
+        except web.RequestPayloadError:
+            # A body that does not decode as its Content-Encoding says (gzip over plain bytes): the caller's fault.
+            raise BadRequest("invalid_body", "the body could not be decoded as its Content-Encoding says") from None
     return await handler(request)
 
 

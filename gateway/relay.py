@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -15,8 +16,15 @@ from gateway import segments
 # A code is a letter and one or two digits ("K3", "M27"): short to type on a phone, no 0/1/I/O to misread.
 CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_DIGITS = "23456789"
-# What counts as an attempt at a code at the start of a reply: "#K3 yes", "#k3: yes", "#Z9".
-CODE_PREFIX = re.compile(r"^\s*#([A-Za-z][0-9]{1,3})(?![A-Za-z0-9])[\s:,.\-]*")
+# What counts as an attempt at a code at the start of a reply: "#K3 yes", "#k3: yes", "#Z9", and as phones
+# also write it: after invisible marks (U+200E, U+FEFF, ...), with a space after the sign, or full-width
+# ("＃Ｋ３", typed on Japanese and Chinese keyboards). A recipient reads all of these as the code, so a code
+# of an ended conversation written so must not be relayed to another one. Read with code_of().
+_INVISIBLE = "\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+_LETTER = "A-Za-z\uff21-\uff3a\uff41-\uff5a"
+_DIGIT = "0-9\uff10-\uff19"
+CODE_PREFIX = re.compile(rf"^[\s{_INVISIBLE}]*[#\uff03\ufe5f][ \t\u00a0]*([{_LETTER}][{_DIGIT}]{{1,3}})"
+                         rf"(?![{_LETTER}{_DIGIT}])[\s:,.\-]*")
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,12 @@ Decision = Relay | Ended | UnknownCode | Unrouted
 def leading_code(body: str) -> str | None:
     """The code a message starts with ("#k3: yes" -> "K3"), or None."""
     match = CODE_PREFIX.match(body)
-    return match.group(1).upper() if match else None
+    return code_of(match) if match else None
+
+
+def code_of(match: re.Match) -> str:
+    """The code a CODE_PREFIX match names, in ASCII upper case ("ｋ３" -> "K3")."""
+    return unicodedata.normalize("NFKC", match.group(1)).upper()
 
 
 def decide(entries: Iterable[RouteEntry], last_relayed: int | None, body: str,
@@ -78,7 +91,7 @@ def decide(entries: Iterable[RouteEntry], last_relayed: int | None, body: str,
     entries = sorted(entries, key=lambda e: e.conversation_id, reverse=True)
     match = CODE_PREFIX.match(body)
     if match:
-        code = match.group(1).upper()
+        code = code_of(match)
         for entry in entries:
             if entry.code == code:
                 return Relay(entry, body[match.end():])
