@@ -18,10 +18,8 @@ after a Redis error of its own or a reconnection to another server, until it con
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import time
-from dataclasses import dataclass
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -33,89 +31,13 @@ from gateway.db import QUERIES, UNAVAILABLE
 from gateway.metrics import Metrics
 from gateway.phones import mask
 from gateway.relay import RouteEntry
+from gateway.route_keys import (BUILT, FORGET, PAGE, REBUILD_LOCK, RELEASE, ROUTE_PREFIX, Lookup, OpenConversation,
+                                decode, encode, in_step, last_key, route_key, run_id_of)
 from gateway.tasks import stop_if_cancelled
 
-ROUTE_PREFIX = "gw:route:"
-LAST_PREFIX = "gw:last:"
-REBUILD_LOCK = "gw:routes:rebuilding"
-# Present while Redis holds the whole table; gone after a Redis restart without persistence or a flush. Its value
-# says which generation and server it was built for (see the module's docstring).
-BUILT = "gw:routes:built"
-PAGE = 5000
+__all__ = ["BUILT", "Lookup", "OpenConversation", "RouteTable", "last_key", "route_key"]
 
 log = structlog.get_logger(__name__)
-
-# Remove a conversation from a participant's hash, and the "last relayed" pointer if it names it.
-FORGET = """
-redis.call('HDEL', KEYS[1], ARGV[1])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-return 1
-"""
-
-# Release the rebuild lock only if it is still ours (it expires; another process may hold it by now).
-RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-def route_key(proxy: str, participant: str) -> str:
-    return f"{ROUTE_PREFIX}{{{proxy}:{participant}}}"
-
-
-def last_key(proxy: str, participant: str) -> str:
-    return f"{LAST_PREFIX}{{{proxy}:{participant}}}"
-
-
-@dataclass(frozen=True)
-class OpenConversation:
-    """What the routing table needs to know of a conversation."""
-
-    id: int
-    proxy_number: str
-    code: str
-    prospect_phone: str
-    prospect_name: str
-    advocate_phone: str
-    advocate_name: str
-
-    def sides(self) -> tuple[tuple[str, RouteEntry], tuple[str, RouteEntry]]:
-        """(sender phone, the entry that sender sees) for both participants."""
-        return (
-            (self.prospect_phone,
-             RouteEntry(self.id, self.advocate_phone, self.advocate_name, self.code, self.prospect_name)),
-            (self.advocate_phone,
-             RouteEntry(self.id, self.prospect_phone, self.prospect_name, self.code, self.advocate_name)),
-        )
-
-
-@dataclass(frozen=True)
-class Lookup:
-    entries: tuple[RouteEntry, ...]
-    last_relayed: int | None
-    source: str  # "redis" or "postgres"
-
-
-def _encode(entry: RouteEntry) -> str:
-    return json.dumps([entry.recipient, entry.recipient_name, entry.code, entry.sender_name])
-
-
-def _decode(field: str, value: str) -> RouteEntry:
-    recipient, recipient_name, code, sender_name = json.loads(value)
-    return RouteEntry(int(field), recipient, recipient_name, code, sender_name)
-
-
-def _run_id_of(info: str | bytes) -> str:
-    """run_id from the raw text of INFO server ("" when absent)."""
-    text = info.decode() if isinstance(info, bytes) else info
-    for line in text.splitlines():
-        if line.startswith("run_id:"):
-            return line[len("run_id:"):].strip()
-    return ""
-
-
-def _in_step(marker: str | None, generation: int, run_id: str) -> bool:
-    return marker is not None and marker.split(":")[:2] == [str(generation), run_id]
 
 
 class RouteTable:
@@ -181,7 +103,7 @@ class RouteTable:
             if result.entries:
                 await self._fill(proxy, sender, result.entries)
             return result
-        entries = tuple(_decode(f, v) for f, v in raw.items())
+        entries = tuple(decode(f, v) for f, v in raw.items())
         if len(entries) > 1 and last is None:
             return Lookup(entries, await self._last_from_postgres(proxy, sender, entries), "redis")
         return Lookup(entries, int(last) if last else None, "redis")
@@ -209,7 +131,7 @@ class RouteTable:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for sender, entry in conversation.sides():
                     pipe.hset(route_key(conversation.proxy_number, sender), str(entry.conversation_id),
-                              _encode(entry))
+                              encode(entry))
                 await pipe.execute()
         except RedisError as exc:
             self._fell_back("add", exc, conversation_id=conversation.id)
@@ -268,7 +190,7 @@ class RouteTable:
         await connection.on_connect()
         try:
             await connection.send_command("INFO", "server")
-            run_id = _run_id_of(await connection.read_response())
+            run_id = run_id_of(await connection.read_response())
         except ResponseError:  # INFO refused (some proxies): the generation still tells lost writes
             return
         self._observe(run_id)
@@ -289,7 +211,7 @@ class RouteTable:
         run_id = await self._server_run_id()
         generation = await self.pool.fetchval(QUERIES.find_route_generation)
         marker = await self.redis.get(BUILT)
-        if not _in_step(marker, generation, run_id):
+        if not in_step(marker, generation, run_id):
             marker = await self.rebuild(generation, run_id)
         if marker is None or epoch != self._epoch:
             return False
@@ -367,7 +289,7 @@ class RouteTable:
         """
         async with self.redis.pipeline(transaction=False) as pipe:
             for proxy, sender, entry in routes:
-                pipe.hset(route_key(proxy, sender), str(entry.conversation_id), _encode(entry))
+                pipe.hset(route_key(proxy, sender), str(entry.conversation_id), encode(entry))
             await pipe.execute()
         ids = list({entry.conversation_id for _, _, entry in routes})
         still_open = {r["id"] for r in await self.pool.fetch(QUERIES.find_open_conversation_ids, ids)}
