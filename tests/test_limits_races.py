@@ -57,8 +57,7 @@ async def test_a_counter_reloaded_while_sends_are_in_flight_counts_them(start_ga
 
 
 async def test_the_auto_reply_goes_once_for_many_texts_at_once(start_gateway, db):
-    # Two processes polling the same deliveries: each must still be posted once.
-    first, _second = await start_gateway(), await start_gateway()
+    first, second = await start_gateway(), await start_gateway()
     await first.community()
     results = await asyncio.gather(*((first if i % 2 else second).sms(SAM, PROXY, f"hello {i}") for i in range(30)))
     assert {status for status, _ in results} == {200}
