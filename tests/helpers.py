@@ -110,3 +110,16 @@ class Gateway:
             return bodies if len(bodies) >= count else None
 
         return await wait_for(check, timeout, f"{count} message(s) to {phone}")
+
+
+async def raw_request(port: int, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+    """Send bytes no HTTP client would (a 0xE9 byte in a header, a bad encoding); returns the status and body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head + b"\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head_part, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head_part.split(b" ", 2)[1]), payload

@@ -9,6 +9,7 @@ import pytest
 
 from gateway.carriers.twilio import signature
 from tests.fakes import ACCOUNT_SID, Reply
+from tests import helpers
 from tests.helpers import ALEX, PAT, PROXY, TOKEN, wait_for
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -16,16 +17,8 @@ DEEP = ('{"a":' * 2000 + "1" + "}" * 2000).encode()
 
 
 async def raw_request(gateway, head: bytes, body: bytes = b"") -> tuple[int, dict]:
-    """Send bytes no HTTP client would (a 0xE9 byte in a header); returns the status and the JSON body."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.config.server.port)
-    try:
-        writer.write(head + b"\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-        await writer.drain()
-        answer = await asyncio.wait_for(reader.read(), 10)
-    finally:
-        writer.close()
-    head_part, _, payload = answer.partition(b"\r\n\r\n")
-    return int(head_part.split(b" ", 2)[1]), json.loads(payload)
+    status, payload = await helpers.raw_request(gateway.config.server.port, head, body)
+    return status, json.loads(payload)
 
 
 async def messages_stored(db) -> int:

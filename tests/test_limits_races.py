@@ -84,7 +84,8 @@ async def test_a_webhook_is_never_tried_more_than_max_attempts(start_gateway, db
 
 async def test_webhook_deliveries_are_tried_by_one_process_at_a_time(start_gateway, db, hook_receiver):
     # Two processes polling the same deliveries: each must still be posted once.
-    first, _second = await start_gateway(), await start_gateway()
+    first = await start_gateway()
+    await start_gateway()
     community = await first.community()
     for i in range(40):
         await db.execute("INSERT INTO webhook_deliveries (community_id, url, event, payload) VALUES ($1, $2, 'e', $3)",

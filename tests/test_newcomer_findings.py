@@ -1,27 +1,18 @@
 """What a newcomer found by trying the finished issue 9 on a running gateway: each a reproduction on real
 servers (the gateway fixtures, embedded Postgres and Valkey), written before its fix."""
 
-import asyncio
 import gzip
 import json
 
 import pytest
 
-from tests.helpers import ALEX, PAT, PROXY, SAM, TOKEN
+from tests.helpers import ALEX, PAT, PROXY, SAM, TOKEN, raw_request
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 async def _raw(gateway, head: bytes, body: bytes) -> tuple[int, bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.config.server.port)
-    try:
-        writer.write(head + b"\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-        await writer.drain()
-        answer = await asyncio.wait_for(reader.read(), 10)
-    finally:
-        writer.close()
-    head_part, _, payload = answer.partition(b"\r\n\r\n")
-    return int(head_part.split(b" ", 2)[1]), payload
+    return await raw_request(gateway.config.server.port, head, body)
 
 
 @pytest.mark.parametrize("path, auth", [("/webhooks/twilio/sms", b""),
