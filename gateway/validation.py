@@ -52,6 +52,11 @@ def storable(value: str) -> bool:
     return "\x00" not in value and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
 
 
+def has_control(value: str, allowed: str = "") -> bool:
+    """Whether the text holds an ASCII control character (C0 or DEL) other than those allowed."""
+    return any((ord(c) < 32 and c not in allowed) or ord(c) == 127 for c in value)
+
+
 def check_object(data: Any, fields: Mapping[str, type], required: Iterable[str], where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("invalid_json", f"{where}: expected a JSON object")
@@ -81,10 +86,9 @@ def text(value: str, field: str, *, max_length: int, multiline: bool = False) ->
         raise InvalidInput("invalid_field", f"{field}: must not be empty")
     if len(value) > max_length:
         raise InvalidInput("invalid_field", f"{field}: at most {max_length} characters")
-    allowed = "\n\r\t" if multiline else ""
-    if any((ord(c) < 32 and c not in allowed) or ord(c) == 127 for c in value):
+    if has_control(value, allowed="\n\r\t" if multiline else ""):
         raise InvalidInput("invalid_field", f"{field}: contains control characters")
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+    if not storable(value):
         raise InvalidInput("invalid_field", f"{field}: contains invalid Unicode")
     return value if multiline else value.strip()
 
@@ -117,6 +121,6 @@ def query_number(request: web.Request, name: str, default: int, low: int, high: 
 def query_text(request: web.Request, name: str, default: str = "", max_length: int = 100) -> str:
     """?name= as printable text (no control characters, NUL or lone surrogates); else 422 invalid_query."""
     raw = request.query.get(name, default)
-    if len(raw) > max_length or not storable(raw) or any(ord(c) < 32 or ord(c) == 127 for c in raw):
+    if len(raw) > max_length or not storable(raw) or has_control(raw):
         raise InvalidInput("invalid_query", f"{name}: at most {max_length} printable characters")
     return raw
