@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.wire import Client, FakeCarrier  # noqa: E402
 from gateway.carriers.twilio import signature  # noqa: E402
-from gateway.embedded import EmbeddedServers  # noqa: E402
-from gateway.metrics import Metrics  # noqa: E402
-from gateway.migrate import migrate_url  # noqa: E402
-from gateway.routing import RouteTable  # noqa: E402
+from gateway.ops.embedded import EmbeddedServers  # noqa: E402
+from gateway.ops.metrics import Metrics  # noqa: E402
+from gateway.storage.migrate import migrate_url  # noqa: E402
+from gateway.routing.table import RouteTable  # noqa: E402
 
 SID, TOKEN = "AC" + "0" * 31 + "1", "bench-auth-token"
 NUMBERS = 100  # the community's pool; conversation i uses number i % NUMBERS
@@ -172,7 +172,7 @@ async def quiet_lookups(database_url: str, redis_url: str, conversations: int, c
 
 
 async def routes_built(redis_url: str) -> None:
-    from gateway.routing import BUILT
+    from gateway.routing.table import BUILT
     client = aioredis.from_url(redis_url)
     while not await client.exists(BUILT):
         await asyncio.sleep(0.1)

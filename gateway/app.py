@@ -13,17 +13,28 @@ from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from gateway import api, carriers, hooks, limits, lookups, monitoring, conversations, db, migrate, ops, sending, sweeper, webhooks
-from gateway.batching import Statements
+from gateway import api, carriers
+from gateway.platform import events as hooks
+from gateway.compliance import limits
+from gateway.verification import line_types as lookups
+from gateway.compliance import rates as monitoring
+from gateway.messaging import conversations
+from gateway.storage import db
+from gateway.storage import migrate
+from gateway.ops import health as ops
+from gateway.messaging import sending
+from gateway.messaging import sweeper
+from gateway.messaging import webhooks
+from gateway.storage.batching import Statements
 from gateway.config import Config
 from gateway.context import Context
-from gateway.lookups import LineTypes
+from gateway.verification.line_types import LineTypes
 from gateway.keys import CARRIER, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
-from gateway.metrics import Metrics
-from gateway.middleware import auth_middleware, body_deadline_middleware, context_middleware, error_middleware
-from gateway.outbox import Outbox
-from gateway.routing import RouteTable
-from gateway.tasks import Supervisor
+from gateway.ops.metrics import Metrics
+from gateway.ops.middleware import auth_middleware, body_deadline_middleware, context_middleware, error_middleware
+from gateway.messaging.outbox import Outbox
+from gateway.routing.table import RouteTable
+from gateway.ops.tasks import Supervisor
 
 log = structlog.get_logger(__name__)
 

@@ -17,9 +17,10 @@ import uvloop
 from aiohttp import web
 
 from gateway import config as settings
-from gateway import logs, migrate
+from gateway.ops import logs
+from gateway.storage import migrate
 from gateway.app import create_app
-from gateway.embedded import EmbeddedError, EmbeddedServers, port_in_use
+from gateway.ops.embedded import EmbeddedError, EmbeddedServers, port_in_use
 
 
 class PortInUse(Exception):

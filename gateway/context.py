@@ -11,12 +11,12 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
-from gateway.batching import Statements
+from gateway.storage.batching import Statements
 from gateway.config import Config
-from gateway.lookups import LineTypes
-from gateway.metrics import Metrics
-from gateway.outbox import Outbox
-from gateway.routing import RouteTable
+from gateway.verification.line_types import LineTypes
+from gateway.ops.metrics import Metrics
+from gateway.messaging.outbox import Outbox
+from gateway.routing.table import RouteTable
 
 log = structlog.get_logger(__name__)
 

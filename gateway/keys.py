@@ -10,8 +10,8 @@ from aiohttp import web
 from gateway.carriers import Carrier
 from gateway.config import Config
 from gateway.context import Context
-from gateway.metrics import Metrics
-from gateway.tasks import Supervisor
+from gateway.ops.metrics import Metrics
+from gateway.ops.tasks import Supervisor
 
 CONFIG = web.AppKey("config", Config)
 METRICS = web.AppKey("metrics", Metrics)

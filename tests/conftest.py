@@ -12,10 +12,10 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from gateway import migrate
+from gateway.storage import migrate
 from gateway.app import create_app
 from gateway.config import Config, from_dict
-from gateway.embedded import EmbeddedServers
+from gateway.ops.embedded import EmbeddedServers
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeLookup, FakeTwilio, HookReceiver
 from gateway.keys import CONTEXT
 from tests.helpers import TOKEN, Gateway, wait_for

@@ -178,7 +178,7 @@ async def test_tokens_never_reach_the_logs(gateway, capfd):
 
 
 def test_a_logged_crash_carries_no_local_variables(capsys):
-    from gateway import logs
+    from gateway.ops import logs
     from gateway.config import from_dict
 
     def crash(body: str) -> None:

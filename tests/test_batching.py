@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 import redis.exceptions
 
-from gateway.batching import Batched, Pipelined
-from gateway.metrics import Metrics
+from gateway.storage.batching import Batched, Pipelined
+from gateway.ops.metrics import Metrics
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from gateway import monitoring
+from gateway.compliance import rates as monitoring
 from gateway.config import Compliance
 from tests.fakes import Reply
 from tests.helpers import ALEX, PAT, PROXY, SAM, TOKEN, wait_for

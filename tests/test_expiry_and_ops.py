@@ -2,7 +2,7 @@
 
 import re
 
-from gateway.routing import route_key
+from gateway.routing.table import route_key
 from tests.fakes import unwrap
 from tests.helpers import ALEX, PAT, PROXY, TOKEN, wait_for
 

@@ -64,7 +64,7 @@ def test_the_wheel_installs_and_runs_from_any_folder(clean, tmp_path):
     bin_dir = _fresh_install(tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    where = _run(str(bin_dir / "python"), "-c", "from gateway import db, migrate; print(db.__file__); "
+    where = _run(str(bin_dir / "python"), "-c", "from gateway.storage import db, migrate; print(db.__file__); "
                  "print(len(db.QUERIES.names()), len(migrate.available()))", cwd=elsewhere, env=_env(clean))
     assert where.returncode == 0, where.stderr
     module, queries, migrations = where.stdout.split()

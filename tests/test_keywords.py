@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateway.keywords import OPT_OUT, classify
+from gateway.compliance.keywords import OPT_OUT, classify
 from tests.helpers import ALEX, PAT, PROXY
 
 

@@ -2,13 +2,13 @@
 
 from datetime import datetime, timezone
 
-from gateway import limits
+from gateway.compliance import limits
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, wait_for
 
 
 async def _queue(db, gateway, community_id, count, body="m{i}", to=ALEX, sender=PROXY, kind="notification"):
     """Outbound messages stored as the API stores them, then queued; returns their ids."""
-    from gateway.segments import count as segments
+    from gateway.relay.segments import count as segments
     ids = []
     for i in range(count):
         text = body.format(i=i)

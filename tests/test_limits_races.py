@@ -5,7 +5,7 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from gateway import limits
+from gateway.compliance import limits
 from tests.fakes import Reply
 from tests.helpers import PAT, PROXY, SAM, wait_for
 from tests.test_limits import _mirrored, _queue, _settled, _statuses

@@ -4,8 +4,8 @@ import asyncio
 
 import asyncpg
 
-from gateway import migrate
-from gateway.db import QUERIES
+from gateway.storage import migrate
+from gateway.storage.db import QUERIES
 
 
 async def _empty_database(url: str, name: str) -> str:

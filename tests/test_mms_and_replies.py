@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateway.inbound import MEDIA_NOTICE
+from gateway.messaging.inbound import MEDIA_NOTICE
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 
 PICTURE = {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",

@@ -2,10 +2,10 @@
 
 import pytest
 
-from gateway import numbers
+from gateway.verification import numbers
 from gateway.errors import InvalidInput
-from gateway.lookups import CACHE_PREFIX
-from gateway.numbers import Policy
+from gateway.verification.line_types import CACHE_PREFIX
+from gateway.verification.numbers import Policy
 
 US_CA = Policy("US", ("US", "CA"))
 WITH_GB = Policy("US", ("US", "CA", "GB"))

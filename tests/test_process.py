@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from gateway.embedded import _ping
+from gateway.ops.embedded import _ping
 from tests.conftest import free_port
 from tests.helpers import wait_for
 

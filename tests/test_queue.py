@@ -2,8 +2,8 @@
 
 import time
 
-from gateway import outbox
-from gateway.outbox import Outbox
+from gateway.messaging import outbox
+from gateway.messaging.outbox import Outbox
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, wait_for
 
 

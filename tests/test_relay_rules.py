@@ -2,8 +2,8 @@
 
 import pytest
 
-from gateway import relay
-from gateway.relay import Relay, RouteEntry, UnknownCode, Unrouted
+from gateway.relay import rules as relay
+from gateway.relay.rules import Relay, RouteEntry, UnknownCode, Unrouted
 
 PAT_SIDE = RouteEntry(1, "+14155552672", "Alex", "K3", "Pat")
 SAM_SIDE = RouteEntry(2, "+14155552673", "Sam", "M7", "Pat")

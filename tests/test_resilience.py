@@ -3,7 +3,7 @@
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 
-from gateway.routing import route_key
+from gateway.routing.table import route_key
 from tests.conftest import Servers
 from tests.fakes import Proxy
 from tests.helpers import ALEX, PAT, PROXY, SAM, wait_for

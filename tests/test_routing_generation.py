@@ -10,8 +10,8 @@ import signal
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway.metrics import Metrics
-from gateway.routing import BUILT, RouteTable, route_key
+from gateway.ops.metrics import Metrics
+from gateway.routing.table import BUILT, RouteTable, route_key
 from tests.conftest import Servers
 from tests.helpers import ALEX, PAT, PROXY, SAM, wait_for
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from gateway import relay
-from gateway.relay import Ended, Relay, RouteEntry, UnknownCode, Unrouted
-from gateway.routing import route_key
+from gateway.relay import rules as relay
+from gateway.relay.rules import Ended, Relay, RouteEntry, UnknownCode, Unrouted
+from gateway.routing.table import route_key
 from tests.helpers import ALEX, PAT, PROXY, SAM
 
 PAT_SIDE = RouteEntry(1, PAT, "Pat", "Q9", "Alex")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateway.segments import count, is_gsm7
+from gateway.relay.segments import count, is_gsm7
 
 A = "a"
 

@@ -4,8 +4,8 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from gateway.metrics import Metrics
-from gateway.tasks import Supervisor
+from gateway.ops.metrics import Metrics
+from gateway.ops.tasks import Supervisor
 
 
 async def test_failing_step_is_counted_and_the_loop_goes_on():

@@ -2,8 +2,9 @@
 
 import pytest
 
-from gateway import relay, segments
-from gateway.segments import MAX_BODY, length, split
+from gateway.relay import rules as relay
+from gateway.relay import segments
+from gateway.relay.segments import MAX_BODY, length, split
 from tests.helpers import ALEX, PAT, PROXY, SAM, wait_for
 
 EMOJI = "\U0001F600"  # a surrogate pair in UTF-16

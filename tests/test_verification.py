@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from gateway import outbox
-from gateway.outbox import Outbox
+from gateway.messaging import outbox
+from gateway.messaging.outbox import Outbox
 from tests.helpers import ALEX, PAT, PROXY, SAM, wait_for
 
 

@@ -9,13 +9,18 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from gateway import communities, compliance, limits, monitoring, numbers, timezones
+from gateway.platform import communities
+from gateway.compliance import preferences as compliance
+from gateway.compliance import limits
+from gateway.compliance import rates as monitoring
+from gateway.verification import numbers
+from gateway.compliance import timezones
 from gateway.api import render
-from gateway.db import QUERIES
+from gateway.storage.db import QUERIES
 from gateway.errors import InvalidInput
 from gateway.keys import CONFIG, CONTEXT
-from gateway.phones import to_e164
-from gateway.validation import path_id, query_number, query_text, read_json, storable, text
+from gateway.relay.phones import to_e164
+from gateway.api.validation import path_id, query_number, query_text, read_json, storable, text
 
 routes = web.RouteTableDef()
 

@@ -6,13 +6,17 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import communities, conversations, limits, numbers, relay
+from gateway.platform import communities
+from gateway.messaging import conversations
+from gateway.compliance import limits
+from gateway.verification import numbers
+from gateway.relay import rules as relay
 from gateway.api import render
-from gateway.conversations import Person
-from gateway.db import QUERIES
+from gateway.messaging.conversations import Person
+from gateway.storage.db import QUERIES
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.keys import CONTEXT
-from gateway.validation import check_object, path_id, query_number, read_json, text
+from gateway.api.validation import check_object, path_id, query_number, read_json, text
 
 routes = web.RouteTableDef()
 MAX_BODY = 1600  # the carrier's limit on one message

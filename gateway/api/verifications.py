@@ -6,11 +6,13 @@ from typing import Any, Mapping
 
 from aiohttp import web
 
-from gateway import communities, numbers, verification
+from gateway.platform import communities
+from gateway.verification import numbers
+from gateway.verification import codes as verification
 from gateway.api import render
 from gateway.api.conversations import refuse_if_unwanted
 from gateway.keys import CONTEXT
-from gateway.validation import path_id, read_json
+from gateway.api.validation import path_id, read_json
 
 routes = web.RouteTableDef()
 

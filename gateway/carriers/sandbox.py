@@ -17,7 +17,7 @@ import structlog
 from gateway.carriers import Accepted, OutboundSms, SendResult
 from gateway.carriers.twilio import TwilioWire
 from gateway.config import Config
-from gateway.phones import mask
+from gateway.relay.phones import mask
 
 log = structlog.get_logger(__name__)
 

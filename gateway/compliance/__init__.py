@@ -1,0 +1,1 @@
+"""Keywords, preferences, do-not-disturb, limits, rate monitoring."""

@@ -1,0 +1,1 @@
+"""Messages in and out: inbound handling, the outbound queue, sending, statuses, conversations."""

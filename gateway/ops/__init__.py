@@ -1,0 +1,1 @@
+"""Running it: health, metrics, logs, middlewares, background tasks, embedded servers."""

@@ -1,0 +1,121 @@
+"""Request middlewares: context and timing, the one error handler, and the internal API's token check."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+import uuid
+
+import structlog
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from gateway.storage.db import UNAVAILABLE
+from gateway.errors import BadRequest, GatewayError, Unauthorized
+from gateway.keys import CONFIG, METRICS
+from gateway.ops.logs import clip
+
+log = structlog.get_logger(__name__)
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
+
+
+def error_body(status: int, code: str, message: str, **details: object) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message, **details}}, status=status)
+
+
+@web.middleware
+async def context_middleware(request: web.Request, handler):
+    """Bind the request id for every log line of this request, and time it."""
+    structlog.contextvars.clear_contextvars()
+    request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = request_id
+        return response
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        request.app[METRICS].requests.labels(route, str(status)).observe(time.perf_counter() - started)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    """Caller errors become 4xx JSON; our own failures become 503 (dependency away) or 500, never a trace."""
+    try:
+        return await handler(request)
+    except GatewayError as exc:
+        if exc.status >= 500:
+            log.error("request_failed", code=exc.code, path=clip(request.path, 200))
+        else:
+            log.info("request_refused", status=exc.status, code=exc.code, path=clip(request.path, 200))
+        response = error_body(exc.status, exc.code, exc.message, **exc.details)
+        if getattr(exc, "retry_after", None) is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = HTTP_CODES.get(exc.status, "http_error")
+        log.info("request_refused", status=exc.status, code=code, path=clip(request.path, 200))
+        return error_body(exc.status, code, exc.reason)
+    except UNAVAILABLE + (RedisError,) as exc:
+        log.error("dependency_unavailable", error=type(exc).__name__, path=clip(request.path, 200))
+        return error_body(503, "unavailable", "a storage service is unavailable; try again")
+    except Exception:
+        log.exception("request_crashed", path=clip(request.path, 200))
+        return error_body(500, "internal", "internal error")
+
+
+@web.middleware
+async def body_deadline_middleware(request: web.Request, handler):
+    """The whole body must arrive within server.body_timeout seconds of the headers, or the answer is 408 and the
+    connection is closed: a sender trickling bytes (even on the unauthenticated webhook paths) holds nothing open.
+    The body is read here, whole, for every handler (at most server.max_body_bytes, else 413)."""
+    if request.body_exists:
+        try:
+            async with asyncio.timeout(request.app[CONFIG].server.body_timeout):
+                await request.read()
+        except TimeoutError:
+            log.info("request_refused", status=408, code="body_timeout")
+            response = error_body(408, "body_timeout", "the request body did not arrive in time")
+            response.force_close()
+            await response.prepare(request)
+            await response.write_eof()
+            # Closed now, once the answer is written: aiohttp would otherwise keep reading the rest for a while.
+            request.protocol.force_close()
+            return response
+        except web.RequestPayloadError:
+            # A body that does not decode as its Content-Encoding says (gzip over plain bytes): the caller's fault.
+            raise BadRequest("invalid_body", "the body could not be decoded as its Content-Encoding says") from None
+    return await handler(request)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler):
+    """The internal API and the sandbox phone need a bearer token; compared in constant time."""
+    if request.path.startswith(("/v1/", "/sandbox/")):
+        tokens = request.app[CONFIG].server.api_tokens
+        if not tokens:
+            raise Unauthorized("unauthorized", "the internal API has no token configured (GATEWAY_API_TOKEN)")
+        given = request.headers.get("Authorization", "")
+        # Bytes that are not UTF-8 reach us as surrogate escapes, which no configured token contains.
+        given = given if given.isascii() else given.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not _known(token.strip(), tokens.values()):
+            raise Unauthorized("unauthorized", "missing or wrong bearer token")
+    return await handler(request)
+
+
+def _known(token: str, tokens) -> bool:
+    # Check every token, so the time taken does not tell which one nearly matched.
+    found = False
+    for candidate in tokens:
+        found |= hmac.compare_digest(token.encode(), candidate.encode())
+    return found and bool(token)

@@ -1,0 +1,1 @@
+"""What the platform gets from us: communities and the events we send."""

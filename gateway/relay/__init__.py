@@ -1,0 +1,1 @@
+"""The relay rules, pure: no aiohttp, no I/O."""

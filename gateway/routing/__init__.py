@@ -1,0 +1,1 @@
+"""The routing table in Redis, true in Postgres."""

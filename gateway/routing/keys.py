@@ -1,0 +1,94 @@
+"""The routing table's Redis side as data: its keys, the value of a route, the marker that says the table is whole,
+and the scripts that change it. See gateway/routing.py for how they are used.
+
+  gw:route:{proxy:participant}  hash  conversation id -> JSON [recipient, recipient name, code, sender name]
+  gw:last:{proxy:participant}   string  the conversation that last relayed a message to the participant
+  gw:routes:built               string  "{generation}:{run_id}:{token}"
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from gateway.relay.rules import RouteEntry
+
+ROUTE_PREFIX = "gw:route:"
+LAST_PREFIX = "gw:last:"
+REBUILD_LOCK = "gw:routes:rebuilding"
+# Present while Redis holds the whole table; gone after a Redis restart without persistence or a flush. Its value
+# says which generation and server it was built for (see the module's docstring).
+BUILT = "gw:routes:built"
+PAGE = 5000
+
+# Remove a conversation from a participant's hash, and the "last relayed" pointer if it names it.
+FORGET = """
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+# Release the rebuild lock only if it is still ours (it expires; another process may hold it by now).
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def route_key(proxy: str, participant: str) -> str:
+    return f"{ROUTE_PREFIX}{{{proxy}:{participant}}}"
+
+
+def last_key(proxy: str, participant: str) -> str:
+    return f"{LAST_PREFIX}{{{proxy}:{participant}}}"
+
+
+@dataclass(frozen=True)
+class OpenConversation:
+    """What the routing table needs to know of a conversation."""
+
+    id: int
+    proxy_number: str
+    code: str
+    prospect_phone: str
+    prospect_name: str
+    advocate_phone: str
+    advocate_name: str
+
+    def sides(self) -> tuple[tuple[str, RouteEntry], tuple[str, RouteEntry]]:
+        """(sender phone, the entry that sender sees) for both participants."""
+        return (
+            (self.prospect_phone,
+             RouteEntry(self.id, self.advocate_phone, self.advocate_name, self.code, self.prospect_name)),
+            (self.advocate_phone,
+             RouteEntry(self.id, self.prospect_phone, self.prospect_name, self.code, self.advocate_name)),
+        )
+
+
+@dataclass(frozen=True)
+class Lookup:
+    entries: tuple[RouteEntry, ...]
+    last_relayed: int | None
+    source: str  # "redis" or "postgres"
+
+
+def encode(entry: RouteEntry) -> str:
+    return json.dumps([entry.recipient, entry.recipient_name, entry.code, entry.sender_name])
+
+
+def decode(field: str, value: str) -> RouteEntry:
+    recipient, recipient_name, code, sender_name = json.loads(value)
+    return RouteEntry(int(field), recipient, recipient_name, code, sender_name)
+
+
+def run_id_of(info: str | bytes) -> str:
+    """run_id from the raw text of INFO server ("" when absent)."""
+    text = info.decode() if isinstance(info, bytes) else info
+    for line in text.splitlines():
+        if line.startswith("run_id:"):
+            return line[len("run_id:"):].strip()
+    return ""
+
+
+def in_step(marker: str | None, generation: int, run_id: str) -> bool:
+    return marker is not None and marker.split(":")[:2] == [str(generation), run_id]

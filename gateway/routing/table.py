@@ -1,0 +1,350 @@
+"""The routing table: (proxy number, sender) -> open conversations, hot in Redis, true in Postgres.
+
+Redis keys (one hash per participant and number, so lookups are one round trip); both keys of a participant
+carry the hash tag {proxy:participant}, so the script that updates them together works on Redis Cluster:
+  gw:route:{proxy:participant}  hash  conversation id -> JSON [recipient, recipient name, code, sender name]
+  gw:last:{proxy:participant}   string  the conversation that last relayed a message to the participant
+  gw:routes:built               string  "{generation}:{run_id}:{token}": the table was built from Postgres at that
+                                        route generation, on the Redis server with that run_id
+Writes go to Postgres first (by the caller), then here. Any Redis failure falls back to Postgres.
+
+In step with Postgres: a write-through that fails bumps the route generation in Postgres (table route_generation),
+and Redis's run_id changes on every restart, restore or failover, so a table whose marker names another
+generation or another run_id is out of step and is rebuilt. Each process trusts Redis only while the marker read
+in the same round trip as the route equals the one it last confirmed against Postgres and the server, and not
+after a Redis error of its own or a reconnection to another server, until it confirms again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+
+import asyncpg
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError, ResponseError
+
+from gateway.storage.batching import Pipelined
+from gateway.storage.db import QUERIES, UNAVAILABLE
+from gateway.ops.metrics import Metrics
+from gateway.relay.phones import mask
+from gateway.relay.rules import RouteEntry
+from gateway.routing.keys import (BUILT, FORGET, PAGE, REBUILD_LOCK, RELEASE, ROUTE_PREFIX, Lookup, OpenConversation,
+                                decode, encode, in_step, last_key, route_key, run_id_of)
+from gateway.ops.tasks import stop_if_cancelled
+
+__all__ = ["BUILT", "Lookup", "OpenConversation", "RouteTable", "last_key", "route_key"]
+
+log = structlog.get_logger(__name__)
+
+
+class RouteTable:
+    """The routing table of one process: lookups, write-through, and keeping Redis in step with Postgres.
+
+    Create it before the client opens its first connection: it asks every new connection of the client's pool
+    for its server's run_id, which is how a restart or a failover is noticed at the first command after it.
+    """
+
+    def __init__(self, redis: aioredis.Redis, pool: asyncpg.Pool, metrics: Metrics,
+                 pipelined: Pipelined | None = None, page: int = PAGE) -> None:
+        self.redis = redis
+        self.pool = pool
+        self.metrics = metrics
+        self.pipelined = pipelined  # the per-message reads share a pipeline with other callers when given
+        self.page = page  # conversations per round trip of a rebuild
+        self._forget = redis.register_script(FORGET)
+        self._release = redis.register_script(RELEASE)
+        self._confirmed: str | None = None  # the marker last found in step; Redis is trusted while it is there
+        self._epoch = 0  # moves on every doubt, so a confirmation that overlapped one is not kept
+        self._unbumped = 0  # failed write-throughs whose generation bump has not reached Postgres yet
+        self._server: str | None = None  # the run_id of the Redis server this process last talked to
+        self._wake = asyncio.Event()  # set on a doubt: confirm soon rather than at the next interval
+        redis.connection_pool.connection_kwargs["redis_connect_func"] = self._connected
+
+    @property
+    def trusted(self) -> bool:
+        """Whether this process currently answers routes from Redis."""
+        return self._confirmed is not None
+
+    async def _read(self, build) -> list:
+        if self.pipelined is not None:
+            return await self.pipelined.execute(build)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            build(pipe)
+            return await pipe.execute()
+
+    async def lookup(self, proxy: str, sender: str, fresh: bool = False) -> Lookup:
+        """The sender's open conversations on this number: Redis when in step, else Postgres (and fill Redis).
+
+        fresh=True reads Postgres only: for a second look after Redis proved wrong. One round trip to Redis
+        (shared with other callers), the marker read with the route.
+        """
+        started = time.perf_counter()
+        if fresh:
+            result = await self._from_postgres(proxy, sender)
+        else:
+            result = await self._lookup(proxy, sender)
+        self.metrics.route_lookup.labels(result.source).observe(time.perf_counter() - started)
+        return result
+
+    async def _lookup(self, proxy: str, sender: str) -> Lookup:
+        try:
+            raw, last, marker = await self._read(lambda pipe: (pipe.hgetall(route_key(proxy, sender)),
+                                                               pipe.get(last_key(proxy, sender)), pipe.get(BUILT)))
+        except RedisError as exc:
+            self._fell_back("lookup", exc, proxy=mask(proxy), sender=mask(sender))
+            return await self._from_postgres(proxy, sender)
+        if not self._trusts(marker):
+            return await self._from_postgres(proxy, sender)
+        if not raw:
+            result = await self._from_postgres(proxy, sender)
+            if result.entries:
+                await self._fill(proxy, sender, result.entries)
+            return result
+        entries = tuple(decode(f, v) for f, v in raw.items())
+        if len(entries) > 1 and last is None:
+            return Lookup(entries, await self._last_from_postgres(proxy, sender, entries), "redis")
+        return Lookup(entries, int(last) if last else None, "redis")
+
+    async def open_count(self, proxy: str, participant: str) -> int:
+        """How many open conversations the participant has on this number (for the code prefix)."""
+        try:
+            count, marker = await self._read(lambda pipe: (pipe.hlen(route_key(proxy, participant)),
+                                                           pipe.get(BUILT)))
+            if count and self._trusts(marker):
+                return count
+        except RedisError as exc:
+            self._fell_back("open_count", exc)
+        return len((await self._from_postgres(proxy, participant)).entries)
+
+    def _trusts(self, marker: str | None) -> bool:
+        if marker is not None and marker == self._confirmed:
+            return True
+        self._wake.set()  # out of step, rebuilt by another process, or never confirmed: confirm soon
+        return False
+
+    async def add(self, conversation: OpenConversation) -> None:
+        """Write-through after the conversation is in Postgres; a failure leaves Postgres to answer."""
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for sender, entry in conversation.sides():
+                    pipe.hset(route_key(conversation.proxy_number, sender), str(entry.conversation_id),
+                              encode(entry))
+                await pipe.execute()
+        except RedisError as exc:
+            self._fell_back("add", exc, conversation_id=conversation.id)
+            await self._lost_write()
+
+    async def remove(self, conversation: OpenConversation) -> None:
+        for sender, _ in conversation.sides():
+            await self.forget(conversation.proxy_number, sender, conversation.id)
+
+    async def forget(self, proxy: str, participant: str, conversation_id: int) -> None:
+        try:
+            await self._forget(keys=[route_key(proxy, participant), last_key(proxy, participant)],
+                               args=[str(conversation_id)])
+        except RedisError as exc:
+            self._fell_back("remove", exc, conversation_id=conversation_id)
+            await self._lost_write()
+
+    @staticmethod
+    def mark_last_on(pipe, proxy: str, recipient: str, conversation_id: int) -> None:
+        """mark_last in a caller's pipeline (the queue's, right after a relay is stored)."""
+        pipe.set(last_key(proxy, recipient), str(conversation_id))
+
+    async def _lost_write(self) -> None:
+        """Postgres changed and Redis did not: the table is behind until rebuilt. Bump the generation, so every
+        process's next check rebuilds, and drop the marker if Redis answers, so every process stops trusting it
+        at its next lookup. A bump that fails is retried by the next confirm."""
+        self._unbumped += 1
+        try:
+            await self._bump()
+        except (*UNAVAILABLE, asyncpg.PostgresError) as exc:
+            log.warning("route_generation_bump_deferred", error=type(exc).__name__)
+        try:
+            await self.redis.delete(BUILT)
+        except RedisError:
+            pass  # Redis is away: the generation, or its new run_id when it restarts, tells
+
+    async def _bump(self) -> None:
+        pending = self._unbumped
+        if pending:
+            await self.pool.fetchval(QUERIES.bump_route_generation)
+            self._unbumped = max(0, self._unbumped - pending)
+
+    def _doubt(self) -> None:
+        self._confirmed = None
+        self._epoch += 1
+        self._wake.set()
+
+    def _observe(self, run_id: str) -> None:
+        if self._server is not None and run_id != self._server:
+            log.warning("redis_server_changed")
+            self._doubt()
+        self._server = run_id
+
+    async def _connected(self, connection) -> None:
+        """Every new or re-made connection of the pool: the usual handshake, then which server this is."""
+        await connection.on_connect()
+        try:
+            await connection.send_command("INFO", "server")
+            run_id = run_id_of(await connection.read_response())
+        except ResponseError:  # INFO refused (some proxies): the generation still tells lost writes
+            return
+        self._observe(run_id)
+
+    async def _server_run_id(self) -> str:
+        try:
+            run_id = (await self.redis.info("server")).get("run_id", "")
+        except ResponseError:
+            run_id = ""
+        self._observe(run_id)
+        return run_id
+
+    async def confirm(self) -> bool:
+        """Trust Redis again if its table is in step (marker at Postgres's generation, on this server), after
+        rebuilding it if not; False when another process is rebuilding or a doubt came up meanwhile."""
+        epoch = self._epoch
+        await self._bump()
+        run_id = await self._server_run_id()
+        generation = await self.pool.fetchval(QUERIES.find_route_generation)
+        marker = await self.redis.get(BUILT)
+        if not in_step(marker, generation, run_id):
+            marker = await self.rebuild(generation, run_id)
+        if marker is None or epoch != self._epoch:
+            return False
+        self._confirmed = marker
+        return True
+
+    async def keep_in_step(self, interval: float) -> None:
+        """Every process, for as long as it runs: confirm at start, every `interval` seconds, and soon after a
+        doubt (at most once per `interval`, or a second)."""
+        gap = min(interval, 1.0)
+        while True:
+            self._wake.clear()
+            try:
+                await self.confirm()
+            except (RedisError, *UNAVAILABLE) as exc:
+                self.metrics.task_failures.labels("routes").inc()
+                log.warning("routes_check_failed", error=type(exc).__name__)
+            except Exception:
+                self.metrics.task_failures.labels("routes").inc()
+                log.exception("task_step_failed", task="routes")
+            stop_if_cancelled()
+            await asyncio.sleep(gap)
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(0.0, interval - gap))
+            except TimeoutError:
+                pass
+
+    async def rebuild(self, generation: int | None = None, run_id: str | None = None) -> str | None:
+        """Prune entries of closed conversations, then write every open one; one process at a time.
+
+        generation and run_id must be read before the rebuild starts, so that a write-through failing during it
+        leaves the new marker out of step. Returns the marker set, or None when another process holds the lock
+        or the server changed meanwhile.
+        """
+        token = secrets.token_hex(8)
+        if not await self.redis.set(REBUILD_LOCK, token, nx=True, ex=600):
+            log.info("route_rebuild_skipped", reason="another process is rebuilding")
+            return None
+        try:
+            if generation is None:
+                generation = await self.pool.fetchval(QUERIES.find_route_generation)
+            if run_id is None:
+                run_id = await self._server_run_id()
+            # Prune first: after a Redis loss there is nothing to scan, and the write is all the work.
+            pruned = await self._prune()
+            written = await self._write_all()
+            if await self._server_run_id() != run_id:
+                log.warning("route_rebuild_abandoned", reason="the Redis server changed")
+                return None
+            marker = f"{generation}:{run_id}:{token}"
+            await self.redis.set(BUILT, marker)
+        finally:
+            await self._release(keys=[REBUILD_LOCK], args=[token])
+        log.info("routes_rebuilt", conversations=written, pruned=pruned, generation=generation)
+        return marker
+
+    async def _write_all(self) -> int:
+        after, written = 0, 0
+        while True:
+            rows = await self.pool.fetch(QUERIES.list_open_routes, after, self.page)
+            if not rows:
+                return written
+            conversations = [OpenConversation(**dict(row)) for row in rows]
+            await self._write_checked([(conversation.proxy_number, sender, entry)
+                                       for conversation in conversations for sender, entry in conversation.sides()])
+            written += len(rows)
+            after = rows[-1]["id"]
+
+    async def _write_checked(self, routes: list[tuple[str, str, RouteEntry]]) -> None:
+        """Write (proxy, sender, entry) routes read from Postgres, then drop those Postgres has closed since.
+
+        A close commits, then removes its routes: if that removal ran between our read and our write, the write
+        would bring a closed conversation back. Checking after the write catches it; a close after the check
+        removes its routes itself.
+        """
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for proxy, sender, entry in routes:
+                pipe.hset(route_key(proxy, sender), str(entry.conversation_id), encode(entry))
+            await pipe.execute()
+        ids = list({entry.conversation_id for _, _, entry in routes})
+        still_open = {r["id"] for r in await self.pool.fetch(QUERIES.find_open_conversation_ids, ids)}
+        closed = [(proxy, sender, entry) for proxy, sender, entry in routes if entry.conversation_id not in still_open]
+        if closed:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for proxy, sender, entry in closed:
+                    pipe.hdel(route_key(proxy, sender), str(entry.conversation_id))
+                await pipe.execute()
+
+    async def _prune(self) -> int:
+        """Drop entries of conversations Postgres no longer has open: a batch of keys, one query, one pipeline."""
+        pruned, batch = 0, []
+        async for key in self.redis.scan_iter(match=f"{ROUTE_PREFIX}*", count=PAGE):
+            batch.append(key)
+            if len(batch) >= PAGE:
+                pruned += await self._prune_batch(batch)
+                batch = []
+        return pruned + (await self._prune_batch(batch) if batch else 0)
+    async def _prune_batch(self, keys: list[str]) -> int:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hkeys(key)
+            fields = await pipe.execute()
+        ids = {int(f) for key_fields in fields for f in key_fields}
+        still_open = {r["id"] for r in await self.pool.fetch(QUERIES.find_open_conversation_ids, list(ids))}
+        stale = [(key, [f for f in key_fields if int(f) not in still_open]) for key, key_fields in zip(keys, fields)]
+        stale = [(key, gone) for key, gone in stale if gone]
+        if stale:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, gone in stale:
+                    pipe.hdel(key, *gone)
+                await pipe.execute()
+        return sum(len(gone) for _, gone in stale)
+
+    async def _from_postgres(self, proxy: str, sender: str) -> Lookup:
+        rows = await self.pool.fetch(QUERIES.find_routes_for_sender, proxy, sender)
+        entries = tuple(RouteEntry(r["conversation_id"], r["recipient"], r["recipient_name"], r["code"],
+                                   r["sender_name"]) for r in rows)
+        last = await self._last_from_postgres(proxy, sender, entries) if len(entries) > 1 else None
+        return Lookup(entries, last, "postgres")
+
+    async def _last_from_postgres(self, proxy: str, participant: str, entries) -> int | None:
+        ids = [entry.conversation_id for entry in entries]
+        return await self.pool.fetchval(QUERIES.find_last_relayed, proxy, participant, ids)
+
+    async def _fill(self, proxy: str, sender: str, entries: tuple[RouteEntry, ...]) -> None:
+        try:
+            await self._write_checked([(proxy, sender, entry) for entry in entries])
+        except RedisError as exc:
+            self._fell_back("fill", exc)
+
+    def _fell_back(self, operation: str, exc: Exception, **context: object) -> None:
+        """Answered from Postgres; until it confirms again this process does not trust Redis (it may have
+        restarted, failed over, or missed a write)."""
+        self._doubt()
+        self.metrics.redis_fallbacks.labels(operation).inc()
+        log.warning("redis_call_failed", operation=operation, error=type(exc).__name__, **context)

@@ -1,0 +1,1 @@
+"""Postgres: the pool, migrations, named queries, batched statements."""

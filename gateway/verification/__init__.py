@@ -1,0 +1,1 @@
+"""Numbers (countries, line types) and one-time codes."""
