@@ -1,12 +1,12 @@
 -- Move an outbound message forward to a status, found by our id ($1) or else by carrier sid ($2).
--- Never backwards (a late "sent" leaves "delivered"), never out of undelivered/failed/canceled.
+-- Never backwards (a late "sent" leaves "delivered"), never out of a final status (message_status_is_final).
 -- Records the carrier sid if the message has none yet (a callback that beat the send's reply).
 -- $3 status, $4 error code. Returns no row when no such message exists.
 -- Found by id alone and checked after, so a prepared plan always takes the primary key (see begin_send).
 WITH target AS MATERIALIZED (
     SELECT id, direction,
            message_status_rank($3) > message_status_rank(status)
-               AND status NOT IN ('undelivered', 'failed', 'canceled', 'blocked') AS forward
+               AND NOT message_status_is_final(status) AS forward
     FROM messages
     WHERE id = coalesce($1::bigint, (SELECT id FROM messages WHERE carrier_sid = $2::text))
     FOR UPDATE

@@ -12,7 +12,7 @@ WITH target AS MATERIALIZED (
     UPDATE messages m
     SET carrier_sid = coalesce(m.carrier_sid, $2),
         status = CASE WHEN message_status_rank(m.status) < message_status_rank('accepted')
-                           AND m.status NOT IN ('undelivered', 'failed', 'canceled', 'blocked')
+                           AND NOT message_status_is_final(m.status)
                       THEN 'accepted' ELSE m.status END,
         segments = $5,
         accepted_at = now(),

@@ -1,0 +1,183 @@
+"""The gateway's vocabulary: every kind, status, priority, reason and outcome, named once.
+
+Postgres stores these as text checked by constraints and functions in sql/migrations/;
+tests/test_vocabulary.py reads those constraints and functions from a migrated database and fails when the two
+sides differ. StrEnum members compare equal to their text, so a row's text and a member are interchangeable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class MessageKind(StrEnum):
+    """What a stored message is (messages.kind)."""
+
+    INBOUND = "inbound"  # a text a phone sent to one of our numbers
+    RELAY = "relay"  # that text, relayed to the other participant
+    NOTIFICATION = "notification"  # written into a conversation by the platform
+    AUTO_REPLY = "auto_reply"  # the answer to a text that belongs to no conversation
+    HELP = "help"  # the answer to a code we do not know, or to HELP inside a conversation
+    VERIFICATION = "verification"  # a one-time code
+    KEYWORD_REPLY = "keyword_reply"  # the confirmation of STOP, START or HELP (carriers require it)
+
+
+class Priority(StrEnum):
+    """The outbound queue's lanes, drained in this order (messages.priority)."""
+
+    URGENT = "urgent"
+    RELAY = "relay"
+    BULK = "bulk"
+
+
+class MessageStatus(StrEnum):
+    """A message's status (messages.status); carrier statuses only move forward (message_status_rank)."""
+
+    QUEUED = "queued"
+    HELD = "held"  # waits for a limit's reset, a release or a lifted restriction; not a carrier status
+    SUBMITTING = "submitting"
+    ACCEPTED = "accepted"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    BLOCKED = "blocked"
+    RECEIVED = "received"  # an inbound message
+
+    @property
+    def rank(self) -> int:
+        """The order statuses move in; a status never replaces one of a higher rank (message_status_rank)."""
+        return _RANK[self]
+
+    @property
+    def is_final(self) -> bool:
+        """No carrier callback changes it any more: a failure, a cancel or a block (message_status_is_final)."""
+        return self in FINAL_STATUSES
+
+
+_RANK = {
+    MessageStatus.QUEUED: 0, MessageStatus.HELD: 0, MessageStatus.SUBMITTING: 1, MessageStatus.ACCEPTED: 2,
+    MessageStatus.SENDING: 3, MessageStatus.SENT: 4, MessageStatus.DELIVERED: 5, MessageStatus.READ: 6,
+    MessageStatus.UNDELIVERED: 5, MessageStatus.FAILED: 5, MessageStatus.CANCELED: 5, MessageStatus.BLOCKED: 5,
+    MessageStatus.RECEIVED: 5,
+}
+FINAL_STATUSES = frozenset({MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.CANCELED,
+                            MessageStatus.BLOCKED})
+# The statuses a message in the outbound queue can have; the sweeper re-queues these when Redis lost them.
+UNSENT_STATUSES = frozenset({MessageStatus.QUEUED, MessageStatus.SUBMITTING})
+
+
+class BlockReason(StrEnum):
+    """Why an outbound message was stored as blocked and never sent (outbound_block_reason)."""
+
+    NOT_ON_ALLOW_LIST = "not_on_allow_list"  # the community is in test mode
+    OPTED_OUT = "opted_out"
+    DND = "dnd"
+
+
+class HoldReason(StrEnum):
+    """Why an outbound message was stored as held (messages.status_reason with status held)."""
+
+    DAILY_LIMIT = "daily_limit"
+    MONTHLY_LIMIT = "monthly_limit"
+    RESTRICTED = "restricted"
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+class CommunityMode(StrEnum):
+    TEST = "test"
+    LIVE = "live"
+
+
+class UnknownLineType(StrEnum):
+    """What a community does with a number whose line type nobody can tell."""
+
+    ACCEPT = "accept"
+    REFUSE = "refuse"
+
+
+class ComplianceState(StrEnum):
+    """A community's standing from its error and opt-out rates, in order of severity."""
+
+    OK = "ok"
+    WARNING = "warning"
+    RESTRICTED = "restricted"
+
+    @property
+    def severity(self) -> int:
+        return list(ComplianceState).index(self)
+
+
+class Preference(StrEnum):
+    """A contact's SMS preference (contacts.preference)."""
+
+    UNKNOWN = "unknown"
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+
+
+class Dnd(StrEnum):
+    """Do-not-disturb on a contact after carrier errors (contacts.dnd): lifted by hand, or by time."""
+
+    PERMANENT = "permanent"
+    TEMPORARY = "temporary"
+
+
+class VerificationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class DeliveryStatus(StrEnum):
+    """A webhook delivery to a community (webhook_deliveries.status)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class UsagePeriod(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+
+
+class FailureClass(StrEnum):
+    """What a carrier's error means, whatever the carrier: do-not-disturb and rate monitoring act on these.
+
+    Each carrier maps its own codes onto them (gateway/carriers/); see Failure for permanence.
+    """
+
+    OPTED_OUT = "opted_out"  # the recipient replied STOP to the carrier, or is on its block list
+    UNREACHABLE = "unreachable"  # handset off, out of coverage, number not in service
+    LANDLINE = "landline"  # the number cannot receive SMS
+    FILTERED = "filtered"  # the carrier's filter refused the content or the sender
+    RATE_LIMITED = "rate_limited"  # too fast: the carrier asks us to slow down
+    INVALID_NUMBER = "invalid_number"
+    OTHER = "other"
+
+
+# Shards of each community's usage counters (usage_counters.shard is checked against this range), so concurrent
+# sends of one community do not queue on one row lock.
+USAGE_SHARDS = 16
+
+
+class AutoReplyKind(StrEnum):
+    """What an unrouted sender was told once per day (auto_replies.kind)."""
+
+    AUTO_REPLY = "auto_reply"
+    MEDIA = "media"  # the notice that pictures are not relayed

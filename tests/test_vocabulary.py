@@ -1,0 +1,67 @@
+"""The vocabulary's enums against the migrated database: every CHECK constraint and status function agrees."""
+
+import re
+
+import pytest
+
+from gateway import vocabulary as v
+
+# (table, column) -> the enum whose values the column's CHECK constraint must list, exactly.
+CHECKED = {
+    ("communities", "mode"): v.CommunityMode,
+    ("communities", "unknown_line_type"): v.UnknownLineType,
+    ("communities", "compliance_state"): v.ComplianceState,
+    ("conversations", "status"): v.ConversationStatus,
+    ("messages", "direction"): v.Direction,
+    ("messages", "kind"): v.MessageKind,
+    ("messages", "priority"): v.Priority,
+    ("contacts", "preference"): v.Preference,
+    ("contacts", "dnd"): v.Dnd,
+    ("verifications", "status"): v.VerificationStatus,
+    ("usage_counters", "period"): v.UsagePeriod,
+    ("webhook_deliveries", "status"): v.DeliveryStatus,
+    ("auto_replies", "kind"): v.AutoReplyKind,
+}
+
+
+async def _checks(db) -> dict[tuple[str, str], set[str]]:
+    rows = await db.fetch("SELECT conrelid::regclass::text AS tbl, pg_get_constraintdef(oid) AS def "
+                          "FROM pg_constraint WHERE contype = 'c'")
+    found = {}
+    for row in rows:
+        match = re.match(r"CHECK \(\(\(?(\w+)\)? = ANY \(ARRAY\[(.*)\]\)\)\)", row["def"])
+        if match:
+            found[(row["tbl"], match.group(1))] = set(re.findall(r"'([^']*)'::text", match.group(2)))
+    return found
+
+
+async def test_every_listed_column_allows_exactly_its_enum(db):
+    checks = await _checks(db)
+    for (table, column), enum in CHECKED.items():
+        assert checks.get((table, column)) == {member.value for member in enum}, f"{table}.{column}"
+
+
+async def test_every_checked_list_of_names_has_an_enum(db):
+    assert set(await _checks(db)) <= set(CHECKED)
+
+
+@pytest.mark.parametrize("status", list(v.MessageStatus))
+async def test_status_rank_and_finality_agree_with_postgres(db, status):
+    assert await db.fetchval("SELECT message_status_rank($1)", status) == status.rank
+    assert await db.fetchval("SELECT message_status_is_final($1)", status) is status.is_final
+
+
+async def test_an_unknown_status_has_no_rank(db):
+    assert await db.fetchval("SELECT message_status_rank('nonsense')") == -1
+
+
+async def test_every_block_reason_postgres_gives_is_a_block_reason(db):
+    source = await db.fetchval("SELECT pg_get_functiondef('outbound_block_reason'::regproc)")
+    assert set(re.findall(r"THEN '(\w+)'", source)) == {reason.value for reason in v.BlockReason}
+
+
+async def test_the_usage_shard_range_is_the_shard_count(db):
+    definitions = await db.fetch(
+        "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'usage_counters'::regclass")
+    ranges = [re.search(r"shard >= (\d+)\) AND \(shard <= (\d+)", row["def"]) for row in definitions]
+    assert [match.groups() for match in ranges if match] == [("0", str(v.USAGE_SHARDS - 1))]
