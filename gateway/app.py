@@ -28,6 +28,7 @@ from gateway.messaging import webhooks
 from gateway.storage.batching import Statements
 from gateway.config import Config
 from gateway.context import Context
+from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.keys import CARRIER, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
 from gateway.ops.metrics import Metrics
@@ -84,7 +85,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     line_types = LineTypes(lookups.create(config, app[HTTP]), app[POOL], app[REDIS], app[METRICS], config)
     app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types,
                            _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET"),
-                           _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"), statements)
+                           _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"), statements,
+                           Dispatcher(statements.redis, outbox, routes, app[METRICS]))
     app[CARRIER] = carriers.create(config, app[HTTP])
     yield
 

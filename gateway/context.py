@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass
 
 import asyncpg
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import RedisError
 
 from gateway.storage.batching import Statements
 from gateway.config import Config
 from gateway.verification.line_types import LineTypes
 from gateway.ops.metrics import Metrics
+from gateway.messaging.dispatch import Dispatcher
 from gateway.messaging.outbox import Outbox
 from gateway.routing.table import RouteTable
 
@@ -33,39 +32,16 @@ class Context:
     secret: bytes  # the key of verification code hashes
     hook_secret: bytes  # the key that signs POSTs to community webhooks
     statements: Statements  # the per-message statements, batched across concurrent callers
-    # Set when this process queues a message, so its drainer need not wait for the next poll.
-    queued: asyncio.Event = field(default_factory=asyncio.Event)
+    dispatcher: Dispatcher
 
-    async def dispatch(self, message: Mapping[str, Any], priority: str, from_number: str,
-                       relays: tuple[str, int] | None = None) -> bool:
-        """Queue a message just stored (a row with id, status, status_reason, segments); one stored as
-        blocked is counted instead. True when queued.
+    # Until every caller takes the dispatcher itself (issue 10's redesign, in progress).
+    @property
+    def queued(self) -> asyncio.Event:
+        return self.dispatcher.queued
 
-        relays=(recipient, conversation id): the message relays a conversation to the recipient, so the routing
-        table also remembers it as the conversation that last texted them (same round trip).
-        """
-        if message["status"] != "queued":
-            self.metrics.blocked.labels(message["status_reason"] or "unknown").inc()
-            log.info("message_blocked", blocked_message_id=message["id"], reason=message["status_reason"])
-            return False
-        await self.queue(message["id"], priority, from_number, message["segments"], relays)
-        return True
+    async def dispatch(self, *args, **kwargs) -> bool:
+        return await self.dispatcher.dispatch(*args, **kwargs)
 
-    async def queue(self, message_id: int, priority: str, from_number: str, segments: int = 1,
-                    relays: tuple[str, int] | None = None) -> None:
-        """Hand a message already stored as "queued" to the drainers.
+    async def queue(self, *args, **kwargs) -> None:
+        await self.dispatcher.queue(*args, **kwargs)
 
-        If Redis is away the message stays queued in Postgres and the sweeper queues it later.
-        """
-        def build(pipe) -> None:
-            self.outbox.enqueue_on(pipe, message_id, priority, from_number, segments)
-            if relays is not None:
-                self.routes.mark_last_on(pipe, from_number, *relays)
-
-        try:
-            await self.statements.redis.execute(build)
-        except RedisError as exc:
-            self.metrics.redis_fallbacks.labels("enqueue").inc()
-            log.warning("message_queue_deferred", message_id=message_id, error=type(exc).__name__)
-            return
-        self.queued.set()

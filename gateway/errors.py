@@ -1,12 +1,11 @@
-"""Domain errors: what went wrong, the HTTP status it maps to, and a code a client can act on."""
+"""Domain errors: what went wrong and a code a client can act on. No HTTP here: the HTTP layer maps each class
+to a status in one table (gateway/ops/middleware.py, HTTP_STATUS)."""
 
 from __future__ import annotations
 
 
 class GatewayError(Exception):
-    """An error with a machine-readable code; the error middleware turns it into a JSON answer."""
-
-    status = 500
+    """An error with a machine-readable code (snake_case) and a sentence for a person; details go in the answer."""
 
     def __init__(self, code: str, message: str, **details: object) -> None:
         super().__init__(message)
@@ -15,35 +14,34 @@ class GatewayError(Exception):
         self.details = details
 
 
-class BadRequest(GatewayError):
-    status = 400
+class Malformed(GatewayError):
+    """The input cannot be read: not JSON, a wrong type, an unknown field, a number that is no number."""
 
 
-class Unauthorized(GatewayError):
-    status = 401
+class NotAuthenticated(GatewayError):
+    """No credentials, or wrong ones."""
 
 
-class Forbidden(GatewayError):
-    status = 403
+class NotPermitted(GatewayError):
+    """Known caller, refused: a carrier signature that does not verify, an action the state does not allow."""
 
 
 class NotFound(GatewayError):
-    status = 404
+    """No such community, conversation, message or verification."""
 
 
 class Conflict(GatewayError):
-    status = 409
+    """The request collides with what exists: a conversation already open for the pair, a sid already used."""
 
 
 class InvalidInput(GatewayError):
-    status = 422
+    """Readable input that the rules refuse: a landline, an unsupported country, a text too long."""
 
 
-class TooManyRequests(GatewayError):
-    """429; retry_after (seconds) becomes the Retry-After header."""
-
-    status = 429
+class LimitReached(GatewayError):
+    """Too many tries or sends for now; retry_after (seconds), when known, says when to come back."""
 
     def __init__(self, code: str, message: str, retry_after: int | None = None, **details: object) -> None:
         super().__init__(code, message, **details)
         self.retry_after = retry_after
+

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gateway.carriers.twilio import TwilioWire, signature
-from gateway.errors import BadRequest
+from gateway.errors import Malformed
 from gateway.api.communities import SETTINGS
 from tests.helpers import PROXY, TOKEN
 
@@ -36,7 +36,7 @@ def test_parsers_accept_or_refuse_cleanly(form):
     for parse in (TwilioWire("t").parse_inbound, TwilioWire("t").parse_status):
         try:
             parse(form)
-        except BadRequest:
+        except Malformed:
             pass
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from gateway.carriers import InboundSms, StatusUpdate
 from gateway.carriers.twilio import TwilioWire
-from gateway.errors import BadRequest
+from gateway.errors import Malformed
 from tests.fakes import Reply
 from tests.helpers import ALEX, wait_for
 
@@ -48,7 +48,7 @@ def test_parse_status(name, expected):
     ([("MessageSid", "SM1"), ("From", "+1"), ("To", "+1"), ("Body", "x" * 1601)], "longer than"),
 ])
 def test_parse_inbound_refuses_malformed(form, reason):
-    with pytest.raises(BadRequest, match=reason):
+    with pytest.raises(Malformed, match=reason):
         TwilioWire("t").parse_inbound(form)
 
 

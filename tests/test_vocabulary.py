@@ -65,3 +65,12 @@ async def test_the_usage_shard_range_is_the_shard_count(db):
         "SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'usage_counters'::regclass")
     ranges = [re.search(r"shard >= (\d+)\) AND \(shard <= (\d+)", row["def"]) for row in definitions]
     assert [match.groups() for match in ranges if match] == [("0", str(v.USAGE_SHARDS - 1))]
+
+
+def test_every_domain_error_has_one_http_status():
+    from gateway import errors
+    from gateway.ops.middleware import HTTP_STATUS
+
+    domain = {cls for cls in vars(errors).values()
+              if isinstance(cls, type) and issubclass(cls, errors.GatewayError) and cls is not errors.GatewayError}
+    assert set(HTTP_STATUS) == domain

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 
 from aiohttp import web
 
-from gateway.errors import BadRequest, InvalidInput, NotFound
+from gateway.errors import Malformed, InvalidInput, NotFound
 
 JSON_TYPES = {str: "a string", int: "an integer", dict: "an object", list: "a list", bool: "true or false"}
 
@@ -25,7 +25,7 @@ async def read_json(request: web.Request, fields: Mapping[str, type], required: 
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: JSON nested deeper than the parser's stack allows; nothing we take nests that deep.
-        raise BadRequest("invalid_json", "the body is not valid JSON") from None
+        raise Malformed("invalid_json", "the body is not valid JSON") from None
     _refuse_unstorable(data)
     return check_object(data, fields, required, where="body")
 
@@ -59,10 +59,10 @@ def has_control(value: str, allowed: str = "") -> bool:
 
 def check_object(data: Any, fields: Mapping[str, type], required: Iterable[str], where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise BadRequest("invalid_json", f"{where}: expected a JSON object")
+        raise Malformed("invalid_json", f"{where}: expected a JSON object")
     for name in data:
         if name not in fields:
-            raise BadRequest("unknown_field", f"{where}.{name}: unknown field" if where != "body" else
+            raise Malformed("unknown_field", f"{where}.{name}: unknown field" if where != "body" else
                              f"{name}: unknown field")
     for name in required:
         if data.get(name) is None:

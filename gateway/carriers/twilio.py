@@ -13,7 +13,7 @@ import structlog
 
 from gateway.carriers import Accepted, Form, InboundSms, OutboundSms, Rejected, RetryLater, SendResult, StatusUpdate
 from gateway.config import Config
-from gateway.errors import BadRequest
+from gateway.errors import Malformed
 
 log = structlog.get_logger(__name__)
 
@@ -59,14 +59,14 @@ def _field(form: Form, name: str, *, required: bool = True, limit: int = 64) -> 
     for key, value in form:
         if key == name:
             if len(value) > limit:
-                raise BadRequest("invalid_field", f"{name}: longer than {limit} characters")
+                raise Malformed("invalid_field", f"{name}: longer than {limit} characters")
             if "\x00" in value:
-                raise BadRequest("invalid_field", f"{name}: contains a NUL character")
+                raise Malformed("invalid_field", f"{name}: contains a NUL character")
             if required and not value:
-                raise BadRequest("invalid_field", f"{name}: must not be empty")
+                raise Malformed("invalid_field", f"{name}: must not be empty")
             return value
     if required:
-        raise BadRequest("missing_field", f"{name}: required")
+        raise Malformed("missing_field", f"{name}: required")
     return ""
 
 
@@ -94,7 +94,7 @@ class TwilioWire:
     def parse_inbound(self, form: Form) -> InboundSms:
         count = _field(form, "NumMedia", required=False) or "0"
         if not (count.isascii() and count.isdigit()) or int(count) > 10:
-            raise BadRequest("invalid_field", "NumMedia: expected 0 to 10")
+            raise Malformed("invalid_field", "NumMedia: expected 0 to 10")
         # Carriers deliver U+0000 in bodies (seen in place of "@"); Postgres cannot store it, and refusing
         # the message would lose it (a 4xx is never retried), so it is dropped here, after the signature check.
         body = [(key, value.replace("\x00", "")) for key, value in form if key == "Body"]

@@ -11,7 +11,7 @@ from gateway.messaging import inbound
 from gateway.messaging import statuses
 from gateway.carriers import Form, InboundSms
 from gateway.storage.db import QUERIES
-from gateway.errors import BadRequest, Conflict, Forbidden, GatewayError
+from gateway.errors import Malformed, Conflict, NotPermitted, GatewayError
 from gateway.keys import CARRIER, CONFIG, CONTEXT, METRICS
 from gateway.relay.phones import to_e164
 from gateway.api.validation import ascii_number, read_json, text
@@ -30,12 +30,12 @@ async def _signed_form(request: web.Request) -> Form:
     try:
         form = list((await request.post()).items())
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest("invalid_body", "the body is not a readable form") from None
+        raise Malformed("invalid_body", "the body is not a readable form") from None
     if not all(isinstance(value, str) for _, value in form):
-        raise BadRequest("invalid_body", "file uploads are not accepted")
+        raise Malformed("invalid_body", "file uploads are not accepted")
     url = request.app[CONFIG].public_url + request.raw_path
     if not request.app[CARRIER].verify(url, form, request.headers):
-        raise Forbidden("bad_signature", "missing or wrong carrier signature")
+        raise NotPermitted("bad_signature", "missing or wrong carrier signature")
     return form
 
 
@@ -94,7 +94,7 @@ def _our_id(mid: str | None) -> int | None:
         return None
     message_id = ascii_number(mid)
     if message_id is None:
-        raise BadRequest("invalid_query", "mid: a message id in ASCII digits")
+        raise Malformed("invalid_query", "mid: a message id in ASCII digits")
     return message_id
 
 

@@ -12,11 +12,18 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from gateway.storage.db import UNAVAILABLE
-from gateway.errors import BadRequest, GatewayError, Unauthorized
+from gateway.errors import (Conflict, GatewayError, InvalidInput, LimitReached, Malformed, NotAuthenticated,
+                            NotFound, NotPermitted)
 from gateway.keys import CONFIG, METRICS
 from gateway.ops.logs import clip
 
 log = structlog.get_logger(__name__)
+
+# Every domain error's HTTP status, here only: the domain raises by meaning, this layer answers by number.
+HTTP_STATUS: dict[type[GatewayError], int] = {
+    Malformed: 400, NotAuthenticated: 401, NotPermitted: 403, NotFound: 404, Conflict: 409, InvalidInput: 422,
+    LimitReached: 429,
+}
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
@@ -51,12 +58,10 @@ async def error_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except GatewayError as exc:
-        if exc.status >= 500:
-            log.error("request_failed", code=exc.code, path=clip(request.path, 200))
-        else:
-            log.info("request_refused", status=exc.status, code=exc.code, path=clip(request.path, 200))
-        response = error_body(exc.status, exc.code, exc.message, **exc.details)
-        if getattr(exc, "retry_after", None) is not None:
+        status = HTTP_STATUS[type(exc)]
+        log.info("request_refused", status=status, code=exc.code, path=clip(request.path, 200))
+        response = error_body(status, exc.code, exc.message, **exc.details)
+        if isinstance(exc, LimitReached) and exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except web.HTTPException as exc:
@@ -93,7 +98,7 @@ async def body_deadline_middleware(request: web.Request, handler):
             return response
         except web.RequestPayloadError:
             # A body that does not decode as its Content-Encoding says (gzip over plain bytes): the caller's fault.
-            raise BadRequest("invalid_body", "the body could not be decoded as its Content-Encoding says") from None
+            raise Malformed("invalid_body", "the body could not be decoded as its Content-Encoding says") from None
     return await handler(request)
 
 
@@ -103,13 +108,13 @@ async def auth_middleware(request: web.Request, handler):
     if request.path.startswith(("/v1/", "/sandbox/")):
         tokens = request.app[CONFIG].server.api_tokens
         if not tokens:
-            raise Unauthorized("unauthorized", "the internal API has no token configured (GATEWAY_API_TOKEN)")
+            raise NotAuthenticated("unauthorized", "the internal API has no token configured (GATEWAY_API_TOKEN)")
         given = request.headers.get("Authorization", "")
         # Bytes that are not UTF-8 reach us as surrogate escapes, which no configured token contains.
         given = given if given.isascii() else given.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         scheme, _, token = given.partition(" ")
         if scheme.lower() != "bearer" or not _known(token.strip(), tokens.values()):
-            raise Unauthorized("unauthorized", "missing or wrong bearer token")
+            raise NotAuthenticated("unauthorized", "missing or wrong bearer token")
     return await handler(request)
 
 

@@ -15,7 +15,7 @@ from gateway.relay import rules as relay
 from gateway.relay import segments
 from gateway.context import Context
 from gateway.storage.db import QUERIES
-from gateway.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from gateway.errors import Conflict, InvalidInput, NotFound, LimitReached
 from gateway.relay.phones import mask
 
 log = structlog.get_logger(__name__)
@@ -73,10 +73,10 @@ async def forget_code(ctx: Context, message_id: int) -> None:
 
 def _check_limits(counts: Mapping[str, Any], config) -> None:
     if counts["phone_sends"] >= config.per_phone_per_hour:
-        raise TooManyRequests("too_many_codes", f"at most {config.per_phone_per_hour} codes per phone per hour",
+        raise LimitReached("too_many_codes", f"at most {config.per_phone_per_hour} codes per phone per hour",
                               retry_after=max(1, int(counts["phone_wait"])))
     if counts["community_sends"] >= config.per_community_per_hour:
-        raise TooManyRequests("too_many_codes",
+        raise LimitReached("too_many_codes",
                               f"at most {config.per_community_per_hour} codes per community per hour",
                               retry_after=max(1, int(counts["community_wait"])))
 
@@ -91,7 +91,7 @@ async def check(ctx: Context, verification_id: int, code: str) -> CheckResult:
         if row is None:
             raise NotFound("verification_not_found", f"no verification {verification_id}")
         if row["status"] == "failed":
-            raise TooManyRequests("verification_failed", "too many wrong codes; start a new verification")
+            raise LimitReached("verification_failed", "too many wrong codes; start a new verification")
         if row["status"] != "pending":
             raise Conflict("verification_not_pending", f"the verification is {row['status']}; a code works once")
         if row["is_expired"]:
