@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from gateway.storage.batching import script_on
 from gateway.context import Context
 from gateway.storage.db import QUERIES
+from gateway.storage.fallback import AWAY, from_redis
 
 log = structlog.get_logger(__name__)
 
@@ -154,12 +155,9 @@ async def used(ctx: Context, community: Mapping[str, Any]) -> tuple[int, int]:
     """Segments used on the community's day and in its month: Redis, or the Postgres mirror when Redis cannot
     say."""
     day, month = periods(community)
-    try:
-        values = await ctx.redis.mget(keys(community["id"], day)[:2])
-        if None not in values:
-            return int(values[0]), int(values[1])
-    except RedisError:
-        ctx.metrics.redis_fallbacks.labels("limits").inc()
+    values = await from_redis(ctx.metrics, "limits", ctx.redis.mget(keys(community["id"], day)[:2]))
+    if values is not AWAY and None not in values:
+        return int(values[0]), int(values[1])
     row = await ctx.pool.fetchrow(QUERIES.find_usage, community["id"], day, month)
     return row["day"], row["month"]
 
