@@ -18,6 +18,7 @@ from gateway.platform import events as hooks
 from gateway.compliance import limits
 from gateway.verification import line_types as lookups
 from gateway.compliance import rates as monitoring
+from gateway.compliance import preferences as compliance
 from gateway.messaging import conversations
 from gateway.storage import db
 from gateway.storage import migrate
@@ -30,7 +31,12 @@ from gateway.config import Config
 from gateway.context import Context
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
-from gateway.keys import CARRIER, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
+from gateway.keys import (CARRIER, CONFIG, CONTEXT, CONVERSATIONS, HTTP, METRICS, POOL, RECEIVER, REDIS, STATUS_UPDATES,
+                          TASKS)
+from gateway.messaging.conversations import Conversations
+from gateway.messaging.inbound import Receiver
+from gateway.messaging.sending import Sender
+from gateway.messaging.statuses import CarrierErrors, StatusUpdates
 from gateway.ops.metrics import Metrics
 from gateway.ops.middleware import auth_middleware, body_deadline_middleware, context_middleware, error_middleware
 from gateway.messaging.outbox import Outbox
@@ -83,12 +89,25 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     outbox = Outbox(app[REDIS], per_number_rate=config.relay.per_number_rate,
                     lease_seconds=config.queue.lease_seconds)
     line_types = LineTypes(lookups.create(config, app[HTTP]), app[POOL], app[REDIS], app[METRICS], config)
-    app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types,
-                           _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET"),
-                           _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"), statements,
-                           Dispatcher(statements.redis, outbox, routes, app[METRICS]))
+    dispatcher = Dispatcher(statements.redis, outbox, routes, app[METRICS])
+    ctx = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types,
+                  _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET"),
+                  _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"), statements, dispatcher)
+    app[CONTEXT] = ctx
     app[CARRIER] = carriers.create(config, app[HTTP])
+    app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS])
+    app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
+                             config.relay.unrouted_reply, ctx)
+    app[STATUS_UPDATES] = StatusUpdates(app[POOL], _carrier_errors(ctx))
     yield
+
+
+def _carrier_errors(ctx: Context) -> CarrierErrors:
+    """Do-not-disturb after a carrier error (compliance takes a Context until its redesign lands)."""
+    async def record(message_id: int, error_code: str | None) -> None:
+        await compliance.record_carrier_error(ctx, message_id, error_code)
+
+    return record
 
 
 def _secret(configured: str, variable: str) -> bytes:
@@ -113,18 +132,24 @@ async def batching(app: web.Application) -> AsyncIterator[None]:
 
 async def background(app: web.Application) -> AsyncIterator[None]:
     """The loops run in this event loop; stopped (cancelled and awaited) before the pools close."""
-    config, ctx, carrier = app[CONFIG], app[CONTEXT], app[CARRIER]
-    tasks = Supervisor(app[METRICS], config.tasks.restart_delay, app[REDIS])
-    tasks.loop("drain", lambda: sending.drain(ctx, carrier))
+    config, ctx, carrier, metrics = app[CONFIG], app[CONTEXT], app[CARRIER], app[METRICS]
+    pool, outbox, queued = app[POOL], ctx.outbox, ctx.dispatcher.queued
+    sender = Sender(pool, ctx.statements, outbox, queued, metrics, carrier, config.queue, config.carrier,
+                    config.limits, config.tasks.restart_delay, config.public_url,
+                    app[STATUS_UPDATES].carrier_errors, ctx)
+    tasks = Supervisor(metrics, config.tasks.restart_delay, app[REDIS])
+    tasks.loop("drain", lambda: sending.drain(sender))
     if hasattr(carrier, "run_callbacks"):
         tasks.loop("sandbox_callbacks", carrier.run_callbacks)
-    tasks.every("reclaim", min(5.0, config.queue.lease_seconds / 4), ctx.outbox.reclaim)
+    tasks.every("reclaim", min(5.0, config.queue.lease_seconds / 4), outbox.reclaim)
     # Sends the carrier took but Postgres has not recorded (it was away): this process's, and orphans in Redis.
-    tasks.every("record_sends", config.queue.record_interval, lambda: sending.record_kept(ctx))
+    tasks.every("record_sends", config.queue.record_interval, lambda: sending.record_kept(sender))
     # Periodic work runs once per period across every process sharing this Redis (once=True).
-    tasks.every("sweep", config.queue.sweep_interval, lambda: sweeper.sweep(ctx), once=True)
-    tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(ctx))
-    tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(ctx), once=True)
+    tasks.every("sweep", config.queue.sweep_interval,
+                lambda: sweeper.sweep(pool, outbox, metrics, queued, config.queue), once=True)
+    tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(outbox, metrics))
+    tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(app[CONVERSATIONS]),
+                once=True)
     # In every process, at start, every check and soon after a doubt: confirm the routing table is in step with
     # Postgres, rebuilding it (one process, under a lock) if not. A million routes take minutes, so serving does
     # not wait; lookups fall back to Postgres meanwhile.

@@ -1,9 +1,14 @@
-"""What the services share: the pools, the routing table, the queue and the metrics of one gateway."""
+"""What the services share: the pools, the routing table, the queue and the metrics of one gateway.
+
+Only app.py and the tests hold a Context: the messaging side's functions take what they use. Compliance,
+verification and platform modules still take one while their redesign is under way.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -11,6 +16,7 @@ import structlog
 
 from gateway.storage.batching import Statements
 from gateway.config import Config
+from gateway.storage.messages import StoredOutbound
 from gateway.verification.line_types import LineTypes
 from gateway.ops.metrics import Metrics
 from gateway.messaging.dispatch import Dispatcher
@@ -39,9 +45,11 @@ class Context:
     def queued(self) -> asyncio.Event:
         return self.dispatcher.queued
 
-    async def dispatch(self, *args, **kwargs) -> bool:
-        return await self.dispatcher.dispatch(*args, **kwargs)
+    async def dispatch(self, message: Mapping[str, Any] | StoredOutbound, *args, **kwargs) -> bool:
+        """Dispatcher.dispatch for callers that still hand in a row (id, status, status_reason, segments)."""
+        if not isinstance(message, StoredOutbound):
+            message = StoredOutbound.of(message)
+        return await self.dispatcher.dispatch(message, *args, **kwargs)
 
     async def queue(self, *args, **kwargs) -> None:
         await self.dispatcher.queue(*args, **kwargs)
-

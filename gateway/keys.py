@@ -12,6 +12,9 @@ from gateway.config import Config
 from gateway.context import Context
 from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import Supervisor
+from gateway.messaging.conversations import Conversations
+from gateway.messaging.inbound import Receiver
+from gateway.messaging.statuses import StatusUpdates
 
 CONFIG = web.AppKey("config", Config)
 METRICS = web.AppKey("metrics", Metrics)
@@ -21,3 +24,8 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 CARRIER = web.AppKey("carrier", Carrier)
 CONTEXT = web.AppKey("context", Context)
 TASKS = web.AppKey("tasks", Supervisor)
+
+# The messaging side: what its handlers hand to the domain (issue 10, typed storage for messaging).
+CONVERSATIONS = web.AppKey("conversations", Conversations)
+RECEIVER = web.AppKey("receiver", Receiver)
+STATUS_UPDATES = web.AppKey("status_updates", StatusUpdates)

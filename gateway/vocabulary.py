@@ -181,3 +181,34 @@ class AutoReplyKind(StrEnum):
 
     AUTO_REPLY = "auto_reply"
     MEDIA = "media"  # the notice that pictures are not relayed
+
+
+# --- Outcomes of the messaging side (metrics labels and log fields) ---
+
+class InboundOutcome(StrEnum):
+    """What became of an inbound text that is no keyword (gateway_webhooks_total's outcome)."""
+
+    RELAYED = "relayed"
+    BLOCKED = "blocked"  # stored, but every relayed part is blocked (opted out, DND, test mode)
+    NOT_RELAYED = "not_relayed"  # nothing to relay: a picture alone, or a code alone
+    DUPLICATE = "duplicate"  # a carrier retry of a text stored already
+    HELP_SENT = "help_sent"  # an unknown or ended code: answered with the codes that work
+    UNROUTED = "unrouted"  # no open conversation: the auto-reply (at most once a day)
+
+
+class StatusOutcome(StrEnum):
+    """What a carrier's status callback did."""
+
+    APPLIED = "applied"
+    STALE = "stale"  # older than the status the message has, or the message's status is final
+    EARLY = "early"  # for a sid not recorded yet: kept until the send's reply records it
+
+
+class SendOutcome(StrEnum):
+    """One try of the drainer (gateway_sends_total's result)."""
+
+    ACCEPTED = "accepted"
+    RETRY = "retry"
+    FAILED = "failed"
+    REPEAT_STOPPED = "repeat_stopped"  # the carrier took it already: recorded, never sent again
+    CRASHED = "crashed"

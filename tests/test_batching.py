@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
 import asyncpg
 import pytest
@@ -18,6 +19,15 @@ async def pool(clean):
     pool = await asyncpg.create_pool(clean.database_url, min_size=1, max_size=2)
     yield pool
     await pool.close()
+
+
+class Allow(NamedTuple):  # the test statements' parameters, in $n order
+    community_id: int
+    phone: str
+
+
+class Echo(NamedTuple):
+    n: int
 
 
 async def _running(statement: Batched):
@@ -62,8 +72,8 @@ async def test_a_failing_run_fails_only_its_caller_and_nothing_is_stored_twice(p
     statement = Batched("allow", "INSERT INTO allow_list (community_id, phone) VALUES ($1, $2) RETURNING phone",
                         pool, metrics, max_size=10)
     # Three callers in one batch; the middle one names a community that does not exist.
-    calls = [statement.fetchrow(1, "+14155550001"), statement.fetchrow(99, "+14155550002"),
-             statement.fetchrow(1, "+14155550003")]
+    calls = [statement.fetchrow(Allow(1, "+14155550001")), statement.fetchrow(Allow(99, "+14155550002")),
+             statement.fetchrow(Allow(1, "+14155550003"))]
     task = await _running(statement)
     try:
         results = await asyncio.gather(*calls, return_exceptions=True)
@@ -78,7 +88,7 @@ async def test_a_failing_run_fails_only_its_caller_and_nothing_is_stored_twice(p
 async def test_a_caller_waiting_when_the_batch_stops_gets_an_error(pool):
     statement = Batched("sleep", "SELECT pg_sleep($1::float8) AS slept", pool, Metrics(), max_size=10)
     task = await _running(statement)
-    call = asyncio.create_task(statement.fetchrow(5))
+    call = asyncio.create_task(statement.fetchrow((5,)))
     await asyncio.sleep(0.2)
     await _stop(task)
     with pytest.raises(ConnectionError):
@@ -119,8 +129,8 @@ async def test_redis_commands_of_concurrent_callers_share_a_pipeline_and_keep_th
 async def test_a_batch_runs_in_lock_order_and_each_caller_still_gets_its_own_row(pool):
     # record_accepted sorts a batch by the rows it locks; the answers must still reach the right callers.
     statement = Batched("echo", "SELECT $1::int AS n, clock_timestamp() AS at",
-                        pool, Metrics(), max_size=10, order=lambda run: -run[0])
-    calls = [statement.fetchrow(n) for n in (1, 2, 3)]
+                        pool, Metrics(), max_size=10, order=lambda run: -run.n)
+    calls = [statement.fetchrow(Echo(n)) for n in (1, 2, 3)]
     task = await _running(statement)
     try:
         rows = await asyncio.gather(*calls)

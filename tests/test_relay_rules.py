@@ -3,7 +3,7 @@
 import pytest
 
 from gateway.relay import rules as relay
-from gateway.relay.rules import Relay, RouteEntry, UnknownCode, Unrouted
+from gateway.relay.rules import Forward, RouteEntry, UnknownCode, Unrouted
 
 PAT_SIDE = RouteEntry(1, "+14155552672", "Alex", "K3", "Pat")
 SAM_SIDE = RouteEntry(2, "+14155552673", "Sam", "M7", "Pat")
@@ -11,19 +11,19 @@ SAM_SIDE = RouteEntry(2, "+14155552673", "Sam", "M7", "Pat")
 
 @pytest.mark.parametrize("entries, last, body, expected", [
     ([], None, "hello", Unrouted()),
-    ([PAT_SIDE], None, "hello", Relay(PAT_SIDE, "hello")),
-    ([PAT_SIDE], None, "#K3 hello", Relay(PAT_SIDE, "hello")),
+    ([PAT_SIDE], None, "hello", Forward(PAT_SIDE, "hello")),
+    ([PAT_SIDE], None, "#K3 hello", Forward(PAT_SIDE, "hello")),
     # one conversation: a code that is not its code is not relayed (issue 9), but a hashtag is just text
     ([PAT_SIDE], None, "#Z9 is fine", UnknownCode("Z9", (PAT_SIDE,))),
-    ([PAT_SIDE], None, "#hashtag is fine", Relay(PAT_SIDE, "#hashtag is fine")),
-    ([PAT_SIDE, SAM_SIDE], 1, "hello", Relay(PAT_SIDE, "hello")),
-    ([PAT_SIDE, SAM_SIDE], 2, "hello", Relay(SAM_SIDE, "hello")),
-    ([PAT_SIDE, SAM_SIDE], None, "hello", Relay(SAM_SIDE, "hello")),  # no pointer: the newest
-    ([PAT_SIDE, SAM_SIDE], 1, "#m7 hello", Relay(SAM_SIDE, "hello")),
-    ([PAT_SIDE, SAM_SIDE], 1, "  #M7: hello", Relay(SAM_SIDE, "hello")),
+    ([PAT_SIDE], None, "#hashtag is fine", Forward(PAT_SIDE, "#hashtag is fine")),
+    ([PAT_SIDE, SAM_SIDE], 1, "hello", Forward(PAT_SIDE, "hello")),
+    ([PAT_SIDE, SAM_SIDE], 2, "hello", Forward(SAM_SIDE, "hello")),
+    ([PAT_SIDE, SAM_SIDE], None, "hello", Forward(SAM_SIDE, "hello")),  # no pointer: the newest
+    ([PAT_SIDE, SAM_SIDE], 1, "#m7 hello", Forward(SAM_SIDE, "hello")),
+    ([PAT_SIDE, SAM_SIDE], 1, "  #M7: hello", Forward(SAM_SIDE, "hello")),
     ([PAT_SIDE, SAM_SIDE], 1, "#Z9 hello", UnknownCode("Z9", (SAM_SIDE, PAT_SIDE))),
-    ([PAT_SIDE, SAM_SIDE], 1, "#hashtag hello", Relay(PAT_SIDE, "#hashtag hello")),
-    ([PAT_SIDE, SAM_SIDE], 1, "#K3", Relay(PAT_SIDE, "")),
+    ([PAT_SIDE, SAM_SIDE], 1, "#hashtag hello", Forward(PAT_SIDE, "#hashtag hello")),
+    ([PAT_SIDE, SAM_SIDE], 1, "#K3", Forward(PAT_SIDE, "")),
 ])
 def test_decide(entries, last, body, expected):
     assert relay.decide(entries, last, body) == expected

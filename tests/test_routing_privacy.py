@@ -3,7 +3,7 @@
 import pytest
 
 from gateway.relay import rules as relay
-from gateway.relay.rules import Ended, Relay, RouteEntry, UnknownCode, Unrouted
+from gateway.relay.rules import Ended, Forward, RouteEntry, UnknownCode, Unrouted
 from gateway.routing.table import route_key
 from tests.helpers import ALEX, PAT, PROXY, SAM
 
@@ -20,10 +20,10 @@ SAM_SIDE = RouteEntry(2, SAM, "Sam", "B2", "Alex")
     ([SAM_SIDE], set(), "#Q9 one more thing", UnknownCode("Q9", (SAM_SIDE,))),
     ([], set(), "#Q9 anyone?", Unrouted()),
     # A code that is open wins over an ended one with the same letters (codes are reused once free).
-    ([PAT_SIDE, SAM_SIDE], {"Q9"}, "#Q9 hi", Relay(PAT_SIDE, "hi")),
+    ([PAT_SIDE, SAM_SIDE], {"Q9"}, "#Q9 hi", Forward(PAT_SIDE, "hi")),
     # Not a code: ordinary text.
-    ([SAM_SIDE], {"Q9"}, "#hashtag hi", Relay(SAM_SIDE, "#hashtag hi")),
-    ([SAM_SIDE], {"Q9"}, "Q9 hi", Relay(SAM_SIDE, "Q9 hi")),
+    ([SAM_SIDE], {"Q9"}, "#hashtag hi", Forward(SAM_SIDE, "#hashtag hi")),
+    ([SAM_SIDE], {"Q9"}, "Q9 hi", Forward(SAM_SIDE, "Q9 hi")),
 ])
 def test_a_code_goes_only_to_its_open_conversation(entries, ended, body, expected):
     assert relay.decide(entries, 2, body, ended) == expected

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Mapping
+
+from gateway.storage.conversations import Conversation
+from gateway.storage.messages import Message, StoredOutbound
 
 MESSAGE_FIELDS = ("id", "conversation_id", "community_id", "direction", "kind", "status", "status_reason",
                   "carrier_sid", "error_code", "error_message", "attempts", "body", "segments")
@@ -22,27 +26,30 @@ def community(row: Mapping[str, Any]) -> dict:
                                                                           "daily_limit_ceiling", "monthly_limit")}
 
 
-def conversation(row: Mapping[str, Any]) -> dict:
+def conversation(found: Conversation) -> dict:
     return {
-        "id": row["id"], "community_id": row["community_id"], "proxy_number": row["proxy_number"],
-        "code": row["code"], "status": row["status"],
-        "prospect": {"phone": row["prospect_phone"], "name": row["prospect_name"],
-                     "preference": row["prospect_preference"]},
-        "advocate": {"phone": row["advocate_phone"], "name": row["advocate_name"],
-                     "preference": row["advocate_preference"]},
-        "created_at": value(row["created_at"]), "last_activity_at": value(row["last_activity_at"]),
-        "closed_at": value(row["closed_at"]), "closed_reason": row["closed_reason"],
+        "id": found.id, "community_id": found.community_id, "proxy_number": found.proxy_number,
+        "code": found.code, "status": found.status,
+        "prospect": {"phone": found.prospect_phone, "name": found.prospect_name,
+                     "preference": found.prospect_preference},
+        "advocate": {"phone": found.advocate_phone, "name": found.advocate_name,
+                     "preference": found.advocate_preference},
+        "created_at": value(found.created_at), "last_activity_at": value(found.last_activity_at),
+        "closed_at": value(found.closed_at), "closed_reason": found.closed_reason,
     }
 
 
-def message(row: Mapping[str, Any]) -> dict:
-    out = {name: row[name] for name in MESSAGE_FIELDS}
-    out.update({"from": row["from_number"], "to": row["to_number"], "media_urls": list(row["media_urls"]),
-                "created_at": value(row["created_at"]), "updated_at": value(row["updated_at"])})
+def message(found: Message | Mapping[str, Any]) -> dict:
+    """A message; a row of `SELECT * FROM messages` is taken too (api/communities.py's held messages, until
+    their storage returns Message)."""
+    if not isinstance(found, Message):
+        found = Message.of(found)
+    out = {name: getattr(found, name) for name in MESSAGE_FIELDS}
+    out.update({"from": found.from_number, "to": found.to_number, "media_urls": list(found.media_urls),
+                "created_at": value(found.created_at), "updated_at": value(found.updated_at)})
     return out
 
 
-def delivery(row: Mapping[str, Any]) -> dict:
+def delivery(stored: StoredOutbound) -> dict:
     """The short form of a message an API call created: did it go to the queue, or was it blocked?"""
-    return {"id": row["id"], "status": row["status"], "status_reason": row["status_reason"],
-            "segments": row["segments"]}
+    return asdict(stored)

@@ -8,14 +8,20 @@ import asyncpg
 import structlog
 from redis.exceptions import RedisError
 
+from gateway.errors import Conflict, InvalidInput, NotFound
+from gateway.messaging.dispatch import Dispatcher
+from gateway.ops.logs import clip
+from gateway.ops.metrics import Metrics
 from gateway.relay import rules as relay
 from gateway.relay import segments
-from gateway.context import Context
-from gateway.storage.db import QUERIES
-from gateway.errors import Conflict, InvalidInput, NotFound
-from gateway.ops.logs import clip
 from gateway.relay.phones import mask
-from gateway.routing.table import OpenConversation
+from gateway.routing.table import OpenConversation, RouteTable
+from gateway.storage import conversations as storage
+from gateway.storage import messages
+from gateway.storage.conversations import Conversation, LockedCommunity
+from gateway.storage.db import Executor
+from gateway.storage.messages import StoredOutbound
+from gateway.vocabulary import ConversationStatus, MessageKind, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -26,58 +32,71 @@ class Person:
     name: str
 
 
-def _open_conversation(row: asyncpg.Record) -> OpenConversation:
-    return OpenConversation(row["id"], row["proxy_number"], row["code"], row["prospect_phone"],
-                            row["prospect_name"], row["advocate_phone"], row["advocate_name"])
+@dataclass(frozen=True)
+class Conversations:
+    """What starting, writing into, closing and expiring conversations use; built once in app.py."""
+
+    db: asyncpg.Pool
+    routes: RouteTable
+    dispatcher: Dispatcher
+    metrics: Metrics
 
 
-async def start(ctx: Context, community_id: int, prospect: Person, advocate: Person,
-                message: str) -> tuple[int, asyncpg.Record]:
-    """Open a conversation and queue the advocate's notification; returns its id and the notification."""
+async def start(services: Conversations, community_id: int, prospect: Person, advocate: Person,
+                message: str) -> tuple[int, StoredOutbound]:
+    """Open a conversation and queue the advocate's notification; returns its id and the notification.
+
+    Raises InvalidInput (same_participant, participant_is_proxy), NotFound (community_not_found), Conflict
+    (prospect_not_verified, community_has_no_numbers, conversation_exists).
+    """
     if prospect.phone == advocate.phone:
         raise InvalidInput("same_participant", "prospect and advocate must have different phone numbers")
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        community = await conn.fetchrow(QUERIES.lock_community, community_id)
+    async with services.db.acquire() as conn, conn.transaction():
+        community = await storage.lock_community(conn, community_id=community_id)
         if community is None:
             raise NotFound("community_not_found", f"no community {community_id}")
-        if community["require_verification"] and not await conn.fetchval(QUERIES.is_phone_verified, community_id,
-                                                                          prospect.phone):
+        if community.require_verification and not await storage.is_phone_verified(
+                conn, community_id=community_id, phone=prospect.phone):
             raise Conflict("prospect_not_verified", "the prospect's phone has not been verified (POST /v1/verifications)")
         conversation, notification = await _open(conn, community, prospect, advocate, message)
-    await ctx.routes.add(conversation)
+    await services.routes.add(conversation)
     structlog.contextvars.bind_contextvars(conversation_id=conversation.id)
-    await ctx.dispatch(notification, "relay", conversation.proxy_number, relays=(advocate.phone, conversation.id))
+    await services.dispatcher.dispatch(notification, Priority.RELAY, conversation.proxy_number,
+                                       relays=(advocate.phone, conversation.id))
     log.info("conversation_started", proxy=mask(conversation.proxy_number), code=conversation.code)
     return conversation.id, notification
 
 
-async def _open(conn: asyncpg.Connection, community: asyncpg.Record, prospect: Person, advocate: Person,
-                message: str) -> tuple[OpenConversation, asyncpg.Record]:
+async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: Person, advocate: Person,
+                message: str) -> tuple[OpenConversation, StoredOutbound]:
     """Inside the community's lock: choose the number and code, store the conversation and notification."""
-    community_id = community["id"]
     # Upserts first: an error below rolls them back with the transaction.
-    prospect_id = await conn.fetchval(QUERIES.upsert_participant, community_id, prospect.phone, prospect.name)
-    advocate_id = await conn.fetchval(QUERIES.upsert_participant, community_id, advocate.phone, advocate.name)
-    usage = await conn.fetch(QUERIES.pool_usage, community_id, [prospect_id, advocate_id])
+    prospect_id = await storage.upsert_participant(conn, community_id=community.id, phone=prospect.phone,
+                                                   name=prospect.name)
+    advocate_id = await storage.upsert_participant(conn, community_id=community.id, phone=advocate.phone,
+                                                   name=advocate.name)
+    usage = await storage.pool_usage(conn, community_id=community.id, participant_ids=[prospect_id, advocate_id])
     if not usage:
         raise Conflict("community_has_no_numbers", "the community owns no phone numbers")
-    if {prospect.phone, advocate.phone} & {row["phone"] for row in usage}:
+    if {prospect.phone, advocate.phone} & {number.phone for number in usage}:
         raise InvalidInput("participant_is_proxy", "a participant's phone is one of the community's numbers")
-    existing = await conn.fetchval(QUERIES.find_open_conversation_between, community_id, prospect_id, advocate_id)
+    existing = await storage.find_open_conversation_between(conn, community_id=community.id, prospect_id=prospect_id,
+                                                            advocate_id=advocate_id)
     if existing is not None:
         raise Conflict("conversation_exists", f"conversation {existing} between them is already open",
                        conversation_id=existing)
-    number, _shared = relay.choose_number([r["phone"] for r in usage], [r["phone"] for r in usage if r["busy"]],
-                                          {r["phone"]: r["open"] for r in usage})
-    taken = [r["code"] for r in await conn.fetch(QUERIES.open_codes_on_number, number)]
-    code = relay.new_code(taken)
-    conversation_id = await conn.fetchval(QUERIES.insert_conversation, community_id, number, prospect_id,
-                                          advocate_id, code)
-    advocate_open = await conn.fetchval(QUERIES.count_open_for_participant, number, advocate.phone)
-    body = relay.notification_body(message, prospect_name=prospect.name, community_name=community["name"],
+    number, _shared = relay.choose_number([n.phone for n in usage], [n.phone for n in usage if n.busy],
+                                          {n.phone: n.open for n in usage})
+    code = relay.new_code(await storage.open_codes_on_number(conn, proxy=number))
+    conversation_id = await storage.insert_conversation(conn, community_id=community.id, proxy=number,
+                                                        prospect_id=prospect_id, advocate_id=advocate_id, code=code)
+    advocate_open = await storage.count_open_for_participant(conn, proxy=number, phone=advocate.phone)
+    body = relay.notification_body(message, prospect_name=prospect.name, community_name=community.name,
                                    code=code, advocate_open=advocate_open)
-    notification = await conn.fetchrow(QUERIES.insert_outbound_message, community_id, conversation_id,
-                                       "notification", "relay", number, advocate.phone, body, segments.count(body))
+    notification = await messages.insert_outbound_message(
+        conn, community_id=community.id, conversation_id=conversation_id, kind=MessageKind.NOTIFICATION,
+        priority=Priority.RELAY, from_number=number, to_number=advocate.phone, body=body,
+        segments=segments.count(body))
     conversation = OpenConversation(conversation_id, number, code, prospect.phone, prospect.name, advocate.phone,
                                     advocate.name)
     return conversation, notification
@@ -93,66 +112,72 @@ def check_fits(text: str, room: int, field: str) -> None:
                            f"(an emoji counts two)", max_length=max(room, 0))
 
 
-async def identification(ctx: Context, proxy: str) -> tuple[int, int]:
+async def identification(db: Executor, proxy: str) -> tuple[int, int]:
     """What the sender identification of the community owning this number may add to a text (relay.py)."""
-    row = await ctx.pool.fetchrow(QUERIES.find_sender_identification, proxy)
-    return relay.identification_cost(row["sender_id_template"], row["sender_name"]) if row else (0, 1)
+    found = await storage.find_sender_identification(db, proxy=proxy)
+    return relay.identification_cost(found.template, found.sender_name) if found else (0, 1)
 
 
-async def get(ctx: Context, conversation_id: int) -> asyncpg.Record:
-    row = await ctx.pool.fetchrow(QUERIES.find_conversation, conversation_id)
-    if row is None:
+async def get(db: Executor, conversation_id: int) -> Conversation:
+    """Raises NotFound (conversation_not_found)."""
+    conversation = await storage.find_conversation(db, conversation_id=conversation_id)
+    if conversation is None:
         raise NotFound("conversation_not_found", f"no conversation {conversation_id}")
-    return row
+    return conversation
 
 
-async def write(ctx: Context, conversation_id: int, author: str, body: str) -> int:
-    """A message written on the web site by one party, relayed by SMS to the other; returns its id."""
-    row = await get(ctx, conversation_id)
-    if row["status"] != "open":
-        raise Conflict("conversation_not_open", f"conversation {conversation_id} is {row['status']}")
-    other = "advocate" if author == "prospect" else "prospect"
-    recipient, sender_name = row[f"{other}_phone"], row[f"{author}_name"]
-    proxy = row["proxy_number"]
-    check_fits(body, relay.relay_room(code=row["code"], sender_name=sender_name,
-                                      identification=await identification(ctx, proxy)), "body")
-    recipient_open = await ctx.routes.open_count(proxy, recipient)
-    text = relay.relayed_body(body, code=row["code"], sender_name=sender_name, recipient_open=recipient_open)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        if await conn.fetchval(QUERIES.touch_conversation, conversation_id) is None:
+async def write(services: Conversations, conversation_id: int, author: str, body: str) -> int:
+    """A message written on the web site by one party ("prospect" or "advocate"), relayed by SMS to the other;
+    returns its id. Raises NotFound, Conflict (conversation_not_open), InvalidInput (message_too_long)."""
+    conversation = await get(services.db, conversation_id)
+    if conversation.status != ConversationStatus.OPEN:
+        raise Conflict("conversation_not_open", f"conversation {conversation_id} is {conversation.status}")
+    if author == "prospect":
+        recipient, sender_name = conversation.advocate_phone, conversation.prospect_name
+    else:
+        recipient, sender_name = conversation.prospect_phone, conversation.advocate_name
+    proxy, code = conversation.proxy_number, conversation.code
+    check_fits(body, relay.relay_room(code=code, sender_name=sender_name,
+                                      identification=await identification(services.db, proxy)), "body")
+    recipient_open = await services.routes.open_count(proxy, recipient)
+    text = relay.relayed_body(body, code=code, sender_name=sender_name, recipient_open=recipient_open)
+    async with services.db.acquire() as conn, conn.transaction():
+        if not await storage.touch_conversation(conn, conversation_id=conversation_id):
             raise Conflict("conversation_not_open", f"conversation {conversation_id} is no longer open")
-        message = await conn.fetchrow(QUERIES.insert_outbound_message, row["community_id"], conversation_id,
-                                      "relay", "relay", proxy, recipient, text, segments.count(text))
-    if await ctx.dispatch(message, "relay", proxy, relays=(recipient, conversation_id)):
-        log.info("message_relayed", conversation_id=conversation_id, relayed_message_id=message["id"], source="api")
-    return message["id"]
+        message = await messages.insert_outbound_message(
+            conn, community_id=conversation.community_id, conversation_id=conversation_id, kind=MessageKind.RELAY,
+            priority=Priority.RELAY, from_number=proxy, to_number=recipient, body=text,
+            segments=segments.count(text))
+    if await services.dispatcher.dispatch(message, Priority.RELAY, proxy, relays=(recipient, conversation_id)):
+        log.info("message_relayed", conversation_id=conversation_id, relayed_message_id=message.id, source="api")
+    return message.id
 
 
-async def close(ctx: Context, conversation_id: int, reason: str = "closed") -> asyncpg.Record:
+async def close(services: Conversations, conversation_id: int, reason: str = "closed") -> Conversation:
     """Close an open conversation and remove its routes; closing a closed one changes nothing."""
-    row = await get(ctx, conversation_id)
-    if await ctx.pool.fetchval(QUERIES.close_conversation, conversation_id, reason) is not None:
-        await ctx.routes.remove(_open_conversation(row))
+    conversation = await get(services.db, conversation_id)
+    if await storage.close_conversation(services.db, conversation_id=conversation_id, reason=reason):
+        await services.routes.remove(conversation.routes())
         log.info("conversation_closed", conversation_id=conversation_id, reason=clip(reason))
-    return await get(ctx, conversation_id)
+    return await get(services.db, conversation_id)
 
 
-async def expire_idle(ctx: Context, batch: int = 500) -> int:
+async def expire_idle(services: Conversations, batch: int = 500) -> int:
     """Expire conversations idle past their community's inactivity_days; returns how many."""
     total = 0
     while True:
-        rows = await ctx.pool.fetch(QUERIES.expire_idle_conversations, batch)
-        for row in rows:
+        expired = await storage.expire_idle_conversations(services.db, limit=batch)
+        for conversation in expired:
             try:
-                await ctx.routes.remove(_open_conversation(row))
+                await services.routes.remove(conversation)
             except RedisError:
                 raise
             except Exception:
                 # One conversation whose routes cannot be removed must not leave the others' routes in place.
-                ctx.metrics.rows_skipped.labels("expiry").inc()
-                log.exception("expired_routes_not_removed", conversation_id=row["id"])
-            log.info("conversation_expired", conversation_id=row["id"])
-        total += len(rows)
-        ctx.metrics.expired.inc(len(rows))
-        if len(rows) < batch:
+                services.metrics.rows_skipped.labels("expiry").inc()
+                log.exception("expired_routes_not_removed", conversation_id=conversation.id)
+            log.info("conversation_expired", conversation_id=conversation.id)
+        total += len(expired)
+        services.metrics.expired.inc(len(expired))
+        if len(expired) < batch:
             return total

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Mapping
 
 import structlog
-from redis.exceptions import RedisError
 
 from gateway.messaging.outbox import Outbox
 from gateway.ops.metrics import Metrics
 from gateway.routing.table import RouteTable
 from gateway.storage.batching import Pipelined
-from gateway.vocabulary import MessageStatus
+from gateway.storage.fallback import AWAY, from_redis
+from gateway.storage.messages import StoredOutbound
+from gateway.vocabulary import MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -29,22 +29,21 @@ class Dispatcher:
     # Set when this process queues a message, so its drainer need not wait for the next poll.
     queued: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def dispatch(self, message: Mapping[str, Any], priority: str, from_number: str,
+    async def dispatch(self, message: StoredOutbound, priority: Priority, from_number: str,
                        relays: tuple[str, int] | None = None) -> bool:
-        """Queue a message just stored (a row with id, status, status_reason, segments); one stored as
-        blocked is counted instead. True when queued.
+        """Queue a message just stored; one stored as blocked is counted instead. True when queued.
 
         relays=(recipient, conversation id): the message relays a conversation to the recipient, so the routing
         table also remembers it as the conversation that last texted them (same round trip).
         """
-        if message["status"] != MessageStatus.QUEUED:
-            self.metrics.blocked.labels(message["status_reason"] or "unknown").inc()
-            log.info("message_blocked", blocked_message_id=message["id"], reason=message["status_reason"])
+        if message.status != MessageStatus.QUEUED:
+            self.metrics.blocked.labels(message.status_reason or "unknown").inc()
+            log.info("message_blocked", blocked_message_id=message.id, reason=message.status_reason)
             return False
-        await self.queue(message["id"], priority, from_number, message["segments"], relays)
+        await self.queue(message.id, priority, from_number, message.segments, relays)
         return True
 
-    async def queue(self, message_id: int, priority: str, from_number: str, segments: int = 1,
+    async def queue(self, message_id: int, priority: Priority, from_number: str, segments: int = 1,
                     relays: tuple[str, int] | None = None) -> None:
         """Hand a message already stored as "queued" to the drainers.
 
@@ -55,10 +54,6 @@ class Dispatcher:
             if relays is not None:
                 self.routes.mark_last_on(pipe, from_number, *relays)
 
-        try:
-            await self.pipeline.execute(build)
-        except RedisError as exc:
-            self.metrics.redis_fallbacks.labels("enqueue").inc()
-            log.warning("message_queue_deferred", message_id=message_id, error=type(exc).__name__)
+        if await from_redis(self.metrics, "enqueue", self.pipeline.execute(build), message_id=message_id) is AWAY:
             return
         self.queued.set()

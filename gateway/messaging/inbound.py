@@ -2,23 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import asyncpg
 import structlog
 
-from gateway.compliance import preferences as compliance
+from gateway.carriers import InboundSms
 from gateway.compliance import keywords
+from gateway.compliance import preferences as compliance
+from gateway.errors import InvalidInput
+from gateway.messaging.dispatch import Dispatcher
+from gateway.ops.logs import clip
+from gateway.ops.metrics import Metrics
 from gateway.relay import rules as relay
 from gateway.relay import segments
-from gateway.carriers import InboundSms
-from gateway.context import Context
-from gateway.storage.db import QUERIES
-from gateway.errors import InvalidInput
-from gateway.ops.logs import clip
 from gateway.relay.phones import can_receive_text, mask, to_e164
+from gateway.routing.keys import RouteLookup, RouteSource
+from gateway.routing.table import RouteTable
+from gateway.storage import conversations as conversation_storage
+from gateway.storage import messages as storage
+from gateway.storage.batching import Batched
+from gateway.storage.messages import StoreRelayed
+from gateway.vocabulary import InboundOutcome, MessageKind, Priority
+
+if TYPE_CHECKING:
+    from gateway.context import Context
 
 log = structlog.get_logger(__name__)
 
 MEDIA_NOTICE = ("Pictures and other media can't be relayed yet: only the text of your messages reaches the "
                 "person you're talking with.")
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """What handling an inbound text uses; built once in app.py."""
+
+    db: asyncpg.Pool
+    routes: RouteTable
+    store_relayed: Batched[StoreRelayed]
+    dispatcher: Dispatcher
+    metrics: Metrics
+    unrouted_reply: str  # the auto-reply to a text that belongs to no conversation (config relay.unrouted_reply)
+    # Only to call compliance.handle_keyword, which takes a Context until its redesign lands.
+    legacy: Context
 
 
 def _normalise(number: str) -> str:
@@ -29,8 +57,9 @@ def _normalise(number: str) -> str:
         return number
 
 
-async def receive(ctx: Context, sms: InboundSms) -> str:
-    """Store the message and queue what it causes; returns the outcome for metrics and logs.
+async def receive(receiver: Receiver, sms: InboundSms) -> str:
+    """Store the message and queue what it causes; returns the outcome for metrics and logs (an InboundOutcome,
+    or for a keyword what compliance.handle_keyword returns).
 
     Every outcome is one SQL statement, so a message is stored whole or not at all, and a carrier retry
     of the same sid changes nothing ("duplicate").
@@ -38,122 +67,121 @@ async def receive(ctx: Context, sms: InboundSms) -> str:
     sender, proxy = _normalise(sms.from_number), _normalise(sms.to_number)
     structlog.contextvars.bind_contextvars(carrier_sid=clip(sms.sid))
     keyword = keywords.classify(sms.body)
-    if keyword is not None and await _is_keyword(ctx, keyword[0], sender, proxy):
+    if keyword is not None and await _is_keyword(receiver, keyword[0], sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.
-        return await compliance.handle_keyword(ctx, sms, sender, proxy, *keyword)
+        return await compliance.handle_keyword(receiver.legacy, sms, sender, proxy, *keyword)
     for attempt in range(2):
         # A second look, after Redis named a closed conversation, asks Postgres only.
-        lookup = await ctx.routes.lookup(proxy, sender, fresh=attempt > 0)
-        decision = await _decide(ctx, lookup, sender, proxy, sms.body)
-        if isinstance(decision, relay.Relay):
-            outcome = await _relay(ctx, sms, sender, proxy, decision)
-            if outcome != "stale_route":
+        lookup = await receiver.routes.lookup(proxy, sender, fresh=attempt > 0)
+        decision = await _decide(receiver, lookup, sender, proxy, sms.body)
+        if isinstance(decision, relay.Forward):
+            outcome = await _relay(receiver, sms, sender, proxy, decision)
+            if outcome is not None:
                 return outcome
             # Redis named a conversation Postgres has closed: drop that entry and look again.
-            await ctx.routes.forget(proxy, sender, decision.entry.conversation_id)
+            await receiver.routes.forget(proxy, sender, decision.entry.conversation_id)
         elif isinstance(decision, relay.Ended):
-            return await _reply(ctx, sms, sender, proxy, relay.ended_body(decision.code, decision.entries), "help")
+            return await _reply(receiver, sms, sender, proxy, relay.ended_body(decision.code, decision.entries),
+                                MessageKind.HELP)
         elif isinstance(decision, relay.UnknownCode):
-            return await _reply(ctx, sms, sender, proxy, relay.help_body(decision.code, decision.entries), "help")
+            return await _reply(receiver, sms, sender, proxy, relay.help_body(decision.code, decision.entries),
+                                MessageKind.HELP)
         else:
             break
-    return await _reply(ctx, sms, sender, proxy, ctx.config.relay.unrouted_reply, "auto_reply")
+    return await _reply(receiver, sms, sender, proxy, receiver.unrouted_reply, MessageKind.AUTO_REPLY)
 
 
-async def _decide(ctx: Context, lookup, sender: str, proxy: str, body: str) -> relay.Decision:
+async def _decide(receiver: Receiver, lookup: RouteLookup, sender: str, proxy: str, body: str) -> relay.Decision:
     """relay.decide, with Postgres asked on the rare path where a leading code matched no open entry: Redis may
     not have a conversation just opened yet, and only Postgres knows the sender's ended codes."""
     decision = relay.decide(lookup.entries, lookup.last_relayed, body)
     code = relay.leading_code(body)
-    if code is None or isinstance(decision, relay.Relay):
+    if code is None or isinstance(decision, relay.Forward):
         return decision
-    if lookup.source != "postgres":
-        lookup = await ctx.routes.lookup(proxy, sender, fresh=True)
-    ended = await ctx.pool.fetchval(QUERIES.is_ended_code_for_sender, proxy, sender, code)
+    if lookup.source != RouteSource.POSTGRES:
+        lookup = await receiver.routes.lookup(proxy, sender, fresh=True)
+    ended = await conversation_storage.is_ended_code_for_sender(receiver.db, proxy=proxy, sender=sender, code=code)
     return relay.decide(lookup.entries, lookup.last_relayed, body, (code,) if ended else ())
 
 
-async def _is_keyword(ctx: Context, kind: str, sender: str, proxy: str) -> bool:
+async def _is_keyword(receiver: Receiver, kind: str, sender: str, proxy: str) -> bool:
     """STOP and HELP always are (carriers require it). "Yes" or "Start" in the middle of a conversation is an
     answer to the other party; an opt-in word acts as one only for a phone that opted out (or is on DND), or
     one that has no conversation on this number."""
     if kind != "opt_in":
         return True
-    if await ctx.pool.fetchval(QUERIES.is_opted_out_by_number, proxy, sender):
+    if await conversation_storage.is_opted_out_by_number(receiver.db, proxy=proxy, phone=sender):
         return True
-    return not (await ctx.routes.lookup(proxy, sender)).entries
+    return not (await receiver.routes.lookup(proxy, sender)).entries
 
 
-async def _relay(ctx: Context, sms: InboundSms, sender: str, proxy: str, decision: relay.Relay) -> str:
-    """Store the message with its relayed parts (none when it has no text: a picture alone, "#K3" alone)."""
+async def _relay(receiver: Receiver, sms: InboundSms, sender: str, proxy: str,
+                 decision: relay.Forward) -> InboundOutcome | None:
+    """Store the message with its relayed parts (none when it has no text: a picture alone, "#K3" alone).
+    None when the conversation was closed meanwhile (the route was stale): nothing stored."""
     entry = decision.entry
-    recipient_open = await ctx.routes.open_count(proxy, entry.recipient)
+    recipient_open = await receiver.routes.open_count(proxy, entry.recipient)
     parts = relay.relayed_parts(decision.body, code=entry.code, sender_name=entry.sender_name,
                                 recipient_open=recipient_open,
-                                identification=await _identification(ctx, proxy, decision.body, entry))
-    costs = [segments.count(part) for part in parts]
+                                identification=await _identification(receiver, proxy, decision.body, entry))
     # Media is not relayed yet (a later issue): the sender learns it once a day rather than never.
     notice = MEDIA_NOTICE if sms.media_urls else ""
-    row = await ctx.statements.store_relayed.fetchrow(entry.conversation_id, sender, proxy, sms.body,
-                                                      list(sms.media_urls), sms.sid, entry.recipient, parts,
-                                                      segments.count(sms.body), costs, notice,
-                                                      segments.count(notice))
-    if row["conversation_id"] is None:
-        return "stale_route"
+    stored = await storage.store_relayed(receiver.store_relayed, StoreRelayed(
+        entry.conversation_id, sender, proxy, sms.body, list(sms.media_urls), sms.sid, entry.recipient, parts,
+        segments.count(sms.body), [segments.count(part) for part in parts], notice, segments.count(notice)))
+    if not stored.conversation_open:
+        return None
     structlog.contextvars.bind_contextvars(conversation_id=entry.conversation_id)
-    if row["inbound_id"] is None:
+    if stored.inbound_id is None:
         log.info("inbound_duplicate_ignored")
-        return "duplicate"
-    structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
-    if row["notice_id"] is not None:
-        await ctx.dispatch({"id": row["notice_id"], "status": row["notice_status"],
-                            "status_reason": row["notice_reason"], "segments": segments.count(notice)}, "relay", proxy)
+        return InboundOutcome.DUPLICATE
+    structlog.contextvars.bind_contextvars(message_id=stored.inbound_id)
+    if stored.notice is not None:
+        await receiver.dispatcher.dispatch(stored.notice, Priority.RELAY, proxy)
     if not parts:
         log.info("message_not_relayed", reason="media_only" if sms.media_urls else "empty")
-        return "not_relayed"
+        return InboundOutcome.NOT_RELAYED
     queued = False
     # In id order, one after the other: the queue keeps a number's messages in the order they were queued.
-    for message in zip(row["outbound_ids"], row["outbound_statuses"], row["outbound_reasons"], costs):
-        relayed = dict(zip(("id", "status", "status_reason", "segments"), message))
-        queued = await ctx.dispatch(relayed, "relay", proxy, relays=(entry.recipient, entry.conversation_id)) \
-            or queued
+    for message in stored.relayed:
+        queued = await receiver.dispatcher.dispatch(message, Priority.RELAY, proxy,
+                                                    relays=(entry.recipient, entry.conversation_id)) or queued
     if not queued:
-        return "blocked"
-    ctx.metrics.relayed.inc()
-    log.info("message_relayed", relayed_message_id=row["outbound_ids"][0], parts=len(parts), to=mask(entry.recipient))
-    return "relayed"
+        return InboundOutcome.BLOCKED
+    receiver.metrics.relayed.inc()
+    log.info("message_relayed", relayed_message_id=stored.relayed[0].id, parts=len(parts), to=mask(entry.recipient))
+    return InboundOutcome.RELAYED
 
 
-async def _identification(ctx: Context, proxy: str, body: str, entry: relay.RouteEntry) -> tuple[int, int]:
+async def _identification(receiver: Receiver, proxy: str, body: str, entry: relay.RouteEntry) -> tuple[int, int]:
     """What the sender identification may add at send time (begin_send.sql), looked up only for a text long
     enough that the longest identification the settings allow could push it over the limit."""
     longest = (relay.LONGEST_IDENTIFICATION, 1)
     if segments.length(body) <= relay.relay_room(code=entry.code, sender_name=entry.sender_name,
                                                  identification=longest):
         return longest
-    row = await ctx.pool.fetchrow(QUERIES.find_sender_identification, proxy)
-    return relay.identification_cost(row["sender_id_template"], row["sender_name"]) if row else (0, 1)
+    found = await conversation_storage.find_sender_identification(receiver.db, proxy=proxy)
+    return relay.identification_cost(found.template, found.sender_name) if found else (0, 1)
 
 
-async def _reply(ctx: Context, sms: InboundSms, sender: str, proxy: str, text: str, kind: str) -> str:
+async def _reply(receiver: Receiver, sms: InboundSms, sender: str, proxy: str, text: str,
+                 kind: MessageKind) -> InboundOutcome:
     """Store a message that is not relayed, with our reply to it: the help text or the auto-reply."""
     # A help text answers someone in a conversation: relay priority. An auto-reply can wait behind them.
-    priority = "relay" if kind == "help" else "bulk"
+    priority = Priority.RELAY if kind == MessageKind.HELP else Priority.BULK
     if not can_receive_text(sender):
         text = ""  # a short code or an alphanumeric sender ID cannot be answered: store, send nothing
-    cost = segments.count(text)
-    row = await ctx.pool.fetchrow(QUERIES.store_inbound_with_reply, sender, proxy, sms.body, list(sms.media_urls),
-                                  sms.sid, text, kind, priority, segments.count(sms.body), cost)
-    if row["inbound_id"] is None:
+    stored = await storage.store_inbound_with_reply(
+        receiver.db, sender=sender, proxy=proxy, body=sms.body, media_urls=list(sms.media_urls), carrier_sid=sms.sid,
+        segments=segments.count(sms.body), reply=text, reply_kind=kind, reply_priority=priority,
+        reply_segments=segments.count(text))
+    if stored.inbound_id is None:
         log.info("inbound_duplicate_ignored")
-        return "duplicate"
-    structlog.contextvars.bind_contextvars(message_id=row["inbound_id"])
-    if row["reply_id"] is not None:
-        reply = {"id": row["reply_id"], "status": row["reply_status"], "status_reason": row["reply_reason"],
-                 "segments": cost}
-        await ctx.dispatch(reply, priority, proxy)
-    outcome = "help_sent" if kind == "help" else "unrouted"
-    log.info("help_reply_queued" if kind == "help" else "message_unrouted", sender=mask(sender),
-             reply_message_id=row["reply_id"])
-    return outcome
-
+        return InboundOutcome.DUPLICATE
+    structlog.contextvars.bind_contextvars(message_id=stored.inbound_id)
+    if stored.reply is not None:
+        await receiver.dispatcher.dispatch(stored.reply, priority, proxy)
+    help_sent = kind == MessageKind.HELP
+    log.info("help_reply_queued" if help_sent else "message_unrouted", sender=mask(sender),
+             reply_message_id=stored.reply.id if stored.reply else None)
+    return InboundOutcome.HELP_SENT if help_sent else InboundOutcome.UNROUTED

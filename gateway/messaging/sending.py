@@ -3,24 +3,55 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import asyncpg
 import structlog
 from redis.exceptions import RedisError
 
-from gateway.compliance import preferences as compliance
-from gateway.compliance import limits
-from gateway.relay import segments
-from gateway.messaging import statuses
-from gateway.verification import codes as verification
+from gateway import config
 from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLater, SendResult
-from gateway.context import Context
-from gateway.storage.db import QUERIES
+from gateway.compliance import limits
+from gateway.messaging import statuses
+from gateway.messaging.outbox import Answer, Outbox, Ticket
+from gateway.messaging.statuses import CarrierErrors
 from gateway.ops.logs import clip
-from gateway.messaging.outbox import Answer, Ticket
+from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import stop_if_cancelled
+from gateway.relay import segments
+from gateway.storage import messages as storage
+from gateway.storage.batching import Statements
+from gateway.storage.messages import BeginSend, SendingMessage
+from gateway.verification import codes as verification
+from gateway.vocabulary import MessageKind, MessageStatus, SendOutcome
+
+if TYPE_CHECKING:
+    from gateway.context import Context
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What the drainer uses; built once in app.py."""
+
+    db: asyncpg.Pool
+    statements: Statements
+    outbox: Outbox
+    queued: asyncio.Event  # set when a message is queued in this process (Dispatcher.queued)
+    metrics: Metrics
+    carrier: Carrier
+    queue: config.Queue
+    sends: config.Carrier  # timeouts and retries
+    limits: config.Limits
+    restart_delay: float  # seconds to wait after Redis failed a claim
+    public_url: str  # the base of the status callback URL
+    carrier_errors: CarrierErrors  # what a refusal's error code does to the recipient (DND)
+    # Only to call compliance.limits and verification.codes, which take a Context until their redesign lands.
+    legacy: Context
 
 
 def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
@@ -30,180 +61,184 @@ def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None 
     return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
 
 
-async def drain(ctx: Context, carrier: Carrier) -> None:
+async def drain(sender: Sender) -> None:
     """Claim and send for as long as the task runs; every send is a child of this task."""
-    limit = ctx.config.queue.concurrency
+    limit = sender.queue.concurrency
     running: set[asyncio.Task] = set()
     try:
         while True:
             try:
-                tickets = await ctx.outbox.claim(limit - len(running)) if len(running) < limit else []
+                tickets = await sender.outbox.claim(limit - len(running)) if len(running) < limit else []
             except RedisError as exc:
                 # Redis is away: messages wait in Postgres as queued; the sweeper re-queues them later.
                 log.warning("queue_claim_failed", error=type(exc).__name__)
-                ctx.metrics.task_failures.labels("drain").inc()
-                await asyncio.sleep(ctx.config.tasks.restart_delay)
+                sender.metrics.task_failures.labels("drain").inc()
+                await asyncio.sleep(sender.restart_delay)
                 continue
             for ticket in tickets:
-                task = asyncio.create_task(send_one(ctx, carrier, ticket))
+                task = asyncio.create_task(send_one(sender, ticket))
                 running.add(task)
                 task.add_done_callback(running.discard)
             stop_if_cancelled()
             if not tickets:
-                ctx.queued.clear()
+                sender.queued.clear()
                 try:
-                    await asyncio.wait_for(ctx.queued.wait(), ctx.config.queue.poll_interval)
+                    await asyncio.wait_for(sender.queued.wait(), sender.queue.poll_interval)
                 except TimeoutError:
                     pass
     finally:
         # Sends in flight are left to finish: cutting one mid-request could send the message twice.
         if running:
-            await asyncio.wait(running, timeout=ctx.config.carrier.send_timeout)
+            await asyncio.wait(running, timeout=sender.sends.send_timeout)
             for task in running:
                 task.cancel()
-        await _flush_answers(ctx)
+        await _flush_answers(sender)
         try:
-            await ctx.outbox.end_leases()
+            await sender.outbox.end_leases()
         except RedisError:
             pass  # the leases run out by themselves
 
 
-async def send_one(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
+async def send_one(sender: Sender, ticket: Ticket) -> None:
     """One try for one message; a crash here leaves the ticket to be reclaimed when its lease runs out."""
     with structlog.contextvars.bound_contextvars(message_id=ticket.message_id):
         try:
-            if ticket.answered or ticket.message_id in ctx.outbox.unrecorded:
+            if ticket.answered or ticket.message_id in sender.outbox.unrecorded:
                 # The carrier took this message already and Postgres has not recorded it yet (its lease ran
                 # out, the sweeper re-queued it, or it was retried meanwhile): record it, never send it again.
-                await _answered_before(ctx, ticket)
+                await _answered_before(sender, ticket)
             else:
-                await _send(ctx, carrier, ticket)
+                await _send(sender, ticket)
         except Exception:
-            ctx.metrics.sends.labels("crashed").inc()
+            sender.metrics.sends.labels(SendOutcome.CRASHED).inc()
             log.exception("message_send_crashed")
 
 
-async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
-    config = ctx.config
-    row = await ctx.statements.begin_send.fetchrow(ticket.message_id, config.limits.daily_levels,
-                                                   config.limits.daily_ceiling)
-    if row["status"] != "submitting":
-        await _stopped(ctx, ticket, row if row["id"] is not None else None)
+async def _send(sender: Sender, ticket: Ticket) -> None:
+    message = await storage.begin_send(sender.statements.begin_send, BeginSend(
+        ticket.message_id, sender.limits.daily_levels, sender.limits.daily_ceiling))
+    if message is None or message.status != MessageStatus.SUBMITTING:
+        await _stopped(sender, ticket, message)
         return
-    structlog.contextvars.bind_contextvars(conversation_id=row["conversation_id"])
-    row = dict(row)
-    if row["identified"]:
+    structlog.contextvars.bind_contextvars(conversation_id=message.conversation_id)
+    if message.identified:
         # The first text to this phone now carries the sender identification (begin_send added it), which may
         # cost a segment more: count that before the limits. Whatever happens next stores the new count.
-        row["segments"] = segments.count(row["body"])
-    if problem := segments.unsendable(row["body"]):
+        message = dataclasses.replace(message, segments=segments.count(message.body))
+    if problem := segments.unsendable(message.body):
         # Nothing empty or over the carrier's limit is handed to it: it would refuse it anyway.
-        await _fail(ctx, ticket, row, *problem)
+        await _fail(sender, ticket, message, *problem)
         return
-    limited = row["community_id"] is not None and row["kind"] != "keyword_reply"
-    if limited and (reason := await limits.reserve(ctx, row)):
-        await ctx.pool.execute(QUERIES.hold_message, row["id"], reason, row["segments"])
-        await _stopped(ctx, ticket, {**row, "status": "held", "status_reason": reason})
+    limited = message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
+    if limited and (reason := await limits.reserve(sender.legacy, message.limits_row())):
+        await storage.hold_message(sender.db, message_id=message.id, reason=reason, segments=message.segments)
+        await _stopped(sender, ticket, dataclasses.replace(message, status=MessageStatus.HELD, status_reason=reason))
         return
-    result = await _deliver(ctx, carrier, row)
+    result = await _deliver(sender, message)
     if limited and not isinstance(result, Accepted):
-        await limits.refund(ctx, row)
+        await limits.refund(sender.legacy, message.limits_row())
     if isinstance(result, Accepted):
-        await _accepted(ctx, ticket, row, result.sid, limited)
+        await _accepted(sender, ticket, message, result.sid, limited)
         return
-    if row["identified"]:
-        await ctx.pool.execute(QUERIES.set_message_segments, row["id"], row["segments"])
-    if isinstance(result, RetryLater) and row["attempts"] < config.carrier.max_attempts:
-        delay = backoff(row["attempts"], base=config.carrier.retry_base, cap=config.carrier.retry_cap,
+    if message.identified:
+        await storage.set_message_segments(sender.db, message_id=message.id, segments=message.segments)
+    await _not_accepted(sender, ticket, message, result)
+
+
+async def _not_accepted(sender: Sender, ticket: Ticket, message: SendingMessage,
+                        result: RetryLater | Rejected) -> None:
+    """Try again later while tries are left and the carrier allows it; else the message fails."""
+    if isinstance(result, RetryLater) and message.attempts < sender.sends.max_attempts:
+        delay = backoff(message.attempts, base=sender.sends.retry_base, cap=sender.sends.retry_cap,
                         retry_after=result.after)
-        await ctx.pool.execute(QUERIES.requeue_message, row["id"], result.reason)
-        await ctx.outbox.retry(ticket, delay)
-        ctx.metrics.sends.labels("retry").inc()
-        log.warning("message_send_deferred", reason=clip(result.reason, 120), attempt=row["attempts"], retry_in=round(delay, 2))
-    else:
-        code, reason = ((result.code, result.message) if isinstance(result, Rejected)
-                        else ("max_attempts", f"gave up after {row['attempts']} tries: {result.reason}"))
-        await _fail(ctx, ticket, row, code, reason)
-
-
-async def _stopped(ctx: Context, ticket: Ticket, row) -> None:
-    """The message is not to be sent now: sent or canceled meanwhile, blocked, or held."""
-    ctx.outbox.done(ticket)
-    if row is None:
+        await storage.requeue_message(sender.db, message_id=message.id, reason=result.reason)
+        await sender.outbox.retry(ticket, delay)
+        sender.metrics.sends.labels(SendOutcome.RETRY).inc()
+        log.warning("message_send_deferred", reason=clip(result.reason, 120), attempt=message.attempts,
+                    retry_in=round(delay, 2))
         return
-    counter = ctx.metrics.held if row["status"] == "held" else ctx.metrics.blocked
-    counter.labels(row["status_reason"] or "unknown").inc()
-    log.info("message_" + row["status"], reason=row["status_reason"])
+    code, reason = ((result.code, result.message) if isinstance(result, Rejected)
+                    else ("max_attempts", f"gave up after {message.attempts} tries: {result.reason}"))
+    await _fail(sender, ticket, message, code, reason)
 
 
-async def _deliver(ctx: Context, carrier: Carrier, row) -> SendResult:
+async def _stopped(sender: Sender, ticket: Ticket, message: SendingMessage | None) -> None:
+    """The message is not to be sent now: sent or canceled meanwhile (None), blocked, or held."""
+    sender.outbox.done(ticket)
+    if message is None:
+        return
+    counter = sender.metrics.held if message.status == MessageStatus.HELD else sender.metrics.blocked
+    counter.labels(message.status_reason or "unknown").inc()
+    log.info("message_" + message.status, reason=message.status_reason)
+
+
+async def _deliver(sender: Sender, message: SendingMessage) -> SendResult:
     """The text as it goes out (with the verification code filled in), handed to the carrier."""
-    body = row["body"]
-    if row["kind"] == "verification":
-        body = await verification.fill_code(ctx, row["id"], body)
+    body = message.body
+    if message.kind == MessageKind.VERIFICATION:
+        body = await verification.fill_code(sender.legacy, message.id, body)
         if body is None:
             return Rejected("code_expired", "the verification code expired before it could be sent")
-    callback = f"{ctx.config.public_url}/webhooks/{carrier.wire}/status?mid={row['id']}"
-    return await carrier.send(OutboundSms(row["id"], row["from_number"], row["to_number"], body), callback)
+    callback = f"{sender.public_url}/webhooks/{sender.carrier.wire}/status?mid={message.id}"
+    return await sender.carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body), callback)
 
 
-async def _accepted(ctx: Context, ticket: Ticket, row, sid: str, limited: bool) -> None:
+async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid: str, limited: bool) -> None:
     """The carrier took the message: keep its answer first, so that nothing can send it again, then record it."""
-    day, month = limits.periods(row) if limited else (None, None)
-    answer = Answer(row["id"], sid, day, month, row["segments"], row["community_id"])
-    await ctx.outbox.keep(answer, ctx.statements.redis)
-    ctx.outbox.done(ticket)
-    ctx.metrics.sends.labels("accepted").inc()
-    ctx.metrics.segments.inc(row["segments"])
-    log.info("message_sent", attempt=row["attempts"], segments=row["segments"])
-    if row["kind"] == "verification":
+    day, month = limits.periods(message.limits_row()) if limited else (None, None)
+    answer = Answer(message.id, sid, day, month, message.segments, message.community_id)
+    await sender.outbox.keep(answer, sender.statements.redis)
+    sender.outbox.done(ticket)
+    sender.metrics.sends.labels(SendOutcome.ACCEPTED).inc()
+    sender.metrics.segments.inc(message.segments)
+    log.info("message_sent", attempt=message.attempts, segments=message.segments)
+    if message.kind == MessageKind.VERIFICATION:
         try:
-            await verification.forget_code(ctx, row["id"])
+            await verification.forget_code(sender.legacy, message.id)
         except RedisError:
             pass  # the code expires with its key's TTL
-    if error := await record(ctx, answer):
+    if error := await record(sender, answer):
         log.warning("send_record_deferred", error=error)
 
 
-async def _answered_before(ctx: Context, ticket: Ticket) -> None:
-    ctx.outbox.done(ticket)
-    ctx.metrics.sends.labels("repeat_stopped").inc()
+async def _answered_before(sender: Sender, ticket: Ticket) -> None:
+    sender.outbox.done(ticket)
+    sender.metrics.sends.labels(SendOutcome.REPEAT_STOPPED).inc()
     log.info("message_repeat_stopped")
-    answer = await ctx.outbox.answer(ticket.message_id)
+    answer = await sender.outbox.answer(ticket.message_id)
     if answer is not None:
-        await record(ctx, answer)
+        await record(sender, answer)
 
 
-async def record(ctx: Context, answer: Answer) -> str | None:
+async def record(sender: Sender, answer: Answer) -> str | None:
     """Record a kept answer in Postgres (recording one twice changes nothing); None when recorded, else the
     error's name. Until it is recorded the answer stays kept, and record_kept tries again."""
     try:
-        await statuses.record_accepted(ctx, answer.message_id, answer.sid, answer.day, answer.month,
-                                       answer.segments, answer.community_id)
+        await statuses.record_accepted(sender.db, sender.statements.record_accepted, answer)
     except Exception as exc:  # Postgres away, or the batch stopped at shutdown: the answer waits
-        ctx.metrics.task_failures.labels("record_send").inc()
-        ctx.outbox.unrecorded.setdefault(answer.message_id, (answer, True))
+        sender.metrics.task_failures.labels("record_send").inc()
+        sender.outbox.unrecorded.setdefault(answer.message_id, (answer, True))
         return type(exc).__name__
-    ctx.outbox.recorded(answer.message_id)
+    sender.outbox.recorded(answer.message_id)
     return None
 
 
-async def record_kept(ctx: Context) -> int:
+async def record_kept(sender: Sender) -> int:
     """Record the answers Postgres missed: this process's, and any in Redis kept for longer than a lease (their
     process died before recording them). Copies only this process held go to Redis too. Returns how many are
     still unrecorded."""
-    held = list(ctx.outbox.unrecorded.values())
+    held = list(sender.outbox.unrecorded.values())
     for answer, in_redis in held:
         if not in_redis:
-            await ctx.outbox.keep_in_redis(answer, ctx.statements.redis)
+            await sender.outbox.keep_in_redis(answer, sender.statements.redis)
     answers = [answer for answer, _ in held]
     try:
-        answers += await ctx.outbox.kept_answers(older_than=ctx.config.queue.lease_seconds)
+        answers += await sender.outbox.kept_answers(older_than=sender.queue.lease_seconds)
     except RedisError:
         pass  # those in Redis wait for it to return
     if not answers:
         return 0
-    errors = await asyncio.gather(*(record(ctx, answer) for answer in answers))
+    errors = await asyncio.gather(*(record(sender, answer) for answer in answers))
     recorded = errors.count(None)
     if recorded < len(answers):
         log.warning("send_records_pending", pending=len(answers) - recorded, recorded=recorded)
@@ -212,23 +247,23 @@ async def record_kept(ctx: Context) -> int:
     return len(answers) - recorded
 
 
-async def _flush_answers(ctx: Context) -> None:
+async def _flush_answers(sender: Sender) -> None:
     """At shutdown: one last try to record what is kept (or to put it in Redis). An answer held only here and
     recorded nowhere is logged: its message may be sent again once its lease runs out."""
-    if not ctx.outbox.unrecorded:
+    if not sender.outbox.unrecorded:
         return
     try:
-        await asyncio.wait_for(record_kept(ctx), ctx.config.carrier.send_timeout)
+        await asyncio.wait_for(record_kept(sender), sender.sends.send_timeout)
     except Exception as exc:
         log.warning("send_records_flush_failed", error=type(exc).__name__)
-    lost = sorted(mid for mid, (_, in_redis) in ctx.outbox.unrecorded.items() if not in_redis)
+    lost = sorted(mid for mid, (_, in_redis) in sender.outbox.unrecorded.items() if not in_redis)
     if lost:
         log.error("send_answers_lost_at_shutdown", message_ids=lost[:100], count=len(lost))
 
 
-async def _fail(ctx: Context, ticket: Ticket, row, code: str, reason: str) -> None:
-    await ctx.pool.execute(QUERIES.fail_message, row["id"], code, reason)
-    ctx.outbox.done(ticket)
-    await compliance.record_carrier_error(ctx, row["id"], code)
-    ctx.metrics.sends.labels("failed").inc()
-    log.warning("message_failed", error_code=clip(code, 16), attempt=row["attempts"])
+async def _fail(sender: Sender, ticket: Ticket, message: SendingMessage, code: str, reason: str) -> None:
+    await storage.fail_message(sender.db, message_id=message.id, code=code, reason=reason)
+    sender.outbox.done(ticket)
+    await sender.carrier_errors(message.id, code)
+    sender.metrics.sends.labels(SendOutcome.FAILED).inc()
+    log.warning("message_failed", error_code=clip(code, 16), attempt=message.attempts)

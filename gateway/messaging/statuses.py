@@ -2,49 +2,67 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 import asyncpg
 import structlog
 
-from gateway.compliance import preferences as compliance
 from gateway.carriers import StatusUpdate
-from gateway.context import Context
-from gateway.storage.db import QUERIES
 from gateway.errors import Conflict
+from gateway.messaging.outbox import Answer
 from gateway.ops.logs import clip
+from gateway.storage import messages as storage
+from gateway.storage.batching import Batched
+from gateway.storage.db import Executor
+from gateway.storage.messages import RecordAccepted
+from gateway.vocabulary import MessageStatus, StatusOutcome
 
 log = structlog.get_logger(__name__)
 
+# What a carrier error on a message does to its recipient (do-not-disturb): (message id, error code).
+CarrierErrors = Callable[[int, str | None], Awaitable[None]]
 
-async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> str:
-    """Apply a status callback; returns "applied", "stale" (older than what we have) or "early".
+
+@dataclass(frozen=True)
+class StatusUpdates:
+    """What applying a status callback uses: Postgres, and what a failure's error code does (DND)."""
+
+    db: Executor
+    carrier_errors: CarrierErrors
+
+
+async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUpdate) -> StatusOutcome:
+    """Apply a status callback for our message (by id, or else by sid).
 
     Raises Conflict (sid_in_use) when the callback names our message and a sid another message already has.
     """
     try:
-        row = await ctx.pool.fetchrow(QUERIES.apply_message_status, message_id, update.sid, update.status,
-                                      update.error_code)
+        applied = await storage.apply_message_status(updates.db, message_id=message_id, sid=update.sid,
+                                                     status=update.status, error_code=update.error_code)
     except asyncpg.UniqueViolationError:
         raise Conflict("sid_in_use", "MessageSid: the sid of another message; nothing applied") from None
-    if row is None:
+    if applied is None:
         # The carrier knows a sid we have not recorded: keep it for when the send's reply arrives.
-        await ctx.pool.execute(QUERIES.store_early_status, update.sid, update.status, update.error_code)
+        await storage.store_early_status(updates.db, sid=update.sid, status=update.status,
+                                         error_code=update.error_code)
         log.info("status_kept_for_later", status=clip(update.status), carrier_sid=clip(update.sid))
-        return "early"
-    structlog.contextvars.bind_contextvars(message_id=row["id"])
-    if not row["forward"]:
-        log.info("status_ignored", status=clip(update.status), current=row["status"])
-        return "stale"
+        return StatusOutcome.EARLY
+    structlog.contextvars.bind_contextvars(message_id=applied.id)
+    if not applied.forward:
+        log.info("status_ignored", status=clip(update.status), current=applied.status)
+        return StatusOutcome.STALE
     log.info("status_applied", status=clip(update.status), error_code=clip(update.error_code, 16))
-    if update.status in ("failed", "undelivered"):
-        await compliance.record_carrier_error(ctx, row["id"], update.error_code)
-    return "applied"
+    if update.status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
+        await updates.carrier_errors(applied.id, update.error_code)
+    return StatusOutcome.APPLIED
 
 
-async def record_accepted(ctx: Context, message_id: int, sid: str, day: date | None, month: date | None,
-                          segments: int, community_id: int | None) -> None:
-    """The carrier took the message: record its sid and usage, then any callbacks that came before we knew it."""
-    row = await ctx.statements.record_accepted.fetchrow(message_id, sid, day, month, segments, community_id)
-    for status, error_code in zip(row["early_statuses"], row["early_error_codes"]):
-        await ctx.pool.execute(QUERIES.apply_message_status, message_id, sid, status, error_code)
+async def record_accepted(db: Executor, batch: Batched[RecordAccepted], answer: Answer) -> None:
+    """The carrier took the message: record its sid and usage (batched with other sends' records), then any
+    callbacks that came before we knew the sid."""
+    early = await storage.record_send_accepted(batch, RecordAccepted(
+        answer.message_id, answer.sid, answer.day, answer.month, answer.segments, answer.community_id))
+    for status, error_code in early:
+        await storage.apply_message_status(db, message_id=answer.message_id, sid=answer.sid, status=status,
+                                           error_code=error_code)

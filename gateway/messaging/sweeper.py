@@ -2,40 +2,47 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from redis.exceptions import RedisError
 
-from gateway.context import Context
-from gateway.storage.db import QUERIES
+from gateway import config
+from gateway.messaging.outbox import Outbox
+from gateway.ops.metrics import Metrics
+from gateway.storage import messages as storage
+from gateway.storage.db import Executor
 
 log = structlog.get_logger(__name__)
 
 
-async def sweep(ctx: Context, batch: int = 1000) -> int:
-    """Messages stored as queued (or whose send never answered) that are not in Redis go back in."""
-    config = ctx.config.queue
-    rows = await ctx.pool.fetch(QUERIES.find_unsent_messages, config.sweep_after, config.lease_seconds * 2, batch)
+async def sweep(db: Executor, outbox: Outbox, metrics: Metrics, queued: asyncio.Event, queue: config.Queue,
+                batch: int = 1000) -> int:
+    """Messages stored as queued (or whose send never answered) that are not in Redis go back in; returns how
+    many. `queued` is set when any did, so this process's drainer claims them now."""
+    unsent = await storage.find_unsent_messages(db, queued_for=queue.sweep_after,
+                                                submitting_for=queue.lease_seconds * 2, limit=batch)
     requeued = 0
-    for row in rows:
+    for message in unsent:
         try:
-            if await ctx.outbox.ensure(row["id"], row["priority"], row["from_number"], row["segments"]):
+            if await outbox.ensure(message.id, message.priority, message.from_number, message.segments):
                 requeued += 1
-                log.info("message_requeued", message_id=row["id"])
+                log.info("message_requeued", message_id=message.id)
         except RedisError:
             raise  # Redis away is no fault of the row: the whole pass waits for the next
         except Exception:
             # One row the queue cannot take must not keep the others out of it.
-            ctx.metrics.rows_skipped.labels("sweep").inc()
-            log.exception("message_requeue_failed", message_id=row["id"])
+            metrics.rows_skipped.labels("sweep").inc()
+            log.exception("message_requeue_failed", message_id=message.id)
     if requeued:
-        ctx.metrics.requeued.inc(requeued)
-        ctx.queued.set()
-    await ctx.pool.execute(QUERIES.delete_old_early_statuses)
-    await ctx.pool.execute(QUERIES.delete_old_auto_replies)
-    await ctx.pool.execute(QUERIES.delete_old_verification_sends)
+        metrics.requeued.inc(requeued)
+        queued.set()
+    await storage.delete_old_early_statuses(db)
+    await storage.delete_old_auto_replies(db)
+    await storage.delete_old_verification_sends(db)
     return requeued
 
 
-async def report_depth(ctx: Context) -> None:
-    for state, depth in (await ctx.outbox.depth()).items():
-        ctx.metrics.queue_depth.labels(state).set(depth)
+async def report_depth(outbox: Outbox, metrics: Metrics) -> None:
+    for state, depth in (await outbox.depth()).items():
+        metrics.queue_depth.labels(state).set(depth)

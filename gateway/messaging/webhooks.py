@@ -12,7 +12,7 @@ from gateway.messaging import statuses
 from gateway.carriers import Form, InboundSms
 from gateway.storage.db import QUERIES
 from gateway.errors import Malformed, Conflict, NotPermitted, GatewayError
-from gateway.keys import CARRIER, CONFIG, CONTEXT, METRICS
+from gateway.keys import CARRIER, CONFIG, CONTEXT, METRICS, RECEIVER, STATUS_UPDATES
 from gateway.relay.phones import to_e164
 from gateway.api.validation import ascii_number, read_json, text
 
@@ -58,7 +58,7 @@ async def inbound_sms(request: web.Request) -> web.Response:
     async def work():
         form = await _signed_form(request)
         sms = request.app[CARRIER].parse_inbound(form)
-        outcome = await inbound.receive(request.app[CONTEXT], sms)
+        outcome = await inbound.receive(request.app[RECEIVER], sms)
         if outcome == "duplicate":
             await _refuse_outbound_sid(request, sms.sid)
         # 200 only now: the message is durable in Postgres (receive raised otherwise, giving a 503).
@@ -74,7 +74,7 @@ async def status_callback(request: web.Request) -> web.Response:
         if update is None:
             return "ignored", web.Response(status=200)
         message_id = _our_id(request.query.get("mid"))
-        outcome = await statuses.apply(request.app[CONTEXT], message_id, update)
+        outcome = await statuses.apply(request.app[STATUS_UPDATES], message_id, update)
         return outcome, web.Response(status=200)
 
     return await _counted(request, "status", work)
@@ -105,7 +105,7 @@ async def sandbox_inbound(request: web.Request) -> web.Response:
     body = text(data["body"], "body", max_length=1600, multiline=True)
     sms = InboundSms("SM" + secrets.token_hex(16), to_e164(data["from"], field="from", region=region),
                      to_e164(data["to"], field="to", region=region), body)
-    outcome = await inbound.receive(request.app[CONTEXT], sms)
+    outcome = await inbound.receive(request.app[RECEIVER], sms)
     request.app[METRICS].webhooks.labels("sandbox", outcome).inc()
     return web.json_response({"sid": sms.sid, "outcome": outcome})
 

@@ -39,7 +39,9 @@ class RouteEntry:
 
 
 @dataclass(frozen=True)
-class Relay:
+class Forward:
+    """Relay the text to the other party of this conversation."""
+
     entry: RouteEntry
     body: str  # what to relay, with any code stripped
 
@@ -63,7 +65,7 @@ class Unrouted:
     pass
 
 
-Decision = Relay | Ended | UnknownCode | Unrouted
+Decision = Forward | Ended | UnknownCode | Unrouted
 
 
 def leading_code(body: str) -> str | None:
@@ -94,16 +96,16 @@ def decide(entries: Iterable[RouteEntry], last_relayed: int | None, body: str,
         code = code_of(match)
         for entry in entries:
             if entry.code == code:
-                return Relay(entry, body[match.end():])
+                return Forward(entry, body[match.end():])
         if code in {c.upper() for c in ended_codes}:
             return Ended(code, tuple(entries))
         return UnknownCode(code, tuple(entries)) if entries else Unrouted()
     if not entries:
         return Unrouted()
     if len(entries) == 1:
-        return Relay(entries[0], body)
+        return Forward(entries[0], body)
     by_id = {entry.conversation_id: entry for entry in entries}
-    return Relay(by_id.get(last_relayed, entries[0]), body)
+    return Forward(by_id.get(last_relayed, entries[0]), body)
 
 
 def relayed_body(body: str, *, code: str, sender_name: str, recipient_open: int) -> str:

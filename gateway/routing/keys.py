@@ -1,5 +1,5 @@
 """The routing table's Redis side as data: its keys, the value of a route, the marker that says the table is whole,
-and the scripts that change it. See gateway/routing.py for how they are used.
+and the scripts that change it. See gateway/routing/table.py for how they are used.
 
   gw:route:{proxy:participant}  hash  conversation id -> JSON [recipient, recipient name, code, sender name]
   gw:last:{proxy:participant}   string  the conversation that last relayed a message to the participant
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 
 from gateway.relay.rules import RouteEntry
 
@@ -65,11 +66,20 @@ class OpenConversation:
         )
 
 
+class RouteSource(StrEnum):
+    """Where a route lookup was answered (the gateway_route_lookup_seconds label)."""
+
+    REDIS = "redis"
+    POSTGRES = "postgres"
+
+
 @dataclass(frozen=True)
-class Lookup:
+class RouteLookup:
+    """A sender's open conversations on one number, and which of them last relayed a message to the sender."""
+
     entries: tuple[RouteEntry, ...]
-    last_relayed: int | None
-    source: str  # "redis" or "postgres"
+    last_relayed: int | None  # a conversation id; None when there is one entry or none, or nothing was relayed
+    source: RouteSource
 
 
 def encode(entry: RouteEntry) -> str:

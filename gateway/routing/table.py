@@ -20,24 +20,28 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from typing import Awaitable, Literal, TypeVar
 
 import asyncpg
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError, ResponseError
 
-from gateway.storage.batching import Pipelined
-from gateway.storage.db import QUERIES, UNAVAILABLE
 from gateway.ops.metrics import Metrics
+from gateway.ops.tasks import stop_if_cancelled
 from gateway.relay.phones import mask
 from gateway.relay.rules import RouteEntry
-from gateway.routing.keys import (BUILT, FORGET, PAGE, REBUILD_LOCK, RELEASE, ROUTE_PREFIX, Lookup, OpenConversation,
-                                decode, encode, in_step, last_key, route_key, run_id_of)
-from gateway.ops.tasks import stop_if_cancelled
+from gateway.routing.keys import (BUILT, FORGET, PAGE, REBUILD_LOCK, RELEASE, ROUTE_PREFIX, OpenConversation,
+                                  RouteLookup, RouteSource, decode, encode, in_step, last_key, route_key, run_id_of)
+from gateway.storage import routes as storage
+from gateway.storage.batching import Pipelined
+from gateway.storage.db import UNAVAILABLE
+from gateway.storage.fallback import AWAY, Away, from_redis
 
-__all__ = ["BUILT", "Lookup", "OpenConversation", "RouteTable", "last_key", "route_key"]
+__all__ = ["BUILT", "OpenConversation", "RouteLookup", "RouteTable", "last_key", "route_key"]
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class RouteTable:
@@ -75,7 +79,7 @@ class RouteTable:
             build(pipe)
             return await pipe.execute()
 
-    async def lookup(self, proxy: str, sender: str, fresh: bool = False) -> Lookup:
+    async def lookup(self, proxy: str, sender: str, fresh: bool = False) -> RouteLookup:
         """The sender's open conversations on this number: Redis when in step, else Postgres (and fill Redis).
 
         fresh=True reads Postgres only: for a second look after Redis proved wrong. One round trip to Redis
@@ -89,13 +93,13 @@ class RouteTable:
         self.metrics.route_lookup.labels(result.source).observe(time.perf_counter() - started)
         return result
 
-    async def _lookup(self, proxy: str, sender: str) -> Lookup:
-        try:
-            raw, last, marker = await self._read(lambda pipe: (pipe.hgetall(route_key(proxy, sender)),
-                                                               pipe.get(last_key(proxy, sender)), pipe.get(BUILT)))
-        except RedisError as exc:
-            self._fell_back("lookup", exc, proxy=mask(proxy), sender=mask(sender))
+    async def _lookup(self, proxy: str, sender: str) -> RouteLookup:
+        read = await self._from_redis("lookup", self._read(lambda pipe: (
+            pipe.hgetall(route_key(proxy, sender)), pipe.get(last_key(proxy, sender)), pipe.get(BUILT))),
+            proxy=mask(proxy), sender=mask(sender))
+        if read is AWAY:
             return await self._from_postgres(proxy, sender)
+        raw, last, marker = read
         if not self._trusts(marker):
             return await self._from_postgres(proxy, sender)
         if not raw:
@@ -105,18 +109,17 @@ class RouteTable:
             return result
         entries = tuple(decode(f, v) for f, v in raw.items())
         if len(entries) > 1 and last is None:
-            return Lookup(entries, await self._last_from_postgres(proxy, sender, entries), "redis")
-        return Lookup(entries, int(last) if last else None, "redis")
+            return RouteLookup(entries, await self._last_from_postgres(proxy, sender, entries), RouteSource.REDIS)
+        return RouteLookup(entries, int(last) if last else None, RouteSource.REDIS)
 
     async def open_count(self, proxy: str, participant: str) -> int:
         """How many open conversations the participant has on this number (for the code prefix)."""
-        try:
-            count, marker = await self._read(lambda pipe: (pipe.hlen(route_key(proxy, participant)),
-                                                           pipe.get(BUILT)))
+        read = await self._from_redis("open_count", self._read(lambda pipe: (
+            pipe.hlen(route_key(proxy, participant)), pipe.get(BUILT))))
+        if read is not AWAY:
+            count, marker = read
             if count and self._trusts(marker):
                 return count
-        except RedisError as exc:
-            self._fell_back("open_count", exc)
         return len((await self._from_postgres(proxy, participant)).entries)
 
     def _trusts(self, marker: str | None) -> bool:
@@ -127,14 +130,14 @@ class RouteTable:
 
     async def add(self, conversation: OpenConversation) -> None:
         """Write-through after the conversation is in Postgres; a failure leaves Postgres to answer."""
-        try:
+        async def write() -> None:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for sender, entry in conversation.sides():
                     pipe.hset(route_key(conversation.proxy_number, sender), str(entry.conversation_id),
                               encode(entry))
                 await pipe.execute()
-        except RedisError as exc:
-            self._fell_back("add", exc, conversation_id=conversation.id)
+
+        if await self._from_redis("add", write(), conversation_id=conversation.id) is AWAY:
             await self._lost_write()
 
     async def remove(self, conversation: OpenConversation) -> None:
@@ -142,11 +145,9 @@ class RouteTable:
             await self.forget(conversation.proxy_number, sender, conversation.id)
 
     async def forget(self, proxy: str, participant: str, conversation_id: int) -> None:
-        try:
-            await self._forget(keys=[route_key(proxy, participant), last_key(proxy, participant)],
-                               args=[str(conversation_id)])
-        except RedisError as exc:
-            self._fell_back("remove", exc, conversation_id=conversation_id)
+        forgotten = self._forget(keys=[route_key(proxy, participant), last_key(proxy, participant)],
+                                 args=[str(conversation_id)])
+        if await self._from_redis("remove", forgotten, conversation_id=conversation_id) is AWAY:
             await self._lost_write()
 
     @staticmethod
@@ -171,7 +172,7 @@ class RouteTable:
     async def _bump(self) -> None:
         pending = self._unbumped
         if pending:
-            await self.pool.fetchval(QUERIES.bump_route_generation)
+            await storage.bump_route_generation(self.pool)
             self._unbumped = max(0, self._unbumped - pending)
 
     def _doubt(self) -> None:
@@ -209,7 +210,7 @@ class RouteTable:
         epoch = self._epoch
         await self._bump()
         run_id = await self._server_run_id()
-        generation = await self.pool.fetchval(QUERIES.find_route_generation)
+        generation = await storage.find_route_generation(self.pool)
         marker = await self.redis.get(BUILT)
         if not in_step(marker, generation, run_id):
             marker = await self.rebuild(generation, run_id)
@@ -252,7 +253,7 @@ class RouteTable:
             return None
         try:
             if generation is None:
-                generation = await self.pool.fetchval(QUERIES.find_route_generation)
+                generation = await storage.find_route_generation(self.pool)
             if run_id is None:
                 run_id = await self._server_run_id()
             # Prune first: after a Redis loss there is nothing to scan, and the write is all the work.
@@ -271,14 +272,13 @@ class RouteTable:
     async def _write_all(self) -> int:
         after, written = 0, 0
         while True:
-            rows = await self.pool.fetch(QUERIES.list_open_routes, after, self.page)
-            if not rows:
+            conversations = await storage.list_open_routes(self.pool, after=after, limit=self.page)
+            if not conversations:
                 return written
-            conversations = [OpenConversation(**dict(row)) for row in rows]
             await self._write_checked([(conversation.proxy_number, sender, entry)
                                        for conversation in conversations for sender, entry in conversation.sides()])
-            written += len(rows)
-            after = rows[-1]["id"]
+            written += len(conversations)
+            after = conversations[-1].id
 
     async def _write_checked(self, routes: list[tuple[str, str, RouteEntry]]) -> None:
         """Write (proxy, sender, entry) routes read from Postgres, then drop those Postgres has closed since.
@@ -292,7 +292,7 @@ class RouteTable:
                 pipe.hset(route_key(proxy, sender), str(entry.conversation_id), encode(entry))
             await pipe.execute()
         ids = list({entry.conversation_id for _, _, entry in routes})
-        still_open = {r["id"] for r in await self.pool.fetch(QUERIES.find_open_conversation_ids, ids)}
+        still_open = await storage.find_open_conversation_ids(self.pool, ids=ids)
         closed = [(proxy, sender, entry) for proxy, sender, entry in routes if entry.conversation_id not in still_open]
         if closed:
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -309,13 +309,14 @@ class RouteTable:
                 pruned += await self._prune_batch(batch)
                 batch = []
         return pruned + (await self._prune_batch(batch) if batch else 0)
+
     async def _prune_batch(self, keys: list[str]) -> int:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.hkeys(key)
             fields = await pipe.execute()
         ids = {int(f) for key_fields in fields for f in key_fields}
-        still_open = {r["id"] for r in await self.pool.fetch(QUERIES.find_open_conversation_ids, list(ids))}
+        still_open = await storage.find_open_conversation_ids(self.pool, ids=list(ids))
         stale = [(key, [f for f in key_fields if int(f) not in still_open]) for key, key_fields in zip(keys, fields)]
         stale = [(key, gone) for key, gone in stale if gone]
         if stale:
@@ -325,26 +326,20 @@ class RouteTable:
                 await pipe.execute()
         return sum(len(gone) for _, gone in stale)
 
-    async def _from_postgres(self, proxy: str, sender: str) -> Lookup:
-        rows = await self.pool.fetch(QUERIES.find_routes_for_sender, proxy, sender)
-        entries = tuple(RouteEntry(r["conversation_id"], r["recipient"], r["recipient_name"], r["code"],
-                                   r["sender_name"]) for r in rows)
+    async def _from_postgres(self, proxy: str, sender: str) -> RouteLookup:
+        entries = tuple(await storage.find_routes_for_sender(self.pool, proxy=proxy, sender=sender))
         last = await self._last_from_postgres(proxy, sender, entries) if len(entries) > 1 else None
-        return Lookup(entries, last, "postgres")
+        return RouteLookup(entries, last, RouteSource.POSTGRES)
 
-    async def _last_from_postgres(self, proxy: str, participant: str, entries) -> int | None:
-        ids = [entry.conversation_id for entry in entries]
-        return await self.pool.fetchval(QUERIES.find_last_relayed, proxy, participant, ids)
+    async def _last_from_postgres(self, proxy: str, participant: str,
+                                  entries: tuple[RouteEntry, ...]) -> int | None:
+        return await storage.find_last_relayed(self.pool, proxy=proxy, participant=participant,
+                                               conversation_ids=[entry.conversation_id for entry in entries])
 
     async def _fill(self, proxy: str, sender: str, entries: tuple[RouteEntry, ...]) -> None:
-        try:
-            await self._write_checked([(proxy, sender, entry) for entry in entries])
-        except RedisError as exc:
-            self._fell_back("fill", exc)
+        await self._from_redis("fill", self._write_checked([(proxy, sender, entry) for entry in entries]))
 
-    def _fell_back(self, operation: str, exc: Exception, **context: object) -> None:
-        """Answered from Postgres; until it confirms again this process does not trust Redis (it may have
-        restarted, failed over, or missed a write)."""
-        self._doubt()
-        self.metrics.redis_fallbacks.labels(operation).inc()
-        log.warning("redis_call_failed", operation=operation, error=type(exc).__name__, **context)
+    async def _from_redis(self, operation: str, call: Awaitable[T], **context: object) -> T | Literal[Away.AWAY]:
+        """from_redis, and when Redis is away, stop trusting it until it is confirmed again (it may have
+        restarted, failed over, or missed a write): the caller answers from Postgres."""
+        return await from_redis(self.metrics, operation, call, on_away=lambda _: self._doubt(), **context)

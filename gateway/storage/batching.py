@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -13,7 +13,11 @@ import structlog
 from gateway.storage.db import QUERIES
 from gateway.ops.metrics import Metrics
 
+if TYPE_CHECKING:
+    from gateway.storage.messages import BeginSend, RecordAccepted, StoreRelayed
+
 log = structlog.get_logger(__name__)
+P = TypeVar("P", bound=tuple)  # a statement's parameters, in $n order (a NamedTuple, so sorted by field name)
 
 
 class Coalescer:
@@ -67,7 +71,7 @@ class Coalescer:
         raise NotImplementedError
 
 
-class Batched(Coalescer):
+class Batched(Coalescer, Generic[P]):
     """One Postgres statement, run for every caller waiting on it in one go.
 
     asyncpg's fetchmany sends all the callers' arguments in one round trip, and Postgres runs them in one
@@ -76,19 +80,23 @@ class Batched(Coalescer):
     The statement must return exactly one row per run. One batch at a time per process; `order` sorts a
     batch by the rows its runs lock, so that batches of several processes take shared rows in the same
     order and cannot deadlock.
+
+    A run's parameters are one tuple in the statement's $n order: a NamedTuple defined beside the storage
+    function that runs it (gateway/storage/messages.py), so `order` reads fields by name.
     """
 
     def __init__(self, name: str, query: str, pool: asyncpg.Pool, metrics: Metrics, max_size: int,
-                 order: Callable[[tuple], Any] | None = None) -> None:
+                 order: Callable[[P], Any] | None = None) -> None:
         super().__init__(name, metrics, max_size)
         self.query = query
         self.pool = pool
         self.order = order
 
-    async def fetchrow(self, *args: Any) -> asyncpg.Record:
-        return await self._submit(args)
+    async def fetchrow(self, params: P) -> asyncpg.Record:
+        """The statement's one row for these parameters, once the batch holding them has committed."""
+        return await self._submit(params)
 
-    async def _flush(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
+    async def _flush(self, batch: list[tuple[P, asyncio.Future]]) -> None:
         if self.order is not None:
             batch.sort(key=lambda run: self.order(run[0]))
         try:
@@ -168,24 +176,24 @@ def _settle(future: asyncio.Future, result: Any = None, exception: BaseException
 class Statements:
     """The round trips on the per-message path, each coalesced across concurrent callers."""
 
-    store_relayed: Batched
-    begin_send: Batched
-    record_accepted: Batched
+    store_relayed: Batched[StoreRelayed]
+    begin_send: Batched[BeginSend]
+    record_accepted: Batched[RecordAccepted]
     redis: Pipelined
 
     @classmethod
     def create(cls, pool: asyncpg.Pool, redis: aioredis.Redis, metrics: Metrics, max_size: int) -> Statements:
-        def batched(name: str, query: str, order: Callable[[tuple], Any] | None = None) -> Batched:
+        def batched(name: str, query: str, order: Callable[[Any], Any]) -> Batched:
             return Batched(name, getattr(QUERIES, query), pool, metrics, max_size, order)
 
         return cls(
             # Locks the conversation row, then the sender's contact.
-            batched("store_relayed", "store_relayed_message", order=lambda run: (run[0], run[1])),
+            batched("store_relayed", "store_relayed_message", order=lambda run: (run.conversation_id, run.sender)),
             # Locks the message row, then the recipient's contact (looked up by id: the order is by id).
-            batched("begin_send", "begin_send", order=lambda run: run[0]),
-            # Locks the message row, then the community's counter shard (message id modulo 16).
+            batched("begin_send", "begin_send", order=lambda run: run.message_id),
+            # Locks the message row, then the community's counter shard.
             batched("record_accepted", "record_send_accepted",
-                    order=lambda run: (run[5] or 0, run[0] % 16, run[0])),
+                    order=lambda run: (run.community_id or 0, run.shard, run.message_id)),
             Pipelined(redis, metrics, max_size),
         )
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeAlias
 
 import asyncpg
 
-
+# What a storage function runs its statement on: the pool (a connection per call) or a connection (inside the
+# caller's transaction).
+Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 def _sql_dir() -> Path:
     """sql/ at the root of a checkout, or gateway/sql in an installed wheel (pyproject.toml maps one to the

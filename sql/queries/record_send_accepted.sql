@@ -2,7 +2,8 @@
 -- sender identification may have added one), add them to the community's local day $3 and month $4 (null
 -- $3: not counted), and hand back, oldest first, the status callbacks that arrived for this sid before we
 -- knew it, as arrays in one row (so that runs can be batched). One round trip on every send. The segments
--- go to one of the community's 16 counter shards (by message id), so concurrent sends seldom share a row.
+-- go to one of the community's $7 counter shards (message id modulo $7: vocabulary.USAGE_SHARDS, which the
+-- shard column's CHECK matches), so concurrent sends seldom share a row.
 -- $6 is the message's community, passed as well so that a batch can take its counter rows in order.
 -- Recorded once: a send recorded already (accepted_at set; a retry after Postgres's reply was lost) changes
 -- nothing. Found by id alone and checked after (see begin_send).
@@ -24,7 +25,7 @@ WITH target AS MATERIALIZED (
     INSERT INTO message_events (message_id, status) SELECT id, 'accepted' FROM updated WHERE status = 'accepted'
 ), usage AS (
     INSERT INTO usage_counters (community_id, period, period_start, shard, segments)
-    SELECT u.community_id, p.period, p.start, u.id % 16, $5 FROM updated u,
+    SELECT u.community_id, p.period, p.start, u.id % $7::int, $5 FROM updated u,
            (VALUES ('day', $3::date), ('month', $4::date)) p(period, start)
     WHERE $3::date IS NOT NULL AND u.community_id = $6::bigint
     ON CONFLICT (community_id, period, period_start, shard)

@@ -1,0 +1,142 @@
+"""Conversations and their participants: opening one on a pool number, reading, touching, closing, expiring.
+
+One function per statement of sql/queries/; the order of a statement's $n parameters lives only here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from gateway.routing.keys import OpenConversation
+from gateway.storage.db import QUERIES, Executor
+from gateway.vocabulary import ConversationStatus, Preference
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A conversation with both participants and their SMS preference in its community."""
+
+    id: int
+    community_id: int
+    proxy_number: str
+    code: str
+    status: ConversationStatus
+    created_at: datetime
+    last_activity_at: datetime
+    closed_at: datetime | None
+    closed_reason: str | None
+    prospect_phone: str
+    prospect_name: str
+    prospect_preference: Preference
+    advocate_phone: str
+    advocate_name: str
+    advocate_preference: Preference
+
+    def routes(self) -> OpenConversation:
+        """What the routing table knows of it."""
+        return OpenConversation(self.id, self.proxy_number, self.code, self.prospect_phone, self.prospect_name,
+                                self.advocate_phone, self.advocate_name)
+
+
+async def find_conversation(db: Executor, *, conversation_id: int) -> Conversation | None:
+    row = await db.fetchrow(QUERIES.find_conversation, conversation_id)
+    if row is None:
+        return None
+    return Conversation(row["id"], row["community_id"], row["proxy_number"], row["code"],
+                        ConversationStatus(row["status"]), row["created_at"], row["last_activity_at"],
+                        row["closed_at"], row["closed_reason"], row["prospect_phone"], row["prospect_name"],
+                        Preference(row["prospect_preference"]), row["advocate_phone"], row["advocate_name"],
+                        Preference(row["advocate_preference"]))
+
+
+async def upsert_participant(db: Executor, *, community_id: int, phone: str, name: str) -> int:
+    """The participant's id in the community (created, or renamed to `name`)."""
+    return await db.fetchval(QUERIES.upsert_participant, community_id, phone, name)
+
+
+class NumberUsage(NamedTuple):
+    phone: str  # one of the community's numbers
+    open: int  # open conversations on it
+    busy: bool  # one of the participants asked about has an open conversation on it
+
+
+async def pool_usage(db: Executor, *, community_id: int, participant_ids: list[int]) -> list[NumberUsage]:
+    rows = await db.fetch(QUERIES.pool_usage, community_id, participant_ids)
+    return [NumberUsage(r["phone"], r["open"], r["busy"]) for r in rows]
+
+
+async def find_open_conversation_between(db: Executor, *, community_id: int, prospect_id: int,
+                                         advocate_id: int) -> int | None:
+    """The id of their open conversation in the community, on any number."""
+    return await db.fetchval(QUERIES.find_open_conversation_between, community_id, prospect_id, advocate_id)
+
+
+async def open_codes_on_number(db: Executor, *, proxy: str) -> list[str]:
+    return [r["code"] for r in await db.fetch(QUERIES.open_codes_on_number, proxy)]
+
+
+async def insert_conversation(db: Executor, *, community_id: int, proxy: str, prospect_id: int, advocate_id: int,
+                              code: str) -> int:
+    """A new open conversation; its id."""
+    return await db.fetchval(QUERIES.insert_conversation, community_id, proxy, prospect_id, advocate_id, code)
+
+
+async def count_open_for_participant(db: Executor, *, proxy: str, phone: str) -> int:
+    """How many open conversations the phone has on this number, on either side."""
+    return await db.fetchval(QUERIES.count_open_for_participant, proxy, phone)
+
+
+async def touch_conversation(db: Executor, *, conversation_id: int) -> bool:
+    """Mark activity now; False when the conversation is not open."""
+    return await db.fetchval(QUERIES.touch_conversation, conversation_id) is not None
+
+
+async def close_conversation(db: Executor, *, conversation_id: int, reason: str) -> bool:
+    """Close it; False when it was not open (nothing changed)."""
+    return await db.fetchval(QUERIES.close_conversation, conversation_id, reason) is not None
+
+
+async def expire_idle_conversations(db: Executor, *, limit: int) -> list[OpenConversation]:
+    """Close as expired up to `limit` conversations idle past their community's inactivity_days; those closed."""
+    return [OpenConversation(**dict(row)) for row in await db.fetch(QUERIES.expire_idle_conversations, limit)]
+
+
+async def is_ended_code_for_sender(db: Executor, *, proxy: str, sender: str, code: str) -> bool:
+    """Whether `code` names one of the sender's conversations on this number that has ended."""
+    return await db.fetchval(QUERIES.is_ended_code_for_sender, proxy, sender, code)
+
+
+# Queries of other aggregates the messaging side reads, typed here until their own storage modules have them.
+
+class LockedCommunity(NamedTuple):
+    id: int
+    name: str
+    require_verification: bool
+
+
+async def lock_community(db: Executor, *, community_id: int) -> LockedCommunity | None:
+    """Lock the community's row for the caller's transaction (conversation creation, one at a time)."""
+    row = await db.fetchrow(QUERIES.lock_community, community_id)
+    return None if row is None else LockedCommunity(row["id"], row["name"], row["require_verification"])
+
+
+async def is_phone_verified(db: Executor, *, community_id: int, phone: str) -> bool:
+    return await db.fetchval(QUERIES.is_phone_verified, community_id, phone)
+
+
+class SenderIdentification(NamedTuple):
+    template: str  # the community's sender_id_template
+    sender_name: str  # its sender name, or else its name
+
+
+async def find_sender_identification(db: Executor, *, proxy: str) -> SenderIdentification | None:
+    """What begin_send.sql wraps a first text in, for the community owning this number; None: no community."""
+    row = await db.fetchrow(QUERIES.find_sender_identification, proxy)
+    return None if row is None else SenderIdentification(row["sender_id_template"], row["sender_name"])
+
+
+async def is_opted_out_by_number(db: Executor, *, proxy: str, phone: str) -> bool:
+    """Whether the phone opted out of, or is on DND with, the community owning this number."""
+    return await db.fetchval(QUERIES.is_opted_out_by_number, proxy, phone)

@@ -1,0 +1,42 @@
+"""The routing table's truth in Postgres: open routes, the route generation, who last relayed to whom.
+
+One function per statement of sql/queries/; the order of a statement's $n parameters lives only here.
+"""
+
+from __future__ import annotations
+
+from gateway.relay.rules import RouteEntry
+from gateway.routing.keys import OpenConversation
+from gateway.storage.db import QUERIES, Executor
+
+
+async def find_route_generation(db: Executor) -> int:
+    """The generation Redis's table must have been built at to be in step (1 when never bumped)."""
+    return await db.fetchval(QUERIES.find_route_generation)
+
+
+async def bump_route_generation(db: Executor) -> int:
+    """A write-through failed: every table built before is out of step. The new generation."""
+    return await db.fetchval(QUERIES.bump_route_generation)
+
+
+async def list_open_routes(db: Executor, *, after: int, limit: int) -> list[OpenConversation]:
+    """Open conversations with ids above `after`, by id, at most `limit` (keyset pages for a rebuild)."""
+    return [OpenConversation(**dict(row)) for row in await db.fetch(QUERIES.list_open_routes, after, limit)]
+
+
+async def find_open_conversation_ids(db: Executor, *, ids: list[int]) -> set[int]:
+    """Which of these conversations are open."""
+    return {r["id"] for r in await db.fetch(QUERIES.find_open_conversation_ids, ids)}
+
+
+async def find_routes_for_sender(db: Executor, *, proxy: str, sender: str) -> list[RouteEntry]:
+    """The sender's open conversations on this number, seen from the sender's side."""
+    rows = await db.fetch(QUERIES.find_routes_for_sender, proxy, sender)
+    return [RouteEntry(r["conversation_id"], r["recipient"], r["recipient_name"], r["code"], r["sender_name"])
+            for r in rows]
+
+
+async def find_last_relayed(db: Executor, *, proxy: str, participant: str, conversation_ids: list[int]) -> int | None:
+    """Which of these conversations last relayed a message to the participant on this number."""
+    return await db.fetchval(QUERIES.find_last_relayed, proxy, participant, conversation_ids)
