@@ -18,6 +18,7 @@ from gateway.storage.messages import Message, StoredOutbound
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.keys import CONTEXT, CONVERSATIONS, POOL
 from gateway.vocabulary import BlockReason, HoldReason, MessageStatus
+from gateway.verification.line_types import LineTypes
 from gateway.api.validation import check_object, path_id, query_number, read_json, text
 
 routes = web.RouteTableDef()
@@ -25,10 +26,10 @@ MAX_BODY = 1600  # the carrier's limit on one message
 PERSON = {"phone": str, "name": str}
 
 
-async def _person(ctx, data: Any, role: str, policy: numbers.Policy) -> Person:
+async def _person(line_types: LineTypes, data: Any, role: str, policy: numbers.Policy) -> Person:
     person = check_object(data, PERSON, ("phone", "name"), where=role)
     name = text(person["name"], f"{role}.name", max_length=60)
-    checked = await numbers.check(ctx.line_types, person["phone"], field=f"{role}.phone", policy=policy)
+    checked = await numbers.check(line_types, person["phone"], field=f"{role}.phone", policy=policy)
     return Person(checked.phone, name)
 
 
@@ -40,13 +41,13 @@ async def start(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]  # for communities and numbers, which take a Context until their redesign lands
     community = await communities.get(ctx, data["community_id"])
     policy = numbers.Policy.of(community)
-    prospect = await _person(ctx, data["prospect"], "prospect", policy)
+    prospect = await _person(ctx.line_types, data["prospect"], "prospect", policy)
     identification = relay.identification_cost(community["sender_id_template"],
                                                community["sender_name"] or community["name"])
     conversations.check_fits(message, relay.notification_room(prospect_name=prospect.name,
                                                               community_name=community["name"],
                                                               identification=identification), "message")
-    advocate = await _person(ctx, data["advocate"], "advocate", policy)
+    advocate = await _person(ctx.line_types, data["advocate"], "advocate", policy)
     services = request.app[CONVERSATIONS]
     conversation_id, notification = await conversations.start(services, data["community_id"], prospect, advocate,
                                                                message)
