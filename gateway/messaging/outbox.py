@@ -26,11 +26,13 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from gateway.vocabulary import Priority
+
 if TYPE_CHECKING:
     from gateway.storage.batching import Pipelined
 
 TAG = "gw:{gw:q}"
-PRIORITIES = ("urgent", "relay", "bulk")  # claimed in this order
+PRIORITIES = tuple(Priority)  # claimed in this order: urgent, relay, bulk
 READY = {priority: f"{TAG}:ready:{priority}" for priority in PRIORITIES}
 INFLIGHT = f"{TAG}:inflight"
 NEXT_SEND = f"{TAG}:next"
@@ -109,7 +111,7 @@ class Ticket:
 
     member: str
     message_id: int
-    priority: str
+    priority: Priority
     segments: int
     from_number: str
     answered: bool = False
@@ -117,7 +119,7 @@ class Ticket:
     @classmethod
     def parse(cls, member: str, answered: bool = False) -> Ticket:
         message_id, priority, segments, from_number = member.split("|", 3)
-        return cls(member, int(message_id), priority, int(segments), from_number, answered)
+        return cls(member, int(message_id), Priority(priority), int(segments), from_number, answered)
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def member(message_id: int, priority: str, segments: int, from_number: str) -> str:
+def member(message_id: int, priority: Priority, segments: int, from_number: str) -> str:
     return f"{message_id:020d}|{priority}|{segments}|{from_number}"
 
 
@@ -166,17 +168,17 @@ class Outbox:
         # Answers not yet recorded by Postgres, kept in this process too: the only copy when Redis was away.
         self.unrecorded: dict[int, tuple[Answer, bool]] = {}  # message id -> (answer, also in Redis)
 
-    async def enqueue(self, message_id: int, priority: str, from_number: str, segments: int = 1) -> None:
+    async def enqueue(self, message_id: int, priority: Priority, from_number: str, segments: int = 1) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             self.enqueue_on(pipe, message_id, priority, from_number, segments)
             await pipe.execute()
 
     @staticmethod
-    def enqueue_on(pipe, message_id: int, priority: str, from_number: str, segments: int = 1) -> None:
+    def enqueue_on(pipe, message_id: int, priority: Priority, from_number: str, segments: int = 1) -> None:
         """Add the enqueue to a caller's pipeline, so it shares a round trip with what else the caller writes."""
         pipe.zadd(READY[priority], {member(message_id, priority, segments, from_number): 0})
 
-    async def ensure(self, message_id: int, priority: str, from_number: str, segments: int = 1) -> bool:
+    async def ensure(self, message_id: int, priority: Priority, from_number: str, segments: int = 1) -> bool:
         """Queue a message unless it is already waiting or in flight; True when it was missing."""
         added = await self._ensure(keys=[READY[priority], INFLIGHT],
                                    args=[member(message_id, priority, segments, from_number)])
