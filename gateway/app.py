@@ -18,7 +18,6 @@ from gateway.platform import events as hooks
 from gateway.compliance import limits
 from gateway.verification import line_types as lookups
 from gateway.compliance import rates as monitoring
-from gateway.compliance import preferences as compliance
 from gateway.messaging import conversations
 from gateway.storage import db
 from gateway.storage import migrate
@@ -29,6 +28,7 @@ from gateway.messaging import webhooks
 from gateway.storage.batching import Statements
 from gateway.config import Config
 from gateway.context import Context
+from gateway.interim import ContextGates, carrier_errors, keyword_handler
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.keys import (CARRIER, CONFIG, CONTEXT, CONVERSATIONS, HTTP, METRICS, POOL, RECEIVER, REDIS, STATUS_UPDATES,
@@ -36,7 +36,7 @@ from gateway.keys import (CARRIER, CONFIG, CONTEXT, CONVERSATIONS, HTTP, METRICS
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.sending import Sender
-from gateway.messaging.statuses import CarrierErrors, StatusUpdates
+from gateway.messaging.statuses import StatusUpdates
 from gateway.ops.metrics import Metrics
 from gateway.ops.middleware import auth_middleware, body_deadline_middleware, context_middleware, error_middleware
 from gateway.messaging.outbox import Outbox
@@ -97,17 +97,9 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[CARRIER] = carriers.create(config, app[HTTP])
     app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS])
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
-                             config.relay.unrouted_reply, ctx)
-    app[STATUS_UPDATES] = StatusUpdates(app[POOL], _carrier_errors(ctx))
+                             config.relay.unrouted_reply, keyword_handler(ctx))
+    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors(ctx))
     yield
-
-
-def _carrier_errors(ctx: Context) -> CarrierErrors:
-    """Do-not-disturb after a carrier error (compliance takes a Context until its redesign lands)."""
-    async def record(message_id: int, error_code: str | None) -> None:
-        await compliance.record_carrier_error(ctx, message_id, error_code)
-
-    return record
 
 
 def _secret(configured: str, variable: str) -> bytes:
@@ -136,7 +128,7 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     pool, outbox, queued = app[POOL], ctx.outbox, ctx.dispatcher.queued
     sender = Sender(pool, ctx.statements, outbox, queued, metrics, carrier, config.queue, config.carrier,
                     config.limits, config.tasks.restart_delay, config.public_url,
-                    app[STATUS_UPDATES].carrier_errors, ctx)
+                    app[STATUS_UPDATES].carrier_errors, ContextGates(ctx))
     tasks = Supervisor(metrics, config.tasks.restart_delay, app[REDIS])
     tasks.loop("drain", lambda: sending.drain(sender))
     if hasattr(carrier, "run_callbacks"):

@@ -1,7 +1,8 @@
 """What the services share: the pools, the routing table, the queue and the metrics of one gateway.
 
 Only app.py and the tests hold a Context: the messaging side's functions take what they use. Compliance,
-verification and platform modules still take one while their redesign is under way.
+verification and platform modules still take one while their redesign is under way (gateway/interim.py hands
+their functions to the messaging side).
 """
 
 from __future__ import annotations
@@ -53,3 +54,4 @@ class Context:
 
     async def queue(self, *args, **kwargs) -> None:
         await self.dispatcher.queue(*args, **kwargs)
+

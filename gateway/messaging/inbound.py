@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Awaitable, Callable
 
 import asyncpg
 import structlog
 
 from gateway.carriers import InboundSms
 from gateway.compliance import keywords
-from gateway.compliance import preferences as compliance
 from gateway.errors import InvalidInput
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.logs import clip
@@ -26,10 +25,11 @@ from gateway.storage.batching import Batched
 from gateway.storage.messages import StoreRelayed
 from gateway.vocabulary import InboundOutcome, MessageKind, Priority
 
-if TYPE_CHECKING:
-    from gateway.context import Context
-
 log = structlog.get_logger(__name__)
+
+# Handles STOP, START or HELP (compliance.handle_keyword): (the text, sender, proxy, keyword kind, the word as
+# written) -> the outcome.
+KeywordHandler = Callable[[InboundSms, str, str, str, str], Awaitable[str]]
 
 MEDIA_NOTICE = ("Pictures and other media can't be relayed yet: only the text of your messages reaches the "
                 "person you're talking with.")
@@ -45,8 +45,7 @@ class Receiver:
     dispatcher: Dispatcher
     metrics: Metrics
     unrouted_reply: str  # the auto-reply to a text that belongs to no conversation (config relay.unrouted_reply)
-    # Only to call compliance.handle_keyword, which takes a Context until its redesign lands.
-    legacy: Context
+    keywords: KeywordHandler
 
 
 def _normalise(number: str) -> str:
@@ -69,7 +68,7 @@ async def receive(receiver: Receiver, sms: InboundSms) -> str:
     keyword = keywords.classify(sms.body)
     if keyword is not None and await _is_keyword(receiver, keyword[0], sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.
-        return await compliance.handle_keyword(receiver.legacy, sms, sender, proxy, *keyword)
+        return await receiver.keywords(sms, sender, proxy, *keyword)
     for attempt in range(2):
         # A second look, after Redis named a closed conversation, asks Postgres only.
         lookup = await receiver.routes.lookup(proxy, sender, fresh=attempt > 0)

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import asyncpg
 import structlog
@@ -25,13 +25,26 @@ from gateway.relay import segments
 from gateway.storage import messages as storage
 from gateway.storage.batching import Statements
 from gateway.storage.messages import BeginSend, SendingMessage
-from gateway.verification import codes as verification
 from gateway.vocabulary import MessageKind, MessageStatus, SendOutcome
 
-if TYPE_CHECKING:
-    from gateway.context import Context
-
 log = structlog.get_logger(__name__)
+
+
+class Gates(Protocol):
+    """What a send asks of the limits and of verification codes (gateway/interim.py adapts today's modules)."""
+
+    async def reserve(self, message: SendingMessage) -> str | None:
+        """Count the message's segments against its community's daily and monthly limits; the hold reason
+        (a HoldReason) when over one, else None."""
+
+    async def refund(self, message: SendingMessage) -> None:
+        """Give back what reserve counted (the carrier did not take the message)."""
+
+    async def fill_code(self, message_id: int, body: str) -> str | None:
+        """A verification message's text with its code filled in; None when the code expired."""
+
+    async def forget_code(self, message_id: int) -> None:
+        """The code was sent: drop it. Raises RedisError when Redis is away (the code expires anyway)."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +63,7 @@ class Sender:
     restart_delay: float  # seconds to wait after Redis failed a claim
     public_url: str  # the base of the status callback URL
     carrier_errors: CarrierErrors  # what a refusal's error code does to the recipient (DND)
-    # Only to call compliance.limits and verification.codes, which take a Context until their redesign lands.
-    legacy: Context
+    gates: Gates
 
 
 def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
@@ -130,13 +142,13 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         await _fail(sender, ticket, message, *problem)
         return
     limited = message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
-    if limited and (reason := await limits.reserve(sender.legacy, message.limits_row())):
+    if limited and (reason := await sender.gates.reserve(message)):
         await storage.hold_message(sender.db, message_id=message.id, reason=reason, segments=message.segments)
         await _stopped(sender, ticket, dataclasses.replace(message, status=MessageStatus.HELD, status_reason=reason))
         return
     result = await _deliver(sender, message)
     if limited and not isinstance(result, Accepted):
-        await limits.refund(sender.legacy, message.limits_row())
+        await sender.gates.refund(message)
     if isinstance(result, Accepted):
         await _accepted(sender, ticket, message, result.sid, limited)
         return
@@ -176,7 +188,7 @@ async def _deliver(sender: Sender, message: SendingMessage) -> SendResult:
     """The text as it goes out (with the verification code filled in), handed to the carrier."""
     body = message.body
     if message.kind == MessageKind.VERIFICATION:
-        body = await verification.fill_code(sender.legacy, message.id, body)
+        body = await sender.gates.fill_code(message.id, body)
         if body is None:
             return Rejected("code_expired", "the verification code expired before it could be sent")
     callback = f"{sender.public_url}/webhooks/{sender.carrier.wire}/status?mid={message.id}"
@@ -194,7 +206,7 @@ async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid
     log.info("message_sent", attempt=message.attempts, segments=message.segments)
     if message.kind == MessageKind.VERIFICATION:
         try:
-            await verification.forget_code(sender.legacy, message.id)
+            await sender.gates.forget_code(message.id)
         except RedisError:
             pass  # the code expires with its key's TTL
     if error := await record(sender, answer):

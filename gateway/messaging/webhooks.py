@@ -10,11 +10,12 @@ from aiohttp import web
 from gateway.messaging import inbound
 from gateway.messaging import statuses
 from gateway.carriers import Form, InboundSms
-from gateway.storage.db import QUERIES
+from gateway.storage import messages as storage
 from gateway.errors import Malformed, Conflict, NotPermitted, GatewayError
-from gateway.keys import CARRIER, CONFIG, CONTEXT, METRICS, RECEIVER, STATUS_UPDATES
+from gateway.keys import CARRIER, CONFIG, METRICS, POOL, RECEIVER, STATUS_UPDATES
 from gateway.relay.phones import to_e164
 from gateway.api.validation import ascii_number, read_json, text
+from gateway.vocabulary import Direction
 
 log = structlog.get_logger(__name__)
 
@@ -83,8 +84,7 @@ async def status_callback(request: web.Request) -> web.Response:
 async def _refuse_outbound_sid(request: web.Request, sid: str) -> None:
     """A "duplicate" whose sid is one of our outbound messages' is no retry: a carrier never gives an inbound the
     sid of a message we sent. Nothing was stored (the insert found the sid taken), so say so with a 409."""
-    direction = await request.app[CONTEXT].pool.fetchval(QUERIES.find_message_direction_by_sid, sid)
-    if direction == "outbound":
+    if await storage.find_message_direction_by_sid(request.app[POOL], sid=sid) == Direction.OUTBOUND:
         raise Conflict("sid_in_use", "MessageSid: already the sid of a message sent from here; nothing stored")
 
 

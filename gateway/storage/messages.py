@@ -76,6 +76,12 @@ async def find_message(db: Executor, *, message_id: int) -> Message | None:
     return None if row is None else Message.of(row)
 
 
+async def find_message_direction_by_sid(db: Executor, *, sid: str) -> Direction | None:
+    """The direction of the message with this carrier sid; None when no message has it."""
+    direction = await db.fetchval(QUERIES.find_message_direction_by_sid, sid)
+    return None if direction is None else Direction(direction)
+
+
 async def list_conversation_messages(db: Executor, *, conversation_id: int, after: int, limit: int) -> list[Message]:
     """A conversation's messages with ids above `after`, oldest first, at most `limit`."""
     rows = await db.fetch(QUERIES.list_conversation_messages, conversation_id, after, limit)
