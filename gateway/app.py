@@ -30,7 +30,9 @@ from gateway.config import Config
 from gateway.context import Context
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
-from gateway.keys import CARRIER, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
+from gateway.keys import (CARRIER, CONFIG, CONTEXT, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES, METRICS, POOL,
+                          REDIS, TASKS, VERIFIER)
+from gateway.verification.codes import Verifier
 from gateway.ops.metrics import Metrics
 from gateway.ops.middleware import auth_middleware, body_deadline_middleware, context_middleware, error_middleware
 from gateway.messaging.outbox import Outbox
@@ -82,11 +84,16 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     routes = RouteTable(app[REDIS], app[POOL], app[METRICS], statements.redis)
     outbox = Outbox(app[REDIS], per_number_rate=config.relay.per_number_rate,
                     lease_seconds=config.queue.lease_seconds)
-    line_types = LineTypes(lookups.create(config, app[HTTP]), app[POOL], app[REDIS], app[METRICS], config)
-    app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types,
-                           _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET"),
-                           _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"), statements,
-                           Dispatcher(statements.redis, outbox, routes, app[METRICS]))
+    line_types = LineTypes(lookups.create(config, app[HTTP]), app[POOL], app[REDIS], app[METRICS], config.lookup)
+    code_key = _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET")
+    events_key = _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET")
+    dispatcher = Dispatcher(statements.redis, outbox, routes, app[METRICS])
+    counters = limits.Counters(app[REDIS], statements.redis, app[POOL], app[METRICS])
+    app[DISPATCHER], app[COUNTERS], app[LINE_TYPES] = dispatcher, counters, line_types
+    app[VERIFIER] = Verifier(app[POOL], app[REDIS], dispatcher, app[METRICS], config.verification, code_key)
+    app[EVENTS] = hooks.Poster(app[POOL], app[HTTP], app[METRICS], config.hooks, events_key)
+    app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types, code_key,
+                           events_key, statements, dispatcher, counters)
     app[CARRIER] = carriers.create(config, app[HTTP])
     yield
 
@@ -129,9 +136,12 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     # Postgres, rebuilding it (one process, under a lock) if not. A million routes take minutes, so serving does
     # not wait; lookups fall back to Postgres meanwhile.
     tasks.loop("routes", lambda: ctx.routes.keep_in_step(config.tasks.routes_check_interval))
-    tasks.every("daily_reset", config.limits.reset_interval, lambda: limits.reset_days(ctx), once=True)
-    tasks.every("rate_monitor", config.compliance.monitor_interval, lambda: monitoring.check(ctx), once=True)
-    tasks.every("webhooks", config.hooks.interval, lambda: hooks.deliver_due(ctx, app[HTTP]))
+    pool, dispatcher, metrics = app[POOL], app[DISPATCHER], app[METRICS]
+    tasks.every("daily_reset", config.limits.reset_interval,
+                lambda: limits.reset_days(pool, dispatcher, metrics, config.limits), once=True)
+    tasks.every("rate_monitor", config.compliance.monitor_interval,
+                lambda: monitoring.check(pool, metrics, config.compliance), once=True)
+    tasks.every("webhooks", config.hooks.interval, app[EVENTS].deliver_due)
     app[TASKS] = tasks
     yield
     await tasks.stop()

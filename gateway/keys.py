@@ -8,10 +8,15 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from gateway.carriers import Carrier
+from gateway.compliance.limits import Counters
 from gateway.config import Config
 from gateway.context import Context
+from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import Supervisor
+from gateway.platform.events import Poster
+from gateway.verification.codes import Verifier
+from gateway.verification.line_types import LineTypes
 
 CONFIG = web.AppKey("config", Config)
 METRICS = web.AppKey("metrics", Metrics)
@@ -21,3 +26,10 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 CARRIER = web.AppKey("carrier", Carrier)
 CONTEXT = web.AppKey("context", Context)
 TASKS = web.AppKey("tasks", Supervisor)
+
+# Communities, compliance and verification (issue 10's storage-rest part).
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+COUNTERS = web.AppKey("counters", Counters)
+LINE_TYPES = web.AppKey("line_types", LineTypes)
+VERIFIER = web.AppKey("verifier", Verifier)
+EVENTS = web.AppKey("events", Poster)

@@ -181,3 +181,11 @@ class AutoReplyKind(StrEnum):
 
     AUTO_REPLY = "auto_reply"
     MEDIA = "media"  # the notice that pictures are not relayed
+
+
+class KeywordKind(StrEnum):
+    """What a keyword asks for (compliance/keywords.py); an inbound keyword's outcome is "keyword_" + this."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"

@@ -17,6 +17,7 @@ from gateway.storage.db import QUERIES
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.keys import CONTEXT
 from gateway.api.validation import check_object, path_id, query_number, read_json, text
+from gateway.vocabulary import HoldReason
 
 routes = web.RouteTableDef()
 MAX_BODY = 1600  # the carrier's limit on one message
@@ -36,13 +37,12 @@ async def start(request: web.Request) -> web.Response:
                            required=("community_id", "prospect", "advocate", "message"))
     message = text(data["message"], "message", max_length=MAX_BODY, multiline=True)
     ctx = request.app[CONTEXT]
-    community = await communities.get(ctx, data["community_id"])
+    community = await communities.find(ctx.pool, data["community_id"])
     policy = numbers.Policy.of(community)
     prospect = await _person(ctx, data["prospect"], "prospect", policy)
-    identification = relay.identification_cost(community["sender_id_template"],
-                                               community["sender_name"] or community["name"])
+    identification = relay.identification_cost(community.sender_id_template, community.sender_name or community.name)
     conversations.check_fits(message, relay.notification_room(prospect_name=prospect.name,
-                                                              community_name=community["name"],
+                                                              community_name=community.name,
                                                               identification=identification), "message")
     advocate = await _person(ctx, data["advocate"], "advocate", policy)
     conversation_id, notification = await conversations.start(ctx, data["community_id"], prospect, advocate, message)
@@ -110,14 +110,15 @@ async def _held_message(request: web.Request):
 async def release(request: web.Request) -> web.Response:
     """Send a message held for the monthly limit, over the limit."""
     ctx, row = await _held_message(request)
-    await limits.release(ctx, row["community_id"], "monthly_limit", [row["id"]], override=True)
+    await limits.release(ctx.pool, ctx.dispatcher, community_id=row["community_id"], reason=HoldReason.MONTHLY_LIMIT,
+                         ids=[row["id"]], override=True)
     return web.json_response(render.message(await ctx.pool.fetchrow(QUERIES.find_message, row["id"])))
 
 
 @routes.post("/v1/messages/{id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
     ctx, row = await _held_message(request)
-    await limits.cancel(ctx, row["community_id"], "monthly_limit", [row["id"]])
+    await limits.cancel(ctx.pool, community_id=row["community_id"], reason=HoldReason.MONTHLY_LIMIT, ids=[row["id"]])
     return web.json_response(render.message(await ctx.pool.fetchrow(QUERIES.find_message, row["id"])))
 
 

@@ -13,6 +13,7 @@ from gateway.messaging.outbox import Outbox
 from gateway.ops.metrics import Metrics
 from gateway.routing.table import RouteTable
 from gateway.storage.batching import Pipelined
+from gateway.storage.outbound import NewMessage
 from gateway.vocabulary import MessageStatus
 
 log = structlog.get_logger(__name__)
@@ -29,7 +30,7 @@ class Dispatcher:
     # Set when this process queues a message, so its drainer need not wait for the next poll.
     queued: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def dispatch(self, message: Mapping[str, Any], priority: str, from_number: str,
+    async def dispatch(self, message: NewMessage | Mapping[str, Any], priority: str, from_number: str,
                        relays: tuple[str, int] | None = None) -> bool:
         """Queue a message just stored (a row with id, status, status_reason, segments); one stored as
         blocked is counted instead. True when queued.
@@ -37,11 +38,13 @@ class Dispatcher:
         relays=(recipient, conversation id): the message relays a conversation to the recipient, so the routing
         table also remembers it as the conversation that last texted them (same round trip).
         """
-        if message["status"] != MessageStatus.QUEUED:
-            self.metrics.blocked.labels(message["status_reason"] or "unknown").inc()
-            log.info("message_blocked", blocked_message_id=message["id"], reason=message["status_reason"])
+        if not isinstance(message, NewMessage):  # a record, until every caller's storage returns typed rows
+            message = NewMessage(message["id"], message["status"], message["status_reason"], message["segments"])
+        if message.status != MessageStatus.QUEUED:
+            self.metrics.blocked.labels(message.status_reason or "unknown").inc()
+            log.info("message_blocked", blocked_message_id=message.id, reason=message.status_reason)
             return False
-        await self.queue(message["id"], priority, from_number, message["segments"], relays)
+        await self.queue(message.id, priority, from_number, message.segments, relays)
         return True
 
     async def queue(self, message_id: int, priority: str, from_number: str, segments: int = 1,

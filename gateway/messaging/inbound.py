@@ -40,7 +40,7 @@ async def receive(ctx: Context, sms: InboundSms) -> str:
     keyword = keywords.classify(sms.body)
     if keyword is not None and await _is_keyword(ctx, keyword[0], sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.
-        return await compliance.handle_keyword(ctx, sms, sender, proxy, *keyword)
+        return await compliance.handle_keyword(ctx.pool, ctx.dispatcher, ctx.metrics, sms, sender, proxy, *keyword)
     for attempt in range(2):
         # A second look, after Redis named a closed conversation, asks Postgres only.
         lookup = await ctx.routes.lookup(proxy, sender, fresh=attempt > 0)

@@ -15,6 +15,7 @@ from gateway.messaging import statuses
 from gateway.verification import codes as verification
 from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLater, SendResult
 from gateway.context import Context
+from gateway.storage import held
 from gateway.storage.db import QUERIES
 from gateway.ops.logs import clip
 from gateway.messaging.outbox import Answer, Ticket
@@ -101,13 +102,14 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
         await _fail(ctx, ticket, row, *problem)
         return
     limited = row["community_id"] is not None and row["kind"] != "keyword_reply"
-    if limited and (reason := await limits.reserve(ctx, row)):
-        await ctx.pool.execute(QUERIES.hold_message, row["id"], reason, row["segments"])
+    reservation = _reservation(row) if limited else None
+    if reservation is not None and (reason := await ctx.counters.reserve(reservation)):
+        await held.hold_message(ctx.pool, message_id=row["id"], reason=reason, segments=row["segments"])
         await _stopped(ctx, ticket, {**row, "status": "held", "status_reason": reason})
         return
     result = await _deliver(ctx, carrier, row)
-    if limited and not isinstance(result, Accepted):
-        await limits.refund(ctx, row)
+    if reservation is not None and not isinstance(result, Accepted):
+        await ctx.counters.refund(reservation)
     if isinstance(result, Accepted):
         await _accepted(ctx, ticket, row, result.sid, limited)
         return
@@ -126,6 +128,13 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
         await _fail(ctx, ticket, row, code, reason)
 
 
+def _reservation(row) -> limits.Reservation:
+    day, _ = limits.periods(row["current_day"], row["timezone"])
+    return limits.Reservation(row["id"], row["community_id"], row["segments"], day,
+                              limits.daily_limit(row["daily_level"], row["levels"], row["ceiling"]),
+                              row["monthly_limit"], row["limit_override"])
+
+
 async def _stopped(ctx: Context, ticket: Ticket, row) -> None:
     """The message is not to be sent now: sent or canceled meanwhile, blocked, or held."""
     ctx.outbox.done(ticket)
@@ -140,7 +149,7 @@ async def _deliver(ctx: Context, carrier: Carrier, row) -> SendResult:
     """The text as it goes out (with the verification code filled in), handed to the carrier."""
     body = row["body"]
     if row["kind"] == "verification":
-        body = await verification.fill_code(ctx, row["id"], body)
+        body = await verification.fill_code(ctx.redis, message_id=row["id"], body=body)
         if body is None:
             return Rejected("code_expired", "the verification code expired before it could be sent")
     callback = f"{ctx.config.public_url}/webhooks/{carrier.wire}/status?mid={row['id']}"
@@ -149,7 +158,7 @@ async def _deliver(ctx: Context, carrier: Carrier, row) -> SendResult:
 
 async def _accepted(ctx: Context, ticket: Ticket, row, sid: str, limited: bool) -> None:
     """The carrier took the message: keep its answer first, so that nothing can send it again, then record it."""
-    day, month = limits.periods(row) if limited else (None, None)
+    day, month = limits.periods(row["current_day"], row["timezone"]) if limited else (None, None)
     answer = Answer(row["id"], sid, day, month, row["segments"], row["community_id"])
     await ctx.outbox.keep(answer, ctx.statements.redis)
     ctx.outbox.done(ticket)
@@ -158,7 +167,7 @@ async def _accepted(ctx: Context, ticket: Ticket, row, sid: str, limited: bool) 
     log.info("message_sent", attempt=row["attempts"], segments=row["segments"])
     if row["kind"] == "verification":
         try:
-            await verification.forget_code(ctx, row["id"])
+            await verification.forget_code(ctx.redis, message_id=row["id"])
         except RedisError:
             pass  # the code expires with its key's TTL
     if error := await record(ctx, answer):
@@ -229,6 +238,6 @@ async def _flush_answers(ctx: Context) -> None:
 async def _fail(ctx: Context, ticket: Ticket, row, code: str, reason: str) -> None:
     await ctx.pool.execute(QUERIES.fail_message, row["id"], code, reason)
     ctx.outbox.done(ticket)
-    await compliance.record_carrier_error(ctx, row["id"], code)
+    await compliance.record_carrier_error(ctx.pool, ctx.metrics, ctx.config.compliance, row["id"], code)
     ctx.metrics.sends.labels("failed").inc()
     log.warning("message_failed", error_code=clip(code, 16), attempt=row["attempts"])

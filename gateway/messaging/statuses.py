@@ -38,7 +38,8 @@ async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> s
         return "stale"
     log.info("status_applied", status=clip(update.status), error_code=clip(update.error_code, 16))
     if update.status in ("failed", "undelivered"):
-        await compliance.record_carrier_error(ctx, row["id"], update.error_code)
+        await compliance.record_carrier_error(ctx.pool, ctx.metrics, ctx.config.compliance, row["id"],
+                                              update.error_code)
     return "applied"
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeAlias
 
 import asyncpg
 
+# What a storage function runs its statement on: the pool (a statement of its own) or a connection (inside the
+# caller's transaction).
+Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 
 def _sql_dir() -> Path:

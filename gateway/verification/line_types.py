@@ -11,11 +11,11 @@ import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import RedisError
 
-from gateway.config import Config
-from gateway.storage.db import QUERIES
+from gateway.config import Config, LineTypeLookupSettings
 from gateway.ops.metrics import Metrics
+from gateway.storage import line_types as cache
+from gateway.storage.fallback import AWAY, from_redis
 from gateway.ops.logs import clip
 from gateway.relay.phones import mask
 
@@ -44,7 +44,10 @@ class Answer:
     carrier_name: str | None = None
 
 
-class Lookup(Protocol):
+class LineTypeLookup(Protocol):
+    """A line-type service: lookup(E.164) -> Answer; raises LookupFailed, or NotANumber when the number does
+    not exist."""
+
     name: str
 
     async def lookup(self, e164: str) -> Answer: ...
@@ -104,7 +107,7 @@ class TwilioLookup:
         return Answer(line_type, intelligence.get("carrier_name"))
 
 
-def create(config: Config, session: aiohttp.ClientSession) -> Lookup:
+def create(config: Config, session: aiohttp.ClientSession) -> LineTypeLookup:
     return {"twilio": lambda: TwilioLookup(config, session), "offline": OfflineLookup,
             "sandbox": SandboxLookup}[config.line_type_lookup]()
 
@@ -112,14 +115,14 @@ def create(config: Config, session: aiohttp.ClientSession) -> Lookup:
 class LineTypes:
     """A number is looked up once, then answered from Redis, or from Postgres for cache_days."""
 
-    def __init__(self, lookup: Lookup, pool: asyncpg.Pool, redis: aioredis.Redis, metrics: Metrics,
-                 config: Config) -> None:
+    def __init__(self, lookup: LineTypeLookup, pool: asyncpg.Pool, redis: aioredis.Redis, metrics: Metrics,
+                 config: LineTypeLookupSettings) -> None:
         self.service = lookup
         self.pool = pool
         self.redis = redis
         self.metrics = metrics
-        self.timeout = config.lookup.timeout
-        self.cache_days = config.lookup.cache_days
+        self.timeout = config.timeout
+        self.cache_days = config.cache_days
 
     async def line_type(self, e164: str) -> str:
         """The number's line type; "unknown" when the service fails or times out (counted, not cached)."""
@@ -127,7 +130,7 @@ class LineTypes:
         if cached:
             self.metrics.line_type_lookups.labels("redis").inc()
             return cached
-        stored = await self.pool.fetchval(QUERIES.find_line_type, e164, self.cache_days)
+        stored = await cache.find_line_type(self.pool, phone=e164, max_age_days=self.cache_days)
         if stored:
             self.metrics.line_type_lookups.labels("postgres").inc()
             await self._to_redis(e164, stored)
@@ -144,20 +147,15 @@ class LineTypes:
             log.warning("line_type_lookup_failed", phone=mask(e164), lookup=self.service.name, error=clip(exc, 120))
             return "unknown"
         self.metrics.line_type_lookups.labels("lookup").inc()
-        await self.pool.execute(QUERIES.store_line_type, e164, answer.line_type, self.service.name,
-                                answer.carrier_name)
+        await cache.store_line_type(self.pool, phone=e164, line_type=answer.line_type, source=self.service.name,
+                                    carrier_name=answer.carrier_name)
         await self._to_redis(e164, answer.line_type)
         return answer.line_type
 
     async def _from_redis(self, e164: str) -> str | None:
-        try:
-            return await self.redis.get(CACHE_PREFIX + e164)
-        except RedisError:
-            self.metrics.redis_fallbacks.labels("line_type").inc()
-            return None
+        cached = await from_redis(self.metrics, "line_type", self.redis.get(CACHE_PREFIX + e164), phone=mask(e164))
+        return None if cached is AWAY else cached
 
     async def _to_redis(self, e164: str, line_type: str) -> None:
-        try:
-            await self.redis.set(CACHE_PREFIX + e164, line_type, ex=self.cache_days * 86400)
-        except RedisError:
-            self.metrics.redis_fallbacks.labels("line_type").inc()
+        await from_redis(self.metrics, "line_type", self.redis.set(CACHE_PREFIX + e164, line_type,
+                                                                   ex=self.cache_days * 86400), phone=mask(e164))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -11,6 +10,8 @@ from phonenumbers import PhoneNumberType
 from gateway.errors import InvalidInput
 from gateway.verification.line_types import LineTypes, NotANumber
 from gateway.relay.phones import to_e164
+from gateway.storage.communities import Community
+from gateway.vocabulary import UnknownLineType
 
 ACCEPTED = frozenset({"mobile", "voip", "personal"})
 # Line types that cannot receive SMS, and the reason code a refusal carries.
@@ -30,11 +31,11 @@ class Policy:
 
     region: str  # how national formats are read
     countries: tuple[str, ...]  # ISO codes of the countries enabled
-    unknown_line_type: str = "accept"  # or "refuse"
+    unknown_line_type: UnknownLineType = UnknownLineType.ACCEPT
 
     @classmethod
-    def of(cls, community: Mapping[str, Any]) -> Policy:
-        return cls(community["default_region"], tuple(community["countries"]), community["unknown_line_type"])
+    def of(cls, community: Community) -> Policy:
+        return cls(community.default_region, tuple(community.countries), community.unknown_line_type)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ async def check(line_types: LineTypes, raw: object, *, field: str, policy: Polic
     if line_type in REFUSED:
         reason = REFUSED[line_type]
         raise InvalidInput(reason, f"{field}: a {reason.replace('_', ' ')} number cannot receive text messages")
-    if line_type not in ACCEPTED and policy.unknown_line_type == "refuse":
+    if line_type not in ACCEPTED and policy.unknown_line_type == UnknownLineType.REFUSE:
         raise InvalidInput("unknown_line_type", f"{field}: could not tell whether this number can receive texts")
     return Checked(phone, country, line_type if line_type in ACCEPTED else "unknown")
 
