@@ -189,3 +189,19 @@ class KeywordKind(StrEnum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
+
+
+class LineType(StrEnum):
+    """What kind of line a number is (line_types.line_type), as phonenumbers or a line-type lookup tells."""
+
+    MOBILE = "mobile"
+    VOIP = "voip"
+    PERSONAL = "personal"
+    LANDLINE = "landline"
+    TOLL_FREE = "toll_free"
+    PREMIUM = "premium"
+    SHARED_COST = "shared_cost"
+    UAN = "uan"
+    VOICEMAIL = "voicemail"
+    PAGER = "pager"
+    UNKNOWN = "unknown"  # nobody could tell

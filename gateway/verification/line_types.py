@@ -18,6 +18,7 @@ from gateway.storage import line_types as cache
 from gateway.storage.fallback import AWAY, from_redis
 from gateway.ops.logs import clip
 from gateway.relay.phones import mask
+from gateway.vocabulary import LineType
 
 log = structlog.get_logger(__name__)
 
@@ -124,33 +125,34 @@ class LineTypes:
         self.timeout = config.timeout
         self.cache_days = config.cache_days
 
-    async def line_type(self, e164: str) -> str:
-        """The number's line type; "unknown" when the service fails or times out (counted, not cached)."""
+    async def line_type(self, e164: str) -> LineType:
+        """The number's line type; UNKNOWN when the service fails or times out (counted, not cached). Raises
+        NotANumber when the service says the number does not exist."""
         cached = await self._from_redis(e164)
         if cached:
             self.metrics.line_type_lookups.labels("redis").inc()
-            return cached
+            return LineType(cached)
         stored = await cache.find_line_type(self.pool, phone=e164, max_age_days=self.cache_days)
         if stored:
             self.metrics.line_type_lookups.labels("postgres").inc()
             await self._to_redis(e164, stored)
-            return stored
+            return LineType(stored)
         try:
             async with asyncio.timeout(self.timeout):
                 answer = await self.service.lookup(e164)
         except TimeoutError:
             self.metrics.line_type_lookups.labels("timeout").inc()
             log.warning("line_type_lookup_timed_out", phone=mask(e164), lookup=self.service.name)
-            return "unknown"
+            return LineType.UNKNOWN
         except LookupFailed as exc:
             self.metrics.line_type_lookups.labels("error").inc()
             log.warning("line_type_lookup_failed", phone=mask(e164), lookup=self.service.name, error=clip(exc, 120))
-            return "unknown"
+            return LineType.UNKNOWN
         self.metrics.line_type_lookups.labels("lookup").inc()
         await cache.store_line_type(self.pool, phone=e164, line_type=answer.line_type, source=self.service.name,
                                     carrier_name=answer.carrier_name)
         await self._to_redis(e164, answer.line_type)
-        return answer.line_type
+        return LineType(answer.line_type)
 
     async def _from_redis(self, e164: str) -> str | None:
         cached = await from_redis(self.metrics, "line_type", self.redis.get(CACHE_PREFIX + e164), phone=mask(e164))
