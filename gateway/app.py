@@ -78,7 +78,8 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def services(app: web.Application) -> AsyncIterator[None]:
-    """The routing table (rebuilt from Postgres), the queue and the carrier, once their pools exist."""
+    """The routing table (rebuilt from Postgres), the queue, the limits' counters, the code verifier, the webhook
+    poster and the carrier, once their pools exist; each handler and loop is given the ones it uses."""
     config = app[CONFIG]
     statements = Statements.create(app[POOL], app[REDIS], app[METRICS], config.database.batch_max)
     routes = RouteTable(app[REDIS], app[POOL], app[METRICS], statements.redis)

@@ -90,9 +90,9 @@ async def record_carrier_error(db: Executor, metrics: Metrics, config: Complianc
                                error_code: str | None) -> None:
     """21610 puts the recipient on permanent DND; repeated 30003/30005/30006 on temporary DND."""
     if error_code in PERMANENT_DND:
-        args = (list(PERMANENT_DND), 1, 36500, Dnd.PERMANENT)
+        args = (list(PERMANENT_DND), 1, 36500, "permanent")
     elif error_code in TEMPORARY_DND:
-        args = (list(TEMPORARY_DND), config.temporary_dnd_failures, config.temporary_dnd_days, Dnd.TEMPORARY)
+        args = (list(TEMPORARY_DND), config.temporary_dnd_failures, config.temporary_dnd_days, "temporary")
     else:
         return
     codes, needed, days, dnd = args
