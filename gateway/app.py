@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import secrets
 from typing import AsyncIterator
@@ -16,6 +17,7 @@ from redis.backoff import NoBackoff
 from gateway import api, carriers
 from gateway.platform import events as hooks
 from gateway.compliance import limits
+from gateway.compliance import preferences as compliance
 from gateway.verification import line_types as lookups
 from gateway.compliance import rates as monitoring
 from gateway.messaging import conversations
@@ -28,15 +30,15 @@ from gateway.messaging import webhooks
 from gateway.storage.batching import Statements
 from gateway.config import Config
 from gateway.context import Context
-from gateway.interim import ContextGates, carrier_errors, keyword_handler
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
-from gateway.keys import (CARRIER, CONFIG, CONTEXT, CONVERSATIONS, HTTP, METRICS, POOL, RECEIVER, REDIS, STATUS_UPDATES,
-                          TASKS)
+from gateway.keys import (CARRIER, CONFIG, CONTEXT, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
+                          METRICS, POOL, RECEIVER, REDIS, STATUS_UPDATES, TASKS, VERIFIER)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.sending import Sender
 from gateway.messaging.statuses import StatusUpdates
+from gateway.verification.codes import Verifier
 from gateway.ops.metrics import Metrics
 from gateway.ops.middleware import auth_middleware, body_deadline_middleware, context_middleware, error_middleware
 from gateway.messaging.outbox import Outbox
@@ -82,23 +84,30 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def services(app: web.Application) -> AsyncIterator[None]:
-    """The routing table (rebuilt from Postgres), the queue and the carrier, once their pools exist."""
+    """The routing table (rebuilt from Postgres), the queue, the limits' counters, the code verifier, the webhook
+    poster and the carrier, once their pools exist; each handler and loop is given the ones it uses."""
     config = app[CONFIG]
     statements = Statements.create(app[POOL], app[REDIS], app[METRICS], config.database.batch_max)
     routes = RouteTable(app[REDIS], app[POOL], app[METRICS], statements.redis)
     outbox = Outbox(app[REDIS], per_number_rate=config.relay.per_number_rate,
                     lease_seconds=config.queue.lease_seconds)
-    line_types = LineTypes(lookups.create(config, app[HTTP]), app[POOL], app[REDIS], app[METRICS], config)
+    line_types = LineTypes(lookups.create(config, app[HTTP]), app[POOL], app[REDIS], app[METRICS], config.lookup)
+    code_key = _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET")
+    events_key = _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET")
     dispatcher = Dispatcher(statements.redis, outbox, routes, app[METRICS])
-    ctx = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types,
-                  _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET"),
-                  _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"), statements, dispatcher)
-    app[CONTEXT] = ctx
+    counters = limits.Counters(app[REDIS], statements.redis, app[POOL], app[METRICS])
+    app[DISPATCHER], app[COUNTERS], app[LINE_TYPES] = dispatcher, counters, line_types
+    app[VERIFIER] = Verifier(app[POOL], app[REDIS], dispatcher, app[METRICS], config.verification, code_key)
+    app[EVENTS] = hooks.Poster(app[POOL], app[HTTP], app[METRICS], config.hooks, events_key)
+    app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types, code_key,
+                           events_key, statements, dispatcher, counters)
     app[CARRIER] = carriers.create(config, app[HTTP])
     app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS])
+    keyword = functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS])
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
-                             config.relay.unrouted_reply, keyword_handler(ctx))
-    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors(ctx))
+                             config.relay.unrouted_reply, keyword)
+    carrier_errors = functools.partial(compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance)
+    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors)
     yield
 
 
@@ -128,7 +137,7 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     pool, outbox, queued = app[POOL], ctx.outbox, ctx.dispatcher.queued
     sender = Sender(pool, ctx.statements, outbox, queued, metrics, carrier, config.queue, config.carrier,
                     config.limits, config.tasks.restart_delay, config.public_url,
-                    app[STATUS_UPDATES].carrier_errors, ContextGates(ctx))
+                    app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS])
     tasks = Supervisor(metrics, config.tasks.restart_delay, app[REDIS])
     tasks.loop("drain", lambda: sending.drain(sender))
     if hasattr(carrier, "run_callbacks"):
@@ -146,9 +155,12 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     # Postgres, rebuilding it (one process, under a lock) if not. A million routes take minutes, so serving does
     # not wait; lookups fall back to Postgres meanwhile.
     tasks.loop("routes", lambda: ctx.routes.keep_in_step(config.tasks.routes_check_interval))
-    tasks.every("daily_reset", config.limits.reset_interval, lambda: limits.reset_days(ctx), once=True)
-    tasks.every("rate_monitor", config.compliance.monitor_interval, lambda: monitoring.check(ctx), once=True)
-    tasks.every("webhooks", config.hooks.interval, lambda: hooks.deliver_due(ctx, app[HTTP]))
+    pool, dispatcher, metrics = app[POOL], app[DISPATCHER], app[METRICS]
+    tasks.every("daily_reset", config.limits.reset_interval,
+                lambda: limits.reset_days(pool, dispatcher, metrics, config.limits), once=True)
+    tasks.every("rate_monitor", config.compliance.monitor_interval,
+                lambda: monitoring.check(pool, metrics, config.compliance), once=True)
+    tasks.every("webhooks", config.hooks.interval, app[EVENTS].deliver_due)
     app[TASKS] = tasks
     yield
     await tasks.stop()

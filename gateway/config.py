@@ -55,7 +55,7 @@ class Embedded:
 
 
 @dataclass(frozen=True)
-class Carrier:
+class CarrierSettings:
     name: str = "sandbox"
     send_timeout: float = 10.0
     max_attempts: int = 5
@@ -73,7 +73,7 @@ class Twilio:
 
 
 @dataclass(frozen=True)
-class Lookup:
+class LineTypeLookupSettings:
     name: str = ""
     base: str = "https://lookups.twilio.com"
     timeout: float = 3.0
@@ -117,7 +117,7 @@ class Hooks:
 
 
 @dataclass(frozen=True)
-class Relay:
+class RelaySettings:
     unrouted_reply: str = "This number only relays active conversations."
     default_inactivity_days: int = 30
     per_number_rate: float = 1.0
@@ -153,14 +153,14 @@ class Config:
     database: Database = field(default_factory=Database)
     redis: Redis = field(default_factory=Redis)
     embedded: Embedded = field(default_factory=Embedded)
-    carrier: Carrier = field(default_factory=Carrier)
+    carrier: CarrierSettings = field(default_factory=CarrierSettings)
     twilio: Twilio = field(default_factory=Twilio)
-    lookup: Lookup = field(default_factory=Lookup)
+    lookup: LineTypeLookupSettings = field(default_factory=LineTypeLookupSettings)
     verification: Verification = field(default_factory=Verification)
     limits: Limits = field(default_factory=Limits)
     compliance: Compliance = field(default_factory=Compliance)
     hooks: Hooks = field(default_factory=Hooks)
-    relay: Relay = field(default_factory=Relay)
+    relay: RelaySettings = field(default_factory=RelaySettings)
     queue: Queue = field(default_factory=Queue)
     tasks: Tasks = field(default_factory=Tasks)
     log: Log = field(default_factory=Log)

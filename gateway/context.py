@@ -15,6 +15,7 @@ import asyncpg
 import redis.asyncio as aioredis
 import structlog
 
+from gateway.compliance.limits import Counters
 from gateway.storage.batching import Statements
 from gateway.config import Config
 from gateway.storage.messages import StoredOutbound
@@ -36,10 +37,11 @@ class Context:
     outbox: Outbox
     metrics: Metrics
     line_types: LineTypes
-    secret: bytes  # the key of verification code hashes
-    hook_secret: bytes  # the key that signs POSTs to community webhooks
+    code_key: bytes  # the key of verification code hashes
+    events_key: bytes  # the key that signs POSTs to community webhooks
     statements: Statements  # the per-message statements, batched across concurrent callers
     dispatcher: Dispatcher
+    counters: Counters  # the communities' segment counters (daily and monthly limits)
 
     # Until every caller takes the dispatcher itself (issue 10's redesign, in progress).
     @property

@@ -8,13 +8,18 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from gateway.carriers import Carrier
+from gateway.compliance.limits import Counters
 from gateway.config import Config
 from gateway.context import Context
+from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import Supervisor
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.statuses import StatusUpdates
+from gateway.platform.events import Poster
+from gateway.verification.codes import Verifier
+from gateway.verification.line_types import LineTypes
 
 CONFIG = web.AppKey("config", Config)
 METRICS = web.AppKey("metrics", Metrics)
@@ -29,3 +34,9 @@ TASKS = web.AppKey("tasks", Supervisor)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 RECEIVER = web.AppKey("receiver", Receiver)
 STATUS_UPDATES = web.AppKey("status_updates", StatusUpdates)
+# Communities, compliance and verification (issue 10's storage-rest part).
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+COUNTERS = web.AppKey("counters", Counters)
+LINE_TYPES = web.AppKey("line_types", LineTypes)
+VERIFIER = web.AppKey("verifier", Verifier)
+EVENTS = web.AppKey("events", Poster)

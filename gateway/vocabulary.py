@@ -212,3 +212,25 @@ class SendOutcome(StrEnum):
     FAILED = "failed"
     REPEAT_STOPPED = "repeat_stopped"  # the carrier took it already: recorded, never sent again
     CRASHED = "crashed"
+class KeywordKind(StrEnum):
+    """What a keyword asks for (compliance/keywords.py); an inbound keyword's outcome is "keyword_" + this."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+
+class LineType(StrEnum):
+    """What kind of line a number is (line_types.line_type), as phonenumbers or a line-type lookup tells."""
+
+    MOBILE = "mobile"
+    VOIP = "voip"
+    PERSONAL = "personal"
+    LANDLINE = "landline"
+    TOLL_FREE = "toll_free"
+    PREMIUM = "premium"
+    SHARED_COST = "shared_cost"
+    UAN = "uan"
+    VOICEMAIL = "voicemail"
+    PAGER = "pager"
+    UNKNOWN = "unknown"  # nobody could tell

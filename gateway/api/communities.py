@@ -16,9 +16,11 @@ from gateway.compliance import rates as monitoring
 from gateway.verification import numbers
 from gateway.compliance import timezones
 from gateway.api import render
-from gateway.storage.db import QUERIES
 from gateway.errors import InvalidInput
-from gateway.keys import CONFIG, CONTEXT
+from gateway.keys import CONFIG, COUNTERS, DISPATCHER, LINE_TYPES, POOL
+from gateway.storage import held as held_rows
+from gateway.storage.communities import Community
+from gateway.vocabulary import CommunityMode, HoldReason, Preference, UnknownLineType
 from gateway.relay.phones import to_e164
 from gateway.api.validation import path_id, query_number, query_text, read_json, storable, text
 
@@ -63,7 +65,7 @@ async def _usable_timezone(request: web.Request, settings: dict[str, Any]) -> di
     """The time zone is checked against what Postgres and zoneinfo know (see gateway.timezones): a name only
     one of them takes would stop the daily reset or the limits' periods."""
     if "timezone" in settings:
-        await timezones.check(request.app[CONTEXT].pool, settings["timezone"], "timezone")
+        await timezones.check(request.app[POOL], settings["timezone"], "timezone")
     return settings
 
 
@@ -77,12 +79,12 @@ def _levels(value: Any, name: str) -> list[int]:
 # setting -> (JSON type, may be null, check)
 SETTINGS: dict[str, tuple[type, bool, Callable[[Any, str], Any]]] = {
     "name": (str, False, _text(100)),
-    "mode": (str, False, _choice("test", "live")),
+    "mode": (str, False, _choice(*CommunityMode)),
     "inactivity_days": (int, False, _between(1, 3650)),
     "countries": (list, False, lambda value, name: numbers.check_countries(value, name)),
     "default_region": (str, False, lambda value, name: numbers.check_region(value, name)),
     "require_verification": (bool, False, lambda value, name: value),
-    "unknown_line_type": (str, False, _choice("accept", "refuse")),
+    "unknown_line_type": (str, False, _choice(*UnknownLineType)),
     "sender_name": (str, True, _text(40)),
     "sender_id_template": (str, False, _text(200, "{message}")),
     "help_text": (str, True, _text(320)),
@@ -108,6 +110,10 @@ def _settings(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+async def _overview(request: web.Request, community_id: int) -> communities.Overview:
+    return await communities.overview(request.app[COUNTERS], request.app[CONFIG].limits, community_id)
+
+
 @routes.post("/v1/communities")
 async def create(request: web.Request) -> web.Response:
     fields = {name: kind for name, (kind, _, _) in SETTINGS.items()}
@@ -120,86 +126,82 @@ async def create(request: web.Request) -> web.Response:
     owned = [to_e164(n, field=f"numbers[{i}]", region=settings["default_region"]) for i, n in enumerate(data["numbers"])]
     if not owned or len(set(owned)) != len(owned):
         raise InvalidInput("invalid_field", "numbers: expected at least one number, each once")
-    ctx = request.app[CONTEXT]
-    community_id = await communities.create(ctx, settings.pop("name"), settings, owned)
-    return web.json_response(render.community(await communities.get(ctx, community_id)), status=201)
+    community_id = await communities.create(request.app[POOL], settings.pop("name"), settings, owned)
+    return web.json_response(render.community(await _overview(request, community_id)), status=201)
 
 
 @routes.get("/v1/communities/{id}")
 async def get(request: web.Request) -> web.Response:
-    return web.json_response(render.community(await communities.get(request.app[CONTEXT], path_id(request))))
+    return web.json_response(render.community(await _overview(request, path_id(request))))
 
 
 @routes.patch("/v1/communities/{id}")
 async def update(request: web.Request) -> web.Response:
     data = await read_json(request, {name: kind for name, (kind, _, _) in SETTINGS.items()})
     settings = await _usable_timezone(request, _settings(data))
-    community = await communities.update(request.app[CONTEXT], path_id(request), settings)
-    return web.json_response(render.community(community))
+    overview = await communities.update(request.app[COUNTERS], request.app[CONFIG].limits, path_id(request), settings)
+    return web.json_response(render.community(overview))
 
 
-def _allow_list(rows) -> dict:
-    return {"numbers": [row["phone"] for row in rows]}
+def _allow_list(numbers) -> dict:
+    return {"numbers": [number.phone for number in numbers]}
 
 
 @routes.get("/v1/communities/{id}/allow-list")
 async def allow_list(request: web.Request) -> web.Response:
-    return web.json_response(_allow_list(await communities.allowed(request.app[CONTEXT], path_id(request))))
+    return web.json_response(_allow_list(await communities.allowed(request.app[POOL], path_id(request))))
 
 
 @routes.post("/v1/communities/{id}/allow-list")
 async def allow(request: web.Request) -> web.Response:
     data = await read_json(request, {"numbers": list}, required=("numbers",))
-    ctx = request.app[CONTEXT]
-    community = await communities.get(ctx, path_id(request))
+    pool = request.app[POOL]
+    community = await communities.find(pool, path_id(request))
     if not data["numbers"] or len(data["numbers"]) > 100:
         raise InvalidInput("invalid_field", "numbers: expected 1 to 100 numbers")
     policy = numbers.Policy.of(community)
-    checked = [await numbers.check(ctx.line_types, raw, field=f"numbers[{i}]", policy=policy)
+    checked = [await numbers.check(request.app[LINE_TYPES], raw, field=f"numbers[{i}]", policy=policy)
                for i, raw in enumerate(data["numbers"])]
-    await communities.allow(ctx, community["id"], [c.phone for c in checked])
-    return web.json_response(_allow_list(await communities.allowed(ctx, community["id"])))
+    await communities.allow(pool, community.id, [c.phone for c in checked])
+    return web.json_response(_allow_list(await communities.allowed(pool, community.id)))
 
 
-async def _phone_in_path(request: web.Request) -> tuple[dict, str]:
-    community = await communities.get(request.app[CONTEXT], path_id(request))
-    return community, to_e164(request.match_info["phone"], field="phone", region=community["default_region"])
+async def _phone_in_path(request: web.Request) -> tuple[Community, str]:
+    community = await communities.find(request.app[POOL], path_id(request))
+    return community, to_e164(request.match_info["phone"], field="phone", region=community.default_region)
 
 
 @routes.delete("/v1/communities/{id}/allow-list/{phone}")
 async def disallow(request: web.Request) -> web.Response:
     community, phone = await _phone_in_path(request)
-    await communities.disallow(request.app[CONTEXT], community["id"], phone)
+    await communities.disallow(request.app[POOL], community.id, phone)
     return web.Response(status=204)
 
 
 @routes.delete("/v1/communities/{id}/dnd/{phone}")
 async def lift_dnd(request: web.Request) -> web.Response:
     community, phone = await _phone_in_path(request)
-    await compliance.lift_dnd(request.app[CONTEXT], community["id"], phone)
+    await compliance.lift_dnd(request.app[POOL], community.id, phone)
     return web.Response(status=204)
-
-
-CONTACT_COLUMNS = ("phone", "preference", "preference_changed_at", "preference_keyword", "preference_source", "dnd",
-                   "dnd_reason", "dnd_at", "first_inbound_at")
 
 
 @routes.get("/v1/communities/{id}/contacts")
 async def contacts(request: web.Request) -> web.Response:
     """Contacts and their SMS preference; ?preference= filters, Accept: text/csv exports."""
     preference = request.query.get("preference")
-    if preference not in (None, "unknown", "opted_in", "opted_out"):
+    if preference is not None and preference not in tuple(Preference):
         raise InvalidInput("invalid_query", "preference: expected unknown, opted_in or opted_out")
     as_csv = "text/csv" in request.headers.get("Accept", "")
     limit = 100_000 if as_csv else _limit(request)
-    rows = await communities.contacts(request.app[CONTEXT], path_id(request), preference,
+    rows = await communities.contacts(request.app[POOL], path_id(request),
+                                      None if preference is None else Preference(preference),
                                       query_text(request, "after"), limit)
     if not as_csv:
-        return web.json_response({"contacts": [{c: render.value(row[c]) for c in CONTACT_COLUMNS} for row in rows]})
+        return web.json_response({"contacts": [render.contact(row) for row in rows]})
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CONTACT_COLUMNS)
-    writer.writerows([[render.value(row[c]) if row[c] is not None else "" for c in CONTACT_COLUMNS] for row in rows])
+    writer.writerow(render.CONTACT_FIELDS)
+    writer.writerows([["" if cell is None else cell for cell in render.contact(row).values()] for row in rows])
     return web.Response(text=out.getvalue(), content_type="text/csv",
                         headers={"Content-Disposition": "attachment; filename=contacts.csv"})
 
@@ -211,14 +213,15 @@ def _limit(request: web.Request) -> int:
 @routes.get("/v1/communities/{id}/held")
 async def held(request: web.Request) -> web.Response:
     """The monthly review queue (or ?reason=daily_limit|restricted), oldest first."""
-    reason = request.query.get("reason", "monthly_limit")
-    if reason not in ("monthly_limit", "daily_limit", "restricted"):
+    reason = request.query.get("reason", HoldReason.MONTHLY_LIMIT)
+    if reason not in tuple(HoldReason):
         raise InvalidInput("invalid_query", "reason: expected monthly_limit, daily_limit or restricted")
     after = query_number(request, "after", 0, 0, 10 ** 18, "a message id")
-    ctx = request.app[CONTEXT]
-    community = await communities.get(ctx, path_id(request))
-    rows = await ctx.pool.fetch(QUERIES.list_held_messages, community["id"], reason, after, _limit(request))
-    return web.json_response({"messages": [render.message(row) for row in rows]})
+    pool = request.app[POOL]
+    community = await communities.find(pool, path_id(request))
+    messages = await held_rows.list_held(pool, community_id=community.id, reason=HoldReason(reason), after=after,
+                                         limit=_limit(request))
+    return web.json_response({"messages": [render.message(message) for message in messages]})
 
 
 async def _held_ids(request: web.Request) -> list[int] | None:
@@ -233,22 +236,23 @@ async def _held_ids(request: web.Request) -> list[int] | None:
 @routes.post("/v1/communities/{id}/held/release")
 async def release_held(request: web.Request) -> web.Response:
     ids = await _held_ids(request)
-    ctx = request.app[CONTEXT]
-    community = await communities.get(ctx, path_id(request))
-    released = await limits.release(ctx, community["id"], "monthly_limit", ids, override=True)
+    pool = request.app[POOL]
+    community = await communities.find(pool, path_id(request))
+    released = await limits.release(pool, request.app[DISPATCHER], community_id=community.id,
+                                    reason=HoldReason.MONTHLY_LIMIT, ids=ids, override=True)
     return web.json_response({"released": released})
 
 
 @routes.post("/v1/communities/{id}/held/cancel")
 async def cancel_held(request: web.Request) -> web.Response:
     ids = await _held_ids(request)
-    ctx = request.app[CONTEXT]
-    community = await communities.get(ctx, path_id(request))
-    return web.json_response({"canceled": await limits.cancel(ctx, community["id"], "monthly_limit", ids)})
+    pool = request.app[POOL]
+    community = await communities.find(pool, path_id(request))
+    canceled = await limits.cancel(pool, community_id=community.id, reason=HoldReason.MONTHLY_LIMIT, ids=ids)
+    return web.json_response({"canceled": canceled})
 
 
 @routes.post("/v1/communities/{id}/restriction/lift")
 async def lift_restriction(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    await monitoring.lift(ctx, path_id(request))
-    return web.json_response(render.community(await communities.get(ctx, path_id(request))))
+    await monitoring.lift(request.app[POOL], request.app[DISPATCHER], path_id(request))
+    return web.json_response(render.community(await _overview(request, path_id(request))))

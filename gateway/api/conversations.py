@@ -16,7 +16,7 @@ from gateway.messaging.conversations import Person
 from gateway.storage import messages as storage
 from gateway.storage.messages import Message, StoredOutbound
 from gateway.errors import Conflict, InvalidInput, NotFound
-from gateway.keys import CONTEXT, CONVERSATIONS, POOL
+from gateway.keys import CONVERSATIONS, DISPATCHER, LINE_TYPES, POOL
 from gateway.vocabulary import BlockReason, HoldReason, MessageStatus
 from gateway.verification.line_types import LineTypes
 from gateway.api.validation import check_object, path_id, query_number, read_json, text
@@ -38,16 +38,15 @@ async def start(request: web.Request) -> web.Response:
     data = await read_json(request, {"community_id": int, "prospect": dict, "advocate": dict, "message": str},
                            required=("community_id", "prospect", "advocate", "message"))
     message = text(data["message"], "message", max_length=MAX_BODY, multiline=True)
-    ctx = request.app[CONTEXT]  # for communities and numbers, which take a Context until their redesign lands
-    community = await communities.get(ctx, data["community_id"])
+    community = await communities.find(request.app[POOL], data["community_id"])
     policy = numbers.Policy.of(community)
-    prospect = await _person(ctx.line_types, data["prospect"], "prospect", policy)
-    identification = relay.identification_cost(community["sender_id_template"],
-                                               community["sender_name"] or community["name"])
+    line_types = request.app[LINE_TYPES]
+    prospect = await _person(line_types, data["prospect"], "prospect", policy)
+    identification = relay.identification_cost(community.sender_id_template, community.sender_name or community.name)
     conversations.check_fits(message, relay.notification_room(prospect_name=prospect.name,
-                                                              community_name=community["name"],
+                                                              community_name=community.name,
                                                               identification=identification), "message")
-    advocate = await _person(ctx.line_types, data["advocate"], "advocate", policy)
+    advocate = await _person(line_types, data["advocate"], "advocate", policy)
     services = request.app[CONVERSATIONS]
     conversation_id, notification = await conversations.start(services, data["community_id"], prospect, advocate,
                                                                message)
@@ -123,16 +122,16 @@ async def _held_message(request: web.Request) -> Message:
 async def release(request: web.Request) -> web.Response:
     """Send a message held for the monthly limit, over the limit."""
     message = await _held_message(request)
-    # limits takes a Context until its redesign lands.
-    await limits.release(request.app[CONTEXT], message.community_id, HoldReason.MONTHLY_LIMIT, [message.id],
-                         override=True)
+    await limits.release(request.app[POOL], request.app[DISPATCHER], community_id=message.community_id,
+                         reason=HoldReason.MONTHLY_LIMIT, ids=[message.id], override=True)
     return web.json_response(render.message(await _message(request.app[POOL], message.id)))
 
 
 @routes.post("/v1/messages/{id}/cancel")
 async def cancel(request: web.Request) -> web.Response:
     message = await _held_message(request)
-    await limits.cancel(request.app[CONTEXT], message.community_id, HoldReason.MONTHLY_LIMIT, [message.id])
+    await limits.cancel(request.app[POOL], community_id=message.community_id, reason=HoldReason.MONTHLY_LIMIT,
+                        ids=[message.id])
     return web.json_response(render.message(await _message(request.app[POOL], message.id)))
 
 

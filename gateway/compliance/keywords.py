@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from gateway.vocabulary import KeywordKind
+
 # 47 CFR 64.1200(a)(10) (FCC, 2024 consent-revocation rule): "stop", "quit", "end", "revoke", "opt out",
 # "cancel" and "unsubscribe" revoke consent when sent as a reply.
 FCC_OPT_OUT = {"STOP", "QUIT", "END", "REVOKE", "OPT OUT", "CANCEL", "UNSUBSCRIBE"}
@@ -55,10 +57,10 @@ def normalise(body: str) -> str:
     return SEPARATORS.sub(" ", text[start:end])
 
 
-def classify(body: str) -> tuple[str, str] | None:
-    """("opt_out" | "opt_in" | "help", the keyword as listed) when the whole message is a keyword, else None."""
+def classify(body: str) -> tuple[KeywordKind, str] | None:
+    """(what it asks for, the keyword as listed) when the whole message is a keyword, else None."""
     word = normalise(body)
-    for kind, words in (("opt_out", OPT_OUT), ("opt_in", OPT_IN), ("help", HELP)):
+    for kind, words in ((KeywordKind.OPT_OUT, OPT_OUT), (KeywordKind.OPT_IN, OPT_IN), (KeywordKind.HELP, HELP)):
         if word in words:
             return kind, word
     return None

@@ -7,17 +7,24 @@ Redis keys share the community's hash tag, so one script sees both counters on R
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+import asyncpg
+import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
-from gateway.storage.batching import script_on
-from gateway.context import Context
-from gateway.storage.db import QUERIES
+from gateway.config import Limits as LimitsSettings
+from gateway.messaging.dispatch import Dispatcher
+from gateway.ops.metrics import Metrics
+from gateway.storage import held, usage
+from gateway.storage.batching import Pipelined, script_on
+from gateway.storage.communities import Community
+from gateway.storage.db import Executor
 from gateway.storage.fallback import AWAY, from_redis
+from gateway.vocabulary import HoldReason
 
 log = structlog.get_logger(__name__)
 
@@ -78,10 +85,10 @@ def local_periods(tz: str, now: datetime | None = None) -> tuple[date, date]:
     return today, today.replace(day=1)
 
 
-def periods(row: Mapping[str, Any]) -> tuple[date, date]:
+def periods(current_day: date | None, tz: str) -> tuple[date, date]:
     """The day a community's sends count on, and its month: the day it was last reset into (current_day), not
-    the date its time zone shows now, so a change of time zone neither starts a day nor clears its count."""
-    day = row["current_day"] or local_periods(row["timezone"])[0]
+    the date its time zone tz shows now, so a change of time zone neither starts a day nor clears its count."""
+    day = current_day or local_periods(tz)[0]
     return day, day.replace(day=1)
 
 
@@ -118,89 +125,112 @@ def keys(community_id: int, day: date) -> list[str]:
             f"{tag}:inflight:month:{month}"]
 
 
-async def reserve(ctx: Context, row: Mapping[str, Any]) -> str | None:
-    """Reserve the message's segments in its day's and month's counters; the reason it must wait, if any."""
-    day, month = periods(row)
-    counters = keys(row["community_id"], day)
-    limit = daily_limit(row["daily_level"], row["levels"], row["ceiling"])
-    monthly = -1 if row["monthly_limit"] is None else row["monthly_limit"]
-    args = [row["segments"], limit, monthly, int(row["limit_override"]), 40 * 86400, row["id"]]
-    script = ctx.redis.register_script(RESERVE)
-    for _ in range(2):
-        [verdict] = await ctx.statements.redis.execute(lambda pipe: script_on(pipe, script, counters, args))
-        if verdict != "missing":
-            return None if verdict == "ok" else verdict
-        await _load(ctx, row["community_id"], day, month, counters)
-    raise RedisError("counters vanished twice while reserving")
+DAY_TTL = 3 * 86400  # seconds a day's counter outlives its day
+MONTH_TTL = 40 * 86400  # and a month's, its month
 
 
-async def _load(ctx: Context, community_id: int, day: date, month: date, counters: list[str]) -> None:
-    """Counters Redis does not have start from the Postgres mirror, plus the sends in flight when Redis lost
-    them (load_usage_counters.sql), so a Redis loss never lowers them. Set before the commit of the row lock
-    that serialises loads: a concurrent load waits, then its SET NX finds them."""
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        used = await conn.fetchrow(QUERIES.load_usage_counters, community_id, day, month)
-        in_flight = [v for pair in zip(used["ids"] or [], used["id_segments"] or []) for v in pair]
-        await ctx.redis.register_script(LOAD)(keys=counters, args=[used["day"], used["month"], 3 * 86400,
-                                                                   40 * 86400, *in_flight])
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """One send's share of its community's counters."""
+
+    message_id: int
+    community_id: int
+    segments: int
+    day: date  # the day it counts on (periods())
+    daily_limit: int  # segments (daily_limit())
+    monthly_limit: int | None  # segments; None: no monthly limit
+    override: bool  # released from the review queue: it may pass the monthly limit
 
 
-async def refund(ctx: Context, row: Mapping[str, Any]) -> None:
-    """Give back a reservation the carrier did not use, to the counters it was taken from."""
-    day, _ = periods(row)
-    await ctx.redis.register_script(REFUND)(keys=keys(row["community_id"], day), args=[row["segments"], row["id"]])
+@dataclass(frozen=True)
+class Counters:
+    """The per-community segment counters in Redis, with their Postgres mirror to load from."""
+
+    redis: aioredis.Redis
+    pipeline: Pipelined  # the reservation goes out with whatever else this moment sends to Redis
+    pool: asyncpg.Pool
+    metrics: Metrics
+
+    async def reserve(self, send: Reservation) -> HoldReason | None:
+        """Reserve the send's segments in its day's and month's counters; the reason it must wait, if any.
+        Raises RedisError when Redis cannot answer."""
+        counters = keys(send.community_id, send.day)
+        monthly = -1 if send.monthly_limit is None else send.monthly_limit
+        args = [send.segments, send.daily_limit, monthly, int(send.override), MONTH_TTL, send.message_id]
+        script = self.redis.register_script(RESERVE)
+        for _ in range(2):
+            [verdict] = await self.pipeline.execute(lambda pipe: script_on(pipe, script, counters, args))
+            if verdict != "missing":
+                return None if verdict == "ok" else HoldReason(verdict)
+            await self._load(send.community_id, send.day, counters)
+        raise RedisError("counters vanished twice while reserving")
+
+    async def _load(self, community_id: int, day: date, counters: list[str]) -> None:
+        """Counters Redis does not have start from the Postgres mirror, plus the sends in flight when Redis lost
+        them (load_usage_counters.sql), so a Redis loss never lowers them. Set before the commit of the row lock
+        that serialises loads: a concurrent load waits, then its SET NX finds them."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            start = await usage.load_counters(conn, community_id=community_id, day=day, month=day.replace(day=1))
+            in_flight = [value for send in start.in_flight for value in (send.message_id, send.segments)]
+            await self.redis.register_script(LOAD)(keys=counters, args=[start.day, start.month, DAY_TTL, MONTH_TTL,
+                                                                        *in_flight])
+
+    async def refund(self, send: Reservation) -> None:
+        """Give back a reservation the carrier did not use, to the counters it was taken from."""
+        await self.redis.register_script(REFUND)(keys=keys(send.community_id, send.day),
+                                                 args=[send.segments, send.message_id])
+
+    async def used(self, community: Community) -> usage.Usage:
+        """Segments used on the community's day and in its month: Redis, or the Postgres mirror when Redis
+        cannot say."""
+        day, month = periods(community.current_day, community.timezone)
+        values = await from_redis(self.metrics, "limits", self.redis.mget(keys(community.id, day)[:2]))
+        if values is not AWAY and None not in values:
+            return usage.Usage(int(values[0]), int(values[1]))
+        return await usage.find_usage(self.pool, community_id=community.id, day=day, month=month)
 
 
-async def used(ctx: Context, community: Mapping[str, Any]) -> tuple[int, int]:
-    """Segments used on the community's day and in its month: Redis, or the Postgres mirror when Redis cannot
-    say."""
-    day, month = periods(community)
-    values = await from_redis(ctx.metrics, "limits", ctx.redis.mget(keys(community["id"], day)[:2]))
-    if values is not AWAY and None not in values:
-        return int(values[0]), int(values[1])
-    row = await ctx.pool.fetchrow(QUERIES.find_usage, community["id"], day, month)
-    return row["day"], row["month"]
-
-
-async def reset_days(ctx: Context) -> int:
+async def reset_days(pool: asyncpg.Pool, dispatcher: Dispatcher, metrics: Metrics, config: LimitsSettings) -> int:
     """Start a new day for every community whose day ended; release what waited for it.
 
     One community's failure (a time zone Postgres refuses, a release that fails) is logged and counted, and
     the others go on.
     """
-    config = ctx.config.limits
-    rows = await ctx.pool.fetch(QUERIES.reset_daily_limits, config.daily_levels, config.daily_ceiling)
-    reset = 0
-    for row in rows:
-        if row["skipped"]:
-            ctx.metrics.rows_skipped.labels("daily_reset").inc()
-            log.warning("daily_reset_skipped", community_id=row["id"], reason="time_zone_unusable")
+    resets = await usage.reset_daily_limits(pool, daily_levels=config.daily_levels,
+                                            daily_ceiling=config.daily_ceiling)
+    done = 0
+    for reset in resets:
+        if reset.skipped:
+            metrics.rows_skipped.labels("daily_reset").inc()
+            log.warning("daily_reset_skipped", community_id=reset.community_id, reason="time_zone_unusable")
             continue
-        reset += 1
-        if row["level_up"]:
-            log.info("daily_level_raised", community_id=row["id"], level=row["daily_level"])
+        done += 1
+        if reset.level_up:
+            log.info("daily_level_raised", community_id=reset.community_id, level=reset.daily_level)
         try:
-            await release(ctx, row["id"], "daily_limit")
+            await release(pool, dispatcher, community_id=reset.community_id, reason=HoldReason.DAILY_LIMIT)
         except Exception:
             # Those already set queued are re-queued by the sweep; any still held wait for the next reset.
-            ctx.metrics.rows_skipped.labels("daily_reset").inc()
-            log.exception("daily_release_failed", community_id=row["id"])
-    return reset
+            metrics.rows_skipped.labels("daily_reset").inc()
+            log.exception("daily_release_failed", community_id=reset.community_id)
+    return done
 
 
-async def release(ctx: Context, community_id: int, reason: str, ids: list[int] | None = None,
-                  override: bool = False) -> list[int]:
-    """Held messages back into the queue, oldest first; returns their ids."""
-    rows = await ctx.pool.fetch(QUERIES.release_held_messages, community_id, reason, ids, override)
-    for row in rows:
-        await ctx.queue(row["id"], row["priority"], row["from_number"], row["segments"])
-    if rows:
-        log.info("held_messages_released", community_id=community_id, reason=reason, count=len(rows))
-    return [row["id"] for row in rows]
+async def release(db: Executor, dispatcher: Dispatcher, *, community_id: int, reason: HoldReason,
+                  ids: list[int] | None = None, override: bool = False) -> list[int]:
+    """Held messages (ids None: all of them) back into the queue, oldest first; returns their ids. override:
+    they may pass the monthly limit."""
+    released = await held.release_held(db, community_id=community_id, reason=reason, ids=ids, override=override)
+    for message in released:
+        await dispatcher.queue(message.id, message.priority, message.from_number, message.segments)
+    if released:
+        log.info("held_messages_released", community_id=community_id, reason=reason, count=len(released))
+    return [message.id for message in released]
 
 
-async def cancel(ctx: Context, community_id: int, reason: str, ids: list[int] | None = None) -> list[int]:
-    rows = await ctx.pool.fetch(QUERIES.cancel_held_messages, community_id, reason, ids)
-    if rows:
-        log.info("held_messages_canceled", community_id=community_id, reason=reason, count=len(rows))
-    return [row["id"] for row in rows]
+async def cancel(db: Executor, *, community_id: int, reason: HoldReason, ids: list[int] | None = None) -> list[int]:
+    """Held messages (ids None: all of them) canceled; returns their ids."""
+    canceled = await held.cancel_held(db, community_id=community_id, reason=reason, ids=ids)
+    if canceled:
+        log.info("held_messages_canceled", community_id=community_id, reason=reason, count=len(canceled))
+    return canceled

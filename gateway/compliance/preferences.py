@@ -2,75 +2,93 @@
 
 from __future__ import annotations
 
+import asyncpg
 import structlog
 
 from gateway.platform import events as hooks
 from gateway.relay import segments
 from gateway.carriers import InboundSms
-from gateway.context import Context
-from gateway.storage.db import QUERIES
+from gateway.config import Compliance as ComplianceSettings
 from gateway.errors import Conflict, NotFound
+from gateway.messaging.dispatch import Dispatcher
+from gateway.ops.metrics import Metrics
 from gateway.relay.phones import can_receive_text, mask
+from gateway.storage import communities as community_rows, contacts, outbound
+from gateway.storage.communities import NumberOwner
+from gateway.storage.db import Executor
+from gateway.vocabulary import Dnd, KeywordKind, MessageKind, Preference, Priority
 
 log = structlog.get_logger(__name__)
 
 PERMANENT_DND = ("21610",)  # the recipient unsubscribed at the carrier
 TEMPORARY_DND = ("30003", "30005", "30006")  # unreachable, unknown handset, landline or unreachable carrier
-PREFERENCES = {"opt_out": "opted_out", "opt_in": "opted_in"}
+PREFERENCES = {KeywordKind.OPT_OUT: Preference.OPTED_OUT, KeywordKind.OPT_IN: Preference.OPTED_IN}
 
 
-def keyword_reply(kind: str, changed: bool, community, before: str = "unknown") -> str | None:
+def keyword_reply(kind: KeywordKind, changed: bool, community: NumberOwner,
+                  before: Preference = Preference.UNKNOWN) -> str | None:
     """What a keyword gets back: one confirmation when the preference changed; help every time."""
-    sender = community["sender_name"]
-    if kind == "help":
-        return community["help_text"] or (f"{sender}: texts to this number reach the person you are talking "
-                                          f"with. Reply STOP to opt out, START to opt back in.")
+    sender = community.sender_name
+    if kind == KeywordKind.HELP:
+        return community.help_text or (f"{sender}: texts to this number reach the person you are talking "
+                                       f"with. Reply STOP to opt out, START to opt back in.")
     if not changed:
         return None
-    if kind == "opt_out":
+    if kind == KeywordKind.OPT_OUT:
         return f"You're unsubscribed from {sender}. No more messages will be sent. Reply START to resubscribe."
-    again = "resubscribed" if before == "opted_out" else "subscribed"
+    again = "resubscribed" if before == Preference.OPTED_OUT else "subscribed"
     return f"You're {again} to {sender}. Reply STOP to opt out."
 
 
-async def handle_keyword(ctx: Context, sms: InboundSms, sender: str, proxy: str, kind: str, word: str) -> str:
-    """Store the keyword, change the preference for the whole community, and queue the confirmation."""
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        community = await conn.fetchrow(QUERIES.find_number_community, proxy)
-        inbound_id = await conn.fetchval(QUERIES.store_keyword_message, sender, proxy, sms.body,
-                                         list(sms.media_urls), sms.sid, community["id"] if community else None,
-                                         segments.count(sms.body))
+async def handle_keyword(pool: asyncpg.Pool, dispatcher: Dispatcher, metrics: Metrics, sms: InboundSms, sender: str,
+                         proxy: str, kind: KeywordKind, word: str) -> str:
+    """Store the keyword, change the preference for the whole community, and queue the confirmation.
+    Returns the outcome: "duplicate", "unrouted" or "keyword_<kind>"."""
+    async with pool.acquire() as conn, conn.transaction():
+        community = await community_rows.find_number_owner(conn, phone=proxy)
+        inbound_id = await outbound.store_keyword_message(
+            conn, sender=sender, number=proxy, body=sms.body, media_urls=list(sms.media_urls), carrier_sid=sms.sid,
+            community_id=community.id if community else None, segments=segments.count(sms.body))
         if inbound_id is None:
             return "duplicate"
         if community is None:
             return "unrouted"
-        changed, before = False, "unknown"
-        if kind in PREFERENCES:
-            row = await conn.fetchrow(QUERIES.set_preference, community["id"], sender, PREFERENCES[kind], proxy, word)
-            changed, before = row["changed"], row["before"]
-            if changed:
-                await hooks.enqueue(conn, community["id"], community["opt_out_webhook_url"], "preference_changed", {
-                    "community_id": community["id"], "phone": sender, "preference": PREFERENCES[kind],
-                    "previous": row["before"], "keyword": word, "number": proxy})
-        text = keyword_reply(kind, changed, community, before)
+        change = await _set_preference(conn, community, sender, proxy, kind, word)
+        text = keyword_reply(kind, change.changed, community, change.before)
         reply = None
         # A short code or an alphanumeric sender ID cannot take a text: the keyword is stored, nothing sent.
         if text is not None and can_receive_text(sender):
-            reply = await conn.fetchrow(QUERIES.insert_outbound_message, community["id"], None, "keyword_reply",
-                                        "urgent", proxy, sender, text, segments.count(text))
+            reply = await outbound.insert_outbound_message(
+                conn, community_id=community.id, conversation_id=None, kind=MessageKind.KEYWORD_REPLY,
+                priority=Priority.URGENT, from_number=proxy, to_number=sender, body=text, segments=segments.count(text))
     structlog.contextvars.bind_contextvars(message_id=inbound_id)
-    if changed:
-        ctx.metrics.preference_changes.labels(PREFERENCES[kind]).inc()
-        log.info("preference_changed", community_id=community["id"], phone=mask(sender),
+    if change.changed:
+        metrics.preference_changes.labels(PREFERENCES[kind]).inc()
+        log.info("preference_changed", community_id=community.id, phone=mask(sender),
                  preference=PREFERENCES[kind], keyword=word)
     if reply is not None:
-        await ctx.dispatch(reply, "urgent", proxy)
+        await dispatcher.dispatch(reply, Priority.URGENT, proxy)
     return f"keyword_{kind}"
 
 
-async def record_carrier_error(ctx: Context, message_id: int, error_code: str | None) -> None:
+async def _set_preference(conn: asyncpg.Connection, community: NumberOwner, sender: str, proxy: str,
+                          kind: KeywordKind, word: str) -> contacts.PreferenceChange:
+    """STOP and START change the preference (and tell the community's webhook, in the same transaction)."""
+    if kind not in PREFERENCES:
+        return contacts.PreferenceChange(Preference.UNKNOWN, False)
+    preference = PREFERENCES[kind]
+    change = await contacts.set_preference(conn, community_id=community.id, phone=sender, preference=preference,
+                                           number=proxy, keyword=word)
+    if change.changed:
+        await hooks.enqueue(conn, community.id, community.opt_out_webhook_url, "preference_changed", {
+            "community_id": community.id, "phone": sender, "preference": preference,
+            "previous": change.before, "keyword": word, "number": proxy})
+    return change
+
+
+async def record_carrier_error(db: Executor, metrics: Metrics, config: ComplianceSettings, message_id: int,
+                               error_code: str | None) -> None:
     """21610 puts the recipient on permanent DND; repeated 30003/30005/30006 on temporary DND."""
-    config = ctx.config.compliance
     if error_code in PERMANENT_DND:
         args = (list(PERMANENT_DND), 1, 36500, "permanent")
     elif error_code in TEMPORARY_DND:
@@ -78,18 +96,20 @@ async def record_carrier_error(ctx: Context, message_id: int, error_code: str | 
     else:
         return
     codes, needed, days, dnd = args
-    row = await ctx.pool.fetchrow(QUERIES.record_dnd, message_id, codes, needed, days, dnd, error_code)
+    row = await contacts.record_dnd(db, message_id=message_id, error_codes=codes, failures_needed=needed, days=days,
+                                    dnd=dnd, reason=error_code)
     if row is not None:
-        ctx.metrics.dnd.labels(row["dnd"]).inc()
-        log.info("phone_put_on_dnd", community_id=row["community_id"], phone=mask(row["phone"]), dnd=row["dnd"],
+        metrics.dnd.labels(row.dnd).inc()
+        log.info("phone_put_on_dnd", community_id=row.community_id, phone=mask(row.phone), dnd=row.dnd,
                  error_code=error_code)
 
 
-async def lift_dnd(ctx: Context, community_id: int, phone: str) -> None:
-    if await ctx.pool.fetchval(QUERIES.lift_dnd, community_id, phone) is not None:
+async def lift_dnd(db: Executor, community_id: int, phone: str) -> None:
+    """An operator lifts a temporary DND. NotFound when the phone is not on DND; Conflict when it is permanent
+    (only the person's START lifts that)."""
+    if await contacts.lift_dnd(db, community_id=community_id, phone=phone):
         log.info("dnd_lifted", community_id=community_id, phone=mask(phone))
         return
-    current = await ctx.pool.fetchval(QUERIES.find_dnd, community_id, phone)
-    if current == "permanent":
+    if await contacts.find_dnd(db, community_id=community_id, phone=phone) == Dnd.PERMANENT:
         raise Conflict("dnd_permanent", "a permanent DND is lifted only by the person texting START")
     raise NotFound("not_on_dnd", f"{phone} is not on DND")

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
 import structlog
 
 from gateway.platform import events as hooks
 from gateway.compliance import limits
 from gateway.config import Compliance
-from gateway.context import Context
-from gateway.storage.db import QUERIES
 from gateway.errors import Conflict, NotFound
+from gateway.messaging.dispatch import Dispatcher
+from gateway.ops.metrics import Metrics
+from gateway.storage import communities as community_rows
+from gateway.storage.communities import CommunityRates
+from gateway.vocabulary import ComplianceState, HoldReason
 
 log = structlog.get_logger(__name__)
-ORDER = {"ok": 0, "warning": 1, "restricted": 2}
+# The log event when a community moves into a state.
+EVENTS = {ComplianceState.OK: "community_cleared", ComplianceState.WARNING: "community_warned",
+          ComplianceState.RESTRICTED: "community_restricted"}
 
 
 @dataclass(frozen=True)
@@ -27,51 +33,53 @@ def rates(sent: int, errors: int, recipients: int, opt_outs: int) -> Rates:
     return Rates(errors / sent if sent else 0.0, opt_outs / recipients if recipients else 0.0)
 
 
-def judge(current: str, sent: int, measured: Rates, config: Compliance) -> str:
+def judge(current: ComplianceState, sent: int, measured: Rates, config: Compliance) -> ComplianceState:
     """The state the rates call for. Below monitor_min_sent nothing is judged; a restriction stays until lifted."""
-    if current == "restricted" or sent < config.monitor_min_sent:
-        return current
+    if current == ComplianceState.RESTRICTED or sent < config.monitor_min_sent:
+        return ComplianceState(current)
     if measured.error_rate >= config.restrict_error_rate or measured.opt_out_rate >= config.restrict_opt_out_rate:
-        return "restricted"
+        return ComplianceState.RESTRICTED
     if measured.error_rate >= config.warn_error_rate or measured.opt_out_rate >= config.warn_opt_out_rate:
-        return "warning"
-    return "ok"
+        return ComplianceState.WARNING
+    return ComplianceState.OK
 
 
-async def check(ctx: Context) -> None:
+async def check(pool: asyncpg.Pool, metrics: Metrics, config: Compliance) -> None:
     """Measure every community that sent in the last 24 hours; warn or restrict where the rates call for it.
     One community that cannot be judged is logged and counted; the others still are."""
-    for row in await ctx.pool.fetch(QUERIES.community_rates):
+    for traffic in await community_rows.community_rates(pool):
         try:
-            await _judge_one(ctx, row)
+            await _judge_one(pool, metrics, config, traffic)
         except Exception:
-            ctx.metrics.rows_skipped.labels("rate_monitor").inc()
-            log.exception("rate_check_failed", community_id=row["id"])
+            metrics.rows_skipped.labels("rate_monitor").inc()
+            log.exception("rate_check_failed", community_id=traffic.community_id)
 
 
-async def _judge_one(ctx: Context, row) -> None:
-    measured = rates(row["sent"], row["errors"], row["recipients"], row["opt_outs"])
-    state = judge(row["compliance_state"], row["sent"], measured, ctx.config.compliance)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        changed = await conn.fetchrow(QUERIES.set_compliance_state, row["id"], state, measured.error_rate,
-                                      measured.opt_out_rate)
-        if changed["before"] != state and ORDER[state] > ORDER[changed["before"]]:
-            await hooks.enqueue(conn, row["id"], changed["alert_webhook_url"], f"community_{state}", {
-                "community_id": row["id"], "state": state, "error_rate": measured.error_rate,
-                "opt_out_rate": measured.opt_out_rate, "sent": row["sent"]})
-    if changed["before"] != state:
-        if state != "ok":
-            ctx.metrics.compliance.labels(state).inc()
-        log.warning("community_" + ("restricted" if state == "restricted" else "warned" if state == "warning"
-                                    else "cleared"), community_id=row["id"], error_rate=round(measured.error_rate, 4),
-                    opt_out_rate=round(measured.opt_out_rate, 4), sent=row["sent"])
+async def _judge_one(pool: asyncpg.Pool, metrics: Metrics, config: Compliance, traffic: CommunityRates) -> None:
+    measured = rates(traffic.sent, traffic.errors, traffic.recipients, traffic.opt_outs)
+    state = judge(traffic.compliance_state, traffic.sent, measured, config)
+    community_id = traffic.community_id
+    async with pool.acquire() as conn, conn.transaction():
+        change = await community_rows.set_compliance_state(conn, community_id=community_id, state=state,
+                                                           error_rate=measured.error_rate,
+                                                           opt_out_rate=measured.opt_out_rate)
+        if change.before != state and state.severity > change.before.severity:
+            await hooks.enqueue(conn, community_id, change.alert_webhook_url, f"community_{state}", {
+                "community_id": community_id, "state": state, "error_rate": measured.error_rate,
+                "opt_out_rate": measured.opt_out_rate, "sent": traffic.sent})
+    if change.before != state:
+        if state != ComplianceState.OK:
+            metrics.compliance.labels(state).inc()
+        log.warning(EVENTS[state], community_id=community_id, error_rate=round(measured.error_rate, 4),
+                    opt_out_rate=round(measured.opt_out_rate, 4), sent=traffic.sent)
 
 
-async def lift(ctx: Context, community_id: int) -> None:
-    """An operator lifts a restriction: held messages go out, and rates count afresh."""
-    if await ctx.pool.fetchval(QUERIES.lift_restriction, community_id) is None:
-        if await ctx.pool.fetchval(QUERIES.find_community, community_id) is None:
+async def lift(pool: asyncpg.Pool, dispatcher: Dispatcher, community_id: int) -> None:
+    """An operator lifts a restriction: held messages go out, and rates count afresh. NotFound for no such
+    community; Conflict when it is not restricted."""
+    if not await community_rows.lift_restriction(pool, community_id=community_id):
+        if not await community_rows.community_exists(pool, community_id=community_id):
             raise NotFound("community_not_found", f"no community {community_id}")
         raise Conflict("not_restricted", "the community is not restricted")
     log.info("restriction_lifted", community_id=community_id)
-    await limits.release(ctx, community_id, "restricted")
+    await limits.release(pool, dispatcher, community_id=community_id, reason=HoldReason.RESTRICTED)

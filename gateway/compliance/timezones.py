@@ -10,26 +10,24 @@ from __future__ import annotations
 
 import zoneinfo
 
-import asyncpg
-
-from gateway.storage.db import QUERIES
 from gateway.errors import InvalidInput
+from gateway.storage import usage
+from gateway.storage.db import Executor
 
 # Loaded once per process: the server's tz database changes only with a Postgres upgrade (and restart).
 _usable: frozenset[str] | None = None
 
 
-async def usable(pool: asyncpg.Pool) -> frozenset[str]:
+async def usable(db: Executor) -> frozenset[str]:
     global _usable
     if _usable is None:
-        names = {row["name"] for row in await pool.fetch(QUERIES.list_time_zones)}
-        _usable = frozenset(names & zoneinfo.available_timezones())
+        _usable = frozenset(await usage.list_time_zones(db) & zoneinfo.available_timezones())
     return _usable
 
 
-async def check(pool: asyncpg.Pool, value: str, name: str) -> str:
+async def check(db: Executor, value: str, name: str) -> str:
     """value when both Postgres and zoneinfo can use it; InvalidInput (422) otherwise."""
-    if value not in await usable(pool):
+    if value not in await usable(db):
         raise InvalidInput("invalid_field", f"{name}: expected an IANA time zone both Postgres and Python know, "
                                             "like America/New_York")
     return value

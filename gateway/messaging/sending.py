@@ -6,9 +6,9 @@ import asyncio
 import dataclasses
 import random
 from dataclasses import dataclass
-from typing import Protocol
 
 import asyncpg
+import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
@@ -25,26 +25,10 @@ from gateway.relay import segments
 from gateway.storage import messages as storage
 from gateway.storage.batching import Statements
 from gateway.storage.messages import BeginSend, SendingMessage
+from gateway.verification import codes
 from gateway.vocabulary import MessageKind, MessageStatus, SendOutcome
 
 log = structlog.get_logger(__name__)
-
-
-class Gates(Protocol):
-    """What a send asks of the limits and of verification codes (gateway/interim.py adapts today's modules)."""
-
-    async def reserve(self, message: SendingMessage) -> str | None:
-        """Count the message's segments against its community's daily and monthly limits; the hold reason
-        (a HoldReason) when over one, else None."""
-
-    async def refund(self, message: SendingMessage) -> None:
-        """Give back what reserve counted (the carrier did not take the message)."""
-
-    async def fill_code(self, message_id: int, body: str) -> str | None:
-        """A verification message's text with its code filled in; None when the code expired."""
-
-    async def forget_code(self, message_id: int) -> None:
-        """The code was sent: drop it. Raises RedisError when Redis is away (the code expires anyway)."""
 
 
 @dataclass(frozen=True)
@@ -58,12 +42,13 @@ class Sender:
     metrics: Metrics
     carrier: Carrier
     queue: config.Queue
-    sends: config.Carrier  # timeouts and retries
+    sends: config.CarrierSettings  # timeouts and retries
     limits: config.Limits
     restart_delay: float  # seconds to wait after Redis failed a claim
     public_url: str  # the base of the status callback URL
     carrier_errors: CarrierErrors  # what a refusal's error code does to the recipient (DND)
-    gates: Gates
+    counters: limits.Counters  # the community's daily and monthly segment limits
+    redis: aioredis.Redis  # where verification codes wait to be filled in
 
 
 def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
@@ -142,19 +127,28 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         await _fail(sender, ticket, message, *problem)
         return
     limited = message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
-    if limited and (reason := await sender.gates.reserve(message)):
+    reservation = _reservation(message) if limited else None
+    if reservation is not None and (reason := await sender.counters.reserve(reservation)):
         await storage.hold_message(sender.db, message_id=message.id, reason=reason, segments=message.segments)
         await _stopped(sender, ticket, dataclasses.replace(message, status=MessageStatus.HELD, status_reason=reason))
         return
     result = await _deliver(sender, message)
-    if limited and not isinstance(result, Accepted):
-        await sender.gates.refund(message)
+    if reservation is not None and not isinstance(result, Accepted):
+        await sender.counters.refund(reservation)
     if isinstance(result, Accepted):
         await _accepted(sender, ticket, message, result.sid, limited)
         return
     if message.identified:
         await storage.set_message_segments(sender.db, message_id=message.id, segments=message.segments)
     await _not_accepted(sender, ticket, message, result)
+
+
+def _reservation(message: SendingMessage) -> limits.Reservation:
+    """The send's share of its community's counters, on the community's current day."""
+    day, _ = limits.periods(message.current_day, message.timezone)
+    return limits.Reservation(message.id, message.community_id, message.segments, day,
+                              limits.daily_limit(message.daily_level, message.levels, message.ceiling),
+                              message.monthly_limit, message.limit_override)
 
 
 async def _not_accepted(sender: Sender, ticket: Ticket, message: SendingMessage,
@@ -188,7 +182,7 @@ async def _deliver(sender: Sender, message: SendingMessage) -> SendResult:
     """The text as it goes out (with the verification code filled in), handed to the carrier."""
     body = message.body
     if message.kind == MessageKind.VERIFICATION:
-        body = await sender.gates.fill_code(message.id, body)
+        body = await codes.fill_code(sender.redis, message_id=message.id, body=body)
         if body is None:
             return Rejected("code_expired", "the verification code expired before it could be sent")
     callback = f"{sender.public_url}/webhooks/{sender.carrier.wire}/status?mid={message.id}"
@@ -197,7 +191,7 @@ async def _deliver(sender: Sender, message: SendingMessage) -> SendResult:
 
 async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid: str, limited: bool) -> None:
     """The carrier took the message: keep its answer first, so that nothing can send it again, then record it."""
-    day, month = limits.periods(message.limits_row()) if limited else (None, None)
+    day, month = limits.periods(message.current_day, message.timezone) if limited else (None, None)
     answer = Answer(message.id, sid, day, month, message.segments, message.community_id)
     await sender.outbox.keep(answer, sender.statements.redis)
     sender.outbox.done(ticket)
@@ -206,7 +200,7 @@ async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid
     log.info("message_sent", attempt=message.attempts, segments=message.segments)
     if message.kind == MessageKind.VERIFICATION:
         try:
-            await sender.gates.forget_code(message.id)
+            await codes.forget_code(sender.redis, message_id=message.id)
         except RedisError:
             pass  # the code expires with its key's TTL
     if error := await record(sender, answer):

@@ -2,87 +2,105 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Mapping
 
 import asyncpg
 import structlog
 
 from gateway.compliance import limits
-from gateway.context import Context
-from gateway.storage.db import QUERIES
+from gateway.config import Limits as LimitsSettings
 from gateway.errors import Conflict, NotFound
 from gateway.relay.phones import mask
+from gateway.storage import communities as rows, contacts as contact_rows
+from gateway.storage.communities import AllowedNumber, Community
+from gateway.storage.contacts import Contact
+from gateway.storage.db import Executor
+from gateway.vocabulary import CommunityMode, Preference
 
 log = structlog.get_logger(__name__)
 
 
-async def create(ctx: Context, name: str, settings: Mapping[str, Any], numbers: list[str]) -> int:
-    """A community with the table's defaults, then the given settings; its numbers must be nobody's yet."""
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        community_id = await conn.fetchval(QUERIES.insert_community, name)
-        await conn.execute(QUERIES.update_community, community_id, json.dumps(settings))
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """A community as the API shows it: its row, with today's limit and usage worked out."""
+
+    community: Community
+    daily_limit: int  # segments allowed today (its level's)
+    daily_levels: list[int]  # its own, or the configured ones
+    daily_ceiling: int
+    used_today: int  # segments
+    used_month: int
+    resets_at: datetime | None  # when the next day starts (None: a time zone Python cannot load)
+
+
+async def create(pool: asyncpg.Pool, name: str, settings: Mapping[str, Any], numbers: list[str]) -> int:
+    """A community with the table's defaults, then the given settings; its numbers must be nobody's yet
+    (Conflict). Returns its id."""
+    async with pool.acquire() as conn, conn.transaction():
+        community_id = await rows.insert_community(conn, name=name)
+        await rows.update_community(conn, community_id=community_id, settings=settings)
         for number in numbers:
-            try:
-                async with conn.transaction():
-                    await conn.execute(QUERIES.insert_community_number, number, community_id)
-            except asyncpg.UniqueViolationError:
-                raise Conflict("number_taken", f"{number} already belongs to a community") from None
-    log.info("community_created", community_id=community_id, mode=settings.get("mode", "test"), numbers=len(numbers))
+            if not await rows.add_number(conn, community_id=community_id, phone=number):
+                raise Conflict("number_taken", f"{number} already belongs to a community")
+    log.info("community_created", community_id=community_id, mode=settings.get("mode", CommunityMode.TEST),
+             numbers=len(numbers))
     return community_id
 
 
-async def get(ctx: Context, community_id: int) -> dict:
-    """The community as the API shows it, with today's and this month's usage."""
-    row = await ctx.pool.fetchrow(QUERIES.find_community, community_id)
-    if row is None:
+async def find(db: Executor, community_id: int) -> Community:
+    """The community; NotFound when there is none."""
+    community = await rows.find_community(db, community_id=community_id)
+    if community is None:
         raise NotFound("community_not_found", f"no community {community_id}")
-    community = dict(row)
-    config = ctx.config.limits
-    levels = community["daily_limit_levels"] or config.daily_levels
-    ceiling = community["daily_limit_ceiling"] or config.daily_ceiling
-    used_today, used_month = await limits.used(ctx, community)
-    resets_at = limits.next_reset(community["timezone"], None, community.pop("current_day"),
-                                  community.pop("day_started_at"))
-    community["daily"] = {"level": community["daily_level"],
-                          "limit": limits.daily_limit(community["daily_level"], levels, ceiling),
-                          "used": used_today, "resets_at": resets_at, "levels": levels, "ceiling": ceiling}
-    community["monthly"] = {"limit": community["monthly_limit"], "used": used_month}
-    community["compliance"] = {"state": community.pop("compliance_state"),
-                               "changed_at": community.pop("compliance_changed_at"),
-                               "error_rate": community.pop("error_rate"),
-                               "opt_out_rate": community.pop("opt_out_rate"),
-                               "checked_at": community.pop("rates_checked_at")}
     return community
 
 
-async def update(ctx: Context, community_id: int, settings: Mapping[str, Any]) -> dict:
-    before = await get(ctx, community_id)
-    await ctx.pool.fetchval(QUERIES.update_community, community_id, json.dumps(settings))
-    if settings.get("mode") not in (None, before["mode"]):
-        log.info("community_mode_changed", community_id=community_id, old_mode=before["mode"], new_mode=settings["mode"])
-    return await get(ctx, community_id)
+async def overview(counters: limits.Counters, config: LimitsSettings, community_id: int) -> Overview:
+    """The community with today's and this month's usage; NotFound when there is none."""
+    community = await find(counters.pool, community_id)
+    levels = community.daily_limit_levels or config.daily_levels
+    ceiling = community.daily_limit_ceiling or config.daily_ceiling
+    used = await counters.used(community)
+    resets_at = limits.next_reset(community.timezone, None, community.current_day, community.day_started_at)
+    return Overview(community, limits.daily_limit(community.daily_level, levels, ceiling), levels, ceiling,
+                    used.day, used.month, resets_at)
 
 
-async def allowed(ctx: Context, community_id: int) -> list[asyncpg.Record]:
-    await get(ctx, community_id)
-    return await ctx.pool.fetch(QUERIES.list_allowed_numbers, community_id)
+async def update(counters: limits.Counters, config: LimitsSettings, community_id: int,
+                 settings: Mapping[str, Any]) -> Overview:
+    """Apply the settings named (validated by the API); the community as it is now. NotFound for none."""
+    before = await find(counters.pool, community_id)
+    await rows.update_community(counters.pool, community_id=community_id, settings=settings)
+    if settings.get("mode") not in (None, before.mode):
+        log.info("community_mode_changed", community_id=community_id, old_mode=before.mode, new_mode=settings["mode"])
+    return await overview(counters, config, community_id)
 
 
-async def allow(ctx: Context, community_id: int, phones: list[str]) -> None:
-    async with ctx.pool.acquire() as conn, conn.transaction():
+async def allowed(db: Executor, community_id: int) -> list[AllowedNumber]:
+    """The allow list, by phone; NotFound for no such community."""
+    await find(db, community_id)
+    return await rows.list_allowed_numbers(db, community_id=community_id)
+
+
+async def allow(pool: asyncpg.Pool, community_id: int, phones: list[str]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
         for phone in phones:
-            await conn.execute(QUERIES.allow_number, community_id, phone)
+            await rows.allow_number(conn, community_id=community_id, phone=phone)
     log.info("allow_list_extended", community_id=community_id, numbers=[mask(p) for p in phones])
 
 
-async def disallow(ctx: Context, community_id: int, phone: str) -> None:
-    if await ctx.pool.fetchval(QUERIES.disallow_number, community_id, phone) is None:
+async def disallow(db: Executor, community_id: int, phone: str) -> None:
+    """NotFound when the phone is not on the allow list."""
+    if not await rows.disallow_number(db, community_id=community_id, phone=phone):
         raise NotFound("not_on_allow_list", f"{phone} is not on the allow list")
     log.info("allow_list_reduced", community_id=community_id, number=mask(phone))
 
 
-async def contacts(ctx: Context, community_id: int, preference: str | None, after: str,
-                   limit: int) -> list[asyncpg.Record]:
-    await get(ctx, community_id)
-    return await ctx.pool.fetch(QUERIES.list_contacts, community_id, preference, after, limit)
+async def contacts(db: Executor, community_id: int, preference: Preference | None, after: str,
+                   limit: int) -> list[Contact]:
+    """A page of contacts by phone (after: the last phone of the page before); NotFound for no community."""
+    await find(db, community_id)
+    return await contact_rows.list_contacts(db, community_id=community_id, preference=preference, after=after,
+                                            limit=limit)

@@ -199,9 +199,6 @@ class SendingMessage:
     ceiling: int
     monthly_limit: int | None
 
-    def limits_row(self) -> dict[str, Any]:
-        """The mapping compliance.limits reads today (reserve, refund, periods); goes when limits takes this type."""
-        return {name: getattr(self, name) for name in self.__slots__}
 
 
 async def begin_send(batch: Batched[BeginSend], params: BeginSend) -> SendingMessage | None:

@@ -11,13 +11,14 @@ import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import RedisError
 
-from gateway.config import Config
-from gateway.storage.db import QUERIES
+from gateway.config import Config, LineTypeLookupSettings
 from gateway.ops.metrics import Metrics
+from gateway.storage import line_types as cache
+from gateway.storage.fallback import AWAY, from_redis
 from gateway.ops.logs import clip
 from gateway.relay.phones import mask
+from gateway.vocabulary import LineType
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +45,10 @@ class Answer:
     carrier_name: str | None = None
 
 
-class Lookup(Protocol):
+class LineTypeLookup(Protocol):
+    """A line-type service: lookup(E.164) -> Answer; raises LookupFailed, or NotANumber when the number does
+    not exist."""
+
     name: str
 
     async def lookup(self, e164: str) -> Answer: ...
@@ -104,7 +108,7 @@ class TwilioLookup:
         return Answer(line_type, intelligence.get("carrier_name"))
 
 
-def create(config: Config, session: aiohttp.ClientSession) -> Lookup:
+def create(config: Config, session: aiohttp.ClientSession) -> LineTypeLookup:
     return {"twilio": lambda: TwilioLookup(config, session), "offline": OfflineLookup,
             "sandbox": SandboxLookup}[config.line_type_lookup]()
 
@@ -112,52 +116,48 @@ def create(config: Config, session: aiohttp.ClientSession) -> Lookup:
 class LineTypes:
     """A number is looked up once, then answered from Redis, or from Postgres for cache_days."""
 
-    def __init__(self, lookup: Lookup, pool: asyncpg.Pool, redis: aioredis.Redis, metrics: Metrics,
-                 config: Config) -> None:
+    def __init__(self, lookup: LineTypeLookup, pool: asyncpg.Pool, redis: aioredis.Redis, metrics: Metrics,
+                 config: LineTypeLookupSettings) -> None:
         self.service = lookup
         self.pool = pool
         self.redis = redis
         self.metrics = metrics
-        self.timeout = config.lookup.timeout
-        self.cache_days = config.lookup.cache_days
+        self.timeout = config.timeout
+        self.cache_days = config.cache_days
 
-    async def line_type(self, e164: str) -> str:
-        """The number's line type; "unknown" when the service fails or times out (counted, not cached)."""
+    async def line_type(self, e164: str) -> LineType:
+        """The number's line type; UNKNOWN when the service fails or times out (counted, not cached). Raises
+        NotANumber when the service says the number does not exist."""
         cached = await self._from_redis(e164)
         if cached:
             self.metrics.line_type_lookups.labels("redis").inc()
-            return cached
-        stored = await self.pool.fetchval(QUERIES.find_line_type, e164, self.cache_days)
+            return LineType(cached)
+        stored = await cache.find_line_type(self.pool, phone=e164, max_age_days=self.cache_days)
         if stored:
             self.metrics.line_type_lookups.labels("postgres").inc()
             await self._to_redis(e164, stored)
-            return stored
+            return LineType(stored)
         try:
             async with asyncio.timeout(self.timeout):
                 answer = await self.service.lookup(e164)
         except TimeoutError:
             self.metrics.line_type_lookups.labels("timeout").inc()
             log.warning("line_type_lookup_timed_out", phone=mask(e164), lookup=self.service.name)
-            return "unknown"
+            return LineType.UNKNOWN
         except LookupFailed as exc:
             self.metrics.line_type_lookups.labels("error").inc()
             log.warning("line_type_lookup_failed", phone=mask(e164), lookup=self.service.name, error=clip(exc, 120))
-            return "unknown"
+            return LineType.UNKNOWN
         self.metrics.line_type_lookups.labels("lookup").inc()
-        await self.pool.execute(QUERIES.store_line_type, e164, answer.line_type, self.service.name,
-                                answer.carrier_name)
+        await cache.store_line_type(self.pool, phone=e164, line_type=answer.line_type, source=self.service.name,
+                                    carrier_name=answer.carrier_name)
         await self._to_redis(e164, answer.line_type)
-        return answer.line_type
+        return LineType(answer.line_type)
 
     async def _from_redis(self, e164: str) -> str | None:
-        try:
-            return await self.redis.get(CACHE_PREFIX + e164)
-        except RedisError:
-            self.metrics.redis_fallbacks.labels("line_type").inc()
-            return None
+        cached = await from_redis(self.metrics, "line_type", self.redis.get(CACHE_PREFIX + e164), phone=mask(e164))
+        return None if cached is AWAY else cached
 
     async def _to_redis(self, e164: str, line_type: str) -> None:
-        try:
-            await self.redis.set(CACHE_PREFIX + e164, line_type, ex=self.cache_days * 86400)
-        except RedisError:
-            self.metrics.redis_fallbacks.labels("line_type").inc()
+        await from_redis(self.metrics, "line_type", self.redis.set(CACHE_PREFIX + e164, line_type,
+                                                                   ex=self.cache_days * 86400), phone=mask(e164))

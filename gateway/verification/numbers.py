@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -11,17 +10,21 @@ from phonenumbers import PhoneNumberType
 from gateway.errors import InvalidInput
 from gateway.verification.line_types import LineTypes, NotANumber
 from gateway.relay.phones import to_e164
+from gateway.storage.communities import Community
+from gateway.vocabulary import LineType, UnknownLineType
 
-ACCEPTED = frozenset({"mobile", "voip", "personal"})
+ACCEPTED = frozenset({LineType.MOBILE, LineType.VOIP, LineType.PERSONAL})
 # Line types that cannot receive SMS, and the reason code a refusal carries.
-REFUSED = {"landline": "landline", "toll_free": "toll_free", "premium": "premium_rate",
-           "shared_cost": "shared_cost", "uan": "uan", "voicemail": "voicemail", "pager": "pager"}
+REFUSED = {LineType.LANDLINE: "landline", LineType.TOLL_FREE: "toll_free", LineType.PREMIUM: "premium_rate",
+           LineType.SHARED_COST: "shared_cost", LineType.UAN: "uan", LineType.VOICEMAIL: "voicemail",
+           LineType.PAGER: "pager"}
 # What phonenumbers can tell offline. FIXED_LINE_OR_MOBILE (every US and Canadian number), PERSONAL_NUMBER
 # and UNKNOWN are missing on purpose: those are undecided and go to the line-type lookup.
-OFFLINE = {PhoneNumberType.FIXED_LINE: "landline", PhoneNumberType.MOBILE: "mobile", PhoneNumberType.VOIP: "voip",
-           PhoneNumberType.TOLL_FREE: "toll_free", PhoneNumberType.PREMIUM_RATE: "premium",
-           PhoneNumberType.SHARED_COST: "shared_cost", PhoneNumberType.PAGER: "pager", PhoneNumberType.UAN: "uan",
-           PhoneNumberType.VOICEMAIL: "voicemail"}
+OFFLINE = {PhoneNumberType.FIXED_LINE: LineType.LANDLINE, PhoneNumberType.MOBILE: LineType.MOBILE,
+           PhoneNumberType.VOIP: LineType.VOIP, PhoneNumberType.TOLL_FREE: LineType.TOLL_FREE,
+           PhoneNumberType.PREMIUM_RATE: LineType.PREMIUM, PhoneNumberType.SHARED_COST: LineType.SHARED_COST,
+           PhoneNumberType.PAGER: LineType.PAGER, PhoneNumberType.UAN: LineType.UAN,
+           PhoneNumberType.VOICEMAIL: LineType.VOICEMAIL}
 
 
 @dataclass(frozen=True)
@@ -30,25 +33,25 @@ class Policy:
 
     region: str  # how national formats are read
     countries: tuple[str, ...]  # ISO codes of the countries enabled
-    unknown_line_type: str = "accept"  # or "refuse"
+    unknown_line_type: UnknownLineType = UnknownLineType.ACCEPT
 
     @classmethod
-    def of(cls, community: Mapping[str, Any]) -> Policy:
-        return cls(community["default_region"], tuple(community["countries"]), community["unknown_line_type"])
+    def of(cls, community: Community) -> Policy:
+        return cls(community.default_region, tuple(community.countries), community.unknown_line_type)
 
 
 @dataclass(frozen=True)
 class Checked:
     phone: str  # E.164
     country: str
-    line_type: str  # "unknown" when nobody could tell, and the community accepts that
+    line_type: LineType  # UNKNOWN when nobody could tell, and the community accepts that
 
 
 def country_of(e164: str) -> str:
     return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or "ZZ"
 
 
-def offline_line_type(e164: str) -> str | None:
+def offline_line_type(e164: str) -> LineType | None:
     """The line type phonenumbers is sure of, or None when only a lookup can tell."""
     return OFFLINE.get(phonenumbers.number_type(phonenumbers.parse(e164)))
 
@@ -69,9 +72,9 @@ async def check(line_types: LineTypes, raw: object, *, field: str, policy: Polic
     if line_type in REFUSED:
         reason = REFUSED[line_type]
         raise InvalidInput(reason, f"{field}: a {reason.replace('_', ' ')} number cannot receive text messages")
-    if line_type not in ACCEPTED and policy.unknown_line_type == "refuse":
+    if line_type not in ACCEPTED and policy.unknown_line_type == UnknownLineType.REFUSE:
         raise InvalidInput("unknown_line_type", f"{field}: could not tell whether this number can receive texts")
-    return Checked(phone, country, line_type if line_type in ACCEPTED else "unknown")
+    return Checked(phone, country, line_type if line_type in ACCEPTED else LineType.UNKNOWN)
 
 
 def check_countries(value: object, field: str = "countries") -> list[str]:

@@ -1,0 +1,176 @@
+"""Communities: their settings, numbers, allow list and compliance state (one function per statement)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Mapping
+
+import asyncpg
+
+from gateway.storage.db import QUERIES, Executor
+from gateway.vocabulary import CommunityMode, ComplianceState, UnknownLineType
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """A community with its settings, numbers and open conversations (find_community.sql)."""
+
+    id: int
+    name: str
+    mode: CommunityMode
+    inactivity_days: int
+    countries: list[str]  # ISO codes of the countries it may text
+    default_region: str  # how national formats are read
+    require_verification: bool
+    unknown_line_type: UnknownLineType
+    sender_name: str | None
+    sender_id_template: str
+    help_text: str | None
+    opt_out_webhook_url: str | None
+    alert_webhook_url: str | None
+    timezone: str  # IANA name
+    current_day: date | None  # the local day its sends count on (set by the daily reset)
+    day_started_at: datetime | None  # the local midnight that began current_day
+    daily_limit_levels: list[int] | None  # None: the configured levels
+    daily_limit_ceiling: int | None  # None: the configured ceiling
+    daily_level: int  # 1-based: which of the levels applies today
+    monthly_limit: int | None  # segments; None: no monthly limit
+    compliance_state: ComplianceState
+    compliance_changed_at: datetime | None
+    error_rate: float | None
+    opt_out_rate: float | None
+    rates_checked_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    numbers: list[str]  # E.164, sorted
+    open_conversations: int
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> Community:
+        values = dict(row)
+        values.update(mode=CommunityMode(row["mode"]), unknown_line_type=UnknownLineType(row["unknown_line_type"]),
+                      compliance_state=ComplianceState(row["compliance_state"]))
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class NumberOwner:
+    """The community that owns a number, with what its keyword replies need (find_number_community.sql)."""
+
+    id: int
+    name: str
+    sender_name: str  # the community's name when it set none
+    help_text: str | None
+    opt_out_webhook_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedNumber:
+    phone: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NumberUsage:
+    """One of a community's numbers: its open conversations, and whether a given participant has one there."""
+
+    phone: str
+    open: int
+    busy: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRates:
+    """A community's outbound traffic over the last 24 hours (community_rates.sql)."""
+
+    community_id: int
+    compliance_state: ComplianceState
+    sent: int  # messages that reached the carrier
+    errors: int  # of those, failed or undelivered
+    recipients: int  # distinct phones
+    opt_outs: int
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceChange:
+    before: ComplianceState
+    alert_webhook_url: str | None
+
+
+async def insert_community(db: Executor, *, name: str) -> int:
+    """A community with the table's defaults; returns its id."""
+    return await db.fetchval(QUERIES.insert_community, name)
+
+
+async def update_community(db: Executor, *, community_id: int, settings: Mapping[str, Any]) -> bool:
+    """Apply the settings named (validated by the API; None clears a nullable one); False when no such
+    community."""
+    return await db.fetchval(QUERIES.update_community, community_id, json.dumps(settings)) is not None
+
+
+async def add_number(conn: asyncpg.Connection, *, community_id: int, phone: str) -> bool:
+    """Give the community a number, in the caller's transaction; False when another community has it."""
+    try:
+        async with conn.transaction():  # a savepoint: the caller's transaction survives a refusal
+            await conn.execute(QUERIES.insert_community_number, phone, community_id)
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
+
+
+async def find_community(db: Executor, *, community_id: int) -> Community | None:
+    row = await db.fetchrow(QUERIES.find_community, community_id)
+    return None if row is None else Community.of(row)
+
+
+async def find_number_owner(db: Executor, *, phone: str) -> NumberOwner | None:
+    row = await db.fetchrow(QUERIES.find_number_community, phone)
+    return None if row is None else NumberOwner(row["id"], row["name"], row["sender_name"], row["help_text"],
+                                                 row["opt_out_webhook_url"])
+
+
+async def number_usage(db: Executor, *, community_id: int, participant_ids: list[int]) -> list[NumberUsage]:
+    """Each of the community's numbers; busy when one of participant_ids has an open conversation on it."""
+    rows = await db.fetch(QUERIES.pool_usage, community_id, participant_ids)
+    return [NumberUsage(row["phone"], row["open"], row["busy"]) for row in rows]
+
+
+async def list_allowed_numbers(db: Executor, *, community_id: int) -> list[AllowedNumber]:
+    """The allow list (test mode), by phone."""
+    return [AllowedNumber(row["phone"], row["created_at"])
+            for row in await db.fetch(QUERIES.list_allowed_numbers, community_id)]
+
+
+async def allow_number(db: Executor, *, community_id: int, phone: str) -> None:
+    """Add a phone to the allow list (already there: nothing changes)."""
+    await db.execute(QUERIES.allow_number, community_id, phone)
+
+
+async def disallow_number(db: Executor, *, community_id: int, phone: str) -> bool:
+    """Take a phone off the allow list; False when it was not on it."""
+    return await db.fetchval(QUERIES.disallow_number, community_id, phone) is not None
+
+
+async def community_rates(db: Executor) -> list[CommunityRates]:
+    """Every community that sent in the last 24 hours (not before a lifted restriction)."""
+    return [CommunityRates(row["id"], ComplianceState(row["compliance_state"]), row["sent"], row["errors"],
+                           row["recipients"], row["opt_outs"])
+            for row in await db.fetch(QUERIES.community_rates)]
+
+
+async def set_compliance_state(db: Executor, *, community_id: int, state: ComplianceState, error_rate: float,
+                               opt_out_rate: float) -> ComplianceChange | None:
+    """Store the measured rates and the state they call for; the state before (None: no such community)."""
+    row = await db.fetchrow(QUERIES.set_compliance_state, community_id, state, error_rate, opt_out_rate)
+    return None if row is None else ComplianceChange(ComplianceState(row["before"]), row["alert_webhook_url"])
+
+
+async def lift_restriction(db: Executor, *, community_id: int) -> bool:
+    """Back to ok, rates counted afresh from now; False when the community was not restricted."""
+    return await db.fetchval(QUERIES.lift_restriction, community_id) is not None
+
+
+async def community_exists(db: Executor, *, community_id: int) -> bool:
+    return await db.fetchval(QUERIES.find_community, community_id) is not None

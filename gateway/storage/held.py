@@ -1,0 +1,44 @@
+"""Messages held back by a limit or a restriction: hold one, list them, release them to the queue, cancel them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.storage.db import QUERIES, Executor
+from gateway.storage.messages import Message
+from gateway.vocabulary import HoldReason, Priority
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A message put back in the queue: what the queue needs to take it."""
+
+    id: int
+    priority: Priority
+    from_number: str
+    segments: int
+
+
+async def hold_message(db: Executor, *, message_id: int, reason: HoldReason, segments: int) -> None:
+    """A message being sent waits as held instead (that try does not count); segments: its count now."""
+    await db.execute(QUERIES.hold_message, message_id, reason, segments)
+
+
+async def list_held(db: Executor, *, community_id: int, reason: HoldReason, after: int,
+                    limit: int) -> list[Message]:
+    """A page of the community's messages held for reason, by id, after the id given (0 from the start)."""
+    rows = await db.fetch(QUERIES.list_held_messages, community_id, reason, after, limit)
+    return [Message.of(row) for row in rows]
+
+
+async def release_held(db: Executor, *, community_id: int, reason: HoldReason, ids: list[int] | None,
+                       override: bool) -> list[Released]:
+    """Held messages (ids None: all of them) back to queued, oldest first; override lets them pass the monthly
+    limit."""
+    rows = await db.fetch(QUERIES.release_held_messages, community_id, reason, ids, override)
+    return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
+
+
+async def cancel_held(db: Executor, *, community_id: int, reason: HoldReason, ids: list[int] | None) -> list[int]:
+    """Held messages (ids None: all of them) canceled; their ids, oldest first."""
+    return [row["id"] for row in await db.fetch(QUERIES.cancel_held_messages, community_id, reason, ids)]
