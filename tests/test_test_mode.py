@@ -46,7 +46,7 @@ async def test_adding_to_the_list_lets_messages_through(gateway):
     assert body == {"numbers": [PAT, ALEX]}
     await gateway.sms(PAT, PROXY, "Now you can hear me")
     assert await gateway.delivered_to(ALEX) == ["Now you can hear me"]
-    assert conversation["id"]
+    assert conversation["notification"]["status"] == "blocked"  # stays blocked: the list does not resend it
 
 
 async def test_live_mode_ignores_the_list(gateway, capfd):

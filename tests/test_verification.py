@@ -1,6 +1,7 @@
 """One-time codes: sent ahead of relay traffic, stored only as a keyed hash, checked once, limited per hour."""
 
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -37,7 +38,9 @@ async def test_verify_then_start_a_conversation(gateway, db):
 
     status, verification = await _start(gateway, community["id"], "(415) 555-2671")
     assert status == 201 and verification["status"] == "pending" and verification["phone"] == PAT
-    assert verification["expires_at"] and verification["line_type"] == "mobile"
+    lifetime = datetime.fromisoformat(verification["expires_at"]) - datetime.now(timezone.utc)
+    assert timedelta(minutes=9) < lifetime <= timedelta(minutes=10)  # ttl_minutes = 10
+    assert verification["line_type"] == "mobile"
     code = await _code(gateway)
     wrong = "000000" if code != "000000" else "111111"
     assert await _check(gateway, verification["id"], wrong) == (200, {"status": "pending", "attempts_left": 4})
