@@ -116,6 +116,7 @@ async def test_high_error_rate_restricts_until_an_operator_lifts_it(start_gatewa
     # Restricted: held, except keyword confirmations.
     status, message = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
                                          {"from": "prospect", "body": "held back"})
+    assert status == 201, message
     await wait_for(lambda: _held(db, message["id"]), what="held")
     await gateway.sms(SAM, PROXY, "HELP")
     assert len(await gateway.delivered_to(SAM)) == 1

@@ -115,6 +115,7 @@ async def test_sandbox_shows_what_each_phone_received(start_gateway):
     community = await gateway.community(require_verification=True)
     status, verification = await gateway.call("POST", "/v1/verifications", {"community_id": community["id"],
                                                                           "phone": PAT})
+    assert status == 201, verification
 
     async def screen():
         status, body = await gateway.call("GET", "/sandbox/messages?phone=(415)%20555-2671")

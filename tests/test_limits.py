@@ -146,7 +146,7 @@ async def test_monthly_limit_review_queue(gateway, db):
     status, body = await gateway.call("POST", f"/v1/messages/{held[1]}/release")
     assert (status, body["error"]["code"]) == (409, "message_not_held")
     status, body = await gateway.call("POST", f"{path}/held/cancel", {"ids": [held[2]]})
-    assert body == {"canceled": [held[2]]}
+    assert (status, body) == (200, {"canceled": [held[2]]})
     assert (await gateway.call("GET", f"{path}/held"))[1] == {"messages": []}
 
 
@@ -156,7 +156,7 @@ async def test_release_all_held(gateway, db):
     await wait_for(lambda: _settled(db, ids), what="sent or held")
     held = [i for i, (status, _) in zip(ids, await _statuses(db, ids)) if status == "held"]
     status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/held/release")
-    assert body == {"released": held} and len(held) == 2
+    assert (status, body) == (200, {"released": held}) and len(held) == 2
     await wait_for(lambda: _settled(db, ids, ("accepted",)), what="all sent")
 
 
@@ -182,10 +182,11 @@ async def test_limit_settings_are_validated(gateway):
     path = f"/v1/communities/{community['id']}"
     status, body = await gateway.call("PATCH", path, {"timezone": "America/Chicago", "monthly_limit": 100,
                                                       "daily_limit_levels": [50, 100], "daily_limit_ceiling": 500})
-    assert body["timezone"] == "America/Chicago" and body["monthly"]["limit"] == 100
+    assert (status, body["timezone"], body["monthly"]["limit"]) == (200, "America/Chicago", 100)
     assert (body["daily"]["levels"], body["daily"]["ceiling"], body["daily"]["limit"]) == ([50, 100], 500, 50)
     status, body = await gateway.call("PATCH", path, {"monthly_limit": None, "daily_limit_levels": None})
-    assert body["monthly"]["limit"] is None and body["daily"]["levels"] == [200, 400, 600, 800, 1000, 1200, 1400, 2000]
+    assert (status, body["monthly"]["limit"]) == (200, None)
+    assert body["daily"]["levels"] == [200, 400, 600, 800, 1000, 1200, 1400, 2000]
 
 
 async def test_a_send_the_carrier_refused_gives_its_segments_back(gateway, db):
