@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
@@ -64,16 +63,29 @@ class FakeTwilio:
         return [m["Body"] for m in self.sent if m["To"] == phone]
 
     def bodies_to(self, phone: str) -> list[str]:
-        """What was texted, without the first message's sender identification (tests of it use raw_bodies_to)."""
-        return [unwrap(body) for body in self.raw_bodies_to(phone)]
+        """What was texted, with the sender identification taken off the one text that carries it: a phone is
+        identified once, so a second identified text stays wrapped and fails the test (tests of the
+        identification itself use raw_bodies_to)."""
+        bodies = self.raw_bodies_to(phone)
+        identified = next((i for i, body in enumerate(bodies) if unwrap(body) != body), None)
+        if identified is not None:
+            bodies[identified] = unwrap(bodies[identified])
+        return bodies
 
 
-IDENTIFICATION = re.compile(r"^Acme Housing: (.*) Reply STOP to opt out\.$", re.DOTALL)
+# What the tests' community ("Acme Housing", the default sender_id_template the README documents) puts around
+# its first text to a phone, written out by hand rather than derived from the gateway's template, so that a
+# wrong template or a wrong name fails the tests that compare bodies.
+IDENTIFIED_BEFORE = "Acme Housing: "
+IDENTIFIED_AFTER = " Reply STOP to opt out."
 
 
 def unwrap(body: str) -> str:
-    match = IDENTIFICATION.match(body)
-    return match.group(1) if match else body
+    """The text inside the tests' community's sender identification; any other body unchanged."""
+    if body.startswith(IDENTIFIED_BEFORE) and body.endswith(IDENTIFIED_AFTER) \
+            and len(body) > len(IDENTIFIED_BEFORE) + len(IDENTIFIED_AFTER):
+        return body[len(IDENTIFIED_BEFORE):-len(IDENTIFIED_AFTER)]
+    return body
 
 
 class Proxy:

@@ -20,11 +20,11 @@ async def test_api_without_configured_token_refuses_everything(start_gateway):
     assert status == 401 and "GATEWAY_API_TOKEN" in body["error"]["message"]
 
 
-async def test_several_named_tokens_work(start_gateway):
+@pytest.mark.parametrize("token", ["token-one", "token-two"])
+async def test_several_named_tokens_work(start_gateway, token):
     gateway = await start_gateway(server={"api_tokens": {"web": "token-one", "ops": "token-two"}})
-    for token in ("token-one", "token-two"):
-        status, _ = await gateway.call("GET", "/v1/communities/99", token=token)
-        assert status == 404
+    status, body = await gateway.call("GET", "/v1/communities/99", token=token)
+    assert (status, body["error"]["code"]) == (404, "community_not_found")  # past the token check
 
 
 async def test_community_create_get_patch(gateway):
@@ -72,19 +72,17 @@ async def test_community_validation(gateway, db, payload, status, code):
     assert await db.fetchval("SELECT count(*) FROM communities") == 0
 
 
-async def test_bad_bodies_get_clear_errors(gateway):
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    cases = [
-        ({"data": b"{not json", "headers": {**headers, "Content-Type": "application/json"}}, 400, "invalid_json"),
-        ({"data": b"name=x", "headers": {**headers, "Content-Type": "application/x-www-form-urlencoded"}},
-         415, "unsupported_media_type"),
-        ({"data": b"\xff\xfe", "headers": {**headers, "Content-Type": "application/json"}}, 400, "invalid_json"),
-        ({"data": b"x" * 70000, "headers": {**headers, "Content-Type": "application/json"}}, 413, "body_too_large"),
-    ]
-    for kwargs, status, code in cases:
-        async with gateway.client.post("/v1/communities", **kwargs) as response:
-            body = await response.json()
-            assert (response.status, body["error"]["code"]) == (status, code), body
+@pytest.mark.parametrize("data, content_type, status, code", [
+    (b"{not json", "application/json", 400, "invalid_json"),
+    (b"name=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+    (b"\xff\xfe", "application/json", 400, "invalid_json"),
+    (b"x" * 70000, "application/json", 413, "body_too_large"),
+])
+async def test_bad_bodies_get_clear_errors(gateway, data, content_type, status, code):
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": content_type}
+    async with gateway.client.post("/v1/communities", data=data, headers=headers) as response:
+        body = await response.json()
+        assert (response.status, body["error"]["code"]) == (status, code), body
 
 
 @pytest.mark.parametrize("path", ["/v1/communities/999", "/v1/communities/abc", "/v1/conversations/5",
@@ -94,25 +92,24 @@ async def test_unknown_things_are_404(gateway, path):
     assert status == 404 and body["error"]["code"].endswith("not_found")
 
 
-async def test_conversation_validation(gateway, db):
+@pytest.mark.parametrize("change, status, code", [
+    ({"prospect": {"phone": "555", "name": "Pat"}}, 422, "invalid_number"),
+    ({"prospect": {"phone": PAT}}, 422, "missing_field"),
+    ({"prospect": {"phone": PAT, "name": "Pat", "email": "x"}}, 400, "unknown_field"),
+    ({"advocate": {"phone": PAT, "name": "Also Pat"}}, 422, "same_participant"),
+    ({"advocate": {"phone": PROXY, "name": "The number"}}, 422, "participant_is_proxy"),
+    ({"message": "   "}, 422, "invalid_field"),
+    ({"message": "x" * 1601}, 422, "invalid_field"),
+    ({"community_id": 424242}, 404, "community_not_found"),
+    ({"community_id": 2**70}, 422, "invalid_field"),
+    ({"prospect": "Pat"}, 422, "invalid_field"),
+])
+async def test_conversation_validation(gateway, db, change, status, code):
     community = await gateway.community()
-    base = {"community_id": community["id"], "prospect": {"phone": PAT, "name": "Pat"},
-            "advocate": {"phone": ALEX, "name": "Alex"}, "message": "hi"}
-    cases = [
-        ({**base, "prospect": {"phone": "555", "name": "Pat"}}, 422, "invalid_number"),
-        ({**base, "prospect": {"phone": PAT}}, 422, "missing_field"),
-        ({**base, "prospect": {"phone": PAT, "name": "Pat", "email": "x"}}, 400, "unknown_field"),
-        ({**base, "advocate": {"phone": PAT, "name": "Also Pat"}}, 422, "same_participant"),
-        ({**base, "advocate": {"phone": PROXY, "name": "The number"}}, 422, "participant_is_proxy"),
-        ({**base, "message": "   "}, 422, "invalid_field"),
-        ({**base, "message": "x" * 1601}, 422, "invalid_field"),
-        ({**base, "community_id": 424242}, 404, "community_not_found"),
-        ({**base, "community_id": 2**70}, 422, "invalid_field"),
-        ({**base, "prospect": "Pat"}, 422, "invalid_field"),
-    ]
-    for payload, status, code in cases:
-        got, body = await gateway.call("POST", "/v1/conversations", payload)
-        assert (got, body["error"]["code"]) == (status, code), (payload, body)
+    payload = {"community_id": community["id"], "prospect": {"phone": PAT, "name": "Pat"},
+               "advocate": {"phone": ALEX, "name": "Alex"}, "message": "hi", **change}
+    got, body = await gateway.call("POST", "/v1/conversations", payload)
+    assert (got, body["error"]["code"]) == (status, code), body
     assert await db.fetchval("SELECT count(*) FROM conversations") == 0
     assert await db.fetchval("SELECT count(*) FROM messages") == 0
 
@@ -153,15 +150,23 @@ async def test_message_resource_shows_its_history(gateway):
     assert body["history"][0]["status"] == "queued"
 
 
-async def test_write_message_validation(gateway):
+@pytest.mark.parametrize("payload, status, code", [
+    ({"from": "someone", "body": "x"}, 422, "invalid_field"),
+    ({"from": "prospect"}, 422, "missing_field"),
+    ({"from": "prospect", "body": "x", "to": "y"}, 400, "unknown_field"),
+])
+async def test_write_message_validation(gateway, db, payload, status, code):
     community = await gateway.community()
     conversation = await gateway.conversation(community["id"])
-    path = f"/v1/conversations/{conversation['id']}/messages"
-    for payload, code in (({"from": "someone", "body": "x"}, "invalid_field"), ({"from": "prospect"}, "missing_field"),
-                          ({"from": "prospect", "body": "x", "to": "y"}, "unknown_field")):
-        status, body = await gateway.call("POST", path, payload)
-        assert body["error"]["code"] == code
-    status, body = await gateway.call("GET", path + "?limit=0")
+    got, body = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages", payload)
+    assert (got, body["error"]["code"]) == (status, code)
+    assert await db.fetchval("SELECT count(*) FROM messages") == 1  # the notification only
+
+
+async def test_message_list_validation(gateway):
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    status, body = await gateway.call("GET", f"/v1/conversations/{conversation['id']}/messages?limit=0")
     assert (status, body["error"]["code"]) == (422, "invalid_query")
 
 

@@ -84,7 +84,7 @@ def test_bad_file_settings_name_themselves(raw, names):
         from_dict(raw)
 
 
-def test_every_setting_in_the_file_has_a_comment():
-    for line in DEFAULT_PATH.read_text().splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            assert "#" in line, f"config.toml: no comment on {line!r}"
+@pytest.mark.parametrize("line", [line for line in DEFAULT_PATH.read_text().splitlines()
+                                  if "=" in line and not line.lstrip().startswith("#")])
+def test_every_setting_in_the_file_has_a_comment(line):
+    assert "#" in line, f"config.toml: no comment on {line!r}"

@@ -7,7 +7,7 @@ import pytest
 from gateway.compliance import rates as monitoring
 from gateway.config import Compliance
 from tests.fakes import Reply
-from tests.helpers import ALEX, PAT, PROXY, SAM, TOKEN, wait_for
+from tests.helpers import ALEX, PROXY, SAM, TOKEN, wait_for
 
 
 async def _delete(gateway, path):
@@ -116,16 +116,23 @@ async def test_high_error_rate_restricts_until_an_operator_lifts_it(start_gatewa
     # Restricted: held, except keyword confirmations.
     status, message = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
                                          {"from": "prospect", "body": "held back"})
+    assert status == 201, message
     await wait_for(lambda: _held(db, message["id"]), what="held")
     await gateway.sms(SAM, PROXY, "HELP")
     assert len(await gateway.delivered_to(SAM)) == 1
 
     status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/restriction/lift")
-    assert body["compliance"]["state"] == "ok"
+    assert (status, body["compliance"]["state"]) == (200, "ok")
     assert "held back" in await gateway.delivered_to(ALEX, 5)
+    await wait_for(lambda: _status(gateway, message["id"], "accepted"), what="the held message sent")
+    history = [h["status"] for h in (await gateway.message(message["id"]))["history"]]
+    assert history == ["queued", "held", "queued", "accepted"], history  # held, then sent once lifted
     status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/restriction/lift")
     assert (status, body["error"]["code"]) == (409, "not_restricted")
-    assert PAT
+
+
+async def _status(gateway, message_id, status):
+    return (await gateway.message(message_id))["status"] == status
 
 
 async def _held(db, message_id):

@@ -4,7 +4,7 @@ import re
 
 from gateway.routing.table import route_key
 from tests.fakes import unwrap
-from tests.helpers import ALEX, PAT, PROXY, TOKEN, wait_for
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, TOKEN, wait_for
 
 
 async def test_idle_conversation_expires_and_its_routes_go(gateway, db, redis_client):
@@ -25,16 +25,26 @@ async def test_idle_conversation_expires_and_its_routes_go(gateway, db, redis_cl
 
 
 async def test_recent_activity_keeps_a_conversation_open(gateway, db):
-    community = await gateway.community(inactivity_days=2)
+    community = await gateway.community(numbers=[PROXY, PROXY_2], inactivity_days=2)
     conversation = await gateway.conversation(community["id"])
+    idle = await gateway.conversation(community["id"], prospect=(SAM, "Sam"))  # shows that a pass has run
     await db.execute("UPDATE conversations SET last_activity_at = now() - interval '47 hours' WHERE id = $1",
                      conversation["id"])
     await gateway.sms(PAT, PROXY, "bump")  # activity resets the clock
-    await gateway.delivered_to(ALEX, 2)
-    await db.execute("UPDATE conversations SET last_activity_at = last_activity_at - interval '2 hours'"
-                     " WHERE id = $1", conversation["id"])
+    await gateway.delivered_to(ALEX, 3)
+    # One statement: any expiry pass that sees the idle conversation past its 2 days sees this one 2 hours old.
+    await db.execute("UPDATE conversations SET last_activity_at = CASE WHEN id = $1"
+                     " THEN last_activity_at - interval '2 hours' ELSE now() - interval '3 days' END"
+                     " WHERE id IN ($1, $2)", conversation["id"], idle["id"])
+
+    async def expired():
+        status, body = await gateway.call("GET", f"/v1/conversations/{idle['id']}")
+        return body["status"] == "expired"
+
+    await wait_for(expired, what="an expiry pass")
     status, body = await gateway.call("GET", f"/v1/conversations/{conversation['id']}")
-    assert body["status"] == "open"
+    assert (status, body["status"]) == (200, "open")
+    assert gateway.ctx.metrics.registry.get_sample_value("gateway_conversations_expired_total") == 1
 
 
 async def test_sandbox_plays_both_phones_and_calls_back(start_gateway):
@@ -105,6 +115,7 @@ async def test_sandbox_shows_what_each_phone_received(start_gateway):
     community = await gateway.community(require_verification=True)
     status, verification = await gateway.call("POST", "/v1/verifications", {"community_id": community["id"],
                                                                           "phone": PAT})
+    assert status == 201, verification
 
     async def screen():
         status, body = await gateway.call("GET", "/sandbox/messages?phone=(415)%20555-2671")

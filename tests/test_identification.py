@@ -6,7 +6,7 @@ from tests.helpers import ALEX, PAT, PROXY
 async def test_first_message_to_a_new_phone_identifies_the_sender(gateway):
     community = await gateway.community()
     conversation = await gateway.conversation(community["id"], message="Is parking free?")
-    [first] = await gateway.delivered_to(ALEX)
+    await gateway.delivered_to(ALEX)
     assert gateway.carrier.raw_bodies_to(ALEX) == [
         "Acme Housing: Pat via Acme Housing: Is parking free? (Reply to this number to answer.) "
         "Reply STOP to opt out."]
@@ -16,7 +16,6 @@ async def test_first_message_to_a_new_phone_identifies_the_sender(gateway):
     assert gateway.carrier.raw_bodies_to(ALEX)[1] == "Also, pets?"  # ongoing: not repeated
     stored = (await gateway.messages(conversation["id"]))[0]
     assert stored["body"].startswith("Acme Housing: ") and stored["segments"] == 1  # the row shows what was sent
-    assert first
 
 
 async def test_a_phone_that_wrote_first_gets_no_identification(gateway):

@@ -34,11 +34,12 @@ def test_classify(body, expected):
     assert classify(body) == expected
 
 
-def test_every_word_of_the_fcc_rule_opts_out():
+@pytest.mark.parametrize("word", ["stop", "quit", "end", "revoke", "opt out", "cancel", "unsubscribe"])
+def test_every_word_of_the_fcc_rule_opts_out(word):
     """47 CFR 64.1200(a)(10) names these revocation words; each must opt out, in any case."""
-    for word in ("stop", "quit", "end", "revoke", "opt out", "cancel", "unsubscribe"):
-        assert classify(word) == ("opt_out", word.upper())
-        assert word.upper() in OPT_OUT
+    assert classify(word) == ("opt_out", word.upper())
+    assert classify(word.title()) == ("opt_out", word.upper())
+    assert word.upper() in OPT_OUT
 
 
 @pytest.mark.parametrize("word", ["Arrêt", "ARRETE", "Opt out", "opt-out"])

@@ -2,23 +2,33 @@
 
 from datetime import datetime, timezone
 
+import pytest
+
 from gateway.compliance import limits
-from tests.helpers import ALEX, PAT, PROXY, PROXY_2, wait_for
+from tests.fakes import unwrap
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, wait_for
 
 
-async def _queue(db, gateway, community_id, count, body="m{i}", to=ALEX, sender=PROXY, kind="notification"):
-    """Outbound messages stored as the API stores them, then queued; returns their ids."""
-    from gateway.relay.segments import count as segments
+async def _conversation(gateway, community_id, prospect=(PAT, "Pat")) -> tuple[int, int]:
+    """A conversation started as the platform starts one: (its id, its notification's id). The notification to
+    Alex is the community's first send (one segment), counted like any other."""
+    conversation = await gateway.conversation(community_id, prospect=prospect)
+    return conversation["id"], conversation["notification"]["id"]
+
+
+async def _write(gateway, conversation_id, count, body="m{i}") -> list[int]:
+    """Messages written into the conversation from the web site, to Alex, as the platform writes them; their ids."""
     ids = []
     for i in range(count):
-        text = body.format(i=i)
-        message_id = await db.fetchval(
-            "INSERT INTO messages (community_id, direction, kind, priority, from_number, to_number, body, status,"
-            " segments) VALUES ($1, 'outbound', $2, 'relay', $3, $4, $5, 'queued', $6) RETURNING id",
-            community_id, kind, sender, to, text, segments(text))
-        await gateway.ctx.queue(message_id, "relay", sender, segments(text))
-        ids.append(message_id)
+        status, message = await gateway.call("POST", f"/v1/conversations/{conversation_id}/messages",
+                                              {"from": "prospect", "body": body.format(i=i)})
+        assert status == 201, message
+        ids.append(message["id"])
     return ids
+
+
+async def _bodies(gateway, ids):
+    return [unwrap((await gateway.message(message_id))["body"]) for message_id in ids]
 
 
 async def _statuses(db, ids):
@@ -43,11 +53,12 @@ async def test_over_the_daily_limit_messages_wait_for_the_reset(start_gateway, d
     # 20 a second per number: sends from one number go one after another, so their order shows.
     gateway = await start_gateway(relay={"per_number_rate": 20.0})
     community = await gateway.community(daily_limit_levels=[3], daily_limit_ceiling=10)
-    ids = await _queue(db, gateway, community["id"], 5)
+    conversation_id, notification_id = await _conversation(gateway, community["id"])
+    ids = [notification_id, *await _write(gateway, conversation_id, 4)]
     await wait_for(lambda: _settled(db, ids), what="sent or held")
     assert [s for s, _ in await _statuses(db, ids)].count("accepted") == 3
     assert sorted(await _statuses(db, ids))[-2:] == [("held", "daily_limit")] * 2
-    held = [f"m{i}" for i, (status, _) in enumerate(await _statuses(db, ids)) if status == "held"]
+    held = await _bodies(gateway, [i for i, (status, _) in zip(ids, await _statuses(db, ids)) if status == "held"])
     status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
     assert {k: body["daily"][k] for k in ("level", "limit", "used")} == {"level": 1, "limit": 3, "used": 3}
     assert datetime.fromisoformat(body["daily"]["resets_at"]) > datetime.now(timezone.utc)
@@ -64,7 +75,8 @@ async def test_over_the_daily_limit_messages_wait_for_the_reset(start_gateway, d
 
 async def test_a_day_below_the_limit_does_not_raise_the_level(gateway, db, redis_client):
     community = await gateway.community(daily_limit_levels=[3, 6])
-    await _queue(db, gateway, community["id"], 2)
+    conversation_id, _ = await _conversation(gateway, community["id"])
+    await _write(gateway, conversation_id, 1)
     await gateway.delivered_to(ALEX, 2)
     await wait_for(lambda: _mirrored(db, 2), what="mirrored in Postgres")
     await _yesterday(db, redis_client)
@@ -78,19 +90,23 @@ async def _current_day_is_today(db, community_id):
 
 
 async def test_segments_are_what_counts(gateway, db):
-    community = await gateway.community(daily_limit_levels=[4])
-    ids = await _queue(db, gateway, community["id"], 3, body="x{i}" + "y" * 200)  # 2 segments each
-    await wait_for(lambda: _settled(db, ids), what="sent or held")
-    assert [s for s, _ in await _statuses(db, ids)].count("accepted") == 2
+    community = await gateway.community(daily_limit_levels=[5])
+    conversation_id, notification_id = await _conversation(gateway, community["id"])  # 1 segment
+    ids = await _write(gateway, conversation_id, 3, body="x{i}" + "y" * 200)  # 2 segments each
+    await wait_for(lambda: _settled(db, [notification_id, *ids]), what="sent or held")
+    assert [s for s, _ in await _statuses(db, ids)].count("accepted") == 2  # 1 + 2 + 2 = 5: the third waits
     status, body = await gateway.call("GET", f"/v1/messages/{ids[0]}")
     assert body["segments"] == 2
 
 
 async def test_two_processes_race_on_one_daily_counter(start_gateway, db):
     first, second = await start_gateway(), await start_gateway()
-    community = await first.community(daily_limit_levels=[10])
-    ids = await _queue(db, first, community["id"], 15)
-    ids += await _queue(db, second, community["id"], 15, body="n{i}", sender=PROXY_2)
+    community = await first.community(numbers=[PROXY, PROXY_2], daily_limit_levels=[10])
+    conversation_id, notification_id = await _conversation(first, community["id"])
+    other_id, other_notification_id = await _conversation(second, community["id"], prospect=(SAM, "Sam"))
+    ids = [notification_id, other_notification_id]
+    ids += await _write(first, conversation_id, 14)
+    ids += await _write(second, other_id, 14, body="n{i}")
     await wait_for(lambda: _settled(db, ids), timeout=10, what="sent or held")
     assert [s for s, _ in await _statuses(db, ids)].count("accepted") == 10
     assert len(first.carrier.sent) == 10  # both gateways share the fake carrier
@@ -99,14 +115,15 @@ async def test_two_processes_race_on_one_daily_counter(start_gateway, db):
 
 async def test_counter_survives_losing_redis(gateway, db, redis_client):
     community = await gateway.community(daily_limit_levels=[3])
-    await _queue(db, gateway, community["id"], 2)
+    conversation_id, _ = await _conversation(gateway, community["id"])
+    await _write(gateway, conversation_id, 1)
     await gateway.delivered_to(ALEX, 2)
     await wait_for(lambda: _mirrored(db, 2), what="mirrored in Postgres")
     for key in await redis_client.keys("gw:{c:*"):
         await redis_client.delete(key)  # the counters are gone from Redis
     status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
     assert body["daily"]["used"] == 2 and body["monthly"]["used"] == 2
-    ids = await _queue(db, gateway, community["id"], 2, body="after{i}")
+    ids = await _write(gateway, conversation_id, 2, body="after{i}")
     await wait_for(lambda: _settled(db, ids), what="sent or held")
     assert sorted(s for s, _ in await _statuses(db, ids)) == ["accepted", "held"]  # 2 + 1 = the limit of 3
 
@@ -117,7 +134,7 @@ async def _mirrored(db, segments):
 
 async def test_keyword_confirmations_go_out_over_the_limit(gateway, db):
     community = await gateway.community(daily_limit_levels=[1])
-    await _queue(db, gateway, community["id"], 1)
+    await _conversation(gateway, community["id"])  # its notification uses the day's one segment
     await gateway.delivered_to(ALEX)
     await gateway.sms(PAT, PROXY, "HELP")
     await gateway.sms(ALEX, PROXY, "STOP")
@@ -127,7 +144,8 @@ async def test_keyword_confirmations_go_out_over_the_limit(gateway, db):
 
 async def test_monthly_limit_review_queue(gateway, db):
     community = await gateway.community(monthly_limit=2)
-    ids = await _queue(db, gateway, community["id"], 5)
+    conversation_id, notification_id = await _conversation(gateway, community["id"])
+    ids = [notification_id, *await _write(gateway, conversation_id, 4)]
     await wait_for(lambda: _settled(db, ids), what="sent or held")
     path = f"/v1/communities/{community['id']}"
     status, body = await gateway.call("GET", f"{path}/held")
@@ -144,17 +162,18 @@ async def test_monthly_limit_review_queue(gateway, db):
     status, body = await gateway.call("POST", f"/v1/messages/{held[1]}/release")
     assert (status, body["error"]["code"]) == (409, "message_not_held")
     status, body = await gateway.call("POST", f"{path}/held/cancel", {"ids": [held[2]]})
-    assert body == {"canceled": [held[2]]}
+    assert (status, body) == (200, {"canceled": [held[2]]})
     assert (await gateway.call("GET", f"{path}/held"))[1] == {"messages": []}
 
 
 async def test_release_all_held(gateway, db):
     community = await gateway.community(monthly_limit=1)
-    ids = await _queue(db, gateway, community["id"], 3)
+    conversation_id, notification_id = await _conversation(gateway, community["id"])
+    ids = [notification_id, *await _write(gateway, conversation_id, 2)]
     await wait_for(lambda: _settled(db, ids), what="sent or held")
     held = [i for i, (status, _) in zip(ids, await _statuses(db, ids)) if status == "held"]
     status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/held/release")
-    assert body == {"released": held} and len(held) == 2
+    assert (status, body) == (200, {"released": held}) and len(held) == 2
     await wait_for(lambda: _settled(db, ids, ("accepted",)), what="all sent")
 
 
@@ -165,28 +184,35 @@ def test_next_reset_is_local_midnight():
     assert limits.daily_limit(1, [200, 400], 5000) == 200 and limits.daily_limit(3, [200, 400], 5000) == 5000
 
 
+@pytest.mark.parametrize("payload", [{"daily_limit_levels": []}, {"daily_limit_levels": [0]},
+                                     {"timezone": "Mars/Olympus"}, {"monthly_limit": -1}, {"daily_limit_ceiling": 0}])
+async def test_bad_limit_settings_are_refused(gateway, payload):
+    community = await gateway.community()
+    status, body = await gateway.call("PATCH", f"/v1/communities/{community['id']}", payload)
+    assert (status, body["error"]["code"]) == (422, "invalid_field")
+    status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
+    assert (body["timezone"], body["monthly"]["limit"], body["daily"]["limit"]) == ("UTC", None, 200)  # unchanged
+
+
 async def test_limit_settings_are_validated(gateway):
     community = await gateway.community()
     path = f"/v1/communities/{community['id']}"
-    for payload in ({"daily_limit_levels": []}, {"daily_limit_levels": [0]}, {"timezone": "Mars/Olympus"},
-                    {"monthly_limit": -1}, {"daily_limit_ceiling": 0}):
-        status, body = await gateway.call("PATCH", path, payload)
-        assert (status, body["error"]["code"]) == (422, "invalid_field"), payload
     status, body = await gateway.call("PATCH", path, {"timezone": "America/Chicago", "monthly_limit": 100,
                                                       "daily_limit_levels": [50, 100], "daily_limit_ceiling": 500})
-    assert body["timezone"] == "America/Chicago" and body["monthly"]["limit"] == 100
+    assert (status, body["timezone"], body["monthly"]["limit"]) == (200, "America/Chicago", 100)
     assert (body["daily"]["levels"], body["daily"]["ceiling"], body["daily"]["limit"]) == ([50, 100], 500, 50)
     status, body = await gateway.call("PATCH", path, {"monthly_limit": None, "daily_limit_levels": None})
-    assert body["monthly"]["limit"] is None and body["daily"]["levels"] == [200, 400, 600, 800, 1000, 1200, 1400, 2000]
+    assert (status, body["monthly"]["limit"]) == (200, None)
+    assert body["daily"]["levels"] == [200, 400, 600, 800, 1000, 1200, 1400, 2000]
 
 
 async def test_a_send_the_carrier_refused_gives_its_segments_back(gateway, db):
     from tests.fakes import Reply
     community = await gateway.community(daily_limit_levels=[2])
     gateway.carrier.then(Reply(400, 21211, "The 'To' number is not a valid phone number."))
-    ids = await _queue(db, gateway, community["id"], 1)
-    await wait_for(lambda: _settled(db, ids, ("failed",)), what="refused by the carrier")
-    ids = await _queue(db, gateway, community["id"], 2, body="n{i}")
+    conversation_id, notification_id = await _conversation(gateway, community["id"])  # the refused send
+    await wait_for(lambda: _settled(db, [notification_id], ("failed",)), what="refused by the carrier")
+    ids = await _write(gateway, conversation_id, 2, body="n{i}")
     await wait_for(lambda: _settled(db, ids, ("accepted",)), what="both sent: the failed one used nothing")
     status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
     assert body["daily"]["used"] == 2

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from gateway.compliance import limits
 from tests.fakes import Reply
 from tests.helpers import PAT, PROXY, SAM, wait_for
-from tests.test_limits import _mirrored, _queue, _settled, _statuses
+from tests.test_limits import _conversation, _mirrored, _settled, _statuses, _write
 
 
 def _phones(count):
@@ -43,14 +43,15 @@ async def test_a_counter_reloaded_while_sends_are_in_flight_counts_them(start_ga
     gateway = await start_gateway(carrier={"send_timeout": 10.0}, queue={"lease_seconds": 15.0})
     community = await gateway.community(daily_limit_levels=[10])
     gateway.carrier.then(*[Reply(delay=3.0)] * 10)  # the carrier takes its time over the first ten
-    first = await _queue(db, gateway, community["id"], 10)
+    conversation_id, notification_id = await _conversation(gateway, community["id"])
+    first = [notification_id, *await _write(gateway, conversation_id, 9)]
 
     async def in_flight():
         return len(gateway.carrier.requests) == 10
     await wait_for(in_flight, what="ten sends at the carrier")
     for key in await redis_client.keys("gw:{c:*"):
         await redis_client.delete(key)  # Redis lost the counters while the ten were at the carrier
-    later = await _queue(db, gateway, community["id"], 10, body="n{i}")
+    later = await _write(gateway, conversation_id, 10, body="n{i}")
     await wait_for(lambda: _settled(db, first + later), timeout=15, what="sent or held")
     assert [s for s, _ in await _statuses(db, first + later)].count("accepted") == 10
     assert len(gateway.carrier.sent) == 10
@@ -112,7 +113,8 @@ async def _reset_task_ran(db, sentinel_id):
 async def test_changing_the_time_zone_mid_day_grants_no_second_allowance(gateway, db):
     community = await gateway.community(daily_limit_levels=[7, 14])
     sentinel = await gateway.community(numbers=["+14155550109"], name="Sentinel")
-    ids = await _queue(db, gateway, community["id"], 7)
+    conversation_id, notification_id = await _conversation(gateway, community["id"])
+    ids = [notification_id, *await _write(gateway, conversation_id, 6)]
     await wait_for(lambda: _settled(db, ids, ("accepted",)), what="the day's 7 sent")
     await wait_for(lambda: _mirrored(db, 7), what="mirrored")
     zone = _zone_on_another_date()
@@ -122,7 +124,7 @@ async def test_changing_the_time_zone_mid_day_grants_no_second_allowance(gateway
     await db.execute("UPDATE communities SET current_day = current_day - 1,"
                      " day_started_at = day_started_at - interval '1 day' WHERE id = $1", sentinel["id"])
     await wait_for(lambda: _reset_task_ran(db, sentinel["id"]), what="a pass of the reset task")
-    more = await _queue(db, gateway, community["id"], 7, body="more{i}")
+    more = await _write(gateway, conversation_id, 7, body="more{i}")
     await wait_for(lambda: _settled(db, more), what="sent or held")
     assert await _statuses(db, more) == [("held", "daily_limit")] * 7
     status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")

@@ -2,8 +2,11 @@
 
 import pytest
 
-from gateway.messaging.inbound import MEDIA_NOTICE
 from tests.helpers import ALEX, PAT, PROXY, wait_for
+
+# Stated here, not imported from the gateway, so that a change to the notice fails a test.
+MEDIA_NOTICE = ("Pictures and other media can't be relayed yet: only the text of your messages reaches the "
+                "person you're talking with.")
 
 PICTURE = {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
            "MediaContentType0": "image/jpeg"}

@@ -27,7 +27,9 @@ async def test_stop_opts_out_of_the_whole_community(gateway, db):
     await gateway.sms(ALEX, PROXY, "Are you still interested?")
     status, body = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
                                       {"from": "advocate", "body": "Hello?"})
-    assert (status, body["error"]["code"]) == (409, "recipient_opted_out") and body["error"]["message_id"]
+    assert (status, body["error"]["code"]) == (409, "recipient_opted_out")
+    refused = await db.fetchrow("SELECT status, status_reason FROM messages WHERE id = $1", body["error"]["message_id"])
+    assert (refused["status"], refused["status_reason"]) == ("blocked", "opted_out")  # stored, and said which
     second = await gateway.conversation(community["id"], advocate=(SAM, "Sam"))
     assert second["proxy_number"] == PROXY_2
     status, body = await gateway.call("POST", f"/v1/conversations/{second['id']}/messages",
@@ -71,10 +73,9 @@ async def test_help_answers_every_time_and_can_be_customised(gateway):
 
 
 async def test_keyword_replies_are_never_wrapped_or_blocked(gateway):
-    community = await gateway.community(mode="test")  # SAM is on no allow list
+    await gateway.community(mode="test")  # SAM is on no allow list
     await gateway.sms(SAM, PROXY, "STOP")
     assert await wait_for(lambda: _raw(gateway, SAM), what="confirmation") == [UNSUBSCRIBED]
-    assert community["id"]
 
 
 async def _raw(gateway, phone):

@@ -94,7 +94,8 @@ async def test_routing_keeps_working_while_redis_is_down(start_gateway, clean, o
     assert await gateway.delivered_to(PAT, timeout=10) == ["Redis is down but this arrives"]
     await gateway.sms(PAT, PROXY, "and the queue runs again")
     assert "and the queue runs again" in await gateway.delivered_to(ALEX, 2)  # the notification may land after it
-    assert conversation["id"]
+    outbound = [m for m in await gateway.messages(conversation["id"]) if m["direction"] == "outbound"]
+    assert sorted(m["kind"] for m in outbound) == ["notification", "relay", "relay"]  # both relays in the history
 
 
 def _via_proxy(url: str, port: int) -> tuple[str, tuple[str, int] | str]:

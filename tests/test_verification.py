@@ -1,6 +1,7 @@
 """One-time codes: sent ahead of relay traffic, stored only as a keyed hash, checked once, limited per hour."""
 
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -37,7 +38,9 @@ async def test_verify_then_start_a_conversation(gateway, db):
 
     status, verification = await _start(gateway, community["id"], "(415) 555-2671")
     assert status == 201 and verification["status"] == "pending" and verification["phone"] == PAT
-    assert verification["expires_at"] and verification["line_type"] == "mobile"
+    lifetime = datetime.fromisoformat(verification["expires_at"]) - datetime.now(timezone.utc)
+    assert timedelta(minutes=9) < lifetime <= timedelta(minutes=10)  # ttl_minutes = 10
+    assert verification["line_type"] == "mobile"
     code = await _code(gateway)
     wrong = "000000" if code != "000000" else "111111"
     assert await _check(gateway, verification["id"], wrong) == (200, {"status": "pending", "attempts_left": 4})
@@ -71,15 +74,19 @@ async def _code_forgotten(gateway, message_id):
     return not await gateway.ctx.redis.exists(f"gw:code:{message_id}")
 
 
-async def test_code_that_expired_in_the_queue_is_not_sent(gateway, db):
+async def test_code_that_expired_in_the_queue_is_not_sent(start_gateway, redis_client):
     # A verification message whose code is no longer in Redis (its TTL ran out while the queue was long).
-    message_id = await db.fetchval(
-        "INSERT INTO messages (direction, kind, priority, from_number, to_number, body, status)"
-        " VALUES ('outbound', 'verification', 'urgent', $1, $2, '****** is your Acme Housing verification code.',"
-        " 'queued') RETURNING id", PROXY, PAT)
-    await gateway.ctx.queue(message_id, "urgent", PROXY)
-    message = await wait_for(lambda: _failed(gateway, message_id), what="failed")
-    assert message["error_code"] == "code_expired" and gateway.carrier.requests == []
+    # At 0.5 segments a second the number's first code holds the second back 2 s: time to let its code go.
+    gateway = await start_gateway(relay={"per_number_rate": 0.5})
+    community = await _community(gateway)
+    await _start(gateway, community["id"], SAM)
+    await gateway.delivered_to(SAM)
+    status, waiting = await _start(gateway, community["id"], PAT)
+    assert status == 201, waiting
+    assert await redis_client.delete(f"gw:code:{waiting['message']['id']}") == 1  # still queued, code still held
+    message = await wait_for(lambda: _failed(gateway, waiting["message"]["id"]), what="failed")
+    assert message["error_code"] == "code_expired"
+    assert [r["To"] for r in gateway.carrier.requests] == [SAM]  # the expired code never reached the carrier
 
 
 async def _failed(gateway, message_id):
