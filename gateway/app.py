@@ -24,13 +24,13 @@ from gateway.storage import migrate
 from gateway.ops import health as ops
 from gateway.messaging import sending
 from gateway.messaging import sweeper
-from gateway.messaging import webhooks
+from gateway.messaging import receiving
 from gateway.storage.batching import Statements
 from gateway.config import Config
 from gateway.context import Context
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
-from gateway.keys import CARRIER, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
+from gateway.keys import CARRIERS, CONFIG, CONTEXT, HTTP, METRICS, POOL, REDIS, TASKS
 from gateway.ops.metrics import Metrics
 from gateway.ops.middleware import auth_middleware, body_deadline_middleware, context_middleware, error_middleware
 from gateway.messaging.outbox import Outbox
@@ -76,7 +76,7 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def services(app: web.Application) -> AsyncIterator[None]:
-    """The routing table (rebuilt from Postgres), the queue and the carrier, once their pools exist."""
+    """The routing table (rebuilt from Postgres), the queue and the carriers, once their pools exist."""
     config = app[CONFIG]
     statements = Statements.create(app[POOL], app[REDIS], app[METRICS], config.database.batch_max)
     routes = RouteTable(app[REDIS], app[POOL], app[METRICS], statements.redis)
@@ -87,7 +87,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                            _secret(config.verification.secret, "GATEWAY_VERIFICATION_SECRET"),
                            _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET"), statements,
                            Dispatcher(statements.redis, outbox, routes, app[METRICS]))
-    app[CARRIER] = carriers.create(config, app[HTTP])
+    for carrier in app[CARRIERS]:
+        await carrier.open(carriers.Resources(app[HTTP], app[REDIS], app[METRICS]))
     yield
 
 
@@ -113,11 +114,12 @@ async def batching(app: web.Application) -> AsyncIterator[None]:
 
 async def background(app: web.Application) -> AsyncIterator[None]:
     """The loops run in this event loop; stopped (cancelled and awaited) before the pools close."""
-    config, ctx, carrier = app[CONFIG], app[CONTEXT], app[CARRIER]
+    config, ctx = app[CONFIG], app[CONTEXT]
     tasks = Supervisor(app[METRICS], config.tasks.restart_delay, app[REDIS])
-    tasks.loop("drain", lambda: sending.drain(ctx, carrier))
-    if hasattr(carrier, "run_callbacks"):
-        tasks.loop("sandbox_callbacks", carrier.run_callbacks)
+    tasks.loop("drain", lambda: sending.drain(ctx, app[CARRIERS]))
+    for carrier in app[CARRIERS]:
+        for name, task in carrier.tasks().items():
+            tasks.loop(name, task)
     tasks.every("reclaim", min(5.0, config.queue.lease_seconds / 4), ctx.outbox.reclaim)
     # Sends the carrier took but Postgres has not recorded (it was away): this process's, and orphans in Redis.
     tasks.every("record_sends", config.queue.record_interval, lambda: sending.record_kept(ctx))
@@ -155,6 +157,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.extend([postgres, redis, http_client, services, batching, background])
     app.on_startup.append(_freeze_startup_objects)
     ops.add_routes(app)
-    webhooks.add_routes(app, wire="twilio", sandbox=config.carrier.name == "sandbox")
+    app[CARRIERS] = carriers.build(config)
+    receiving.add_routes(app, app[CARRIERS])
     api.add_routes(app)
     return app

@@ -33,7 +33,7 @@ QUERY_VALUES = st.text(max_size=12).map(quote) | st.sampled_from(
 @FUZZ
 @given(form=FORMS)
 def test_parsers_accept_or_refuse_cleanly(form):
-    for parse in (TwilioWire("t").parse_inbound, TwilioWire("t").parse_status):
+    for parse in (TwilioWire("t").inbound_from_form, TwilioWire("t").status_from_form):
         try:
             parse(form)
         except Malformed:

@@ -12,8 +12,9 @@ from gateway.compliance import preferences as compliance
 from gateway.compliance import limits
 from gateway.relay import segments
 from gateway.messaging import statuses
+from gateway.messaging.receiving import callback_url
 from gateway.verification import codes as verification
-from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLater, SendResult
+from gateway.carriers import Accepted, Carrier, Carriers, OutboundSms, Rejected, RetryLater, SendResult
 from gateway.context import Context
 from gateway.storage.db import QUERIES
 from gateway.ops.logs import clip
@@ -30,7 +31,7 @@ def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None 
     return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
 
 
-async def drain(ctx: Context, carrier: Carrier) -> None:
+async def drain(ctx: Context, carriers: Carriers) -> None:
     """Claim and send for as long as the task runs; every send is a child of this task."""
     limit = ctx.config.queue.concurrency
     running: set[asyncio.Task] = set()
@@ -45,7 +46,7 @@ async def drain(ctx: Context, carrier: Carrier) -> None:
                 await asyncio.sleep(ctx.config.tasks.restart_delay)
                 continue
             for ticket in tickets:
-                task = asyncio.create_task(send_one(ctx, carrier, ticket))
+                task = asyncio.create_task(send_one(ctx, carriers, ticket))
                 running.add(task)
                 task.add_done_callback(running.discard)
             stop_if_cancelled()
@@ -68,7 +69,7 @@ async def drain(ctx: Context, carrier: Carrier) -> None:
             pass  # the leases run out by themselves
 
 
-async def send_one(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
+async def send_one(ctx: Context, carriers: Carriers, ticket: Ticket) -> None:
     """One try for one message; a crash here leaves the ticket to be reclaimed when its lease runs out."""
     with structlog.contextvars.bound_contextvars(message_id=ticket.message_id):
         try:
@@ -77,13 +78,13 @@ async def send_one(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
                 # out, the sweeper re-queued it, or it was retried meanwhile): record it, never send it again.
                 await _answered_before(ctx, ticket)
             else:
-                await _send(ctx, carrier, ticket)
+                await _send(ctx, carriers, ticket)
         except Exception:
             ctx.metrics.sends.labels("crashed").inc()
             log.exception("message_send_crashed")
 
 
-async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
+async def _send(ctx: Context, carriers: Carriers, ticket: Ticket) -> None:
     config = ctx.config
     row = await ctx.statements.begin_send.fetchrow(ticket.message_id, config.limits.daily_levels,
                                                    config.limits.daily_ceiling)
@@ -99,6 +100,9 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
     if problem := segments.unsendable(row["body"]):
         # Nothing empty or over the carrier's limit is handed to it: it would refuse it anyway.
         await _fail(ctx, ticket, row, *problem)
+        return
+    if (carrier := carriers.find(row["carrier"])) is None:
+        await _fail(ctx, ticket, row, "carrier_not_served", f"the number's carrier {row['carrier']} is not configured")
         return
     limited = row["community_id"] is not None and row["kind"] != "keyword_reply"
     if limited and (reason := await limits.reserve(ctx, row)):
@@ -123,7 +127,7 @@ async def _send(ctx: Context, carrier: Carrier, ticket: Ticket) -> None:
     else:
         code, reason = ((result.code, result.message) if isinstance(result, Rejected)
                         else ("max_attempts", f"gave up after {row['attempts']} tries: {result.reason}"))
-        await _fail(ctx, ticket, row, code, reason)
+        await _fail(ctx, ticket, row, code, reason, carrier)
 
 
 async def _stopped(ctx: Context, ticket: Ticket, row) -> None:
@@ -143,7 +147,7 @@ async def _deliver(ctx: Context, carrier: Carrier, row) -> SendResult:
         body = await verification.fill_code(ctx, row["id"], body)
         if body is None:
             return Rejected("code_expired", "the verification code expired before it could be sent")
-    callback = f"{ctx.config.public_url}/webhooks/{carrier.wire}/status?mid={row['id']}"
+    callback = callback_url(ctx.config.public_url, carrier, row["id"])
     return await carrier.send(OutboundSms(row["id"], row["from_number"], row["to_number"], body), callback)
 
 
@@ -226,9 +230,11 @@ async def _flush_answers(ctx: Context) -> None:
         log.error("send_answers_lost_at_shutdown", message_ids=lost[:100], count=len(lost))
 
 
-async def _fail(ctx: Context, ticket: Ticket, row, code: str, reason: str) -> None:
+async def _fail(ctx: Context, ticket: Ticket, row, code: str, reason: str, carrier: Carrier | None = None) -> None:
+    """Final failure; a carrier's error code (carrier given) may put the recipient on do-not-disturb."""
     await ctx.pool.execute(QUERIES.fail_message, row["id"], code, reason)
     ctx.outbox.done(ticket)
-    await compliance.record_carrier_error(ctx, row["id"], code)
+    if carrier is not None:
+        await compliance.record_carrier_error(ctx, row["id"], code, carrier)
     ctx.metrics.sends.labels("failed").inc()
     log.warning("message_failed", error_code=clip(code, 16), attempt=row["attempts"])

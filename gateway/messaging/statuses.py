@@ -8,7 +8,7 @@ import asyncpg
 import structlog
 
 from gateway.compliance import preferences as compliance
-from gateway.carriers import StatusUpdate
+from gateway.carriers import Carrier, StatusUpdate
 from gateway.context import Context
 from gateway.storage.db import QUERIES
 from gateway.errors import Conflict
@@ -17,8 +17,8 @@ from gateway.ops.logs import clip
 log = structlog.get_logger(__name__)
 
 
-async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> str:
-    """Apply a status callback; returns "applied", "stale" (older than what we have) or "early".
+async def apply(ctx: Context, message_id: int | None, update: StatusUpdate, carrier: Carrier) -> str:
+    """Apply a status callback from carrier; returns "applied", "stale" (older than what we have) or "early".
 
     Raises Conflict (sid_in_use) when the callback names our message and a sid another message already has.
     """
@@ -38,7 +38,7 @@ async def apply(ctx: Context, message_id: int | None, update: StatusUpdate) -> s
         return "stale"
     log.info("status_applied", status=clip(update.status), error_code=clip(update.error_code, 16))
     if update.status in ("failed", "undelivered"):
-        await compliance.record_carrier_error(ctx, row["id"], update.error_code)
+        await compliance.record_carrier_error(ctx, row["id"], update.error_code, carrier)
     return "applied"
 
 

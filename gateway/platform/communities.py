@@ -17,15 +17,18 @@ from gateway.relay.phones import mask
 log = structlog.get_logger(__name__)
 
 
-async def create(ctx: Context, name: str, settings: Mapping[str, Any], numbers: list[str]) -> int:
-    """A community with the table's defaults, then the given settings; its numbers must be nobody's yet."""
+async def create(ctx: Context, name: str, settings: Mapping[str, Any], numbers: list[str],
+                 carriers: Mapping[str, str | None] | None = None) -> int:
+    """A community with the table's defaults, then the given settings; its numbers must be nobody's yet.
+    carriers: number -> the carrier it is on (absent or None: the gateway's default carrier)."""
     async with ctx.pool.acquire() as conn, conn.transaction():
         community_id = await conn.fetchval(QUERIES.insert_community, name)
         await conn.execute(QUERIES.update_community, community_id, json.dumps(settings))
         for number in numbers:
             try:
                 async with conn.transaction():
-                    await conn.execute(QUERIES.insert_community_number, number, community_id)
+                    await conn.execute(QUERIES.insert_community_number, number, community_id,
+                                       (carriers or {}).get(number))
             except asyncpg.UniqueViolationError:
                 raise Conflict("number_taken", f"{number} already belongs to a community") from None
     log.info("community_created", community_id=community_id, mode=settings.get("mode", "test"), numbers=len(numbers))
