@@ -208,3 +208,25 @@ async def test_sandbox_failures_clear_and_validate(start_gateway):
         assert status == 422, (body, answer)
     status, _ = await gateway.call("POST", "/sandbox/failures", {"phone": ALEX, "failure": "landline"}, token=None)
     assert status == 401
+
+
+async def test_sandbox_filtered_failures_restrict_the_community(start_gateway):
+    gateway = await start_gateway(kind="sandbox", compliance={"monitor_interval": 0.2, "monitor_min_sent": 4})
+    await _plan(gateway, ALEX, "filtered", 1)  # the first of four sends fails: 25%, past the 10% restriction
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    for i in range(3):
+        await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
+                           {"from": "prospect", "body": f"m{i}"})
+
+    async def restricted():
+        status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
+        return body["compliance"] if body["compliance"]["state"] == "restricted" else None
+
+    compliance = await wait_for(restricted, what="restricted")
+    assert compliance["error_rate"] == 0.25
+
+    async def three_texts():
+        return len(await _sandbox_screen(gateway, ALEX)) == 3
+
+    await wait_for(three_texts, what="the three texts that were not failed")
