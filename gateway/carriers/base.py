@@ -107,7 +107,7 @@ class RetryLater:
 class Rejected:
     code: str  # the carrier's error code (stored on the message, and the DND reason)
     message: str
-    failure: Failure = OTHER_FAILURE  # carrier.failure(code), for the send path's readers
+    failure: Failure = OTHER_FAILURE  # what the code means: the same as carrier.failure(code)
 
 
 SendResult = Accepted | RetryLater | Rejected
