@@ -26,13 +26,13 @@ from gateway.storage import migrate
 from gateway.ops import health as ops
 from gateway.messaging import sending
 from gateway.messaging import sweeper
-from gateway.messaging import webhooks
+from gateway.messaging import receiving
 from gateway.storage.batching import Statements
 from gateway.config import Config
 from gateway.context import Context
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
-from gateway.keys import (CARRIER, CONFIG, CONTEXT, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
+from gateway.keys import (CARRIERS, CONFIG, CONTEXT, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
                           METRICS, POOL, RECEIVER, REDIS, STATUS_UPDATES, TASKS, VERIFIER)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
@@ -85,7 +85,7 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
 
 async def services(app: web.Application) -> AsyncIterator[None]:
     """The routing table (rebuilt from Postgres), the queue, the limits' counters, the code verifier, the webhook
-    poster and the carrier, once their pools exist; each handler and loop is given the ones it uses."""
+    poster and the carriers, once their pools exist; each handler and loop is given the ones it uses."""
     config = app[CONFIG]
     statements = Statements.create(app[POOL], app[REDIS], app[METRICS], config.database.batch_max)
     routes = RouteTable(app[REDIS], app[POOL], app[METRICS], statements.redis)
@@ -101,13 +101,14 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[EVENTS] = hooks.Poster(app[POOL], app[HTTP], app[METRICS], config.hooks, events_key)
     app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types, code_key,
                            events_key, statements, dispatcher, counters)
-    app[CARRIER] = carriers.create(config, app[HTTP])
     app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS])
     keyword = functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS])
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
                              config.relay.unrouted_reply, keyword)
     carrier_errors = functools.partial(compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance)
     app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors)
+    for carrier in app[CARRIERS]:
+        await carrier.open(carriers.Resources(app[HTTP], app[REDIS], app[METRICS]))
     yield
 
 
@@ -133,15 +134,16 @@ async def batching(app: web.Application) -> AsyncIterator[None]:
 
 async def background(app: web.Application) -> AsyncIterator[None]:
     """The loops run in this event loop; stopped (cancelled and awaited) before the pools close."""
-    config, ctx, carrier, metrics = app[CONFIG], app[CONTEXT], app[CARRIER], app[METRICS]
+    config, ctx, metrics = app[CONFIG], app[CONTEXT], app[METRICS]
     pool, outbox, queued = app[POOL], ctx.outbox, ctx.dispatcher.queued
-    sender = Sender(pool, ctx.statements, outbox, queued, metrics, carrier, config.queue, config.carrier,
+    sender = Sender(pool, ctx.statements, outbox, queued, metrics, app[CARRIERS], config.queue, config.carrier,
                     config.limits, config.tasks.restart_delay, config.public_url,
                     app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS])
     tasks = Supervisor(metrics, config.tasks.restart_delay, app[REDIS])
     tasks.loop("drain", lambda: sending.drain(sender))
-    if hasattr(carrier, "run_callbacks"):
-        tasks.loop("sandbox_callbacks", carrier.run_callbacks)
+    for carrier in app[CARRIERS]:
+        for name, task in carrier.tasks().items():
+            tasks.loop(name, task)
     tasks.every("reclaim", min(5.0, config.queue.lease_seconds / 4), outbox.reclaim)
     # Sends the carrier took but Postgres has not recorded (it was away): this process's, and orphans in Redis.
     tasks.every("record_sends", config.queue.record_interval, lambda: sending.record_kept(sender))
@@ -184,6 +186,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.extend([postgres, redis, http_client, services, batching, background])
     app.on_startup.append(_freeze_startup_objects)
     ops.add_routes(app)
-    webhooks.add_routes(app, wire="twilio", sandbox=config.carrier.name == "sandbox")
+    app[CARRIERS] = carriers.build(config)
+    receiving.add_routes(app, app[CARRIERS])
     api.add_routes(app)
     return app

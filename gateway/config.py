@@ -57,6 +57,7 @@ class Embedded:
 @dataclass(frozen=True)
 class CarrierSettings:
     name: str = "sandbox"
+    also: str = ""  # more carriers serving numbers at the same time, comma-separated (see Config.carriers)
     send_timeout: float = 10.0
     max_attempts: int = 5
     retry_base: float = 1.0
@@ -176,6 +177,13 @@ class Config:
         """The line-type lookup in use: as configured, else twilio with the twilio carrier, else sandbox."""
         return self.lookup.name or ("twilio" if self.carrier.name == "twilio" else "sandbox")
 
+    @property
+    def carriers(self) -> tuple[str, ...]:
+        """Every carrier this gateway serves: the default (carrier.name, for numbers that name none) first, then
+        carrier.also in order, each once."""
+        names = [self.carrier.name] + [name.strip() for name in self.carrier.also.split(",") if name.strip()]
+        return tuple(dict.fromkeys(names))
+
     def replace(self, **sections: Mapping[str, Any]) -> Config:
         """A copy with some settings changed, e.g. replace(queue={"concurrency": 4})."""
         changed = {name: dataclasses.replace(getattr(self, name), **values) for name, values in sections.items()}
@@ -190,6 +198,7 @@ ENVIRONMENT = {
     "GATEWAY_PORT": ("server", "port"),
     "GATEWAY_PUBLIC_URL": ("server", "public_url"),
     "CARRIER": ("carrier", "name"),
+    "CARRIERS_ALSO": ("carrier", "also"),
     "TWILIO_ACCOUNT_SID": ("twilio", "account_sid"),
     "TWILIO_AUTH_TOKEN": ("twilio", "auth_token"),
     "TWILIO_API_BASE": ("twilio", "api_base"),
@@ -326,22 +335,25 @@ def validate(config: Config) -> Config:
 
 
 def _validate_carrier(config: Config) -> None:
-    """The carrier, the line-type lookup and the secrets a real carrier needs."""
+    """The carriers, the line-type lookup and the secrets a real carrier needs."""
     if config.carrier.name not in CARRIERS:
         raise ConfigError(f"carrier.name (CARRIER): expected one of {', '.join(CARRIERS)}, got {config.carrier.name!r}")
+    for name in config.carriers:
+        if name not in CARRIERS:
+            raise ConfigError(f"carrier.also (CARRIERS_ALSO): expected names from {', '.join(CARRIERS)}, got {name!r}")
     if config.lookup.name and config.lookup.name not in LOOKUPS:
         raise ConfigError(f"lookup.name (LINE_TYPE_LOOKUP): expected one of {', '.join(LOOKUPS)}, "
                           f"got {config.lookup.name!r}")
-    if config.carrier.name == "twilio":
+    if "twilio" in config.carriers:
         if not config.twilio.account_sid:
-            raise ConfigError("twilio.account_sid (TWILIO_ACCOUNT_SID): required when CARRIER=twilio")
+            raise ConfigError("twilio.account_sid (TWILIO_ACCOUNT_SID): required when twilio is a carrier")
         if not config.twilio.auth_token:
-            raise ConfigError("twilio.auth_token (TWILIO_AUTH_TOKEN): required when CARRIER=twilio")
+            raise ConfigError("twilio.auth_token (TWILIO_AUTH_TOKEN): required when twilio is a carrier")
         _url("twilio.api_base (TWILIO_API_BASE)", config.twilio.api_base, ("http", "https"))
         for name, variable, secret in (("verification.secret", "GATEWAY_VERIFICATION_SECRET", config.verification.secret),
                                        ("hooks.secret", "GATEWAY_WEBHOOK_SECRET", config.hooks.secret)):
             if len(secret) < 16:
-                raise ConfigError(f"{name} ({variable}): at least 16 characters required when CARRIER=twilio")
+                raise ConfigError(f"{name} ({variable}): at least 16 characters required when twilio is a carrier")
     if config.line_type_lookup == "twilio":
         if not (config.twilio.account_sid and config.twilio.auth_token):
             raise ConfigError("lookup.name (LINE_TYPE_LOOKUP): twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")

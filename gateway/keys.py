@@ -7,7 +7,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from gateway.carriers import Carrier
+from gateway.carriers import Carriers
 from gateway.compliance.limits import Counters
 from gateway.config import Config
 from gateway.context import Context
@@ -26,7 +26,7 @@ METRICS = web.AppKey("metrics", Metrics)
 POOL = web.AppKey("pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", aioredis.Redis)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
-CARRIER = web.AppKey("carrier", Carrier)
+CARRIERS = web.AppKey("carriers", Carriers)  # every configured carrier, by name
 CONTEXT = web.AppKey("context", Context)
 TASKS = web.AppKey("tasks", Supervisor)
 

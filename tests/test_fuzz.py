@@ -31,7 +31,7 @@ QUERY_VALUES = st.text(max_size=12).map(quote) | st.sampled_from(
     ["%C2%B2", "%D9%A1", "%00", "%E9", "%ED%A0%80", "-1", "1e3", "99999999999999999999", "", "+1", " 1", "%EF%BC%91"])
 
 
-@pytest.mark.parametrize("parser", ["parse_inbound", "parse_status"])
+@pytest.mark.parametrize("parser", ["inbound_from_form", "status_from_form"])
 @FUZZ
 @given(form=FORMS)
 def test_parsers_accept_or_refuse_cleanly(parser, form):

@@ -41,7 +41,7 @@ async def test_status_callback_url_names_our_message(gateway):
     await gateway.delivered_to(ALEX)
     [notification] = [m for m in await gateway.messages(conversation["id"]) if m["kind"] == "notification"]
     assert gateway.carrier.sent[0]["StatusCallback"] == \
-        f"{gateway.config.public_url}/webhooks/twilio/status?mid={notification['id']}"
+        f"{gateway.config.public_url}/webhooks/twilio/status?message_id={notification['id']}"
 
 
 async def test_message_written_on_the_web_site_is_texted(gateway):

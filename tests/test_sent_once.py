@@ -29,7 +29,7 @@ def _advocate(i: int) -> str:
 
 def _sends_per_message(carrier) -> Counter:
     """How many times the carrier was asked to send each of our messages (the StatusCallback names it)."""
-    return Counter(int(parse_qs(urlsplit(r["StatusCallback"]).query)["mid"][0]) for r in carrier.requests)
+    return Counter(int(parse_qs(urlsplit(r["StatusCallback"]).query)["message_id"][0]) for r in carrier.requests)
 
 
 async def _settled(db, redis_client, count: int) -> bool:

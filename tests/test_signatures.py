@@ -44,14 +44,14 @@ def test_verify_agrees_with_twilios_request_validator(host, path, form, signer, 
     validator = RequestValidator(TOKEN)
     given_signature = (validator.compute_signature(signed_over, MultiDict(form)) if theirs
                        else signature(TOKEN, signed_over, form))
-    ours = TwilioWire(TOKEN).verify(url, form, {"X-Twilio-Signature": given_signature})
+    ours = TwilioWire(TOKEN).verify_form(url, form, {"X-Twilio-Signature": given_signature})
     assert ours == validator.validate(url, MultiDict(form), given_signature)
 
 
 @pytest.mark.parametrize("given_signature", ["", "x", "RSOYDt4T1cUTdK1PDd93/VVr8B8=", "\udce9", "é" * 28])
 def test_wrong_signatures_are_refused_as_the_validator_refuses_them(given_signature):
     url, form = "https://mycompany.com/myapp.php?foo=1&bar=2", [("Digits", "1234")]
-    assert not TwilioWire(TOKEN).verify(url, form, {"X-Twilio-Signature": given_signature})
+    assert not TwilioWire(TOKEN).verify_form(url, form, {"X-Twilio-Signature": given_signature})
 
 
 @pytest.mark.parametrize("public_url, signed_over, expected", [

@@ -28,7 +28,7 @@ def payload(name: str) -> list[tuple[str, str]]:
                                        "¿Hay piscina? 🏊 €20")),
 ])
 def test_parse_inbound(name, expected):
-    assert TwilioWire("t").parse_inbound(payload(name)) == expected
+    assert TwilioWire("t").inbound_from_form(payload(name)) == expected
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -38,7 +38,7 @@ def test_parse_inbound(name, expected):
     ("status_received.txt", None),  # an inbound message's own status: nothing for us to apply
 ])
 def test_parse_status(name, expected):
-    assert TwilioWire("t").parse_status(payload(name)) == expected
+    assert TwilioWire("t").status_from_form(payload(name)) == expected
 
 
 @pytest.mark.parametrize("form, reason", [
@@ -49,7 +49,7 @@ def test_parse_status(name, expected):
 ])
 def test_parse_inbound_refuses_malformed(form, reason):
     with pytest.raises(Malformed, match=reason):
-        TwilioWire("t").parse_inbound(form)
+        TwilioWire("t").inbound_from_form(form)
 
 
 async def _notification(gateway):

@@ -17,7 +17,7 @@ from gateway.verification import numbers
 from gateway.compliance import timezones
 from gateway.api import render
 from gateway.errors import InvalidInput
-from gateway.keys import CONFIG, COUNTERS, DISPATCHER, LINE_TYPES, POOL
+from gateway.keys import CARRIERS, CONFIG, COUNTERS, DISPATCHER, LINE_TYPES, POOL
 from gateway.storage import held as held_rows
 from gateway.storage.communities import Community
 from gateway.vocabulary import CommunityMode, HoldReason, Preference, UnknownLineType
@@ -122,12 +122,28 @@ async def create(request: web.Request) -> web.Response:
     config = request.app[CONFIG].relay
     settings.setdefault("default_region", config.default_region)
     settings.setdefault("inactivity_days", config.default_inactivity_days)
-    # The community's own numbers send; they are parsed, not judged as recipients.
-    owned = [to_e164(n, field=f"numbers[{i}]", region=settings["default_region"]) for i, n in enumerate(data["numbers"])]
-    if not owned or len(set(owned)) != len(owned):
+    owned = _owned_numbers(request, data["numbers"], settings["default_region"])
+    if not owned:
         raise InvalidInput("invalid_field", "numbers: expected at least one number, each once")
     community_id = await communities.create(request.app[POOL], settings.pop("name"), settings, owned)
     return web.json_response(render.community(await _overview(request, community_id)), status=201)
+
+
+def _owned_numbers(request: web.Request, items: list, region: str) -> dict[str, str | None]:
+    """numbers: each a phone, or {"phone", "carrier"} naming a configured carrier (absent or null: the default
+    carrier). The community's own numbers send; they are parsed, not judged as recipients. Returns phone ->
+    carrier, in the given order; empty when a number is given twice (the caller refuses that)."""
+    owned: dict[str, str | None] = {}
+    for i, item in enumerate(items):
+        carrier = None
+        if isinstance(item, dict):
+            carrier, item = item.get("carrier"), item.get("phone")
+            if carrier is not None and (not isinstance(carrier, str) or carrier not in request.app[CARRIERS]):
+                served = ", ".join(request.app[CARRIERS].names)
+                raise InvalidInput("unknown_carrier", f"numbers[{i}].carrier: expected one of {served}")
+        phone = to_e164(item, field=f"numbers[{i}]", region=region)
+        owned[phone] = carrier
+    return owned if len(owned) == len(items) else {}
 
 
 @routes.get("/v1/communities/{id}")

@@ -1,76 +1,69 @@
-"""The carrier interface (verify, parse inbound, parse status, send) and the registry of carriers."""
+"""The carriers: the interface and common types (base.py), one module per carrier, and the registry that builds
+the configured ones by name. Adding a carrier: its module (a Carrier subclass and create(config)), its name in
+MODULES and config.CARRIERS, and its config section. Nothing in the core changes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, Protocol, Sequence
+import importlib
+from typing import Iterator
 
 import aiohttp
 
+from gateway.carriers.base import (  # the types every caller imports from gateway.carriers
+    OTHER_FAILURE, Accepted, Carrier, Failure, Inbox, InboundMessage, InboundSms, LineAnswer, LineTypeLookup, LookupFailed,
+    NotANumber, OutboundSms, RawRequest, Rejected, Resources, RetryLater, SendResult, StatusUpdate, WebhookReply)
 from gateway.config import Config
 
+__all__ = ["OTHER_FAILURE", "Accepted", "Carrier", "Carriers", "Failure", "Inbox", "InboundMessage", "InboundSms",
+           "LineAnswer", "LineTypeLookup", "LookupFailed", "NotANumber", "OutboundSms", "RawRequest", "Rejected", "Resources",
+           "RetryLater", "SendResult", "StatusUpdate", "UnknownCarrier", "WebhookReply", "build", "lookup"]
 
-@dataclass(frozen=True)
-class InboundSms:
-    sid: str
-    from_number: str
-    to_number: str
-    body: str
-    media_urls: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StatusUpdate:
-    sid: str
-    status: str  # one of our outbound statuses (accepted, sending, sent, delivered, read, undelivered, failed)
-    error_code: str | None
+# Carrier name (carrier.name, carrier.also, community_numbers.carrier) -> its module. A module may also offer
+# lookup(config, session) -> LineTypeLookup, named by LINE_TYPE_LOOKUP.
+MODULES = {"sandbox": "gateway.carriers.sandbox", "twilio": "gateway.carriers.twilio"}
 
 
-@dataclass(frozen=True)
-class OutboundSms:
-    id: int
-    from_number: str
-    to_number: str
-    body: str
+class UnknownCarrier(LookupError):
+    """A carrier name this gateway does not serve."""
 
 
-@dataclass(frozen=True)
-class Accepted:
-    sid: str
+class Carriers:
+    """The carriers this gateway serves, by name; `default` serves the numbers that name none."""
+
+    def __init__(self, carriers: dict[str, Carrier], default: str) -> None:
+        self._carriers = carriers
+        self.default = carriers[default]
+
+    def get(self, name: str | None) -> Carrier:
+        """The named carrier, or the default for None. Raises UnknownCarrier for one not configured."""
+        if name is None:
+            return self.default
+        try:
+            return self._carriers[name]
+        except KeyError:
+            raise UnknownCarrier(name) from None
+
+    def find(self, name: str | None) -> Carrier | None:
+        """As get, but None for a carrier not configured (a number may name one this gateway no longer serves)."""
+        return self.default if name is None else self._carriers.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._carriers
+
+    def __iter__(self) -> Iterator[Carrier]:
+        return iter(self._carriers.values())
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._carriers)
 
 
-@dataclass(frozen=True)
-class RetryLater:
-    reason: str
-    after: float | None = None  # seconds the carrier asked us to wait (Retry-After), if it said
+def build(config: Config) -> Carriers:
+    """Every configured carrier (config.carriers), built from the configuration alone; open() them once started."""
+    built = {name: importlib.import_module(MODULES[name]).create(config) for name in config.carriers}
+    return Carriers(built, config.carrier.name)
 
 
-@dataclass(frozen=True)
-class Rejected:
-    code: str
-    message: str
-
-
-SendResult = Accepted | RetryLater | Rejected
-Form = Sequence[tuple[str, str]]
-
-
-class Carrier(Protocol):
-    wire: str  # the webhook path segment: /webhooks/{wire}/sms and /webhooks/{wire}/status
-
-    def verify(self, url: str, form: Form, headers: Mapping[str, str]) -> bool: ...
-
-    def parse_inbound(self, form: Form) -> InboundSms: ...
-
-    def parse_status(self, form: Form) -> StatusUpdate | None: ...
-
-    async def send(self, message: OutboundSms, status_callback: str) -> SendResult: ...
-
-
-def create(config: Config, session: aiohttp.ClientSession) -> Carrier:
-    # Imported here so each carrier module can import the types above.
-    from gateway.carriers import sandbox, twilio
-
-    if config.carrier.name == "twilio":
-        return twilio.TwilioCarrier(config, session)
-    return sandbox.SandboxCarrier(config, session)
+def lookup(name: str, config: Config, session: aiohttp.ClientSession) -> LineTypeLookup:
+    """The line-type lookup of the carrier module called name (LINE_TYPE_LOOKUP); it need not be a carrier here."""
+    return importlib.import_module(MODULES[name]).lookup(config, session)

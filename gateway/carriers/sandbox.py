@@ -1,5 +1,12 @@
-"""The sandbox carrier: nothing leaves the machine; it answers sends, calls back as a carrier would, and
-keeps what each phone would have received."""
+"""The sandbox carrier: nothing leaves the machine. It answers sends, calls back as a carrier would, keeps what
+each phone would have received, fails on request, and plays either phone (/sandbox/inbound).
+
+Failures on request: POST /sandbox/failures {"phone", "failure": a FailureClass value, "count": 1-100} makes
+that phone's next `count` sends fail with that class (count 0 clears). The plan is kept in Redis, so every
+process sharing it fails the same sends; with Redis away a send simply succeeds. A failing send is refused
+at once (Rejected with the class's value as its error code, e.g. "opted_out"), except rate_limited, which asks
+to try again later (RetryLater), as a carrier that is throttling us does.
+"""
 
 from __future__ import annotations
 
@@ -10,33 +17,77 @@ import secrets
 import time
 from collections import deque
 from datetime import datetime, timezone
+from typing import Mapping
 
 import aiohttp
 import structlog
+from aiohttp import web
 
-from gateway.carriers import Accepted, OutboundSms, SendResult
+from gateway.api.validation import read_json, text
+from gateway.carriers.base import (Accepted, Failure, Inbox, InboundMessage, LineAnswer, OutboundSms, Rejected,
+                                   Resources, RetryLater, SendResult, Task)
 from gateway.carriers.twilio import TwilioWire
 from gateway.config import Config
-from gateway.relay.phones import mask
+from gateway.errors import InvalidInput
+from gateway.relay.phones import mask, to_e164
+from gateway.storage.fallback import AWAY, from_redis
+from gateway.vocabulary import FailureClass
 
 log = structlog.get_logger(__name__)
 
+FAILURES_PREFIX = "gw:sandbox:failures:"  # + E.164 -> hash {failure, left}
+FAILURES_TTL = 86400  # seconds a plan nobody used is kept
+# Temporary unless the class says the phone will never take a text (opted out) or nothing better is known.
+ERROR_CODES: Mapping[str, Failure] = {
+    failure.value: Failure(failure, failure in (FailureClass.OPTED_OUT, FailureClass.OTHER))
+    for failure in FailureClass
+}
+# Take one planned failure for a phone: its class, or nil when none is planned.
+TAKE_FAILURE = """
+local left = tonumber(redis.call('HGET', KEYS[1], 'left') or '0')
+if left <= 0 then return false end
+local failure = redis.call('HGET', KEYS[1], 'failure')
+if left == 1 then redis.call('DEL', KEYS[1]) else redis.call('HINCRBY', KEYS[1], 'left', -1) end
+return failure
+"""
+
 
 class SandboxCarrier(TwilioWire):
-    """Speaks Twilio's wire format with its own token; posts signed "sent" then "delivered" callbacks."""
+    """Speaks Twilio's wire format with its own token; posts signed "sent" then "delivered" callbacks.
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
+    Its webhooks are /webhooks/sandbox/sms and /webhooks/sandbox/status; when twilio is not a carrier of this
+    gateway it also answers at /webhooks/twilio/sms and /webhooks/twilio/status, as it did before issue 10."""
+
+    name = "sandbox"
+    inbound_path = "/webhooks/sandbox/sms"
+    status_path = "/webhooks/sandbox/status"
+    error_codes = ERROR_CODES
+
+    def __init__(self, config: Config) -> None:
         super().__init__(config.carrier.sandbox_auth_token)
-        self.session = session
         self.delay = config.carrier.sandbox_delivery_delay
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
+        self.region = config.relay.default_region
+        self.twilio_paths = "twilio" not in config.carriers
         # What each phone would show: the last texts "delivered", for GET /sandbox/messages. This process only.
         self.delivered: deque[dict] = deque(maxlen=1000)
         self._due: list[tuple[float, int, str, str, str]] = []
         self._order = itertools.count()
         self._wake = asyncio.Event()
 
+    async def open(self, resources: Resources) -> None:
+        self.resources = resources
+        self._take_failure = resources.redis.register_script(TAKE_FAILURE)
+
+    def webhook_paths(self) -> list[tuple[str, str]]:
+        paths = [(self.inbound_path, "inbound"), (self.status_path, "status")]
+        if self.twilio_paths:
+            paths += [("/webhooks/twilio/sms", "inbound"), ("/webhooks/twilio/status", "status")]
+        return paths
+
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
+        if (failure := await self._planned_failure(message.to_number)) is not None:
+            return failure
         sid = "SM" + secrets.token_hex(16)
         log.info("sandbox_message_sent", message_id=message.id, sid=sid, to=mask(message.to_number),
                  characters=len(message.body))
@@ -47,9 +98,34 @@ class SandboxCarrier(TwilioWire):
         self._schedule(now + self.delay, "delivered", sid, status_callback)
         return Accepted(sid)
 
+    async def _planned_failure(self, phone: str) -> SendResult | None:
+        planned = await from_redis(self.resources.metrics, "sandbox_failure",
+                                   self._take_failure(keys=[FAILURES_PREFIX + phone]), phone=mask(phone))
+        if planned is AWAY or not planned:
+            return None
+        failure = ERROR_CODES[planned]
+        log.info("sandbox_send_failed", to=mask(phone), failure=planned)
+        if failure.failure_class == FailureClass.RATE_LIMITED:
+            return RetryLater("sandbox: rate limited, as asked")
+        return Rejected(planned, f"sandbox: {planned}, as asked", failure)
+
+    async def plan_failures(self, phone: str, failure: FailureClass, count: int) -> None:
+        """The phone's next count sends fail with failure (count 0: none). Raises RedisError when Redis is away."""
+        key = FAILURES_PREFIX + phone
+        async with self.resources.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if count:
+                pipe.hset(key, mapping={"failure": failure.value, "left": count})
+                pipe.expire(key, FAILURES_TTL)
+            await pipe.execute()
+        log.info("sandbox_failures_planned", to=mask(phone), failure=failure.value, count=count)
+
     def _schedule(self, due: float, status: str, sid: str, url: str) -> None:
         heapq.heappush(self._due, (due, next(self._order), status, sid, url))
         self._wake.set()
+
+    def tasks(self) -> dict[str, Task]:
+        return {"sandbox_callbacks": self.run_callbacks}
 
     async def run_callbacks(self) -> None:
         """Post due status callbacks, forever; run by the background tasks' owner."""
@@ -73,8 +149,76 @@ class SandboxCarrier(TwilioWire):
     async def _post(self, url: str, form: list[tuple[str, str]]) -> None:
         headers = {"X-Twilio-Signature": self.sign(url, form)}
         try:
-            async with self.session.post(url, data=form, headers=headers, timeout=self.timeout) as response:
+            async with self.resources.session.post(url, data=form, headers=headers,
+                                                   timeout=self.timeout) as response:
                 if response.status >= 400:
                     log.warning("sandbox_callback_refused", status=response.status)
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("sandbox_callback_failed", error=type(exc).__name__)
+
+    def routes(self, inbox: Inbox) -> list[web.RouteDef]:
+        return [web.post("/sandbox/inbound", _Phone(self, inbox).inbound),
+                web.get("/sandbox/messages", self.screen),
+                web.post("/sandbox/failures", self.failures)]
+
+    async def screen(self, request: web.Request) -> web.Response:
+        """The phone's screen: what the sandbox delivered to ?phone=, oldest first."""
+        phone = to_e164(request.query.get("phone", ""), field="phone", region=self.region)
+        return web.json_response({"messages": [sms for sms in self.delivered if sms["to"] == phone]})
+
+    async def failures(self, request: web.Request) -> web.Response:
+        """{phone, failure, count=1}: the phone's next count sends fail with that failure class."""
+        data = await read_json(request, {"phone": str, "failure": str, "count": int}, required=("phone", "failure"))
+        phone = to_e164(data["phone"], field="phone", region=self.region)
+        try:
+            failure = FailureClass(data["failure"])
+        except ValueError:
+            raise InvalidInput("invalid_field", "failure: expected one of " + ", ".join(FailureClass)) from None
+        count = data.get("count", 1)
+        if isinstance(count, bool) or not 0 <= count <= 100:
+            raise InvalidInput("invalid_field", "count: expected 0 to 100")
+        await self.plan_failures(phone, failure, count)
+        return web.json_response({"phone": phone, "failure": failure.value, "count": count})
+
+
+class _Phone:
+    """POST /sandbox/inbound: {from, to, body} arrives as if the carrier had delivered it."""
+
+    def __init__(self, carrier: SandboxCarrier, inbox: Inbox) -> None:
+        self.carrier = carrier
+        self.inbox = inbox
+
+    async def inbound(self, request: web.Request) -> web.Response:
+        data = await read_json(request, {"from": str, "to": str, "body": str}, required=("from", "to", "body"))
+        region = self.carrier.region
+        body = text(data["body"], "body", max_length=1600, multiline=True)
+        sms = InboundMessage("SM" + secrets.token_hex(16), to_e164(data["from"], field="from", region=region),
+                             to_e164(data["to"], field="to", region=region), body)
+        outcome = await self.inbox(sms)
+        self.carrier.resources.metrics.webhooks.labels("sandbox", outcome).inc()
+        return web.json_response({"sid": sms.sid, "outcome": outcome})
+
+
+class SandboxLookup:
+    """Deterministic, for trying the rules: a number whose last four digits are 0000-0099 is a landline,
+    0900-0999 is "unknown", anything else is a mobile."""
+
+    name = "sandbox"
+
+    async def lookup(self, e164: str) -> LineAnswer:
+        line = e164[-4:]
+        if line.startswith("00"):
+            return LineAnswer("landline", "Sandbox Landline Co")
+        if line.startswith("09"):
+            return LineAnswer("unknown")
+        return LineAnswer("mobile", "Sandbox Mobile")
+
+
+def create(config: Config) -> SandboxCarrier:
+    """The registry's factory (gateway/carriers/__init__.py)."""
+    return SandboxCarrier(config)
+
+
+def lookup(config: Config, session: aiohttp.ClientSession) -> SandboxLookup:
+    """LINE_TYPE_LOOKUP=sandbox."""
+    return SandboxLookup()

@@ -1,37 +1,60 @@
-"""Twilio's wire format (signed form webhooks) and its Messages REST API."""
+"""Twilio: its wire format (signed form webhooks, an empty TwiML reply), its Messages REST API, its error codes
+and its Lookup v2 line-type API."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-from typing import Mapping
-from urllib.parse import urlsplit
+from typing import Mapping, Sequence
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import structlog
+from aiohttp import web
 
-from gateway.carriers import Accepted, Form, InboundSms, OutboundSms, Rejected, RetryLater, SendResult, StatusUpdate
+from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed, NotANumber,
+                                   OutboundSms, RawRequest, Rejected, RetryLater, SendResult, StatusUpdate,
+                                   WebhookReply)
 from gateway.config import Config
 from gateway.errors import Malformed
+from gateway.vocabulary import FailureClass, MessageStatus
 
 log = structlog.get_logger(__name__)
 
+Form = Sequence[tuple[str, str]]
+
 # Twilio's MessageStatus -> ours. The carrier's own "queued"/"accepted" mean it has the message.
 STATUSES = {
-    "accepted": "accepted",
-    "queued": "accepted",
-    "scheduled": "accepted",
-    "sending": "sending",
-    "sent": "sent",
-    "partially_delivered": "sent",
-    "delivered": "delivered",
-    "read": "read",
-    "undelivered": "undelivered",
-    "failed": "failed",
-    "canceled": "canceled",
+    "accepted": MessageStatus.ACCEPTED,
+    "queued": MessageStatus.ACCEPTED,
+    "scheduled": MessageStatus.ACCEPTED,
+    "sending": MessageStatus.SENDING,
+    "sent": MessageStatus.SENT,
+    "partially_delivered": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.READ,
+    "undelivered": MessageStatus.UNDELIVERED,
+    "failed": MessageStatus.FAILED,
+    "canceled": MessageStatus.CANCELED,
 }
 MAX_BODY = 1600  # Twilio's own limit on a message body
+MAX_FIELDS = 1000  # as aiohttp's form reader: more is refused with 413
+EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+# Twilio's error codes (https://www.twilio.com/docs/api/errors) -> what they mean. Only codes whose meaning is
+# sure are listed; any other is OTHER_FAILURE. Do-not-disturb acts on the classes (compliance/preferences.py).
+ERROR_CODES: Mapping[str, Failure] = {
+    "21610": Failure(FailureClass.OPTED_OUT, True),  # the recipient replied STOP to this sender
+    "30003": Failure(FailureClass.UNREACHABLE, False),  # handset off or out of coverage
+    "30005": Failure(FailureClass.INVALID_NUMBER, False),  # unknown destination handset
+    "30006": Failure(FailureClass.LANDLINE, False),  # landline or unreachable carrier
+    "30007": Failure(FailureClass.FILTERED, False),  # the recipient's carrier filtered the message
+    "21211": Failure(FailureClass.INVALID_NUMBER, True),  # invalid "To" number
+    "21614": Failure(FailureClass.LANDLINE, True),  # "To" is not a mobile number
+    "20429": Failure(FailureClass.RATE_LIMITED, False),  # too many requests
+    "14107": Failure(FailureClass.RATE_LIMITED, False),  # SMS send rate limit exceeded
+}
 
 
 def signature(auth_token: str, url: str, form: Form) -> str:
@@ -70,10 +93,10 @@ def _field(form: Form, name: str, *, required: bool = True, limit: int = 64) -> 
     return ""
 
 
-class TwilioWire:
-    """Verifying and parsing Twilio-format webhooks, shared by the real and the sandbox carrier."""
+class TwilioWire(Carrier):
+    """Verifying and parsing Twilio-format webhooks, shared by the real carrier and the sandbox."""
 
-    wire = "twilio"
+    error_codes = ERROR_CODES
 
     def __init__(self, auth_token: str) -> None:
         self.auth_token = auth_token
@@ -81,7 +104,10 @@ class TwilioWire:
     def sign(self, url: str, form: Form) -> str:
         return signature(self.auth_token, url, form)
 
-    def verify(self, url: str, form: Form, headers: Mapping[str, str]) -> bool:
+    def verify(self, request: RawRequest) -> bool:
+        return self.verify_form(request.url, read_form(request), request.headers)
+
+    def verify_form(self, url: str, form: Form, headers: Mapping[str, str]) -> bool:
         """Whether X-Twilio-Signature is the signature of the form over the URL with or without its port."""
         given = headers.get("X-Twilio-Signature", "")
         # A signature is base64: a header with other bytes (aiohttp keeps them as surrogate escapes) is wrong.
@@ -91,14 +117,24 @@ class TwilioWire:
                    for form_url in signed_urls(url)]
         return any(matches)
 
-    def parse_inbound(self, form: Form) -> InboundSms:
+    def parse_inbound(self, request: RawRequest) -> list[InboundMessage]:
+        return [self.inbound_from_form(read_form(request))]
+
+    def parse_status(self, request: RawRequest) -> list[StatusUpdate]:
+        update = self.status_from_form(read_form(request))
+        return [] if update is None else [update]
+
+    def inbound_reply(self) -> WebhookReply:
+        return WebhookReply(200, "text/xml", EMPTY_TWIML)
+
+    def inbound_from_form(self, form: Form) -> InboundMessage:
         count = _field(form, "NumMedia", required=False) or "0"
         if not (count.isascii() and count.isdigit()) or int(count) > 10:
             raise Malformed("invalid_field", "NumMedia: expected 0 to 10")
         # Carriers deliver U+0000 in bodies (seen in place of "@"); Postgres cannot store it, and refusing
         # the message would lose it (a 4xx is never retried), so it is dropped here, after the signature check.
         body = [(key, value.replace("\x00", "")) for key, value in form if key == "Body"]
-        return InboundSms(
+        return InboundMessage(
             sid=_field(form, "MessageSid"),
             from_number=_field(form, "From"),
             to_number=_field(form, "To"),
@@ -106,17 +142,42 @@ class TwilioWire:
             media_urls=tuple(_field(form, f"MediaUrl{i}", limit=2048) for i in range(int(count))),
         )
 
-    def parse_status(self, form: Form) -> StatusUpdate | None:
+    def status_from_form(self, form: Form) -> StatusUpdate | None:
+        """None for a status that is not ours to apply (an inbound message's "received")."""
         status = STATUSES.get(_field(form, "MessageStatus"))
         if status is None:
             return None
         return StatusUpdate(_field(form, "MessageSid"), status, _field(form, "ErrorCode", required=False) or None)
 
 
+def read_form(request: RawRequest) -> Form:
+    """The POSTed fields, as aiohttp's form reader decodes them. Raises 415 for a multipart body or a charset other
+    than UTF-8 (Twilio posts neither), Malformed("invalid_body") for bytes that are not UTF-8, 413 for more than
+    MAX_FIELDS fields. A body of another content type reads as no fields (its signature then fails)."""
+    if request.content_type == "multipart/form-data" or (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
+        # Carriers post forms urlencoded in UTF-8. A multipart body was read whole already (see
+        # body_deadline_middleware), and another charset would be decoded by whatever codec it names.
+        raise web.HTTPUnsupportedMediaType(reason="send the form as application/x-www-form-urlencoded, in UTF-8")
+    if request.content_type not in ("", "application/x-www-form-urlencoded") or not request.body:
+        return []
+    try:
+        query = request.body.rstrip().decode("utf-8")
+    except UnicodeDecodeError:
+        raise Malformed("invalid_body", "the body is not a readable form") from None
+    if query.count("&") >= MAX_FIELDS:
+        raise web.HTTPRequestEntityTooLarge(MAX_FIELDS, 0, text=f"Maximum number of form fields {MAX_FIELDS} exceeded.")
+    return parse_qsl(query, keep_blank_values=True, encoding="utf-8")
+
+
 class TwilioCarrier(TwilioWire):
-    def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
+    """Sends through Twilio's Messages API; Twilio posts to /webhooks/twilio/sms and /webhooks/twilio/status."""
+
+    name = "twilio"
+    inbound_path = "/webhooks/twilio/sms"
+    status_path = "/webhooks/twilio/status"
+
+    def __init__(self, config: Config) -> None:
         super().__init__(config.twilio.auth_token)
-        self.session = session
         self.url = f"{config.twilio.api_base.rstrip('/')}/2010-04-01/Accounts/{config.twilio.account_sid}/Messages.json"
         credentials = f"{config.twilio.account_sid}:{config.twilio.auth_token}".encode()
         self.headers = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
@@ -126,7 +187,8 @@ class TwilioCarrier(TwilioWire):
         form = {"From": message.from_number, "To": message.to_number, "Body": message.body,
                 "StatusCallback": status_callback}
         try:
-            async with self.session.post(self.url, data=form, headers=self.headers, timeout=self.timeout) as response:
+            async with self.resources.session.post(self.url, data=form, headers=self.headers,
+                                                   timeout=self.timeout) as response:
                 payload = await _json(response)
                 return _result(response, payload)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -147,7 +209,8 @@ def _result(response: aiohttp.ClientResponse, payload: dict) -> SendResult:
     if response.status == 429 or response.status >= 500:
         return RetryLater(f"carrier answered {response.status}", _retry_after(response))
     code = str(payload.get("code") or response.status)
-    return Rejected(code, str(payload.get("message") or f"carrier answered {response.status}")[:500])
+    message = str(payload.get("message") or f"carrier answered {response.status}")[:500]
+    return Rejected(code, message, ERROR_CODES.get(code, OTHER_FAILURE))
 
 
 def _retry_after(response: aiohttp.ClientResponse) -> float | None:
@@ -156,3 +219,51 @@ def _retry_after(response: aiohttp.ClientResponse) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+# Twilio's line_type_intelligence.type -> ours.
+LINE_TYPES = {
+    "mobile": "mobile", "fixedVoip": "voip", "nonFixedVoip": "voip", "personal": "personal",
+    "landline": "landline", "tollFree": "toll_free", "premium": "premium", "sharedCost": "shared_cost",
+    "uan": "uan", "voicemail": "voicemail", "pager": "pager", "unknown": "unknown",
+}
+
+
+class TwilioLookup:
+    """GET {base}/v2/PhoneNumbers/{E.164}?Fields=line_type_intelligence with Basic auth."""
+
+    name = "twilio"
+
+    def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self.base = config.lookup.base.rstrip("/")
+        credentials = f"{config.twilio.account_sid}:{config.twilio.auth_token}".encode()
+        self.headers = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+
+    async def lookup(self, e164: str) -> LineAnswer:
+        url = f"{self.base}/v2/PhoneNumbers/{e164}"
+        try:
+            async with self.session.get(url, params={"Fields": "line_type_intelligence"},
+                                        headers=self.headers) as response:
+                if response.status != 200:
+                    raise LookupFailed(f"lookup answered {response.status}")
+                payload = await response.json(content_type=None)
+        except (aiohttp.ClientError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+            raise LookupFailed(type(exc).__name__) from None
+        if not isinstance(payload, dict):
+            raise LookupFailed("lookup answered no object")
+        if payload.get("valid") is False:
+            raise NotANumber(e164)
+        intelligence = payload.get("line_type_intelligence") or {}
+        line_type = LINE_TYPES.get(str(intelligence.get("type")), "unknown")
+        return LineAnswer(line_type, intelligence.get("carrier_name"))
+
+
+def create(config: Config) -> TwilioCarrier:
+    """The registry's factory (gateway/carriers/__init__.py)."""
+    return TwilioCarrier(config)
+
+
+def lookup(config: Config, session: aiohttp.ClientSession) -> TwilioLookup:
+    """LINE_TYPE_LOOKUP=twilio: needs the twilio credentials, not the twilio carrier."""
+    return TwilioLookup(config, session)

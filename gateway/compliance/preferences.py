@@ -7,7 +7,7 @@ import structlog
 
 from gateway.platform import events as hooks
 from gateway.relay import segments
-from gateway.carriers import InboundSms
+from gateway.carriers import Carrier, Failure, InboundSms
 from gateway.config import Compliance as ComplianceSettings
 from gateway.errors import Conflict, NotFound
 from gateway.messaging.dispatch import Dispatcher
@@ -16,12 +16,12 @@ from gateway.relay.phones import can_receive_text, mask
 from gateway.storage import communities as community_rows, contacts, outbound
 from gateway.storage.communities import NumberOwner
 from gateway.storage.db import Executor
-from gateway.vocabulary import Dnd, KeywordKind, MessageKind, Preference, Priority
+from gateway.vocabulary import Dnd, FailureClass, KeywordKind, MessageKind, Preference, Priority
 
 log = structlog.get_logger(__name__)
 
-PERMANENT_DND = ("21610",)  # the recipient unsubscribed at the carrier
-TEMPORARY_DND = ("30003", "30005", "30006")  # unreachable, unknown handset, landline or unreachable carrier
+# Classes of carrier failure that say the phone cannot take our texts for now: enough of them put it on DND.
+TEMPORARY_DND_CLASSES = frozenset({FailureClass.UNREACHABLE, FailureClass.LANDLINE, FailureClass.INVALID_NUMBER})
 PREFERENCES = {KeywordKind.OPT_OUT: Preference.OPTED_OUT, KeywordKind.OPT_IN: Preference.OPTED_IN}
 
 
@@ -86,16 +86,27 @@ async def _set_preference(conn: asyncpg.Connection, community: NumberOwner, send
     return change
 
 
+def dnd_for(failure: Failure | None) -> Dnd | None:
+    """The DND a carrier failure calls for: opted out at the carrier is permanent at once; a temporary failure
+    that says the phone cannot take texts (unreachable, landline, invalid) counts toward a temporary DND."""
+    if failure is None:
+        return None
+    if failure.failure_class == FailureClass.OPTED_OUT:
+        return Dnd.PERMANENT
+    if failure.failure_class in TEMPORARY_DND_CLASSES and not failure.permanent:
+        return Dnd.TEMPORARY
+    return None
+
+
 async def record_carrier_error(db: Executor, metrics: Metrics, config: ComplianceSettings, message_id: int,
-                               error_code: str | None) -> None:
-    """21610 puts the recipient on permanent DND; repeated 30003/30005/30006 on temporary DND."""
-    if error_code in PERMANENT_DND:
-        args = (list(PERMANENT_DND), 1, 36500, "permanent")
-    elif error_code in TEMPORARY_DND:
-        args = (list(TEMPORARY_DND), config.temporary_dnd_failures, config.temporary_dnd_days, "temporary")
-    else:
+                               error_code: str | None, carrier: Carrier) -> None:
+    """A failure the carrier maps to opted_out puts the recipient on permanent DND; temporary_dnd_failures of the
+    temporary DND classes (counted over that carrier's codes of those classes) on temporary DND."""
+    dnd = dnd_for(carrier.failure(error_code))
+    if dnd is None:
         return
-    codes, needed, days, dnd = args
+    needed, days = (1, 36500) if dnd == Dnd.PERMANENT else (config.temporary_dnd_failures, config.temporary_dnd_days)
+    codes = carrier.codes_where(lambda failure: dnd_for(failure) == dnd)
     row = await contacts.record_dnd(db, message_id=message_id, error_codes=codes, failures_needed=needed, days=days,
                                     dnd=dnd, reason=error_code)
     if row is not None:

@@ -13,10 +13,11 @@ import structlog
 from redis.exceptions import RedisError
 
 from gateway import config
-from gateway.carriers import Accepted, Carrier, OutboundSms, Rejected, RetryLater, SendResult
+from gateway.carriers import Accepted, Carrier, Carriers, OutboundSms, Rejected, RetryLater, SendResult
 from gateway.compliance import limits
 from gateway.messaging import statuses
 from gateway.messaging.outbox import Answer, Outbox, Ticket
+from gateway.messaging.receiving import callback_url
 from gateway.messaging.statuses import CarrierErrors
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
@@ -40,7 +41,7 @@ class Sender:
     outbox: Outbox
     queued: asyncio.Event  # set when a message is queued in this process (Dispatcher.queued)
     metrics: Metrics
-    carrier: Carrier
+    carriers: Carriers  # a send goes through its number's carrier
     queue: config.Queue
     sends: config.CarrierSettings  # timeouts and retries
     limits: config.Limits
@@ -126,13 +127,17 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         # Nothing empty or over the carrier's limit is handed to it: it would refuse it anyway.
         await _fail(sender, ticket, message, *problem)
         return
+    if (carrier := sender.carriers.find(message.carrier)) is None:
+        await _fail(sender, ticket, message, "carrier_not_served",
+                    f"the number's carrier {message.carrier} is not configured")
+        return
     limited = message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
     reservation = _reservation(message) if limited else None
     if reservation is not None and (reason := await sender.counters.reserve(reservation)):
         await storage.hold_message(sender.db, message_id=message.id, reason=reason, segments=message.segments)
         await _stopped(sender, ticket, dataclasses.replace(message, status=MessageStatus.HELD, status_reason=reason))
         return
-    result = await _deliver(sender, message)
+    result = await _deliver(sender, message, carrier)
     if reservation is not None and not isinstance(result, Accepted):
         await sender.counters.refund(reservation)
     if isinstance(result, Accepted):
@@ -140,7 +145,7 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         return
     if message.identified:
         await storage.set_message_segments(sender.db, message_id=message.id, segments=message.segments)
-    await _not_accepted(sender, ticket, message, result)
+    await _not_accepted(sender, ticket, message, result, carrier)
 
 
 def _reservation(message: SendingMessage) -> limits.Reservation:
@@ -152,7 +157,7 @@ def _reservation(message: SendingMessage) -> limits.Reservation:
 
 
 async def _not_accepted(sender: Sender, ticket: Ticket, message: SendingMessage,
-                        result: RetryLater | Rejected) -> None:
+                        result: RetryLater | Rejected, carrier: Carrier) -> None:
     """Try again later while tries are left and the carrier allows it; else the message fails."""
     if isinstance(result, RetryLater) and message.attempts < sender.sends.max_attempts:
         delay = backoff(message.attempts, base=sender.sends.retry_base, cap=sender.sends.retry_cap,
@@ -165,7 +170,7 @@ async def _not_accepted(sender: Sender, ticket: Ticket, message: SendingMessage,
         return
     code, reason = ((result.code, result.message) if isinstance(result, Rejected)
                     else ("max_attempts", f"gave up after {message.attempts} tries: {result.reason}"))
-    await _fail(sender, ticket, message, code, reason)
+    await _fail(sender, ticket, message, code, reason, carrier)
 
 
 async def _stopped(sender: Sender, ticket: Ticket, message: SendingMessage | None) -> None:
@@ -178,15 +183,15 @@ async def _stopped(sender: Sender, ticket: Ticket, message: SendingMessage | Non
     log.info("message_" + message.status, reason=message.status_reason)
 
 
-async def _deliver(sender: Sender, message: SendingMessage) -> SendResult:
+async def _deliver(sender: Sender, message: SendingMessage, carrier: Carrier) -> SendResult:
     """The text as it goes out (with the verification code filled in), handed to the carrier."""
     body = message.body
     if message.kind == MessageKind.VERIFICATION:
         body = await codes.fill_code(sender.redis, message_id=message.id, body=body)
         if body is None:
             return Rejected("code_expired", "the verification code expired before it could be sent")
-    callback = f"{sender.public_url}/webhooks/{sender.carrier.wire}/status?mid={message.id}"
-    return await sender.carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body), callback)
+    callback = callback_url(sender.public_url, carrier, message.id)
+    return await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body), callback)
 
 
 async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid: str, limited: bool) -> None:
@@ -267,9 +272,12 @@ async def _flush_answers(sender: Sender) -> None:
         log.error("send_answers_lost_at_shutdown", message_ids=lost[:100], count=len(lost))
 
 
-async def _fail(sender: Sender, ticket: Ticket, message: SendingMessage, code: str, reason: str) -> None:
+async def _fail(sender: Sender, ticket: Ticket, message: SendingMessage, code: str, reason: str,
+                carrier: Carrier | None = None) -> None:
+    """Final failure; a carrier's error code (carrier given) may put the recipient on do-not-disturb."""
     await storage.fail_message(sender.db, message_id=message.id, code=code, reason=reason)
     sender.outbox.done(ticket)
-    await sender.carrier_errors(message.id, code)
+    if carrier is not None:
+        await sender.carrier_errors(message.id, code, carrier)
     sender.metrics.sends.labels(SendOutcome.FAILED).inc()
     log.warning("message_failed", error_code=clip(code, 16), attempt=message.attempts)

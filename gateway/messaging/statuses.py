@@ -8,7 +8,7 @@ from typing import Awaitable, Callable
 import asyncpg
 import structlog
 
-from gateway.carriers import StatusUpdate
+from gateway.carriers import Carrier, StatusUpdate
 from gateway.errors import Conflict
 from gateway.messaging.outbox import Answer
 from gateway.ops.logs import clip
@@ -20,8 +20,9 @@ from gateway.vocabulary import MessageStatus, StatusOutcome
 
 log = structlog.get_logger(__name__)
 
-# What a carrier error on a message does to its recipient (do-not-disturb): (message id, error code).
-CarrierErrors = Callable[[int, str | None], Awaitable[None]]
+# What a carrier error on a message does to its recipient (do-not-disturb): (message id, error code, the carrier
+# whose code it is).
+CarrierErrors = Callable[[int, str | None, Carrier], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class StatusUpdates:
     carrier_errors: CarrierErrors
 
 
-async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUpdate) -> StatusOutcome:
-    """Apply a status callback for our message (by id, or else by sid).
+async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUpdate,
+                carrier: Carrier) -> StatusOutcome:
+    """Apply a status callback from carrier for our message (by id, or else by sid).
 
     Raises Conflict (sid_in_use) when the callback names our message and a sid another message already has.
     """
@@ -54,7 +56,7 @@ async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUp
         return StatusOutcome.STALE
     log.info("status_applied", status=clip(update.status), error_code=clip(update.error_code, 16))
     if update.status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
-        await updates.carrier_errors(applied.id, update.error_code)
+        await updates.carrier_errors(applied.id, update.error_code, carrier)
     return StatusOutcome.APPLIED
 
 

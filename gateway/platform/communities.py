@@ -35,14 +35,14 @@ class Overview:
     resets_at: datetime | None  # when the next day starts (None: a time zone Python cannot load)
 
 
-async def create(pool: asyncpg.Pool, name: str, settings: Mapping[str, Any], numbers: list[str]) -> int:
-    """A community with the table's defaults, then the given settings; its numbers must be nobody's yet
-    (Conflict). Returns its id."""
+async def create(pool: asyncpg.Pool, name: str, settings: Mapping[str, Any], numbers: Mapping[str, str | None]) -> int:
+    """A community with the table's defaults, then the given settings; its numbers (number -> the carrier it is
+    on, None: the gateway's default carrier) must be nobody's yet (Conflict). Returns its id."""
     async with pool.acquire() as conn, conn.transaction():
         community_id = await rows.insert_community(conn, name=name)
         await rows.update_community(conn, community_id=community_id, settings=settings)
-        for number in numbers:
-            if not await rows.add_number(conn, community_id=community_id, phone=number):
+        for number, carrier in numbers.items():
+            if not await rows.add_number(conn, community_id=community_id, phone=number, carrier=carrier):
                 raise Conflict("number_taken", f"{number} already belongs to a community")
     log.info("community_created", community_id=community_id, mode=settings.get("mode", CommunityMode.TEST),
              numbers=len(numbers))

@@ -110,11 +110,12 @@ async def update_community(db: Executor, *, community_id: int, settings: Mapping
     return await db.fetchval(QUERIES.update_community, community_id, json.dumps(settings)) is not None
 
 
-async def add_number(conn: asyncpg.Connection, *, community_id: int, phone: str) -> bool:
-    """Give the community a number, in the caller's transaction; False when another community has it."""
+async def add_number(conn: asyncpg.Connection, *, community_id: int, phone: str, carrier: str | None = None) -> bool:
+    """Give the community a number on a carrier (None: the gateway's default), in the caller's transaction; False
+    when another community has it."""
     try:
         async with conn.transaction():  # a savepoint: the caller's transaction survives a refusal
-            await conn.execute(QUERIES.insert_community_number, phone, community_id)
+            await conn.execute(QUERIES.insert_community_number, phone, community_id, carrier)
     except asyncpg.UniqueViolationError:
         return False
     return True

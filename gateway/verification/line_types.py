@@ -1,17 +1,17 @@
-"""Line-type lookups (twilio, offline, sandbox) behind one interface, cached in Redis and Postgres."""
+"""Line-type lookups behind one interface (offline here; twilio's and the sandbox's in their carrier modules),
+cached in Redis and Postgres."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-from dataclasses import dataclass
-from typing import Protocol
 
 import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 import structlog
 
+from gateway import carriers
+from gateway.carriers import LineAnswer as Answer, LineTypeLookup, LookupFailed, NotANumber
 from gateway.config import Config, LineTypeLookupSettings
 from gateway.ops.metrics import Metrics
 from gateway.storage import line_types as cache
@@ -23,35 +23,6 @@ from gateway.vocabulary import LineType
 log = structlog.get_logger(__name__)
 
 CACHE_PREFIX = "gw:linetype:"
-# Twilio's line_type_intelligence.type -> ours.
-TWILIO_TYPES = {
-    "mobile": "mobile", "fixedVoip": "voip", "nonFixedVoip": "voip", "personal": "personal",
-    "landline": "landline", "tollFree": "toll_free", "premium": "premium", "sharedCost": "shared_cost",
-    "uan": "uan", "voicemail": "voicemail", "pager": "pager", "unknown": "unknown",
-}
-
-
-class LookupFailed(Exception):
-    """The lookup service did not answer usefully; the number counts as "unknown" and is not cached."""
-
-
-class NotANumber(Exception):
-    """The lookup service says the number does not exist."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    line_type: str  # mobile, voip, personal, landline, toll_free, premium, shared_cost, uan, voicemail, pager, unknown
-    carrier_name: str | None = None
-
-
-class LineTypeLookup(Protocol):
-    """A line-type service: lookup(E.164) -> Answer; raises LookupFailed, or NotANumber when the number does
-    not exist."""
-
-    name: str
-
-    async def lookup(self, e164: str) -> Answer: ...
 
 
 class OfflineLookup:
@@ -63,54 +34,14 @@ class OfflineLookup:
         return Answer("unknown")
 
 
-class SandboxLookup:
-    """Deterministic, for trying the rules: a number whose last four digits are 0000-0099 is a landline,
-    0900-0999 is "unknown", anything else is a mobile."""
-
-    name = "sandbox"
-
-    async def lookup(self, e164: str) -> Answer:
-        line = e164[-4:]
-        if line.startswith("00"):
-            return Answer("landline", "Sandbox Landline Co")
-        if line.startswith("09"):
-            return Answer("unknown")
-        return Answer("mobile", "Sandbox Mobile")
-
-
-class TwilioLookup:
-    """GET {base}/v2/PhoneNumbers/{E.164}?Fields=line_type_intelligence with Basic auth."""
-
-    name = "twilio"
-
-    def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
-        self.session = session
-        self.base = config.lookup.base.rstrip("/")
-        credentials = f"{config.twilio.account_sid}:{config.twilio.auth_token}".encode()
-        self.headers = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
-
-    async def lookup(self, e164: str) -> Answer:
-        url = f"{self.base}/v2/PhoneNumbers/{e164}"
-        try:
-            async with self.session.get(url, params={"Fields": "line_type_intelligence"},
-                                        headers=self.headers) as response:
-                if response.status != 200:
-                    raise LookupFailed(f"lookup answered {response.status}")
-                payload = await response.json(content_type=None)
-        except (aiohttp.ClientError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
-            raise LookupFailed(type(exc).__name__) from None
-        if not isinstance(payload, dict):
-            raise LookupFailed("lookup answered no object")
-        if payload.get("valid") is False:
-            raise NotANumber(e164)
-        intelligence = payload.get("line_type_intelligence") or {}
-        line_type = TWILIO_TYPES.get(str(intelligence.get("type")), "unknown")
-        return Answer(line_type, intelligence.get("carrier_name"))
-
-
 def create(config: Config, session: aiohttp.ClientSession) -> LineTypeLookup:
-    return {"twilio": lambda: TwilioLookup(config, session), "offline": OfflineLookup,
-            "sandbox": SandboxLookup}[config.line_type_lookup]()
+    """The lookup LINE_TYPE_LOOKUP names: offline here, any other is the carrier module of that name's."""
+    if config.line_type_lookup == "offline":
+        return OfflineLookup()
+    return carriers.lookup(config.line_type_lookup, config, session)
+
+
+__all__ = ["Answer", "LineTypes", "LineTypeLookup", "LookupFailed", "NotANumber", "OfflineLookup", "create"]
 
 
 class LineTypes:

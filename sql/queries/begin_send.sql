@@ -6,7 +6,8 @@
 -- "submitting" again means an earlier try's lease ran out without an answer: the message is sent again
 -- (the one window for a duplicate; see README). Nothing for any other status.
 -- $1 message, $2 the configured daily levels, $3 the configured ceiling. Returns what the send needs, as one
--- row every time (all nulls when there is nothing to send), so that runs can be batched.
+-- row every time (all nulls when there is nothing to send), so that runs can be batched; "carrier" is the
+-- sending number's carrier (null: the gateway's default carrier).
 -- The row is found by id alone and checked after: with "direction = 'outbound'" in the WHERE, a planner
 -- that saw a small table may prefer a partial index on outbound messages, and a prepared plan keeps that
 -- full-index scan as the table grows.
@@ -43,7 +44,8 @@ WITH target AS MATERIALIZED (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM updated WHERE status <> 'submitting'
 )
 SELECT u.*, c.timezone, c.current_day, c.daily_level, coalesce(c.daily_limit_levels, $2::int[]) AS levels,
-       coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit
+       coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit, n.carrier
 FROM (VALUES (1)) one
 LEFT JOIN updated u ON true
 LEFT JOIN communities c ON c.id = u.community_id
+LEFT JOIN community_numbers n ON n.phone = u.from_number

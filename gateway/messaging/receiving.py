@@ -1,0 +1,136 @@
+"""Carrier-facing handlers, for every carrier alike: read the raw request, let its carrier verify and parse it,
+make it durable, answer as the carrier expects. Nothing is sent from here, and no carrier is named here."""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from gateway.carriers import Carrier, Carriers, InboundMessage, RawRequest, StatusUpdate, WebhookReply
+from gateway.errors import Conflict, GatewayError, Malformed, NotPermitted
+from gateway.keys import CONFIG, METRICS, POOL, RECEIVER, STATUS_UPDATES
+from gateway.messaging import inbound, statuses
+from gateway.storage import messages as storage
+from gateway.api.validation import ascii_number
+from gateway.vocabulary import Direction
+
+log = structlog.get_logger(__name__)
+
+# The query parameter of our message id in a status callback URL. "mid" was its name before issue 10: callbacks
+# for messages sent then still carry it.
+MESSAGE_ID = "message_id"
+OLD_MESSAGE_ID = "mid"
+
+
+def callback_url(public_url: str, carrier: Carrier, message_id: int) -> str:
+    """Where the carrier posts the statuses of one message."""
+    return f"{public_url}{carrier.status_path}?{MESSAGE_ID}={message_id}"
+
+
+async def _raw(request: web.Request) -> RawRequest:
+    """The request as the carrier signed it: the public URL with the raw path, and the body's bytes."""
+    return RawRequest(request.method, request.app[CONFIG].public_url + request.raw_path, request.headers,
+                      await request.read(), request.content_type, request.charset)
+
+
+async def _verified(request: web.Request, carrier: Carrier) -> RawRequest:
+    raw = await _raw(request)
+    if not carrier.verify(raw):
+        raise NotPermitted("bad_signature", "missing or wrong carrier signature")
+    return raw
+
+
+def _response(reply: WebhookReply) -> web.Response:
+    if reply.content_type is None:
+        return web.Response(status=reply.status, body=reply.body or None)
+    return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)
+
+
+async def _counted(request: web.Request, kind: str, work: Callable[[], Awaitable[tuple[str, web.Response]]]):
+    """Count every webhook by kind and outcome, refusals included."""
+    metrics = request.app[METRICS]
+    try:
+        outcome, response = await work()
+    except GatewayError as exc:
+        metrics.webhooks.labels(kind, exc.code).inc()
+        raise
+    except Exception:
+        metrics.webhooks.labels(kind, "error").inc()
+        raise
+    metrics.webhooks.labels(kind, outcome).inc()
+    return response
+
+
+def inbound_handler(carrier: Carrier):
+    async def inbound_sms(request: web.Request) -> web.Response:
+        async def work():
+            raw = await _verified(request, carrier)
+            outcome = "empty"
+            for sms in carrier.parse_inbound(raw):
+                outcome = await receive(request, sms)
+            # 200 only now: the messages are durable in Postgres (receive raised otherwise, giving a 503).
+            return outcome, _response(carrier.inbound_reply())
+
+        return await _counted(request, "inbound", work)
+
+    return inbound_sms
+
+
+async def receive(request: web.Request, sms: InboundMessage) -> str:
+    outcome = await inbound.receive(request.app[RECEIVER], sms)
+    if outcome == "duplicate":
+        await _refuse_outbound_sid(request, sms.sid)
+    return outcome
+
+
+def status_handler(carrier: Carrier):
+    async def status_callback(request: web.Request) -> web.Response:
+        async def work():
+            raw = await _verified(request, carrier)
+            outcome = "ignored"
+            for update in carrier.parse_status(raw):
+                outcome = await _apply(request, carrier, update)
+            return outcome, _response(carrier.status_reply())
+
+        return await _counted(request, "status", work)
+
+    return status_callback
+
+
+async def _apply(request: web.Request, carrier: Carrier, update: StatusUpdate) -> str:
+    query = request.query
+    name = MESSAGE_ID if MESSAGE_ID in query else OLD_MESSAGE_ID
+    message_id = _our_id(name, query.get(name))
+    return await statuses.apply(request.app[STATUS_UPDATES], message_id, update, carrier)
+
+
+async def _refuse_outbound_sid(request: web.Request, sid: str) -> None:
+    """A "duplicate" whose sid is one of our outbound messages' is no retry: a carrier never gives an inbound the
+    sid of a message we sent. Nothing was stored (the insert found the sid taken), so say so with a 409."""
+    if await storage.find_message_direction_by_sid(request.app[POOL], sid=sid) == Direction.OUTBOUND:
+        raise Conflict("sid_in_use", "MessageSid: already the sid of a message sent from here; nothing stored")
+
+
+def _our_id(name: str, raw: str | None) -> int | None:
+    """Our message id in a status callback URL, written by us in ASCII digits; absent: match by sid."""
+    if raw is None:
+        return None
+    message_id = ascii_number(raw)
+    if message_id is None:
+        raise Malformed("invalid_query", f"{name}: a message id in ASCII digits")
+    return message_id
+
+
+def add_routes(app: web.Application, carriers: Carriers) -> None:
+    """Every carrier's webhook routes, and the extra routes it asks for (inbound messages go through inbox)."""
+
+    async def inbox(sms: InboundMessage) -> str:
+        return await inbound.receive(app[RECEIVER], sms)
+
+    handlers = {"inbound": inbound_handler, "status": status_handler}
+    for carrier in carriers:
+        for path, kind in carrier.webhook_paths():
+            app.router.add_post(path, handlers[kind](carrier))
+        app.router.add_routes(carrier.routes(inbox))
