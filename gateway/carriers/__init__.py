@@ -10,13 +10,15 @@ from typing import Iterator
 import aiohttp
 
 from gateway.carriers.base import (  # the types every caller imports from gateway.carriers
-    OTHER_FAILURE, Accepted, Carrier, Failure, Inbox, InboundMessage, InboundSms, LineAnswer, LineTypeLookup, LookupFailed,
-    NotANumber, OutboundSms, RawRequest, Rejected, Resources, RetryLater, SendResult, StatusUpdate, WebhookReply)
+    MESSAGE_ID, OLD_MESSAGE_ID, OTHER_FAILURE, Accepted, Carrier, Failure, Inbox, InboundMessage, InboundSms,
+    LineAnswer, LineTypeLookup, LookupFailed, NotANumber, OutboundSms, RawRequest, Rejected, Resources, RetryLater,
+    SendResult, StatusUpdate, WebhookReply)
 from gateway.config import Config
 
-__all__ = ["OTHER_FAILURE", "Accepted", "Carrier", "Carriers", "Failure", "Inbox", "InboundMessage", "InboundSms",
-           "LineAnswer", "LineTypeLookup", "LookupFailed", "NotANumber", "OutboundSms", "RawRequest", "Rejected", "Resources",
-           "RetryLater", "SendResult", "StatusUpdate", "UnknownCarrier", "WebhookReply", "build", "lookup"]
+__all__ = ["MESSAGE_ID", "OLD_MESSAGE_ID", "OTHER_FAILURE", "Accepted", "Carrier", "Carriers", "Failure", "Inbox",
+           "InboundMessage", "InboundSms", "LineAnswer", "LineTypeLookup", "LookupFailed", "NotANumber", "OutboundSms",
+           "RawRequest", "Rejected", "Resources", "RetryLater", "SendResult", "StatusUpdate", "UnknownCarrier",
+           "WebhookReply", "build", "lookup"]
 
 # Carrier name (carrier.name, carrier.also, community_numbers.carrier) -> its module. A module may also offer
 # lookup(config, session) -> LineTypeLookup, named by LINE_TYPE_LOOKUP.

@@ -142,6 +142,11 @@ class LineTypeLookup(Protocol):
 Inbox = Callable[[InboundMessage], Awaitable[str]]  # the core's receive: stores the message, returns its outcome
 Task = Callable[[], Awaitable[None]]  # a loop run (and restarted after a crash) by the background tasks' owner
 
+# The query parameter of our message id in a status callback URL. "mid" was its name before issue 10: callbacks
+# for messages sent then still carry it.
+MESSAGE_ID = "message_id"
+OLD_MESSAGE_ID = "mid"
+
 
 class Resources(NamedTuple):
     """What a carrier may use once the gateway has started (given to Carrier.open)."""
@@ -161,8 +166,13 @@ class Carrier:
 
     name: str = ""  # as in the configuration (carrier.name, carrier.enabled) and community_numbers.carrier
     inbound_path: str = ""  # where the carrier posts texts to our numbers, e.g. /webhooks/twilio/sms
-    status_path: str = ""  # where it posts delivery statuses; the core adds ?message_id= to each send's URL
+    status_path: str = ""  # where it posts delivery statuses; callback_url adds ?message_id= for each send
     error_codes: Mapping[str, Failure] = {}  # the carrier's error codes -> what they mean; others: OTHER_FAILURE
+
+    def callback_url(self, public_url: str, message_id: int) -> str:
+        """Where this carrier posts the statuses of one message: public_url (config, no trailing slash) + its
+        status path, with our id as ?message_id= (read back by the core's status handler)."""
+        return f"{public_url}{self.status_path}?{MESSAGE_ID}={message_id}"
 
     async def open(self, resources: Resources) -> None:
         """Keep what it needs of the started gateway's resources. Raises nothing."""
@@ -197,7 +207,8 @@ class Carrier:
         return WebhookReply()
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
-        """Hand one text to the carrier; status_callback is the full URL it should post statuses to.
+        """Hand one text to the carrier; status_callback is the full URL it should post statuses to (its
+        callback_url for the message).
         Never raises for the carrier's answers or its network: RetryLater (try again), Rejected (never)."""
         raise NotImplementedError
 

@@ -8,7 +8,8 @@ from typing import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from gateway.carriers import Carrier, Carriers, InboundMessage, RawRequest, StatusUpdate, WebhookReply
+from gateway.carriers import (MESSAGE_ID, OLD_MESSAGE_ID, Carrier, Carriers, InboundMessage, RawRequest, StatusUpdate,
+                              WebhookReply)
 from gateway.errors import Conflict, GatewayError, Malformed, NotPermitted
 from gateway.keys import CONFIG, METRICS, POOL, RECEIVER, STATUS_UPDATES
 from gateway.messaging import inbound, statuses
@@ -17,17 +18,6 @@ from gateway.api.validation import ascii_number
 from gateway.vocabulary import Direction
 
 log = structlog.get_logger(__name__)
-
-# The query parameter of our message id in a status callback URL. "mid" was its name before issue 10: callbacks
-# for messages sent then still carry it.
-MESSAGE_ID = "message_id"
-OLD_MESSAGE_ID = "mid"
-
-
-def callback_url(public_url: str, carrier: Carrier, message_id: int) -> str:
-    """Where the carrier posts the statuses of one message."""
-    return f"{public_url}{carrier.status_path}?{MESSAGE_ID}={message_id}"
-
 
 async def _raw(request: web.Request) -> RawRequest:
     """The request as the carrier signed it: the public URL with the raw path, and the body's bytes."""

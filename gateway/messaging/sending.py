@@ -17,7 +17,6 @@ from gateway.carriers import Accepted, Carrier, Carriers, OutboundSms, Rejected,
 from gateway.compliance import limits
 from gateway.messaging import statuses
 from gateway.messaging.outbox import Answer, Outbox, Ticket
-from gateway.messaging.receiving import callback_url
 from gateway.messaging.statuses import CarrierErrors
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
@@ -190,7 +189,7 @@ async def _deliver(sender: Sender, message: SendingMessage, carrier: Carrier) ->
         body = await codes.fill_code(sender.redis, message_id=message.id, body=body)
         if body is None:
             return Rejected("code_expired", "the verification code expired before it could be sent")
-    callback = callback_url(sender.public_url, carrier, message.id)
+    callback = carrier.callback_url(sender.public_url, message.id)
     return await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body), callback)
 
 
