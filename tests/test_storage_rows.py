@@ -5,7 +5,7 @@ import ast
 from datetime import date
 from pathlib import Path
 
-from gateway.storage import communities, contacts, events, held, line_types, outbound, usage, verifications
+from gateway.storage import communities, contacts, events, held, line_types, messages, usage, verifications
 from gateway.vocabulary import (CommunityMode, ComplianceState, DeliveryStatus, Dnd, HoldReason, MessageKind,
                                 MessageStatus, Preference, Priority, UnknownLineType, VerificationStatus)
 
@@ -81,7 +81,7 @@ async def test_preference_and_dnd(db):
 
 async def test_a_failed_message_puts_its_recipient_on_dnd(db):
     community_id = await _community(db, mode="live")
-    message = await outbound.insert_outbound_message(
+    message = await messages.insert_outbound_message(
         db, community_id=community_id, conversation_id=None, kind=MessageKind.VERIFICATION, priority=Priority.URGENT,
         from_number=NUMBER, to_number=PHONE, body="hello", segments=1)
     assert (message.status, message.segments) == (MessageStatus.QUEUED, 1)
@@ -103,7 +103,7 @@ async def test_a_verification_from_send_to_check(db):
         assert (recent.phone_sends, recent.community_sends, recent.phone_wait) == (0, 0, None)
         verification_id = await verifications.upsert_pending(db, community_id=community_id, phone=PHONE,
                                                              code_hash=b"hash", ttl_minutes=10)
-        message = await outbound.insert_outbound_message(
+        message = await messages.insert_outbound_message(
             db, community_id=community_id, conversation_id=None, kind=MessageKind.VERIFICATION,
             priority=Priority.URGENT, from_number=NUMBER, to_number=PHONE, body="****** is your code", segments=1)
         await verifications.record_send(db, community_id=community_id, phone=PHONE, verification_id=verification_id,
@@ -140,7 +140,7 @@ async def test_usage_counters_and_held_messages(db):
     async with db.transaction():
         start = await usage.load_counters(db, community_id=community_id, day=day, month=day.replace(day=1))
     assert (start.day, start.month, start.in_flight) == (0, 0, [])
-    message = await outbound.insert_outbound_message(
+    message = await messages.insert_outbound_message(
         db, community_id=community_id, conversation_id=None, kind=MessageKind.VERIFICATION, priority=Priority.URGENT,
         from_number=NUMBER, to_number=PHONE, body="hello", segments=2)
     await db.execute("UPDATE messages SET status = 'submitting', attempts = 1 WHERE id = $1", message.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -83,11 +83,9 @@ async def write(request: web.Request) -> web.Response:
     return web.json_response(render.message(message), status=201)
 
 
-def refuse_if_unwanted(message: Message | StoredOutbound | Mapping[str, Any]) -> None:
-    """A send the caller asked for directly, to a phone that said STOP (or is on DND): 409, stored as blocked.
-    (A mapping with id, status and status_reason is taken until api/verifications.py hands in a typed row.)"""
-    if isinstance(message, Mapping):
-        message = StoredOutbound(message["id"], MessageStatus(message["status"]), message["status_reason"], 0)
+def refuse_if_unwanted(message: Message | StoredOutbound) -> None:
+    """A send the caller asked for directly, to a phone that said STOP (or is on DND): Conflict (409), the
+    message id in the error; the message stays stored as blocked."""
     if message.status == MessageStatus.BLOCKED and message.status_reason in (BlockReason.OPTED_OUT, BlockReason.DND):
         reason = "recipient_opted_out" if message.status_reason == BlockReason.OPTED_OUT else "recipient_on_dnd"
         raise Conflict(reason, f"the recipient does not take messages ({message.status_reason}); stored as blocked",

@@ -25,9 +25,9 @@ async def start(request: web.Request) -> web.Response:
     community = await communities.find(pool, data["community_id"])
     checked = await numbers.check(request.app[LINE_TYPES], data["phone"], field="phone",
                                   policy=numbers.Policy.of(community))
-    verification_id = await request.app[VERIFIER].start(community, checked.phone)
-    row = await verification.get(pool, verification_id)
-    refuse_if_unwanted({"id": row.message_id, "status": row.message_status, "status_reason": row.message_reason})
+    started = await request.app[VERIFIER].start(community, checked.phone)
+    refuse_if_unwanted(started.message)
+    row = await verification.get(pool, started.verification_id)
     body = render.verification(row)
     body["line_type"] = checked.line_type
     return web.json_response(body, status=201)

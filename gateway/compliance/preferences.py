@@ -13,7 +13,7 @@ from gateway.errors import Conflict, NotFound
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.metrics import Metrics
 from gateway.relay.phones import can_receive_text, mask
-from gateway.storage import communities as community_rows, contacts, outbound
+from gateway.storage import communities as community_rows, contacts, messages
 from gateway.storage.communities import NumberOwner
 from gateway.storage.db import Executor
 from gateway.vocabulary import Dnd, FailureClass, KeywordKind, MessageKind, Preference, Priority
@@ -46,7 +46,7 @@ async def handle_keyword(pool: asyncpg.Pool, dispatcher: Dispatcher, metrics: Me
     Returns the outcome: "duplicate", "unrouted" or "keyword_<kind>"."""
     async with pool.acquire() as conn, conn.transaction():
         community = await community_rows.find_number_owner(conn, phone=proxy)
-        inbound_id = await outbound.store_keyword_message(
+        inbound_id = await messages.store_keyword_message(
             conn, sender=sender, number=proxy, body=sms.body, media_urls=list(sms.media_urls), carrier_sid=sms.sid,
             community_id=community.id if community else None, segments=segments.count(sms.body))
         if inbound_id is None:
@@ -58,7 +58,7 @@ async def handle_keyword(pool: asyncpg.Pool, dispatcher: Dispatcher, metrics: Me
         reply = None
         # A short code or an alphanumeric sender ID cannot take a text: the keyword is stored, nothing sent.
         if text is not None and can_receive_text(sender):
-            reply = await outbound.insert_outbound_message(
+            reply = await messages.insert_outbound_message(
                 conn, community_id=community.id, conversation_id=None, kind=MessageKind.KEYWORD_REPLY,
                 priority=Priority.URGENT, from_number=proxy, to_number=sender, body=text, segments=segments.count(text))
     structlog.contextvars.bind_contextvars(message_id=inbound_id)

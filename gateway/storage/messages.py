@@ -97,7 +97,9 @@ async def list_message_events(db: Executor, *, message_id: int) -> list[MessageE
 async def insert_outbound_message(db: Executor, *, community_id: int | None, conversation_id: int | None,
                                   kind: MessageKind, priority: Priority, from_number: str, to_number: str, body: str,
                                   segments: int) -> StoredOutbound:
-    """Store a message we write (stored as blocked when the recipient must not get it), with its first event."""
+    """Store a message we write (notification, relay from the web site, keyword reply, verification code):
+    queued, or blocked with the reason when the recipient must not get it (outbound_block_reason), with its
+    first event."""
     row = await db.fetchrow(QUERIES.insert_outbound_message, community_id, conversation_id, kind, priority,
                             from_number, to_number, body, segments)
     return StoredOutbound.of(row)
@@ -150,6 +152,13 @@ class StoredReply:
 
     inbound_id: int | None
     reply: StoredOutbound | None
+
+
+async def store_keyword_message(db: Executor, *, sender: str, number: str, body: str, media_urls: list[str],
+                                carrier_sid: str, community_id: int | None, segments: int) -> int | None:
+    """Store an inbound keyword (never relayed); its id, or None when the carrier sent it before (a retry)."""
+    return await db.fetchval(QUERIES.store_keyword_message, sender, number, body, media_urls, carrier_sid,
+                             community_id, segments)
 
 
 async def store_inbound_with_reply(db: Executor, *, sender: str, proxy: str, body: str, media_urls: list[str],

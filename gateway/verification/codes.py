@@ -19,9 +19,10 @@ from gateway.ops.metrics import Metrics
 from gateway.relay import rules as relay
 from gateway.relay import segments
 from gateway.relay.phones import mask
-from gateway.storage import communities as community_rows, outbound, verifications
+from gateway.storage import communities as community_rows, messages, verifications
 from gateway.storage.communities import Community
 from gateway.storage.db import Executor
+from gateway.storage.messages import StoredOutbound
 from gateway.storage.verifications import RecentSends, Verification
 from gateway.vocabulary import MessageKind, Priority, VerificationStatus
 
@@ -45,6 +46,14 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class Started:
+    """A verification just started, and the message that carries its code (queued, or stored as blocked)."""
+
+    verification_id: int
+    message: StoredOutbound
+
+
+@dataclass(frozen=True)
 class Verifier:
     """Sends and checks codes: what both need, built once in app.py."""
 
@@ -55,9 +64,9 @@ class Verifier:
     config: VerificationSettings
     code_key: bytes  # the key of the stored code hashes (verification.secret)
 
-    async def start(self, community: Community, phone: str) -> int:
-        """Text a new code to a validated phone; returns the verification id. LimitReached past the hourly
-        limits; a RedisError (nothing stored) when Redis cannot keep the code."""
+    async def start(self, community: Community, phone: str) -> Started:
+        """Text a new code to a validated phone; returns the verification id and its code's message.
+        LimitReached past the hourly limits; a RedisError (nothing stored) when Redis cannot keep the code."""
         config = self.config
         code = f"{secrets.randbelow(10 ** 6):06d}"
         async with self.pool.acquire() as conn, conn.transaction():
@@ -69,7 +78,7 @@ class Verifier:
             usage = await community_rows.number_usage(conn, community_id=community.id, participant_ids=[])
             sender, _ = relay.choose_number([n.phone for n in usage], [], {n.phone: n.open for n in usage})
             body = f"{MASK} is your {community.name} verification code."
-            message = await outbound.insert_outbound_message(
+            message = await messages.insert_outbound_message(
                 conn, community_id=community.id, conversation_id=None, kind=MessageKind.VERIFICATION,
                 priority=Priority.URGENT, from_number=sender, to_number=phone, body=body, segments=segments.count(body))
             await verifications.record_send(conn, community_id=community.id, phone=phone,
@@ -79,7 +88,7 @@ class Verifier:
         await self.dispatcher.dispatch(message, Priority.URGENT, sender)
         self.metrics.verifications.labels("started").inc()
         log.info("verification_started", verification_id=verification_id, phone=mask(phone))
-        return verification_id
+        return Started(verification_id, message)
 
     async def check(self, verification_id: int, code: str) -> CheckResult:
         """Compare a code in constant time; approve, count a wrong one, or say why it cannot be checked.
