@@ -16,9 +16,10 @@ from gateway.relay import rules as relay
 from gateway.relay import segments
 from gateway.relay.phones import mask
 from gateway.routing.table import OpenConversation, RouteTable
+from gateway.storage import communities, messages, verifications
 from gateway.storage import conversations as storage
-from gateway.storage import messages
-from gateway.storage.conversations import Conversation, LockedCommunity
+from gateway.storage.communities import LockedCommunity
+from gateway.storage.conversations import Conversation
 from gateway.storage.db import Executor
 from gateway.storage.messages import StoredOutbound
 from gateway.vocabulary import ConversationStatus, MessageKind, Priority
@@ -52,10 +53,10 @@ async def start(services: Conversations, community_id: int, prospect: Person, ad
     if prospect.phone == advocate.phone:
         raise InvalidInput("same_participant", "prospect and advocate must have different phone numbers")
     async with services.db.acquire() as conn, conn.transaction():
-        community = await storage.lock_community(conn, community_id=community_id)
+        community = await communities.lock_community(conn, community_id=community_id)
         if community is None:
             raise NotFound("community_not_found", f"no community {community_id}")
-        if community.require_verification and not await storage.is_phone_verified(
+        if community.require_verification and not await verifications.is_phone_verified(
                 conn, community_id=community_id, phone=prospect.phone):
             raise Conflict("prospect_not_verified", "the prospect's phone has not been verified (POST /v1/verifications)")
         conversation, notification = await _open(conn, community, prospect, advocate, message)
@@ -75,7 +76,8 @@ async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: 
                                                    name=prospect.name)
     advocate_id = await storage.upsert_participant(conn, community_id=community.id, phone=advocate.phone,
                                                    name=advocate.name)
-    usage = await storage.pool_usage(conn, community_id=community.id, participant_ids=[prospect_id, advocate_id])
+    usage = await communities.number_usage(conn, community_id=community.id,
+                                           participant_ids=[prospect_id, advocate_id])
     if not usage:
         raise Conflict("community_has_no_numbers", "the community owns no phone numbers")
     if {prospect.phone, advocate.phone} & {number.phone for number in usage}:
@@ -114,7 +116,7 @@ def check_fits(text: str, room: int, field: str) -> None:
 
 async def identification(db: Executor, proxy: str) -> tuple[int, int]:
     """What the sender identification of the community owning this number may add to a text (relay.py)."""
-    found = await storage.find_sender_identification(db, proxy=proxy)
+    found = await communities.find_sender_identification(db, proxy=proxy)
     return relay.identification_cost(found.template, found.sender_name) if found else (0, 1)
 
 

@@ -19,6 +19,7 @@ from gateway.relay import segments
 from gateway.relay.phones import can_receive_text, mask, to_e164
 from gateway.routing.keys import RouteLookup, RouteSource
 from gateway.routing.table import RouteTable
+from gateway.storage import communities, contacts
 from gateway.storage import conversations as conversation_storage
 from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
@@ -109,7 +110,7 @@ async def _is_keyword(receiver: Receiver, kind: str, sender: str, proxy: str) ->
     one that has no conversation on this number."""
     if kind != "opt_in":
         return True
-    if await conversation_storage.is_opted_out_by_number(receiver.db, proxy=proxy, phone=sender):
+    if await contacts.is_opted_out_by_number(receiver.db, proxy=proxy, phone=sender):
         return True
     return not (await receiver.routes.lookup(proxy, sender)).entries
 
@@ -159,7 +160,7 @@ async def _identification(receiver: Receiver, proxy: str, body: str, entry: rela
     if segments.length(body) <= relay.relay_room(code=entry.code, sender_name=entry.sender_name,
                                                  identification=longest):
         return longest
-    found = await conversation_storage.find_sender_identification(receiver.db, proxy=proxy)
+    found = await communities.find_sender_identification(receiver.db, proxy=proxy)
     return relay.identification_cost(found.template, found.sender_name) if found else (0, 1)
 
 

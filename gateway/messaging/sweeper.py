@@ -11,6 +11,7 @@ from gateway import config
 from gateway.messaging.outbox import Outbox
 from gateway.ops.metrics import Metrics
 from gateway.storage import messages as storage
+from gateway.storage import verifications
 from gateway.storage.db import Executor
 
 log = structlog.get_logger(__name__)
@@ -39,7 +40,7 @@ async def sweep(db: Executor, outbox: Outbox, metrics: Metrics, queued: asyncio.
         queued.set()
     await storage.delete_old_early_statuses(db)
     await storage.delete_old_auto_replies(db)
-    await storage.delete_old_verification_sends(db)
+    await verifications.delete_old_verification_sends(db)
     return requeued
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import asyncpg
 
@@ -64,6 +64,17 @@ class NumberOwner:
     sender_name: str  # the community's name when it set none
     help_text: str | None
     opt_out_webhook_url: str | None
+
+
+class LockedCommunity(NamedTuple):
+    id: int
+    name: str
+    require_verification: bool
+
+
+class SenderIdentification(NamedTuple):
+    template: str  # the community's sender_id_template
+    sender_name: str  # its sender name, or else its name
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +143,22 @@ async def find_number_owner(db: Executor, *, phone: str) -> NumberOwner | None:
                                                  row["opt_out_webhook_url"])
 
 
+async def lock_community(db: Executor, *, community_id: int) -> LockedCommunity | None:
+    """Lock the community's row for the caller's transaction (conversation creation, one at a time); None when
+    there is no such community."""
+    row = await db.fetchrow(QUERIES.lock_community, community_id)
+    return None if row is None else LockedCommunity(row["id"], row["name"], row["require_verification"])
+
+
+async def find_sender_identification(db: Executor, *, proxy: str) -> SenderIdentification | None:
+    """What begin_send.sql wraps a first text in, for the community owning this number; None: no community."""
+    row = await db.fetchrow(QUERIES.find_sender_identification, proxy)
+    return None if row is None else SenderIdentification(row["sender_id_template"], row["sender_name"])
+
+
 async def number_usage(db: Executor, *, community_id: int, participant_ids: list[int]) -> list[NumberUsage]:
-    """Each of the community's numbers; busy when one of participant_ids has an open conversation on it."""
+    """Each of the community's numbers (pool_usage.sql): its open conversations, and busy when one of
+    participant_ids has an open conversation on it (conversation creation and code sends choose by it)."""
     rows = await db.fetch(QUERIES.pool_usage, community_id, participant_ids)
     return [NumberUsage(row["phone"], row["open"], row["busy"]) for row in rows]
 

@@ -67,6 +67,11 @@ async def lift_dnd(db: Executor, *, community_id: int, phone: str) -> bool:
     return await db.fetchval(QUERIES.lift_dnd, community_id, phone) is not None
 
 
+async def is_opted_out_by_number(db: Executor, *, proxy: str, phone: str) -> bool:
+    """Whether the phone opted out of, or is on DND with, the community owning this number."""
+    return await db.fetchval(QUERIES.is_opted_out_by_number, proxy, phone)
+
+
 async def find_dnd(db: Executor, *, community_id: int, phone: str) -> Dnd | None:
     dnd = await db.fetchval(QUERIES.find_dnd, community_id, phone)
     return None if dnd is None else Dnd(dnd)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
 from gateway.routing.keys import OpenConversation
 from gateway.storage.db import QUERIES, Executor
@@ -56,17 +55,6 @@ async def upsert_participant(db: Executor, *, community_id: int, phone: str, nam
     return await db.fetchval(QUERIES.upsert_participant, community_id, phone, name)
 
 
-class NumberUsage(NamedTuple):
-    phone: str  # one of the community's numbers
-    open: int  # open conversations on it
-    busy: bool  # one of the participants asked about has an open conversation on it
-
-
-async def pool_usage(db: Executor, *, community_id: int, participant_ids: list[int]) -> list[NumberUsage]:
-    rows = await db.fetch(QUERIES.pool_usage, community_id, participant_ids)
-    return [NumberUsage(r["phone"], r["open"], r["busy"]) for r in rows]
-
-
 async def find_open_conversation_between(db: Executor, *, community_id: int, prospect_id: int,
                                          advocate_id: int) -> int | None:
     """The id of their open conversation in the community, on any number."""
@@ -106,37 +94,3 @@ async def expire_idle_conversations(db: Executor, *, limit: int) -> list[OpenCon
 async def is_ended_code_for_sender(db: Executor, *, proxy: str, sender: str, code: str) -> bool:
     """Whether `code` names one of the sender's conversations on this number that has ended."""
     return await db.fetchval(QUERIES.is_ended_code_for_sender, proxy, sender, code)
-
-
-# Queries of other aggregates the messaging side reads, typed here until their own storage modules have them.
-
-class LockedCommunity(NamedTuple):
-    id: int
-    name: str
-    require_verification: bool
-
-
-async def lock_community(db: Executor, *, community_id: int) -> LockedCommunity | None:
-    """Lock the community's row for the caller's transaction (conversation creation, one at a time)."""
-    row = await db.fetchrow(QUERIES.lock_community, community_id)
-    return None if row is None else LockedCommunity(row["id"], row["name"], row["require_verification"])
-
-
-async def is_phone_verified(db: Executor, *, community_id: int, phone: str) -> bool:
-    return await db.fetchval(QUERIES.is_phone_verified, community_id, phone)
-
-
-class SenderIdentification(NamedTuple):
-    template: str  # the community's sender_id_template
-    sender_name: str  # its sender name, or else its name
-
-
-async def find_sender_identification(db: Executor, *, proxy: str) -> SenderIdentification | None:
-    """What begin_send.sql wraps a first text in, for the community owning this number; None: no community."""
-    row = await db.fetchrow(QUERIES.find_sender_identification, proxy)
-    return None if row is None else SenderIdentification(row["sender_id_template"], row["sender_name"])
-
-
-async def is_opted_out_by_number(db: Executor, *, proxy: str, phone: str) -> bool:
-    """Whether the phone opted out of, or is on DND with, the community owning this number."""
-    return await db.fetchval(QUERIES.is_opted_out_by_number, proxy, phone)

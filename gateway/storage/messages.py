@@ -311,8 +311,3 @@ async def delete_old_early_statuses(db: Executor) -> None:
 
 async def delete_old_auto_replies(db: Executor) -> None:
     await db.execute(QUERIES.delete_old_auto_replies)
-
-
-async def delete_old_verification_sends(db: Executor) -> None:
-    """(Verification storage; here until storage/verifications.py has it.)"""
-    await db.execute(QUERIES.delete_old_verification_sends)

@@ -89,6 +89,15 @@ async def mark_phone_verified(db: Executor, *, community_id: int, phone: str) ->
     await db.execute(QUERIES.mark_phone_verified, community_id, phone)
 
 
+async def is_phone_verified(db: Executor, *, community_id: int, phone: str) -> bool:
+    return await db.fetchval(QUERIES.is_phone_verified, community_id, phone)
+
+
+async def delete_old_verification_sends(db: Executor) -> None:
+    """Sends older than a day (the hourly limits look back one hour)."""
+    await db.execute(QUERIES.delete_old_verification_sends)
+
+
 async def find_verification(db: Executor, *, verification_id: int) -> Verification | None:
     row = await db.fetchrow(QUERIES.find_verification, verification_id)
     if row is None:
