@@ -29,11 +29,10 @@ from gateway.messaging import sweeper
 from gateway.messaging import receiving
 from gateway.storage.batching import Statements
 from gateway.config import Config
-from gateway.context import Context
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
-from gateway.keys import (CARRIERS, CONFIG, CONTEXT, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
-                          METRICS, POOL, RECEIVER, REDIS, STATUS_UPDATES, TASKS, VERIFIER)
+from gateway.keys import (CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES, METRICS,
+                          OUTBOX, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS, STATUS_UPDATES, TASKS, VERIFIER)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.sending import Sender
@@ -96,11 +95,10 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     events_key = _secret(config.hooks.secret, "GATEWAY_WEBHOOK_SECRET")
     dispatcher = Dispatcher(statements.redis, outbox, routes, app[METRICS])
     counters = limits.Counters(app[REDIS], statements.redis, app[POOL], app[METRICS])
+    app[STATEMENTS], app[ROUTES], app[OUTBOX] = statements, routes, outbox
     app[DISPATCHER], app[COUNTERS], app[LINE_TYPES] = dispatcher, counters, line_types
     app[VERIFIER] = Verifier(app[POOL], app[REDIS], dispatcher, app[METRICS], config.verification, code_key)
     app[EVENTS] = hooks.Poster(app[POOL], app[HTTP], app[METRICS], config.hooks, events_key)
-    app[CONTEXT] = Context(config, app[POOL], app[REDIS], routes, outbox, app[METRICS], line_types, code_key,
-                           events_key, statements, dispatcher, counters)
     app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS])
     keyword = functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS])
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
@@ -123,22 +121,26 @@ def _secret(configured: str, variable: str) -> bytes:
 
 async def batching(app: web.Application) -> AsyncIterator[None]:
     """The flush loops of the batched statements: they outlive the background loops, whose last sends use them."""
-    ctx = app[CONTEXT]
     flushers = Supervisor(app[METRICS], app[CONFIG].tasks.restart_delay)
-    for statement in ctx.statements.all():
+    for statement in app[STATEMENTS].all():
         for worker in range(statement.workers):
             flushers.loop(f"batch_{statement.name}_{worker}", statement.run)
     yield
     await flushers.stop()
 
 
+def _sender(app: web.Application) -> Sender:
+    """What the drainers use, from the started services."""
+    config = app[CONFIG]
+    return Sender(app[POOL], app[STATEMENTS], app[OUTBOX], app[DISPATCHER].queued, app[METRICS], app[CARRIERS],
+                  config.queue, config.carrier, config.limits, config.tasks.restart_delay, config.public_url,
+                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS])
+
+
 async def background(app: web.Application) -> AsyncIterator[None]:
     """The loops run in this event loop; stopped (cancelled and awaited) before the pools close."""
-    config, ctx, metrics = app[CONFIG], app[CONTEXT], app[METRICS]
-    pool, outbox, queued = app[POOL], ctx.outbox, ctx.dispatcher.queued
-    sender = Sender(pool, ctx.statements, outbox, queued, metrics, app[CARRIERS], config.queue, config.carrier,
-                    config.limits, config.tasks.restart_delay, config.public_url,
-                    app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS])
+    config, metrics, pool, dispatcher = app[CONFIG], app[METRICS], app[POOL], app[DISPATCHER]
+    outbox, queued, routes, sender = app[OUTBOX], dispatcher.queued, app[ROUTES], _sender(app)
     tasks = Supervisor(metrics, config.tasks.restart_delay, app[REDIS])
     tasks.loop("drain", lambda: sending.drain(sender))
     for carrier in app[CARRIERS]:
@@ -156,8 +158,7 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     # In every process, at start, every check and soon after a doubt: confirm the routing table is in step with
     # Postgres, rebuilding it (one process, under a lock) if not. A million routes take minutes, so serving does
     # not wait; lookups fall back to Postgres meanwhile.
-    tasks.loop("routes", lambda: ctx.routes.keep_in_step(config.tasks.routes_check_interval))
-    pool, dispatcher, metrics = app[POOL], app[DISPATCHER], app[METRICS]
+    tasks.loop("routes", lambda: routes.keep_in_step(config.tasks.routes_check_interval))
     tasks.every("daily_reset", config.limits.reset_interval,
                 lambda: limits.reset_days(pool, dispatcher, metrics, config.limits), once=True)
     tasks.every("rate_monitor", config.compliance.monitor_interval,

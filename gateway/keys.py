@@ -10,14 +10,16 @@ from aiohttp import web
 from gateway.carriers import Carriers
 from gateway.compliance.limits import Counters
 from gateway.config import Config
-from gateway.context import Context
 from gateway.messaging.dispatch import Dispatcher
+from gateway.messaging.outbox import Outbox
 from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import Supervisor
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.statuses import StatusUpdates
 from gateway.platform.events import Poster
+from gateway.routing.table import RouteTable
+from gateway.storage.batching import Statements
 from gateway.verification.codes import Verifier
 from gateway.verification.line_types import LineTypes
 
@@ -27,7 +29,6 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", aioredis.Redis)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 CARRIERS = web.AppKey("carriers", Carriers)  # every configured carrier, by name
-CONTEXT = web.AppKey("context", Context)
 TASKS = web.AppKey("tasks", Supervisor)
 
 # The messaging side: what its handlers hand to the domain (issue 10, typed storage for messaging).
@@ -40,3 +41,7 @@ COUNTERS = web.AppKey("counters", Counters)
 LINE_TYPES = web.AppKey("line_types", LineTypes)
 VERIFIER = web.AppKey("verifier", Verifier)
 EVENTS = web.AppKey("events", Poster)
+# The route table, the outbound queue and the batched statements (issue 10's cleanup: one key per resource).
+ROUTES = web.AppKey("routes", RouteTable)
+OUTBOX = web.AppKey("outbox", Outbox)
+STATEMENTS = web.AppKey("statements", Statements)

@@ -17,7 +17,7 @@ from gateway.app import create_app
 from gateway.config import Config, from_dict
 from gateway.ops.embedded import EmbeddedServers
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeLookup, FakeTwilio, HookReceiver
-from gateway.keys import CONTEXT
+from gateway.keys import ROUTES
 from tests.helpers import TOKEN, Gateway, wait_for
 
 TEST_DATABASE = "gateway_test"
@@ -165,7 +165,7 @@ def start_gateway(clean: Servers, aiohttp_client, fake_twilio: FakeTwilio):
         if routes_confirmed:
             # A gateway answers routes from Postgres until it has confirmed the Redis table (at start, in the
             # background); tests that count Redis lookups or read the table start after that.
-            await wait_for(lambda: _resolved(client.app[CONTEXT].routes.trusted), what="the route table confirmed")
+            await wait_for(lambda: _resolved(client.app[ROUTES].trusted), what="the route table confirmed")
         return gateway
 
     return start

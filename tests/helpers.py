@@ -7,11 +7,19 @@ import secrets
 import time
 from typing import Awaitable, Callable
 
+import asyncpg
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
 from gateway.carriers.twilio import signature
 from gateway.config import Config
-from gateway.keys import CONTEXT
+from gateway.keys import DISPATCHER, LINE_TYPES, METRICS, OUTBOX, POOL, REDIS, ROUTES, STATEMENTS
+from gateway.messaging.dispatch import Dispatcher
+from gateway.messaging.outbox import Outbox
+from gateway.ops.metrics import Metrics
+from gateway.routing.table import RouteTable
+from gateway.storage.batching import Statements
+from gateway.verification.line_types import LineTypes
 from tests.fakes import ACCOUNT_SID, FakeTwilio
 
 TOKEN = "test-api-token"
@@ -41,9 +49,38 @@ class Gateway:
         self.config = config
         self.carrier = carrier
 
+    # The running gateway's resources, for tests that look inside it.
     @property
-    def ctx(self):
-        return self.client.app[CONTEXT]
+    def pool(self) -> asyncpg.Pool:
+        return self.client.app[POOL]
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self.client.app[REDIS]
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.client.app[METRICS]
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.client.app[OUTBOX]
+
+    @property
+    def line_types(self) -> LineTypes:
+        return self.client.app[LINE_TYPES]
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.client.app[DISPATCHER]
+
+    @property
+    def statements(self) -> Statements:
+        return self.client.app[STATEMENTS]
+
+    @property
+    def routes(self) -> RouteTable:
+        return self.client.app[ROUTES]
 
     @property
     def token(self) -> str:

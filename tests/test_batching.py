@@ -45,7 +45,7 @@ async def test_webhooks_arriving_together_are_stored_in_one_batch(gateway, db):
     community = await gateway.community()
     conversation = await gateway.conversation(community["id"])
     await gateway.delivered_to(ALEX)
-    store, registry = gateway.ctx.statements.store_relayed, gateway.ctx.metrics.registry
+    store, registry = gateway.statements.store_relayed, gateway.metrics.registry
 
     def stored(sample: str) -> float:
         return registry.get_sample_value(f"gateway_batch_size_{sample}", {"statement": "store_relayed"}) or 0
@@ -103,7 +103,7 @@ async def test_a_burst_beyond_the_redis_pool_waits_for_a_connection(start_gatewa
     answers = await asyncio.gather(*(gateway.sms(PAT, PROXY, f"burst {n}") for n in range(30)))
     assert [status for status, _ in answers] == [200] * 30
     await gateway.delivered_to(ALEX, 31)
-    registry = gateway.ctx.metrics.registry
+    registry = gateway.metrics.registry
     fallbacks = [s for m in registry.collect() if m.name == "gateway_redis_fallbacks" for s in m.samples
                  if s.name.endswith("_total") and s.value]
     assert fallbacks == []

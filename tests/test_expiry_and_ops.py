@@ -44,7 +44,7 @@ async def test_recent_activity_keeps_a_conversation_open(gateway, db):
     await wait_for(expired, what="an expiry pass")
     status, body = await gateway.call("GET", f"/v1/conversations/{conversation['id']}")
     assert (status, body["status"]) == (200, "open")
-    assert gateway.ctx.metrics.registry.get_sample_value("gateway_conversations_expired_total") == 1
+    assert gateway.metrics.registry.get_sample_value("gateway_conversations_expired_total") == 1
 
 
 async def test_sandbox_plays_both_phones_and_calls_back(start_gateway):

@@ -60,7 +60,7 @@ async def test_redis_restarted_during_a_stream(start_gateway, clean, own_redis, 
     accepted, refused = await _stream(gateway, during)
     assert (accepted, refused) == (STREAM, 0)  # routing fell back to Postgres: nothing refused
     await _relayed_once(gateway, db)
-    fallbacks = gateway.ctx.metrics.registry.get_sample_value("gateway_redis_fallbacks_total",
+    fallbacks = gateway.metrics.registry.get_sample_value("gateway_redis_fallbacks_total",
                                                               {"operation": "lookup"})
     assert fallbacks and fallbacks >= 10
 

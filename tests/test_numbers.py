@@ -21,7 +21,7 @@ WITH_GB = Policy("US", ("US", "CA", "GB"))
     ("+1 415 555 0942", US_CA, ("+14155550942", "unknown")),  # the sandbox cannot tell: accepted, flagged
 ])
 async def test_accepted_formats(gateway, raw, policy, expected):
-    checked = await numbers.check(gateway.ctx.line_types, raw, field="phone", policy=policy)
+    checked = await numbers.check(gateway.line_types, raw, field="phone", policy=policy)
     assert (checked.phone, checked.line_type) == expected
 
 
@@ -47,7 +47,7 @@ async def test_accepted_formats(gateway, raw, policy, expected):
 ])
 async def test_refused_numbers_say_why(gateway, raw, policy, code):
     with pytest.raises(InvalidInput) as error:
-        await numbers.check(gateway.ctx.line_types, raw, field="phone", policy=policy)
+        await numbers.check(gateway.line_types, raw, field="phone", policy=policy)
     assert error.value.code == code and error.value.message.startswith("phone:")
 
 
@@ -76,7 +76,7 @@ async def test_twilio_lookup_types(start_gateway, fake_lookup, kind, outcome):
     gateway = await _twilio_lookup_gateway(start_gateway, fake_lookup)
     fake_lookup.types["+14155552671"] = kind
     try:
-        checked = await numbers.check(gateway.ctx.line_types, "+14155552671", field="phone", policy=US_CA)
+        checked = await numbers.check(gateway.line_types, "+14155552671", field="phone", policy=US_CA)
         assert checked.line_type == outcome
     except InvalidInput as error:
         assert error.code == outcome
@@ -87,23 +87,23 @@ async def test_lookup_says_no_such_number(start_gateway, fake_lookup):
     gateway = await _twilio_lookup_gateway(start_gateway, fake_lookup)
     fake_lookup.invalid.add("+14155552671")
     with pytest.raises(InvalidInput, match="no such number"):
-        await numbers.check(gateway.ctx.line_types, "+14155552671", field="phone", policy=US_CA)
+        await numbers.check(gateway.line_types, "+14155552671", field="phone", policy=US_CA)
 
 
 async def test_a_number_is_looked_up_once(start_gateway, fake_lookup, redis_client, db):
     gateway = await _twilio_lookup_gateway(start_gateway, fake_lookup)
     for _ in range(3):
-        await numbers.check(gateway.ctx.line_types, "+14155552671", field="phone", policy=US_CA)
+        await numbers.check(gateway.line_types, "+14155552671", field="phone", policy=US_CA)
     assert fake_lookup.requests == ["+14155552671"]
     row = await db.fetchrow("SELECT line_type, source, carrier_name FROM line_types WHERE phone = $1", "+14155552671")
     assert tuple(row) == ("mobile", "twilio", "Fake Wireless")
     await redis_client.delete(CACHE_PREFIX + "+14155552671")  # Redis forgot: Postgres still knows
-    await numbers.check(gateway.ctx.line_types, "+14155552671", field="phone", policy=US_CA)
+    await numbers.check(gateway.line_types, "+14155552671", field="phone", policy=US_CA)
     assert len(fake_lookup.requests) == 1 and await redis_client.get(CACHE_PREFIX + "+14155552671") == "mobile"
     # Older than lookup.cache_days: asked again.
     await redis_client.delete(CACHE_PREFIX + "+14155552671")
     await db.execute("UPDATE line_types SET looked_up_at = now() - interval '31 days'")
-    await numbers.check(gateway.ctx.line_types, "+14155552671", field="phone", policy=US_CA)
+    await numbers.check(gateway.line_types, "+14155552671", field="phone", policy=US_CA)
     assert len(fake_lookup.requests) == 2
 
 
@@ -114,11 +114,11 @@ async def test_lookup_failure_counts_as_unknown_and_is_not_cached(start_gateway,
         fake_lookup.delay = 1.0
     else:
         fake_lookup.status = 500
-    checked = await numbers.check(gateway.ctx.line_types, "+14155552671", field="phone", policy=US_CA)
+    checked = await numbers.check(gateway.line_types, "+14155552671", field="phone", policy=US_CA)
     assert checked.line_type == "unknown"
     assert await db.fetchval("SELECT count(*) FROM line_types") == 0
-    registry = gateway.ctx.metrics.registry
+    registry = gateway.metrics.registry
     assert registry.get_sample_value("gateway_line_type_lookups_total", {"result": failure}) == 1
     with pytest.raises(InvalidInput, match="could not tell"):
-        await numbers.check(gateway.ctx.line_types, "+14155552671", field="phone", policy=Policy("US", ("US",),
+        await numbers.check(gateway.line_types, "+14155552671", field="phone", policy=Policy("US", ("US",),
                                                                                                   "refuse"))

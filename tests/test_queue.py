@@ -15,7 +15,7 @@ async def _queue_direct(db, gateway, count: int, to: str = ALEX, kind: str = "no
         message_id = await db.fetchval(
             "INSERT INTO messages (direction, kind, priority, from_number, to_number, body, status)"
             " VALUES ('outbound', $1, $2, $3, $4, $5, 'queued') RETURNING id", kind, priority, sender, to, f"m{i}")
-        await gateway.ctx.queue(message_id, priority, sender)
+        await gateway.dispatcher.queue(message_id, priority, sender)
         ids.append(message_id)
     return ids
 

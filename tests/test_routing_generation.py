@@ -144,7 +144,7 @@ async def test_a_rebuild_while_conversations_open_and_close_ends_in_step(gateway
     advocates = [f"+1415555{3000 + i:04d}" for i in range(40)]
     opened = [await gateway.conversation(community["id"], prospect=(PAT, "Pat"), advocate=(phone, "Adv"))
               for phone in advocates[:20]]
-    tables = [RouteTable(redis_client, gateway.ctx.pool, Metrics(), page=3) for _ in range(2)]
+    tables = [RouteTable(redis_client, gateway.pool, Metrics(), page=3) for _ in range(2)]
 
     async def churn():
         for i, phone in enumerate(advocates[20:]):

@@ -107,7 +107,7 @@ async def test_an_accepted_send_whose_record_failed_is_recorded_once_postgres_re
 
     # As the sweeper or a reclaimed lease would: the message comes round again while Postgres is still away.
     # The kept answer stops it before any send, and the queue lets it go.
-    await gateway.ctx.outbox.ensure(message_id, "relay", PROXY)
+    await gateway.outbox.ensure(message_id, "relay", PROXY)
     await wait_for(lambda: queue_empty(redis_client), timeout=LEASE * 3, what="the repeat dropped")
 
     await proxy.start(port)
@@ -137,12 +137,12 @@ async def test_an_answer_held_in_memory_while_redis_and_postgres_are_away_is_rec
     await proxy.cut()
     own_redis.stop()  # both away as the carrier's answer comes back: only the process holds it
     await wait_for(lambda: _async(len(gateway.carrier.sent) == 1), what="the carrier's answer")
-    await wait_for(lambda: _async(bool(gateway.ctx.outbox.unrecorded)), what="the answer held in memory")
+    await wait_for(lambda: _async(bool(gateway.outbox.unrecorded)), what="the answer held in memory")
 
     own_redis.start_redis()  # back with its data, Postgres still away
-    redis_client = gateway.ctx.redis
+    redis_client = gateway.redis
     # The message comes round again (as the sweeper would bring it): the answer held stops it.
-    message_id = next(iter(gateway.ctx.outbox.unrecorded))
+    message_id = next(iter(gateway.outbox.unrecorded))
     await wait_for(lambda: _ensure(gateway, message_id), timeout=LEASE, what="the message queued again")
     await wait_for(lambda: _async(_metric(gateway, "gateway_sends_total", result="repeat_stopped") >= 1),
                    timeout=LEASE, what="the repeat stopped")
@@ -155,10 +155,10 @@ async def test_an_answer_held_in_memory_while_redis_and_postgres_are_away_is_rec
 
 async def _ensure(gateway, message_id) -> bool:
     try:
-        return await gateway.ctx.outbox.ensure(message_id, "relay", PROXY)
+        return await gateway.outbox.ensure(message_id, "relay", PROXY)
     except RedisError:
         return False  # its connections are still coming back
 
 
 def _metric(gateway, name: str, **labels) -> float:
-    return gateway.ctx.metrics.registry.get_sample_value(name, labels) or 0.0
+    return gateway.metrics.registry.get_sample_value(name, labels) or 0.0

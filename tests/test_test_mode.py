@@ -15,7 +15,7 @@ async def _test_community(gateway, allowed=()):
 
 
 def _metric(gateway, reason):
-    return gateway.ctx.metrics.registry.get_sample_value("gateway_messages_blocked_total", {"reason": reason}) or 0
+    return gateway.metrics.registry.get_sample_value("gateway_messages_blocked_total", {"reason": reason}) or 0
 
 
 async def test_message_to_a_number_off_the_list_is_blocked_and_the_api_says_so(gateway, db):

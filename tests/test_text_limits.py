@@ -112,7 +112,7 @@ async def test_the_send_path_never_hands_an_empty_body_to_the_carrier(gateway, d
     row = await db.fetchrow("INSERT INTO messages (community_id, direction, kind, from_number, to_number, body, "
                             "status, segments) VALUES ($1, 'outbound', 'relay', $2, $3, ' ', 'queued', 1) "
                             "RETURNING id", community["id"], PROXY, PAT)
-    await gateway.ctx.queue(row["id"], "relay", PROXY)
+    await gateway.dispatcher.queue(row["id"], "relay", PROXY)
 
     async def failed():
         message = await gateway.message(row["id"])

@@ -71,7 +71,7 @@ async def test_only_a_keyed_hash_of_the_code_is_stored_or_logged(gateway, db, ca
 
 
 async def _code_forgotten(gateway, message_id):
-    return not await gateway.ctx.redis.exists(f"gw:code:{message_id}")
+    return not await gateway.redis.exists(f"gw:code:{message_id}")
 
 
 async def test_code_that_expired_in_the_queue_is_not_sent(start_gateway, redis_client):
