@@ -4,26 +4,33 @@ import time
 
 from gateway.messaging import outbox
 from gateway.messaging.outbox import Outbox
+from gateway.storage import messages
+from gateway.vocabulary import MessageKind, MessageStatus, Priority
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, wait_for
 
 
-async def _queue_direct(db, gateway, count: int, to: str = ALEX, kind: str = "notification",
-                        priority: str = "relay", sender: str = PROXY) -> list[int]:
-    """Outbound rows stored as the API stores them, then queued; returns their ids."""
+async def _queue_direct(db, gateway, count: int, to: str = ALEX, sender: str = PROXY) -> list[int]:
+    """Notifications stored as the API stores them (outside any community), then queued; returns their ids."""
     ids = []
     for i in range(count):
-        message_id = await db.fetchval(
-            "INSERT INTO messages (direction, kind, priority, from_number, to_number, body, status)"
-            " VALUES ('outbound', $1, $2, $3, $4, $5, 'queued') RETURNING id", kind, priority, sender, to, f"m{i}")
-        await gateway.dispatcher.queue(message_id, priority, sender)
-        ids.append(message_id)
+        message = await _stored(db, f"m{i}", to=to, sender=sender)
+        assert await gateway.dispatcher.dispatch(message, Priority.RELAY, sender)
+        ids.append(message.id)
     return ids
 
 
+async def _stored(db, body: str, to: str = ALEX, kind: MessageKind = MessageKind.NOTIFICATION,
+                  priority: Priority = Priority.RELAY, sender: str = PROXY) -> messages.StoredOutbound:
+    """An outbound message stored as queued, with its first event, and not handed to Redis."""
+    message = await messages.insert_outbound_message(db, community_id=None, conversation_id=None, kind=kind,
+                                                     priority=priority, from_number=sender, to_number=to, body=body,
+                                                     segments=1)
+    assert message.status == MessageStatus.QUEUED
+    return message
+
+
 async def _store(db, body: str) -> int:
-    return await db.fetchval(
-        "INSERT INTO messages (direction, kind, from_number, to_number, body, status)"
-        " VALUES ('outbound', 'notification', $1, $2, $3, 'queued') RETURNING id", PROXY, ALEX, body)
+    return (await _stored(db, body)).id
 
 
 async def _status_is(gateway, message_id, status) -> bool:
@@ -133,11 +140,11 @@ async def test_each_number_sends_at_its_rate(start_gateway, db):
 async def test_relay_traffic_goes_ahead_of_bulk(start_gateway, db, redis_client):
     # Everything is queued before the gateway starts, bulk first, so no claim can come between the two.
     queue = Outbox(redis_client, per_number_rate=2.0, lease_seconds=5.0)
-    for kind, priority, to, body in [("auto_reply", "bulk", PAT, "b")] * 3 + [("notification", "relay", ALEX, "r")] * 2:
-        message_id = await db.fetchval(
-            "INSERT INTO messages (direction, kind, priority, from_number, to_number, body, status)"
-            " VALUES ('outbound', $1, $2, $3, $4, $5, 'queued') RETURNING id", kind, priority, PROXY, to, body)
-        await queue.enqueue(message_id, priority, PROXY)
+    bulk = (MessageKind.AUTO_REPLY, Priority.BULK, PAT, "b")
+    relay = (MessageKind.NOTIFICATION, Priority.RELAY, ALEX, "r")
+    for kind, priority, to, body in [bulk] * 3 + [relay] * 2:
+        message = await _stored(db, body, to=to, kind=kind, priority=priority)
+        await queue.enqueue(message.id, priority, PROXY)
     gateway = await start_gateway(relay={"per_number_rate": 2.0})
     await gateway.delivered_to(PAT, 3, timeout=10)
     assert [m["To"] for m in gateway.carrier.sent] == [ALEX, ALEX, PAT, PAT, PAT]

@@ -9,6 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from gateway.storage import messages
+from gateway.vocabulary import MessageKind, MessageStatus, Priority
 from tests.conftest import free_port
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, Reply, unwrap
 from tests.helpers import ALEX, PAT, PROXY, TOKEN, wait_for
@@ -132,10 +134,11 @@ async def test_killed_mid_send_every_queued_message_goes_out(clean, fake_twilio,
     fake_twilio.then(*[Reply(delay=1.5)] * 4)  # the first sends hang at the carrier when the process dies
     ids = []  # stored as queued but never handed to Redis: the sweeper finds them
     for i in range(12):
-        ids.append(await db.fetchval(
-            "INSERT INTO messages (community_id, direction, kind, priority, from_number, to_number, body, status)"
-            " VALUES ($1, 'outbound', 'notification', 'relay', $2, $3, $4, 'queued') RETURNING id",
-            community["id"], PROXY, f"+1415555{3000 + i}", f"m{i}"))
+        message = await messages.insert_outbound_message(
+            db, community_id=community["id"], conversation_id=None, kind=MessageKind.NOTIFICATION,
+            priority=Priority.RELAY, from_number=PROXY, to_number=f"+1415555{3000 + i}", body=f"m{i}", segments=1)
+        assert message.status == MessageStatus.QUEUED
+        ids.append(message.id)
     await wait_for(lambda: _requests(fake_twilio, 1), what="sends in flight")
     await first.stop(signal.SIGKILL)
     # The window: sends that reached the carrier but that the dead process never recorded as accepted.

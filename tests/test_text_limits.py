@@ -5,6 +5,8 @@ import pytest
 from gateway.relay import rules as relay
 from gateway.relay import segments
 from gateway.relay.segments import MAX_BODY, length, split
+from gateway.storage import messages
+from gateway.vocabulary import MessageKind, Priority
 from tests.fakes import unwrap
 from tests.helpers import ALEX, PAT, PROXY, SAM, wait_for
 
@@ -106,16 +108,20 @@ async def test_a_long_relayed_text_goes_out_in_order_in_parts_that_fit(gateway):
 
 async def test_the_send_path_never_hands_an_empty_body_to_the_carrier(gateway, db):
     community = await gateway.community()
-    # Pat has texted the community, so nothing wraps the body in the sender identification.
-    await db.execute("INSERT INTO contacts (community_id, phone, first_inbound_at) VALUES ($1, $2, now())",
-                     community["id"], PAT)
-    row = await db.fetchrow("INSERT INTO messages (community_id, direction, kind, from_number, to_number, body, "
-                            "status, segments) VALUES ($1, 'outbound', 'relay', $2, $3, ' ', 'queued', 1) "
-                            "RETURNING id", community["id"], PROXY, PAT)
-    await gateway.dispatcher.queue(row["id"], "relay", PROXY)
+    # Pat has texted the community (stored as production stores a text that asks no reply), so nothing wraps the
+    # body in the sender identification.
+    texted = await messages.store_inbound_with_reply(
+        db, sender=PAT, proxy=PROXY, body="Hello", media_urls=[], carrier_sid="SM" + "a" * 32, segments=1, reply="",
+        reply_kind=MessageKind.AUTO_REPLY, reply_priority=Priority.BULK, reply_segments=0)
+    assert texted.inbound_id is not None and texted.reply is None
+    # A relay whose body is one space (the API refuses such a text; the send path must refuse it too).
+    stored = await messages.insert_outbound_message(
+        db, community_id=community["id"], conversation_id=None, kind=MessageKind.RELAY, priority=Priority.RELAY,
+        from_number=PROXY, to_number=PAT, body=" ", segments=1)
+    assert await gateway.dispatcher.dispatch(stored, Priority.RELAY, PROXY)
 
     async def failed():
-        message = await gateway.message(row["id"])
+        message = await gateway.message(stored.id)
         return message if message["status"] == "failed" else None
 
     message = await wait_for(failed, what="the empty message failed")
