@@ -2,75 +2,56 @@
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)  # seconds
+LOOKUP_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)  # seconds
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)  # runs per batch
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
-        self.webhooks = Counter(
-            "gateway_webhooks_total", "Carrier webhooks by kind and outcome.", ["kind", "outcome"], registry=registry
-        )
-        self.relayed = Counter("gateway_messages_relayed_total", "Inbound messages relayed to the other party.",
-                               registry=registry)
-        self.sends = Counter("gateway_sends_total", "Send attempts to the carrier by result.", ["result"],
-                             registry=registry)
-        self.queue_depth = Gauge("gateway_queue_depth", "Messages waiting in the outbound queue.", ["state"],
-                                 registry=registry)
-        self.route_lookup = Histogram(
-            "gateway_route_lookup_seconds", "Time to find the route of an inbound message.", ["source"],
-            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
-            registry=registry,
-        )
-        self.redis_fallbacks = Counter(
-            "gateway_redis_fallbacks_total", "Times Redis could not answer and Postgres was used.", ["operation"],
-            registry=registry,
-        )
-        self.task_failures = Counter(
-            "gateway_task_failures_total", "Background task iterations that failed.", ["task"], registry=registry
-        )
-        self.task_restarts = Counter(
-            "gateway_task_restarts_total", "Background tasks restarted after a crash.", ["task"], registry=registry
-        )
-        self.rows_skipped = Counter(
-            "gateway_task_rows_skipped_total", "Rows a periodic task could not handle and left for the next pass, "
-            "while it went on with the others.", ["task"], registry=registry
-        )
-        self.requests = Histogram(
-            "gateway_request_seconds", "HTTP request latency by route and status.", ["route", "status"],
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-            registry=registry,
-        )
-        self.expired = Counter("gateway_conversations_expired_total", "Conversations closed for inactivity.",
-                               registry=registry)
-        self.blocked = Counter("gateway_messages_blocked_total", "Outbound messages stored but never sent, by reason.",
-                               ["reason"], registry=registry)
-        self.line_type_lookups = Counter(
-            "gateway_line_type_lookups_total", "Line-type answers by where they came from, errors and timeouts.",
-            ["result"], registry=registry,
-        )
-        self.verifications = Counter("gateway_verifications_total", "Verification events.", ["event"],
-                                     registry=registry)
-        self.preference_changes = Counter("gateway_preference_changes_total",
+        counter, gauge, histogram = (functools.partial(kind, registry=registry) for kind in (Counter, Gauge, Histogram))
+        # Traffic: webhooks, relays, sends and the queue.
+        self.webhooks = counter("gateway_webhooks_total", "Carrier webhooks by kind and outcome.", ["kind", "outcome"])
+        self.relayed = counter("gateway_messages_relayed_total", "Inbound messages relayed to the other party.")
+        self.sends = counter("gateway_sends_total", "Send attempts to the carrier by result.", ["result"])
+        self.segments = counter("gateway_segments_sent_total", "Segments the carrier accepted.")
+        self.queue_depth = gauge("gateway_queue_depth", "Messages waiting in the outbound queue.", ["state"])
+        self.requeued = counter("gateway_messages_requeued_total", "Messages put back in the queue by the sweeper.")
+        self.blocked = counter("gateway_messages_blocked_total", "Outbound messages stored but never sent, by reason.",
+                               ["reason"])
+        self.held = counter("gateway_messages_held_total", "Outbound messages held back, by reason.", ["reason"])
+        self.expired = counter("gateway_conversations_expired_total", "Conversations closed for inactivity.")
+        self.route_lookup = histogram("gateway_route_lookup_seconds", "Time to find the route of an inbound message.",
+                                      ["source"], buckets=LOOKUP_BUCKETS)
+        self.requests = histogram("gateway_request_seconds", "HTTP request latency by route and status.",
+                                  ["route", "status"], buckets=LATENCY_BUCKETS)
+        # The stores and the background work.
+        self.redis_fallbacks = counter("gateway_redis_fallbacks_total",
+                                       "Times Redis could not answer and Postgres was used.", ["operation"])
+        self.task_failures = counter("gateway_task_failures_total", "Background task iterations that failed.", ["task"])
+        self.task_restarts = counter("gateway_task_restarts_total", "Background tasks restarted after a crash.",
+                                     ["task"])
+        self.rows_skipped = counter("gateway_task_rows_skipped_total", "Rows a periodic task could not handle and left "
+                                    "for the next pass, while it went on with the others.", ["task"])
+        self.batch_size = histogram("gateway_batch_size", "Runs of a statement sharing one round trip and commit.",
+                                    ["statement"], buckets=BATCH_BUCKETS)
+        self.batch_splits = counter("gateway_batch_splits_total", "Batches that failed and were run again one by one.",
+                                    ["statement"])
+        # Compliance and verification.
+        self.line_type_lookups = counter("gateway_line_type_lookups_total",
+                                         "Line-type answers by where they came from, errors and timeouts.", ["result"])
+        self.verifications = counter("gateway_verifications_total", "Verification events.", ["event"])
+        self.preference_changes = counter("gateway_preference_changes_total",
                                           "SMS preference changes by keyword (opted_out counts opt-outs).",
-                                          ["preference"], registry=registry)
-        self.held = Counter("gateway_messages_held_total", "Outbound messages held back, by reason.", ["reason"],
-                            registry=registry)
-        self.segments = Counter("gateway_segments_sent_total", "Segments the carrier accepted.", registry=registry)
-        self.dnd = Counter("gateway_dnd_total", "Phones put on do-not-disturb, by kind.", ["dnd"], registry=registry)
-        self.compliance = Counter("gateway_compliance_alerts_total", "Communities warned or restricted.", ["state"],
-                                  registry=registry)
-        self.batch_size = Histogram(
-            "gateway_batch_size", "Runs of a statement sharing one round trip and commit.", ["statement"],
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=registry,
-        )
-        self.batch_splits = Counter("gateway_batch_splits_total",
-                                    "Batches that failed and were run again one by one.", ["statement"],
-                                    registry=registry)
-        self.requeued = Counter("gateway_messages_requeued_total", "Messages put back in the queue by the sweeper.",
-                                registry=registry)
+                                          ["preference"])
+        self.dnd = counter("gateway_dnd_total", "Phones put on do-not-disturb, by kind.", ["dnd"])
+        self.compliance = counter("gateway_compliance_alerts_total", "Communities warned or restricted.", ["state"])
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
