@@ -3,7 +3,7 @@ make it durable, answer as the carrier expects. Nothing is sent from here, and n
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 import structlog
 from aiohttp import web
@@ -53,19 +53,27 @@ async def _counted(request: web.Request, kind: str, work: Callable[[], Awaitable
     return response
 
 
-def inbound_handler(carrier: Carrier):
-    async def inbound_sms(request: web.Request) -> web.Response:
+def _handler(carrier: Carrier, kind: str, parse: Callable[[RawRequest], Sequence[Any]],
+             handle: Callable[[web.Request, Any], Awaitable[str]], reply: Callable[[], WebhookReply],
+             nothing: str):
+    """A webhook route of carrier: verify, parse into items, handle each, answer as the carrier expects (only once
+    every item is durable: a handler that raises gives a 503, and the carrier retries). nothing: the outcome
+    counted when the request held no item."""
+    async def webhook(request: web.Request) -> web.Response:
         async def work():
             raw = await _verified(request, carrier)
-            outcome = "empty"
-            for sms in carrier.parse_inbound(raw):
-                outcome = await receive(request, sms)
-            # 200 only now: the messages are durable in Postgres (receive raised otherwise, giving a 503).
-            return outcome, _response(carrier.inbound_reply())
+            outcome = nothing
+            for item in parse(raw):
+                outcome = await handle(request, item)
+            return outcome, _response(reply())
 
-        return await _counted(request, "inbound", work)
+        return await _counted(request, kind, work)
 
-    return inbound_sms
+    return webhook
+
+
+def inbound_handler(carrier: Carrier):
+    return _handler(carrier, "inbound", carrier.parse_inbound, receive, carrier.inbound_reply, "empty")
 
 
 async def receive(request: web.Request, sms: InboundMessage) -> str:
@@ -76,17 +84,10 @@ async def receive(request: web.Request, sms: InboundMessage) -> str:
 
 
 def status_handler(carrier: Carrier):
-    async def status_callback(request: web.Request) -> web.Response:
-        async def work():
-            raw = await _verified(request, carrier)
-            outcome = "ignored"
-            for update in carrier.parse_status(raw):
-                outcome = await _apply(request, carrier, update)
-            return outcome, _response(carrier.status_reply())
+    async def apply(request: web.Request, update: StatusUpdate) -> str:
+        return await _apply(request, carrier, update)
 
-        return await _counted(request, "status", work)
-
-    return status_callback
+    return _handler(carrier, "status", carrier.parse_status, apply, carrier.status_reply, "ignored")
 
 
 async def _apply(request: web.Request, carrier: Carrier, update: StatusUpdate) -> str:
