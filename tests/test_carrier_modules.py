@@ -126,7 +126,8 @@ except ConfigError as error:
     print(error)
 config = load({"CARRIER": "pigeon", "PIGEON_LOFT": "north", "PIGEON_WINGS": "4", **secrets})
 app = create_app(config)
-print(app[CARRIERS].default.settings, sorted(r.resource.canonical for r in app.router.routes() if "pigeon" in r.resource.canonical))
+paths = sorted(route.resource.canonical for route in app.router.routes() if "pigeon" in route.resource.canonical)
+print(app[CARRIERS].default.settings, paths)
 '''
 
 
