@@ -12,8 +12,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
-CARRIERS = ("sandbox", "twilio")
-LOOKUPS = ("twilio", "offline", "sandbox")
+OFFLINE_LOOKUP = "offline"  # the line-type lookup without a service (gateway/verification/line_types.py)
 
 
 class ConfigError(Exception):
@@ -62,21 +61,11 @@ class CarrierSettings:
     max_attempts: int = 5
     retry_base: float = 1.0
     retry_cap: float = 60.0
-    sandbox_auth_token: str = "sandbox"
-    sandbox_delivery_delay: float = 0.2
-
-
-@dataclass(frozen=True)
-class Twilio:
-    account_sid: str = ""
-    auth_token: str = ""
-    api_base: str = "https://api.twilio.com"
 
 
 @dataclass(frozen=True)
 class LineTypeLookupSettings:
     name: str = ""
-    base: str = "https://lookups.twilio.com"
     timeout: float = 3.0
     cache_days: int = 30
 
@@ -155,7 +144,6 @@ class Config:
     redis: Redis = field(default_factory=Redis)
     embedded: Embedded = field(default_factory=Embedded)
     carrier: CarrierSettings = field(default_factory=CarrierSettings)
-    twilio: Twilio = field(default_factory=Twilio)
     lookup: LineTypeLookupSettings = field(default_factory=LineTypeLookupSettings)
     verification: Verification = field(default_factory=Verification)
     limits: Limits = field(default_factory=Limits)
@@ -165,6 +153,9 @@ class Config:
     queue: Queue = field(default_factory=Queue)
     tasks: Tasks = field(default_factory=Tasks)
     log: Log = field(default_factory=Log)
+    # Each carrier module's own Settings, by carrier name: its [<name>] table (gateway/carriers/__init__.py).
+    per_carrier: Mapping[str, Any] = field(default_factory=lambda: {
+        name: settings() for name, settings in _carrier_settings().items()})
 
     @property
     def public_url(self) -> str:
@@ -174,8 +165,13 @@ class Config:
 
     @property
     def line_type_lookup(self) -> str:
-        """The line-type lookup in use: as configured, else twilio with the twilio carrier, else sandbox."""
-        return self.lookup.name or ("twilio" if self.carrier.name == "twilio" else "sandbox")
+        """The line-type lookup in use: as configured, else the default carrier's own (twilio's with the twilio
+        carrier, the sandbox's with the sandbox), else offline."""
+        from gateway import carriers  # lazily: the carrier modules import this module
+
+        if self.lookup.name:
+            return self.lookup.name
+        return self.carrier.name if self.carrier.name in carriers.lookup_names() else OFFLINE_LOOKUP
 
     @property
     def carriers(self) -> tuple[str, ...]:
@@ -185,12 +181,19 @@ class Config:
         return tuple(dict.fromkeys(names))
 
     def replace(self, **sections: Mapping[str, Any]) -> Config:
-        """A copy with some settings changed, e.g. replace(queue={"concurrency": 4})."""
-        changed = {name: dataclasses.replace(getattr(self, name), **values) for name, values in sections.items()}
+        """A copy with some settings changed, e.g. replace(queue={"concurrency": 4}, twilio={"auth_token": "t"})."""
+        per_carrier = dict(self.per_carrier)
+        changed: dict[str, Any] = {"per_carrier": per_carrier}
+        for name, values in sections.items():
+            if name in per_carrier:
+                per_carrier[name] = dataclasses.replace(per_carrier[name], **values)
+            else:
+                changed[name] = dataclasses.replace(getattr(self, name), **values)
         return validate(dataclasses.replace(self, **changed))
 
 
-# Environment variable -> (section, setting); the README lists the same names.
+# Environment variable -> (section, setting) of the core; the README lists the same names. A carrier's settings
+# are read by one rule instead: <NAME>_<SETTING> (carrier_variable), e.g. TWILIO_AUTH_TOKEN.
 ENVIRONMENT = {
     "DATABASE_URL": ("database", "url"),
     "REDIS_URL": ("redis", "url"),
@@ -199,11 +202,7 @@ ENVIRONMENT = {
     "GATEWAY_PUBLIC_URL": ("server", "public_url"),
     "CARRIER": ("carrier", "name"),
     "CARRIERS_ALSO": ("carrier", "also"),
-    "TWILIO_ACCOUNT_SID": ("twilio", "account_sid"),
-    "TWILIO_AUTH_TOKEN": ("twilio", "auth_token"),
-    "TWILIO_API_BASE": ("twilio", "api_base"),
     "LINE_TYPE_LOOKUP": ("lookup", "name"),
-    "TWILIO_LOOKUP_BASE": ("lookup", "base"),
     "GATEWAY_VERIFICATION_SECRET": ("verification", "secret"),
     "GATEWAY_WEBHOOK_SECRET": ("hooks", "secret"),
 }
@@ -223,6 +222,10 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     for variable, (section, name) in ENVIRONMENT.items():
         if env.get(variable):
             raw.setdefault(section, {})[name] = env[variable]
+    for carrier, settings in _carrier_settings().items():
+        for setting in dataclasses.fields(settings):
+            if env.get(variable := carrier_variable(carrier, setting.name)):
+                raw.setdefault(carrier, {})[setting.name] = env[variable]
     if env.get("GATEWAY_API_TOKEN"):
         tokens = dict(raw.get("server", {}).get("api_tokens", {}))
         tokens["default"] = env["GATEWAY_API_TOKEN"]
@@ -230,17 +233,39 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     return from_dict(raw)
 
 
+def carrier_variable(carrier: str, setting: str) -> str:
+    """The environment variable of a carrier's setting: TWILIO_AUTH_TOKEN for twilio's auth_token."""
+    return f"{carrier}_{setting}".upper()
+
+
+def carrier_setting(carrier: str, setting: str) -> str:
+    """How an error names a carrier's setting: "twilio.auth_token (TWILIO_AUTH_TOKEN)"."""
+    return f"{carrier}.{setting} ({carrier_variable(carrier, setting)})"
+
+
+def _carrier_settings() -> dict[str, type]:
+    from gateway import carriers  # lazily: the carrier modules import this module
+
+    return carriers.settings_classes()
+
+
 def from_dict(raw: Mapping[str, Any]) -> Config:
-    """Build and validate a Config from nested dicts; unknown settings are errors."""
-    sections = {}
-    hints = typing.get_type_hints(Config)
+    """Build and validate a Config from nested dicts: the core's sections and each carrier's [<name>] table
+    (per_carrier); unknown sections and settings are errors."""
+    sections: dict[str, Any] = {}
+    hints = {name: kind for name, kind in typing.get_type_hints(Config).items() if name != "per_carrier"}
+    own = _carrier_settings()
+    per_carrier = {name: settings() for name, settings in own.items()}
     for name, values in raw.items():
-        if name not in hints:
+        if name not in hints and name not in own:
             raise ConfigError(f"{name}: unknown section")
         if not isinstance(values, Mapping):
             raise ConfigError(f"{name}: must be a table of settings")
-        sections[name] = _section(name, hints[name], values)
-    return validate(Config(**sections))
+        if name in own:
+            per_carrier[name] = _section(name, own[name], values)
+        else:
+            sections[name] = _section(name, hints[name], values)
+    return validate(Config(**sections, per_carrier=per_carrier))
 
 
 def _section(section: str, cls: type, values: Mapping[str, Any]) -> Any:
@@ -289,7 +314,8 @@ def _positive(name: str, value: float) -> None:
         raise ConfigError(f"{name}: must be greater than 0, got {value}")
 
 
-def _url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+def check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+    """Raises ConfigError naming the setting unless value is a URL with one of the schemes."""
     parts = urlsplit(value)
     if parts.scheme not in schemes or not (parts.netloc or parts.query):
         raise ConfigError(f"{name}: expected a {'/'.join(schemes)} URL, got {value!r}")
@@ -307,21 +333,23 @@ def validate(config: Config) -> Config:
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {config.server.port}")
     if config.server.public_url:
-        _url("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url, ("http", "https"))
+        check_url("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url, ("http", "https"))
         _port("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url)
     if config.database.url:
-        _url("database.url (DATABASE_URL)", config.database.url, ("postgres", "postgresql"))
+        check_url("database.url (DATABASE_URL)", config.database.url, ("postgres", "postgresql"))
     if config.redis.url:
-        _url("redis.url (REDIS_URL)", config.redis.url, ("redis", "rediss", "unix"))
+        check_url("redis.url (REDIS_URL)", config.redis.url, ("redis", "rediss", "unix"))
     _validate_carrier(config)
     if not 1 <= config.database.pool_min <= config.database.pool_max:
         raise ConfigError("database.pool_min: must be at least 1 and at most database.pool_max")
     # Every number in the configuration is a size, a count, a rate or a time: none may be zero or less.
-    for section in dataclasses.fields(config):
-        for setting in dataclasses.fields(getattr(config, section.name)):
-            value = getattr(getattr(config, section.name), setting.name)
+    sections = {section.name: getattr(config, section.name) for section in dataclasses.fields(config)
+                if section.name != "per_carrier"}
+    for name, section in {**sections, **config.per_carrier}.items():
+        for setting in dataclasses.fields(section):
+            value = getattr(section, setting.name)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                _positive(f"{section.name}.{setting.name}", value)
+                _positive(f"{name}.{setting.name}", value)
     region = config.relay.default_region
     if not (len(region) == 2 and region.isalpha() and region.isupper()):
         raise ConfigError(f"relay.default_region: expected a two-letter country code such as US, got {region!r}")
@@ -335,26 +363,30 @@ def validate(config: Config) -> Config:
 
 
 def _validate_carrier(config: Config) -> None:
-    """The carriers, the line-type lookup and the secrets a real carrier needs."""
-    if config.carrier.name not in CARRIERS:
-        raise ConfigError(f"carrier.name (CARRIER): expected one of {', '.join(CARRIERS)}, got {config.carrier.name!r}")
+    """The carriers and the line-type lookup by name, each one's own check, and the secrets a real carrier needs."""
+    from gateway import carriers  # lazily: the carrier modules import this module
+
+    known = carriers.names()
+    if config.carrier.name not in known:
+        raise ConfigError(f"carrier.name (CARRIER): expected one of {', '.join(known)}, got {config.carrier.name!r}")
     for name in config.carriers:
-        if name not in CARRIERS:
-            raise ConfigError(f"carrier.also (CARRIERS_ALSO): expected names from {', '.join(CARRIERS)}, got {name!r}")
-    if config.lookup.name and config.lookup.name not in LOOKUPS:
-        raise ConfigError(f"lookup.name (LINE_TYPE_LOOKUP): expected one of {', '.join(LOOKUPS)}, "
+        if name not in known:
+            raise ConfigError(f"carrier.also (CARRIERS_ALSO): expected names from {', '.join(known)}, got {name!r}")
+    lookups = (*carriers.lookup_names(), OFFLINE_LOOKUP)
+    if config.lookup.name and config.lookup.name not in lookups:
+        raise ConfigError(f"lookup.name (LINE_TYPE_LOOKUP): expected one of {', '.join(lookups)}, "
                           f"got {config.lookup.name!r}")
-    if "twilio" in config.carriers:
-        if not config.twilio.account_sid:
-            raise ConfigError("twilio.account_sid (TWILIO_ACCOUNT_SID): required when twilio is a carrier")
-        if not config.twilio.auth_token:
-            raise ConfigError("twilio.auth_token (TWILIO_AUTH_TOKEN): required when twilio is a carrier")
-        _url("twilio.api_base (TWILIO_API_BASE)", config.twilio.api_base, ("http", "https"))
-        for name, variable, secret in (("verification.secret", "GATEWAY_VERIFICATION_SECRET", config.verification.secret),
-                                       ("hooks.secret", "GATEWAY_WEBHOOK_SECRET", config.hooks.secret)):
-            if len(secret) < 16:
-                raise ConfigError(f"{name} ({variable}): at least 16 characters required when twilio is a carrier")
-    if config.line_type_lookup == "twilio":
-        if not (config.twilio.account_sid and config.twilio.auth_token):
-            raise ConfigError("lookup.name (LINE_TYPE_LOOKUP): twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
-        _url("lookup.base (TWILIO_LOOKUP_BASE)", config.lookup.base, ("http", "https"))
+    for name in config.carriers:
+        if check := carriers.hook(name, "check"):
+            check(config.per_carrier[name], config)
+        if carriers.reaches_phones(name):
+            # Real phones get codes and communities get signed webhooks: neither key may be a guess or change.
+            for setting, variable, secret in (
+                    ("verification.secret", "GATEWAY_VERIFICATION_SECRET", config.verification.secret),
+                    ("hooks.secret", "GATEWAY_WEBHOOK_SECRET", config.hooks.secret)):
+                if len(secret) < 16:
+                    raise ConfigError(f"{setting} ({variable}): at least 16 characters required when {name} is "
+                                      "a carrier")
+    lookup = config.line_type_lookup
+    if lookup != OFFLINE_LOOKUP and (check := carriers.hook(lookup, "check_lookup")):
+        check(config.per_carrier[lookup], config)

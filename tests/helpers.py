@@ -84,8 +84,7 @@ class Gateway:
 
     @property
     def token(self) -> str:
-        return self.config.twilio.auth_token if self.config.carrier.name == "twilio" \
-            else self.config.carrier.sandbox_auth_token
+        return self.config.per_carrier[self.config.carrier.name].auth_token
 
     async def call(self, method: str, path: str, json=None, token: str | None = TOKEN, **kwargs):
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pytest
 
 from gateway.carriers import OTHER_FAILURE, Failure, RawRequest
-from gateway.carriers.sandbox import SandboxCarrier
+from gateway.carriers.sandbox import SandboxCarrier, Settings as SandboxSettings
 from gateway.carriers.twilio import ERROR_CODES, TwilioWire, signature
 from gateway.compliance.preferences import dnd_for
 from gateway.config import Config
@@ -54,9 +54,9 @@ def test_twilio_verifies_the_raw_body_and_parses_it():
 
 
 def test_the_sandbox_answers_at_twilios_paths_only_when_twilio_is_not_a_carrier():
-    alone = SandboxCarrier(Config())
-    beside = SandboxCarrier(Config().replace(carrier={"also": "twilio"}, twilio={"account_sid": "AC1",
-                            "auth_token": "t"}, verification={"secret": "x" * 16}, hooks={"secret": "y" * 16}))
+    alone = SandboxCarrier(SandboxSettings(), Config())
+    beside = SandboxCarrier(SandboxSettings(), Config().replace(carrier={"also": "twilio"}, twilio={
+        "account_sid": "AC1", "auth_token": "t"}, verification={"secret": "x" * 16}, hooks={"secret": "y" * 16}))
     assert ("/webhooks/twilio/sms", "inbound") in alone.webhook_paths()
     assert beside.webhook_paths() == [("/webhooks/sandbox/sms", "inbound"), ("/webhooks/sandbox/status", "status")]
 
@@ -86,7 +86,7 @@ async def test_two_carriers_at_once_each_number_sends_through_its_own(start_gate
     # Each carrier's webhooks verify with its own secret, at its own path.
     form = {"MessageSid": "SM" + secrets.token_hex(16), "AccountSid": ACCOUNT_SID, "From": PAT, "To": PROXY_2,
             "Body": "Hi from Pat", "NumMedia": "0"}
-    sandbox_token = gateway.config.carrier.sandbox_auth_token
+    sandbox_token = gateway.config.per_carrier["sandbox"].auth_token
     assert (await gateway._signed("/webhooks/twilio/sms", form, True, sandbox_token))[0] == 403
     assert (await gateway._signed("/webhooks/sandbox/sms", form, True, sandbox_token))[0] == 200
     assert "Hi from Pat" in [m["body"] for m in await gateway.messages(sandboxed["id"])]

@@ -21,9 +21,9 @@ def test_environment_overrides_the_file():
         ("postgresql://u@db:5432/gw", "redis://cache:6379/0", "0.0.0.0", 9000)
     assert config.server.api_tokens == {"default": "secret"}
     assert config.public_url == "https://sms.example.org"
-    assert (config.carrier.name, config.twilio.account_sid, config.twilio.api_base) == \
-        ("twilio", "AC1", "http://127.0.0.1:1")
-    assert (config.verification.secret, config.line_type_lookup, config.lookup.base) == \
+    twilio = config.per_carrier["twilio"]
+    assert (config.carrier.name, twilio.account_sid, twilio.api_base) == ("twilio", "AC1", "http://127.0.0.1:1")
+    assert (config.verification.secret, config.line_type_lookup, twilio.lookup_base) == \
         ("0123456789abcdef", "offline", "http://127.0.0.1:2")
 
 
@@ -32,6 +32,28 @@ def test_line_type_lookup_follows_the_carrier():
     assert load({"CARRIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
                  "GATEWAY_VERIFICATION_SECRET": "x" * 16, "GATEWAY_WEBHOOK_SECRET": "y" * 16}).line_type_lookup \
         == "twilio"
+
+
+def test_each_carrier_reads_its_own_table_and_variables(tmp_path):
+    other = tmp_path / "other.toml"
+    other.write_text('[sandbox]\nauth_token = "from-file"\ndelivery_delay = 0.5\n'
+                     '[twilio]\nlookup_base = "http://l:1"\n')
+    config = load({"GATEWAY_CONFIG": str(other), "SANDBOX_DELIVERY_DELAY": "0.25", "TWILIO_API_BASE": "http://a:2"})
+    assert config.per_carrier["sandbox"].auth_token == "from-file"
+    assert config.per_carrier["sandbox"].delivery_delay == 0.25  # the environment over the file
+    twilio = config.per_carrier["twilio"]
+    assert (twilio.api_base, twilio.lookup_base) == ("http://a:2", "http://l:1")
+    assert config.replace(sandbox={"auth_token": "t2"}).per_carrier["sandbox"].auth_token == "t2"
+
+
+def test_a_real_carrier_beside_the_sandbox_needs_its_credentials_and_the_secrets():
+    missing_token = r"^twilio\.auth_token \(TWILIO_AUTH_TOKEN\): required when twilio is a carrier$"
+    with pytest.raises(ConfigError, match=missing_token):
+        load({"CARRIERS_ALSO": "twilio", "TWILIO_ACCOUNT_SID": "AC1"})
+    with pytest.raises(ConfigError, match=r"GATEWAY_WEBHOOK_SECRET.*when twilio is a carrier"):
+        load({"CARRIERS_ALSO": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
+              "GATEWAY_VERIFICATION_SECRET": "x" * 16})
+    assert load({}).carriers == ("sandbox",)  # the sandbox alone needs neither
 
 
 def test_public_url_defaults_to_host_and_port():
@@ -56,6 +78,12 @@ def test_gateway_config_names_another_file(tmp_path):
       "GATEWAY_VERIFICATION_SECRET": "x" * 16}, "GATEWAY_WEBHOOK_SECRET"),
     ({"LINE_TYPE_LOOKUP": "magic"}, "LINE_TYPE_LOOKUP"),
     ({"LINE_TYPE_LOOKUP": "twilio"}, "LINE_TYPE_LOOKUP"),
+    ({"LINE_TYPE_LOOKUP": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
+      "TWILIO_LOOKUP_BASE": "lookups.example"}, "twilio.lookup_base (TWILIO_LOOKUP_BASE)"),
+    ({"CARRIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_API_BASE": "api.example"},
+     "twilio.api_base (TWILIO_API_BASE)"),
+    ({"CARRIERS_ALSO": "sandbox,pigeon"}, "CARRIERS_ALSO"),
+    ({"SANDBOX_DELIVERY_DELAY": "soon"}, "sandbox.delivery_delay"),
     ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
     ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
     ({"GATEWAY_PUBLIC_URL": "sms.example.org"}, "GATEWAY_PUBLIC_URL"),
@@ -78,6 +106,11 @@ def test_bad_settings_name_themselves(env, names):
     ({"server": {"api_tokens": {"web": 5}}}, "server.api_tokens"),
     ({"limits": {"daily_levels": [200, -1]}}, "limits.daily_levels"),
     ({"limits": {"daily_levels": []}}, "limits.daily_levels"),
+    ({"sandbox": {"delivery_delay": 0}}, "sandbox.delivery_delay"),
+    ({"twilio": {"auth_tokn": "t"}}, "twilio.auth_tokn"),
+    ({"twilio": "AC1"}, "twilio"),
+    ({"carrier": {"sandbox_auth_token": "t"}}, "carrier.sandbox_auth_token"),  # moved to [sandbox] auth_token
+    ({"lookup": {"base": "http://l:1"}}, "lookup.base"),  # moved to [twilio] lookup_base
 ])
 def test_bad_file_settings_name_themselves(raw, names):
     with pytest.raises(ConfigError, match=names.replace(".", r"\.")):

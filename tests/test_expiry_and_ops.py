@@ -98,7 +98,7 @@ async def test_health_readiness_and_metrics(gateway):
                  'gateway_route_lookup_seconds_bucket{le="0.001",source="redis"}',
                  "gateway_request_seconds_bucket", "gateway_queue_depth"):
         assert line in text, line
-    assert TOKEN not in text and gateway.config.twilio.auth_token not in text
+    assert TOKEN not in text and gateway.config.per_carrier["twilio"].auth_token not in text
 
 
 async def test_errors_never_leak_a_trace(gateway):

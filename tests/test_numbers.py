@@ -64,7 +64,7 @@ def test_a_bad_list_of_countries_is_refused(bad):
 
 
 async def _twilio_lookup_gateway(start_gateway, fake_lookup, **lookup):
-    return await start_gateway(lookup={"name": "twilio", "base": fake_lookup.url, **lookup})
+    return await start_gateway(lookup={"name": "twilio", **lookup}, twilio={"lookup_base": fake_lookup.url})
 
 
 @pytest.mark.parametrize("kind, outcome", [

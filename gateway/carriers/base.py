@@ -160,11 +160,11 @@ class Carrier:
     """One carrier. Subclasses set name, inbound_path, status_path and error_codes, and implement verify,
     parse_inbound, parse_status and send; the rest has defaults.
 
-    Life: built from the configuration alone (its module's create(config), in create_app, so its routes can
-    be registered), then open(resources) once the gateway's pools exist, before any send or webhook.
+    Life: built from the configuration alone (its module's create(settings, config), in create_app, so its
+    routes can be registered), then open(resources) once the gateway's pools exist, before any send or webhook.
     """
 
-    name: str = ""  # as in the configuration (carrier.name, carrier.enabled) and community_numbers.carrier
+    name: str = ""  # as in the configuration (carrier.name, carrier.also) and community_numbers.carrier
     inbound_path: str = ""  # where the carrier posts texts to our numbers, e.g. /webhooks/twilio/sms
     status_path: str = ""  # where it posts delivery statuses; callback_url adds ?message_id= for each send
     error_codes: Mapping[str, Failure] = {}  # the carrier's error codes -> what they mean; others: OTHER_FAILURE

@@ -16,6 +16,7 @@ import itertools
 import secrets
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping
 
@@ -34,6 +35,17 @@ from gateway.storage.fallback import AWAY, from_redis
 from gateway.vocabulary import FailureClass
 
 log = structlog.get_logger(__name__)
+
+REACHES_PHONES = False  # nothing leaves the machine: the secrets real carriers need are not required
+
+
+@dataclass(frozen=True)
+class Settings:
+    """[sandbox] in the config file; SANDBOX_<SETTING> in the environment."""
+
+    auth_token: str = "sandbox"  # signs its callbacks (X-Twilio-Signature)
+    delivery_delay: float = 0.2  # seconds between its "sent" and "delivered" callbacks
+
 
 FAILURES_PREFIX = "gw:sandbox:failures:"  # + E.164 -> hash {failure, left}
 FAILURES_TTL = 86400  # seconds a plan nobody used is kept
@@ -63,9 +75,9 @@ class SandboxCarrier(TwilioWire):
     status_path = "/webhooks/sandbox/status"
     error_codes = ERROR_CODES
 
-    def __init__(self, config: Config) -> None:
-        super().__init__(config.carrier.sandbox_auth_token)
-        self.delay = config.carrier.sandbox_delivery_delay
+    def __init__(self, settings: Settings, config: Config) -> None:
+        super().__init__(settings.auth_token)
+        self.delay = settings.delivery_delay
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
         self.region = config.relay.default_region
         self.twilio_paths = "twilio" not in config.carriers
@@ -214,11 +226,11 @@ class SandboxLookup:
         return LineAnswer("mobile", "Sandbox Mobile")
 
 
-def create(config: Config) -> SandboxCarrier:
+def create(settings: Settings, config: Config) -> SandboxCarrier:
     """The registry's factory (gateway/carriers/__init__.py)."""
-    return SandboxCarrier(config)
+    return SandboxCarrier(settings, config)
 
 
-def lookup(config: Config, session: aiohttp.ClientSession) -> SandboxLookup:
+def lookup(settings: Settings, config: Config, session: aiohttp.ClientSession) -> SandboxLookup:
     """LINE_TYPE_LOOKUP=sandbox."""
     return SandboxLookup()

@@ -1,11 +1,12 @@
-"""Twilio: its wire format (signed form webhooks, an empty TwiML reply), its Messages REST API, its error codes
-and its Lookup v2 line-type API."""
+"""Twilio: its settings ([twilio] / TWILIO_*), its wire format (signed form webhooks, an empty TwiML reply), its
+Messages REST API, its error codes and its Lookup v2 line-type API."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
@@ -16,11 +17,36 @@ from aiohttp import web
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed, NotANumber,
                                    OutboundSms, RawRequest, Rejected, RetryLater, SendResult, StatusUpdate,
                                    WebhookReply)
-from gateway.config import Config
+from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
 from gateway.vocabulary import FailureClass, MessageStatus
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """[twilio] in the config file; TWILIO_<SETTING> in the environment."""
+
+    account_sid: str = ""
+    auth_token: str = ""  # also checks X-Twilio-Signature
+    api_base: str = "https://api.twilio.com"
+    lookup_base: str = "https://lookups.twilio.com"  # the Lookup API (LINE_TYPE_LOOKUP=twilio)
+
+
+def check(settings: Settings, config: Config) -> None:
+    """With twilio as a carrier: the credentials are required, the API base must be a URL."""
+    for setting in ("account_sid", "auth_token"):
+        if not getattr(settings, setting):
+            raise ConfigError(f"{carrier_setting('twilio', setting)}: required when twilio is a carrier")
+    check_url(carrier_setting("twilio", "api_base"), settings.api_base, ("http", "https"))
+
+
+def check_lookup(settings: Settings, config: Config) -> None:
+    """With LINE_TYPE_LOOKUP=twilio (twilio need not be a carrier): the credentials and the lookup base."""
+    if not (settings.account_sid and settings.auth_token):
+        raise ConfigError("lookup.name (LINE_TYPE_LOOKUP): twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    check_url(carrier_setting("twilio", "lookup_base"), settings.lookup_base, ("http", "https"))
 
 Form = Sequence[tuple[str, str]]
 
@@ -176,11 +202,10 @@ class TwilioCarrier(TwilioWire):
     inbound_path = "/webhooks/twilio/sms"
     status_path = "/webhooks/twilio/status"
 
-    def __init__(self, config: Config) -> None:
-        super().__init__(config.twilio.auth_token)
-        self.url = f"{config.twilio.api_base.rstrip('/')}/2010-04-01/Accounts/{config.twilio.account_sid}/Messages.json"
-        credentials = f"{config.twilio.account_sid}:{config.twilio.auth_token}".encode()
-        self.headers = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+    def __init__(self, settings: Settings, config: Config) -> None:
+        super().__init__(settings.auth_token)
+        self.url = f"{settings.api_base.rstrip('/')}/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
+        self.headers = _basic_auth(settings)
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
@@ -213,6 +238,11 @@ def _result(response: aiohttp.ClientResponse, payload: dict) -> SendResult:
     return Rejected(code, message, ERROR_CODES.get(code, OTHER_FAILURE))
 
 
+def _basic_auth(settings: Settings) -> dict[str, str]:
+    credentials = f"{settings.account_sid}:{settings.auth_token}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+
+
 def _retry_after(response: aiohttp.ClientResponse) -> float | None:
     value = response.headers.get("Retry-After", "")
     try:
@@ -230,15 +260,14 @@ LINE_TYPES = {
 
 
 class TwilioLookup:
-    """GET {base}/v2/PhoneNumbers/{E.164}?Fields=line_type_intelligence with Basic auth."""
+    """GET {lookup_base}/v2/PhoneNumbers/{E.164}?Fields=line_type_intelligence with Basic auth."""
 
     name = "twilio"
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
         self.session = session
-        self.base = config.lookup.base.rstrip("/")
-        credentials = f"{config.twilio.account_sid}:{config.twilio.auth_token}".encode()
-        self.headers = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+        self.base = settings.lookup_base.rstrip("/")
+        self.headers = _basic_auth(settings)
 
     async def lookup(self, e164: str) -> LineAnswer:
         url = f"{self.base}/v2/PhoneNumbers/{e164}"
@@ -259,11 +288,11 @@ class TwilioLookup:
         return LineAnswer(line_type, intelligence.get("carrier_name"))
 
 
-def create(config: Config) -> TwilioCarrier:
+def create(settings: Settings, config: Config) -> TwilioCarrier:
     """The registry's factory (gateway/carriers/__init__.py)."""
-    return TwilioCarrier(config)
+    return TwilioCarrier(settings, config)
 
 
-def lookup(config: Config, session: aiohttp.ClientSession) -> TwilioLookup:
+def lookup(settings: Settings, config: Config, session: aiohttp.ClientSession) -> TwilioLookup:
     """LINE_TYPE_LOOKUP=twilio: needs the twilio credentials, not the twilio carrier."""
-    return TwilioLookup(config, session)
+    return TwilioLookup(settings, session)
