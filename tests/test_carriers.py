@@ -72,6 +72,9 @@ async def test_two_carriers_at_once_each_number_sends_through_its_own(start_gate
     on_twilio = await gateway.community(numbers=[PROXY], name="On Twilio")
     on_sandbox = await gateway.community(numbers=[{"phone": PROXY_2, "carrier": "sandbox"}], name="On Sandbox")
     assert await db.fetchval("SELECT carrier FROM community_numbers WHERE phone = $1", PROXY) is None
+    # The API shows which carrier each number's texts go through (the default for a number that names none).
+    assert (on_twilio["carriers"], on_sandbox["carriers"]) == ({PROXY: "twilio"}, {PROXY_2: "sandbox"})
+    assert (await gateway.call("GET", f"/v1/communities/{on_sandbox['id']}"))[1]["carriers"] == {PROXY_2: "sandbox"}
     await gateway.conversation(on_twilio["id"])
     sandboxed = await gateway.conversation(on_sandbox["id"])
     await gateway.delivered_to(ALEX)

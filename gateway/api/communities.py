@@ -114,6 +114,11 @@ async def _overview(request: web.Request, community_id: int) -> communities.Over
     return await communities.overview(request.app[COUNTERS], request.app[CONFIG].limits, community_id)
 
 
+async def _shown(request: web.Request, community_id: int) -> dict:
+    """The community as the API shows it; NotFound when there is none."""
+    return render.community(await _overview(request, community_id), request.app[CARRIERS].default.name)
+
+
 @routes.post("/v1/communities")
 async def create(request: web.Request) -> web.Response:
     fields = {name: kind for name, (kind, _, _) in SETTINGS.items()}
@@ -126,7 +131,7 @@ async def create(request: web.Request) -> web.Response:
     if not owned:
         raise InvalidInput("invalid_field", "numbers: expected at least one number, each once")
     community_id = await communities.create(request.app[POOL], settings.pop("name"), settings, owned)
-    return web.json_response(render.community(await _overview(request, community_id)), status=201)
+    return web.json_response(await _shown(request, community_id), status=201)
 
 
 def _owned_numbers(request: web.Request, items: list, region: str) -> dict[str, str | None]:
@@ -148,7 +153,7 @@ def _owned_numbers(request: web.Request, items: list, region: str) -> dict[str, 
 
 @routes.get("/v1/communities/{id}")
 async def get(request: web.Request) -> web.Response:
-    return web.json_response(render.community(await _overview(request, path_id(request))))
+    return web.json_response(await _shown(request, path_id(request)))
 
 
 @routes.patch("/v1/communities/{id}")
@@ -156,7 +161,7 @@ async def update(request: web.Request) -> web.Response:
     data = await read_json(request, {name: kind for name, (kind, _, _) in SETTINGS.items()})
     settings = await _usable_timezone(request, _settings(data))
     overview = await communities.update(request.app[COUNTERS], request.app[CONFIG].limits, path_id(request), settings)
-    return web.json_response(render.community(overview))
+    return web.json_response(render.community(overview, request.app[CARRIERS].default.name))
 
 
 def _allow_list(numbers) -> dict:
@@ -271,4 +276,4 @@ async def cancel_held(request: web.Request) -> web.Response:
 @routes.post("/v1/communities/{id}/restriction/lift")
 async def lift_restriction(request: web.Request) -> web.Response:
     await monitoring.lift(request.app[POOL], request.app[DISPATCHER], path_id(request))
-    return web.json_response(render.community(await _overview(request, path_id(request))))
+    return web.json_response(await _shown(request, path_id(request)))

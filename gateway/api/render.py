@@ -27,7 +27,8 @@ def value(item: Any) -> Any:
     return item
 
 
-def community(view: Overview) -> dict:
+def community(view: Overview, default_carrier: str) -> dict:
+    """A community; carriers: each of its numbers -> the carrier its texts go through."""
     c = view.community
     return {
         "id": c.id, "name": c.name, "mode": c.mode, "inactivity_days": c.inactivity_days, "countries": c.countries,
@@ -37,6 +38,7 @@ def community(view: Overview) -> dict:
         "opt_out_webhook_url": c.opt_out_webhook_url, "alert_webhook_url": c.alert_webhook_url,
         "timezone": c.timezone, "created_at": value(c.created_at), "updated_at": value(c.updated_at),
         "numbers": c.numbers, "open_conversations": c.open_conversations,
+        "carriers": {phone: carrier or default_carrier for phone, carrier in zip(c.numbers, c.number_carriers)},
         "daily": {"level": c.daily_level, "limit": view.daily_limit, "used": view.used_today,
                   "resets_at": value(view.resets_at), "levels": view.daily_levels, "ceiling": view.daily_ceiling},
         "monthly": {"limit": c.monthly_limit, "used": view.used_month},

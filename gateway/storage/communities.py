@@ -45,6 +45,7 @@ class Community:
     created_at: datetime
     updated_at: datetime
     numbers: list[str]  # E.164, sorted
+    number_carriers: list[str | None]  # each number's carrier, in the same order; None: the gateway's default
     open_conversations: int
 
     @classmethod

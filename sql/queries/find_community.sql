@@ -1,4 +1,5 @@
--- A community with its settings, numbers, open conversations and compliance state.
+-- A community with its settings, numbers (and, in the same order, each number's carrier: null for the gateway's
+-- default), open conversations and compliance state.
 SELECT c.id, c.name, c.mode, c.inactivity_days, c.countries, c.default_region, c.require_verification,
        c.unknown_line_type, c.sender_name, c.sender_id_template, c.help_text, c.opt_out_webhook_url,
        c.alert_webhook_url, c.timezone, c.current_day, c.day_started_at, c.daily_limit_levels, c.daily_limit_ceiling, c.daily_level,
@@ -6,6 +7,8 @@ SELECT c.id, c.name, c.mode, c.inactivity_days, c.countries, c.default_region, c
        c.rates_checked_at, c.created_at, c.updated_at,
        coalesce((SELECT array_agg(n.phone ORDER BY n.phone) FROM community_numbers n WHERE n.community_id = c.id),
                 '{}') AS numbers,
+       coalesce((SELECT array_agg(n.carrier ORDER BY n.phone) FROM community_numbers n WHERE n.community_id = c.id),
+                '{}') AS number_carriers,
        (SELECT count(*) FROM conversations v WHERE v.community_id = c.id AND v.status = 'open') AS open_conversations
 FROM communities c
 WHERE c.id = $1
