@@ -20,7 +20,7 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class Server:
+class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = ""
@@ -31,7 +31,7 @@ class Server:
 
 
 @dataclass(frozen=True)
-class Database:
+class DatabaseSettings:
     url: str = ""
     pool_min: int = 2
     pool_max: int = 10
@@ -41,14 +41,14 @@ class Database:
 
 
 @dataclass(frozen=True)
-class Redis:
+class RedisSettings:
     url: str = ""
     timeout: float = 0.5
     max_connections: int = 100
 
 
 @dataclass(frozen=True)
-class Embedded:
+class EmbeddedSettings:
     data_dir: str = "var"
     redis_port: int = 6380
 
@@ -71,7 +71,7 @@ class LineTypeLookupSettings:
 
 
 @dataclass(frozen=True)
-class Verification:
+class VerificationSettings:
     secret: str = ""
     ttl_minutes: int = 10
     max_checks: int = 5
@@ -80,14 +80,14 @@ class Verification:
 
 
 @dataclass(frozen=True)
-class Limits:
+class LimitsSettings:
     daily_levels: list = field(default_factory=lambda: [200, 400, 600, 800, 1000, 1200, 1400, 2000])
     daily_ceiling: int = 5000
     reset_interval: float = 60.0
 
 
 @dataclass(frozen=True)
-class Compliance:
+class ComplianceSettings:
     temporary_dnd_failures: int = 3
     temporary_dnd_days: int = 30
     monitor_interval: float = 300.0
@@ -99,7 +99,7 @@ class Compliance:
 
 
 @dataclass(frozen=True)
-class Hooks:
+class HooksSettings:
     secret: str = ""
     timeout: float = 5.0
     max_attempts: int = 8
@@ -115,7 +115,7 @@ class RelaySettings:
 
 
 @dataclass(frozen=True)
-class Queue:
+class QueueSettings:
     lease_seconds: float = 60.0
     concurrency: int = 64
     poll_interval: float = 0.1
@@ -125,34 +125,34 @@ class Queue:
 
 
 @dataclass(frozen=True)
-class Tasks:
+class TasksSettings:
     expiry_interval: float = 60.0
     restart_delay: float = 1.0
     routes_check_interval: float = 10.0
 
 
 @dataclass(frozen=True)
-class Log:
+class LogSettings:
     level: str = "info"
     format: str = "auto"
 
 
 @dataclass(frozen=True)
 class Config:
-    server: Server = field(default_factory=Server)
-    database: Database = field(default_factory=Database)
-    redis: Redis = field(default_factory=Redis)
-    embedded: Embedded = field(default_factory=Embedded)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    embedded: EmbeddedSettings = field(default_factory=EmbeddedSettings)
     carrier: CarrierSettings = field(default_factory=CarrierSettings)
     lookup: LineTypeLookupSettings = field(default_factory=LineTypeLookupSettings)
-    verification: Verification = field(default_factory=Verification)
-    limits: Limits = field(default_factory=Limits)
-    compliance: Compliance = field(default_factory=Compliance)
-    hooks: Hooks = field(default_factory=Hooks)
+    verification: VerificationSettings = field(default_factory=VerificationSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
+    hooks: HooksSettings = field(default_factory=HooksSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
-    queue: Queue = field(default_factory=Queue)
-    tasks: Tasks = field(default_factory=Tasks)
-    log: Log = field(default_factory=Log)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    tasks: TasksSettings = field(default_factory=TasksSettings)
+    log: LogSettings = field(default_factory=LogSettings)
     # Each carrier module's own Settings, by carrier name: its [<name>] table (gateway/carriers/__init__.py).
     per_carrier: Mapping[str, Any] = field(default_factory=lambda: {
         name: settings() for name, settings in _carrier_settings().items()})

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from gateway.compliance import rates as monitoring
-from gateway.config import Compliance
+from gateway.config import ComplianceSettings
 from tests.fakes import Reply
 from tests.helpers import ALEX, PROXY, SAM, TOKEN, wait_for
 
@@ -89,7 +89,7 @@ async def _accepted_count(db, count):
 ])
 def test_judge(current, sent, errors, opt_outs, recipients, expected):
     measured = monitoring.rates(sent, errors, recipients, opt_outs)
-    assert monitoring.judge(current, sent, measured, Compliance()) == expected
+    assert monitoring.judge(current, sent, measured, ComplianceSettings()) == expected
 
 
 async def test_high_error_rate_restricts_until_an_operator_lifts_it(start_gateway, db, hook_receiver):

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
-from gateway.config import Limits as LimitsSettings
+from gateway.config import LimitsSettings
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.metrics import Metrics
 from gateway.storage import held, usage

@@ -8,7 +8,7 @@ import structlog
 from gateway.platform import events as hooks
 from gateway.relay import segments
 from gateway.carriers import Carrier, Failure, InboundSms
-from gateway.config import Compliance as ComplianceSettings
+from gateway.config import ComplianceSettings
 from gateway.errors import Conflict, NotFound
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.metrics import Metrics

@@ -9,7 +9,7 @@ import structlog
 
 from gateway.platform import events as hooks
 from gateway.compliance import limits
-from gateway.config import Compliance
+from gateway.config import ComplianceSettings
 from gateway.errors import Conflict, NotFound
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.metrics import Metrics
@@ -33,7 +33,7 @@ def rates(sent: int, errors: int, recipients: int, opt_outs: int) -> Rates:
     return Rates(errors / sent if sent else 0.0, opt_outs / recipients if recipients else 0.0)
 
 
-def judge(current: ComplianceState, sent: int, measured: Rates, config: Compliance) -> ComplianceState:
+def judge(current: ComplianceState, sent: int, measured: Rates, config: ComplianceSettings) -> ComplianceState:
     """The state the rates call for. Below monitor_min_sent nothing is judged; a restriction stays until lifted."""
     if current == ComplianceState.RESTRICTED or sent < config.monitor_min_sent:
         return ComplianceState(current)
@@ -44,7 +44,7 @@ def judge(current: ComplianceState, sent: int, measured: Rates, config: Complian
     return ComplianceState.OK
 
 
-async def check(pool: asyncpg.Pool, metrics: Metrics, config: Compliance) -> None:
+async def check(pool: asyncpg.Pool, metrics: Metrics, config: ComplianceSettings) -> None:
     """Measure every community that sent in the last 24 hours; warn or restrict where the rates call for it.
     One community that cannot be judged is logged and counted; the others still are."""
     for traffic in await community_rows.community_rates(pool):
@@ -55,7 +55,7 @@ async def check(pool: asyncpg.Pool, metrics: Metrics, config: Compliance) -> Non
             log.exception("rate_check_failed", community_id=traffic.community_id)
 
 
-async def _judge_one(pool: asyncpg.Pool, metrics: Metrics, config: Compliance, traffic: CommunityRates) -> None:
+async def _judge_one(pool: asyncpg.Pool, metrics: Metrics, config: ComplianceSettings, traffic: CommunityRates) -> None:
     measured = rates(traffic.sent, traffic.errors, traffic.recipients, traffic.opt_outs)
     state = judge(traffic.compliance_state, traffic.sent, measured, config)
     community_id = traffic.community_id

@@ -41,9 +41,9 @@ class Sender:
     queued: asyncio.Event  # set when a message is queued in this process (Dispatcher.queued)
     metrics: Metrics
     carriers: Carriers  # a send goes through its number's carrier
-    queue: config.Queue
+    queue: config.QueueSettings
     sends: config.CarrierSettings  # timeouts and retries
-    limits: config.Limits
+    limits: config.LimitsSettings
     restart_delay: float  # seconds to wait after Redis failed a claim
     public_url: str  # the base of the status callback URL
     carrier_errors: CarrierErrors  # what a refusal's error code does to the recipient (DND)

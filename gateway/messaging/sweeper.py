@@ -17,7 +17,7 @@ from gateway.storage.db import Executor
 log = structlog.get_logger(__name__)
 
 
-async def sweep(db: Executor, outbox: Outbox, metrics: Metrics, queued: asyncio.Event, queue: config.Queue,
+async def sweep(db: Executor, outbox: Outbox, metrics: Metrics, queued: asyncio.Event, queue: config.QueueSettings,
                 batch: int = 1000) -> int:
     """Messages stored as queued (or whose send never answered) that are not in Redis go back in; returns how
     many. `queued` is set when any did, so this process's drainer claims them now."""

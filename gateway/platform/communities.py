@@ -10,7 +10,7 @@ import asyncpg
 import structlog
 
 from gateway.compliance import limits
-from gateway.config import Limits as LimitsSettings
+from gateway.config import LimitsSettings
 from gateway.errors import Conflict, NotFound
 from gateway.relay.phones import mask
 from gateway.storage import communities as rows, contacts as contact_rows

@@ -14,7 +14,7 @@ import aiohttp
 import asyncpg
 import structlog
 
-from gateway.config import Hooks as HooksSettings
+from gateway.config import HooksSettings
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
 from gateway.storage import events as deliveries

@@ -12,7 +12,7 @@ import asyncpg
 import redis.asyncio as aioredis
 import structlog
 
-from gateway.config import Verification as VerificationSettings
+from gateway.config import VerificationSettings
 from gateway.errors import Conflict, InvalidInput, LimitReached, NotFound
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.metrics import Metrics
