@@ -2,13 +2,18 @@
 sandbox failures on request, carrier settings per module): each a reproduction on real servers, written before
 its fix. Those not fixed yet are strict xfails saying what is wrong."""
 
+import asyncio
+import json
 import secrets
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 
 from gateway.config import ConfigError, load
+from gateway.errors import Malformed
+from gateway.ops.middleware import error_middleware
 from tests.fakes import ACCOUNT_SID
-from tests.helpers import ALEX, PROXY, PROXY_2
+from tests.helpers import ALEX, PROXY, PROXY_2, wait_for
 
 SECRETS = {"GATEWAY_VERIFICATION_SECRET": "x" * 16, "GATEWAY_WEBHOOK_SECRET": "y" * 16}
 
@@ -77,3 +82,44 @@ async def test_an_inbound_text_from_another_carrier_is_not_stored(start_gateway,
     assert 400 <= status < 500
     assert await db.fetchval("SELECT preference FROM contacts WHERE phone = $1", ALEX) != "opted_out"
     assert await db.fetchval("SELECT count(*) FROM messages WHERE direction = 'inbound'") == 0
+
+
+@pytest.mark.xfail(strict=True, reason="a send whose number's carrier is not configured ends failed with "
+                   "carrier_not_served and attempts 1, which community_rates.sql counts as a carrier error")
+async def test_a_carrier_left_out_of_the_configuration_does_not_restrict_its_communities(start_gateway, db):
+    """Restart a gateway without a carrier some numbers name (CARRIERS_ALSO changed): every send from those numbers
+    fails carrier_not_served, and the rate monitor blames the community for it: 100% errors, restricted (and its
+    alert webhook told so) for an operator's configuration. The messages are lost too: configuring the carrier
+    again sends none of them."""
+    gateway = await start_gateway(kind="sandbox", compliance={"monitor_interval": 0.2, "monitor_min_sent": 4})
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    await db.execute("UPDATE community_numbers SET carrier = 'twilio'")  # as after a restart without twilio
+    for i in range(4):
+        await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
+                           {"from": "prospect", "body": f"m{i}"})
+
+    async def all_ended():
+        messages = [m for m in await gateway.messages(conversation["id"]) if m["body"].startswith("m")]
+        return all(m["status"] not in ("queued", "submitting") for m in messages)
+
+    await wait_for(all_ended, what="the sends ended")
+    await asyncio.sleep(0.6)  # three monitor passes
+    status, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
+    assert body["compliance"]["state"] == "ok", body["compliance"]
+
+
+class BadBody(Malformed):
+    """What a carrier module added as one file may raise for a body it cannot read."""
+
+
+async def test_a_subclass_of_a_domain_error_gets_its_base_class_status():
+    """A carrier module that raised its own subclass of Malformed got a 500 (a KeyError in error_middleware's
+    table lookup by exact class, itself raised while handling the error), not 400: adding a carrier is meant to
+    need nothing in the core."""
+    async def handler(request):
+        raise BadBody("invalid_body", "not a pigeon's body")
+
+    response = await error_middleware(make_mocked_request("POST", "/webhooks/pigeon/in"), handler)
+    assert response.status == 400
+    assert json.loads(response.body) == {"error": {"code": "invalid_body", "message": "not a pigeon's body"}}
