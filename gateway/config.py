@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import typing
@@ -310,8 +311,10 @@ def _coerce(name: str, kind: type, value: Any) -> Any:
 
 
 def _positive(name: str, value: float) -> None:
-    if value <= 0:
-        raise ConfigError(f"{name}: must be greater than 0, got {value}")
+    # "nan" and "inf" parse as floats (TOML and the environment alike) and pass "<= 0": a delay or timeout of nan
+    # makes every comparison false, one of inf never ends.
+    if not value > 0 or (isinstance(value, float) and not math.isfinite(value)):
+        raise ConfigError(f"{name}: must be a finite number greater than 0, got {value}")
 
 
 def check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:

@@ -16,7 +16,7 @@ from gateway.compliance import rates as monitoring
 from gateway.verification import numbers
 from gateway.compliance import timezones
 from gateway.api import render
-from gateway.errors import InvalidInput
+from gateway.errors import InvalidInput, Malformed
 from gateway.keys import CARRIERS, CONFIG, COUNTERS, DISPATCHER, LINE_TYPES, POOL
 from gateway.storage import held as held_rows
 from gateway.storage.communities import Community
@@ -134,6 +134,9 @@ async def create(request: web.Request) -> web.Response:
     return web.json_response(await _shown(request, community_id), status=201)
 
 
+NUMBER_FIELDS = frozenset({"phone", "carrier"})  # of a number given as an object
+
+
 def _owned_numbers(request: web.Request, items: list, region: str) -> dict[str, str | None]:
     """numbers: each a phone, or {"phone", "carrier"} naming a configured carrier (absent or null: the default
     carrier). The community's own numbers send; they are parsed, not judged as recipients. Returns phone ->
@@ -142,6 +145,8 @@ def _owned_numbers(request: web.Request, items: list, region: str) -> dict[str, 
     for i, item in enumerate(items):
         carrier = None
         if isinstance(item, dict):
+            if unknown := sorted(item.keys() - NUMBER_FIELDS):
+                raise Malformed("unknown_field", f"numbers[{i}].{unknown[0][:40]}: unknown field")
             carrier, item = item.get("carrier"), item.get("phone")
             if carrier is not None and (not isinstance(carrier, str) or carrier not in request.app[CARRIERS]):
                 served = ", ".join(request.app[CARRIERS].names)

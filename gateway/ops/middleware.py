@@ -25,6 +25,12 @@ HTTP_STATUS: dict[type[GatewayError], int] = {
     LimitReached: 429,
 }
 
+def http_status(error: GatewayError) -> int:
+    """The status of a domain error by its class or the nearest base in HTTP_STATUS: a carrier module may raise
+    its own subclass (class BadBody(Malformed)) without the core knowing it. A bare GatewayError is our bug: 500."""
+    return next((HTTP_STATUS[cls] for cls in type(error).__mro__ if cls in HTTP_STATUS), 500)
+
+
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
 
@@ -58,7 +64,7 @@ async def error_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except GatewayError as exc:
-        status = HTTP_STATUS[type(exc)]
+        status = http_status(exc)
         log.info("request_refused", status=status, code=exc.code, path=clip(request.path, 200))
         response = error_body(status, exc.code, exc.message, **exc.details)
         if isinstance(exc, LimitReached) and exc.retry_after is not None:
