@@ -32,9 +32,11 @@ from gateway.config import Config
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.keys import (CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES, METRICS,
-                          OUTBOX, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS, STATUS_UPDATES, TASKS, VERIFIER)
+                          NUMBER_CARRIERS, OUTBOX, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS, STATUS_UPDATES, TASKS,
+                          VERIFIER)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
+from gateway.messaging.number_carriers import NumberCarriers
 from gateway.messaging.sending import Sender
 from gateway.messaging.statuses import StatusUpdates
 from gateway.verification.codes import Verifier
@@ -104,7 +106,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
                              config.relay.unrouted_reply, keyword)
     carrier_errors = functools.partial(compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance)
-    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors)
+    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name)
+    app[NUMBER_CARRIERS] = NumberCarriers(app[POOL], config.carrier.name)
     for carrier in app[CARRIERS]:
         await carrier.open(carriers.Resources(app[HTTP], app[REDIS], app[METRICS]))
     yield

@@ -380,7 +380,7 @@ def _validate_carrier(config: Config) -> None:
         raise ConfigError(f"lookup.name (LINE_TYPE_LOOKUP): expected one of {', '.join(lookups)}, "
                           f"got {config.lookup.name!r}")
     for name in config.carriers:
-        if check := carriers.hook(name, "check"):
+        if check := carriers.optional(name, "check"):
             check(config.per_carrier[name], config)
         if carriers.reaches_phones(name):
             # Real phones get codes and communities get signed webhooks: neither key may be a guess or change.
@@ -391,5 +391,5 @@ def _validate_carrier(config: Config) -> None:
                     raise ConfigError(f"{setting} ({variable}): at least 16 characters required when {name} is "
                                       "a carrier")
     lookup = config.line_type_lookup
-    if lookup != OFFLINE_LOOKUP and (check := carriers.hook(lookup, "check_lookup")):
+    if lookup != OFFLINE_LOOKUP and (check := carriers.optional(lookup, "check_lookup")):
         check(config.per_carrier[lookup], config)

@@ -18,6 +18,14 @@ class Malformed(GatewayError):
     """The input cannot be read: not JSON, a wrong type, an unknown field, a number that is no number."""
 
 
+class UnsupportedMedia(GatewayError):
+    """A body in a format or character set the endpoint does not take (a form where JSON is expected)."""
+
+
+class TooLarge(GatewayError):
+    """More of something than the endpoint takes (form fields, bytes)."""
+
+
 class NotAuthenticated(GatewayError):
     """No credentials, or wrong ones."""
 

@@ -16,6 +16,7 @@ from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import Supervisor
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
+from gateway.messaging.number_carriers import NumberCarriers
 from gateway.messaging.statuses import StatusUpdates
 from gateway.platform.events import Poster
 from gateway.routing.table import RouteTable
@@ -35,6 +36,7 @@ TASKS = web.AppKey("tasks", Supervisor)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 RECEIVER = web.AppKey("receiver", Receiver)
 STATUS_UPDATES = web.AppKey("status_updates", StatusUpdates)
+NUMBER_CARRIERS = web.AppKey("number_carriers", NumberCarriers)  # which carrier may speak for a number
 # Communities, compliance and verification (issue 10's storage-rest part).
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 COUNTERS = web.AppKey("counters", Counters)

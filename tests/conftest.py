@@ -137,7 +137,7 @@ def make_config(servers: Servers, port: int, carrier_url: str | None, **sections
         "redis": {"url": servers.redis_url, "timeout": 0.5},
         "carrier": {"name": "twilio" if carrier_url else "sandbox", "retry_base": 0.05, "retry_cap": 0.2,
                     "max_attempts": 3, "send_timeout": 2.0},
-        "sandbox": {"delivery_delay": 0.05},
+        "sandbox": {"delivery_delay": 0.05, "auth_token": "sandbox-test-token"},
         "twilio": {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "api_base": carrier_url or "http://x"},
         "relay": {"per_number_rate": 1000.0},
         "lookup": {"name": "sandbox", "timeout": 1.0},

@@ -5,7 +5,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from gateway.carriers import InboundSms, StatusUpdate
+from gateway.carriers import InboundMessage, StatusUpdate
 from gateway.carriers.twilio import TwilioWire
 from gateway.errors import Malformed
 from tests.fakes import Reply
@@ -19,12 +19,12 @@ def payload(name: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("inbound_sms.txt", InboundSms("SM1f0e8ae6ade43cb3c0ce4525424e404f", "+14155552671", "+14155550100",
+    ("inbound_sms.txt", InboundMessage("SM1f0e8ae6ade43cb3c0ce4525424e404f", "+14155552671", "+14155550100",
                                    "Is the pool heated?")),
-    ("inbound_mms.txt", InboundSms("MM0c2a4d2b1ad0c0f6e5b8d8c4a0e2f1b3", "+14155552671", "+14155550100", "", (
+    ("inbound_mms.txt", InboundMessage("MM0c2a4d2b1ad0c0f6e5b8d8c4a0e2f1b3", "+14155552671", "+14155550100", "", (
         "https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages/"
         "MM0c2a4d2b1ad0c0f6e5b8d8c4a0e2f1b3/Media/ME00000000000000000000000000000003",))),
-    ("inbound_unicode.txt", InboundSms("SM9a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d", "+525512345678", "+14155550100",
+    ("inbound_unicode.txt", InboundMessage("SM9a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d", "+525512345678", "+14155550100",
                                        "¿Hay piscina? 🏊 €20")),
 ])
 def test_parse_inbound(name, expected):

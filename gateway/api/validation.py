@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 
 from aiohttp import web
 
-from gateway.errors import Malformed, InvalidInput, NotFound
+from gateway.errors import InvalidInput, Malformed, NotFound, UnsupportedMedia
 
 JSON_TYPES = {str: "a string", int: "an integer", dict: "an object", list: "a list", bool: "true or false"}
 
@@ -20,7 +20,7 @@ async def read_json(request: web.Request, fields: Mapping[str, type], required: 
     if not raw.strip() and optional_body:
         return {}
     if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(reason="send the body as application/json")
+        raise UnsupportedMedia("unsupported_media_type", "send the body as application/json")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):

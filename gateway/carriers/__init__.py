@@ -27,21 +27,17 @@ from typing import Any, Iterator
 import aiohttp
 
 from gateway.carriers.base import (  # the types every caller imports from gateway.carriers
-    MESSAGE_ID, OLD_MESSAGE_ID, OTHER_FAILURE, Accepted, Carrier, Failure, Inbox, InboundMessage, InboundSms,
+    MESSAGE_ID, OLD_MESSAGE_ID, OTHER_FAILURE, Accepted, Carrier, Failure, Inbox, InboundMessage,
     LineAnswer, LineTypeLookup, LookupFailed, NotANumber, OutboundSms, RawRequest, Rejected, Resources, RetryLater,
     SendResult, StatusUpdate, WebhookReply)
 from gateway.config import Config
 
 __all__ = ["MESSAGE_ID", "OLD_MESSAGE_ID", "OTHER_FAILURE", "Accepted", "Carrier", "Carriers", "Failure", "Inbox",
-           "InboundMessage", "InboundSms", "LineAnswer", "LineTypeLookup", "LookupFailed", "NotANumber", "OutboundSms",
-           "RawRequest", "Rejected", "Resources", "RetryLater", "SendResult", "StatusUpdate", "UnknownCarrier",
+           "InboundMessage", "LineAnswer", "LineTypeLookup", "LookupFailed", "NotANumber", "OutboundSms",
+           "RawRequest", "Rejected", "Resources", "RetryLater", "SendResult", "StatusUpdate",
            "WebhookReply", "build", "lookup", "modules", "names", "lookup_names", "reaches_phones", "settings_classes"]
 
 NOT_CARRIERS = frozenset({"base"})  # modules of this package that are not carriers (private ones start with _)
-
-
-class UnknownCarrier(LookupError):
-    """A carrier name this gateway does not serve."""
 
 
 class Carriers:
@@ -51,17 +47,9 @@ class Carriers:
         self._carriers = carriers
         self.default = carriers[default]
 
-    def get(self, name: str | None) -> Carrier:
-        """The named carrier, or the default for None. Raises UnknownCarrier for one not configured."""
-        if name is None:
-            return self.default
-        try:
-            return self._carriers[name]
-        except KeyError:
-            raise UnknownCarrier(name) from None
-
     def find(self, name: str | None) -> Carrier | None:
-        """As get, but None for a carrier not configured (a number may name one this gateway no longer serves)."""
+        """The named carrier, or the default for None; None for a carrier not configured (a number may name one
+        this gateway no longer serves)."""
         return self.default if name is None else self._carriers.get(name)
 
     def __contains__(self, name: object) -> bool:
@@ -104,7 +92,7 @@ def reaches_phones(name: str) -> bool:
     return getattr(modules()[name], "REACHES_PHONES", True)
 
 
-def hook(name: str, function: str) -> Any:
+def optional(name: str, function: str) -> Any:
     """The named carrier module's optional function (check, check_lookup...), or None."""
     return getattr(modules()[name], function, None)
 

@@ -50,9 +50,6 @@ class InboundMessage:
     media_urls: tuple[str, ...] = ()
 
 
-InboundSms = InboundMessage  # the name before issue 10
-
-
 @dataclass(frozen=True, slots=True)
 class StatusUpdate:
     """What the carrier says became of a message we sent: its sid, our status for it, and its error code."""
@@ -184,7 +181,7 @@ class Carrier:
 
     def verify(self, request: RawRequest) -> bool:
         """Whether the carrier signed this request (over its headers and raw body). Raises
-        web.HTTPUnsupportedMediaType for a body it never sends that way, Malformed("invalid_body") for one it
+        UnsupportedMedia (415) for a body it never sends that way, Malformed("invalid_body") for one it
         cannot read (both before the signature is checked, as the core answers 415/400 before 403)."""
         raise NotImplementedError
 

@@ -28,7 +28,7 @@ from gateway.api.validation import read_json, text
 from gateway.carriers.base import (Accepted, Failure, Inbox, InboundMessage, LineAnswer, OutboundSms, Rejected,
                                    Resources, RetryLater, SendResult, Task)
 from gateway.carriers.twilio import TwilioWire
-from gateway.config import Config
+from gateway.config import Config, ConfigError, carrier_setting
 from gateway.errors import InvalidInput
 from gateway.relay.phones import mask, to_e164
 from gateway.storage.fallback import AWAY, from_redis
@@ -45,6 +45,20 @@ class Settings:
 
     auth_token: str = "sandbox"  # signs its callbacks (X-Twilio-Signature)
     delivery_delay: float = 0.2  # seconds between its "sent" and "delivered" callbacks
+
+
+DEFAULT_TOKEN = Settings.auth_token
+
+
+def check(settings: Settings, config: Config) -> None:
+    """Beside a carrier that reaches real phones, the sandbox's webhooks could otherwise be signed by anyone who
+    read this file: its token must be the operator's own."""
+    from gateway import carriers  # lazily: the registry imports this module
+
+    real = [name for name in config.carriers if carriers.reaches_phones(name)]
+    if real and settings.auth_token == DEFAULT_TOKEN:
+        raise ConfigError(f"{carrier_setting('sandbox', 'auth_token')}: set your own when the sandbox is served "
+                          f"beside {real[0]}, or anyone can post texts and statuses as the sandbox")
 
 
 FAILURES_PREFIX = "gw:sandbox:failures:"  # + E.164 -> hash {failure, left}

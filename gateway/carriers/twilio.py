@@ -12,13 +12,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import structlog
-from aiohttp import web
 
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed, NotANumber,
                                    OutboundSms, RawRequest, Rejected, RetryLater, SendResult, StatusUpdate,
                                    WebhookReply)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
-from gateway.errors import Malformed
+from gateway.errors import Malformed, TooLarge, UnsupportedMedia
 from gateway.vocabulary import FailureClass, MessageStatus
 
 log = structlog.get_logger(__name__)
@@ -183,7 +182,7 @@ def read_form(request: RawRequest) -> Form:
     if request.content_type == "multipart/form-data" or (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
         # Carriers post forms urlencoded in UTF-8. A multipart body was read whole already (see
         # body_deadline_middleware), and another charset would be decoded by whatever codec it names.
-        raise web.HTTPUnsupportedMediaType(reason="send the form as application/x-www-form-urlencoded, in UTF-8")
+        raise UnsupportedMedia("unsupported_media_type", "send the form as application/x-www-form-urlencoded, in UTF-8")
     if request.content_type not in ("", "application/x-www-form-urlencoded") or not request.body:
         return []
     try:
@@ -191,7 +190,7 @@ def read_form(request: RawRequest) -> Form:
     except UnicodeDecodeError:
         raise Malformed("invalid_body", "the body is not a readable form") from None
     if query.count("&") >= MAX_FIELDS:
-        raise web.HTTPRequestEntityTooLarge(MAX_FIELDS, 0, text=f"Maximum number of form fields {MAX_FIELDS} exceeded.")
+        raise TooLarge("body_too_large", f"at most {MAX_FIELDS} form fields")
     return parse_qsl(query, keep_blank_values=True, encoding="utf-8")
 
 

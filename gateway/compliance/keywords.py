@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NamedTuple
 
 from gateway.vocabulary import KeywordKind
 
@@ -57,10 +58,15 @@ def normalise(body: str) -> str:
     return SEPARATORS.sub(" ", text[start:end])
 
 
-def classify(body: str) -> tuple[KeywordKind, str] | None:
-    """(what it asks for, the keyword as listed) when the whole message is a keyword, else None."""
+class Keyword(NamedTuple):
+    kind: KeywordKind  # what it asks for
+    word: str  # the keyword as listed
+
+
+def classify(body: str) -> Keyword | None:
+    """The keyword the whole message is, else None."""
     word = normalise(body)
     for kind, words in ((KeywordKind.OPT_OUT, OPT_OUT), (KeywordKind.OPT_IN, OPT_IN), (KeywordKind.HELP, HELP)):
         if word in words:
-            return kind, word
+            return Keyword(kind, word)
     return None

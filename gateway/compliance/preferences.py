@@ -7,7 +7,7 @@ import structlog
 
 from gateway.platform import events as hooks
 from gateway.relay import segments
-from gateway.carriers import Carrier, Failure, InboundSms
+from gateway.carriers import Carrier, Failure, InboundMessage
 from gateway.config import ComplianceSettings
 from gateway.errors import Conflict, NotFound
 from gateway.messaging.dispatch import Dispatcher
@@ -40,7 +40,7 @@ def keyword_reply(kind: KeywordKind, changed: bool, community: NumberOwner,
     return f"You're {again} to {sender}. Reply STOP to opt out."
 
 
-async def handle_keyword(pool: asyncpg.Pool, dispatcher: Dispatcher, metrics: Metrics, sms: InboundSms, sender: str,
+async def handle_keyword(pool: asyncpg.Pool, dispatcher: Dispatcher, metrics: Metrics, sms: InboundMessage, sender: str,
                          proxy: str, kind: KeywordKind, word: str) -> str:
     """Store the keyword, change the preference for the whole community, and queue the confirmation.
     Returns the outcome: "duplicate", "unrouted" or "keyword_<kind>"."""

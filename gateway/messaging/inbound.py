@@ -8,7 +8,7 @@ from typing import Awaitable, Callable
 import asyncpg
 import structlog
 
-from gateway.carriers import InboundSms
+from gateway.carriers import InboundMessage
 from gateway.compliance import keywords
 from gateway.errors import InvalidInput
 from gateway.messaging.dispatch import Dispatcher
@@ -30,7 +30,7 @@ log = structlog.get_logger(__name__)
 
 # Handles STOP, START or HELP (compliance.handle_keyword): (the text, sender, proxy, keyword kind, the word as
 # written) -> the outcome.
-KeywordHandler = Callable[[InboundSms, str, str, str, str], Awaitable[str]]
+KeywordHandler = Callable[[InboundMessage, str, str, str, str], Awaitable[str]]
 
 MEDIA_NOTICE = ("Pictures and other media can't be relayed yet: only the text of your messages reaches the "
                 "person you're talking with.")
@@ -49,7 +49,7 @@ class Receiver:
     keywords: KeywordHandler
 
 
-def _normalise(number: str) -> str:
+def normalise(number: str) -> str:
     """Carriers send E.164; a short code or alphanumeric sender is kept as it came."""
     try:
         return to_e164(number, field="number")
@@ -57,19 +57,19 @@ def _normalise(number: str) -> str:
         return number
 
 
-async def receive(receiver: Receiver, sms: InboundSms) -> str:
+async def receive(receiver: Receiver, sms: InboundMessage) -> str:
     """Store the message and queue what it causes; returns the outcome for metrics and logs (an InboundOutcome,
     or for a keyword what compliance.handle_keyword returns).
 
     Every outcome is one SQL statement, so a message is stored whole or not at all, and a carrier retry
     of the same sid changes nothing ("duplicate").
     """
-    sender, proxy = _normalise(sms.from_number), _normalise(sms.to_number)
+    sender, proxy = normalise(sms.from_number), normalise(sms.to_number)
     structlog.contextvars.bind_contextvars(carrier_sid=clip(sms.sid))
     keyword = keywords.classify(sms.body)
-    if keyword is not None and await _is_keyword(receiver, keyword[0], sender, proxy):
+    if keyword is not None and await _is_keyword(receiver, keyword.kind, sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.
-        return await receiver.keywords(sms, sender, proxy, *keyword)
+        return await receiver.keywords(sms, sender, proxy, keyword.kind, keyword.word)
     for attempt in range(2):
         # A second look, after Redis named a closed conversation, asks Postgres only.
         lookup = await receiver.routes.lookup(proxy, sender, fresh=attempt > 0)
@@ -115,7 +115,7 @@ async def _is_keyword(receiver: Receiver, kind: str, sender: str, proxy: str) ->
     return not (await receiver.routes.lookup(proxy, sender)).entries
 
 
-async def _relay(receiver: Receiver, sms: InboundSms, sender: str, proxy: str,
+async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: str,
                  decision: relay.Forward) -> InboundOutcome | None:
     """Store the message with its relayed parts (none when it has no text: a picture alone, "#K3" alone).
     None when the conversation was closed meanwhile (the route was stale): nothing stored."""
@@ -164,7 +164,7 @@ async def _identification(receiver: Receiver, proxy: str, body: str, entry: rela
     return relay.identification_cost(found.template, found.sender_name) if found else (0, 1)
 
 
-async def _reply(receiver: Receiver, sms: InboundSms, sender: str, proxy: str, text: str,
+async def _reply(receiver: Receiver, sms: InboundMessage, sender: str, proxy: str, text: str,
                  kind: MessageKind) -> InboundOutcome:
     """Store a message that is not relayed, with our reply to it: the help text or the auto-reply."""
     # A help text answers someone in a conversation: relay priority. An auto-reply can wait behind them.

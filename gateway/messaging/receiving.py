@@ -11,7 +11,7 @@ from aiohttp import web
 from gateway.carriers import (MESSAGE_ID, OLD_MESSAGE_ID, Carrier, Carriers, InboundMessage, RawRequest, StatusUpdate,
                               WebhookReply)
 from gateway.errors import Conflict, GatewayError, Malformed, NotPermitted
-from gateway.keys import CONFIG, METRICS, POOL, RECEIVER, STATUS_UPDATES
+from gateway.keys import CONFIG, METRICS, NUMBER_CARRIERS, POOL, RECEIVER, STATUS_UPDATES
 from gateway.messaging import inbound, statuses
 from gateway.storage import messages as storage
 from gateway.api.validation import ascii_number
@@ -73,10 +73,17 @@ def _handler(carrier: Carrier, kind: str, parse: Callable[[RawRequest], Sequence
 
 
 def inbound_handler(carrier: Carrier):
-    return _handler(carrier, "inbound", carrier.parse_inbound, receive, carrier.inbound_reply, "empty")
+    async def receive_from_carrier(request: web.Request, sms: InboundMessage) -> str:
+        return await receive(request, sms, carrier)
+
+    return _handler(carrier, "inbound", carrier.parse_inbound, receive_from_carrier, carrier.inbound_reply, "empty")
 
 
-async def receive(request: web.Request, sms: InboundMessage) -> str:
+async def receive(request: web.Request, sms: InboundMessage, carrier: Carrier) -> str:
+    """Store one inbound text; NotPermitted (wrong_carrier) when its number is on another carrier: no carrier
+    speaks for another's numbers, whatever it signs."""
+    if not await request.app[NUMBER_CARRIERS].on(inbound.normalise(sms.to_number), carrier.name):
+        raise NotPermitted("wrong_carrier", "To: that number is on another carrier; nothing stored")
     outcome = await inbound.receive(request.app[RECEIVER], sms)
     if outcome == "duplicate":
         await _refuse_outbound_sid(request, sms.sid)

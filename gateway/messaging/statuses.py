@@ -9,7 +9,7 @@ import asyncpg
 import structlog
 
 from gateway.carriers import Carrier, StatusUpdate
-from gateway.errors import Conflict
+from gateway.errors import Conflict, NotPermitted
 from gateway.messaging.outbox import Answer
 from gateway.ops.logs import clip
 from gateway.storage import messages as storage
@@ -31,19 +31,25 @@ class StatusUpdates:
 
     db: Executor
     carrier_errors: CarrierErrors
+    default_carrier: str  # the carrier of the numbers that name none
 
 
 async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUpdate,
                 carrier: Carrier) -> StatusOutcome:
     """Apply a status callback from carrier for our message (by id, or else by sid).
 
-    Raises Conflict (sid_in_use) when the callback names our message and a sid another message already has.
+    Raises Conflict (sid_in_use) when the callback names our message and a sid another message already has;
+    NotPermitted (wrong_carrier) when the message went out through another carrier (no carrier moves another's
+    messages, whatever it signs).
     """
     try:
         applied = await storage.apply_message_status(updates.db, message_id=message_id, sid=update.sid,
-                                                     status=update.status, error_code=update.error_code)
+                                                     status=update.status, error_code=update.error_code,
+                                                     carrier=carrier.name, default_carrier=updates.default_carrier)
     except asyncpg.UniqueViolationError:
         raise Conflict("sid_in_use", "MessageSid: the sid of another message; nothing applied") from None
+    if applied is not None and not applied.on_carrier:
+        raise NotPermitted("wrong_carrier", "that message was not sent through this carrier; nothing applied")
     if applied is None:
         # The carrier knows a sid we have not recorded: keep it for when the send's reply arrives.
         await storage.store_early_status(updates.db, sid=update.sid, status=update.status,

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from gateway.storage.db import UNAVAILABLE
 from gateway.errors import (Conflict, GatewayError, InvalidInput, LimitReached, Malformed, NotAuthenticated,
-                            NotFound, NotPermitted)
+                            NotFound, NotPermitted, TooLarge, UnsupportedMedia)
 from gateway.keys import CONFIG, METRICS
 from gateway.ops.logs import clip
 
@@ -22,7 +22,7 @@ log = structlog.get_logger(__name__)
 # Every domain error's HTTP status, here only: the domain raises by meaning, this layer answers by number.
 HTTP_STATUS: dict[type[GatewayError], int] = {
     Malformed: 400, NotAuthenticated: 401, NotPermitted: 403, NotFound: 404, Conflict: 409, InvalidInput: 422,
-    LimitReached: 429,
+    LimitReached: 429, UnsupportedMedia: 415, TooLarge: 413,
 }
 
 def http_status(error: GatewayError) -> int:

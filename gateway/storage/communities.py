@@ -133,6 +133,16 @@ async def add_number(conn: asyncpg.Connection, *, community_id: int, phone: str,
     return True
 
 
+class NumberCarrier(NamedTuple):
+    carrier: str | None  # None: the gateway's default carrier
+
+
+async def find_number_carrier(db: Executor, *, phone: str) -> NumberCarrier | None:
+    """The carrier one of our numbers is on; None when the number is nobody's."""
+    row = await db.fetchrow(QUERIES.find_number_carrier, phone)
+    return None if row is None else NumberCarrier(row["carrier"])
+
+
 async def find_community(db: Executor, *, community_id: int) -> Community | None:
     row = await db.fetchrow(QUERIES.find_community, community_id)
     return None if row is None else Community.of(row)

@@ -274,15 +274,24 @@ async def record_send_accepted(batch: Batched[RecordAccepted], params: RecordAcc
 class AppliedStatus(NamedTuple):
     id: int
     forward: bool  # False: older than the status the message has, or the message's status is final
-    status: MessageStatus  # the message's status now
+    status: MessageStatus | None  # the message's status now (None when not on_carrier: not read)
+    on_carrier: bool = True  # False: the message went out through another carrier; nothing applied
 
 
 async def apply_message_status(db: Executor, *, message_id: int | None, sid: str, status: str,
-                               error_code: str | None) -> AppliedStatus | None:
+                               error_code: str | None, carrier: str | None = None,
+                               default_carrier: str | None = None) -> AppliedStatus | None:
     """Move an outbound message (by our id, or else by sid) forward to a status; None when there is no such
-    message. Raises asyncpg.UniqueViolationError when the message has another sid than this one's owner."""
-    row = await db.fetchrow(QUERIES.apply_message_status, message_id, sid, status, error_code)
-    return None if row is None else AppliedStatus(row["id"], row["forward"], MessageStatus(row["status"]))
+    message. carrier: the carrier the callback came from; a message whose number is on another one (a number
+    naming none is on default_carrier) is left as it is, on_carrier False. None: not checked. Raises
+    asyncpg.UniqueViolationError when the message has another sid than this one's owner."""
+    row = await db.fetchrow(QUERIES.apply_message_status, message_id, sid, status, error_code, carrier,
+                            default_carrier)
+    if row is None:
+        return None
+    if not row["on_carrier"]:
+        return AppliedStatus(row["id"], False, None, False)
+    return AppliedStatus(row["id"], row["forward"], MessageStatus(row["status"]), True)
 
 
 async def store_early_status(db: Executor, *, sid: str, status: str, error_code: str | None) -> None:
