@@ -89,6 +89,9 @@ class HoldReason(StrEnum):
     DAILY_LIMIT = "daily_limit"
     MONTHLY_LIMIT = "monthly_limit"
     RESTRICTED = "restricted"
+    # The number's carrier is not configured here (any more): released when a gateway serving it starts, or
+    # on the next sweep of one that does (gateway/messaging/sweeper.py release_carrier_held).
+    CARRIER_NOT_SERVED = "carrier_not_served"
 
 
 class ConversationStatus(StrEnum):

@@ -109,17 +109,18 @@ async def test_a_number_on_a_carrier_not_served_is_refused(start_gateway, db, nu
     assert await db.fetchval("SELECT count(*) FROM communities") == 0
 
 
-async def test_a_number_whose_carrier_is_gone_fails_its_sends(start_gateway, db):
+async def test_a_number_whose_carrier_is_gone_holds_its_sends(start_gateway, db):
+    """Its sends wait, held, until a gateway serving the carrier releases them (they failed before: lost)."""
     gateway = await start_gateway(kind="sandbox")
     community = await gateway.community()
     await db.execute("UPDATE community_numbers SET carrier = 'twilio'")  # configured once, no longer
     conversation = await gateway.conversation(community["id"])
 
-    async def failed():
-        return [m for m in await gateway.messages(conversation["id"]) if m["status"] == "failed"]
+    async def held():
+        return [m for m in await gateway.messages(conversation["id"]) if m["status"] == "held"]
 
-    [message] = await wait_for(failed, what="the send failed")
-    assert message["error_code"] == "carrier_not_served"
+    [message] = await wait_for(held, what="the send held")
+    assert (message["status_reason"], message["error_code"], message["attempts"]) == ("carrier_not_served", None, 0)
 
 
 async def test_status_callbacks_take_our_id_by_its_new_and_its_old_name(gateway):

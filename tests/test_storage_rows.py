@@ -157,3 +157,23 @@ async def test_the_line_type_cache(db):
     await line_types.store_line_type(db, phone=PHONE, line_type="mobile", source="sandbox", carrier_name=None)
     assert await line_types.find_line_type(db, phone=PHONE, max_age_days=30) == "mobile"
     assert "UTC" in await usage.list_time_zones(db)
+
+
+async def test_messages_held_for_a_carrier_are_released_when_it_is_served(db):
+    community_id = await _community(db, mode="live")
+    await db.execute("UPDATE community_numbers SET carrier = 'twilio' WHERE phone = $1", NUMBER)
+    ids = []
+    for from_number in (NUMBER, "+15550009999"):  # a number that names twilio; one no longer a community number
+        message = await messages.insert_outbound_message(
+            db, community_id=community_id, conversation_id=None, kind=MessageKind.VERIFICATION,
+            priority=Priority.URGENT, from_number=from_number, to_number=PHONE, body="hello", segments=1)
+        await db.execute("UPDATE messages SET status = 'submitting', attempts = 1 WHERE id = $1", message.id)
+        await held.hold_message(db, message_id=message.id, reason=HoldReason.CARRIER_NOT_SERVED, segments=1)
+        ids.append(message.id)
+    # The number without a row sends through the default carrier (as begin_send.sql does): served, released.
+    [default] = await held.release_carrier_held(db, served=["sandbox"], default="sandbox", limit=10)
+    assert (default.id, default.from_number) == (ids[1], "+15550009999")
+    assert await held.release_carrier_held(db, served=["sandbox"], default="sandbox", limit=10) == []
+    [released] = await held.release_carrier_held(db, served=["sandbox", "twilio"], default="sandbox", limit=10)
+    assert (released.id, released.priority, released.segments) == (ids[0], Priority.URGENT, 1)
+    assert await db.fetchval("SELECT status FROM messages WHERE id = $1", ids[0]) == MessageStatus.QUEUED

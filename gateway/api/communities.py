@@ -238,10 +238,10 @@ def _limit(request: web.Request) -> int:
 
 @routes.get("/v1/communities/{id}/held")
 async def held(request: web.Request) -> web.Response:
-    """The monthly review queue (or ?reason=daily_limit|restricted), oldest first."""
+    """The monthly review queue (or ?reason=daily_limit|restricted|carrier_not_served), oldest first."""
     reason = request.query.get("reason", HoldReason.MONTHLY_LIMIT)
     if reason not in tuple(HoldReason):
-        raise InvalidInput("invalid_query", "reason: expected monthly_limit, daily_limit or restricted")
+        raise InvalidInput("invalid_query", "reason: expected one of " + ", ".join(HoldReason))
     after = query_number(request, "after", 0, 0, 10 ** 18, "a message id")
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))

@@ -26,7 +26,7 @@ from gateway.storage import messages as storage
 from gateway.storage.batching import Statements
 from gateway.storage.messages import BeginSend, SendingMessage
 from gateway.verification import codes
-from gateway.vocabulary import MessageKind, MessageStatus, SendOutcome
+from gateway.vocabulary import HoldReason, MessageKind, MessageStatus, SendOutcome
 
 log = structlog.get_logger(__name__)
 
@@ -127,14 +127,15 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         await _fail(sender, ticket, message, *problem)
         return
     if (carrier := sender.carriers.find(message.carrier)) is None:
-        await _fail(sender, ticket, message, "carrier_not_served",
-                    f"the number's carrier {message.carrier} is not configured")
+        # The number names a carrier this gateway does not serve (left out of the configuration): an
+        # operator's doing, not the community's, so the message waits, uncounted by limits and rates, until a
+        # gateway serving that carrier releases it (sweeper.release_carrier_held). No reservation was made.
+        await _hold(sender, ticket, message, HoldReason.CARRIER_NOT_SERVED, carrier=message.carrier)
         return
     limited = message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
     reservation = _reservation(message) if limited else None
     if reservation is not None and (reason := await sender.counters.reserve(reservation)):
-        await storage.hold_message(sender.db, message_id=message.id, reason=reason, segments=message.segments)
-        await _stopped(sender, ticket, dataclasses.replace(message, status=MessageStatus.HELD, status_reason=reason))
+        await _hold(sender, ticket, message, reason)
         return
     result = await _deliver(sender, message, carrier)
     if reservation is not None and not isinstance(result, Accepted):
@@ -172,14 +173,22 @@ async def _not_accepted(sender: Sender, ticket: Ticket, message: SendingMessage,
     await _fail(sender, ticket, message, code, reason, carrier)
 
 
-async def _stopped(sender: Sender, ticket: Ticket, message: SendingMessage | None) -> None:
+async def _hold(sender: Sender, ticket: Ticket, message: SendingMessage, reason: HoldReason,
+                **log_fields: object) -> None:
+    """The claimed message waits as held for reason instead (that try does not count: attempts go back)."""
+    await storage.hold_message(sender.db, message_id=message.id, reason=reason, segments=message.segments)
+    await _stopped(sender, ticket, dataclasses.replace(message, status=MessageStatus.HELD, status_reason=reason),
+                   **log_fields)
+
+
+async def _stopped(sender: Sender, ticket: Ticket, message: SendingMessage | None, **log_fields: object) -> None:
     """The message is not to be sent now: sent or canceled meanwhile (None), blocked, or held."""
     sender.outbox.done(ticket)
     if message is None:
         return
     counter = sender.metrics.held if message.status == MessageStatus.HELD else sender.metrics.blocked
     counter.labels(message.status_reason or "unknown").inc()
-    log.info("message_" + message.status, reason=message.status_reason)
+    log.info("message_" + message.status, reason=message.status_reason, **log_fields)
 
 
 async def _deliver(sender: Sender, message: SendingMessage, carrier: Carrier) -> SendResult:

@@ -1,4 +1,5 @@
-"""Periodic queue care: re-queue messages Redis lost, report queue depth, drop stale bookkeeping."""
+"""Periodic queue care: re-queue messages Redis lost, release messages held for a carrier served again, report
+queue depth, drop stale bookkeeping."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import structlog
 from redis.exceptions import RedisError
 
 from gateway import config
+from gateway.carriers import Carriers
+from gateway.messaging.dispatch import Dispatcher
 from gateway.messaging.outbox import Outbox
 from gateway.ops.metrics import Metrics
 from gateway.storage import messages as storage
-from gateway.storage import verifications
+from gateway.storage import held, verifications
 from gateway.storage.db import Executor
+from gateway.vocabulary import HoldReason
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +46,25 @@ async def sweep(db: Executor, outbox: Outbox, metrics: Metrics, queued: asyncio.
     await storage.delete_old_auto_replies(db)
     await verifications.delete_old_verification_sends(db)
     return requeued
+
+
+async def release_carrier_held(db: Executor, dispatcher: Dispatcher, carriers: Carriers, batch: int = 1000) -> int:
+    """Messages held because their number's carrier was not served (carrier_not_served) go back to the queue
+    when this gateway serves that carrier; returns how many. Run at start and every sweep interval, so a
+    carrier configured again sends what waited for it. A gateway that still lacks the carrier, sharing the
+    queue during a rolling restart, may claim one and hold it again: the next release returns it."""
+    total = 0
+    while True:
+        released = await held.release_carrier_held(db, served=carriers.names, default=carriers.default.name,
+                                                   limit=batch)
+        for message in released:
+            await dispatcher.queue(message.id, message.priority, message.from_number, message.segments)
+        total += len(released)
+        if len(released) < batch:
+            break
+    if total:
+        log.info("held_messages_released", reason=HoldReason.CARRIER_NOT_SERVED, count=total)
+    return total
 
 
 async def report_depth(outbox: Outbox, metrics: Metrics) -> None:

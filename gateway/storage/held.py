@@ -1,8 +1,10 @@
-"""Messages held back by a limit or a restriction: hold one, list them, release them to the queue, cancel them."""
+"""Messages held back by a limit, a restriction or a carrier not served: hold one, list them, release them to the
+queue, cancel them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from gateway.storage.db import QUERIES, Executor
 from gateway.storage.messages import Message
@@ -36,6 +38,14 @@ async def release_held(db: Executor, *, community_id: int, reason: HoldReason, i
     """Held messages (ids None: all of them) back to queued, oldest first; override lets them pass the monthly
     limit."""
     rows = await db.fetch(QUERIES.release_held_messages, community_id, reason, ids, override)
+    return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
+
+
+async def release_carrier_held(db: Executor, *, served: Sequence[str], default: str, limit: int) -> list[Released]:
+    """Messages held with carrier_not_served whose number's carrier (default for a number that names none) is
+    among the served carriers, back to queued: at most limit, oldest first; rows being released elsewhere are
+    skipped."""
+    rows = await db.fetch(QUERIES.release_carrier_held_messages, list(served), default, limit)
     return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
 
 
