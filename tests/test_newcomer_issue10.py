@@ -1,6 +1,6 @@
 """What a newcomer found by trying the finished issue 10 (carriers own their edge, numbers belong to carriers,
 sandbox failures on request, carrier settings per module): each a reproduction on real servers, written before
-its fix. Those not fixed yet are strict xfails saying what is wrong."""
+its fix."""
 
 import json
 import secrets
