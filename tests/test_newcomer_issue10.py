@@ -165,3 +165,16 @@ async def test_a_subclass_of_a_domain_error_gets_its_base_class_status():
     response = await error_middleware(make_mocked_request("POST", "/webhooks/pigeon/in"), handler)
     assert response.status == 400
     assert json.loads(response.body) == {"error": {"code": "invalid_body", "message": "not a pigeon's body"}}
+
+
+async def test_the_sandbox_phone_does_not_speak_for_another_carriers_numbers(start_gateway, db):
+    """POST /sandbox/inbound (the sandbox's phone) stored a STOP to a twilio number and opted Alex out: it went
+    straight to the inbox, past the wrong_carrier check every carrier webhook gets."""
+    gateway, _ = await _sent_through_twilio_beside_the_sandbox(start_gateway)
+    status, body = await gateway.call("POST", "/sandbox/inbound", {"from": ALEX, "to": PROXY, "body": "STOP"})
+    assert (status, body["error"]["code"]) == (403, "wrong_carrier"), body
+    assert await db.fetchval("SELECT preference FROM contacts WHERE phone = $1", ALEX) != "opted_out"
+    assert await db.fetchval("SELECT count(*) FROM messages WHERE direction = 'inbound'") == 0
+    # Its own number still takes the phone's texts.
+    status, body = await gateway.call("POST", "/sandbox/inbound", {"from": ALEX, "to": PROXY_2, "body": "hi"})
+    assert status == 200, body

@@ -136,7 +136,8 @@ class LineTypeLookup(Protocol):
 
 # --- The interface ------------------------------------------------------------------------------------------
 
-Inbox = Callable[[InboundMessage], Awaitable[str]]  # the core's receive: stores the message, returns its outcome
+Inbox = Callable[[InboundMessage], Awaitable[str]]  # the core's receive: stores the message, returns its outcome;
+# raises NotPermitted (wrong_carrier) for a text to a number on another carrier
 Task = Callable[[], Awaitable[None]]  # a loop run (and restarted after a crash) by the background tasks' owner
 
 # The query parameter of our message id in a status callback URL. "mid" was its name before issue 10: callbacks

@@ -3,6 +3,7 @@ make it durable, answer as the carrier expects. Nothing is sent from here, and n
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Awaitable, Callable, Sequence
 
 import structlog
@@ -82,12 +83,17 @@ def inbound_handler(carrier: Carrier):
 async def receive(request: web.Request, sms: InboundMessage, carrier: Carrier) -> str:
     """Store one inbound text; NotPermitted (wrong_carrier) when its number is on another carrier: no carrier
     speaks for another's numbers, whatever it signs."""
-    if not await request.app[NUMBER_CARRIERS].on(inbound.normalise(sms.to_number), carrier.name):
-        raise NotPermitted("wrong_carrier", "To: that number is on another carrier; nothing stored")
-    outcome = await inbound.receive(request.app[RECEIVER], sms)
+    outcome = await _receive_on(request.app, sms, carrier)
     if outcome == "duplicate":
         await _refuse_outbound_sid(request, sms.sid)
     return outcome
+
+
+async def _receive_on(app: web.Application, sms: InboundMessage, carrier: Carrier) -> str:
+    """inbound.receive, for a text carrier delivered; NotPermitted (wrong_carrier) when its number is another's."""
+    if not await app[NUMBER_CARRIERS].on(inbound.normalise(sms.to_number), carrier.name):
+        raise NotPermitted("wrong_carrier", "To: that number is on another carrier; nothing stored")
+    return await inbound.receive(app[RECEIVER], sms)
 
 
 def status_handler(carrier: Carrier):
@@ -122,13 +128,10 @@ def _our_id(name: str, raw: str | None) -> int | None:
 
 
 def add_routes(app: web.Application, carriers: Carriers) -> None:
-    """Every carrier's webhook routes, and the extra routes it asks for (inbound messages go through inbox)."""
-
-    async def inbox(sms: InboundMessage) -> str:
-        return await inbound.receive(app[RECEIVER], sms)
-
+    """Every carrier's webhook routes, and the extra routes it asks for (inbound messages go through its inbox,
+    which refuses texts to another carrier's numbers as its webhook does: the sandbox's phone included)."""
     handlers = {"inbound": inbound_handler, "status": status_handler}
     for carrier in carriers:
         for path, kind in carrier.webhook_paths():
             app.router.add_post(path, handlers[kind](carrier))
-        app.router.add_routes(carrier.routes(inbox))
+        app.router.add_routes(carrier.routes(functools.partial(_receive_on, app, carrier=carrier)))
