@@ -13,7 +13,7 @@ from gateway.config import ConfigError, load
 from gateway.errors import Malformed
 from gateway.ops.middleware import error_middleware
 from tests.fakes import ACCOUNT_SID, Reply
-from tests.helpers import ALEX, PROXY, PROXY_2, wait_for
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, wait_for
 
 SECRETS = {"GATEWAY_VERIFICATION_SECRET": "x" * 16, "GATEWAY_WEBHOOK_SECRET": "y" * 16}
 
@@ -198,3 +198,45 @@ async def test_an_early_status_from_another_carrier_is_not_applied(start_gateway
     [sent] = [m for m in await gateway.messages(conversation["id"]) if m["direction"] == "outbound"]
     sent = await wait_for(lambda: _sent(gateway, sent["id"]), what="the send recorded")
     assert sent["status"] != "failed", sent
+
+
+async def test_a_verification_code_that_expired_while_held_for_its_carrier_does_not_count_against_the_community(
+        start_gateway, db, redis_client):
+    """A verification text held carrier_not_served outlives its code (10 minutes) whenever the operator takes
+    longer than that to configure the carrier again; the release then fails it code_expired with the try counted,
+    so the rate monitor saw a failed send the carrier never saw, and (one send, one error) restricted the
+    community for the operator's configuration."""
+    monitor = {"monitor_interval": 0.2, "monitor_min_sent": 1}  # in both: one process checks per interval
+    first = await start_gateway(kind="sandbox", compliance=monitor)
+    community = await first.community(require_verification=True)
+    await db.execute("UPDATE community_numbers SET carrier = 'twilio'")
+    status, verification = await first.call("POST", "/v1/verifications", {"community_id": community["id"],
+                                                                          "phone": PAT})
+    assert status == 201, verification
+    message_id = verification["message"]["id"]
+
+    async def held():
+        message = await first.message(message_id)
+        return message if message["status"] == "held" else None
+
+    assert (await wait_for(held, what="the code held"))["status_reason"] == "carrier_not_served"
+    await first.client.close()
+    assert await redis_client.delete(f"gw:code:{message_id}") == 1  # its TTL ran out meanwhile
+
+    second = await start_gateway(kind="twilio", carrier={"name": "sandbox", "also": "twilio"}, compliance=monitor)
+    failed = await wait_for(lambda: _sent(second, message_id), what="the release tried")
+    assert (failed["status"], failed["error_code"], failed["attempts"]) == ("failed", "code_expired", 0), failed
+    # A code that goes out, so that the monitor has a send to judge the community by.
+    status, body = await second.call("POST", "/v1/verifications", {"community_id": community["id"], "phone": ALEX})
+    assert status == 201, body
+    await second.delivered_to(ALEX)
+    await wait_for(lambda: _sent(second, body["message"]["id"]), what="the second code recorded")
+    ended = datetime.now(timezone.utc)
+
+    async def checked_since():
+        status, body = await second.call("GET", f"/v1/communities/{community['id']}")
+        checked = body["compliance"]["checked_at"]
+        return body["compliance"] if checked and datetime.fromisoformat(checked) > ended else None
+
+    compliance = await wait_for(checked_since, what="a rate check after the release")
+    assert (compliance["state"], compliance["error_rate"]) == ("ok", 0), compliance

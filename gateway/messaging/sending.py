@@ -132,12 +132,17 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         # gateway serving that carrier releases it (sweeper.release_carrier_held). No reservation was made.
         await _hold(sender, ticket, message, HoldReason.CARRIER_NOT_SERVED, carrier=message.carrier)
         return
+    if (body := await _text(sender, message)) is None:
+        # Not a try the carrier saw (the rate monitor leaves it out), however long the message waited.
+        await _fail(sender, ticket, message, "code_expired", "the verification code expired before it could be sent",
+                    tried=False)
+        return
     limited = message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
     reservation = _reservation(message) if limited else None
     if reservation is not None and (reason := await sender.counters.reserve(reservation)):
         await _hold(sender, ticket, message, reason)
         return
-    result = await _deliver(sender, message, carrier)
+    result = await _deliver(sender, message, body, carrier)
     if reservation is not None and not isinstance(result, Accepted):
         await sender.counters.refund(reservation)
     if isinstance(result, Accepted):
@@ -191,13 +196,15 @@ async def _stopped(sender: Sender, ticket: Ticket, message: SendingMessage | Non
     log.info("message_" + message.status, reason=message.status_reason, **log_fields)
 
 
-async def _deliver(sender: Sender, message: SendingMessage, carrier: Carrier) -> SendResult:
-    """The text as it goes out (with the verification code filled in), handed to the carrier."""
-    body = message.body
-    if message.kind == MessageKind.VERIFICATION:
-        body = await codes.fill_code(sender.redis, message_id=message.id, body=body)
-        if body is None:
-            return Rejected("code_expired", "the verification code expired before it could be sent")
+async def _text(sender: Sender, message: SendingMessage) -> str | None:
+    """The text as it goes out (with the verification code filled in); None when the code expired."""
+    if message.kind != MessageKind.VERIFICATION:
+        return message.body
+    return await codes.fill_code(sender.redis, message_id=message.id, body=message.body)
+
+
+async def _deliver(sender: Sender, message: SendingMessage, body: str, carrier: Carrier) -> SendResult:
+    """body (the text as it goes out), handed to the carrier."""
     callback = carrier.callback_url(sender.public_url, message.id)
     return await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body), callback)
 
@@ -281,9 +288,10 @@ async def _flush_answers(sender: Sender) -> None:
 
 
 async def _fail(sender: Sender, ticket: Ticket, message: SendingMessage, code: str, reason: str,
-                carrier: Carrier | None = None) -> None:
-    """Final failure; a carrier's error code (carrier given) may put the recipient on do-not-disturb."""
-    await storage.fail_message(sender.db, message_id=message.id, code=code, reason=reason)
+                carrier: Carrier | None = None, tried: bool = True) -> None:
+    """Final failure; a carrier's error code (carrier given) may put the recipient on do-not-disturb. tried False:
+    the carrier never saw this try, which does not count (attempts go back)."""
+    await storage.fail_message(sender.db, message_id=message.id, code=code, reason=reason, tried=tried)
     sender.outbox.done(ticket)
     if carrier is not None:
         await sender.carrier_errors(message.id, code, carrier)

@@ -238,9 +238,10 @@ async def requeue_message(db: Executor, *, message_id: int, reason: str) -> None
     await db.execute(QUERIES.requeue_message, message_id, reason)
 
 
-async def fail_message(db: Executor, *, message_id: int, code: str, reason: str) -> None:
-    """Failed for good: refused by the carrier, or out of tries."""
-    await db.execute(QUERIES.fail_message, message_id, code, reason)
+async def fail_message(db: Executor, *, message_id: int, code: str, reason: str, tried: bool = True) -> None:
+    """Failed for good: refused by the carrier, or out of tries. tried False: the carrier never saw this try
+    (attempts go back)."""
+    await db.execute(QUERIES.fail_message, message_id, code, reason, tried)
 
 
 class RecordAccepted(NamedTuple):
