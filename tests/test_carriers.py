@@ -56,7 +56,7 @@ def test_twilio_verifies_the_raw_body_and_parses_it():
 def test_the_sandbox_answers_at_twilios_paths_only_when_twilio_is_not_a_carrier():
     alone = SandboxCarrier(SandboxSettings(), Config())
     beside = SandboxCarrier(SandboxSettings(), Config().replace(carrier={"also": "twilio"}, twilio={
-        "account_sid": "AC1", "auth_token": "t"}, sandbox={"auth_token": "own"}, verification={"secret": "x" * 16},
+        "account_sid": "AC1", "auth_token": "t"}, sandbox={"auth_token": "our-own-sandbox-token"}, verification={"secret": "x" * 16},
         hooks={"secret": "y" * 16}))
     assert ("/webhooks/twilio/sms", "inbound") in alone.webhook_paths()
     assert beside.webhook_paths() == [("/webhooks/sandbox/sms", "inbound"), ("/webhooks/sandbox/status", "status")]

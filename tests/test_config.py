@@ -49,10 +49,10 @@ def test_each_carrier_reads_its_own_table_and_variables(tmp_path):
 def test_a_real_carrier_beside_the_sandbox_needs_its_credentials_and_the_secrets():
     missing_token = r"^twilio\.auth_token \(TWILIO_AUTH_TOKEN\): required when twilio is a carrier$"
     with pytest.raises(ConfigError, match=missing_token):
-        load({"CARRIERS_ALSO": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "SANDBOX_AUTH_TOKEN": "own"})
+        load({"CARRIERS_ALSO": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "SANDBOX_AUTH_TOKEN": "our-own-sandbox-token"})
     with pytest.raises(ConfigError, match=r"GATEWAY_WEBHOOK_SECRET.*when twilio is a carrier"):
         load({"CARRIERS_ALSO": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
-              "GATEWAY_VERIFICATION_SECRET": "x" * 16, "SANDBOX_AUTH_TOKEN": "own"})
+              "GATEWAY_VERIFICATION_SECRET": "x" * 16, "SANDBOX_AUTH_TOKEN": "our-own-sandbox-token"})
     assert load({}).carriers == ("sandbox",)  # the sandbox alone needs neither
 
 
@@ -129,5 +129,5 @@ def test_the_sandbox_beside_a_real_carrier_needs_its_own_token():
            "GATEWAY_VERIFICATION_SECRET": "x" * 16, "GATEWAY_WEBHOOK_SECRET": "y" * 16}
     with pytest.raises(ConfigError, match=r"sandbox.auth_token \(SANDBOX_AUTH_TOKEN\): set your own"):
         load(env)
-    assert load({**env, "SANDBOX_AUTH_TOKEN": "own"}).carriers == ("twilio", "sandbox")
+    assert load({**env, "SANDBOX_AUTH_TOKEN": "our-own-sandbox-token"}).carriers == ("twilio", "sandbox")
     assert load({}).carriers == ("sandbox",)  # alone it reaches no phone: its default token is fine

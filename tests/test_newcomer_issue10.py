@@ -240,3 +240,14 @@ async def test_a_verification_code_that_expired_while_held_for_its_carrier_does_
 
     compliance = await wait_for(checked_since, what="a rate check after the release")
     assert (compliance["state"], compliance["error_rate"]) == ("ok", 0), compliance
+
+
+@pytest.mark.parametrize("token", [" ", "x", "sandbox2"])
+def test_the_sandbox_token_beside_a_real_carrier_is_as_long_as_the_other_secrets(token):
+    """SANDBOX_AUTH_TOKEN=x (or a blank) passed the "set your own" check: anyone could then sign texts and statuses
+    for the sandbox's numbers, as with the default. The gateway's other secrets need 16 characters."""
+    with pytest.raises(ConfigError, match=r"sandbox.auth_token \(SANDBOX_AUTH_TOKEN\): .*16 characters"):
+        load({**SECRETS, "CARRIER": "twilio", "CARRIERS_ALSO": "sandbox", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+              "TWILIO_AUTH_TOKEN": "t" * 32, "SANDBOX_AUTH_TOKEN": token})
+    load({**SECRETS, "CARRIER": "twilio", "CARRIERS_ALSO": "sandbox", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+          "TWILIO_AUTH_TOKEN": "t" * 32, "SANDBOX_AUTH_TOKEN": "s" * 16})

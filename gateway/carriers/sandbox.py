@@ -56,9 +56,10 @@ def check(settings: Settings, config: Config) -> None:
     from gateway import carriers  # lazily: the registry imports this module
 
     real = [name for name in config.carriers if carriers.reaches_phones(name)]
-    if real and settings.auth_token == DEFAULT_TOKEN:
-        raise ConfigError(f"{carrier_setting('sandbox', 'auth_token')}: set your own when the sandbox is served "
-                          f"beside {real[0]}, or anyone can post texts and statuses as the sandbox")
+    if real and (settings.auth_token == DEFAULT_TOKEN or len(settings.auth_token.strip()) < 16):
+        raise ConfigError(f"{carrier_setting('sandbox', 'auth_token')}: set your own, of at least 16 characters "
+                          f"as the gateway's other secrets, when the sandbox is served beside {real[0]}, or anyone "
+                          f"can post texts and statuses as the sandbox")
 
 
 FAILURES_PREFIX = "gw:sandbox:failures:"  # + E.164 -> hash {failure, left}
