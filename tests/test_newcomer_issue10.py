@@ -251,3 +251,30 @@ def test_the_sandbox_token_beside_a_real_carrier_is_as_long_as_the_other_secrets
               "TWILIO_AUTH_TOKEN": "t" * 32, "SANDBOX_AUTH_TOKEN": token})
     load({**SECRETS, "CARRIER": "twilio", "CARRIERS_ALSO": "sandbox", "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
           "TWILIO_AUTH_TOKEN": "t" * 32, "SANDBOX_AUTH_TOKEN": "s" * 16})
+
+
+async def test_a_status_by_sid_alone_from_another_carrier_is_not_applied(start_gateway, db):
+    """Without message_id the callback is matched by sid; the carrier check holds there too."""
+    gateway, sent = await _sent_through_twilio_beside_the_sandbox(start_gateway)
+    sent = await wait_for(lambda: _sent(gateway, sent["id"]), what="the send recorded")
+    token = gateway.config.per_carrier["sandbox"].auth_token
+    form = {"MessageSid": sent["carrier_sid"], "MessageStatus": "failed", "ErrorCode": "opted_out"}
+    status, _ = await gateway._signed("/webhooks/sandbox/status", form, True, token)
+    assert status == 403
+    assert (await gateway.message(sent["id"]))["status"] != "failed"
+    assert await db.fetchval("SELECT count(*) FROM early_statuses") == 0
+
+
+@pytest.mark.parametrize("to", ["4155550100", "(415) 555-0100", "+1 415 555 0100", "1-415-555-0100"])
+async def test_a_text_to_another_carriers_number_in_another_form_does_not_reach_it(start_gateway, db, to):
+    """To in E.164 with spaces is read as the number (403 wrong_carrier); a national form is not normalised (no
+    region), so it is nobody's number, handled as before: stored without a community, no STOP applied."""
+    gateway, _ = await _sent_through_twilio_beside_the_sandbox(start_gateway)
+    token = gateway.config.per_carrier["sandbox"].auth_token
+    form = {"MessageSid": "SM" + secrets.token_hex(16), "AccountSid": ACCOUNT_SID, "From": ALEX, "To": to,
+            "Body": "STOP", "NumMedia": "0"}
+    status, _ = await gateway._signed("/webhooks/sandbox/sms", form, True, token)
+    assert status == (403 if to.startswith("+") else 200)
+    assert await db.fetchval("SELECT preference FROM contacts WHERE phone = $1", ALEX) != "opted_out"
+    assert await db.fetchval("SELECT count(*) FROM messages WHERE direction = 'inbound' AND community_id IS NOT NULL"
+                             " OR to_number = $1", PROXY) == 0
