@@ -155,10 +155,12 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     # Periodic work runs once per period across every process sharing this Redis (once=True).
     tasks.every("sweep", config.queue.sweep_interval,
                 lambda: sweeper.sweep(pool, outbox, metrics, queued, config.queue), once=True)
-    # Its first pass runs as this process starts (unless another ran it a moment ago): a carrier configured
-    # again sends what waited for it.
+    # Its first pass runs as this process starts (unless another serving the same carriers ran it a moment ago):
+    # a carrier configured again sends what waited for it. The lease is per set of carriers served: a process
+    # without the carrier (the one being replaced) releases nothing, and must not keep one that has it waiting.
     tasks.every("carrier_release", config.queue.sweep_interval,
-                lambda: sweeper.release_carrier_held(pool, dispatcher, app[CARRIERS]), once=True)
+                lambda: sweeper.release_carrier_held(pool, dispatcher, app[CARRIERS]), once=True,
+                lease="carrier_release:" + ",".join(sorted(app[CARRIERS].names)))
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(outbox, metrics))
     tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(app[CONVERSATIONS]),
                 once=True)

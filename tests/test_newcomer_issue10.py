@@ -278,3 +278,18 @@ async def test_a_text_to_another_carriers_number_in_another_form_does_not_reach_
     assert await db.fetchval("SELECT preference FROM contacts WHERE phone = $1", ALEX) != "opted_out"
     assert await db.fetchval("SELECT count(*) FROM messages WHERE direction = 'inbound' AND community_id IS NOT NULL"
                              " OR to_number = $1", PROXY) == 0
+
+
+async def test_a_gateway_that_serves_the_carrier_releases_as_it_starts_after_one_that_does_not(start_gateway, db):
+    """The release is run by one process per interval (a Redis lease named carrier_release). A gateway without the
+    carrier that ran it a moment before (the process being replaced, in a restart) held the lease, so the one
+    that serves the carrier released nothing until the next interval (15 s by default), or, beside a process
+    configured without it, whenever it lost the race for the lease."""
+    queue = {"sweep_interval": 30.0}
+    first = await start_gateway(kind="sandbox", queue=queue)
+    _, texts = await _held_for_a_carrier_left_out(first, db, 1)
+    assert [m["status"] for m in texts] == ["held"]
+    await first.client.close()
+
+    second = await start_gateway(kind="twilio", carrier={"name": "sandbox", "also": "twilio"}, queue=queue)
+    assert await second.delivered_to(ALEX) == ["m0"]

@@ -39,16 +39,18 @@ class Supervisor:
         """A long-running coroutine (a drainer): restarted after restart_delay whenever it crashes."""
         self._tasks[name] = asyncio.create_task(self._keep_running(name, run), name=name)
 
-    def every(self, name: str, interval: float, step: Callable[[], Awaitable[object]], once: bool = False) -> None:
+    def every(self, name: str, interval: float, step: Callable[[], Awaitable[object]], once: bool = False,
+              lease: str | None = None) -> None:
         """A periodic step: a failing step is logged and counted, and the next one runs on time.
 
-        once=True: across all gateway processes sharing this Redis, one runs the step each period.
+        once=True: across all gateway processes sharing this Redis, one runs the step each period; with lease,
+        one among those that name the same lease (default: the task's name).
         """
 
         async def run() -> None:
             while True:
                 try:
-                    if not once or await self._lease(name, interval):
+                    if not once or await self._lease(lease or name, interval):
                         await step()
                 except Exception:
                     self.metrics.task_failures.labels(name).inc()
