@@ -13,7 +13,7 @@ from gateway.config import ConfigError, load
 from gateway.errors import Malformed
 from gateway.ops.middleware import error_middleware
 from tests.fakes import ACCOUNT_SID, Reply
-from tests.helpers import ALEX, PAT, PROXY, PROXY_2, wait_for
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, wait_for
 
 SECRETS = {"GATEWAY_VERIFICATION_SECRET": "x" * 16, "GATEWAY_WEBHOOK_SECRET": "y" * 16}
 
@@ -293,3 +293,26 @@ async def test_a_gateway_that_serves_the_carrier_releases_as_it_starts_after_one
 
     second = await start_gateway(kind="twilio", carrier={"name": "sandbox", "also": "twilio"}, queue=queue)
     assert await second.delivered_to(ALEX) == ["m0"]
+
+
+async def test_a_text_held_for_its_carrier_does_not_use_up_the_sender_identification(start_gateway, db):
+    """begin_send wraps the first text to a phone and marks the phone identified before the carrier is looked up;
+    the text was then held carrier_not_served, and the next text to that phone, from the community's other number
+    (its carrier served), went out bare: the phone's first text had no identification nor opt-out language."""
+    gateway = await start_gateway(kind="sandbox")
+    community = await gateway.community(numbers=[PROXY, PROXY_2])
+    await db.execute("UPDATE community_numbers SET carrier = 'twilio' WHERE phone = $1", PROXY)
+    first = await gateway.conversation(community["id"], prospect=(PAT, "Pat"))
+    second = await gateway.conversation(community["id"], prospect=(SAM, "Sam"))
+
+    async def notified(conversation):
+        [sent] = [m for m in await gateway.messages(conversation["id"]) if m["direction"] == "outbound"]
+        return sent if sent["status"] not in ("queued", "submitting") else None
+
+    one, two = [await wait_for(lambda: notified(c), what="the notification tried") for c in (first, second)]
+    held, went = (one, two) if one["from"] == PROXY else (two, one)
+    assert (held["status"], held["status_reason"], went["from"]) == ("held", "carrier_not_served", PROXY_2)
+
+    status, body = await gateway.call("GET", f"/sandbox/messages?phone={ALEX}")
+    assert status == 200 and len(body["messages"]) == 1, body
+    assert body["messages"][0]["body"].startswith("Acme Housing: "), body

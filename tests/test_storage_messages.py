@@ -55,16 +55,16 @@ async def _queued_message(db) -> int:
 async def test_begin_send_claims_a_queued_message_and_nothing_else(pool, db, batched):
     message_id = await _queued_message(db)
     begin = batched("begin_send", "begin_send")
-    sending = await storage.begin_send(begin, BeginSend(message_id, [200, 400], 5000))
+    sending = await storage.begin_send(begin, BeginSend(message_id, [200, 400], 5000, ["sandbox"], "sandbox"))
     assert (sending.id, sending.status, sending.attempts, sending.kind) == (
         message_id, MessageStatus.SUBMITTING, 1, MessageKind.NOTIFICATION)
     assert (sending.levels, sending.ceiling, sending.to_number) == ([200, 400], 5000, ALEX)
-    assert await storage.begin_send(begin, BeginSend(message_id + 1, [200], 5000)) is None
+    assert await storage.begin_send(begin, BeginSend(message_id + 1, [200], 5000, ["sandbox"], "sandbox")) is None
 
 
 async def test_accepted_segments_count_in_the_shard_of_the_message_and_early_statuses_come_back(pool, db, batched):
     message_id = await _queued_message(db)
-    await storage.begin_send(batched("begin_send", "begin_send"), BeginSend(message_id, [200], 5000))
+    await storage.begin_send(batched("begin_send", "begin_send"), BeginSend(message_id, [200], 5000, ["sandbox"], "sandbox"))
     await storage.store_early_status(db, sid="SM1", status="sent", error_code=None)
     await storage.store_early_status(db, sid="SM1", status="delivered", error_code=None)
     record = batched("record_accepted", "record_send_accepted")

@@ -113,9 +113,10 @@ async def send_one(sender: Sender, ticket: Ticket) -> None:
 
 async def _send(sender: Sender, ticket: Ticket) -> None:
     message = await storage.begin_send(sender.statements.begin_send, BeginSend(
-        ticket.message_id, sender.limits.daily_levels, sender.limits.daily_ceiling))
+        ticket.message_id, sender.limits.daily_levels, sender.limits.daily_ceiling, list(sender.carriers.names),
+        sender.carriers.default.name))
     if message is None or message.status != MessageStatus.SUBMITTING:
-        await _stopped(sender, ticket, message)
+        await _not_claimed(sender, ticket, message)
         return
     structlog.contextvars.bind_contextvars(conversation_id=message.conversation_id)
     if message.identified:
@@ -127,9 +128,7 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         await _fail(sender, ticket, message, *problem)
         return
     if (carrier := sender.carriers.find(message.carrier)) is None:
-        # The number names a carrier this gateway does not serve (left out of the configuration): an
-        # operator's doing, not the community's, so the message waits, uncounted by limits and rates, until a
-        # gateway serving that carrier releases it (sweeper.release_carrier_held). No reservation was made.
+        # begin_send holds these (above); kept so that a send never goes through a carrier the number does not name.
         await _hold(sender, ticket, message, HoldReason.CARRIER_NOT_SERVED, carrier=message.carrier)
         return
     if (body := await _text(sender, message)) is None:
@@ -151,6 +150,15 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
     if message.identified:
         await storage.set_message_segments(sender.db, message_id=message.id, segments=message.segments)
     await _not_accepted(sender, ticket, message, result, carrier)
+
+
+async def _not_claimed(sender: Sender, ticket: Ticket, message: SendingMessage | None) -> None:
+    """begin_send stopped the message. A number whose carrier this gateway does not serve (left out of the
+    configuration) is an operator's doing, not the community's: the message is held (carrier_not_served),
+    uncounted by limits and rates and without using up the sender identification, until a gateway serving that
+    carrier releases it (sweeper.release_carrier_held); its log line names the carrier."""
+    not_served = message is not None and message.status_reason == HoldReason.CARRIER_NOT_SERVED
+    await _stopped(sender, ticket, message, **({"carrier": message.carrier} if not_served and message else {}))
 
 
 def _reservation(message: SendingMessage) -> limits.Reservation:

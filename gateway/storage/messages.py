@@ -181,6 +181,8 @@ class BeginSend(NamedTuple):
     message_id: int
     daily_levels: list[int]  # the configured daily levels, for a community without its own
     daily_ceiling: int
+    served: list[str]  # the carriers this gateway serves: a message from a number on another is held
+    default_carrier: str  # the carrier of the numbers that name none
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,35 +5,42 @@
 -- it, so only a template made longer after the text was queued can skip it: the next text that fits carries it).
 -- "submitting" again means an earlier try's lease ran out without an answer: the message is sent again
 -- (the one window for a duplicate; see README). Nothing for any other status.
--- $1 message, $2 the configured daily levels, $3 the configured ceiling. Returns what the send needs, as one
+-- $1 message, $2 the configured daily levels, $3 the configured ceiling, $4 the carriers this gateway serves, $5
+-- its default carrier: a message whose number's carrier is not served is held (carrier_not_served) here, before
+-- the identification, which a text that never left must not use up. Returns what the send needs, as one
 -- row every time (all nulls when there is nothing to send), so that runs can be batched; "carrier" is the
 -- sending number's carrier (null: the gateway's default carrier).
 -- The row is found by id alone and checked after: with "direction = 'outbound'" in the WHERE, a planner
 -- that saw a small table may prefer a partial index on outbound messages, and a prepared plan keeps that
 -- full-index scan as the table grows.
 WITH target AS MATERIALIZED (
-    SELECT id, community_id, to_number, kind, direction, status, body FROM messages WHERE id = $1 FOR UPDATE
+    SELECT id, community_id, from_number, to_number, kind, direction, status, body FROM messages WHERE id = $1
+    FOR UPDATE
 ), gate AS (
     SELECT t.id, t.community_id, t.to_number, t.kind,
            replace(replace(c.sender_id_template, '{sender name}', coalesce(c.sender_name, c.name)), '{message}',
                    t.body) AS identified_body,
            outbound_block_reason(t.community_id, t.to_number, t.kind) AS blocked,
-           t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted
+           t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted,
+           coalesce(n.carrier, $5::text) <> ALL($4::text[]) AS not_served
     FROM target t LEFT JOIN communities c ON c.id = t.community_id
+    LEFT JOIN community_numbers n ON n.phone = t.from_number
     WHERE t.direction = 'outbound' AND t.status IN ('queued', 'submitting')
 ), identify AS (
     INSERT INTO contacts (community_id, phone, identified_at)
     SELECT community_id, to_number, now() FROM gate
     WHERE community_id IS NOT NULL AND kind <> 'keyword_reply' AND blocked IS NULL AND NOT restricted
-      AND utf16_length(identified_body) <= 1600
+      AND NOT not_served AND utf16_length(identified_body) <= 1600
     ON CONFLICT (community_id, phone) DO UPDATE SET identified_at = now()
     WHERE contacts.identified_at IS NULL AND contacts.first_inbound_at IS NULL
     RETURNING true AS first
 ), updated AS (
     UPDATE messages m
-    SET status = CASE WHEN g.blocked IS NOT NULL THEN 'blocked' WHEN g.restricted THEN 'held' ELSE 'submitting' END,
-        status_reason = CASE WHEN g.blocked IS NOT NULL THEN g.blocked WHEN g.restricted THEN 'restricted' END,
-        attempts = m.attempts + CASE WHEN g.blocked IS NULL AND NOT g.restricted THEN 1 ELSE 0 END,
+    SET status = CASE WHEN g.blocked IS NOT NULL THEN 'blocked' WHEN g.restricted OR g.not_served THEN 'held'
+                      ELSE 'submitting' END,
+        status_reason = CASE WHEN g.blocked IS NOT NULL THEN g.blocked WHEN g.restricted THEN 'restricted'
+                             WHEN g.not_served THEN 'carrier_not_served' END,
+        attempts = m.attempts + CASE WHEN g.blocked IS NULL AND NOT g.restricted AND NOT g.not_served THEN 1 ELSE 0 END,
         body = CASE WHEN EXISTS (SELECT 1 FROM identify) THEN g.identified_body ELSE m.body END,
         updated_at = now()
     FROM gate g
