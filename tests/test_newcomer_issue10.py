@@ -180,8 +180,6 @@ async def test_the_sandbox_phone_does_not_speak_for_another_carriers_numbers(sta
     assert status == 200, body
 
 
-@pytest.mark.xfail(strict=True, reason="early_statuses keeps no carrier: the check needs a column (a migration "
-                   "number of its own) and record_accepted to apply only the sending carrier's early statuses")
 async def test_an_early_status_from_another_carrier_is_not_applied(start_gateway, db, fake_twilio):
     """A status for a sid not yet recorded is kept for later whoever posts it, and applied unchecked when the send
     records that sid: the sandbox's callback ends a twilio message failed."""

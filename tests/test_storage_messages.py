@@ -65,11 +65,12 @@ async def test_begin_send_claims_a_queued_message_and_nothing_else(pool, db, bat
 async def test_accepted_segments_count_in_the_shard_of_the_message_and_early_statuses_come_back(pool, db, batched):
     message_id = await _queued_message(db)
     await storage.begin_send(batched("begin_send", "begin_send"), BeginSend(message_id, [200], 5000, ["sandbox"], "sandbox"))
-    await storage.store_early_status(db, sid="SM1", status="sent", error_code=None)
-    await storage.store_early_status(db, sid="SM1", status="delivered", error_code=None)
+    await storage.store_early_status(db, sid="SM1", status="sent", error_code=None, carrier="sandbox")
+    await storage.store_early_status(db, sid="SM1", status="delivered", error_code=None, carrier="twilio")
     record = batched("record_accepted", "record_send_accepted")
     params = RecordAccepted(message_id, "SM1", DAY, MONTH, 2, 1)
-    assert await storage.record_send_accepted(record, params) == [("sent", None), ("delivered", None)]
+    assert await storage.record_send_accepted(record, params) == [("sent", None, "sandbox"),
+                                                                  ("delivered", None, "twilio")]
     assert await storage.record_send_accepted(record, params) == []  # recorded once
     usage = await db.fetch("SELECT period, shard, segments FROM usage_counters ORDER BY period")
     assert [tuple(row) for row in usage] == [("day", message_id % USAGE_SHARDS, 2),

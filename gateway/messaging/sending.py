@@ -248,7 +248,8 @@ async def record(sender: Sender, answer: Answer) -> str | None:
     """Record a kept answer in Postgres (recording one twice changes nothing); None when recorded, else the
     error's name. Until it is recorded the answer stays kept, and record_kept tries again."""
     try:
-        await statuses.record_accepted(sender.db, sender.statements.record_accepted, answer)
+        await statuses.record_accepted(sender.db, sender.statements.record_accepted, answer,
+                                      sender.carriers.default.name)
     except Exception as exc:  # Postgres away, or the batch stopped at shutdown: the answer waits
         sender.metrics.task_failures.labels("record_send").inc()
         sender.outbox.unrecorded.setdefault(answer.message_id, (answer, True))

@@ -53,7 +53,7 @@ async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUp
     if applied is None:
         # The carrier knows a sid we have not recorded: keep it for when the send's reply arrives.
         await storage.store_early_status(updates.db, sid=update.sid, status=update.status,
-                                         error_code=update.error_code)
+                                         error_code=update.error_code, carrier=carrier.name)
         log.info("status_kept_for_later", status=clip(update.status), carrier_sid=clip(update.sid))
         return StatusOutcome.EARLY
     structlog.contextvars.bind_contextvars(message_id=applied.id)
@@ -66,11 +66,16 @@ async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUp
     return StatusOutcome.APPLIED
 
 
-async def record_accepted(db: Executor, batch: Batched[RecordAccepted], answer: Answer) -> None:
+async def record_accepted(db: Executor, batch: Batched[RecordAccepted], answer: Answer,
+                          default_carrier: str) -> None:
     """The carrier took the message: record its sid and usage (batched with other sends' records), then any
-    callbacks that came before we knew the sid."""
+    callbacks that came before we knew the sid, those its own carrier posted (default_carrier: the carrier of
+    the numbers that name none)."""
     early = await storage.record_send_accepted(batch, RecordAccepted(
         answer.message_id, answer.sid, answer.day, answer.month, answer.segments, answer.community_id))
-    for status, error_code in early:
-        await storage.apply_message_status(db, message_id=answer.message_id, sid=answer.sid, status=status,
-                                           error_code=error_code)
+    for kept in early:
+        applied = await storage.apply_message_status(
+            db, message_id=answer.message_id, sid=answer.sid, status=kept.status, error_code=kept.error_code,
+            carrier=kept.carrier, default_carrier=default_carrier)
+        if applied is not None and not applied.on_carrier:
+            log.warning("early_status_refused", status=clip(kept.status), carrier=clip(kept.carrier))

@@ -265,13 +265,15 @@ class RecordAccepted(NamedTuple):
 class EarlyStatus(NamedTuple):
     status: str
     error_code: str | None
+    carrier: str | None  # the carrier that posted it (None: kept before migration 0013)
 
 
 async def record_send_accepted(batch: Batched[RecordAccepted], params: RecordAccepted) -> list[EarlyStatus]:
     """Record the carrier's sid, "accepted" and the usage (once); returns the status callbacks that arrived for
     the sid before it was recorded, oldest first."""
     row = await batch.fetchrow(params)
-    return [EarlyStatus(*early) for early in zip(row["early_statuses"], row["early_error_codes"])]
+    return [EarlyStatus(*early)
+            for early in zip(row["early_statuses"], row["early_error_codes"], row["early_carriers"])]
 
 
 class AppliedStatus(NamedTuple):
@@ -297,9 +299,10 @@ async def apply_message_status(db: Executor, *, message_id: int | None, sid: str
     return AppliedStatus(row["id"], row["forward"], MessageStatus(row["status"]), True)
 
 
-async def store_early_status(db: Executor, *, sid: str, status: str, error_code: str | None) -> None:
+async def store_early_status(db: Executor, *, sid: str, status: str, error_code: str | None,
+                             carrier: str) -> None:
     """Keep a callback for a sid not recorded yet; record_send_accepted hands it back."""
-    await db.execute(QUERIES.store_early_status, sid, status, error_code)
+    await db.execute(QUERIES.store_early_status, sid, status, error_code, carrier)
 
 
 class UnsentMessage(NamedTuple):

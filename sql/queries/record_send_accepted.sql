@@ -32,7 +32,8 @@ WITH target AS MATERIALIZED (
     DO UPDATE SET segments = usage_counters.segments + excluded.segments
 ), early AS (
     DELETE FROM early_statuses WHERE carrier_sid = $2 AND EXISTS (SELECT 1 FROM updated)
-    RETURNING id, status, error_code
+    RETURNING id, status, error_code, carrier
 )
 SELECT array(SELECT status FROM early ORDER BY id) AS early_statuses,
-       array(SELECT error_code FROM early ORDER BY id) AS early_error_codes
+       array(SELECT error_code FROM early ORDER BY id) AS early_error_codes,
+       array(SELECT carrier FROM early ORDER BY id) AS early_carriers
