@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gateway.messaging.inbound import normalise
 from gateway.storage import communities as rows
 from gateway.storage.db import Executor
 
@@ -18,13 +19,14 @@ class NumberCarriers:
     default: str  # the carrier of the numbers that name none (carrier.name)
     _known: dict[str, str] = field(default_factory=dict)
 
-    async def on(self, phone: str, carrier: str) -> bool:
-        """Whether texts to phone (E.164) may come from carrier: it is that number's carrier, or the number is
-        nobody's (the inbound path answers those as it always has)."""
-        known = self._known.get(phone)
+    async def on(self, to_number: str, carrier: str) -> bool:
+        """Whether texts to to_number (as the carrier wrote it) may come from carrier: it is that number's
+        carrier, or the number is nobody's (the inbound path answers those as it always has). Kept by the form
+        the carrier writes, so the usual text costs a dict lookup, not a parse."""
+        known = self._known.get(to_number)
         if known is None:
-            found = await rows.find_number_carrier(self.db, phone=phone)
+            found = await rows.find_number_carrier(self.db, phone=normalise(to_number))
             if found is None:
                 return True
-            known = self._known[phone] = found.carrier or self.default
+            known = self._known[to_number] = found.carrier or self.default
         return known == carrier

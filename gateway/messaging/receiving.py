@@ -91,7 +91,7 @@ async def receive(request: web.Request, sms: InboundMessage, carrier: Carrier) -
 
 async def _receive_on(app: web.Application, sms: InboundMessage, carrier: Carrier) -> str:
     """inbound.receive, for a text carrier delivered; NotPermitted (wrong_carrier) when its number is another's."""
-    if not await app[NUMBER_CARRIERS].on(inbound.normalise(sms.to_number), carrier.name):
+    if not await app[NUMBER_CARRIERS].on(sms.to_number, carrier.name):
         raise NotPermitted("wrong_carrier", "To: that number is on another carrier; nothing stored")
     return await inbound.receive(app[RECEIVER], sms)
 
