@@ -8,8 +8,8 @@ onto FailureClass, background work it needs, extra routes, and a line-type looku
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Awaitable, Callable, Mapping, NamedTuple, Protocol, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping, NamedTuple, Protocol, Sequence
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -36,6 +36,8 @@ class RawRequest:
     body: bytes
     content_type: str = ""
     charset: str | None = None
+    # What the carrier decoded of the body, kept for this request only, so that verify and parse decode it once.
+    decoded: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

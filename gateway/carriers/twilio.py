@@ -176,9 +176,16 @@ class TwilioWire(Carrier):
 
 
 def read_form(request: RawRequest) -> Form:
-    """The POSTed fields, as aiohttp's form reader decodes them. Raises 415 for a multipart body or a charset other
-    than UTF-8 (Twilio posts neither), Malformed("invalid_body") for bytes that are not UTF-8, 413 for more than
-    MAX_FIELDS fields. A body of another content type reads as no fields (its signature then fails)."""
+    """The POSTed fields, as aiohttp's form reader decodes them, decoded once per request. Raises 415 for a
+    multipart body or a charset other than UTF-8 (Twilio posts neither), Malformed("invalid_body") for bytes that
+    are not UTF-8, 413 for more than MAX_FIELDS fields. A body of another content type reads as no fields (its
+    signature then fails)."""
+    if "form" not in request.decoded:
+        request.decoded["form"] = _decode_form(request)
+    return request.decoded["form"]
+
+
+def _decode_form(request: RawRequest) -> Form:
     if request.content_type == "multipart/form-data" or (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
         # Carriers post forms urlencoded in UTF-8. A multipart body was read whole already (see
         # body_deadline_middleware), and another charset would be decoded by whatever codec it names.
