@@ -29,7 +29,6 @@ from redis.exceptions import RedisError, ResponseError
 
 from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import stop_if_cancelled
-from gateway.relay.phones import mask
 from gateway.relay.rules import RouteEntry
 from gateway.routing.keys import (BUILT, FORGET, PAGE, REBUILD_LOCK, RELEASE, ROUTE_PREFIX, OpenConversation,
                                   RouteLookup, RouteSource, decode, encode, in_step, last_key, route_key, run_id_of)
@@ -95,8 +94,7 @@ class RouteTable:
 
     async def _lookup(self, proxy: str, sender: str) -> RouteLookup:
         read = await self._from_redis("lookup", self._read(lambda pipe: (
-            pipe.hgetall(route_key(proxy, sender)), pipe.get(last_key(proxy, sender)), pipe.get(BUILT))),
-            proxy=mask(proxy), sender=mask(sender))
+            pipe.hgetall(route_key(proxy, sender)), pipe.get(last_key(proxy, sender)), pipe.get(BUILT))))
         if read is AWAY:
             return await self._from_postgres(proxy, sender)
         raw, last, marker = read
