@@ -95,15 +95,20 @@ async def test_a_process_that_saw_no_routing_error_still_notices_the_restart(sta
     await client.aclose()
 
 
-async def test_a_close_that_could_not_reach_valkey_leaves_no_route_once_it_is_back(start_gateway, clean, own_redis,
-                                                                                   db):
+async def _two_conversations_then_valkey_killed(start_gateway, clean, own_redis):
+    """Alex in two conversations on one number (Pat's and Sam's), then Valkey killed."""
     [gateway], client = await _own(start_gateway, clean, own_redis)
     community = await gateway.community()
     with_pat = await gateway.conversation(community["id"])
     with_sam = await gateway.conversation(community["id"], prospect=(SAM, "Sam"))
     await gateway.delivered_to(ALEX, 2)
-
     _kill(own_redis)
+    return gateway, client, with_pat, with_sam
+
+
+async def test_a_close_that_could_not_reach_valkey_leaves_no_route_once_it_is_back(start_gateway, clean, own_redis,
+                                                                                   db):
+    gateway, client, with_pat, with_sam = await _two_conversations_then_valkey_killed(start_gateway, clean, own_redis)
     status, body = await gateway.call("POST", f"/v1/conversations/{with_sam['id']}/close")
     assert (status, body["status"]) == (200, "closed")
     own_redis.start_redis()
@@ -117,13 +122,7 @@ async def test_a_close_that_could_not_reach_valkey_leaves_no_route_once_it_is_ba
 
 async def test_an_expiry_that_could_not_reach_valkey_leaves_no_route_once_it_is_back(start_gateway, clean,
                                                                                      own_redis, db):
-    [gateway], client = await _own(start_gateway, clean, own_redis)
-    community = await gateway.community()
-    with_pat = await gateway.conversation(community["id"])
-    with_sam = await gateway.conversation(community["id"], prospect=(SAM, "Sam"))
-    await gateway.delivered_to(ALEX, 2)
-
-    _kill(own_redis)
+    gateway, client, with_pat, with_sam = await _two_conversations_then_valkey_killed(start_gateway, clean, own_redis)
     await db.execute("UPDATE conversations SET last_activity_at = now() - interval '400 days' WHERE id = $1",
                      with_sam["id"])
     await wait_for(lambda: _status_is(db, with_sam["id"], "expired"), what="conversation expired")
