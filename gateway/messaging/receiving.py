@@ -56,19 +56,19 @@ async def _counted(request: web.Request, kind: str, work: Callable[[], Awaitable
 
 def _handler(carrier: Carrier, kind: str, parse: Callable[[RawRequest], Sequence[Any]],
              handle: Callable[[web.Request, Any], Awaitable[str]], reply: Callable[[], WebhookReply],
-             nothing: str):
+             empty_outcome: str):
     """A webhook route of carrier: verify, parse into items, handle each, answer as the carrier expects (only once
-    every item is durable: a handler that raises gives a 503, and the carrier retries). nothing: the outcome
-    counted when the request held no item."""
+    every item is durable: a handler that raises gives a 503, and the carrier retries). empty_outcome: the
+    outcome counted when the request held no item."""
     async def webhook(request: web.Request) -> web.Response:
-        async def work():
+        async def verified_and_handled():
             raw = await _verified(request, carrier)
-            outcome = nothing
+            outcome = empty_outcome
             for item in parse(raw):
                 outcome = await handle(request, item)
             return outcome, _response(reply())
 
-        return await _counted(request, kind, work)
+        return await _counted(request, kind, verified_and_handled)
 
     return webhook
 
