@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -82,4 +81,4 @@ def message(found: Message) -> dict:
 
 def delivery(stored: StoredOutbound) -> dict:
     """The short form of a message an API call created: did it go to the queue, or was it blocked?"""
-    return asdict(stored)
+    return stored._asdict()

@@ -4,6 +4,7 @@ Messages REST API, its error codes and its Lookup v2 line-type API."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -90,15 +91,17 @@ def signature(auth_token: str, url: str, form: Form) -> str:
     return base64.b64encode(digest).decode()
 
 
+# The same few webhook URLs come back all day (a status URL differs only by its message id).
+@functools.lru_cache(maxsize=1024)
 def signed_urls(url: str) -> tuple[str, str]:
-    """The URL as Twilio may have signed it: with the port and without it. Twilio signs either form (its
-    RequestValidator accepts both): a default port is added (443 for https, else 80) or a given port removed."""
+    """The URL as Twilio may have signed it: as it came (as urlsplit rebuilds it) first, then with its port removed or the default port
+    added (443 for https, else 80). Twilio signs either form (its RequestValidator accepts both)."""
     parts = urlsplit(url)
     if parts.port:
         without = parts._replace(netloc=parts.netloc.rsplit(":", 1)[0])
         return parts.geturl(), without.geturl()
     default = 443 if parts.scheme == "https" else 80
-    return parts._replace(netloc=f"{parts.netloc}:{default}").geturl(), parts.geturl()
+    return parts.geturl(), parts._replace(netloc=f"{parts.netloc}:{default}").geturl()
 
 
 def _field(form: Form, name: str, *, required: bool = True, limit: int = 64) -> str:
@@ -138,9 +141,10 @@ class TwilioWire(Carrier):
         # A signature is base64: a header with other bytes (aiohttp keeps them as surrogate escapes) is wrong.
         if not given or not given.isascii():
             return False
-        matches = [hmac.compare_digest(given.encode(), self.sign(form_url, form).encode())
-                   for form_url in signed_urls(url)]
-        return any(matches)
+        given_bytes = given.encode()
+        # Which of the two forms matched is no secret, so the second is signed only when the first fails.
+        return any(hmac.compare_digest(given_bytes, self.sign(form_url, form).encode())
+                   for form_url in signed_urls(url))
 
     def parse_inbound(self, request: RawRequest) -> list[InboundMessage]:
         return [self.inbound_from_form(read_form(request))]

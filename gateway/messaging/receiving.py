@@ -39,36 +39,27 @@ def _response(reply: WebhookReply) -> web.Response:
     return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)
 
 
-async def _counted(request: web.Request, kind: str, work: Callable[[], Awaitable[tuple[str, web.Response]]]):
-    """Count every webhook by kind and outcome, refusals included."""
-    metrics = request.app[METRICS]
-    try:
-        outcome, response = await work()
-    except GatewayError as exc:
-        metrics.webhooks.labels(kind, exc.code).inc()
-        raise
-    except Exception:
-        metrics.webhooks.labels(kind, "error").inc()
-        raise
-    metrics.webhooks.labels(kind, outcome).inc()
-    return response
-
-
 def _handler(carrier: Carrier, kind: str, parse: Callable[[RawRequest], Sequence[Any]],
              handle: Callable[[web.Request, Any], Awaitable[str]], reply: Callable[[], WebhookReply],
              empty_outcome: str):
     """A webhook route of carrier: verify, parse into items, handle each, answer as the carrier expects (only once
-    every item is durable: a handler that raises gives a 503, and the carrier retries). empty_outcome: the
-    outcome counted when the request held no item."""
+    every item is durable: a handler that raises gives a 503, and the carrier retries). Every webhook is counted
+    by kind and outcome, refusals included. empty_outcome: the outcome counted when the request held no item."""
     async def webhook(request: web.Request) -> web.Response:
-        async def verified_and_handled():
+        counted = request.app[METRICS].webhooks
+        try:
             raw = await _verified(request, carrier)
             outcome = empty_outcome
             for item in parse(raw):
                 outcome = await handle(request, item)
-            return outcome, _response(reply())
-
-        return await _counted(request, kind, verified_and_handled)
+        except GatewayError as exc:
+            counted.labels(kind, exc.code).inc()
+            raise
+        except Exception:
+            counted.labels(kind, "error").inc()
+            raise
+        counted.labels(kind, outcome).inc()
+        return _response(reply())
 
     return webhook
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 from dataclasses import dataclass
 
@@ -122,7 +121,7 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
     if message.identified:
         # The first text to this phone now carries the sender identification (begin_send added it), which may
         # cost a segment more: count that before the limits. Whatever happens next stores the new count.
-        message = dataclasses.replace(message, segments=segments.count(message.body))
+        message = message._replace(segments=segments.count(message.body))
     if problem := segments.unsendable(message.body):
         # Nothing empty or over the carrier's limit is handed to it: it would refuse it anyway.
         await _fail(sender, ticket, message, *problem)
@@ -190,7 +189,7 @@ async def _hold(sender: Sender, ticket: Ticket, message: SendingMessage, reason:
                 **log_fields: object) -> None:
     """The claimed message waits as held for reason instead (that try does not count: attempts go back)."""
     await storage.hold_message(sender.db, message_id=message.id, reason=reason, segments=message.segments)
-    await _stopped(sender, ticket, dataclasses.replace(message, status=MessageStatus.HELD, status_reason=reason),
+    await _stopped(sender, ticket, message._replace(status=MessageStatus.HELD, status_reason=reason),
                    **log_fields)
 
 
