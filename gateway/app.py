@@ -33,7 +33,7 @@ from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.keys import (CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES, METRICS,
                           NUMBER_CARRIERS, OUTBOX, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS, STATUS_UPDATES, TASKS,
-                          VERIFIER)
+                          TOKEN_PATHS, VERIFIER)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.number_carriers import NumberCarriers
@@ -197,6 +197,7 @@ def create_app(config: Config) -> web.Application:
     app.on_startup.append(_freeze_startup_objects)
     ops.add_routes(app)
     app[CARRIERS] = carriers.build(config)
+    app[TOKEN_PATHS] = ("/v1/", *app[CARRIERS].api_prefixes)
     receiving.add_routes(app, app[CARRIERS])
     api.add_routes(app)
     return app

@@ -30,6 +30,7 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", aioredis.Redis)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 CARRIERS = web.AppKey("carriers", Carriers)  # every configured carrier, by name
+TOKEN_PATHS = web.AppKey("token_paths", tuple)  # path prefixes that need the API token: /v1/, carriers' api_prefix
 TASKS = web.AppKey("tasks", Supervisor)
 
 # The messaging side: what its handlers hand to the domain (issue 10, typed storage for messaging).

@@ -7,6 +7,7 @@ module that breaks it, so a rule that stopped seeing anything would fail there t
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,32 @@ def imported(tree: ast.AST, name: str, is_package: bool = False) -> set[str]:
                 base = ".".join(anchor + ([base] if base else []))
             found.add(base)
             found |= {f"{base}.{alias.name}" for alias in node.names if alias.name != "*"}
+    return found
+
+
+def carrier_names() -> set[str]:
+    return {path.stem for path in (GATEWAY / "carriers").glob("*.py") if path.stem not in ("__init__", "base")
+            and not path.stem.startswith("_")}
+
+
+# Where the core may name a carrier in code: the carrier a fresh install uses, as a default setting is.
+NAMES_ALLOWED = {("gateway.config", "sandbox")}
+
+
+def naming_violations(name: str, tree: ast.AST, carriers: set[str]) -> list[str]:
+    """String constants in code outside gateway/carriers/ that name a carrier (docstrings are prose, not code)."""
+    if name.startswith("gateway.carriers"):
+        return []
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            words = set(re.findall(r"[a-z0-9]+", node.value.lower()))
+            found += [f"line {node.lineno}: {carrier}" for carrier in sorted(words & carriers)
+                      if (name, carrier) not in NAMES_ALLOWED]
     return found
 
 
@@ -141,6 +168,18 @@ def test_only_storage_talks_to_postgres():
 def test_the_core_never_imports_a_carrier():
     found = {rel(path): v for path in modules() if (v := carrier_violations(*_parsed(path)))}
     assert found == {}, "the core knows carriers through gateway.carriers (base.py) and the registry only"
+
+
+def test_nothing_outside_the_carriers_names_one():
+    names = carrier_names()
+    found = {rel(path): v for path in modules() if (v := naming_violations(*_parsed(path)[:2], names))}
+    assert found == {}, "a carrier is named only in gateway/carriers/ (its module), never by the core"
+
+
+def test_rule_naming_sees_a_carrier_named_by_the_core():
+    tree = ast.parse('"""Twilio in prose is fine."""\nPATH = "/webhooks/twilio/sms"\n')
+    assert naming_violations("gateway.messaging.x", tree, {"twilio"}) == ["line 2: twilio"]
+    assert naming_violations("gateway.carriers.twilio", tree, {"twilio"}) == []
 
 
 def test_no_module_is_over_400_lines():

@@ -62,6 +62,11 @@ class Carriers:
     def names(self) -> tuple[str, ...]:
         return tuple(self._carriers)
 
+    @property
+    def api_prefixes(self) -> tuple[str, ...]:
+        """The path prefixes of the carriers' extra routes that act for the operator (need the API token)."""
+        return tuple(carrier.api_prefix for carrier in self if carrier.api_prefix)
+
 
 @functools.cache
 def modules() -> dict[str, ModuleType]:

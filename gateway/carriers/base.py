@@ -168,6 +168,7 @@ class Carrier:
     inbound_path: str = ""  # where the carrier posts texts to our numbers, e.g. /webhooks/twilio/sms
     status_path: str = ""  # where it posts delivery statuses; callback_url adds ?message_id= for each send
     error_codes: Mapping[str, Failure] = {}  # the carrier's error codes -> what they mean; others: OTHER_FAILURE
+    api_prefix: str | None = None  # where its extra routes() act for the operator: they need the API token, as /v1/
 
     def callback_url(self, public_url: str, message_id: int) -> str:
         """Where this carrier posts the statuses of one message: public_url (config, no trailing slash) + its
@@ -227,5 +228,5 @@ class Carrier:
         return {}
 
     def routes(self, inbox: Inbox) -> Sequence[web.RouteDef]:
-        """Extra HTTP routes (e.g. the sandbox's phone); those under /sandbox/ or /v1/ need the API token."""
+        """Extra HTTP routes (e.g. the sandbox's phone); those under api_prefix (or /v1/) need the API token."""
         return []

@@ -87,6 +87,7 @@ class SandboxCarrier(TwilioWire):
 
     name = "sandbox"
     inbound_path = "/webhooks/sandbox/sms"
+    api_prefix = "/sandbox/"  # its phone and its failures on request act for the operator
     status_path = "/webhooks/sandbox/status"
     error_codes = ERROR_CODES
 

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from gateway.storage.db import UNAVAILABLE
 from gateway.errors import (Conflict, GatewayError, InvalidInput, LimitReached, Malformed, NotAuthenticated,
                             NotFound, NotPermitted, TooLarge, UnsupportedMedia)
-from gateway.keys import CONFIG, METRICS
+from gateway.keys import CONFIG, METRICS, TOKEN_PATHS
 from gateway.ops.logs import clip
 
 log = structlog.get_logger(__name__)
@@ -110,8 +110,9 @@ async def body_deadline_middleware(request: web.Request, handler):
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler):
-    """The internal API and the sandbox phone need a bearer token; compared in constant time."""
-    if request.path.startswith(("/v1/", "/sandbox/")):
+    """The internal API and the carriers' operator routes (the sandbox's phone) need a bearer token; compared in
+    constant time."""
+    if request.path.startswith(request.app[TOKEN_PATHS]):
         tokens = request.app[CONFIG].server.api_tokens
         if not tokens:
             raise NotAuthenticated("unauthorized", "the internal API has no token configured (GATEWAY_API_TOKEN)")
