@@ -14,7 +14,7 @@ from multidict import CIMultiDict
 from plivo.utils import validate_v3_signature
 
 from gateway.carriers import InboundMessage, LookupFailed, NotANumber, RawRequest, StatusUpdate
-from gateway.carriers.plivo import PlivoCarrier, PlivoLookup, Settings, check, signature, verify_params
+from gateway.carriers.plivo import PlivoCarrier, PlivoLookup, Settings, check, check_lookup, signature, verify_params
 from gateway.config import ConfigError
 from gateway.errors import Malformed, UnsupportedMedia
 from gateway.vocabulary import FailureClass
@@ -241,6 +241,7 @@ async def test_a_forged_inbound_is_refused_with_403_and_nothing_stored(plivo_gat
     (b"--x\r\n", "multipart/form-data; boundary=x", 415),
     (b"{nope", "application/json", 400),
     (b"\xff\xfe", "application/x-www-form-urlencoded", 400),
+    (b"From=1", "text/plain", 415),
 ])
 async def test_unreadable_bodies_get_a_4xx_before_the_signature(plivo_gateway, body, content_type, expected):
     async with plivo_gateway.client.post("/webhooks/plivo/sms", data=body,
@@ -368,6 +369,15 @@ async def _resolved(value):
 def test_check_names_the_bad_setting(settings_, error):
     with pytest.raises(ConfigError, match=error):
         check(settings_, None)
+
+
+@pytest.mark.parametrize("settings_, error", [
+    (Settings(auth_token="t"), "PLIVO_AUTH_ID"),
+    (Settings(auth_id="a", auth_token="t", lookup_base="x"), "PLIVO_LOOKUP_BASE"),
+])
+def test_check_lookup_names_the_bad_setting(settings_, error):
+    with pytest.raises(ConfigError, match=error):
+        check_lookup(settings_, None)
 
 
 @pytest.mark.parametrize("kind, expected", [

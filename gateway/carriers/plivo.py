@@ -31,7 +31,7 @@ from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, In
                                    NotANumber, OutboundSms, RawRequest, Rejected, RetryLater, SendResult, StatusUpdate)
 from gateway.carriers.twilio import read_form
 from gateway.config import Config, ConfigError, carrier_setting, check_url
-from gateway.errors import Malformed
+from gateway.errors import Malformed, UnsupportedMedia
 from gateway.vocabulary import FailureClass, MessageStatus
 
 
@@ -159,9 +159,14 @@ def verify_params(auth_token: str, url: str, params: Params, headers: Mapping[st
 
 def read_params(request: RawRequest) -> dict[str, Any]:
     """The POSTed params, decoded once per request: a JSON object for application/json, else the form's fields
-    (name -> [values], as twilio.read_form reads a form: 415 for multipart or another charset, 413 for too many).
+    (name -> [values], as twilio.read_form reads a form: 415 for multipart or another charset, 413 for too many);
+    415 for another content type.
     Malformed("invalid_body") for JSON that does not parse or is not an object."""
     if "params" not in request.decoded:
+        if request.content_type not in ("", "application/json", "application/x-www-form-urlencoded",
+                                        "multipart/form-data"):  # multipart: 415 from read_form
+            # Any other body would read as no params: a signature over the URL alone, which Plivo never makes.
+            raise UnsupportedMedia("unsupported_media_type", "send a form or a JSON object")
         request.decoded["params"] = _json_params(request) if request.content_type == "application/json" \
             else _form_params(request)
     return request.decoded["params"]
