@@ -173,6 +173,15 @@ def test_signature_headers(headers, expected):
     assert verify_params(AUTH_TOKEN, url, params, filled) is expected
 
 
+def test_params_no_signature_can_cover_are_refused_not_crashed_on():
+    headers = {"X-Plivo-Signature-V3": "x", "X-Plivo-Signature-V3-Nonce": "1"}
+    deep: dict = {}
+    for _ in range(5000):
+        deep = {"a": deep}
+    assert not verify_params(AUTH_TOKEN, "https://x/y", {"l": [{"a": 1}, {"b": 2}]}, headers)
+    assert not verify_params(AUTH_TOKEN, "https://x/y", deep, headers)
+
+
 # --- Webhooks through a gateway ------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -150,7 +150,7 @@ def verify_params(auth_token: str, url: str, params: Params, headers: Mapping[st
         return False
     try:
         expected = signature(auth_token, url, params, nonce).encode()
-    except Unsignable:
+    except (Unsignable, RecursionError):  # RecursionError: JSON objects nested deeper than the stack
         return False
     return any([hmac.compare_digest(part.encode(), expected) for part in given])
 
