@@ -141,6 +141,17 @@ def test_kannel_dlr_is_parsed(name, expected):
     assert KANNEL.parse_status(request) == [expected]
 
 
+@pytest.mark.parametrize("query, body", [
+    ("text=Caf%E9&coding=0&charset=gsm", "Café"),  # a charset not named: not UTF-8, so Latin-1
+    ("text=Caf%C3%A9&coding=0", "Café"),
+    ("text=%00%E9&coding=2", "é"),  # UCS-2 by its coding alone
+    ("text=%00%E9&charset=UTF16-BE", "é"),
+])
+def test_kannel_mo_body_is_decoded_by_its_charset_or_coding(query, body):
+    request = kannel_get(with_secret(f"/webhooks/kannel/mo?id=1&from=14155552671&to=14155550100&{query}"))
+    assert KANNEL.parse_inbound(request)[0].body == body
+
+
 def test_kannel_report_type_nobody_documented_is_ignored():
     assert KANNEL.parse_status(kannel_get(with_secret("/webhooks/kannel/dlr?sid=s1&type=32"))) == []
 
@@ -158,7 +169,7 @@ def test_kannel_dlr_refuses_malformed(query, reason):
 @pytest.mark.parametrize("query, reason", [
     ("from=1&to=2&text=x", "id: required"),
     ("id=1&from=1&to=2&text=%D8&coding=2&charset=UTF-16BE", "(?i)utf-16"),
-    ("id=1&from=1&to=2&text=%FF", "utf-8"),
+    ("id=1&from=1&to=2&text=%FF&charset=UTF-8", "utf-8"),
 ])
 def test_kannel_mo_refuses_malformed(query, reason):
     with pytest.raises(Malformed, match=reason):
@@ -250,11 +261,12 @@ async def fake_kannel(aiohttp_server) -> FakeKannel:
 def start_link(start_gateway, fake_jasmin, fake_kannel):
     """start_link("jasmin" | "kannel", **settings): a gateway with that carrier as the default, against its fake."""
 
-    async def start(name: str, carrier: dict | None = None, **settings):
+    async def start(name: str, carrier: dict | None = None, sections: dict | None = None, **settings):
         fake = fake_jasmin if name == "jasmin" else fake_kannel
         table = {"send_url": fake.url, "username": USERNAME, "password": PASSWORD, "webhook_secret": SECRET,
                  **settings}
-        gateway = await start_gateway("sandbox", carrier={"name": name, **(carrier or {})}, **{name: table})
+        gateway = await start_gateway("sandbox", carrier={"name": name, **(carrier or {})}, **{name: table},
+                                      **(sections or {}))
         gateway.carrier = fake
         return gateway
 
@@ -425,3 +437,15 @@ async def test_kannel_send_carries_our_sid_and_kannels_escapes_in_the_dlr_url(st
     assert (request["dlr-mask"], request["charset"], request["to"]) == ("3", "UTF-8", ALEX)
     assert request["dlr-url"] == (f"{gateway.config.public_url}/webhooks/kannel/dlr?message_id={message['id']}"
                                   f"&secret={SECRET}&sid={message['carrier_sid']}&type=%d&answer=%A")
+
+
+async def test_routes_take_the_methods_each_link_calls_with(start_link):
+    """Kannel calls with GET alone; a Jasmin HTTP connector may be set to GET or POST (webhook_methods)."""
+    kannel_table = {"username": USERNAME, "password": PASSWORD, "webhook_secret": SECRET}
+    gateway = await start_link("jasmin", carrier={"also": "kannel"}, sections={"kannel": kannel_table})
+    await gateway.community()
+    async with gateway.client.post(kannel_mo_path("k1", "14155552671", "14155550100", "hi")) as response:
+        assert response.status == 405
+    query = jasmin_mo("j1", ALEX, PROXY, "By GET")
+    async with gateway.client.get(with_secret(f"/webhooks/jasmin/mo?{query}")) as response:
+        assert (response.status, await response.text()) == (200, "ACK/Jasmin")

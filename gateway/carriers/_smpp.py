@@ -137,6 +137,15 @@ def text(data: bytes, codec: str, name: str) -> str:
     return body
 
 
+def utf8_or_latin1(data: bytes, name: str) -> str:
+    """A body in an 8-bit coding the link did not name: UTF-8 when it is valid UTF-8, else Latin-1 (which reads
+    any bytes; SMPP links pass the SMSC's default alphabet on as Latin-1)."""
+    try:
+        return text(data, "utf-8", name)
+    except Malformed:
+        return text(data, "latin-1", name)
+
+
 def e164(number: str, region: str) -> str:
     """An SMPP address as E.164 where it is a phone number: "+" kept, "00" made "+", digits of international
     length given a "+"; a national number (one leading 0) parsed in the default region, if one is set. Anything else (a

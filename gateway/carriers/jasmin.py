@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 import aiohttp
-import structlog
 
 from gateway.carriers import _smpp
 from gateway.carriers.base import (Accepted, Carrier, InboundMessage, OutboundSms, RawRequest, SendResult,
@@ -26,8 +25,6 @@ from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
 from gateway.relay.segments import GSM_BASIC
 from gateway.vocabulary import MessageStatus
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -169,10 +166,7 @@ def _content(form: _smpp.RawForm) -> str:
         return _smpp.text(data, "utf-16-be", "content")
     if coding == LATIN1:
         return _smpp.text(data, "latin-1", "content")
-    try:
-        return _smpp.text(data, "utf-8", "content")
-    except Malformed:
-        return _smpp.text(data, "latin-1", "content")
+    return _smpp.utf8_or_latin1(data, "content")
 
 
 def create(settings: Settings, config: Config) -> JasminCarrier:

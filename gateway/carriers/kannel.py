@@ -17,7 +17,6 @@ import uuid
 from dataclasses import dataclass
 
 import aiohttp
-import structlog
 
 from gateway.carriers import _smpp
 from gateway.carriers.base import (Accepted, Carrier, InboundMessage, OutboundSms, RawRequest, SendResult,
@@ -26,8 +25,6 @@ from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
 from gateway.relay.segments import is_gsm7
 from gateway.vocabulary import MessageStatus
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,8 +61,9 @@ STATUSES = {
 # SMPP command_status name).
 DELIVERY_FAILED, SMSC_REJECT = "dlr_failed", "smsc_reject"
 UCS2 = "2"  # sendsms coding: 0 7-bit, 1 8-bit, 2 UCS-2
-# %C charsets -> Python codecs. None or another: by the coding (%c).
-CODECS = {"utf-16be": "utf-16-be", "ucs-2": "utf-16-be", "utf-8": "utf-8", "iso-8859-1": "latin-1",
+# %C charsets -> Python codecs ("UTF16-BE" as older guides spell it). None or another: by the coding (%c), 2
+# UCS-2, else UTF-8 or else Latin-1.
+CODECS = {"utf-16be": "utf-16-be", "utf16-be": "utf-16-be", "ucs-2": "utf-16-be", "utf-8": "utf-8", "iso-8859-1": "latin-1",
           "windows-1252": "cp1252"}
 
 
@@ -139,8 +137,8 @@ def _text(form: _smpp.RawForm) -> str:
     data = _smpp.raw_field(form, "text", required=False) or b""
     charset = _smpp.field(form, "charset", required=False).lower()
     coding = _smpp.field(form, "coding", required=False)
-    codec = CODECS.get(charset) or ("utf-16-be" if coding == UCS2 else "utf-8")
-    return _smpp.text(data, codec, "text")
+    codec = CODECS.get(charset) or ("utf-16-be" if coding == UCS2 else None)
+    return _smpp.utf8_or_latin1(data, "text") if codec is None else _smpp.text(data, codec, "text")
 
 
 def _error_code(answer: str, kind: int) -> str:
