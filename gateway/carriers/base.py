@@ -169,6 +169,7 @@ class Carrier:
     status_path: str = ""  # where it posts delivery statuses; callback_url adds ?message_id= for each send
     error_codes: Mapping[str, Failure] = {}  # the carrier's error codes -> what they mean; others: OTHER_FAILURE
     api_prefix: str | None = None  # where its extra routes() act for the operator: they need the API token, as /v1/
+    webhook_methods: Sequence[str] = ("POST",)  # the HTTP methods its webhooks arrive by (some call with GET)
 
     def callback_url(self, public_url: str, message_id: int) -> str:
         """Where this carrier posts the statuses of one message: public_url (config, no trailing slash) + its
@@ -180,7 +181,8 @@ class Carrier:
         self.resources = resources
 
     def webhook_paths(self) -> Sequence[tuple[str, str]]:
-        """(path, "inbound" | "status") for every webhook route; each path is registered for POST."""
+        """(path, "inbound" | "status") for every webhook route; each path is registered for each of
+        webhook_methods (POST alone unless the carrier says)."""
         return [(self.inbound_path, "inbound"), (self.status_path, "status")]
 
     def verify(self, request: RawRequest) -> bool:

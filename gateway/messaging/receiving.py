@@ -124,5 +124,7 @@ def add_routes(app: web.Application, carriers: Carriers) -> None:
     handlers = {"inbound": inbound_handler, "status": status_handler}
     for carrier in carriers:
         for path, kind in carrier.webhook_paths():
-            app.router.add_post(path, handlers[kind](carrier))
+            handler = handlers[kind](carrier)
+            for method in carrier.webhook_methods:
+                app.router.add_route(method, path, handler)
         app.router.add_routes(carrier.routes(functools.partial(_receive_on, app, carrier=carrier)))
