@@ -25,7 +25,7 @@ def test_the_registry_names_the_carrier_modules_on_disk():
     on_disk = {path.stem for path in PACKAGE.glob("*.py") if path.stem not in ("__init__", "base")}
     on_disk |= {path.parent.name for path in PACKAGE.glob("*/__init__.py") if not path.parent.name.startswith("_")}
     assert set(carriers.names()) == on_disk and {"sandbox", "twilio"} <= on_disk
-    assert set(carriers.lookup_names()) == {"sandbox", "twilio"}
+    assert {"sandbox", "twilio"} <= set(carriers.lookup_names()) <= set(carriers.names())
 
 
 @pytest.mark.parametrize("name", carriers.names())
