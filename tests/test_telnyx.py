@@ -16,7 +16,7 @@ from gateway.errors import Malformed, UnsupportedMedia
 from gateway.vocabulary import Dnd, FailureClass
 from tests.fakes_telnyx import API_KEY, PAYLOADS, FakeTelnyx, Reply, Signer, event, payload
 from tests.fakes import unwrap
-from tests.helpers import ALEX, PAT, PROXY, wait_for
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, wait_for
 
 MID = "40385f64-5717-4562-b3fc-2c963f66afa6"
 URL = "https://gw.example.com/webhooks/telnyx/sms"
@@ -356,3 +356,17 @@ async def test_the_number_lookup_against_the_fake(fake_telnyx):
         assert fake_telnyx.lookups == [PAT, "+14155550199", "+14150000000"]
 
 
+
+
+async def test_telnyx_beside_twilio_each_number_relays_through_its_own(start_telnyx, fake_telnyx, fake_twilio):
+    gateway = await start_telnyx(carrier={"also": "twilio"}, twilio={"api_base": fake_twilio.url})
+    on_telnyx = await gateway.community(numbers=[PROXY], name="On Telnyx")
+    on_twilio = await gateway.community(numbers=[{"phone": PROXY_2, "carrier": "twilio"}], name="On Twilio")
+    await gateway.conversation(on_telnyx["id"])
+    await gateway.conversation(on_twilio["id"], prospect=(SAM, "Sam"))
+    await wait_for(lambda: _resolved(fake_telnyx.sent and fake_twilio.sent), what="both notifications")
+    assert ([m["from"] for m in fake_telnyx.sent], [m["From"] for m in fake_twilio.sent]) == ([PROXY], [PROXY_2])
+    # A Telnyx-signed text to the Twilio number is not Telnyx's to deliver.
+    body = event("message.received", "in-cross", sender=ALEX, to=PROXY_2, text="Hi")
+    status, text = await fake_telnyx.post(gateway.config.public_url + "/webhooks/telnyx/sms", body)
+    assert status == 403 and "wrong_carrier" in text

@@ -13,8 +13,9 @@ Built from Telnyx's public documentation:
 
 Two webhook paths, not one. Telnyx posts a message's events to the webhook_url given with that message, else to
 the messaging profile's URL. Every send from here names our status path (with ?message_id=), so the profile's
-URL, our inbound path, only ever carries message.received for us; events of messages sent some other way (the
-portal, another program on the profile) arrive there too and are not ours: they are answered 200 and ignored.
+URL, our inbound path, only ever carries message.received for us (each send also says use_profile_webhooks:
+false, so Telnyx does not fall back to the profile's URL with our statuses); events of messages sent some other
+way (the portal, another program on the profile) arrive there too and are not ours: answered 200, ignored.
 A message.received at the status path means the profile points at the wrong path: it is refused with 400 so
 that Telnyx's webhook log shows it, instead of the text being dropped silently.
 """
@@ -197,10 +198,9 @@ class TelnyxWire(Carrier):
     status_path = "/webhooks/telnyx/status"
     error_codes = ERROR_CODES
 
-    def __init__(self, key: str, tolerance: float = 300.0, clock=time.time) -> None:
+    def __init__(self, key: str, tolerance: float = 300.0) -> None:
         self.key = public_key(key)
         self.tolerance = tolerance
-        self.clock = clock
 
     def verify(self, request: RawRequest) -> bool:
         read_event(request)  # 415 / 400 before 403
@@ -208,7 +208,7 @@ class TelnyxWire(Carrier):
         timestamp = request.headers.get("telnyx-timestamp", "")
         if self.key is None or not signature.isascii() or not (timestamp.isascii() and timestamp.isdigit()):
             return False
-        if abs(self.clock() - int(timestamp)) > self.tolerance:
+        if abs(time.time() - int(timestamp)) > self.tolerance:
             log.info("stale_webhook_refused", carrier=self.name, timestamp=int(timestamp))
             return False
         try:
