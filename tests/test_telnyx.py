@@ -12,7 +12,9 @@ from gateway.carriers import InboundMessage, LineAnswer, NotANumber, RawRequest,
 from gateway.carriers.telnyx import ERROR_CODES, Settings, TelnyxLookup, TelnyxWire, check, _line_answer
 from gateway.compliance.preferences import dnd_for
 from gateway.config import Config, ConfigError
-from gateway.errors import Malformed, UnsupportedMedia
+from gateway.errors import InvalidInput, Malformed, UnsupportedMedia
+from gateway.verification import numbers
+from gateway.verification.numbers import Policy
 from gateway.vocabulary import Dnd, FailureClass
 from tests.fakes_telnyx import API_KEY, PAYLOADS, FakeTelnyx, Reply, Signer, event, payload
 from tests.fakes import unwrap
@@ -20,6 +22,7 @@ from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, wait_for
 
 MID = "40385f64-5717-4562-b3fc-2c963f66afa6"
 URL = "https://gw.example.com/webhooks/telnyx/sms"
+US_CA = Policy("US", ("US", "CA"))
 
 
 @pytest.fixture(scope="module")
@@ -370,3 +373,27 @@ async def test_telnyx_beside_twilio_each_number_relays_through_its_own(start_tel
     body = event("message.received", "in-cross", sender=ALEX, to=PROXY_2, text="Hi")
     status, text = await fake_telnyx.post(gateway.config.public_url + "/webhooks/telnyx/sms", body)
     assert status == 403 and "wrong_carrier" in text
+
+
+@pytest.mark.parametrize("kind, outcome", [
+    ("mobile", "mobile"), ("voip", "voip"), ("fixed line", "landline"), ("toll free", "toll_free"),
+    ("fixed line or mobile", "unknown"),
+])
+async def test_telnyx_as_the_line_type_lookup(start_telnyx, fake_telnyx, db, kind, outcome):
+    gateway = await start_telnyx(lookup={"name": "telnyx"})
+    fake_telnyx.line_types[PAT] = kind
+    try:
+        checked = await numbers.check(gateway.line_types, PAT, field="phone", policy=US_CA)
+        assert checked.line_type == outcome
+    except InvalidInput as error:
+        assert error.code == outcome
+    assert fake_telnyx.lookups == [PAT]
+    if outcome in ("mobile", "voip"):
+        assert await db.fetchval("SELECT source FROM line_types WHERE phone = $1", PAT) == "telnyx"
+
+
+async def test_telnyx_lookup_says_no_such_number(start_telnyx, fake_telnyx):
+    gateway = await start_telnyx(lookup={"name": "telnyx"})
+    fake_telnyx.invalid.add(PAT)
+    with pytest.raises(InvalidInput, match="no such number"):
+        await numbers.check(gateway.line_types, PAT, field="phone", policy=US_CA)
