@@ -35,6 +35,7 @@ class Reply:
     title: str = ""
     retry_after: str | None = None
     delay: float = 0.0
+    id: str | None = None  # the message id to answer with, so a test can post its events beforehand
 
 
 class Signer:
@@ -100,8 +101,8 @@ class FakeTelnyx:
         if not self._authorized(request):
             return web.json_response(payload("send_error_auth.json"), status=401)
         body = await request.json()
-        self.requests.append(body)
         reply = self.replies.popleft() if self.replies else Reply()
+        self.requests.append({**body, "id": reply.id})
         if reply.delay:
             await asyncio.sleep(reply.delay)
         if reply.status != 200:
@@ -111,7 +112,7 @@ class FakeTelnyx:
             return web.json_response(error, status=reply.status, headers=headers)
         answer = payload("send_accepted.json")
         message = answer["data"]
-        message.update(id=str(uuid.uuid4()), text=body["text"], webhook_url=body.get("webhook_url"))
+        message.update(id=reply.id or str(uuid.uuid4()), text=body["text"], webhook_url=body.get("webhook_url"))
         message["from"]["phone_number"], message["to"][0]["phone_number"] = body["from"], body["to"]
         self.sent.append({**body, "id": message["id"]})
         return web.json_response(answer)

@@ -397,3 +397,19 @@ async def test_telnyx_lookup_says_no_such_number(start_telnyx, fake_telnyx):
     fake_telnyx.invalid.add(PAT)
     with pytest.raises(InvalidInput, match="no such number"):
         await numbers.check(gateway.line_types, PAT, field="phone", policy=US_CA)
+
+
+async def test_early_late_and_repeated_status_events(start_telnyx, fake_telnyx):
+    """Telnyx may post message.sent before its send answer reaches us, and repeat or reorder events."""
+    gateway = await start_telnyx()
+    fake_telnyx.then(Reply(delay=0.5, id="early-1"))
+    conversation = await _conversation(gateway)
+    await wait_for(lambda: _resolved(fake_telnyx.requests), what="the send under way")
+    early = {"id": "early-1", "webhook_url": fake_telnyx.requests[0]["webhook_url"]}
+    assert (await fake_telnyx.report(early, "sent"))[0] == 200  # before the answer
+    await _messages_where(gateway, conversation["id"], lambda ms: ms[0]["carrier_sid"] == "early-1", "the answer")
+    await _messages_where(gateway, conversation["id"], lambda ms: ms[0]["status"] == "sent", "the early status")
+    for status in ("delivered", "delivered", "sent", "queued"):  # repeated, then late ones
+        assert (await fake_telnyx.report(early, status))[0] == 200
+    [message] = await gateway.messages(conversation["id"])
+    assert message["status"] == "delivered"
