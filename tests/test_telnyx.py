@@ -175,12 +175,12 @@ def test_check_names_the_bad_setting(settings, setting):
 @pytest.mark.parametrize("code, failure_class, dnd", [
     ("40300", FailureClass.OPTED_OUT, Dnd.PERMANENT),
     ("40001", FailureClass.LANDLINE, Dnd.TEMPORARY),
-    ("40006", FailureClass.UNREACHABLE, Dnd.TEMPORARY),
     ("40012", FailureClass.INVALID_NUMBER, Dnd.TEMPORARY),
     ("40002", FailureClass.FILTERED, None), ("40015", FailureClass.FILTERED, None),
     ("40011", FailureClass.RATE_LIMITED, None), ("10011", FailureClass.RATE_LIMITED, None),
     ("10002", FailureClass.INVALID_NUMBER, None), ("10016", FailureClass.INVALID_NUMBER, None),
     ("40008", FailureClass.OTHER, None),  # general-purpose "undeliverable": not sure enough to count
+    ("40006", FailureClass.OTHER, None),  # the recipient's carrier down: not the phone's doing
 ])
 def test_error_codes_map_onto_failure_classes_and_dnd(signer, code, failure_class, dnd):
     failure = TelnyxWire(signer.public_key).failure(code)

@@ -103,12 +103,12 @@ MAX_BODY = 6400  # a bound against absurd bodies, above any concatenated text a 
 MAX_MEDIA = 10
 
 # Telnyx's messaging error codes -> what they mean. Only codes whose meaning is sure are listed; any other is
-# OTHER_FAILURE. Left out on purpose: 40004 (rejected, reason unknown), 40008 (the docs' general-purpose
-# "undeliverable": the phone or the content, no telling), 40009 (body), 40003/40013 (our own sender).
+# OTHER_FAILURE. Left out on purpose: 40004 (rejected, reason unknown), 40006 (the recipient's carrier is down:
+# no fault of the phone's, so no DND), 40008 (the docs' general-purpose "undeliverable": the phone or the
+# content, no telling), 40009 (the body), 40003/40013 (our own sender refused).
 ERROR_CODES: Mapping[str, Failure] = {
     "40300": Failure(FailureClass.OPTED_OUT, True),  # blocked: the recipient sent STOP to this profile
     "40001": Failure(FailureClass.LANDLINE, False),  # not routable: a landline or non-routable wireless number
-    "40006": Failure(FailureClass.UNREACHABLE, False),  # the recipient's carrier is unavailable
     "40012": Failure(FailureClass.INVALID_NUMBER, False),  # the recipient's carrier refused the destination
     "40002": Failure(FailureClass.FILTERED, False),  # a carrier's spam filter, temporary
     "40015": Failure(FailureClass.FILTERED, False),  # Telnyx's own spam filter
