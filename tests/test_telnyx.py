@@ -128,6 +128,8 @@ def _restamped(signer, body):  # a valid signature, its timestamp header changed
     (lambda s, b: {**s.headers(b), "telnyx-signature-ed25519": "\udce9"}, False),
     (lambda s, b: {**s.headers(b), "telnyx-timestamp": "12e3"}, False),
     (lambda s, b: {**s.headers(b), "telnyx-timestamp": "-5"}, False),
+    (lambda s, b: {**s.headers(b), "telnyx-timestamp": "9" * 5000}, False),
+    (lambda s, b: {**s.headers(b), "telnyx-timestamp": "\u0661" * 10}, False),  # digits, not ASCII
 ])
 def test_verify(signer, headers, valid):
     body = (PAYLOADS / "inbound_sms.json").read_bytes()
@@ -413,3 +415,17 @@ async def test_early_late_and_repeated_status_events(start_telnyx, fake_telnyx):
         assert (await fake_telnyx.report(early, status))[0] == 200
     [message] = await gateway.messages(conversation["id"])
     assert message["status"] == "delivered"
+
+
+@pytest.mark.parametrize("path", ["/webhooks/telnyx/sms", "/webhooks/telnyx/status?message_id=1"])
+@pytest.mark.parametrize("body, headers, status", [
+    (b"not json", {"Content-Type": "application/json"}, 400),
+    (b"a=1", {"Content-Type": "application/x-www-form-urlencoded"}, 415),
+    (b'{"data": {"event_type": "message.sent", "payload": {}}}', {"Content-Type": "application/json"}, 403),
+    (b'{"data": {"event_type": "message.sent", "payload": {}}}', {"Content-Type": "application/json",
+                                                                     "telnyx-timestamp": "9" * 5000}, 403),
+])
+async def test_bad_requests_get_a_4xx_never_a_5xx(start_telnyx, path, body, headers, status):
+    gateway = await start_telnyx()
+    async with gateway.client.post(path, data=body, headers=headers) as response:
+        assert response.status == status, await response.text()
