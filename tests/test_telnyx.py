@@ -7,6 +7,8 @@ import time
 
 import aiohttp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.carriers import InboundMessage, LineAnswer, NotANumber, RawRequest, StatusUpdate
 from gateway.carriers.telnyx import ERROR_CODES, Settings, TelnyxLookup, TelnyxWire, check, _line_answer
@@ -134,6 +136,26 @@ def _restamped(signer, body):  # a valid signature, its timestamp header changed
 def test_verify(signer, headers, valid):
     body = (PAYLOADS / "inbound_sms.json").read_bytes()
     assert TelnyxWire(signer.public_key).verify(_raw(body, headers(signer, body))) is valid
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=40), skew=st.integers(-299, 299), flip=st.integers(-1, 10_000))
+def test_what_is_signed_verifies_and_any_change_does_not(signer, text, skew, flip):
+    """A signed event verifies within the window; a second more on the timestamp, or any body byte changed
+    (flip >= 0), does not (an unreadable body is refused too, with 400)."""
+    body = event("message.received", "m1", text=text)
+    headers = signer.headers(body, int(time.time()) + skew)
+    wire = TelnyxWire(signer.public_key)
+    assert wire.verify(_raw(body, headers))
+    if flip < 0:
+        changed, headers = body, {**headers, "telnyx-timestamp": str(int(headers["telnyx-timestamp"]) + 1)}
+    else:
+        changed = bytearray(body)
+        changed[flip % len(body)] ^= 0x01
+    try:
+        assert not wire.verify(_raw(bytes(changed), headers))
+    except Malformed:
+        pass
 
 
 def test_the_tolerance_is_a_setting(signer):
