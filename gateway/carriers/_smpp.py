@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 
+from gateway.carriers._http import retry_after
 from gateway.carriers.base import OTHER_FAILURE, Failure, RawRequest, Rejected, RetryLater, SendResult
 from gateway.config import ConfigError, carrier_setting
 from gateway.errors import InvalidInput, Malformed, TooLarge, UnsupportedMedia
@@ -184,18 +185,6 @@ def http_result(status: int, body: str, headers: Mapping[str, str]) -> SendResul
     return None
 
 
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    try:
-        return max(0.0, float(headers.get("Retry-After", "")))
-    except ValueError:
-        return None
-
-
-def unreachable(exc: BaseException) -> RetryLater:
-    return RetryLater(f"carrier unreachable: {type(exc).__name__}")
-
-
-NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError)
 ANSWER_LIMIT = 4096  # bytes of a send's answer read
 
 

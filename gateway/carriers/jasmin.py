@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 import aiohttp
 
-from gateway.carriers import _smpp
+from gateway.carriers import _http, _smpp
 from gateway.carriers.base import (Accepted, Carrier, InboundMessage, OutboundSms, RawRequest, SendResult,
                                    StatusUpdate, WebhookReply)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
@@ -123,8 +123,8 @@ class JasminCarrier(Carrier):
                                                    timeout=self.timeout) as response:
                 body = await _smpp.answer(response)
                 return _result(response.status, body, response.headers)
-        except _smpp.NETWORK_ERRORS as exc:
-            return _smpp.unreachable(exc)
+        except _http.NETWORK_ERRORS as exc:
+            return _http.unreachable(exc)
 
 
 def _result(status: int, body: str, headers) -> SendResult:

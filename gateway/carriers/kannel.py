@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from gateway.carriers import _smpp
+from gateway.carriers import _http, _smpp
 from gateway.carriers.base import (Accepted, Carrier, InboundMessage, OutboundSms, RawRequest, SendResult,
                                    StatusUpdate, WebhookReply)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
@@ -127,8 +127,8 @@ class KannelCarrier(Carrier):
                                                   timeout=self.timeout) as response:
                 body = await _smpp.answer(response)
                 failure = _smpp.http_result(response.status, body, response.headers)
-        except _smpp.NETWORK_ERRORS as exc:
-            return _smpp.unreachable(exc)
+        except _http.NETWORK_ERRORS as exc:
+            return _http.unreachable(exc)
         return failure or Accepted(sid)
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -27,9 +26,9 @@ from urllib.parse import parse_qs, quote, urlparse, urlunparse
 
 import aiohttp
 
+from gateway.carriers._http import basic_auth, json_value, lookup_json, read_form, send_request
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
-                                   NotANumber, OutboundSms, RawRequest, Rejected, RetryLater, SendResult, StatusUpdate)
-from gateway.carriers.twilio import read_form
+                                   OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed, UnsupportedMedia
 from gateway.vocabulary import FailureClass, MessageStatus
@@ -159,7 +158,7 @@ def verify_params(auth_token: str, url: str, params: Params, headers: Mapping[st
 
 def read_params(request: RawRequest) -> dict[str, Any]:
     """The POSTed params, decoded once per request: a JSON object for application/json, else the form's fields
-    (name -> [values], as twilio.read_form reads a form: 415 for multipart or another charset, 413 for too many);
+    (name -> [values], as _http.read_form reads a form: 415 for multipart or another charset, 413 for too many);
     415 for another content type.
     Malformed("invalid_body") for JSON that does not parse or is not an object."""
     if "params" not in request.decoded:
@@ -173,10 +172,7 @@ def read_params(request: RawRequest) -> dict[str, Any]:
 
 
 def _json_params(request: RawRequest) -> dict[str, Any]:
-    try:
-        params = json.loads(request.body.decode("utf-8")) if request.body.strip() else {}
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Malformed("invalid_body", "the body is not readable JSON") from None
+    params = json_value(request.body) if request.body.strip() else {}
     if not isinstance(params, dict):
         raise Malformed("invalid_body", "the body must be a JSON object")
     return params
@@ -264,7 +260,7 @@ class PlivoCarrier(Carrier):
     def __init__(self, settings: Settings, config: Config) -> None:
         self.auth_token = settings.auth_token
         self.url = f"{settings.api_base.rstrip('/')}/v1/Account/{quote(settings.auth_id, safe='')}/Message/"
-        self.headers = _basic_auth(settings)
+        self.headers = basic_auth(settings.auth_id, settings.auth_token)
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     def verify(self, request: RawRequest) -> bool:
@@ -280,44 +276,18 @@ class PlivoCarrier(Carrier):
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
         payload = {"src": message.from_number, "dst": message.to_number, "text": message.body,
                    "url": status_callback, "method": "POST"}
-        try:
-            async with self.resources.session.post(self.url, json=payload, headers=self.headers,
-                                                   timeout=self.timeout) as response:
-                return _result(response, await _json(response))
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return RetryLater(f"carrier unreachable: {type(exc).__name__}")
+        return await send_request(self.resources.session, "POST", self.url, _result, json=payload,
+                                  headers=self.headers, timeout=self.timeout)
 
 
-async def _json(response: aiohttp.ClientResponse) -> dict:
-    try:
-        payload = await response.json(content_type=None)
-    except (ValueError, RecursionError):  # not JSON (a 401 may answer HTML), or nested too deep
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def _result(response: aiohttp.ClientResponse, payload: dict) -> SendResult:
-    """202 {message_uuid: [..]} -> Accepted; 429 and 5xx -> RetryLater; another answer -> Rejected with
-    "http_<status>" and Plivo's error text (its API errors carry no code)."""
+def _result(status: int, payload: dict) -> SendResult:
+    """202 {message_uuid: [..]} -> Accepted; another answer -> Rejected with "http_<status>" and Plivo's error
+    text (its API errors carry no code)."""
     uuids = payload.get("message_uuid")
-    if 200 <= response.status < 300 and isinstance(uuids, list) and uuids and isinstance(uuids[0], str):
+    if 200 <= status < 300 and isinstance(uuids, list) and uuids and isinstance(uuids[0], str):
         return Accepted(uuids[0])
-    if response.status == 429 or response.status >= 500:
-        return RetryLater(f"carrier answered {response.status}", _retry_after(response))
-    error = payload.get("error") or payload.get("message") or f"carrier answered {response.status}"
-    return Rejected(f"http_{response.status}", str(error)[:500], OTHER_FAILURE)
-
-
-def _basic_auth(settings: Settings) -> dict[str, str]:
-    credentials = f"{settings.auth_id}:{settings.auth_token}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
-
-
-def _retry_after(response: aiohttp.ClientResponse) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
+    error = payload.get("error") or payload.get("message") or f"carrier answered {status}"
+    return Rejected(f"http_{status}", str(error)[:500], OTHER_FAILURE)
 
 
 # --- The line-type lookup -----------------------------------------------------------------------------------
@@ -334,20 +304,12 @@ class PlivoLookup:
     def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
         self.session = session
         self.base = settings.lookup_base.rstrip("/")
-        self.headers = _basic_auth(settings)
+        self.headers = basic_auth(settings.auth_id, settings.auth_token)
 
     async def lookup(self, e164: str) -> LineAnswer:
-        try:
-            async with self.session.get(f"{self.base}/v1/Number/{quote(e164, safe='+')}", params={"type": "carrier"},
-                                        headers=self.headers) as response:
-                if response.status == 404:
-                    raise NotANumber(e164)
-                if response.status != 200:
-                    raise LookupFailed(f"lookup answered {response.status}")
-                payload = await response.json(content_type=None)
-        except (aiohttp.ClientError, ValueError, RecursionError) as exc:
-            raise LookupFailed(type(exc).__name__) from None
-        carrier = payload.get("carrier") if isinstance(payload, dict) else None
+        payload = await lookup_json(self.session, f"{self.base}/v1/Number/{quote(e164, safe='+')}", e164,
+                                    missing_is_no_number=True, params={"type": "carrier"}, headers=self.headers)
+        carrier = payload.get("carrier")
         if not isinstance(carrier, dict):
             raise LookupFailed("lookup answered no carrier")
         name = carrier.get("name")

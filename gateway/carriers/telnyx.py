@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -34,11 +33,12 @@ import structlog
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from gateway.carriers._http import lookup_json, read_json, send_request
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
-                                   NotANumber, OutboundSms, RawRequest, Rejected, RetryLater, SendResult,
+                                   NotANumber, OutboundSms, RawRequest, Rejected, SendResult,
                                    StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
-from gateway.errors import Malformed, UnsupportedMedia
+from gateway.errors import Malformed
 from gateway.vocabulary import FailureClass, MessageStatus
 
 log = structlog.get_logger(__name__)
@@ -133,13 +133,7 @@ def read_event(request: RawRequest) -> dict[str, Any]:
 
 
 def _decode_event(request: RawRequest) -> dict[str, Any]:
-    if request.content_type not in ("", "application/json") or \
-            (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
-        raise UnsupportedMedia("unsupported_media_type", "send the event as application/json, in UTF-8")
-    try:
-        event = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Malformed("invalid_body", "the body is not a readable JSON event") from None
+    event = read_json(request)
     data = event.get("data") if isinstance(event, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("event_type"), str) \
             or not isinstance(data.get("payload"), dict):
@@ -264,41 +258,20 @@ class TelnyxCarrier(TelnyxWire):
                 "webhook_url": status_callback, "use_profile_webhooks": False}
         if self.profile:
             body["messaging_profile_id"] = self.profile
-        try:
-            async with self.resources.session.post(self.url, json=body, headers=self.headers,
-                                                   timeout=self.timeout) as response:
-                return _result(response, await _json(response))
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return RetryLater(f"carrier unreachable: {type(exc).__name__}")
+        return await send_request(self.resources.session, "POST", self.url, _result, json=body, headers=self.headers,
+                                  timeout=self.timeout)
 
 
-async def _json(response: aiohttp.ClientResponse) -> dict:
-    try:
-        payload = await response.json(content_type=None)
-    except (ValueError, RecursionError):
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def _result(response: aiohttp.ClientResponse, payload: dict) -> SendResult:
+def _result(status: int, payload: dict) -> SendResult:
     data = payload.get("data")
-    if 200 <= response.status < 300 and isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
+    if 200 <= status < 300 and isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
         return Accepted(data["id"])
-    if response.status == 429 or response.status >= 500:
-        return RetryLater(f"carrier answered {response.status}", _retry_after(response))
-    code = _error_code(payload) or str(response.status)
+    code = _error_code(payload) or str(status)
     errors = payload.get("errors")
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     words = [str(first[key]) for key in ("title", "detail") if first.get(key)]
-    message = (": ".join(words) or f"carrier answered {response.status}")[:500]
+    message = (": ".join(words) or f"carrier answered {status}")[:500]
     return Rejected(code, message, ERROR_CODES.get(code, OTHER_FAILURE))
-
-
-def _retry_after(response: aiohttp.ClientResponse) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 # carrier.type (else portability.line_type) -> ours. "fixed line or mobile" says nothing sure: unknown.
@@ -320,15 +293,9 @@ class TelnyxLookup:
         self.headers = {"Authorization": f"Bearer {settings.api_key}", "Accept": "application/json"}
 
     async def lookup(self, e164: str) -> LineAnswer:
-        try:
-            async with self.session.get(f"{self.base}/v2/number_lookup/{e164}", params={"type": "carrier"},
-                                        headers=self.headers) as response:
-                if response.status != 200:
-                    raise LookupFailed(f"lookup answered {response.status}")
-                payload = await response.json(content_type=None)
-        except (aiohttp.ClientError, ValueError, RecursionError) as exc:
-            raise LookupFailed(type(exc).__name__) from None
-        data = payload.get("data") if isinstance(payload, dict) else None
+        payload = await lookup_json(self.session, f"{self.base}/v2/number_lookup/{e164}", e164,
+                                    params={"type": "carrier"}, headers=self.headers)
+        data = payload.get("data")
         if not isinstance(data, dict):
             raise LookupFailed("lookup answered no data object")
         if data.get("valid_number") is False:

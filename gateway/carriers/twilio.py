@@ -8,17 +8,17 @@ import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Mapping, Sequence
-from urllib.parse import parse_qsl, urlsplit
+from typing import Mapping
+from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
 
-from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed, NotANumber,
-                                   OutboundSms, RawRequest, Rejected, RetryLater, SendResult, StatusUpdate,
-                                   WebhookReply)
+from gateway.carriers._http import Form, basic_auth, lookup_json, read_form, send_request
+from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, NotANumber,
+                                   OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate, WebhookReply)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
-from gateway.errors import Malformed, TooLarge, UnsupportedMedia
+from gateway.errors import Malformed
 from gateway.vocabulary import FailureClass, MessageStatus
 
 log = structlog.get_logger(__name__)
@@ -48,8 +48,6 @@ def check_lookup(settings: Settings, config: Config) -> None:
         raise ConfigError("lookup.name (LINE_TYPE_LOOKUP): twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
     check_url(carrier_setting("twilio", "lookup_base"), settings.lookup_base, ("http", "https"))
 
-Form = Sequence[tuple[str, str]]
-
 # Twilio's MessageStatus -> ours. The carrier's own "queued"/"accepted" mean it has the message.
 STATUSES = {
     "accepted": MessageStatus.ACCEPTED,
@@ -65,7 +63,6 @@ STATUSES = {
     "canceled": MessageStatus.CANCELED,
 }
 MAX_BODY = 1600  # Twilio's own limit on a message body
-MAX_FIELDS = 1000  # as aiohttp's form reader: more is refused with 413
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 # Twilio's error codes (https://www.twilio.com/docs/api/errors) -> what they mean. Only codes whose meaning is
@@ -179,32 +176,6 @@ class TwilioWire(Carrier):
         return StatusUpdate(_field(form, "MessageSid"), status, _field(form, "ErrorCode", required=False) or None)
 
 
-def read_form(request: RawRequest) -> Form:
-    """The POSTed fields, as aiohttp's form reader decodes them, decoded once per request. Raises 415 for a
-    multipart body or a charset other than UTF-8 (Twilio posts neither), Malformed("invalid_body") for bytes that
-    are not UTF-8, 413 for more than MAX_FIELDS fields. A body of another content type reads as no fields (its
-    signature then fails)."""
-    if "form" not in request.decoded:
-        request.decoded["form"] = _decode_form(request)
-    return request.decoded["form"]
-
-
-def _decode_form(request: RawRequest) -> Form:
-    if request.content_type == "multipart/form-data" or (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
-        # Carriers post forms urlencoded in UTF-8. A multipart body was read whole already (see
-        # body_deadline_middleware), and another charset would be decoded by whatever codec it names.
-        raise UnsupportedMedia("unsupported_media_type", "send the form as application/x-www-form-urlencoded, in UTF-8")
-    if request.content_type not in ("", "application/x-www-form-urlencoded") or not request.body:
-        return []
-    try:
-        query = request.body.rstrip().decode("utf-8")
-    except UnicodeDecodeError:
-        raise Malformed("invalid_body", "the body is not a readable form") from None
-    if query.count("&") >= MAX_FIELDS:
-        raise TooLarge("body_too_large", f"at most {MAX_FIELDS} form fields")
-    return parse_qsl(query, keep_blank_values=True, encoding="utf-8")
-
-
 class TwilioCarrier(TwilioWire):
     """Sends through Twilio's Messages API; Twilio posts to /webhooks/twilio/sms and /webhooks/twilio/status."""
 
@@ -215,50 +186,22 @@ class TwilioCarrier(TwilioWire):
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.auth_token)
         self.url = f"{settings.api_base.rstrip('/')}/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
-        self.headers = _basic_auth(settings)
+        self.headers = basic_auth(settings.account_sid, settings.auth_token)
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
         form = {"From": message.from_number, "To": message.to_number, "Body": message.body,
                 "StatusCallback": status_callback}
-        try:
-            async with self.resources.session.post(self.url, data=form, headers=self.headers,
-                                                   timeout=self.timeout) as response:
-                payload = await _json(response)
-                return _result(response, payload)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return RetryLater(f"carrier unreachable: {type(exc).__name__}")
+        return await send_request(self.resources.session, "POST", self.url, _result, data=form, headers=self.headers,
+                                  timeout=self.timeout)
 
 
-async def _json(response: aiohttp.ClientResponse) -> dict:
-    try:
-        payload = await response.json(content_type=None)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's stack
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def _result(response: aiohttp.ClientResponse, payload: dict) -> SendResult:
-    if response.status in (200, 201) and isinstance(payload.get("sid"), str):
+def _result(status: int, payload: dict) -> SendResult:
+    if status in (200, 201) and isinstance(payload.get("sid"), str):
         return Accepted(payload["sid"])
-    if response.status == 429 or response.status >= 500:
-        return RetryLater(f"carrier answered {response.status}", _retry_after(response))
-    code = str(payload.get("code") or response.status)
-    message = str(payload.get("message") or f"carrier answered {response.status}")[:500]
+    code = str(payload.get("code") or status)
+    message = str(payload.get("message") or f"carrier answered {status}")[:500]
     return Rejected(code, message, ERROR_CODES.get(code, OTHER_FAILURE))
-
-
-def _basic_auth(settings: Settings) -> dict[str, str]:
-    credentials = f"{settings.account_sid}:{settings.auth_token}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
-
-
-def _retry_after(response: aiohttp.ClientResponse) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 # Twilio's line_type_intelligence.type -> ours.
@@ -277,20 +220,11 @@ class TwilioLookup:
     def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
         self.session = session
         self.base = settings.lookup_base.rstrip("/")
-        self.headers = _basic_auth(settings)
+        self.headers = basic_auth(settings.account_sid, settings.auth_token)
 
     async def lookup(self, e164: str) -> LineAnswer:
-        url = f"{self.base}/v2/PhoneNumbers/{e164}"
-        try:
-            async with self.session.get(url, params={"Fields": "line_type_intelligence"},
-                                        headers=self.headers) as response:
-                if response.status != 200:
-                    raise LookupFailed(f"lookup answered {response.status}")
-                payload = await response.json(content_type=None)
-        except (aiohttp.ClientError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
-            raise LookupFailed(type(exc).__name__) from None
-        if not isinstance(payload, dict):
-            raise LookupFailed("lookup answered no object")
+        payload = await lookup_json(self.session, f"{self.base}/v2/PhoneNumbers/{e164}", e164,
+                                    params={"Fields": "line_type_intelligence"}, headers=self.headers)
         if payload.get("valid") is False:
             raise NotANumber(e164)
         intelligence = payload.get("line_type_intelligence") or {}
