@@ -68,8 +68,12 @@ def _handler(carrier: Carrier, kind: str, steps: Sequence[Step], empty_outcome: 
             raw = await _verified(request, carrier)
             parsed = [(handle, reply, parse(raw)) for parse, handle, reply in steps]
             outcome, replies = empty_outcome, [reply for _, reply, items in parsed if items]
+            context = structlog.contextvars.get_contextvars()
             for handle, _, items in parsed:
                 for item in items:
+                    # Each item logs with the request's context and its own, not with the one before it's ids.
+                    structlog.contextvars.clear_contextvars()
+                    structlog.contextvars.bind_contextvars(**context)
                     outcome = await handle(request, item)
             return outcome, _response((replies or [steps[0][2]])[0]())
 
