@@ -1,5 +1,5 @@
-"""A local HTTP server that speaks Bandwidth's Messaging API v2 (create message), and callbacks as Bandwidth posts
-them: JSON arrays of events with the application's HTTP Basic credentials."""
+"""A local HTTP server that speaks Bandwidth's Messaging API v2 (create message) and its OAuth2 token endpoint, and
+callbacks as Bandwidth posts them: JSON arrays of events with the application's HTTP Basic credentials."""
 
 from __future__ import annotations
 
@@ -17,18 +17,24 @@ from tests.fakes import unwrap
 
 ACCOUNT_ID = "9900000"
 APPLICATION_ID = "93de2206-9669-4e07-948d-329f4b722ee2"
-USERNAME = "api-user"
+USERNAME = "api-user"  # a legacy API user (HTTP Basic)
 PASSWORD = "api-password"
+CLIENT_ID = "api-credential-client"  # API Credentials (OAuth2 client credentials)
+CLIENT_SECRET = "api-credential-secret"
 CALLBACK_USERNAME = "bw-callbacks"
 CALLBACK_PASSWORD = "callback-password-0123456789"
 PAYLOADS = Path(__file__).parent / "payloads" / "bandwidth"
 PATH = "/webhooks/bandwidth/messages"
 
 
-def settings(api_base: str) -> dict:
-    """The [bandwidth] table of a gateway that sends to the fake."""
-    return {"account_id": ACCOUNT_ID, "application_id": APPLICATION_ID, "username": USERNAME, "password": PASSWORD,
-            "callback_username": CALLBACK_USERNAME, "callback_password": CALLBACK_PASSWORD, "api_base": api_base}
+def settings(api_base: str, legacy: bool = False) -> dict:
+    """The [bandwidth] table of a gateway that sends to the fake: with API Credentials (OAuth2), or legacy with
+    an API user."""
+    credentials = {"username": USERNAME, "password": PASSWORD} if legacy else \
+        {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    return {"account_id": ACCOUNT_ID, "application_id": APPLICATION_ID, **credentials,
+            "callback_username": CALLBACK_USERNAME, "callback_password": CALLBACK_PASSWORD, "api_base": api_base,
+            "token_url": api_base + "/api/v1/oauth2/token"}
 
 
 def basic(username: str, password: str) -> str:
@@ -88,19 +94,44 @@ class FakeBandwidth:
     sent: list[dict] = field(default_factory=list)  # the JSON of every accepted message, with its "id"
     requests: list[dict] = field(default_factory=list)  # every authenticated request, accepted or not
     replies: deque = field(default_factory=deque)
+    tokens: set[str] = field(default_factory=set)  # the access tokens it issued and still takes
+    token_requests: int = 0
+    token_status: int = 200  # what the token endpoint answers
     url: str = ""
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/v2/users/{account}/messages", self.messages)
+        app.router.add_post("/api/v1/oauth2/token", self.token)
         return app
+
+    async def token(self, request: web.Request) -> web.Response:
+        """OAuth2 client credentials: Basic client_id:client_secret, grant_type=client_credentials."""
+        self.token_requests += 1
+        form = await request.post()
+        if request.headers.get("Authorization") != basic(CLIENT_ID, CLIENT_SECRET):
+            return web.json_response({"error": "invalid_client"}, status=401)
+        if form.get("grant_type") != "client_credentials":
+            return web.json_response({"error": "unsupported_grant_type"}, status=400)
+        if self.token_status != 200:
+            return web.json_response({"error": "temporarily_unavailable"}, status=self.token_status)
+        token = "eyJ" + secrets.token_hex(24)
+        self.tokens.add(token)
+        return web.json_response({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+    def revoke(self) -> None:
+        self.tokens.clear()
+
+    def _authorized(self, request: web.Request) -> bool:
+        authorization = request.headers.get("Authorization", "")
+        return authorization == basic(USERNAME, PASSWORD) or \
+            authorization.startswith("Bearer ") and authorization[7:] in self.tokens
 
     def then(self, *replies: Reply) -> None:
         self.replies.extend(replies)
 
     async def messages(self, request: web.Request) -> web.Response:
-        if request.match_info["account"] != ACCOUNT_ID or \
-                request.headers.get("Authorization") != basic(USERNAME, PASSWORD):
+        if request.match_info["account"] != ACCOUNT_ID or not self._authorized(request):
             return _error(401, "unauthorized", "Authentication Failed")
         if request.content_type != "application/json":
             return _error(415, "unsupported-content-type", "Please use 'application/json'")

@@ -11,8 +11,8 @@ from gateway.compliance.preferences import dnd_for
 from gateway.config import Config, ConfigError, from_dict
 from gateway.errors import Malformed, TooLarge, UnsupportedMedia
 from gateway.vocabulary import Dnd
-from tests.fakes_bandwidth import (CALLBACK_PASSWORD, CALLBACK_USERNAME, PATH, FakeBandwidth, Reply, basic,
-                                   callback_headers, inbound_event, payload, settings, status_event)
+from tests.fakes_bandwidth import (CALLBACK_PASSWORD, CALLBACK_USERNAME, PASSWORD, PATH, USERNAME, FakeBandwidth,
+                                   Reply, basic, callback_headers, inbound_event, payload, settings, status_event)
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 
 OUT_ID = "1593110555875xo7watq5px6rbe5d"  # the message id of the status payloads
@@ -126,13 +126,21 @@ def test_without_callback_credentials_configured_nothing_verifies():
     assert not carrier(callback_username="", callback_password="").verify(raw(payload("inbound_sms.json")))
 
 
-def test_every_credential_is_required_when_bandwidth_is_a_carrier():
+@pytest.mark.parametrize("changes, missing", [
+    ({"callback_password": ""}, "BANDWIDTH_CALLBACK_PASSWORD"),
+    ({"application_id": ""}, "BANDWIDTH_APPLICATION_ID"),
+    ({"client_id": "", "client_secret": ""}, "BANDWIDTH_CLIENT_ID"),  # no API credentials of either kind
+    ({"client_secret": ""}, "BANDWIDTH_CLIENT_SECRET"),
+    ({"client_id": "", "username": "u"}, "BANDWIDTH_PASSWORD"),  # a legacy API user needs its password
+    ({"token_url": "nowhere"}, "BANDWIDTH_TOKEN_URL"),
+])
+def test_the_settings_a_bandwidth_carrier_needs(changes, missing):
     secrets = {"verification": {"secret": "x" * 16}, "hooks": {"secret": "y" * 16}}
-    with pytest.raises(ConfigError, match=r"BANDWIDTH_CALLBACK_PASSWORD"):
-        from_dict({"carrier": {"name": "bandwidth"}, "bandwidth": {**settings("https://x"), "callback_password": ""},
-                   **secrets})
-    config = from_dict({"carrier": {"name": "bandwidth"}, "bandwidth": settings("https://x"), **secrets})
-    assert config.per_carrier["bandwidth"].callback_username == CALLBACK_USERNAME
+    with pytest.raises(ConfigError, match=missing):
+        from_dict({"carrier": {"name": "bandwidth"}, "bandwidth": {**settings("https://x"), **changes}, **secrets})
+    for table in (settings("https://x"), settings("https://x", legacy=True)):
+        config = from_dict({"carrier": {"name": "bandwidth"}, "bandwidth": table, **secrets})
+        assert config.per_carrier["bandwidth"].callback_username == CALLBACK_USERNAME
 
 
 @pytest.mark.parametrize("code, dnd", [
@@ -329,10 +337,48 @@ async def test_a_refused_send_fails_the_message_with_bandwidths_error_type(gatew
     assert len(fake_bandwidth.requests) == 1  # a 4xx is not retried
 
 
-async def test_wrong_api_credentials_fail_the_message_visibly(start_bandwidth):
-    gateway = await start_bandwidth(bandwidth={"password": "wrong"})
+LEGACY = {"client_id": "", "client_secret": "", "username": USERNAME, "password": PASSWORD}
+
+
+@pytest.mark.parametrize("credentials", [{"client_secret": "wrong"}, {**LEGACY, "password": "wrong"}])
+async def test_wrong_api_credentials_fail_the_message_visibly(start_bandwidth, credentials):
+    gateway = await start_bandwidth(bandwidth=credentials)
     _, message = await _notification(gateway)
-    assert (message["status"], message["error_code"]) == ("failed", "unauthorized")
+    assert (message["status"], message["error_code"], message["attempts"]) == ("failed", "unauthorized", 1)
+
+
+async def test_a_legacy_api_user_sends_with_basic_auth(start_bandwidth, fake_bandwidth):
+    gateway = await start_bandwidth(bandwidth=LEGACY)
+    _, message = await _notification(gateway)
+    assert message["status"] == "accepted" and fake_bandwidth.token_requests == 0
+
+
+async def test_one_oauth2_token_serves_every_send_until_bandwidth_refuses_it(gateway, fake_bandwidth):
+    community = await gateway.community()
+    first = await gateway.conversation(community["id"])
+    await _final(gateway, first["id"])
+    second = await gateway.conversation(community["id"], prospect=("+14155552673", "Sam"))
+    await _final(gateway, second["id"])
+    assert fake_bandwidth.token_requests == 1 and len(fake_bandwidth.sent) == 2
+    fake_bandwidth.revoke()  # revoked before it expired: the send is refused, tried again with a new token
+    third = await gateway.conversation(community["id"], prospect=("+14155552674", "Jo"))
+    message = await _final(gateway, third["id"])
+    assert (message["status"], message["attempts"]) == ("accepted", 2)
+    assert fake_bandwidth.token_requests == 2
+
+
+async def test_a_token_endpoint_that_is_down_is_retried(gateway, fake_bandwidth):
+    fake_bandwidth.token_status = 503
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    await wait_for(lambda: _after(fake_bandwidth, 1), what="a token request")
+    fake_bandwidth.token_status = 200
+    message = await _final(gateway, conversation["id"])
+    assert (message["status"], message["attempts"]) == ("accepted", 2) and fake_bandwidth.requests
+
+
+async def _after(fake: FakeBandwidth, requests: int) -> bool:
+    return fake.token_requests >= requests
 
 
 async def test_429_with_retry_after_is_retried_then_sent(gateway, fake_bandwidth):

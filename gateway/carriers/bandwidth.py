@@ -8,6 +8,7 @@ Built from Bandwidth's public documentation:
   https://dev.bandwidth.com/docs/messaging/errors              HTTP errors and the errorCode table
   https://dev.bandwidth.com/docs/messaging/rateLimits          429 when the account's queue is full
   https://dev.bandwidth.com/docs/account/applications          callback URLs and their Basic credentials
+  https://dev.bandwidth.com/docs/account/credentials/management  OAuth2 API Credentials (API users end 2 Dec 2026)
 
 One path takes every event (kind "both"): an application with one callback URL posts inbound messages and
 statuses there, and one array may hold both. The message id is the sid of every event, so Bandwidth's retries
@@ -16,10 +17,12 @@ statuses there, and one array may hold both. The message id is the sid of every 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -41,23 +44,33 @@ class Settings:
 
     account_id: str = ""
     application_id: str = ""  # the messaging application of our numbers: where Bandwidth posts their callbacks
-    username: str = ""  # the API user's credentials (HTTP Basic on the Messaging API)
+    client_id: str = ""  # API Credentials (OAuth2 client credentials): a Bearer token on the Messaging API
+    client_secret: str = ""
+    username: str = ""  # or a legacy API user (HTTP Basic), which Bandwidth decommissions on 2 December 2026
     password: str = ""
     callback_username: str = ""  # the Basic credentials set on the application's callbacks
     callback_password: str = ""
     api_base: str = "https://messaging.bandwidth.com"
+    token_url: str = "https://api.bandwidth.com/api/v1/oauth2/token"
 
 
-REQUIRED = ("account_id", "application_id", "username", "password", "callback_username", "callback_password")
+REQUIRED = ("account_id", "application_id", "callback_username", "callback_password")
 
 
 def check(settings: Settings, config: Config) -> None:
-    """With bandwidth as a carrier: every credential is required (the callback ones too: an unauthenticated
-    callback URL would take texts from anyone), and the API base must be a URL."""
+    """With bandwidth as a carrier: the account, the application and the callback credentials are required (an
+    unauthenticated callback URL would take texts from anyone), and API credentials: client_id and
+    client_secret, or else username and password; the URLs must be URLs."""
     for setting in REQUIRED:
         if not getattr(settings, setting):
             raise ConfigError(f"{carrier_setting('bandwidth', setting)}: required when bandwidth is a carrier")
-    check_url(carrier_setting("bandwidth", "api_base"), settings.api_base, ("http", "https"))
+    pair = ("client_id", "client_secret") if settings.client_id or not settings.username else ("username", "password")
+    for setting in pair:
+        if not getattr(settings, setting):
+            raise ConfigError(f"{carrier_setting('bandwidth', setting)}: required when bandwidth is a carrier "
+                              f"(API Credentials: client_id and client_secret; or an API user: username and password)")
+    for setting in ("api_base", "token_url"):
+        check_url(carrier_setting("bandwidth", setting), getattr(settings, setting), ("http", "https"))
 
 
 PATH = "/webhooks/bandwidth/messages"
@@ -112,9 +125,10 @@ class BandwidthCarrier(Carrier):
         base = settings.api_base.rstrip("/")
         self.url = f"{base}/api/v2/users/{settings.account_id}/messages"
         self.application_id = settings.application_id
-        self.headers = {"Authorization": basic_auth(settings.username, settings.password)}
         self.callback_credentials = (settings.callback_username.encode(), settings.callback_password.encode())
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
+        self.token = Token(settings, self.timeout) if settings.client_id else None
+        self.basic = basic_auth(settings.username, settings.password)
 
     def webhook_paths(self) -> list[tuple[str, str]]:
         return [(PATH, "both")]
@@ -141,11 +155,65 @@ class BandwidthCarrier(Carrier):
         payload = {"applicationId": self.application_id, "to": [message.to_number], "from": message.from_number,
                    "text": message.body, "tag": f"message_id={message.id}"}
         try:
-            async with self.resources.session.post(self.url, json=payload, headers=self.headers,
+            authorization = self.basic if self.token is None else await self.token.header(self.resources.session)
+            async with self.resources.session.post(self.url, json=payload, headers={"Authorization": authorization},
                                                    timeout=self.timeout) as response:
-                return _result(response, await _json(response))
+                result = _result(response, await _json(response))
+        except TokenRefused as refused:
+            return refused.result
         except (aiohttp.ClientError, TimeoutError) as exc:
             return RetryLater(f"carrier unreachable: {type(exc).__name__}")
+        if self.token is not None and response.status == 401:
+            # A token Bandwidth no longer takes (revoked, or expired early): fetch another and try again.
+            self.token.forget()
+            return RetryLater("carrier refused the token")
+        return result
+
+
+class TokenRefused(Exception):
+    """No OAuth2 token: the send's result says why (Rejected for refused credentials, else RetryLater)."""
+
+    def __init__(self, result: SendResult) -> None:
+        super().__init__(result)
+        self.result = result
+
+
+class Token:
+    """Bandwidth's OAuth2 client-credentials token (its API Credentials): fetched when first needed, kept until a
+    minute before it expires, fetched again after Bandwidth refuses it. One fetch at a time."""
+
+    def __init__(self, settings: Settings, timeout: aiohttp.ClientTimeout) -> None:
+        self.url = settings.token_url
+        self.headers = {"Authorization": basic_auth(settings.client_id, settings.client_secret)}
+        self.timeout = timeout
+        self.value: str | None = None
+        self.expires = 0.0
+        self.lock = asyncio.Lock()
+
+    async def header(self, session: aiohttp.ClientSession) -> str:
+        """Authorization: Bearer <token>. Raises TokenRefused."""
+        async with self.lock:
+            if self.value is None or time.monotonic() >= self.expires:
+                self.value, self.expires = await self._fetch(session)
+            return "Bearer " + self.value
+
+    def forget(self) -> None:
+        self.value = None
+
+    async def _fetch(self, session: aiohttp.ClientSession) -> tuple[str, float]:
+        try:
+            async with session.post(self.url, data={"grant_type": "client_credentials"}, headers=self.headers,
+                                    timeout=self.timeout) as response:
+                payload = await _json(response)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TokenRefused(RetryLater(f"token endpoint unreachable: {type(exc).__name__}")) from None
+        token, lifetime = payload.get("access_token"), payload.get("expires_in")
+        if response.status == 200 and isinstance(token, str) and token and isinstance(lifetime, (int, float)):
+            return token, time.monotonic() + max(0.0, float(lifetime) - 60)
+        if response.status in (400, 401, 403):
+            raise TokenRefused(Rejected("unauthorized", f"the token endpoint refused the API credentials "
+                                                        f"({response.status})"))
+        raise TokenRefused(RetryLater(f"token endpoint answered {response.status}", _retry_after(response)))
 
 
 def basic_auth(username: str, password: str) -> str:
