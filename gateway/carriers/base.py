@@ -181,8 +181,11 @@ class Carrier:
         self.resources = resources
 
     def webhook_paths(self) -> Sequence[tuple[str, str]]:
-        """(path, "inbound" | "status") for every webhook route; each path is registered for each of
-        webhook_methods (POST alone unless the carrier says)."""
+        """(path, "inbound" | "status" | "both") for every webhook route; each path is registered for each of
+        webhook_methods (POST alone unless the carrier says). "both": a path the carrier posts messages and
+        statuses to alike (even in one request): the core runs parse_inbound and parse_status on each request,
+        each returning the items of its kind, and answers with inbound_reply when the request held a message,
+        else status_reply."""
         return [(self.inbound_path, "inbound"), (self.status_path, "status")]
 
     def verify(self, request: RawRequest) -> bool:

@@ -39,19 +39,22 @@ def _response(reply: WebhookReply) -> web.Response:
     return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)
 
 
-def _handler(carrier: Carrier, kind: str, parse: Callable[[RawRequest], Sequence[Any]],
-             handle: Callable[[web.Request, Any], Awaitable[str]], reply: Callable[[], WebhookReply],
-             empty_outcome: str):
-    """A webhook route of carrier: verify, parse into items, handle each, answer as the carrier expects (only once
-    every item is durable: a handler that raises gives a 503, and the carrier retries). Every webhook is counted
-    by kind and outcome, refusals included. empty_outcome: the outcome counted when the request held no item."""
+Step = tuple[Callable[[RawRequest], Sequence[Any]], Callable[[web.Request, Any], Awaitable[str]],
+             Callable[[], WebhookReply]]  # parse the request into items, handle one item, the reply
+
+
+def _handler(carrier: Carrier, kind: str, steps: Sequence[Step], empty_outcome: str):
+    """A webhook route of carrier: verify, parse into items (every step's, before any is handled: a malformed
+    request changes nothing), handle each, answer as the carrier expects (only once every item is durable: a
+    handler that raises gives a 503, and the carrier retries). The reply is that of the first step with items
+    (of the first step when none had any). Every webhook is counted by kind and outcome, refusals included;
+    empty_outcome: the outcome counted when the request held no item."""
     async def webhook(request: web.Request) -> web.Response:
         counted = request.app[METRICS].webhooks
         try:
             raw = await _verified(request, carrier)
-            outcome = empty_outcome
-            for item in parse(raw):
-                outcome = await handle(request, item)
+            parsed = [(handle, reply, parse(raw)) for parse, handle, reply in steps]
+            outcome = await _handle_all(request, parsed) or empty_outcome
         except GatewayError as exc:
             counted.labels(kind, exc.code).inc()
             raise
@@ -59,16 +62,53 @@ def _handler(carrier: Carrier, kind: str, parse: Callable[[RawRequest], Sequence
             counted.labels(kind, "error").inc()
             raise
         counted.labels(kind, outcome).inc()
-        return _response(reply())
+        replies = [reply for _, reply, items in parsed if items] or [steps[0][2]]
+        return _response(replies[0]())
 
     return webhook
 
 
-def inbound_handler(carrier: Carrier):
+async def _handle_all(request: web.Request, parsed: Sequence[tuple[Any, Any, Sequence[Any]]]) -> str | None:
+    """Handle every item in order; the last one's outcome (None when there was none)."""
+    outcome = None
+    context = structlog.contextvars.get_contextvars() if sum(len(items) for *_, items in parsed) > 1 else None
+    for handle, _, items in parsed:
+        for item in items:
+            if context is not None:
+                # Each item logs with the request's context and its own, not with the one before it's ids.
+                structlog.contextvars.clear_contextvars()
+                structlog.contextvars.bind_contextvars(**context)
+            outcome = await handle(request, item)
+    return outcome
+
+
+def _inbound_step(carrier: Carrier) -> Step:
     async def receive_from_carrier(request: web.Request, sms: InboundMessage) -> str:
         return await receive(request, sms, carrier)
 
-    return _handler(carrier, "inbound", carrier.parse_inbound, receive_from_carrier, carrier.inbound_reply, "empty")
+    return carrier.parse_inbound, receive_from_carrier, carrier.inbound_reply
+
+
+def _status_step(carrier: Carrier) -> Step:
+    async def apply(request: web.Request, update: StatusUpdate) -> str:
+        return await _apply(request, carrier, update)
+
+    return carrier.parse_status, apply, carrier.status_reply
+
+
+def inbound_handler(carrier: Carrier):
+    return _handler(carrier, "inbound", [_inbound_step(carrier)], "empty")
+
+
+def status_handler(carrier: Carrier):
+    return _handler(carrier, "status", [_status_step(carrier)], "ignored")
+
+
+def both_handler(carrier: Carrier):
+    """A path the carrier posts inbound messages and statuses to alike, even in one request (a JSON array of
+    events): both parses run on every request, each taking the events of its kind; the messages are stored,
+    then the updates applied."""
+    return _handler(carrier, "both", [_inbound_step(carrier), _status_step(carrier)], "ignored")
 
 
 async def receive(request: web.Request, sms: InboundMessage, carrier: Carrier) -> str:
@@ -85,13 +125,6 @@ async def _receive_on(app: web.Application, sms: InboundMessage, carrier: Carrie
     if not await app[NUMBER_CARRIERS].on(sms.to_number, carrier.name):
         raise NotPermitted("wrong_carrier", "To: that number is on another carrier; nothing stored")
     return await inbound.receive(app[RECEIVER], sms)
-
-
-def status_handler(carrier: Carrier):
-    async def apply(request: web.Request, update: StatusUpdate) -> str:
-        return await _apply(request, carrier, update)
-
-    return _handler(carrier, "status", carrier.parse_status, apply, carrier.status_reply, "ignored")
 
 
 async def _apply(request: web.Request, carrier: Carrier, update: StatusUpdate) -> str:
@@ -121,7 +154,7 @@ def _our_id(name: str, raw: str | None) -> int | None:
 def add_routes(app: web.Application, carriers: Carriers) -> None:
     """Every carrier's webhook routes, and the extra routes it asks for (inbound messages go through its inbox,
     which refuses texts to another carrier's numbers as its webhook does: the sandbox's phone included)."""
-    handlers = {"inbound": inbound_handler, "status": status_handler}
+    handlers = {"inbound": inbound_handler, "status": status_handler, "both": both_handler}
     for carrier in carriers:
         for path, kind in carrier.webhook_paths():
             handler = handlers[kind](carrier)

@@ -1,0 +1,360 @@
+"""Bandwidth (Messaging API v2): its settings ([bandwidth] / BANDWIDTH_*), its callbacks (JSON arrays of events,
+inbound messages and statuses alike, posted to the application's callback URL with HTTP Basic credentials), its
+create-message API and its error codes.
+
+Built from Bandwidth's public documentation:
+  https://dev.bandwidth.com/docs/messaging/createMessage/      sending (POST .../users/{accountId}/messages, 202)
+  https://dev.bandwidth.com/docs/messaging/webhooks            the callback events and their fields
+  https://dev.bandwidth.com/docs/messaging/errors              HTTP errors and the errorCode table
+  https://dev.bandwidth.com/docs/messaging/rateLimits          429 when the account's queue is full
+  https://dev.bandwidth.com/docs/account/applications          callback URLs and their Basic credentials
+  https://dev.bandwidth.com/docs/account/credentials/management  OAuth2 API Credentials (API users end 2 Dec 2026)
+
+One path takes every event (kind "both"): an application with one callback URL posts inbound messages and
+statuses there, and one array may hold both. The message id is the sid of every event, so Bandwidth's retries
+(for up to 24 hours) store an inbound message once and repeat a status harmlessly (statuses are forward only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import aiohttp
+import structlog
+
+from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, OutboundSms,
+                                   RawRequest, Rejected, RetryLater, SendResult, StatusUpdate)
+from gateway.config import Config, ConfigError, carrier_setting, check_url
+from gateway.errors import Malformed, TooLarge, UnsupportedMedia
+from gateway.vocabulary import FailureClass, MessageStatus
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """[bandwidth] in the config file; BANDWIDTH_<SETTING> in the environment."""
+
+    account_id: str = ""
+    application_id: str = ""  # the messaging application of our numbers: where Bandwidth posts their callbacks
+    client_id: str = ""  # API Credentials (OAuth2 client credentials): a Bearer token on the Messaging API
+    client_secret: str = ""
+    username: str = ""  # or a legacy API user (HTTP Basic), which Bandwidth decommissions on 2 December 2026
+    password: str = ""
+    callback_username: str = ""  # the Basic credentials set on the application's callbacks
+    callback_password: str = ""
+    api_base: str = "https://messaging.bandwidth.com"
+    token_url: str = "https://api.bandwidth.com/api/v1/oauth2/token"
+
+
+REQUIRED = ("account_id", "application_id", "callback_username", "callback_password")
+
+
+def check(settings: Settings, config: Config) -> None:
+    """With bandwidth as a carrier: the account, the application and the callback credentials are required (an
+    unauthenticated callback URL would take texts from anyone), and API credentials: client_id and
+    client_secret, or else username and password; the URLs must be URLs."""
+    for setting in REQUIRED:
+        if not getattr(settings, setting):
+            raise ConfigError(f"{carrier_setting('bandwidth', setting)}: required when bandwidth is a carrier")
+    pair = ("client_id", "client_secret") if settings.client_id or not settings.username else ("username", "password")
+    for setting in pair:
+        if not getattr(settings, setting):
+            raise ConfigError(f"{carrier_setting('bandwidth', setting)}: required when bandwidth is a carrier "
+                              f"(API Credentials: client_id and client_secret; or an API user: username and password)")
+    for setting in ("api_base", "token_url"):
+        check_url(carrier_setting("bandwidth", setting), getattr(settings, setting), ("http", "https"))
+
+
+PATH = "/webhooks/bandwidth/messages"
+
+INBOUND_TYPES = frozenset({"message-received"})
+# Bandwidth's status events -> ours. message-sending: handed to the downstream carrier, delivery receipt
+# awaited (MMS and group messages). message-read: read receipts of its multichannel messages.
+STATUSES = {
+    "message-sending": MessageStatus.SENDING,
+    "message-delivered": MessageStatus.DELIVERED,
+    "message-failed": MessageStatus.FAILED,
+    "message-read": MessageStatus.READ,
+}
+MAX_TEXT = 2048  # Bandwidth's own limit on a message's text
+MAX_MEDIA = 10  # InboundMessage keeps at most 10 media URLs
+MAX_EVENTS = 1000  # events in one callback; more is refused with 413
+MAX_FIELD = 128
+
+# Bandwidth's errorCode values (https://dev.bandwidth.com/docs/messaging/errors) -> what they mean. Only codes
+# whose meaning is sure are listed; any other (the 5xxx service failures, 9902 receipt timed out...) is
+# OTHER_FAILURE. These come in message-failed events, after Bandwidth took the message: a temporary failure of
+# the phone counts toward a temporary DND (compliance/preferences.py).
+ERROR_CODES: Mapping[str, Failure] = {
+    "4775": Failure(FailureClass.OPTED_OUT, True),  # the recipient opted out of this sender at the carrier
+    "4482": Failure(FailureClass.OPTED_OUT, True),  # the recipient is on Bandwidth's block list
+    "4303": Failure(FailureClass.INVALID_NUMBER, True),  # malformed To: not routable, not a number
+    "4406": Failure(FailureClass.INVALID_NUMBER, True),  # unallocated To: assigned to no carrier
+    "4720": Failure(FailureClass.INVALID_NUMBER, False),  # not in the numbering plan, or cannot take texts
+    "4700": Failure(FailureClass.LANDLINE, False),  # the carrier or handset does not support messaging
+    "4721": Failure(FailureClass.UNREACHABLE, False),  # the number is on the deactivation list
+    "4701": Failure(FailureClass.UNREACHABLE, False),  # the destination is not reachable
+    "4702": Failure(FailureClass.UNREACHABLE, False),  # subscriber unavailable: handset off, barred, full
+    "4470": Failure(FailureClass.FILTERED, False),  # Bandwidth's spam filter blocked it
+    "4770": Failure(FailureClass.FILTERED, False),  # the carrier blocked it as spam
+    "4771": Failure(FailureClass.FILTERED, False),  # refused for a shortened URL
+    "4481": Failure(FailureClass.FILTERED, False),  # our From number is on Bandwidth's block list
+    "4780": Failure(FailureClass.RATE_LIMITED, False),  # T-Mobile: over the brand's daily volume
+    "4781": Failure(FailureClass.RATE_LIMITED, False),  # AT&T: over the campaign's rate
+    "4785": Failure(FailureClass.RATE_LIMITED, False),  # the carrier: volumetric violation, back off
+}
+
+
+class BandwidthCarrier(Carrier):
+    """Sends through the Messaging API v2; Bandwidth posts every callback to /webhooks/bandwidth/messages."""
+
+    name = "bandwidth"
+    inbound_path = PATH
+    status_path = PATH
+    error_codes = ERROR_CODES
+
+    def __init__(self, settings: Settings, config: Config) -> None:
+        base = settings.api_base.rstrip("/")
+        self.url = f"{base}/api/v2/users/{settings.account_id}/messages"
+        self.application_id = settings.application_id
+        self.callback_credentials = (settings.callback_username.encode(), settings.callback_password.encode())
+        self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
+        self.token = Token(settings, self.timeout) if settings.client_id else None
+        self.basic = basic_auth(settings.username, settings.password)
+
+    def webhook_paths(self) -> list[tuple[str, str]]:
+        return [(PATH, "both")]
+
+    def verify(self, request: RawRequest) -> bool:
+        """Whether the request carries the callback credentials set on the application (constant time)."""
+        given = credentials(request.headers.get("Authorization", ""))
+        if given is None or not all(self.callback_credentials):
+            return False
+        user_ok = hmac.compare_digest(given[0], self.callback_credentials[0])
+        password_ok = hmac.compare_digest(given[1], self.callback_credentials[1])
+        return user_ok and password_ok
+
+    def parse_inbound(self, request: RawRequest) -> list[InboundMessage]:
+        return [inbound_from_event(event) for event in read_events(request) if event["type"] in INBOUND_TYPES]
+
+    def parse_status(self, request: RawRequest) -> list[StatusUpdate]:
+        updates = (status_from_event(event) for event in read_events(request) if event["type"] in STATUSES)
+        return [update for update in updates if update is not None]
+
+    async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
+        # Bandwidth takes no callback URL per message (it posts to the application's); the tag names our message
+        # in its callbacks and its logs.
+        payload = {"applicationId": self.application_id, "to": [message.to_number], "from": message.from_number,
+                   "text": message.body, "tag": f"message_id={message.id}"}
+        try:
+            authorization = self.basic if self.token is None else await self.token.header(self.resources.session)
+            async with self.resources.session.post(self.url, json=payload, headers={"Authorization": authorization},
+                                                   timeout=self.timeout) as response:
+                result = _result(response, await _json(response))
+        except TokenRefused as refused:
+            return refused.result
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return RetryLater(f"carrier unreachable: {type(exc).__name__}")
+        if self.token is not None and response.status == 401:
+            # A token Bandwidth no longer takes (revoked, or expired early): fetch another and try again.
+            self.token.forget()
+            return RetryLater("carrier refused the token")
+        return result
+
+
+class TokenRefused(Exception):
+    """No OAuth2 token: the send's result says why (Rejected for refused credentials, else RetryLater)."""
+
+    def __init__(self, result: SendResult) -> None:
+        super().__init__(result)
+        self.result = result
+
+
+class Token:
+    """Bandwidth's OAuth2 client-credentials token (its API Credentials): fetched when first needed, kept until a
+    minute before it expires, fetched again after Bandwidth refuses it. One fetch at a time."""
+
+    def __init__(self, settings: Settings, timeout: aiohttp.ClientTimeout) -> None:
+        self.url = settings.token_url
+        self.headers = {"Authorization": basic_auth(settings.client_id, settings.client_secret)}
+        self.timeout = timeout
+        self.value: str | None = None
+        self.expires = 0.0
+        self.lock = asyncio.Lock()
+
+    async def header(self, session: aiohttp.ClientSession) -> str:
+        """Authorization: Bearer <token>. Raises TokenRefused."""
+        async with self.lock:
+            if self.value is None or time.monotonic() >= self.expires:
+                self.value, self.expires = await self._fetch(session)
+            return "Bearer " + self.value
+
+    def forget(self) -> None:
+        self.value = None
+
+    async def _fetch(self, session: aiohttp.ClientSession) -> tuple[str, float]:
+        try:
+            async with session.post(self.url, data={"grant_type": "client_credentials"}, headers=self.headers,
+                                    timeout=self.timeout) as response:
+                payload = await _json(response)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TokenRefused(RetryLater(f"token endpoint unreachable: {type(exc).__name__}")) from None
+        token, lifetime = payload.get("access_token"), payload.get("expires_in")
+        if response.status == 200 and isinstance(token, str) and token and isinstance(lifetime, (int, float)):
+            return token, time.monotonic() + max(0.0, float(lifetime) - 60)
+        if response.status in (400, 401, 403):
+            raise TokenRefused(Rejected("unauthorized", f"the token endpoint refused the API credentials "
+                                                        f"({response.status})"))
+        raise TokenRefused(RetryLater(f"token endpoint answered {response.status}", _retry_after(response)))
+
+
+def basic_auth(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def credentials(header: str) -> tuple[bytes, bytes] | None:
+    """(user, password) of a Basic Authorization header; None when absent or not Basic."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip().isascii():
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, password = decoded.partition(b":")
+    return (user, password) if colon else None
+
+
+# --- Callbacks ----------------------------------------------------------------------------------------------------
+
+def read_events(request: RawRequest) -> list[dict[str, Any]]:
+    """The events of a callback, decoded once per request (parse_inbound and parse_status share them). Each is
+    an object with a "type" string and a "message" object. 415 for a body that is not JSON, 400 invalid_body
+    for one that is not a readable array of events, 413 beyond MAX_EVENTS."""
+    if "events" not in request.decoded:
+        request.decoded["events"] = _decode_events(request)
+    return request.decoded["events"]
+
+
+def _decode_events(request: RawRequest) -> list[dict[str, Any]]:
+    if request.content_type not in ("application/json", "") \
+            or (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
+        raise UnsupportedMedia("unsupported_media_type", "Bandwidth posts its callbacks as JSON, in UTF-8")
+    try:
+        events = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Malformed("invalid_body", "the body is not readable JSON") from None
+    if isinstance(events, dict):
+        events = [events]  # Bandwidth always posts an array; one event alone is read as an array of one
+    if not isinstance(events, list):
+        raise Malformed("invalid_body", "expected an array of events")
+    if len(events) > MAX_EVENTS:
+        raise TooLarge("body_too_large", f"at most {MAX_EVENTS} events")
+    for event in events:
+        if not (isinstance(event, dict) and isinstance(event.get("type"), str)
+                and isinstance(event.get("message"), dict)):
+            raise Malformed("invalid_body", "each event is an object with a type and a message")
+    return events
+
+
+def _text(fields: Mapping[str, Any], name: str, *, required: bool = True, limit: int = MAX_FIELD) -> str:
+    """A string field; a required one must be present and not empty. NUL is refused (Postgres cannot store it;
+    the message text drops it instead)."""
+    value = fields.get(name)
+    if value is None or value == "":
+        if required:
+            raise Malformed("missing_field", f"{name}: required")
+        return ""
+    if not isinstance(value, str):
+        raise Malformed("invalid_field", f"{name}: expected a string")
+    if len(value) > limit:
+        raise Malformed("invalid_field", f"{name}: longer than {limit} characters")
+    if "\x00" in value:
+        raise Malformed("invalid_field", f"{name}: contains a NUL character")
+    return value
+
+
+def inbound_from_event(event: Mapping[str, Any]) -> InboundMessage:
+    """A message-received event. Numbers as Bandwidth writes them (E.164 with "+"). Our number is message.owner
+    (else the event's "to"): a group message lists every recipient in message.to, and one to several of our
+    numbers comes as one event per number, each with its own message id."""
+    message = event["message"]
+    to = _text(message, "owner", required=False) or _text(event, "to")
+    text = message.get("text")
+    if isinstance(text, str):
+        # Carriers deliver U+0000 in texts; Postgres cannot store it and refusing the message would lose it.
+        message = {**message, "text": text.replace("\x00", "")}
+    media = message.get("media") or []
+    if not isinstance(media, list):
+        raise Malformed("invalid_field", "media: expected an array of URLs")
+    return InboundMessage(
+        sid=_text(message, "id"),
+        from_number=_text(message, "from"),
+        to_number=to,
+        body=_text(message, "text", required=False, limit=MAX_TEXT),
+        media_urls=tuple(_text({"media": url}, "media", limit=2048) for url in media[:MAX_MEDIA]),
+    )
+
+
+def status_from_event(event: Mapping[str, Any]) -> StatusUpdate | None:
+    """A status event of a message we sent; None for one about an inbound message (not ours to apply)."""
+    message = event["message"]
+    if message.get("direction") == "in":
+        return None
+    return StatusUpdate(_text(message, "id"), STATUSES[event["type"]], _error_code(event.get("errorCode")))
+
+
+def _error_code(code: Any) -> str | None:
+    """errorCode: a number (Bandwidth's four digits); absent or null without an error."""
+    if code is None or code == "":
+        return None
+    if isinstance(code, bool) or not isinstance(code, (int, str)) or not str(code).isascii() \
+            or not str(code).isdigit() or len(str(code)) > 16:
+        raise Malformed("invalid_field", "errorCode: expected a number")
+    return str(code)
+
+
+# --- Sending ------------------------------------------------------------------------------------------------------
+
+async def _json(response: aiohttp.ClientResponse) -> dict:
+    try:
+        payload = await response.json(content_type=None)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's stack
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _result(response: aiohttp.ClientResponse, payload: dict) -> SendResult:
+    """202 with the message id: taken. 429 (the account's queue is full) and 5xx: later. Any other: refused, with
+    Bandwidth's error type as the code (400 request-validation, 401 unauthorized, 403 forbidden...)."""
+    if 200 <= response.status < 300 and isinstance(payload.get("id"), str) and payload["id"]:
+        return Accepted(payload["id"])
+    if response.status == 429 or response.status >= 500:
+        return RetryLater(f"carrier answered {response.status}", _retry_after(response))
+    kind = payload.get("type")
+    code = kind[:64] if isinstance(kind, str) and kind else str(response.status)
+    description = payload.get("description")
+    message = (description if isinstance(description, str) and description
+               else f"carrier answered {response.status}")[:500]
+    return Rejected(code, message, ERROR_CODES.get(code, OTHER_FAILURE))
+
+
+def _retry_after(response: aiohttp.ClientResponse) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def create(settings: Settings, config: Config) -> BandwidthCarrier:
+    """The registry's factory (gateway/carriers/__init__.py)."""
+    return BandwidthCarrier(settings, config)
