@@ -55,7 +55,7 @@ def read_json(request: RawRequest) -> Any:
     UTF-8, Malformed("invalid_body") for a body that is not JSON (or nested deeper than the parser's stack)."""
     if "json" not in request.decoded:
         if request.content_type not in ("", "application/json") or (request.charset or "utf-8").lower() not in UTF8:
-            raise UnsupportedMedia("unsupported_media_type", "send the body as application/json, in UTF-8")
+            raise UnsupportedMedia("unsupported_media_type", "send the body as JSON (application/json), in UTF-8")
         request.decoded["json"] = json_value(request.body)
     return request.decoded["json"]
 

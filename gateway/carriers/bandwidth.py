@@ -21,7 +21,6 @@ import asyncio
 import base64
 import binascii
 import hmac
-import json
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -29,10 +28,12 @@ from typing import Any, Mapping
 import aiohttp
 import structlog
 
+from gateway.carriers._http import (NETWORK_ERRORS, basic_auth, json_object, read_json, retry_after,
+                                    send_request)
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, OutboundSms,
                                    RawRequest, Rejected, RetryLater, SendResult, StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
-from gateway.errors import Malformed, TooLarge, UnsupportedMedia
+from gateway.errors import Malformed, TooLarge
 from gateway.vocabulary import FailureClass, MessageStatus
 
 log = structlog.get_logger(__name__)
@@ -156,18 +157,17 @@ class BandwidthCarrier(Carrier):
                    "text": message.body, "tag": f"message_id={message.id}"}
         try:
             authorization = self.basic if self.token is None else await self.token.header(self.resources.session)
-            async with self.resources.session.post(self.url, json=payload, headers={"Authorization": authorization},
-                                                   timeout=self.timeout) as response:
-                result = _result(response, await _json(response))
         except TokenRefused as refused:
             return refused.result
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return RetryLater(f"carrier unreachable: {type(exc).__name__}")
-        if self.token is not None and response.status == 401:
+        return await send_request(self.resources.session, "POST", self.url, self._answered, json=payload,
+                                  headers=authorization, timeout=self.timeout)
+
+    def _answered(self, status: int, payload: dict) -> SendResult:
+        if self.token is not None and status == 401:
             # A token Bandwidth no longer takes (revoked, or expired early): fetch another and try again.
             self.token.forget()
             return RetryLater("carrier refused the token")
-        return result
+        return _result(status, payload)
 
 
 class TokenRefused(Exception):
@@ -184,18 +184,18 @@ class Token:
 
     def __init__(self, settings: Settings, timeout: aiohttp.ClientTimeout) -> None:
         self.url = settings.token_url
-        self.headers = {"Authorization": basic_auth(settings.client_id, settings.client_secret)}
+        self.headers = basic_auth(settings.client_id, settings.client_secret)
         self.timeout = timeout
         self.value: str | None = None
         self.expires = 0.0
         self.lock = asyncio.Lock()
 
-    async def header(self, session: aiohttp.ClientSession) -> str:
+    async def header(self, session: aiohttp.ClientSession) -> dict[str, str]:
         """Authorization: Bearer <token>. Raises TokenRefused."""
         async with self.lock:
             if self.value is None or time.monotonic() >= self.expires:
                 self.value, self.expires = await self._fetch(session)
-            return "Bearer " + self.value
+            return {"Authorization": "Bearer " + self.value}
 
     def forget(self) -> None:
         self.value = None
@@ -204,8 +204,8 @@ class Token:
         try:
             async with session.post(self.url, data={"grant_type": "client_credentials"}, headers=self.headers,
                                     timeout=self.timeout) as response:
-                payload = await _json(response)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+                payload = await json_object(response)
+        except NETWORK_ERRORS as exc:
             raise TokenRefused(RetryLater(f"token endpoint unreachable: {type(exc).__name__}")) from None
         token, lifetime = payload.get("access_token"), payload.get("expires_in")
         if response.status == 200 and isinstance(token, str) and token and isinstance(lifetime, (int, float)):
@@ -213,11 +213,7 @@ class Token:
         if response.status in (400, 401, 403):
             raise TokenRefused(Rejected("unauthorized", f"the token endpoint refused the API credentials "
                                                         f"({response.status})"))
-        raise TokenRefused(RetryLater(f"token endpoint answered {response.status}", _retry_after(response)))
-
-
-def basic_auth(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        raise TokenRefused(RetryLater(f"token endpoint answered {response.status}", retry_after(response.headers)))
 
 
 def credentials(header: str) -> tuple[bytes, bytes] | None:
@@ -245,13 +241,7 @@ def read_events(request: RawRequest) -> list[dict[str, Any]]:
 
 
 def _decode_events(request: RawRequest) -> list[dict[str, Any]]:
-    if request.content_type not in ("application/json", "") \
-            or (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
-        raise UnsupportedMedia("unsupported_media_type", "Bandwidth posts its callbacks as JSON, in UTF-8")
-    try:
-        events = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Malformed("invalid_body", "the body is not readable JSON") from None
+    events = read_json(request)
     if isinstance(events, dict):
         events = [events]  # Bandwidth always posts an array; one event alone is read as an array of one
     if not isinstance(events, list):
@@ -324,35 +314,16 @@ def _error_code(code: Any) -> str | None:
 
 # --- Sending ------------------------------------------------------------------------------------------------------
 
-async def _json(response: aiohttp.ClientResponse) -> dict:
-    try:
-        payload = await response.json(content_type=None)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's stack
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def _result(response: aiohttp.ClientResponse, payload: dict) -> SendResult:
-    """202 with the message id: taken. 429 (the account's queue is full) and 5xx: later. Any other: refused, with
+def _result(status: int, payload: dict) -> SendResult:
+    """202 with the message id: taken. Any other answer (429 and 5xx are retried before this): refused, with
     Bandwidth's error type as the code (400 request-validation, 401 unauthorized, 403 forbidden...)."""
-    if 200 <= response.status < 300 and isinstance(payload.get("id"), str) and payload["id"]:
+    if 200 <= status < 300 and isinstance(payload.get("id"), str) and payload["id"]:
         return Accepted(payload["id"])
-    if response.status == 429 or response.status >= 500:
-        return RetryLater(f"carrier answered {response.status}", _retry_after(response))
     kind = payload.get("type")
-    code = kind[:64] if isinstance(kind, str) and kind else str(response.status)
+    code = kind[:64] if isinstance(kind, str) and kind else str(status)
     description = payload.get("description")
-    message = (description if isinstance(description, str) and description
-               else f"carrier answered {response.status}")[:500]
+    message = (description if isinstance(description, str) and description else f"carrier answered {status}")[:500]
     return Rejected(code, message, ERROR_CODES.get(code, OTHER_FAILURE))
-
-
-def _retry_after(response: aiohttp.ClientResponse) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def create(settings: Settings, config: Config) -> BandwidthCarrier:
