@@ -266,7 +266,9 @@ async def test_send_posts_the_messages_api_json_with_basic_auth(vonage, fake_von
     conversation_id = await _notification(vonage)
     message = await _final(vonage, conversation_id)
     [request] = fake_vonage.requests
-    assert set(request) == {"message_type", "text", "to", "from", "channel", "client_ref", "webhook_url"}
+    assert set(request) == {"message_type", "text", "to", "from", "channel", "client_ref", "webhook_url",
+                            "webhook_version"}
+    assert request["webhook_version"] == "v1"  # the status webhooks in the shape parse_status reads
     assert (request["to"], request["from"], request["channel"]) == (ALEX[1:], PROXY[1:], "sms")
     assert request["client_ref"] == str(message["id"])
     assert request["webhook_url"] == f"{vonage.config.public_url}{STATUS}?message_id={message['id']}"
@@ -374,3 +376,11 @@ async def test_a_status_before_the_send_is_recorded_is_kept(vonage):
 
 async def _some(value):
     return value
+
+
+async def test_a_slow_send_times_out_and_is_retried(start_vonage, fake_vonage):
+    gateway = await start_vonage(carrier={"send_timeout": 0.3})
+    fake_vonage.then(Reply(delay=1.0))
+    conversation_id = await _notification(gateway)
+    message = await _final(gateway, conversation_id)
+    assert message["status"] == "accepted" and message["attempts"] == 2

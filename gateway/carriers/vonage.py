@@ -228,7 +228,7 @@ class VonageCarrier(Carrier):
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
         body = {"message_type": "text", "channel": "sms", "text": message.body,
                 "to": message.to_number.lstrip("+"), "from": message.from_number.lstrip("+"),
-                "client_ref": str(message.id), "webhook_url": status_callback}
+                "client_ref": str(message.id), "webhook_url": status_callback, "webhook_version": "v1"}
         try:
             async with self.resources.session.post(self.url, json=body, headers=self.headers,
                                                    timeout=self.timeout) as response:
