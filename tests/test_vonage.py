@@ -149,8 +149,10 @@ def test_verify(authorization, valid):
     assert carrier().verify(raw(BODY, authorization())) is valid
 
 
-def test_a_jwt_without_iat_is_refused():
-    token = jwt.encode({"payload_hash": "0" * 64}, SIGNATURE_SECRET, algorithm="HS256")
+@pytest.mark.parametrize("iat", [None, "1700000000", True, 10 ** 400, float("nan")])
+def test_a_jwt_without_a_usable_iat_is_refused(iat):
+    claims = {"payload_hash": hashlib.sha256(BODY).hexdigest(), **({} if iat is None else {"iat": iat})}
+    token = jwt.encode(claims, SIGNATURE_SECRET, algorithm="HS256")
     assert not carrier().verify(raw(BODY, "Bearer " + token))
 
 

@@ -181,15 +181,22 @@ class VonageCarrier(Carrier):
         claims = self.claims(request.headers.get("Authorization", ""))
         if claims is None:
             return False
-        issued = claims.get("iat")
-        if not isinstance(issued, (int, float)) or isinstance(issued, bool) \
-                or not abs(time.time() - issued) <= self.tolerance:  # "not <=": NaN is stale too
+        if not self.fresh(claims.get("iat")):
             log.info("webhook_signature_stale", carrier=self.name)
             return False
         given = claims.get("payload_hash")
         if not isinstance(given, str) or not given.isascii():
             return False
         return hmac.compare_digest(given.lower().encode(), payload_hash(request.body).encode())
+
+    def fresh(self, issued: object) -> bool:
+        """Whether iat (seconds since the epoch) is within the tolerance of now, either side."""
+        if not isinstance(issued, (int, float)) or isinstance(issued, bool):
+            return False
+        try:
+            return abs(time.time() - issued) <= self.tolerance  # NaN compares False: stale
+        except OverflowError:  # an integer too large for a float
+            return False
 
     def claims(self, authorization: str) -> dict[str, Any] | None:
         """The JWT's claims when its signature is the signature secret's; None otherwise."""
