@@ -1,0 +1,296 @@
+"""Vonage, through its Messages API (v1): its settings ([vonage] / VONAGE_*), its signed JSON webhooks, sending
+with Basic authentication, and its error codes.
+
+Built from Vonage's public documentation:
+  https://developer.vonage.com/en/api/messages (the Messages API v1: POST /v1/messages, its webhooks)
+  https://developer.vonage.com/en/messages/concepts/signed-webhooks (JWT HS256 with the signature secret,
+      payload_hash = SHA-256 of the body)
+  https://developer.vonage.com/en/messages/concepts/messages-status-callbacks (submitted, delivered, read,
+      rejected, undeliverable, with an error object)
+  https://developer.vonage.com/en/api-errors/messages (the Messages API's error codes, 1000 to 1370)
+  https://developer.vonage.com/en/api-errors (RFC 7807 problem answers)
+  https://developer.vonage.com/en/getting-started/concepts/authentication (Basic: api_key and api_secret)
+
+Not supported: JWT (application) authentication for sending, Number Insight as a line-type lookup.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import aiohttp
+import jwt
+import structlog
+
+from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, OutboundSms,
+                                   RawRequest, Rejected, RetryLater, SendResult, StatusUpdate)
+from gateway.config import Config, ConfigError, carrier_setting, check_url
+from gateway.errors import Malformed, UnsupportedMedia
+from gateway.vocabulary import FailureClass, MessageStatus
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """[vonage] in the config file; VONAGE_<SETTING> in the environment."""
+
+    api_key: str = ""  # with api_secret: Basic authentication on the Messages API
+    api_secret: str = ""
+    signature_secret: str = ""  # checks the JWT (HS256) in each webhook's Authorization header
+    api_base: str = "https://api.nexmo.com"
+    timestamp_tolerance: int = 300  # seconds a webhook's JWT (its iat) stays valid, either side of our clock
+
+
+def check(settings: Settings, config: Config) -> None:
+    """With vonage as a carrier: the credentials and the signature secret are required."""
+    for setting in ("api_key", "api_secret", "signature_secret"):
+        if not getattr(settings, setting):
+            raise ConfigError(f"{carrier_setting('vonage', setting)}: required when vonage is a carrier")
+    check_url(carrier_setting("vonage", "api_base"), settings.api_base, ("http", "https"))
+    if settings.timestamp_tolerance <= 0:
+        raise ConfigError(f"{carrier_setting('vonage', 'timestamp_tolerance')}: a number of seconds above 0")
+
+
+# The status webhook's status -> ours. "submitted": Vonage handed the SMS to the network; "rejected": Vonage or
+# the network refused it, or its time to live ran out (after "submitted" for a failed delivery receipt);
+# "undeliverable": Vonage could not reach the network at all.
+STATUSES = {
+    "submitted": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.READ,
+    "rejected": MessageStatus.UNDELIVERED,
+    "undeliverable": MessageStatus.FAILED,
+}
+MAX_BODY = 1600  # as the other carriers: ten segments
+MEDIA_TYPES = ("image", "audio", "video", "file", "vcard")  # an MMS's message_type, each {"url": ...}
+
+# Vonage's Messages API codes (https://developer.vonage.com/en/api-errors/messages) -> what they mean. Only codes
+# whose meaning is sure are listed; any other is OTHER_FAILURE. Delivery failures a status webhook reports are
+# temporary (permanent=False), as Twilio's 3000x are, so they count toward a temporary DND.
+ERROR_CODES: Mapping[str, Failure] = {
+    "1000": Failure(FailureClass.RATE_LIMITED, False),  # throttled: over the account's submission capacity
+    "1241": Failure(FailureClass.RATE_LIMITED, False),  # too many send requests to phone numbers
+    "1170": Failure(FailureClass.INVALID_NUMBER, True),  # the "to" number is missing or invalid
+    "1180": Failure(FailureClass.UNREACHABLE, False),  # absent subscriber, temporary (off, out of coverage)
+    "1190": Failure(FailureClass.INVALID_NUMBER, False),  # absent subscriber, permanent: no longer active
+    "1210": Failure(FailureClass.FILTERED, False),  # anti-spam rejection by the carrier
+    "1220": Failure(FailureClass.UNREACHABLE, False),  # handset busy
+    "1240": Failure(FailureClass.OPTED_OUT, True),  # illegal number: the phone texted STOP to this sender
+    "1260": Failure(FailureClass.UNREACHABLE, False),  # destination unreachable
+    "1270": Failure(FailureClass.FILTERED, False),  # blocked by the carrier for an age restriction
+    "1280": Failure(FailureClass.UNREACHABLE, False),  # blocked by the carrier: the plan has no SMS, suspended
+    "throttled": Failure(FailureClass.RATE_LIMITED, False),  # a 429's problem type
+}
+
+
+def payload_hash(body: bytes) -> str:
+    """The payload_hash claim: the hex SHA-256 of the raw body."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def _field(payload: Mapping[str, Any], name: str, *, required: bool = True, limit: int = 64) -> str:
+    """A string field; a required one must be present and not empty. NUL is refused (Postgres cannot store it;
+    the text drops it instead)."""
+    value = payload.get(name)
+    if value is None or value == "":
+        if required:
+            raise Malformed("missing_field", f"{name}: required")
+        return ""
+    if not isinstance(value, str):
+        raise Malformed("invalid_field", f"{name}: expected a string")
+    if len(value) > limit:
+        raise Malformed("invalid_field", f"{name}: longer than {limit} characters")
+    if "\x00" in value:
+        raise Malformed("invalid_field", f"{name}: contains a NUL character")
+    return value
+
+
+def e164(number: str) -> str:
+    """Vonage gives numbers as digits without "+" (447700900000): E.164 adds it. Anything else (an
+    alphanumeric sender) is passed on as given, for the core to judge."""
+    return "+" + number if number.isascii() and number.isdigit() else number
+
+
+def read_json(request: RawRequest) -> dict[str, Any]:
+    """The webhook's JSON object, decoded once per request. 415 for a body that is not JSON in UTF-8 (Vonage
+    posts application/json), 400 invalid_body for bytes that are not a JSON object."""
+    if "json" not in request.decoded:
+        request.decoded["json"] = _decode_json(request)
+    return request.decoded["json"]
+
+
+def _decode_json(request: RawRequest) -> dict[str, Any]:
+    if request.content_type not in ("", "application/json") or \
+            (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
+        raise UnsupportedMedia("unsupported_media_type", "send the webhook as application/json, in UTF-8")
+    try:
+        payload = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Malformed("invalid_body", "the body is not readable JSON") from None
+    if not isinstance(payload, dict):
+        raise Malformed("invalid_body", "the body is not a JSON object")
+    return payload
+
+
+def error_code(error: object) -> str | None:
+    """The Messages API code of a status webhook's error: its title (1000...), else the fragment of its type
+    URL (https://developer.vonage.com/api-errors/messages#1000); None without an error."""
+    if not isinstance(error, dict):
+        return None
+    title = error.get("title")
+    if isinstance(title, int) and not isinstance(title, bool):
+        return str(title)
+    if isinstance(title, str) and title.isascii() and title.isdigit():
+        return title[:16]
+    kind = error.get("type")
+    if isinstance(kind, str) and "#" in kind:
+        return kind.rsplit("#", 1)[1][:32] or None
+    return None
+
+
+class VonageCarrier(Carrier):
+    """Sends through the Messages API; Vonage posts to /webhooks/vonage/inbound and /webhooks/vonage/status."""
+
+    name = "vonage"
+    inbound_path = "/webhooks/vonage/inbound"
+    status_path = "/webhooks/vonage/status"
+    error_codes = ERROR_CODES
+
+    def __init__(self, settings: Settings, config: Config) -> None:
+        self.signature_secret = settings.signature_secret
+        self.tolerance = settings.timestamp_tolerance
+        self.url = f"{settings.api_base.rstrip('/')}/v1/messages"
+        credentials = f"{settings.api_key}:{settings.api_secret}".encode()
+        self.headers = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+        self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
+
+    # --- Webhooks ---------------------------------------------------------------------------------------------
+
+    def verify(self, request: RawRequest) -> bool:
+        """Authorization: Bearer <JWT>, HS256 with the signature secret, issued (iat) within the tolerance of
+        now, whose payload_hash is the SHA-256 of the raw body."""
+        read_json(request)  # 415 / 400 before 403
+        claims = self.claims(request.headers.get("Authorization", ""))
+        if claims is None:
+            return False
+        if not self.fresh(claims.get("iat")):
+            log.info("webhook_signature_stale", carrier=self.name)
+            return False
+        given = claims.get("payload_hash")
+        if not isinstance(given, str) or not given.isascii():
+            return False
+        return hmac.compare_digest(given.lower().encode(), payload_hash(request.body).encode())
+
+    def fresh(self, issued: object) -> bool:
+        """Whether iat (seconds since the epoch) is within the tolerance of now, either side."""
+        if not isinstance(issued, (int, float)) or isinstance(issued, bool):
+            return False
+        try:
+            return abs(time.time() - issued) <= self.tolerance  # NaN compares False: stale
+        except OverflowError:  # an integer too large for a float
+            return False
+
+    def claims(self, authorization: str) -> dict[str, Any] | None:
+        """The JWT's claims when its signature is the signature secret's; None otherwise."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token or not token.isascii() or not self.signature_secret:
+            return None
+        try:
+            with warnings.catch_warnings():  # a secret shorter than 32 bytes is Vonage's to choose, not a fault
+                warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+                claims = jwt.decode(token.strip(), self.signature_secret, algorithms=["HS256"],
+                                    options={"require": ["iat"], "verify_iat": False, "verify_exp": True})
+        except jwt.PyJWTError:
+            return None
+        return claims if isinstance(claims, dict) else None
+
+    def parse_inbound(self, request: RawRequest) -> list[InboundMessage]:
+        payload = read_json(request)
+        channel = _field(payload, "channel", required=False) or "sms"
+        if channel not in ("sms", "mms"):
+            raise Malformed("invalid_field", "channel: only sms and mms are relayed")
+        kind = _field(payload, "message_type", required=False) or "text"
+        text, media = _content(payload, kind)
+        return [InboundMessage(sid=_field(payload, "message_uuid"), from_number=e164(_field(payload, "from")),
+                               to_number=e164(_field(payload, "to")), body=text, media_urls=media)]
+
+    def parse_status(self, request: RawRequest) -> list[StatusUpdate]:
+        """[] for a status that is not one of ours to apply (a status name Vonage may add later)."""
+        payload = read_json(request)
+        status = STATUSES.get(_field(payload, "status"))
+        if status is None:
+            return []
+        return [StatusUpdate(_field(payload, "message_uuid"), status, error_code(payload.get("error")))]
+
+    # --- Sending ----------------------------------------------------------------------------------------------
+
+    async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
+        body = {"message_type": "text", "channel": "sms", "text": message.body,
+                "to": message.to_number.lstrip("+"), "from": message.from_number.lstrip("+"),
+                "client_ref": str(message.id), "webhook_url": status_callback, "webhook_version": "v1"}
+        try:
+            async with self.resources.session.post(self.url, json=body, headers=self.headers,
+                                                   timeout=self.timeout) as response:
+                payload = await _json(response)
+                return _result(response, payload)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return RetryLater(f"carrier unreachable: {type(exc).__name__}")
+
+
+def _content(payload: Mapping[str, Any], kind: str) -> tuple[str, tuple[str, ...]]:
+    """The text (without NUL: Postgres cannot store it, and refusing would lose the message) and media URLs of
+    an inbound message of message_type kind."""
+    if kind == "text":
+        text = payload.get("text")
+        clean = {"text": text.replace("\x00", "")} if isinstance(text, str) else {}
+        return _field(clean, "text", required=False, limit=MAX_BODY), ()
+    if kind not in MEDIA_TYPES:
+        raise Malformed("invalid_field", f"message_type: {kind[:32]!r} is not relayed")
+    media = payload.get(kind)
+    if not isinstance(media, dict):
+        raise Malformed("missing_field", f"{kind}: required")
+    caption = media.get("caption")
+    clean = {"caption": caption.replace("\x00", "")} if isinstance(caption, str) else {}
+    return _field(clean, "caption", required=False, limit=MAX_BODY), (_field(media, "url", limit=2048),)
+
+
+async def _json(response: aiohttp.ClientResponse) -> dict:
+    try:
+        payload = await response.json(content_type=None)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's stack
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _result(response: aiohttp.ClientResponse, payload: dict) -> SendResult:
+    """202 {"message_uuid"}: accepted; 429 and 5xx: later; any other answer is an RFC 7807 problem whose type
+    URL ends in its code (#1150, #unauthorized)."""
+    if 200 <= response.status < 300 and isinstance(payload.get("message_uuid"), str) and payload["message_uuid"]:
+        return Accepted(payload["message_uuid"][:64])
+    if response.status == 429 or response.status >= 500:
+        return RetryLater(f"carrier answered {response.status}", _retry_after(response))
+    code = error_code({"type": payload.get("type")}) or str(response.status)
+    parts = [str(payload[key]) for key in ("title", "detail") if payload.get(key)]
+    message = (": ".join(parts) or f"carrier answered {response.status}")[:500]
+    return Rejected(code, message, ERROR_CODES.get(code, OTHER_FAILURE))
+
+
+def _retry_after(response: aiohttp.ClientResponse) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def create(settings: Settings, config: Config) -> VonageCarrier:
+    """The registry's factory (gateway/carriers/__init__.py)."""
+    return VonageCarrier(settings, config)

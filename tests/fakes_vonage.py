@@ -1,0 +1,97 @@
+"""A local HTTP server that speaks Vonage's Messages API (v1), and Vonage's way of signing its webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import secrets
+import time
+import uuid
+import warnings
+from collections import deque
+from dataclasses import dataclass, field
+
+import jwt
+from aiohttp import web
+
+from tests.fakes import unwrap
+
+API_KEY = "abcd1234"
+API_SECRET = "test-vonage-api-secret"
+SIGNATURE_SECRET = "test-vonage-signature-secret-of-32+-bytes"
+APPLICATION_ID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+
+
+def sign(body: bytes, secret: str = SIGNATURE_SECRET, *, issued: float | None = None,
+         hashed: bytes | None = None) -> str:
+    """The Authorization header Vonage sends with a webhook: a JWT (HS256, the signature secret) whose
+    payload_hash is the hex SHA-256 of the body (of `hashed` instead, to forge a mismatch)."""
+    claims = {"iat": int(time.time() if issued is None else issued), "jti": str(uuid.uuid4()), "iss": "Vonage",
+              "payload_hash": hashlib.sha256(body if hashed is None else hashed).hexdigest(),
+              "api_key": API_KEY, "application_id": APPLICATION_ID}
+    with warnings.catch_warnings():  # a short secret is the test's choice (see test_vonage)
+        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+        return "Bearer " + jwt.encode(claims, secret, algorithm="HS256")
+
+
+@dataclass
+class Reply:
+    """What the fake answers to one send: 202 with a message_uuid, or an RFC 7807 problem."""
+
+    status: int = 202
+    code: str | None = None  # the problem type's fragment: "1150", "unauthorized"...
+    title: str = ""
+    detail: str = ""
+    retry_after: str | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class FakeVonage:
+    sent: list[dict] = field(default_factory=list)  # the JSON of every accepted message, with its message_uuid
+    requests: list[dict] = field(default_factory=list)  # every request, accepted or not
+    replies: deque = field(default_factory=deque)
+    url: str = ""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/messages", self.messages)
+        return app
+
+    def then(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    async def messages(self, request: web.Request) -> web.Response:
+        expected = "Basic " + base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
+        if request.headers.get("Authorization") != expected:
+            return _problem(401, "unauthorized", "Unauthorized", "You did not provide correct credentials.")
+        if request.content_type != "application/json":
+            return _problem(415, "unsupported-media-type", "Unsupported Media Type", "Send JSON.")
+        body = await request.json()
+        self.requests.append(body)
+        missing = [name for name in ("message_type", "text", "to", "from", "channel") if not body.get(name)]
+        if missing or body["channel"] != "sms" or body["message_type"] != "text" or "+" in body["to"] + body["from"]:
+            return _problem(422, "1020", "Invalid params", f"The value of one or more parameters is invalid: {missing}")
+        reply = self.replies.popleft() if self.replies else Reply()
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        if reply.status != 202:
+            headers = {"Retry-After": reply.retry_after} if reply.retry_after else {}
+            return _problem(reply.status, reply.code or str(reply.status), reply.title, reply.detail, headers)
+        message_uuid = str(uuid.uuid4())
+        self.sent.append({**body, "message_uuid": message_uuid})
+        return web.json_response({"message_uuid": message_uuid}, status=202)
+
+    def bodies_to(self, phone: str) -> list[str]:
+        """What was texted to phone, without the tests' community's sender identification (see tests.fakes)."""
+        return [unwrap(m["text"]) for m in self.sent if "+" + m["to"] == phone]
+
+
+def _problem(status: int, code: str, title: str, detail: str, headers: dict | None = None) -> web.Response:
+    page = "api-errors/messages" if code.isdigit() else "api-errors"
+    body = {"type": f"https://developer.vonage.com/{page}#{code}", "title": title, "detail": detail,
+            "instance": secrets.token_hex(16)}
+    return web.Response(status=status, body=json.dumps(body), content_type="application/problem+json",
+                        headers=headers)
