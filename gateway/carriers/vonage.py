@@ -16,10 +16,8 @@ Not supported: JWT (application) authentication for sending, Number Insight as a
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import time
 import warnings
 from dataclasses import dataclass
@@ -29,10 +27,11 @@ import aiohttp
 import jwt
 import structlog
 
+from gateway.carriers._http import basic_auth, read_json, send_request
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, OutboundSms,
-                                   RawRequest, Rejected, RetryLater, SendResult, StatusUpdate)
+                                   RawRequest, Rejected, SendResult, StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
-from gateway.errors import Malformed, UnsupportedMedia
+from gateway.errors import Malformed
 from gateway.vocabulary import FailureClass, MessageStatus
 
 log = structlog.get_logger(__name__)
@@ -119,22 +118,10 @@ def e164(number: str) -> str:
     return "+" + number if number.isascii() and number.isdigit() else number
 
 
-def read_json(request: RawRequest) -> dict[str, Any]:
+def read_object(request: RawRequest) -> dict[str, Any]:
     """The webhook's JSON object, decoded once per request. 415 for a body that is not JSON in UTF-8 (Vonage
     posts application/json), 400 invalid_body for bytes that are not a JSON object."""
-    if "json" not in request.decoded:
-        request.decoded["json"] = _decode_json(request)
-    return request.decoded["json"]
-
-
-def _decode_json(request: RawRequest) -> dict[str, Any]:
-    if request.content_type not in ("", "application/json") or \
-            (request.charset or "utf-8").lower() not in ("utf-8", "utf8"):
-        raise UnsupportedMedia("unsupported_media_type", "send the webhook as application/json, in UTF-8")
-    try:
-        payload = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Malformed("invalid_body", "the body is not readable JSON") from None
+    payload = read_json(request)
     if not isinstance(payload, dict):
         raise Malformed("invalid_body", "the body is not a JSON object")
     return payload
@@ -168,8 +155,7 @@ class VonageCarrier(Carrier):
         self.signature_secret = settings.signature_secret
         self.tolerance = settings.timestamp_tolerance
         self.url = f"{settings.api_base.rstrip('/')}/v1/messages"
-        credentials = f"{settings.api_key}:{settings.api_secret}".encode()
-        self.headers = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+        self.headers = basic_auth(settings.api_key, settings.api_secret)
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     # --- Webhooks ---------------------------------------------------------------------------------------------
@@ -177,7 +163,7 @@ class VonageCarrier(Carrier):
     def verify(self, request: RawRequest) -> bool:
         """Authorization: Bearer <JWT>, HS256 with the signature secret, issued (iat) within the tolerance of
         now, whose payload_hash is the SHA-256 of the raw body."""
-        read_json(request)  # 415 / 400 before 403
+        read_object(request)  # 415 / 400 before 403
         claims = self.claims(request.headers.get("Authorization", ""))
         if claims is None:
             return False
@@ -213,7 +199,7 @@ class VonageCarrier(Carrier):
         return claims if isinstance(claims, dict) else None
 
     def parse_inbound(self, request: RawRequest) -> list[InboundMessage]:
-        payload = read_json(request)
+        payload = read_object(request)
         channel = _field(payload, "channel", required=False) or "sms"
         if channel not in ("sms", "mms"):
             raise Malformed("invalid_field", "channel: only sms and mms are relayed")
@@ -224,7 +210,7 @@ class VonageCarrier(Carrier):
 
     def parse_status(self, request: RawRequest) -> list[StatusUpdate]:
         """[] for a status that is not one of ours to apply (a status name Vonage may add later)."""
-        payload = read_json(request)
+        payload = read_object(request)
         status = STATUSES.get(_field(payload, "status"))
         if status is None:
             return []
@@ -236,13 +222,8 @@ class VonageCarrier(Carrier):
         body = {"message_type": "text", "channel": "sms", "text": message.body,
                 "to": message.to_number.lstrip("+"), "from": message.from_number.lstrip("+"),
                 "client_ref": str(message.id), "webhook_url": status_callback, "webhook_version": "v1"}
-        try:
-            async with self.resources.session.post(self.url, json=body, headers=self.headers,
-                                                   timeout=self.timeout) as response:
-                payload = await _json(response)
-                return _result(response, payload)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return RetryLater(f"carrier unreachable: {type(exc).__name__}")
+        return await send_request(self.resources.session, "POST", self.url, _result, json=body, headers=self.headers,
+                                  timeout=self.timeout)
 
 
 def _content(payload: Mapping[str, Any], kind: str) -> tuple[str, tuple[str, ...]]:
@@ -262,33 +243,15 @@ def _content(payload: Mapping[str, Any], kind: str) -> tuple[str, tuple[str, ...
     return _field(clean, "caption", required=False, limit=MAX_BODY), (_field(media, "url", limit=2048),)
 
 
-async def _json(response: aiohttp.ClientResponse) -> dict:
-    try:
-        payload = await response.json(content_type=None)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser's stack
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def _result(response: aiohttp.ClientResponse, payload: dict) -> SendResult:
-    """202 {"message_uuid"}: accepted; 429 and 5xx: later; any other answer is an RFC 7807 problem whose type
-    URL ends in its code (#1150, #unauthorized)."""
-    if 200 <= response.status < 300 and isinstance(payload.get("message_uuid"), str) and payload["message_uuid"]:
+def _result(status: int, payload: dict) -> SendResult:
+    """202 {"message_uuid"}: accepted; any other answer (429 and 5xx are retried before this) is an RFC 7807
+    problem whose type URL ends in its code (#1150, #unauthorized)."""
+    if 200 <= status < 300 and isinstance(payload.get("message_uuid"), str) and payload["message_uuid"]:
         return Accepted(payload["message_uuid"][:64])
-    if response.status == 429 or response.status >= 500:
-        return RetryLater(f"carrier answered {response.status}", _retry_after(response))
-    code = error_code({"type": payload.get("type")}) or str(response.status)
+    code = error_code({"type": payload.get("type")}) or str(status)
     parts = [str(payload[key]) for key in ("title", "detail") if payload.get(key)]
-    message = (": ".join(parts) or f"carrier answered {response.status}")[:500]
+    message = (": ".join(parts) or f"carrier answered {status}")[:500]
     return Rejected(code, message, ERROR_CODES.get(code, OTHER_FAILURE))
-
-
-def _retry_after(response: aiohttp.ClientResponse) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def create(settings: Settings, config: Config) -> VonageCarrier:
