@@ -68,6 +68,30 @@ def json_value(body: bytes) -> Any:
         raise Malformed("invalid_body", "the body is not readable JSON") from None
 
 
+def text_field(fields: Mapping[str, Any], name: str, *, required: bool = True, limit: int = 64) -> str:
+    """A string field of a JSON webhook; "" for an absent or empty one that is not required. Raises
+    Malformed("missing_field") for a required one absent or empty, Malformed("invalid_field") for one that is not a
+    string, is longer than limit, or holds a NUL (Postgres cannot store it; message texts drop it before this)."""
+    value = fields.get(name)
+    if value is None or value == "":
+        if required:
+            raise Malformed("missing_field", f"{name}: required")
+        return ""
+    if not isinstance(value, str):
+        raise Malformed("invalid_field", f"{name}: expected a string")
+    if len(value) > limit:
+        raise Malformed("invalid_field", f"{name}: longer than {limit} characters")
+    if "\x00" in value:
+        raise Malformed("invalid_field", f"{name}: contains a NUL character")
+    return value
+
+
+def with_plus(number: str) -> str:
+    """E.164 from a number a carrier writes as digits without "+" (14155552671); anything else (an alphanumeric
+    sender, a number with its "+") as it came, for the core to judge."""
+    return "+" + number if number.isascii() and number.isdigit() else number
+
+
 # --- Calling a carrier's API --------------------------------------------------------------------------------
 
 def basic_auth(user: str, password: str) -> dict[str, str]:

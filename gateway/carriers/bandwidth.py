@@ -28,8 +28,8 @@ from typing import Any, Mapping
 import aiohttp
 import structlog
 
-from gateway.carriers._http import (NETWORK_ERRORS, basic_auth, json_object, read_json, retry_after,
-                                    send_request)
+from gateway.carriers._http import (NETWORK_ERRORS, basic_auth, json_object, read_json, retry_after, send_request,
+                                    text_field)
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, OutboundSms,
                                    RawRequest, Rejected, RetryLater, SendResult, StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
@@ -255,29 +255,12 @@ def _decode_events(request: RawRequest) -> list[dict[str, Any]]:
     return events
 
 
-def _text(fields: Mapping[str, Any], name: str, *, required: bool = True, limit: int = MAX_FIELD) -> str:
-    """A string field; a required one must be present and not empty. NUL is refused (Postgres cannot store it;
-    the message text drops it instead)."""
-    value = fields.get(name)
-    if value is None or value == "":
-        if required:
-            raise Malformed("missing_field", f"{name}: required")
-        return ""
-    if not isinstance(value, str):
-        raise Malformed("invalid_field", f"{name}: expected a string")
-    if len(value) > limit:
-        raise Malformed("invalid_field", f"{name}: longer than {limit} characters")
-    if "\x00" in value:
-        raise Malformed("invalid_field", f"{name}: contains a NUL character")
-    return value
-
-
 def inbound_from_event(event: Mapping[str, Any]) -> InboundMessage:
     """A message-received event. Numbers as Bandwidth writes them (E.164 with "+"). Our number is message.owner
     (else the event's "to"): a group message lists every recipient in message.to, and one to several of our
     numbers comes as one event per number, each with its own message id."""
     message = event["message"]
-    to = _text(message, "owner", required=False) or _text(event, "to")
+    to = text_field(message, "owner", required=False) or text_field(event, "to")
     text = message.get("text")
     if isinstance(text, str):
         # Carriers deliver U+0000 in texts; Postgres cannot store it and refusing the message would lose it.
@@ -286,11 +269,11 @@ def inbound_from_event(event: Mapping[str, Any]) -> InboundMessage:
     if not isinstance(media, list):
         raise Malformed("invalid_field", "media: expected an array of URLs")
     return InboundMessage(
-        sid=_text(message, "id"),
-        from_number=_text(message, "from"),
+        sid=text_field(message, "id"),
+        from_number=text_field(message, "from"),
         to_number=to,
-        body=_text(message, "text", required=False, limit=MAX_TEXT),
-        media_urls=tuple(_text({"media": url}, "media", limit=2048) for url in media[:MAX_MEDIA]),
+        body=text_field(message, "text", required=False, limit=MAX_TEXT),
+        media_urls=tuple(text_field({"media": url}, "media", limit=2048) for url in media[:MAX_MEDIA]),
     )
 
 
@@ -299,7 +282,7 @@ def status_from_event(event: Mapping[str, Any]) -> StatusUpdate | None:
     message = event["message"]
     if message.get("direction") == "in":
         return None
-    return StatusUpdate(_text(message, "id"), STATUSES[event["type"]], _error_code(event.get("errorCode")))
+    return StatusUpdate(text_field(message, "id"), STATUSES[event["type"]], _error_code(event.get("errorCode")))
 
 
 def _error_code(code: Any) -> str | None:

@@ -63,8 +63,8 @@ DELIVERY_FAILED, SMSC_REJECT = "dlr_failed", "smsc_reject"
 UCS2 = "2"  # sendsms coding: 0 7-bit, 1 8-bit, 2 UCS-2
 # %C charsets -> Python codecs ("UTF16-BE" as older guides spell it). None or another: by the coding (%c), 2
 # UCS-2, else UTF-8 or else Latin-1.
-CODECS = {"utf-16be": "utf-16-be", "utf16-be": "utf-16-be", "ucs-2": "utf-16-be", "utf-8": "utf-8", "iso-8859-1": "latin-1",
-          "windows-1252": "cp1252"}
+CODECS = {"utf-16be": "utf-16-be", "utf16-be": "utf-16-be", "ucs-2": "utf-16-be", "utf-8": "utf-8",
+          "iso-8859-1": "latin-1", "windows-1252": "cp1252"}
 
 
 class KannelCarrier(Carrier):

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, quote, urlparse, urlunparse
 
 import aiohttp
 
-from gateway.carriers._http import basic_auth, json_value, lookup_json, read_form, send_request
+from gateway.carriers._http import basic_auth, json_value, lookup_json, read_form, send_request, with_plus
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
                                    OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
@@ -207,11 +207,6 @@ def _field(params: Params, name: str, *, required: bool = True, limit: int = 64)
     return value
 
 
-def e164(number: str) -> str:
-    """Plivo writes numbers as digits without "+" (14155552671): E.164 with it. Anything else as it came."""
-    return "+" + number if number.isascii() and number.isdigit() else number
-
-
 _MEDIA = re.compile(r"Media(\d{1,2})")
 
 
@@ -225,8 +220,8 @@ def inbound_from(params: Params) -> InboundMessage:
             for name, value in ((n, _first(params.get(n))) for n in ("Text", "Body")) if value is not None}
     return InboundMessage(
         sid=_field(params, "MessageUUID"),
-        from_number=e164(_field(params, "From")),
-        to_number=e164(_field(params, "To")),
+        from_number=with_plus(_field(params, "From")),
+        to_number=with_plus(_field(params, "To")),
         body=_field(text, "Text", required=False, limit=MAX_BODY) or _field(text, "Body", required=False,
                                                                              limit=MAX_BODY),
         media_urls=tuple(_field(params, key, limit=2048) for _, key in keys[:int(count)]),

@@ -33,7 +33,7 @@ import structlog
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from gateway.carriers._http import lookup_json, read_json, send_request
+from gateway.carriers._http import lookup_json, read_json, send_request, with_plus
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
                                    NotANumber, OutboundSms, RawRequest, Rejected, SendResult,
                                    StatusUpdate)
@@ -157,8 +157,7 @@ def _text(value: Any, name: str, *, limit: int = 64, required: bool = True) -> s
 
 def _number(value: Any, name: str) -> str:
     """A party's phone_number, with "+" before a number given in digits only."""
-    number = _text(value.get("phone_number") if isinstance(value, dict) else None, f"{name}.phone_number")
-    return "+" + number if number.isascii() and number.isdigit() else number
+    return with_plus(_text(value.get("phone_number") if isinstance(value, dict) else None, f"{name}.phone_number"))
 
 
 def _first(payload: dict, name: str) -> dict:

@@ -91,8 +91,8 @@ def signature(auth_token: str, url: str, form: Form) -> str:
 # The same few webhook URLs come back all day (a status URL differs only by its message id).
 @functools.lru_cache(maxsize=1024)
 def signed_urls(url: str) -> tuple[str, str]:
-    """The URL as Twilio may have signed it: as it came (as urlsplit rebuilds it) first, then with its port removed or the default port
-    added (443 for https, else 80). Twilio signs either form (its RequestValidator accepts both)."""
+    """The URL as Twilio may have signed it: as it came (as urlsplit rebuilds it) first, then with its port
+    removed or the default port added (443 for https, else 80). Twilio signs either form (its RequestValidator accepts both)."""
     parts = urlsplit(url)
     if parts.port:
         without = parts._replace(netloc=parts.netloc.rsplit(":", 1)[0])

@@ -27,7 +27,7 @@ import aiohttp
 import jwt
 import structlog
 
-from gateway.carriers._http import basic_auth, read_json, send_request
+from gateway.carriers._http import basic_auth, read_json, send_request, text_field, with_plus
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, OutboundSms,
                                    RawRequest, Rejected, SendResult, StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
@@ -93,29 +93,6 @@ ERROR_CODES: Mapping[str, Failure] = {
 def payload_hash(body: bytes) -> str:
     """The payload_hash claim: the hex SHA-256 of the raw body."""
     return hashlib.sha256(body).hexdigest()
-
-
-def _field(payload: Mapping[str, Any], name: str, *, required: bool = True, limit: int = 64) -> str:
-    """A string field; a required one must be present and not empty. NUL is refused (Postgres cannot store it;
-    the text drops it instead)."""
-    value = payload.get(name)
-    if value is None or value == "":
-        if required:
-            raise Malformed("missing_field", f"{name}: required")
-        return ""
-    if not isinstance(value, str):
-        raise Malformed("invalid_field", f"{name}: expected a string")
-    if len(value) > limit:
-        raise Malformed("invalid_field", f"{name}: longer than {limit} characters")
-    if "\x00" in value:
-        raise Malformed("invalid_field", f"{name}: contains a NUL character")
-    return value
-
-
-def e164(number: str) -> str:
-    """Vonage gives numbers as digits without "+" (447700900000): E.164 adds it. Anything else (an
-    alphanumeric sender) is passed on as given, for the core to judge."""
-    return "+" + number if number.isascii() and number.isdigit() else number
 
 
 def read_object(request: RawRequest) -> dict[str, Any]:
@@ -200,21 +177,22 @@ class VonageCarrier(Carrier):
 
     def parse_inbound(self, request: RawRequest) -> list[InboundMessage]:
         payload = read_object(request)
-        channel = _field(payload, "channel", required=False) or "sms"
+        channel = text_field(payload, "channel", required=False) or "sms"
         if channel not in ("sms", "mms"):
             raise Malformed("invalid_field", "channel: only sms and mms are relayed")
-        kind = _field(payload, "message_type", required=False) or "text"
+        kind = text_field(payload, "message_type", required=False) or "text"
         text, media = _content(payload, kind)
-        return [InboundMessage(sid=_field(payload, "message_uuid"), from_number=e164(_field(payload, "from")),
-                               to_number=e164(_field(payload, "to")), body=text, media_urls=media)]
+        return [InboundMessage(sid=text_field(payload, "message_uuid"),
+                               from_number=with_plus(text_field(payload, "from")),
+                               to_number=with_plus(text_field(payload, "to")), body=text, media_urls=media)]
 
     def parse_status(self, request: RawRequest) -> list[StatusUpdate]:
         """[] for a status that is not one of ours to apply (a status name Vonage may add later)."""
         payload = read_object(request)
-        status = STATUSES.get(_field(payload, "status"))
+        status = STATUSES.get(text_field(payload, "status"))
         if status is None:
             return []
-        return [StatusUpdate(_field(payload, "message_uuid"), status, error_code(payload.get("error")))]
+        return [StatusUpdate(text_field(payload, "message_uuid"), status, error_code(payload.get("error")))]
 
     # --- Sending ----------------------------------------------------------------------------------------------
 
@@ -232,7 +210,7 @@ def _content(payload: Mapping[str, Any], kind: str) -> tuple[str, tuple[str, ...
     if kind == "text":
         text = payload.get("text")
         clean = {"text": text.replace("\x00", "")} if isinstance(text, str) else {}
-        return _field(clean, "text", required=False, limit=MAX_BODY), ()
+        return text_field(clean, "text", required=False, limit=MAX_BODY), ()
     if kind not in MEDIA_TYPES:
         raise Malformed("invalid_field", f"message_type: {kind[:32]!r} is not relayed")
     media = payload.get(kind)
@@ -240,7 +218,7 @@ def _content(payload: Mapping[str, Any], kind: str) -> tuple[str, tuple[str, ...
         raise Malformed("missing_field", f"{kind}: required")
     caption = media.get("caption")
     clean = {"caption": caption.replace("\x00", "")} if isinstance(caption, str) else {}
-    return _field(clean, "caption", required=False, limit=MAX_BODY), (_field(media, "url", limit=2048),)
+    return text_field(clean, "caption", required=False, limit=MAX_BODY), (text_field(media, "url", limit=2048),)
 
 
 def _result(status: int, payload: dict) -> SendResult:
