@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 
 from gateway.carriers._http import retry_after
-from gateway.carriers.base import OTHER_FAILURE, Failure, RawRequest, Rejected, RetryLater, SendResult
-from gateway.config import ConfigError, carrier_setting
+from gateway.carriers.base import OTHER_FAILURE, Carrier, Failure, RawRequest, Rejected, RetryLater, SendResult
+from gateway.config import Config, ConfigError, carrier_setting
 from gateway.errors import InvalidInput, Malformed, TooLarge, UnsupportedMedia
 from gateway.relay.phones import to_e164
 from gateway.vocabulary import FailureClass
@@ -195,3 +195,20 @@ async def answer(response: aiohttp.ClientResponse) -> str:
 
 STAT = re.compile(r"\bstat:([A-Z_]+)")
 NACK = re.compile(r"NACK/(0x[0-9A-Fa-f]+|\d+)")
+
+
+class Link(Carrier):
+    """What Jasmin's and Kannel's edges share: a shared secret in the URLs they call (?secret=), added to each
+    send's delivery-report URL and checked on every webhook; their settings have webhook_secret."""
+
+    error_codes = ERROR_CODES
+
+    def __init__(self, settings, config: Config) -> None:
+        self.settings = settings
+        self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
+
+    def callback_url(self, public_url: str, message_id: int) -> str:
+        return with_secret(super().callback_url(public_url, message_id), self.settings.webhook_secret)
+
+    def verify(self, request: RawRequest) -> bool:
+        return has_secret(request, self.settings.webhook_secret)

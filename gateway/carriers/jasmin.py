@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-import aiohttp
 
 from gateway.carriers import _http, _smpp
-from gateway.carriers.base import (Accepted, Carrier, InboundMessage, OutboundSms, RawRequest, SendResult,
+from gateway.carriers.base import (Accepted, InboundMessage, OutboundSms, RawRequest, SendResult,
                                    StatusUpdate, WebhookReply)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
@@ -65,7 +64,7 @@ SUCCESS = re.compile(r'^Success "([^"]{1,64})"')
 UCS2, LATIN1 = "8", "3"  # SMPP data_coding values Jasmin passes on
 
 
-class JasminCarrier(Carrier):
+class JasminCarrier(_smpp.Link):
     """Sends through Jasmin's /send; Jasmin calls /webhooks/jasmin/mo (its HTTP connector, set by the operator)
     and /webhooks/jasmin/dlr (the dlr-url of each send)."""
 
@@ -73,18 +72,11 @@ class JasminCarrier(Carrier):
     inbound_path = "/webhooks/jasmin/mo"
     status_path = "/webhooks/jasmin/dlr"
     webhook_methods = ("POST", "GET")  # an HTTP connector may be set to either
-    error_codes = _smpp.ERROR_CODES
-
-    def __init__(self, settings: Settings, config: Config) -> None:
-        self.settings = settings
-        self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
-
-    def callback_url(self, public_url: str, message_id: int) -> str:
-        return _smpp.with_secret(super().callback_url(public_url, message_id), self.settings.webhook_secret)
+    settings: Settings
 
     def verify(self, request: RawRequest) -> bool:
         _fields(request)  # 415/400 for a body Jasmin never sends, before the secret is checked
-        return _smpp.has_secret(request, self.settings.webhook_secret)
+        return super().verify(request)
 
     def parse_inbound(self, request: RawRequest) -> list[InboundMessage]:
         form = _fields(request)

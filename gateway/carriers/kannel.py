@@ -16,10 +16,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import aiohttp
-
 from gateway.carriers import _http, _smpp
-from gateway.carriers.base import (Accepted, Carrier, InboundMessage, OutboundSms, RawRequest, SendResult,
+from gateway.carriers.base import (Accepted, InboundMessage, OutboundSms, RawRequest, SendResult,
                                    StatusUpdate, WebhookReply)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
@@ -67,7 +65,7 @@ CODECS = {"utf-16be": "utf-16-be", "utf16-be": "utf-16-be", "ucs-2": "utf-16-be"
           "iso-8859-1": "latin-1", "windows-1252": "cp1252"}
 
 
-class KannelCarrier(Carrier):
+class KannelCarrier(_smpp.Link):
     """Sends through smsbox's sendsms; Kannel calls /webhooks/kannel/mo (the sms-service's get-url, set by the
     operator) and /webhooks/kannel/dlr (the dlr-url of each send), both with GET."""
 
@@ -75,17 +73,7 @@ class KannelCarrier(Carrier):
     inbound_path = "/webhooks/kannel/mo"
     status_path = "/webhooks/kannel/dlr"
     webhook_methods = ("GET",)  # Kannel calls its get-url and dlr-url with GET
-    error_codes = _smpp.ERROR_CODES
-
-    def __init__(self, settings: Settings, config: Config) -> None:
-        self.settings = settings
-        self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
-
-    def callback_url(self, public_url: str, message_id: int) -> str:
-        return _smpp.with_secret(super().callback_url(public_url, message_id), self.settings.webhook_secret)
-
-    def verify(self, request: RawRequest) -> bool:
-        return _smpp.has_secret(request, self.settings.webhook_secret)
+    settings: Settings
 
     def parse_inbound(self, request: RawRequest) -> list[InboundMessage]:
         form = _smpp.query(request)
