@@ -35,7 +35,11 @@ async def wait_for(check: Callable[[], Awaitable[object]], timeout: float = 5.0,
     """Poll until check() returns something truthy; fail with `what` after timeout seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        result = await check()
+        try:
+            # A check that never answers (a client stuck on a dead server) fails the wait too, rather than the run.
+            result = await asyncio.wait_for(check(), max(deadline - time.monotonic(), 0) + 5.0)
+        except TimeoutError:
+            raise AssertionError(f"timed out waiting for {what}: the check itself did not answer") from None
         if result:
             return result
         if time.monotonic() > deadline:
