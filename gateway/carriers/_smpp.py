@@ -177,7 +177,8 @@ def rejected(code: str, message: str) -> Rejected:
 
 
 def http_result(status: int, body: str, headers: Mapping[str, str]) -> SendResult | None:
-    """RetryLater for a 429 or 5xx (with Retry-After, if given), Rejected for another 4xx; None for a 2xx."""
+    """RetryLater for a 429 or 5xx (with Retry-After, if given), Rejected for another 4xx (or a 3xx: redirects are
+    not followed); None for a 2xx."""
     if status == 429 or status >= 500:
         return RetryLater(f"carrier answered {status}", retry_after(headers))
     if status >= 300:

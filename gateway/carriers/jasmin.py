@@ -111,8 +111,8 @@ class JasminCarrier(_smpp.Link):
                 "dlr": "yes", "dlr-url": status_callback, "dlr-level": str(self.settings.dlr_level),
                 "dlr-method": "POST", **_coded(message.body)}
         try:
-            async with self.resources.session.post(self.settings.send_url, data=form,
-                                                   timeout=self.timeout) as response:
+            async with self.resources.session.post(self.settings.send_url, data=form, timeout=self.timeout,
+                                                   allow_redirects=False) as response:
                 body = await _smpp.answer(response)
                 return _result(response.status, body, response.headers)
         except _http.NETWORK_ERRORS as exc:
