@@ -44,3 +44,102 @@ async def test_a_bandwidth_array_with_a_text_to_another_carriers_number_stores_n
     assert status == 403, body
     assert json.loads(body)["error"]["code"] == "wrong_carrier"
     assert await db.fetchval("SELECT count(*) FROM messages WHERE direction = 'inbound'") == 0
+
+
+# --- Sending: odd answers from a carrier's API ----------------------------------------------------------------
+
+def _carriers(base: str) -> dict:
+    """Every HTTP carrier, sending to base (a local server playing an odd API)."""
+    import dataclasses
+
+    from gateway.carriers import bandwidth, jasmin, kannel, plivo, telnyx, vonage
+    from gateway.config import load
+
+    config = load({})
+    config = dataclasses.replace(config, carrier=dataclasses.replace(config.carrier, send_timeout=2.0))
+    key = "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE="
+    return {
+        "telnyx": telnyx.create(telnyx.Settings(api_key="k", public_key=key, api_base=base), config),
+        "vonage": vonage.create(vonage.Settings(api_key="k", api_secret="s", signature_secret="x",
+                                                api_base=base), config),
+        "bandwidth": bandwidth.create(bandwidth.Settings(
+            account_id="a", application_id="b", username="c", password="d", api_base=base,
+            callback_username="u", callback_password="p"), config),
+        "plivo": plivo.create(plivo.Settings(auth_id="a", auth_token="t", api_base=base), config),
+        "jasmin": jasmin.create(jasmin.Settings(send_url=base + "/send", username="u", password="p",
+                                                webhook_secret="s" * 16), config),
+        "kannel": kannel.create(kannel.Settings(send_url=base + "/cgi-bin/sendsms", username="u", password="p",
+                                                webhook_secret="s" * 16), config),
+    }
+
+
+async def _send_against(aiohttp_server, name: str, answer) -> tuple[object, list[str]]:
+    """One send of carrier name against a server that answers every path but /elsewhere with answer(request);
+    (the send's result, the paths the server was called at)."""
+    import aiohttp
+    from aiohttp import web
+
+    from gateway.carriers.base import OutboundSms, Resources
+
+    called: list[str] = []
+
+    async def anything(request: web.Request) -> web.StreamResponse:
+        called.append(request.path)
+        await request.read()
+        if request.path == "/elsewhere":  # where a redirect points: it takes anything
+            return web.json_response({"data": {"id": "X"}, "id": "X", "message_uuid": ["X"]}, status=202)
+        return answer(request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", anything)
+    server = await aiohttp_server(app)
+    carrier = _carriers(str(server.make_url("")).rstrip("/"))[name]
+    async with aiohttp.ClientSession() as session:
+        await carrier.open(Resources(session, None, None))
+        result = await carrier.send(OutboundSms(1, PROXY, ALEX, "hello"), "https://gw.example/cb?message_id=1")
+    return result, called
+
+
+HTTP_CARRIERS = ["telnyx", "vonage", "bandwidth", "plivo", "jasmin", "kannel"]
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("name", HTTP_CARRIERS)
+async def test_a_redirect_from_the_send_api_is_not_followed(aiohttp_server, name, status):
+    """A send API answering 3xx was followed (aiohttp's default): the text (and, on the same host, the
+    credentials) went wherever the Location header said, and whatever answered there counted as the carrier's
+    answer (a 202 with an id: "accepted" by a server that is no carrier)."""
+    from aiohttp import web
+
+    from gateway.carriers.base import Accepted
+
+    result, called = await _send_against(
+        aiohttp_server, name, lambda request: web.Response(status=status, headers={"Location": "/elsewhere"}))
+    assert "/elsewhere" not in called
+    assert not isinstance(result, Accepted), result
+
+
+@pytest.mark.parametrize("answer", [
+    (200, "<html><body>Welcome to nginx!</body></html>"), (200, ""), (202, "{}"),
+])
+async def test_kannel_takes_only_its_own_accepted_answer_as_a_send(aiohttp_server, answer):
+    """Kannel's sendsms answers "0: Accepted for delivery" or "3: Queued for later delivery" (202); any 2xx was
+    taken as accepted (an HTML page of a proxy in front of a smsbox that is down, too): the message was marked
+    sent with a sid no report would ever name, so it sat "accepted" for ever."""
+    from aiohttp import web
+
+    from gateway.carriers.base import Accepted
+
+    status, text = answer
+    result, _ = await _send_against(aiohttp_server, "kannel", lambda request: web.Response(status=status, text=text))
+    assert not isinstance(result, Accepted), result
+
+
+@pytest.mark.parametrize("text", ["0: Accepted for delivery", "3: Queued for later delivery"])
+async def test_kannels_accepted_answers_are_sends(aiohttp_server, text):
+    from aiohttp import web
+
+    from gateway.carriers.base import Accepted
+
+    result, _ = await _send_against(aiohttp_server, "kannel", lambda request: web.Response(status=202, text=text))
+    assert isinstance(result, Accepted), result
