@@ -143,3 +143,21 @@ async def test_kannels_accepted_answers_are_sends(aiohttp_server, text):
 
     result, _ = await _send_against(aiohttp_server, "kannel", lambda request: web.Response(status=202, text=text))
     assert isinstance(result, Accepted), result
+
+
+# --- Start-up -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variable, value, named", [
+    ("VONAGE_TIMESTAMP_TOLERANCE", "abc", "vonage.timestamp_tolerance (VONAGE_TIMESTAMP_TOLERANCE)"),
+    ("TELNYX_TIMESTAMP_TOLERANCE", "5 minutes", "telnyx.timestamp_tolerance (TELNYX_TIMESTAMP_TOLERANCE)"),
+    ("JASMIN_DLR_LEVEL", "both", "jasmin.dlr_level (JASMIN_DLR_LEVEL)"),
+    ("KANNEL_DLR_MASK", "all", "kannel.dlr_mask (KANNEL_DLR_MASK)"),
+])
+def test_a_carrier_setting_of_the_wrong_type_names_its_variable(variable, value, named):
+    """JASMIN_DLR_LEVEL=both stopped start-up with "jasmin.dlr_level: expected int, got 'both'": every other
+    carrier setting's error names its variable too, the one a newcomer following the README set."""
+    from gateway.config import ConfigError, load
+
+    with pytest.raises(ConfigError) as error:
+        load({variable: value})
+    assert str(error.value).startswith(named + ": expected "), str(error.value)
