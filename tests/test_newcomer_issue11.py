@@ -161,3 +161,22 @@ def test_a_carrier_setting_of_the_wrong_type_names_its_variable(variable, value,
     with pytest.raises(ConfigError) as error:
         load({variable: value})
     assert str(error.value).startswith(named + ": expected "), str(error.value)
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("TELNYX_API_KEY", "KEY0123\r"),  # an env file saved with Windows line ends
+    ("VONAGE_API_SECRET", "secret\n"),
+    ("PLIVO_AUTH_ID", "MA123\tx"),
+    ("BANDWIDTH_CLIENT_SECRET", "s\x00"),
+    ("JASMIN_PASSWORD", "pw\x7f"),
+])
+def test_a_carrier_setting_with_a_control_character_stops_start_up(variable, value):
+    """TELNYX_API_KEY="KEY\\r" (a CRLF env file) started the gateway; every send then raised in aiohttp ("Forbidden
+    control character detected in headers"), logged as message_send_crashed with a traceback, the message waiting
+    for its lease again and again. Start-up stops instead, with one line naming the setting."""
+    from gateway.config import ConfigError, carrier_setting, load
+
+    carrier, setting = variable.lower().split("_", 1)
+    with pytest.raises(ConfigError, match=r"^" + carrier_setting(carrier, setting).replace("(", r"\(")
+                                            .replace(")", r"\)") + ": "):
+        load({variable: value})
