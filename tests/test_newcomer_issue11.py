@@ -180,3 +180,19 @@ def test_a_carrier_setting_with_a_control_character_stops_start_up(variable, val
     with pytest.raises(ConfigError, match=r"^" + carrier_setting(carrier, setting).replace("(", r"\(")
                                             .replace(")", r"\)") + ": "):
         load({variable: value})
+
+
+@pytest.mark.parametrize("carrier", ["jasmin", "kannel"])
+@pytest.mark.parametrize("region", ["UK", "gb", "ZZ", "GBR"])
+def test_an_smpp_links_default_region_must_be_one_phonenumbers_knows(carrier, region):
+    """JASMIN_DEFAULT_REGION=UK (or gb) started the gateway, and every national number from the link (07911 123456)
+    then stayed national: a text to our number written so was to nobody's number. Only an upper-case region code
+    of the numbering plan (GB) reads it."""
+    from gateway.config import ConfigError, load
+
+    env = {"CARRIER": carrier, f"{carrier.upper()}_USERNAME": "u", f"{carrier.upper()}_PASSWORD": "p",
+           f"{carrier.upper()}_WEBHOOK_SECRET": "s" * 20, f"{carrier.upper()}_DEFAULT_REGION": region,
+           "GATEWAY_VERIFICATION_SECRET": "x" * 16, "GATEWAY_WEBHOOK_SECRET": "y" * 16}
+    with pytest.raises(ConfigError, match=rf"^{carrier}\.default_region \({carrier.upper()}_DEFAULT_REGION\): "):
+        load(env)
+    load({**env, f"{carrier.upper()}_DEFAULT_REGION": "GB"})

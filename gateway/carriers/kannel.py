@@ -43,6 +43,7 @@ def check(settings: Settings, config: Config) -> None:
         if not getattr(settings, setting):
             raise ConfigError(f"{carrier_setting('kannel', setting)}: required when kannel is a carrier")
     _smpp.check_secret("kannel", settings.webhook_secret)
+    _smpp.check_region("kannel", settings.default_region)
     check_url(carrier_setting("kannel", "send_url"), settings.send_url, ("http", "https"))
     if not 1 <= settings.dlr_mask <= 31:
         raise ConfigError(f"{carrier_setting('kannel', 'dlr_mask')}: a sum of 1, 2, 4, 8 and 16")
