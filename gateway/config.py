@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
@@ -263,20 +264,30 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         if not isinstance(values, Mapping):
             raise ConfigError(f"{name}: must be a table of settings")
         if name in own:
-            per_carrier[name] = _section(name, own[name], values)
+            per_carrier[name] = _section(name, own[name], values, carrier_setting, printable=True)
         else:
             sections[name] = _section(name, hints[name], values)
     return validate(Config(**sections, per_carrier=per_carrier))
 
 
-def _section(section: str, cls: type, values: Mapping[str, Any]) -> Any:
+def _section(section: str, cls: type, values: Mapping[str, Any],
+             named: Callable[[str, str], str] = lambda section, key: f"{section}.{key}", printable: bool = False) -> Any:
+    """named: how an error names a setting (a carrier's: with its variable, as its own checks do). printable:
+    refuse control characters in text settings (a carrier's go into HTTP headers and URLs, where aiohttp refuses
+    them on every request: a line end left by an env file would fail each send, not start-up)."""
     hints = typing.get_type_hints(cls)
     out = {}
     for key, value in values.items():
         if key not in hints:
             raise ConfigError(f"{section}.{key}: unknown setting")
-        out[key] = _coerce(f"{section}.{key}", hints[key], value)
+        out[key] = _coerce(named(section, key), hints[key], value)
+        if printable and isinstance(out[key], str) and _CONTROL.search(out[key]):
+            raise ConfigError(f"{named(section, key)}: contains a control character (a line end from the file "
+                              "it was read from?)")
     return cls(**out)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _coerce(name: str, kind: type, value: Any) -> Any:

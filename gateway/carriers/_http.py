@@ -127,9 +127,11 @@ async def send_request(session: aiohttp.ClientSession, method: str, url: str, an
                        **request: Any) -> SendResult:
     """One call to a carrier's send API. 429 and 5xx are RetryLater (after Retry-After, if given), and so is a
     network failure or a timeout; any other answer is answered(status, JSON object). Never raises for the
-    carrier's answers or its network. request: aiohttp's request arguments (json=, data=, headers=, timeout=)."""
+    carrier's answers or its network. request: aiohttp's request arguments (json=, data=, headers=, timeout=).
+    A redirect is not followed (no carrier's API redirects a send; the text would go wherever it points): a 3xx is
+    answered(status, ...) as any other refusal."""
     try:
-        async with session.request(method, url, **request) as response:
+        async with session.request(method, url, allow_redirects=False, **request) as response:
             if response.status == 429 or response.status >= 500:
                 return RetryLater(f"carrier answered {response.status}", retry_after(response.headers))
             return answered(response.status, await json_object(response))
@@ -142,7 +144,7 @@ async def lookup_json(session: aiohttp.ClientSession, url: str, e164: str, *, mi
     """GET a line-type lookup API's JSON object. Raises NotANumber for a 404 when the API answers so for a number
     that does not exist (missing_is_no_number), LookupFailed for any other answer than 200 with a JSON object."""
     try:
-        async with session.get(url, **request) as response:
+        async with session.get(url, allow_redirects=False, **request) as response:
             if response.status == 404 and missing_is_no_number:
                 raise NotANumber(e164)
             if response.status != 200:

@@ -13,6 +13,7 @@ from typing import Mapping, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
+import phonenumbers
 
 from gateway.carriers._http import retry_after
 from gateway.carriers.base import OTHER_FAILURE, Carrier, Failure, RawRequest, Rejected, RetryLater, SendResult
@@ -59,6 +60,14 @@ def check_secret(carrier: str, secret: str) -> None:
         raise ConfigError(f"{name}: required when {carrier} is a carrier, at least {MIN_SECRET} characters")
     if not set(secret) <= URL_SAFE:
         raise ConfigError(f"{name}: only letters, digits and - _ . ~ (it goes into URLs as it is)")
+
+
+def check_region(carrier: str, region: str) -> None:
+    """The default region, when set, is a region code of the numbering plan (GB, not UK or gb): another reads no
+    national number, silently."""
+    if region and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"{carrier_setting(carrier, 'default_region')}: expected a region code in upper case, "
+                          f"as GB or DE (ISO 3166-1 alpha-2), got {region[:8]!r}")
 
 
 def with_secret(url: str, secret: str) -> str:
@@ -177,7 +186,8 @@ def rejected(code: str, message: str) -> Rejected:
 
 
 def http_result(status: int, body: str, headers: Mapping[str, str]) -> SendResult | None:
-    """RetryLater for a 429 or 5xx (with Retry-After, if given), Rejected for another 4xx; None for a 2xx."""
+    """RetryLater for a 429 or 5xx (with Retry-After, if given), Rejected for another 4xx (or a 3xx: redirects are
+    not followed); None for a 2xx."""
     if status == 429 or status >= 500:
         return RetryLater(f"carrier answered {status}", retry_after(headers))
     if status >= 300:

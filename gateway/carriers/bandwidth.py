@@ -203,7 +203,7 @@ class Token:
     async def _fetch(self, session: aiohttp.ClientSession) -> tuple[str, float]:
         try:
             async with session.post(self.url, data={"grant_type": "client_credentials"}, headers=self.headers,
-                                    timeout=self.timeout) as response:
+                                    timeout=self.timeout, allow_redirects=False) as response:
                 payload = await json_object(response)
         except NETWORK_ERRORS as exc:
             raise TokenRefused(RetryLater(f"token endpoint unreachable: {type(exc).__name__}")) from None

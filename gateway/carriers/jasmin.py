@@ -43,6 +43,7 @@ def check(settings: Settings, config: Config) -> None:
         if not getattr(settings, setting):
             raise ConfigError(f"{carrier_setting('jasmin', setting)}: required when jasmin is a carrier")
     _smpp.check_secret("jasmin", settings.webhook_secret)
+    _smpp.check_region("jasmin", settings.default_region)
     check_url(carrier_setting("jasmin", "send_url"), settings.send_url, ("http", "https"))
     if settings.dlr_level not in (1, 2, 3):
         raise ConfigError(f"{carrier_setting('jasmin', 'dlr_level')}: 1, 2 or 3")
@@ -111,8 +112,8 @@ class JasminCarrier(_smpp.Link):
                 "dlr": "yes", "dlr-url": status_callback, "dlr-level": str(self.settings.dlr_level),
                 "dlr-method": "POST", **_coded(message.body)}
         try:
-            async with self.resources.session.post(self.settings.send_url, data=form,
-                                                   timeout=self.timeout) as response:
+            async with self.resources.session.post(self.settings.send_url, data=form, timeout=self.timeout,
+                                                   allow_redirects=False) as response:
                 body = await _smpp.answer(response)
                 return _result(response.status, body, response.headers)
         except _http.NETWORK_ERRORS as exc:

@@ -13,6 +13,7 @@ carried back in its dlr-url.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -42,6 +43,7 @@ def check(settings: Settings, config: Config) -> None:
         if not getattr(settings, setting):
             raise ConfigError(f"{carrier_setting('kannel', setting)}: required when kannel is a carrier")
     _smpp.check_secret("kannel", settings.webhook_secret)
+    _smpp.check_region("kannel", settings.default_region)
     check_url(carrier_setting("kannel", "send_url"), settings.send_url, ("http", "https"))
     if not 1 <= settings.dlr_mask <= 31:
         raise ConfigError(f"{carrier_setting('kannel', 'dlr_mask')}: a sum of 1, 2, 4, 8 and 16")
@@ -58,6 +60,8 @@ STATUSES = {
 # Error codes when the SMSC's reply (%A) names none (any other code comes from it: a receipt's stat, a NACK's
 # SMPP command_status name).
 DELIVERY_FAILED, SMSC_REJECT = "dlr_failed", "smsc_reject"
+# sendsms's answers when it took the message: "0: Accepted for delivery", "3: Queued for later delivery".
+ACCEPTED = re.compile(r"^[03]: ")
 UCS2 = "2"  # sendsms coding: 0 7-bit, 1 8-bit, 2 UCS-2
 # %C charsets -> Python codecs ("UTF16-BE" as older guides spell it). None or another: by the coding (%c), 2
 # UCS-2, else UTF-8 or else Latin-1.
@@ -111,13 +115,18 @@ class KannelCarrier(_smpp.Link):
                   # Kannel fills in %d (the report type) and %A (the SMSC's reply) when it calls.
                   "dlr-url": f"{status_callback}&sid={sid}&type=%d&answer=%A"}
         try:
-            async with self.resources.session.get(self.settings.send_url, params=params,
-                                                  timeout=self.timeout) as response:
+            async with self.resources.session.get(self.settings.send_url, params=params, timeout=self.timeout,
+                                                  allow_redirects=False) as response:
                 body = await _smpp.answer(response)
                 failure = _smpp.http_result(response.status, body, response.headers)
         except _http.NETWORK_ERRORS as exc:
             return _http.unreachable(exc)
-        return failure or Accepted(sid)
+        if failure is not None:
+            return failure
+        if ACCEPTED.match(body.strip()) is None:
+            # A 2xx that is no smsbox's (a proxy's page): taken as sent, the message would wait for ever.
+            return _smpp.rejected(str(response.status), f"unexpected answer: {body.strip()[:200]}")
+        return Accepted(sid)
 
 
 def _text(form: _smpp.RawForm) -> str:

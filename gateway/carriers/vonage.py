@@ -208,17 +208,21 @@ def _content(payload: Mapping[str, Any], kind: str) -> tuple[str, tuple[str, ...
     """The text (without NUL: Postgres cannot store it, and refusing would lose the message) and media URLs of
     an inbound message of message_type kind."""
     if kind == "text":
-        text = payload.get("text")
-        clean = {"text": text.replace("\x00", "")} if isinstance(text, str) else {}
-        return text_field(clean, "text", required=False, limit=MAX_BODY), ()
+        return _without_nul(payload, "text"), ()
     if kind not in MEDIA_TYPES:
         raise Malformed("invalid_field", f"message_type: {kind[:32]!r} is not relayed")
     media = payload.get(kind)
     if not isinstance(media, dict):
         raise Malformed("missing_field", f"{kind}: required")
-    caption = media.get("caption")
-    clean = {"caption": caption.replace("\x00", "")} if isinstance(caption, str) else {}
-    return text_field(clean, "caption", required=False, limit=MAX_BODY), (text_field(media, "url", limit=2048),)
+    return _without_nul(media, "caption"), (text_field(media, "url", limit=2048),)
+
+
+def _without_nul(fields: Mapping[str, Any], name: str) -> str:
+    """An optional text field with its NUL characters dropped; Malformed (invalid_field) for one that is there but
+    no string (a number, an array, an object): stored empty, the text would be lost without a word."""
+    value = fields.get(name)
+    clean = {name: value.replace("\x00", "") if isinstance(value, str) else value}
+    return text_field(clean, name, required=False, limit=MAX_BODY)
 
 
 def _result(status: int, payload: dict) -> SendResult:

@@ -40,7 +40,9 @@ def _response(reply: WebhookReply) -> web.Response:
 
 
 Step = tuple[Callable[[RawRequest], Sequence[Any]], Callable[[web.Request, Any], Awaitable[str]],
-             Callable[[], WebhookReply]]  # parse the request into items, handle one item, the reply
+             Callable[[], WebhookReply], Callable[[web.Request, Any], Awaitable[None]] | None]
+# parse the request into items, handle one item, the reply, and a check of one item run on every item before any is
+# handled (raises to refuse the whole request: nothing of it is stored)
 
 
 def _handler(carrier: Carrier, kind: str, steps: Sequence[Step], empty_outcome: str):
@@ -53,7 +55,10 @@ def _handler(carrier: Carrier, kind: str, steps: Sequence[Step], empty_outcome: 
         counted = request.app[METRICS].webhooks
         try:
             raw = await _verified(request, carrier)
-            parsed = [(handle, reply, parse(raw)) for parse, handle, reply in steps]
+            parsed = [(handle, reply, parse(raw)) for parse, handle, reply, _ in steps]
+            for (_, _, _, admit), (_, _, items) in zip(steps, parsed):
+                for item in items if admit is not None else ():
+                    await admit(request, item)
             outcome = await _handle_all(request, parsed) or empty_outcome
         except GatewayError as exc:
             counted.labels(kind, exc.code).inc()
@@ -86,14 +91,18 @@ def _inbound_step(carrier: Carrier) -> Step:
     async def receive_from_carrier(request: web.Request, sms: InboundMessage) -> str:
         return await receive(request, sms, carrier)
 
-    return carrier.parse_inbound, receive_from_carrier, carrier.inbound_reply
+    async def admit(request: web.Request, sms: InboundMessage) -> None:
+        # Every text of a request is checked before any is stored: one to another carrier's number refuses all.
+        await _on_carrier(request.app, sms, carrier)
+
+    return carrier.parse_inbound, receive_from_carrier, carrier.inbound_reply, admit
 
 
 def _status_step(carrier: Carrier) -> Step:
     async def apply(request: web.Request, update: StatusUpdate) -> str:
         return await _apply(request, carrier, update)
 
-    return carrier.parse_status, apply, carrier.status_reply
+    return carrier.parse_status, apply, carrier.status_reply, None
 
 
 def inbound_handler(carrier: Carrier):
@@ -122,9 +131,14 @@ async def receive(request: web.Request, sms: InboundMessage, carrier: Carrier) -
 
 async def _receive_on(app: web.Application, sms: InboundMessage, carrier: Carrier) -> str:
     """inbound.receive, for a text carrier delivered; NotPermitted (wrong_carrier) when its number is another's."""
+    await _on_carrier(app, sms, carrier)
+    return await inbound.receive(app[RECEIVER], sms)
+
+
+async def _on_carrier(app: web.Application, sms: InboundMessage, carrier: Carrier) -> None:
+    """NotPermitted (wrong_carrier) when the text's number is on another carrier than the one that delivered it."""
     if not await app[NUMBER_CARRIERS].on(sms.to_number, carrier.name):
         raise NotPermitted("wrong_carrier", "To: that number is on another carrier; nothing stored")
-    return await inbound.receive(app[RECEIVER], sms)
 
 
 async def _apply(request: web.Request, carrier: Carrier, update: StatusUpdate) -> str:
