@@ -297,6 +297,23 @@ async def apply_message_status(db: Executor, *, message_id: int | None, sid: str
     return AppliedStatus(row["id"], row["forward"], MessageStatus(row["status"]), True)
 
 
+class AdoptedStatus(NamedTuple):
+    id: int
+    message_id: int
+    sid: str
+    status: str
+    error_code: str | None
+    carrier: str | None  # the carrier that posted it (None: kept before migration 0013)
+
+
+async def adopt_early_statuses(db: Executor, *, limit: int) -> list[AdoptedStatus]:
+    """Kept callbacks whose sid a recorded send now has (the race adopt_early_statuses.sql explains), with their
+    message, oldest first; deleted, so each is handed to one caller once."""
+    rows = await db.fetch(QUERIES.adopt_early_statuses, limit)
+    return sorted((AdoptedStatus(row["id"], row["message_id"], row["carrier_sid"], row["status"], row["error_code"],
+                                 row["carrier"]) for row in rows), key=lambda adopted: adopted.id)
+
+
 async def store_early_status(db: Executor, *, sid: str, status: str, error_code: str | None,
                              carrier: str) -> None:
     """Keep a callback for a sid not recorded yet; record_send_accepted hands it back."""
