@@ -162,8 +162,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("carrier_release", config.queue.sweep_interval,
                 lambda: sweeper.release_carrier_held(pool, dispatcher, app[CARRIERS]), once=True,
                 lease="carrier_release:" + ",".join(sorted(app[CARRIERS].names)))
-    tasks.every("early_statuses", config.queue.sweep_interval, lambda: statuses.adopt_early(app[STATUS_UPDATES]),
-                once=True)
+    tasks.every("early_statuses", config.queue.sweep_interval,
+                lambda: statuses.adopt_early(pool, config.carrier.name), once=True)
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(outbox, metrics))
     tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(app[CONVERSATIONS]),
                 once=True)

@@ -66,18 +66,20 @@ async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUp
     return StatusOutcome.APPLIED
 
 
-async def adopt_early(updates: StatusUpdates, batch: int = 500) -> int:
+async def adopt_early(pool: asyncpg.Pool, default_carrier: str, batch: int = 500) -> int:
     """Apply kept callbacks whose sid a recorded send now has: a callback kept just as the send's record committed
-    is seen by neither (each statement reads its own snapshot), so a sweep looks again. Returns how many."""
-    adopted = await storage.adopt_early_statuses(updates.db, limit=batch)
-    for kept in adopted:
-        applied = await storage.apply_message_status(
-            updates.db, message_id=kept.message_id, sid=kept.sid, status=kept.status, error_code=kept.error_code,
-            carrier=kept.carrier, default_carrier=updates.default_carrier)
-        if applied is not None and not applied.on_carrier:
-            log.warning("early_status_refused", status=clip(kept.status), carrier=clip(kept.carrier))
-        else:
-            log.info("early_status_adopted", status=clip(kept.status), message_id=kept.message_id)
+    is seen by neither (each statement reads its own snapshot), so a sweep looks again. One transaction: a
+    failure leaves them kept for the next sweep. Returns how many."""
+    async with pool.acquire() as conn, conn.transaction():
+        adopted = await storage.adopt_early_statuses(conn, limit=batch)
+        for kept in adopted:
+            applied = await storage.apply_message_status(
+                conn, message_id=kept.message_id, sid=kept.sid, status=kept.status, error_code=kept.error_code,
+                carrier=kept.carrier, default_carrier=default_carrier)
+            if applied is not None and not applied.on_carrier:
+                log.warning("early_status_refused", status=clip(kept.status), carrier=clip(kept.carrier))
+            else:
+                log.info("early_status_adopted", status=clip(kept.status), message_id=kept.message_id)
     return len(adopted)
 
 
