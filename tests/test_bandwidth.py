@@ -465,7 +465,8 @@ NO_MATCH = {"code": "NO-MATCH", "type": "NumberInventory", "description": "not f
 @pytest.mark.parametrize("payload, expected", [
     (_payload([{"phoneNumber": PAT, "lineType": "MOBILE", "messagingProvider": "Verizon Wireless"}]),
      LineAnswer("mobile", "Verizon Wireless")),
-    (_payload([{"phoneNumber": PAT, "lineType": "FIXED", "voiceProvider": "VERIZON"}]), LineAnswer("landline", "VERIZON")),
+    (_payload([{"phoneNumber": PAT, "lineType": "FIXED", "voiceProvider": "VERIZON"}]),
+     LineAnswer("landline", "VERIZON")),
     (_payload([{"phoneNumber": PAT, "lineType": "VOIP"}]), LineAnswer("voip", None)),
     (_payload([{"phoneNumber": PAT, "lineType": "VOIP-FIXED"}]), LineAnswer("voip", None)),
     (_payload([{"phoneNumber": PAT, "lineType": "SATELLITE"}]), LineAnswer("unknown", None)),  # added later
