@@ -1,5 +1,6 @@
-"""A local HTTP server that speaks Bandwidth's Messaging API v2 (create message) and its OAuth2 token endpoint, and
-callbacks as Bandwidth posts them: JSON arrays of events with the application's HTTP Basic credentials."""
+"""A local HTTP server that speaks Bandwidth's Messaging API v2 (create message), its synchronous Phone Number Lookup
+(v2) and its OAuth2 token endpoint, and callbacks as Bandwidth posts them: JSON arrays of events with the
+application's HTTP Basic credentials."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def settings(api_base: str, legacy: bool = False) -> dict:
         {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
     return {"account_id": ACCOUNT_ID, "application_id": APPLICATION_ID, **credentials,
             "callback_username": CALLBACK_USERNAME, "callback_password": CALLBACK_PASSWORD, "api_base": api_base,
-            "token_url": api_base + "/api/v1/oauth2/token"}
+            "token_url": api_base + "/api/v1/oauth2/token", "lookup_base": api_base}
 
 
 def basic(username: str, password: str) -> str:
@@ -98,12 +99,37 @@ class FakeBandwidth:
     token_requests: int = 0
     token_status: int = 200  # what the token endpoint answers
     url: str = ""
+    # Phone Number Lookup: E.164 -> a lineType to answer (MOBILE, FIXED, VOIP, VOIP-FIXED...), or "invalid" (not in
+    # the industry data: NO-MATCH), "none" (COMPLETE without a result for it), "error" (HTTP 500), "html" (a page
+    # that is not JSON); MOBILE for a number not listed.
+    line_types: dict[str, str] = field(default_factory=dict)
+    lookups: list[str] = field(default_factory=list)  # the numbers looked up
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/v2/users/{account}/messages", self.messages)
         app.router.add_post("/api/v1/oauth2/token", self.token)
+        app.router.add_post("/v2/accounts/{account}/phoneNumberLookup", self.lookup)
         return app
+
+    async def lookup(self, request: web.Request) -> web.Response:
+        """The synchronous lookup: {"phoneNumbers": [E.164...]} -> 200 {links, data: {requestId, status, results},
+        errors}, shaped as in Bandwidth's API reference."""
+        if request.match_info["account"] != ACCOUNT_ID or not self._authorized(request):
+            return web.json_response({"links": [], "data": {}, "errors": [
+                {"code": "UNAUTHORIZED", "type": "Authentication", "description": "Unauthorized"}]}, status=401)
+        numbers = (await request.json()).get("phoneNumbers")
+        if not isinstance(numbers, list) or not numbers:
+            return web.json_response({"links": [], "data": {}, "errors": [
+                {"code": "BAD-REQUEST", "type": "Validation", "description": "phoneNumbers: required"}]}, status=400)
+        self.lookups.extend(numbers)
+        kinds = {number: self.line_types.get(number, "MOBILE") for number in numbers}
+        if "error" in kinds.values():
+            return web.json_response({"links": [], "data": {}, "errors": [
+                {"code": "INTERNAL", "type": "Server", "description": "Something went wrong"}]}, status=500)
+        if "html" in kinds.values():
+            return web.Response(text="<html>Bad gateway</html>", content_type="text/html")
+        return web.json_response(_lookup_answer(kinds))
 
     async def token(self, request: web.Request) -> web.Response:
         """OAuth2 client credentials: Basic client_id:client_secret, grant_type=client_credentials."""
@@ -161,6 +187,19 @@ class FakeBandwidth:
         if identified is not None:
             bodies[identified] = unwrap(bodies[identified])
         return bodies
+
+
+def _lookup_answer(kinds: dict[str, str]) -> dict:
+    results = [{"phoneNumber": number, "lineType": kind, "messagingProvider": "T-Mobile USA",
+                "voiceProvider": "T-Mobile USA", "countryCodeA3": "USA"}
+               for number, kind in kinds.items() if kind not in ("invalid", "none")]
+    invalid = [number for number, kind in kinds.items() if kind == "invalid"]
+    errors = [{"code": "NO-MATCH", "description": "The following TNs could not be found in the Number Industry data",
+               "type": "NumberInventory", "meta": {"phoneNumbers": invalid, "message": "Invalid TNs", "code": 1001}}
+              ] if invalid else []
+    status = "COMPLETE" if not invalid else "PARTIAL_COMPLETE" if results else "FAILED"
+    return {"links": [], "data": {"requestId": "004223a0-8b17-41b1-bf81-20732adf5590", "status": status,
+                                  "results": results}, "errors": errors}
 
 
 def _error(status: int, kind: str, description: str, retry_after: str | None = None) -> web.Response:

@@ -1,4 +1,5 @@
-"""A local HTTP server that speaks Vonage's Messages API (v1), and Vonage's way of signing its webhooks."""
+"""A local HTTP server that speaks Vonage's Messages API (v1) and Number Insight Standard, and Vonage's way of signing
+its webhooks."""
 
 from __future__ import annotations
 
@@ -54,11 +55,35 @@ class FakeVonage:
     requests: list[dict] = field(default_factory=list)  # every request, accepted or not
     replies: deque = field(default_factory=deque)
     url: str = ""
+    # Number Insight: E.164 -> a network_type to answer, or "invalid" (status 3), "throttled" (status 1),
+    # "error" (HTTP 500), "html" (a page that is not JSON); mobile for a number not listed.
+    line_types: dict[str, str] = field(default_factory=dict)
+    lookups: list[str] = field(default_factory=list)  # the numbers looked up (as given: digits, no "+")
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/messages", self.messages)
+        app.router.add_get("/ni/standard/json", self.insight)
         return app
+
+    async def insight(self, request: web.Request) -> web.Response:
+        """Number Insight Standard: Basic auth (or api_key/api_secret in the query), number as digits."""
+        query = request.query
+        basic = "Basic " + base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
+        if request.headers.get("Authorization") != basic and \
+                (query.get("api_key"), query.get("api_secret")) != (API_KEY, API_SECRET):
+            return web.json_response({"status": 4, "status_message": "Invalid credentials"}, status=401)
+        number = query.get("number", "")
+        self.lookups.append(number)
+        kind = self.line_types.get("+" + number, "mobile")
+        if kind == "error":
+            return web.json_response({"status": 5, "status_message": "Internal error"}, status=500)
+        if kind == "html":
+            return web.Response(text="<html>Bad gateway</html>", content_type="text/html")
+        if kind in ("invalid", "throttled"):
+            status = 3 if kind == "invalid" else 1
+            return web.json_response({"status": status, "status_message": f"{kind} request"})
+        return web.json_response(_insight(number, kind))
 
     def then(self, *replies: Reply) -> None:
         self.replies.extend(replies)
@@ -87,6 +112,16 @@ class FakeVonage:
     def bodies_to(self, phone: str) -> list[str]:
         """What was texted to phone, without the tests' community's sender identification (see tests.fakes)."""
         return [unwrap(m["text"]) for m in self.sent if "+" + m["to"] == phone]
+
+
+def _insight(number: str, network_type: str) -> dict:
+    """A Number Insight Standard answer shaped as in Vonage's docs."""
+    carrier = {"network_code": "310260", "name": "T-Mobile USA", "country": "US", "network_type": network_type}
+    return {"status": 0, "status_message": "Success", "request_id": str(uuid.uuid4()),
+            "international_format_number": number, "national_format_number": number[1:], "country_code": "US",
+            "country_code_iso3": "USA", "country_name": "United States of America", "country_prefix": "1",
+            "request_price": "0.00500000", "remaining_balance": "10.000000", "current_carrier": carrier,
+            "original_carrier": carrier, "ported": "not_ported", "roaming": {"status": "unknown"}}
 
 
 def _problem(status: int, code: str, title: str, detail: str, headers: dict | None = None) -> web.Response:

@@ -3,13 +3,16 @@ statuses alike) parsed from real-shaped payloads, and sending against a local se
 
 import json
 
+import aiohttp
 import pytest
 
-from gateway.carriers import InboundMessage, RawRequest, StatusUpdate
-from gateway.carriers.bandwidth import BandwidthCarrier, Settings
+from gateway.carriers import InboundMessage, LineAnswer, LookupFailed, NotANumber, RawRequest, StatusUpdate
+from gateway.carriers.bandwidth import BandwidthCarrier, BandwidthLookup, Settings, check_lookup, line_answer
 from gateway.compliance.preferences import dnd_for
 from gateway.config import Config, ConfigError, from_dict
-from gateway.errors import Malformed, TooLarge, UnsupportedMedia
+from gateway.errors import InvalidInput, Malformed, TooLarge, UnsupportedMedia
+from gateway.verification import numbers
+from gateway.verification.numbers import Policy
 from gateway.vocabulary import Dnd
 from tests.fakes_bandwidth import (CALLBACK_PASSWORD, CALLBACK_USERNAME, PASSWORD, PATH, USERNAME, FakeBandwidth,
                                    Reply, basic, callback_headers, inbound_event, payload, settings, status_event)
@@ -426,3 +429,134 @@ async def test_a_conversation_is_relayed_through_bandwidth(gateway, fake_bandwid
     messages = await wait_for(all_delivered, what="both sends delivered")
     assert [(m["direction"], m["kind"]) for m in messages] == [
         ("outbound", "notification"), ("inbound", "inbound"), ("outbound", "relay")]
+
+
+# --- The Phone Number Lookup (v2, synchronous) as the line-type lookup --------------------------------------------
+
+US_CA = Policy("US", ("US", "CA"))
+
+
+@pytest.mark.parametrize("changes, missing", [
+    ({"account_id": ""}, "BANDWIDTH_ACCOUNT_ID"),
+    ({"client_secret": ""}, "BANDWIDTH_CLIENT_SECRET"),
+    ({"client_id": "", "client_secret": "", "username": USERNAME, "password": ""}, "BANDWIDTH_PASSWORD"),
+    ({"client_id": "", "client_secret": ""}, "BANDWIDTH_CLIENT_ID"),  # no credentials at all: the current kind
+    ({"lookup_base": "ftp://x"}, "BANDWIDTH_LOOKUP_BASE"),
+])
+def test_check_lookup_names_the_missing_setting(changes, missing):
+    with pytest.raises(ConfigError, match=missing):
+        check_lookup(Settings(**{**settings("http://x"), **changes}), Config())
+
+
+def test_check_lookup_needs_no_application_or_callback_credentials():
+    check_lookup(Settings(**{**settings("http://x"), "application_id": "", "callback_username": "",
+                             "callback_password": ""}), Config())
+
+
+def _payload(results=(), errors=(), status="COMPLETE") -> dict:
+    return {"links": [], "data": {"requestId": "r-1", "status": status, "results": list(results)},
+            "errors": list(errors)}
+
+
+NO_MATCH = {"code": "NO-MATCH", "type": "NumberInventory", "description": "not found",
+            "meta": {"phoneNumbers": [PAT], "message": "Invalid TNs", "code": 1001}}
+
+
+@pytest.mark.parametrize("payload, expected", [
+    (_payload([{"phoneNumber": PAT, "lineType": "MOBILE", "messagingProvider": "Verizon Wireless"}]),
+     LineAnswer("mobile", "Verizon Wireless")),
+    (_payload([{"phoneNumber": PAT, "lineType": "FIXED", "voiceProvider": "VERIZON"}]),
+     LineAnswer("landline", "VERIZON")),
+    (_payload([{"phoneNumber": PAT, "lineType": "VOIP"}]), LineAnswer("voip", None)),
+    (_payload([{"phoneNumber": PAT, "lineType": "VOIP-FIXED"}]), LineAnswer("voip", None)),
+    (_payload([{"phoneNumber": PAT, "lineType": "SATELLITE"}]), LineAnswer("unknown", None)),  # added later
+    (_payload([{"phoneNumber": PAT}]), LineAnswer("unknown", None)),  # a number with no line type known
+    # Our number answered beside another's error (an RCS check, another number not found): its answer stands.
+    (_payload([{"phoneNumber": PAT, "lineType": "MOBILE"}], [{**NO_MATCH, "meta": {"phoneNumbers": [ALEX]}}],
+              "PARTIAL_COMPLETE"), LineAnswer("mobile", None)),
+])
+def test_lookup_answers(payload, expected):
+    assert line_answer(payload, PAT) == expected
+
+
+@pytest.mark.parametrize("payload, error", [
+    (_payload([], [NO_MATCH], "FAILED"), NotANumber),
+    (_payload([], [{**NO_MATCH, "meta": {}}], "FAILED"), NotANumber),  # NO-MATCH naming no number: the only one
+    (_payload([], [{**NO_MATCH, "meta": {"phoneNumbers": [ALEX]}}], "FAILED"), LookupFailed),  # another number's
+    (_payload([], [{"code": "RCS_SERVICE_UNAVAILABLE", "type": "Rcs", "description": "x"}], "FAILED"), LookupFailed),
+    (_payload([{"phoneNumber": ALEX, "lineType": "MOBILE"}]), LookupFailed),  # no result for our number
+    (_payload(), LookupFailed),
+    ({"links": [], "data": {}, "errors": []}, LookupFailed),
+    ({"data": "odd"}, LookupFailed),
+    ({}, LookupFailed),
+])
+def test_lookup_failures_in_the_answer(payload, error):
+    with pytest.raises(error):
+        line_answer(payload, PAT)
+
+
+async def _look_up(fake: FakeBandwidth, phone: str = PAT, **changes) -> LineAnswer:
+    async with aiohttp.ClientSession() as session:
+        lookup = BandwidthLookup(Settings(**{**settings(fake.url), **changes}), Config(), session)
+        return await lookup.lookup(phone)
+
+
+@pytest.mark.parametrize("line_type, expected", [
+    ("MOBILE", "mobile"), ("FIXED", "landline"), ("VOIP", "voip"), ("VOIP-FIXED", "voip"),
+])
+async def test_the_lookup_against_the_fake_with_a_token(fake_bandwidth, line_type, expected):
+    fake_bandwidth.line_types[PAT] = line_type
+    assert await _look_up(fake_bandwidth) == LineAnswer(expected, "T-Mobile USA")
+    assert (fake_bandwidth.lookups, fake_bandwidth.token_requests) == ([PAT], 1)
+
+
+async def test_the_lookup_with_a_legacy_api_user(fake_bandwidth):
+    answer = await _look_up(fake_bandwidth, client_id="", client_secret="", username=USERNAME, password=PASSWORD)
+    assert answer.line_type == "mobile" and fake_bandwidth.token_requests == 0
+
+
+@pytest.mark.parametrize("kind, changes, error", [
+    ("invalid", {}, NotANumber),  # FAILED, NO-MATCH naming the number
+    ("none", {}, LookupFailed),  # COMPLETE without a result for it
+    ("error", {}, LookupFailed),  # HTTP 5xx
+    ("html", {}, LookupFailed),  # not JSON
+    ("MOBILE", {"client_secret": "wrong"}, LookupFailed),  # the token endpoint refuses the credentials
+    ("MOBILE", {"client_id": "", "client_secret": "", "username": USERNAME, "password": "wrong"}, LookupFailed),
+    ("MOBILE", {"account_id": "1111111"}, LookupFailed),  # 401 for another account
+])
+async def test_lookup_failures_against_the_fake(fake_bandwidth, kind, changes, error):
+    fake_bandwidth.line_types[PAT] = kind
+    with pytest.raises(error):
+        await _look_up(fake_bandwidth, **changes)
+
+
+async def test_a_revoked_token_fails_one_lookup_and_the_next_fetches_another(fake_bandwidth):
+    async with aiohttp.ClientSession() as session:
+        lookup = BandwidthLookup(Settings(**settings(fake_bandwidth.url)), Config(), session)
+        assert (await lookup.lookup(PAT)).line_type == "mobile"
+        fake_bandwidth.revoke()
+        with pytest.raises(LookupFailed):
+            await lookup.lookup(PAT)
+        assert (await lookup.lookup(PAT)).line_type == "mobile"
+    assert fake_bandwidth.token_requests == 2
+
+
+@pytest.mark.parametrize("line_type, outcome", [("MOBILE", "mobile"), ("VOIP", "voip"), ("FIXED", "landline")])
+async def test_bandwidth_as_the_line_type_lookup_of_a_gateway(start_bandwidth, fake_bandwidth, db, line_type, outcome):
+    gateway = await start_bandwidth(lookup={"name": "bandwidth"})
+    fake_bandwidth.line_types[PAT] = line_type
+    if outcome == "landline":  # cannot take texts: refused
+        with pytest.raises(InvalidInput) as refused:
+            await numbers.check(gateway.line_types, PAT, field="phone", policy=US_CA)
+        assert refused.value.code == "landline"
+    else:
+        assert (await numbers.check(gateway.line_types, PAT, field="phone", policy=US_CA)).line_type == outcome
+        assert await db.fetchval("SELECT source FROM line_types WHERE phone = $1", PAT) == "bandwidth"
+    assert fake_bandwidth.lookups == [PAT]
+
+
+async def test_bandwidth_lookup_says_no_such_number(start_bandwidth, fake_bandwidth):
+    gateway = await start_bandwidth(lookup={"name": "bandwidth"})
+    fake_bandwidth.line_types[PAT] = "invalid"
+    with pytest.raises(InvalidInput, match="no such number"):
+        await numbers.check(gateway.line_types, PAT, field="phone", policy=US_CA)

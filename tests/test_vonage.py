@@ -7,13 +7,16 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import aiohttp
 import jwt
 import pytest
 
-from gateway.carriers import InboundMessage, RawRequest, StatusUpdate
-from gateway.carriers.vonage import ERROR_CODES, Settings, VonageCarrier
-from gateway.config import Config
-from gateway.errors import Malformed, UnsupportedMedia
+from gateway.carriers import InboundMessage, LookupFailed, NotANumber, RawRequest, StatusUpdate
+from gateway.carriers.vonage import ERROR_CODES, Settings, VonageCarrier, VonageLookup, check_lookup
+from gateway.config import Config, ConfigError
+from gateway.errors import InvalidInput, Malformed, UnsupportedMedia
+from gateway.verification import numbers
+from gateway.verification.numbers import Policy
 from gateway.vocabulary import FailureClass
 from tests.fakes_vonage import API_KEY, API_SECRET, SIGNATURE_SECRET, FakeVonage, Reply, sign
 from tests.helpers import ALEX, PAT, PROXY, wait_for
@@ -390,3 +393,93 @@ async def test_a_slow_send_times_out_and_is_retried(start_vonage, fake_vonage):
     conversation_id = await _notification(gateway)
     message = await _final(gateway, conversation_id)
     assert message["status"] == "accepted" and message["attempts"] == 2
+
+
+# --- Number Insight as the line-type lookup -------------------------------------------------------------------
+
+US_CA = Policy("US", ("US", "CA"))
+
+
+@pytest.mark.parametrize("settings_, missing", [
+    (Settings(api_secret=API_SECRET), "VONAGE_API_KEY"),
+    (Settings(api_key=API_KEY), "VONAGE_API_SECRET"),
+    (Settings(API_KEY, API_SECRET, api_base="ftp://x"), "VONAGE_API_BASE"),
+])
+def test_check_lookup_names_the_missing_setting(settings_, missing):
+    with pytest.raises(ConfigError, match=missing):
+        check_lookup(settings_, Config())
+
+
+def test_check_lookup_needs_no_signature_secret():
+    check_lookup(Settings(API_KEY, API_SECRET), Config())  # the lookup alone: no webhooks to check
+
+
+async def _look_up(fake: FakeVonage, phone: str = PAT, secret: str = API_SECRET):
+    async with aiohttp.ClientSession() as session:
+        return await VonageLookup(Settings(API_KEY, secret, api_base=fake.url), session).lookup(phone)
+
+
+@pytest.mark.parametrize("network_type, line_type", [
+    ("mobile", "mobile"), ("landline", "landline"), ("landline_premium", "premium"),
+    ("landline_tollfree", "toll_free"), ("virtual", "voip"), ("pager", "pager"), ("unknown", "unknown"),
+    ("satellite", "unknown"),  # a type Vonage may add later
+])
+async def test_number_insight_network_types(fake_vonage, network_type, line_type):
+    fake_vonage.line_types[PAT] = network_type
+    answer = await _look_up(fake_vonage)
+    assert (answer.line_type, answer.carrier_name) == (line_type, "T-Mobile USA")
+    assert fake_vonage.lookups == [PAT.lstrip("+")]  # digits, as Number Insight takes them
+
+
+@pytest.mark.parametrize("kind, secret, error", [
+    ("invalid", API_SECRET, NotANumber),  # status 3
+    ("throttled", API_SECRET, LookupFailed),  # any other status than 0
+    ("error", API_SECRET, LookupFailed),  # HTTP 5xx
+    ("html", API_SECRET, LookupFailed),  # not JSON
+    ("mobile", "wrong-secret", LookupFailed),  # 401
+])
+async def test_number_insight_failures(fake_vonage, kind, secret, error):
+    fake_vonage.line_types[PAT] = kind
+    with pytest.raises(error):
+        await _look_up(fake_vonage, secret=secret)
+
+
+async def test_number_insight_is_asked_with_basic_auth_not_secrets_in_the_url(aiohttp_server):
+    seen = []
+
+    async def insight(request):
+        seen.append((request.headers.get("Authorization", ""), dict(request.query)))
+        return aiohttp.web.json_response({"status": 0, "current_carrier": {"network_type": "mobile"}})
+
+    app = aiohttp.web.Application()
+    app.router.add_get("/ni/standard/json", insight)
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as session:
+        lookup = VonageLookup(Settings(API_KEY, API_SECRET, api_base=str(server.make_url("")).rstrip("/")), session)
+        assert await lookup.lookup(PAT) == await lookup.lookup(PAT)
+    authorization, query = seen[0]
+    assert authorization.startswith("Basic ") and query == {"number": PAT.lstrip("+")}
+
+
+@pytest.mark.parametrize("network_type, outcome", [
+    ("mobile", "mobile"), ("virtual", "voip"), ("landline", "landline"), ("landline_tollfree", "toll_free"),
+])
+async def test_vonage_as_the_line_type_lookup_of_a_gateway(start_vonage, fake_vonage, db, network_type, outcome):
+    gateway = await start_vonage(lookup={"name": "vonage"})
+    fake_vonage.line_types[PAT] = network_type
+    if outcome in ("landline", "toll_free"):  # cannot take texts: refused
+        with pytest.raises(InvalidInput) as refused:
+            await numbers.check(gateway.line_types, PAT, field="phone", policy=US_CA)
+        assert refused.value.code == outcome
+    else:
+        assert (await numbers.check(gateway.line_types, PAT, field="phone", policy=US_CA)).line_type == outcome
+    assert fake_vonage.lookups == [PAT.lstrip("+")]
+    if outcome in ("mobile", "voip"):
+        assert await db.fetchval("SELECT source FROM line_types WHERE phone = $1", PAT) == "vonage"
+
+
+async def test_vonage_number_insight_says_no_such_number(start_vonage, fake_vonage):
+    gateway = await start_vonage(lookup={"name": "vonage"})
+    fake_vonage.line_types[PAT] = "invalid"
+    with pytest.raises(InvalidInput, match="no such number"):
+        await numbers.check(gateway.line_types, PAT, field="phone", policy=US_CA)

@@ -140,11 +140,12 @@ async def send_request(session: aiohttp.ClientSession, method: str, url: str, an
 
 
 async def lookup_json(session: aiohttp.ClientSession, url: str, e164: str, *, missing_is_no_number: bool = False,
-                      **request: Any) -> dict:
-    """GET a line-type lookup API's JSON object. Raises NotANumber for a 404 when the API answers so for a number
-    that does not exist (missing_is_no_number), LookupFailed for any other answer than 200 with a JSON object."""
+                      method: str = "GET", **request: Any) -> dict:
+    """Call a line-type lookup API (GET, or the method given: some take the numbers in a POSTed body) for its JSON
+    object. Raises NotANumber for a 404 when the API answers so for a number that does not exist
+    (missing_is_no_number), LookupFailed for any other answer than 200 with a JSON object."""
     try:
-        async with session.get(url, allow_redirects=False, **request) as response:
+        async with session.request(method, url, allow_redirects=False, **request) as response:
             if response.status == 404 and missing_is_no_number:
                 raise NotANumber(e164)
             if response.status != 200:

@@ -1,6 +1,6 @@
 """Bandwidth (Messaging API v2): its settings ([bandwidth] / BANDWIDTH_*), its callbacks (JSON arrays of events,
 inbound messages and statuses alike, posted to the application's callback URL with HTTP Basic credentials), its
-create-message API and its error codes.
+create-message API, its error codes and its synchronous Phone Number Lookup (v2).
 
 Built from Bandwidth's public documentation:
   https://dev.bandwidth.com/docs/messaging/createMessage/      sending (POST .../users/{accountId}/messages, 202)
@@ -9,6 +9,10 @@ Built from Bandwidth's public documentation:
   https://dev.bandwidth.com/docs/messaging/rateLimits          429 when the account's queue is full
   https://dev.bandwidth.com/docs/account/applications          callback URLs and their Basic credentials
   https://dev.bandwidth.com/docs/account/credentials/management  OAuth2 API Credentials (API users end 2 Dec 2026)
+  https://dev.bandwidth.com/docs/numbers/guides/lookupNumbers  Number Lookup v2: the synchronous "fast" lookup,
+      POST https://api.bandwidth.com/v2/accounts/{accountId}/phoneNumberLookup {"phoneNumbers": [...]}, answered
+      200 with data.results[].lineType (MOBILE, FIXED, VOIP, VOIP-FIXED) and errors[] (NO-MATCH for numbers not in
+      the industry data); its API reference (createSyncLookup) takes Basic or OAuth2, as the Messaging API does
 
 One path takes every event (kind "both"): an application with one callback URL posts inbound messages and
 statuses there, and one array may hold both. The message id is the sid of every event, so Bandwidth's retries
@@ -28,10 +32,11 @@ from typing import Any, Mapping
 import aiohttp
 import structlog
 
-from gateway.carriers._http import (NETWORK_ERRORS, basic_auth, json_object, read_json, retry_after, send_request,
-                                    text_field)
-from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, OutboundSms,
-                                   RawRequest, Rejected, RetryLater, SendResult, StatusUpdate)
+from gateway.carriers._http import (NETWORK_ERRORS, basic_auth, json_object, lookup_json, read_json, retry_after,
+                                    send_request, text_field)
+from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer,
+                                   LookupFailed, NotANumber, OutboundSms, RawRequest, Rejected, RetryLater, SendResult,
+                                   StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed, TooLarge
 from gateway.vocabulary import FailureClass, MessageStatus
@@ -53,9 +58,16 @@ class Settings:
     callback_password: str = ""
     api_base: str = "https://messaging.bandwidth.com"
     token_url: str = "https://api.bandwidth.com/api/v1/oauth2/token"
+    lookup_base: str = "https://api.bandwidth.com"  # the Phone Number Lookup v2 (LINE_TYPE_LOOKUP=bandwidth)
 
 
 REQUIRED = ("account_id", "application_id", "callback_username", "callback_password")
+
+
+def _credentials(settings: Settings) -> tuple[str, str]:
+    """The API credentials in use: client_id and client_secret (OAuth2), else a legacy user's username and
+    password."""
+    return ("client_id", "client_secret") if settings.client_id or not settings.username else ("username", "password")
 
 
 def check(settings: Settings, config: Config) -> None:
@@ -65,12 +77,22 @@ def check(settings: Settings, config: Config) -> None:
     for setting in REQUIRED:
         if not getattr(settings, setting):
             raise ConfigError(f"{carrier_setting('bandwidth', setting)}: required when bandwidth is a carrier")
-    pair = ("client_id", "client_secret") if settings.client_id or not settings.username else ("username", "password")
-    for setting in pair:
+    for setting in _credentials(settings):
         if not getattr(settings, setting):
             raise ConfigError(f"{carrier_setting('bandwidth', setting)}: required when bandwidth is a carrier "
                               f"(API Credentials: client_id and client_secret; or an API user: username and password)")
     for setting in ("api_base", "token_url"):
+        check_url(carrier_setting("bandwidth", setting), getattr(settings, setting), ("http", "https"))
+
+
+def check_lookup(settings: Settings, config: Config) -> None:
+    """With LINE_TYPE_LOOKUP=bandwidth (bandwidth need not be a carrier): the account and API credentials, and the
+    lookup's and token's URLs."""
+    for setting in ("account_id", *_credentials(settings)):
+        if not getattr(settings, setting):
+            name = carrier_setting("bandwidth", setting)
+            raise ConfigError(f"lookup.name (LINE_TYPE_LOOKUP): bandwidth needs {name}")
+    for setting in ("lookup_base", "token_url"):
         check_url(carrier_setting("bandwidth", setting), getattr(settings, setting), ("http", "https"))
 
 
@@ -309,6 +331,67 @@ def _result(status: int, payload: dict) -> SendResult:
     return Rejected(code, message, ERROR_CODES.get(code, OTHER_FAILURE))
 
 
+# --- The line-type lookup -----------------------------------------------------------------------------------------
+
+# lineType -> ours. VOIP-FIXED is a VoIP number tied to an address (as Twilio's fixedVoip): a VoIP number still.
+LINE_TYPES = {"MOBILE": "mobile", "FIXED": "landline", "VOIP": "voip", "VOIP-FIXED": "voip"}
+NO_MATCH = "NO-MATCH"  # the error code of numbers not found in the number industry data
+
+
+class BandwidthLookup:
+    """POST {lookup_base}/v2/accounts/{account_id}/phoneNumberLookup with our number: the synchronous lookup,
+    answered in the same request (no polling), with the API credentials the carrier sends with (an OAuth2 token,
+    else Basic). The caller bounds it with the lookup's timeout."""
+
+    name = "bandwidth"
+
+    def __init__(self, settings: Settings, config: Config, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self.url = f"{settings.lookup_base.rstrip('/')}/v2/accounts/{settings.account_id}/phoneNumberLookup"
+        self.token = Token(settings, aiohttp.ClientTimeout(total=config.lookup.timeout)) if settings.client_id else None
+        self.basic = basic_auth(settings.username, settings.password)
+
+    async def lookup(self, e164: str) -> LineAnswer:
+        try:
+            authorization = self.basic if self.token is None else await self.token.header(self.session)
+        except TokenRefused as refused:
+            raise LookupFailed(f"no token: {refused.result}") from None
+        try:
+            payload = await lookup_json(self.session, self.url, e164, method="POST", json={"phoneNumbers": [e164]},
+                                        headers={**authorization, "Accept": "application/json"})
+        except LookupFailed as failed:
+            if self.token is not None and failed.args == ("lookup answered 401",):
+                self.token.forget()  # revoked or expired early: the next lookup fetches another
+            raise
+        return line_answer(payload, e164)
+
+
+def line_answer(payload: dict, e164: str) -> LineAnswer:
+    """Our number's result (lineType, and its messaging provider, else its voice provider); NotANumber when the
+    answer's errors say Bandwidth found no such number (NO-MATCH, naming it or no number); LookupFailed for an
+    answer with neither."""
+    data = payload.get("data")
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, list):
+        raise LookupFailed("lookup answered no results")
+    for result in results:
+        if isinstance(result, dict) and result.get("phoneNumber") == e164:
+            provider = result.get("messagingProvider") or result.get("voiceProvider")
+            return LineAnswer(LINE_TYPES.get(str(result.get("lineType")).upper(), "unknown"),
+                              provider[:200] if isinstance(provider, str) else None)
+    errors = payload.get("errors") if isinstance(payload.get("errors"), list) else []
+    metas = [error.get("meta") if isinstance(error.get("meta"), dict) else {} for error in errors
+             if isinstance(error, dict) and error.get("code") == NO_MATCH]
+    if any(e164 in (meta.get("phoneNumbers") or [e164]) for meta in metas):
+        raise NotANumber(e164)
+    raise LookupFailed(f"lookup answered no result for the number ({str(data.get('status'))[:32]})")
+
+
 def create(settings: Settings, config: Config) -> BandwidthCarrier:
     """The registry's factory (gateway/carriers/__init__.py)."""
     return BandwidthCarrier(settings, config)
+
+
+def lookup(settings: Settings, config: Config, session: aiohttp.ClientSession) -> BandwidthLookup:
+    """LINE_TYPE_LOOKUP=bandwidth: needs the bandwidth account and API credentials, not the bandwidth carrier."""
+    return BandwidthLookup(settings, config, session)

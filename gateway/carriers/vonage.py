@@ -1,5 +1,5 @@
 """Vonage, through its Messages API (v1): its settings ([vonage] / VONAGE_*), its signed JSON webhooks, sending
-with Basic authentication, and its error codes.
+with Basic authentication, its error codes, and Number Insight Standard as a line-type lookup.
 
 Built from Vonage's public documentation:
   https://developer.vonage.com/en/api/messages (the Messages API v1: POST /v1/messages, its webhooks)
@@ -10,8 +10,13 @@ Built from Vonage's public documentation:
   https://developer.vonage.com/en/api-errors/messages (the Messages API's error codes, 1000 to 1370)
   https://developer.vonage.com/en/api-errors (RFC 7807 problem answers)
   https://developer.vonage.com/en/getting-started/concepts/authentication (Basic: api_key and api_secret)
+  https://developer.vonage.com/en/number-insight/code-snippets/number-insight-standard (GET /ni/standard/json,
+      Basic authentication)
+  https://developer.vonage.com/en/api/number-insight (status 0 success, 3 invalid number; current_carrier with
+      name and network_type)
 
-Not supported: JWT (application) authentication for sending, Number Insight as a line-type lookup.
+Not supported: JWT (application) authentication for sending. Vonage sunsets Number Insight on 4 February 2027 (its
+successor, Identity Insights, is not supported here).
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ import aiohttp
 import jwt
 import structlog
 
-from gateway.carriers._http import basic_auth, read_json, send_request, text_field, with_plus
-from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, OutboundSms,
-                                   RawRequest, Rejected, SendResult, StatusUpdate)
+from gateway.carriers._http import basic_auth, lookup_json, read_json, send_request, text_field, with_plus
+from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
+                                   NotANumber, OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
 from gateway.vocabulary import FailureClass, MessageStatus
@@ -41,10 +46,10 @@ log = structlog.get_logger(__name__)
 class Settings:
     """[vonage] in the config file; VONAGE_<SETTING> in the environment."""
 
-    api_key: str = ""  # with api_secret: Basic authentication on the Messages API
+    api_key: str = ""  # with api_secret: Basic authentication on the Messages API and Number Insight
     api_secret: str = ""
     signature_secret: str = ""  # checks the JWT (HS256) in each webhook's Authorization header
-    api_base: str = "https://api.nexmo.com"
+    api_base: str = "https://api.nexmo.com"  # the Messages API and Number Insight (LINE_TYPE_LOOKUP=vonage)
     timestamp_tolerance: int = 300  # seconds a webhook's JWT (its iat) stays valid, either side of our clock
 
 
@@ -56,6 +61,14 @@ def check(settings: Settings, config: Config) -> None:
     check_url(carrier_setting("vonage", "api_base"), settings.api_base, ("http", "https"))
     if settings.timestamp_tolerance <= 0:
         raise ConfigError(f"{carrier_setting('vonage', 'timestamp_tolerance')}: a number of seconds above 0")
+
+
+def check_lookup(settings: Settings, config: Config) -> None:
+    """With LINE_TYPE_LOOKUP=vonage (vonage need not be a carrier): the API key and secret, and the API base."""
+    for setting in ("api_key", "api_secret"):
+        if not getattr(settings, setting):
+            raise ConfigError(f"lookup.name (LINE_TYPE_LOOKUP): vonage needs {carrier_setting('vonage', setting)}")
+    check_url(carrier_setting("vonage", "api_base"), settings.api_base, ("http", "https"))
 
 
 # The status webhook's status -> ours. "submitted": Vonage handed the SMS to the network; "rejected": Vonage or
@@ -236,6 +249,46 @@ def _result(status: int, payload: dict) -> SendResult:
     return Rejected(code, message, ERROR_CODES.get(code, OTHER_FAILURE))
 
 
+# --- The line-type lookup -----------------------------------------------------------------------------------
+
+# Number Insight's current_carrier.network_type -> ours. "virtual" is a virtual (VoIP) number.
+LINE_TYPES = {"mobile": "mobile", "landline": "landline", "landline_premium": "premium",
+              "landline_tollfree": "toll_free", "virtual": "voip", "pager": "pager", "unknown": "unknown"}
+INSIGHT_OK = "0"
+INSIGHT_INVALID = "3"  # invalid request: the number is not one
+
+
+class VonageLookup:
+    """GET {api_base}/ni/standard/json?number=<digits> (Number Insight Standard) with Basic authentication, which the
+    docs allow: the key and secret stay out of the URL (and out of any proxy's log)."""
+
+    name = "vonage"
+
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self.url = f"{settings.api_base.rstrip('/')}/ni/standard/json"
+        self.headers = {**basic_auth(settings.api_key, settings.api_secret), "Accept": "application/json"}
+
+    async def lookup(self, e164: str) -> LineAnswer:
+        payload = await lookup_json(self.session, self.url, e164, params={"number": e164.lstrip("+")},
+                                    headers=self.headers)
+        status = payload.get("status")
+        status = str(status) if isinstance(status, (int, str)) and not isinstance(status, bool) else None
+        if status == INSIGHT_INVALID:
+            raise NotANumber(e164)
+        if status != INSIGHT_OK:
+            raise LookupFailed(f"number insight status {str(status)[:16]}")
+        carrier = payload.get("current_carrier") if isinstance(payload.get("current_carrier"), dict) else {}
+        name = carrier.get("name")
+        return LineAnswer(LINE_TYPES.get(str(carrier.get("network_type")), "unknown"),
+                          name[:200] if isinstance(name, str) and name else None)
+
+
 def create(settings: Settings, config: Config) -> VonageCarrier:
     """The registry's factory (gateway/carriers/__init__.py)."""
     return VonageCarrier(settings, config)
+
+
+def lookup(settings: Settings, config: Config, session: aiohttp.ClientSession) -> VonageLookup:
+    """LINE_TYPE_LOOKUP=vonage: needs the vonage API key and secret, not the vonage carrier."""
+    return VonageLookup(settings, session)
