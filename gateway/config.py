@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit
+
+# ConfigError and check_url are also this module's interface: the carriers' checks import them from here.
+from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 OFFLINE_LOOKUP = "offline"  # the line-type lookup without a service (gateway/verification/line_types.py)
-
-
-class ConfigError(Exception):
-    """A setting is missing or wrong; the message names it in one line."""
 
 
 @dataclass(frozen=True)
@@ -280,66 +276,11 @@ def _section(section: str, cls: type, values: Mapping[str, Any],
     for key, value in values.items():
         if key not in hints:
             raise ConfigError(f"{section}.{key}: unknown setting")
-        out[key] = _coerce(named(section, key), hints[key], value)
-        if printable and isinstance(out[key], str) and _CONTROL.search(out[key]):
+        out[key] = coerce(named(section, key), hints[key], value)
+        if printable and isinstance(out[key], str) and CONTROL.search(out[key]):
             raise ConfigError(f"{named(section, key)}: contains a control character (a line end from the file "
                               "it was read from?)")
     return cls(**out)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _coerce(name: str, kind: type, value: Any) -> Any:
-    """Values from the environment arrive as strings; TOML gives typed values."""
-    try:
-        if kind is bool:
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError
-                return value.lower() in ("true", "1")
-            if not isinstance(value, bool):
-                raise ValueError
-            return value
-        if kind in (int, float):
-            if isinstance(value, bool):
-                raise ValueError
-            return kind(value)
-        if kind is list:
-            if not isinstance(value, list) or not value or not all(
-                    isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
-                raise ValueError
-            return list(value)
-        if kind is dict:
-            if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-                raise ValueError
-            return dict(value)
-        if not isinstance(value, str):
-            raise ValueError
-        return value
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name}: expected {kind.__name__}, got {value!r}") from None
-
-
-def _positive(name: str, value: float) -> None:
-    # "nan" and "inf" parse as floats (TOML and the environment alike) and pass "<= 0": a delay or timeout of nan
-    # makes every comparison false, one of inf never ends.
-    if not value > 0 or (isinstance(value, float) and not math.isfinite(value)):
-        raise ConfigError(f"{name}: must be a finite number greater than 0, got {value}")
-
-
-def check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
-    """Raises ConfigError naming the setting unless value is a URL with one of the schemes."""
-    parts = urlsplit(value)
-    if parts.scheme not in schemes or not (parts.netloc or parts.query):
-        raise ConfigError(f"{name}: expected a {'/'.join(schemes)} URL, got {value!r}")
-
-
-def _port(name: str, value: str) -> None:
-    try:
-        urlsplit(value).port
-    except ValueError:
-        raise ConfigError(f"{name}: the port must be a number from 0 to 65535, got {value!r}") from None
 
 
 def validate(config: Config) -> Config:
@@ -348,7 +289,7 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {config.server.port}")
     if config.server.public_url:
         check_url("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url, ("http", "https"))
-        _port("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url)
+        port("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url)
     if config.database.url:
         check_url("database.url (DATABASE_URL)", config.database.url, ("postgres", "postgresql"))
     if config.redis.url:
@@ -363,7 +304,7 @@ def validate(config: Config) -> Config:
         for setting in dataclasses.fields(section):
             value = getattr(section, setting.name)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                _positive(f"{name}.{setting.name}", value)
+                positive(f"{name}.{setting.name}", value)
     region = config.relay.default_region
     if not (len(region) == 2 and region.isalpha() and region.isupper()):
         raise ConfigError(f"relay.default_region: expected a two-letter country code such as US, got {region!r}")
