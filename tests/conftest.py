@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from gateway.storage import migrate
 from gateway.app import create_app
 from gateway.config import Config, from_dict
+from gateway.ops import logs
 from gateway.ops.embedded import EmbeddedServers
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeLookup, FakeTwilio, HookReceiver
 from gateway.keys import ROUTES
@@ -52,6 +53,14 @@ async def _fresh_database(url: str) -> str:
     test_url = _with_database(url, TEST_DATABASE)
     await migrate.migrate_url(test_url)
     return test_url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_as_the_gateway_writes_them():
+    """Logs configured as the gateway configures them (cli.py): JSON, warnings and up. Left unconfigured,
+    structlog renders a traceback with rich when rich is installed (schemathesis brings it), slowly enough
+    (pygments) that a task logging its failures each interval stalls the event loop for seconds."""
+    logs.configure(from_dict({"log": {"format": "json", "level": "warning"}}))
 
 
 @pytest.fixture(scope="session")

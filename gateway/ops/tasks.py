@@ -7,6 +7,7 @@ import os
 import socket
 from typing import Awaitable, Callable
 
+import asyncpg
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
@@ -14,6 +15,9 @@ from redis.exceptions import RedisError
 from gateway.ops.metrics import Metrics
 
 log = structlog.get_logger(__name__)
+# A server away (Redis, Postgres, the network): a fault the step waits out, not a bug; logged without a traceback,
+# which would say nothing more each interval it lasts.
+AWAY = (RedisError, OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
 def stop_if_cancelled() -> None:
@@ -52,6 +56,9 @@ class Supervisor:
                 try:
                     if not once or await self._lease(lease or name, interval):
                         await step()
+                except AWAY as exc:
+                    self.metrics.task_failures.labels(name).inc()
+                    log.warning("task_step_failed", task=name, error=type(exc).__name__)
                 except Exception:
                     self.metrics.task_failures.labels(name).inc()
                     log.exception("task_step_failed", task=name)
