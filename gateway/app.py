@@ -42,6 +42,8 @@ from gateway.messaging.statuses import StatusUpdates
 from gateway.verification.codes import Verifier
 from gateway.ops.metrics import Metrics
 from gateway.ops.middleware import auth_middleware, body_deadline_middleware, context_middleware, error_middleware
+from gateway.api.idempotency import forget_expired, idempotency_middleware
+from gateway.api.scope import scope_middleware
 from gateway.messaging.outbox import Outbox
 from gateway.routing.table import RouteTable
 from gateway.ops.tasks import Supervisor
@@ -173,6 +175,9 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("rate_monitor", config.compliance.monitor_interval,
                 lambda: monitoring.check(pool, metrics, config.compliance), once=True)
     tasks.every("webhooks", config.hooks.interval, app[EVENTS].deliver_due)
+    # Idempotency-Key answers past server.idempotency_ttl; expired ones are already ignored, this frees the rows.
+    tasks.every("idempotency_expiry", min(300.0, config.server.idempotency_ttl), lambda: forget_expired(pool),
+                once=True)
     app[TASKS] = tasks
     yield
     await tasks.stop()
@@ -190,7 +195,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(client_max_size=config.server.max_body_bytes,
                           handler_args={"max_line_size": limit, "max_field_size": limit},
                           middlewares=[context_middleware, error_middleware, body_deadline_middleware,
-                                       auth_middleware])
+                                       auth_middleware, scope_middleware, idempotency_middleware])
     app[CONFIG] = config
     app[METRICS] = Metrics()
     app.cleanup_ctx.extend([postgres, redis, http_client, services, batching, background])

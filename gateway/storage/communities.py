@@ -211,3 +211,14 @@ async def lift_restriction(db: Executor, *, community_id: int) -> bool:
 
 async def community_exists(db: Executor, *, community_id: int) -> bool:
     return await db.fetchval(QUERIES.find_community, community_id) is not None
+
+
+class Owner(NamedTuple):
+    community_id: int | None  # None: a message to a number that is nobody's
+
+
+async def find_owning_community(db: Executor, *, kind: str, row_id: int) -> Owner | None:
+    """The community of a conversation, message or verification (kind: one of those words); None when there is
+    no such row."""
+    row = await db.fetchrow(QUERIES.find_owning_community, kind, row_id)
+    return None if row is None else Owner(row["community_id"])
