@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import communities, conversations, lists, verifications
+from gateway.api import communities, conversations, lists, numbers, verifications
 
 
 def add_routes(app: web.Application) -> None:
@@ -12,3 +12,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_routes(conversations.routes)
     app.router.add_routes(verifications.routes)
     app.router.add_routes(lists.routes)
+    app.router.add_routes(numbers.routes)

@@ -58,6 +58,8 @@ async def scope_middleware(request: web.Request, handler):
 
 
 async def _check_reach(request: web.Request, token: ApiToken) -> None:
+    if request.match_info.http_exception is not None:
+        return  # no such route (404) or method (405): the router answers that
     resource = request.match_info.route.resource
     pattern = resource.canonical if resource is not None else ""
     for prefix, (kind, code) in OWNED.items():
@@ -73,8 +75,6 @@ async def _check_reach(request: web.Request, token: ApiToken) -> None:
         return
     if request.method in READING and pattern in LISTS:
         return
-    if not pattern.startswith("/v1/") and request.method in READING:
-        return  # an unknown path: the router's own 404 (or 405)
     raise NotPermitted("outside_token_scope", "this API token is limited to some communities; this endpoint "
                                               "is not for it")
 
