@@ -29,11 +29,12 @@ from gateway.messaging import sweeper
 from gateway.messaging import receiving
 from gateway.storage.batching import Statements
 from gateway.config import Config
+from gateway.tokens import parse_tokens
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.keys import (CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES, METRICS,
                           NUMBER_CARRIERS, OUTBOX, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS, STATUS_UPDATES, TASKS,
-                          TOKEN_PATHS, VERIFIER)
+                          TOKEN_PATHS, TOKENS, VERIFIER)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.number_carriers import NumberCarriers
@@ -203,6 +204,7 @@ def create_app(config: Config) -> web.Application:
     ops.add_routes(app)
     app[CARRIERS] = carriers.build(config)
     app[TOKEN_PATHS] = ("/v1/", *app[CARRIERS].api_prefixes)
+    app[TOKENS] = parse_tokens(config.server.api_tokens)
     receiving.add_routes(app, app[CARRIERS])
     api.add_routes(app)
     return app

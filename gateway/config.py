@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import os
 import tomllib
@@ -29,56 +28,9 @@ class ServerSettings:
     max_body_bytes: int = 65536
     max_header_bytes: int = 8190
     body_timeout: float = 15.0
-    # name -> token (every community, read and write), or name -> {token, communities = [ids], read_only}:
-    # see ApiToken and SECURITY.md. GATEWAY_API_TOKEN adds one named "default", unrestricted.
-    api_tokens: dict = field(default_factory=dict)
+    api_tokens: dict = field(default_factory=dict)  # name -> token, or a table: gateway/tokens.py
     idempotency_ttl: float = 86400.0  # seconds an Idempotency-Key's first answer is kept (24 hours)
     idempotency_lease: float = 60.0  # seconds a request in flight holds its key before a retry may take over
-
-    @functools.cached_property
-    def tokens(self) -> tuple[ApiToken, ...]:
-        """api_tokens read into ApiToken; ConfigError naming the first bad one (checked at start by validate)."""
-        return parse_tokens(self.api_tokens)
-
-
-@dataclass(frozen=True)
-class ApiToken:
-    """An internal API token: who holds it (its name in api_tokens, also the scope of its Idempotency-Keys), and
-    what it may reach: communities None means every community (and creating them); read_only allows GET only."""
-
-    name: str
-    token: str
-    communities: frozenset[int] | None = None
-    read_only: bool = False
-
-    def reaches(self, community_id: int | None) -> bool:
-        return self.communities is None or community_id in self.communities
-
-
-TOKEN_FIELDS = frozenset({"token", "communities", "read_only"})
-
-
-def parse_tokens(raw: Mapping[str, Any]) -> tuple[ApiToken, ...]:
-    """server.api_tokens: each name -> "token", or -> {token = "...", communities = [1, 2], read_only = true}."""
-    tokens: list[ApiToken] = []
-    for name, value in raw.items():
-        where = f"server.api_tokens.{name}"
-        if isinstance(value, str):
-            value = {"token": value}
-        if not isinstance(value, Mapping) or value.keys() - TOKEN_FIELDS:
-            raise ConfigError(f"{where}: expected a token string or a table of token, communities, read_only")
-        token, communities, read_only = value.get("token"), value.get("communities"), value.get("read_only", False)
-        if not isinstance(token, str) or not token.strip() or not token.isascii() or token != token.strip():
-            raise ConfigError(f"{where}.token: expected a non-empty ASCII string without spaces around it")
-        if communities is not None and (not isinstance(communities, list) or not all(
-                isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in communities)):
-            raise ConfigError(f"{where}.communities: expected a list of community ids, got {communities!r}")
-        if not isinstance(read_only, bool):
-            raise ConfigError(f"{where}.read_only: expected true or false, got {read_only!r}")
-        if any(other.token == token for other in tokens):
-            raise ConfigError(f"{where}.token: the same token as another name; each token must be its own")
-        tokens.append(ApiToken(name, token, None if communities is None else frozenset(communities), read_only))
-    return tuple(tokens)
 
 
 @dataclass(frozen=True)
@@ -384,7 +336,8 @@ def _port(name: str, value: str) -> None:
 
 def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
-    config.server.tokens  # parsed once, here: a bad token setting stops the start, named
+    from gateway.tokens import parse_tokens  # lazily: it imports ConfigError from here
+    parse_tokens(config.server.api_tokens)  # a bad token setting: ConfigError naming it
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {config.server.port}")
     if config.server.public_url:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import ConfigError, from_dict, load
+from gateway.tokens import parse_tokens
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, TOKEN
 
 OPS = "ops-token-0123456789"
@@ -102,12 +103,12 @@ async def test_a_read_only_token_reads_and_changes_nothing(scoped):
 def test_tokens_keep_the_old_form_and_take_tables():
     config = from_dict({"server": {"api_tokens": {"platform": "secret", "ops": {
         "token": "ops", "communities": [1, 2], "read_only": True}}}})
-    platform, ops = config.server.tokens
+    platform, ops = parse_tokens(config.server.api_tokens)
     assert (platform.name, platform.token, platform.communities, platform.read_only) == (
         "platform", "secret", None, False)
     assert (ops.communities, ops.read_only) == (frozenset({1, 2}), True)
     env = load({"GATEWAY_API_TOKEN": "from-env", "GATEWAY_CONFIG": "/dev/null"})
-    assert [(t.name, t.token, t.communities) for t in env.server.tokens] == [("default", "from-env", None)]
+    assert [(t.name, t.token, t.communities) for t in parse_tokens(env.server.api_tokens)] == [("default", "from-env", None)]
 
 
 @pytest.mark.parametrize("tokens, named", [

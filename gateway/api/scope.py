@@ -15,7 +15,7 @@ import json
 from aiohttp import web
 
 from gateway.api.validation import ascii_number
-from gateway.config import ApiToken
+from gateway.tokens import ApiToken
 from gateway.errors import NotFound, NotPermitted
 from gateway.keys import POOL
 from gateway.ops.middleware import CALLER

@@ -14,8 +14,8 @@ from redis.exceptions import RedisError
 from gateway.storage.db import UNAVAILABLE
 from gateway.errors import (Conflict, GatewayError, InvalidInput, LimitReached, Malformed, NotAuthenticated,
                             NotFound, NotPermitted, TooLarge, UnsupportedMedia)
-from gateway.config import ApiToken
-from gateway.keys import CONFIG, METRICS, TOKEN_PATHS
+from gateway.tokens import ApiToken
+from gateway.keys import CONFIG, METRICS, TOKEN_PATHS, TOKENS
 from gateway.ops.logs import clip
 
 log = structlog.get_logger(__name__)
@@ -123,7 +123,7 @@ async def auth_middleware(request: web.Request, handler):
     """The internal API and the carriers' operator routes (the sandbox's phone) need a bearer token; compared in
     constant time. The token found is request[CALLER] (gateway/api/scope.py applies its limits)."""
     if request.path.startswith(request.app[TOKEN_PATHS]):
-        tokens = request.app[CONFIG].server.tokens
+        tokens = request.app[TOKENS]
         if not tokens:
             raise NotAuthenticated("unauthorized", "the internal API has no token configured (GATEWAY_API_TOKEN)")
         given = request.headers.get("Authorization", "")
