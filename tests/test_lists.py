@@ -105,6 +105,12 @@ async def test_messages_by_each_filter(gateway, filled):
     newest = (await gateway.call("GET", f"{path}?limit=1"))[1]["messages"][0]
     assert await _ids(gateway, path, "messages", created_since=newest["created_at"]) == [newest["id"]]
     assert newest["id"] not in await _ids(gateway, path, "messages", created_until=newest["created_at"])
+    # A phone's list holds what it sent as well as what it was sent, newest first, page by page.
+    assert (await gateway.sms(PAT, filled["conversations"][0]["proxy_number"], "From Pat"))[0] == 200
+    pats = await _walk(gateway, path, "messages", phone=PAT, limit=1)
+    assert [(m["kind"], m["from"]) for m in pats][0] == ("inbound", PAT)
+    assert [m["id"] for m in pats] == sorted((m["id"] for m in pats), reverse=True)
+    assert {m["conversation_id"] for m in pats} == {one, three} and len(pats) == 3 + 1 + 1
 
 
 async def _settled(gateway) -> bool:

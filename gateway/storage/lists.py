@@ -61,8 +61,9 @@ async def list_conversations(pool: asyncpg.Pool, *, window: Window, community_id
 async def list_messages(pool: asyncpg.Pool, *, window: Window, community_id: int | None,
                         conversation_id: int | None, phone: str | None, kind: str | None,
                         status: str | None) -> list[Message]:
-    """phone: sent by or to it."""
-    rows = await _fetch(pool, QUERIES.list_messages, window.scope, community_id, conversation_id, phone, kind,
+    """phone: sent by or to it (its own query: each direction from its index)."""
+    query = QUERIES.list_messages if phone is None else QUERIES.list_messages_by_phone
+    rows = await _fetch(pool, query, window.scope, community_id, conversation_id, phone, kind,
                         status, *window.args(), window.limit)
     return [Message.of(row) for row in rows]
 

@@ -2,7 +2,7 @@
 -- $2 community, $3 conversation, $4 a phone (sender or recipient), $5 kind, $6 status, $7 created at or after,
 -- $8 created before, $9 $10 the cursor (created_at, id of the last row of the page before), $11 how many.
 -- Each filter but kind and status has an index that also gives the order (migration 0016: messages_listed,
--- messages_community_listed, messages_conversation_listed, messages_from_listed, messages_to_listed).
+-- messages_community_listed, messages_conversation_listed); with a phone, list_messages_by_phone.sql runs instead.
 SELECT * FROM messages
 WHERE ($1::bigint[] IS NULL OR community_id = ANY($1::bigint[]))
   AND ($2::bigint IS NULL OR community_id = $2::bigint)
