@@ -139,7 +139,8 @@ async def test_verifications_by_each_filter(gateway):
     "cursor=nonsense", "cursor=" + base64.urlsafe_b64encode(b'{"k":"communities","t":"2026-01-01T00:00:00+00:00",'
                                                             b'"id":1}').decode(),
     "limit=0", "limit=1001", "limit=x", "status=nope", "kind=nope", "created_since=yesterday",
-    "created_until=2026-01-01T00:00:00", "community_id=-1", "phone=12", "conversation_id=a"])
+    "created_until=2026-01-01T00:00:00", "created_since=0001-01-01T00:00:00%2B14:00",
+    "created_until=9999-12-31T23:59:59-14:00", "community_id=-1", "phone=12", "conversation_id=a"])
 async def test_a_bad_query_is_refused(gateway, query):
     status, body = await gateway.call("GET", f"/v1/messages?{query}")
     assert (status, body["error"]["code"]) == (422, "invalid_query"), body

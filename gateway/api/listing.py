@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from aiohttp import web
@@ -58,10 +58,10 @@ def _cursor(request: web.Request, kind: str) -> tuple[datetime, int] | None:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        at, row_id = datetime.fromisoformat(data["t"]), data["id"]
-        if data["k"] != kind or at.tzinfo is None or not isinstance(row_id, int) or not 0 < row_id < 2 ** 62:
+        at, row_id = _utc(datetime.fromisoformat(data["t"])), data["id"]
+        if data["k"] != kind or not isinstance(row_id, int) or not 0 < row_id < 2 ** 62:
             raise ValueError
-    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError, RecursionError):
+    except (ValueError, TypeError, KeyError, OverflowError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise InvalidInput("invalid_query", f"cursor: not a cursor of this list ({kind}); pass back 'next' as "
                                             "it came") from None
     return at, row_id
@@ -73,13 +73,18 @@ def query_time(request: web.Request, name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        at = datetime.fromisoformat(raw.replace(" ", "+"))  # a "+" left unescaped in a query reads as a space
-    except ValueError:
-        at = None
-    if at is None or at.tzinfo is None:
+        return _utc(datetime.fromisoformat(raw.replace(" ", "+")))  # an unescaped "+" in a query reads as a space
+    except (ValueError, OverflowError):
         raise InvalidInput("invalid_query", f"{name}: expected an ISO 8601 time with an offset, such as "
-                                            "2026-11-29T23:00:00Z")
-    return at
+                                            "2026-11-29T23:00:00Z") from None
+
+
+def _utc(at: datetime) -> datetime:
+    """The time in UTC; ValueError without an offset, OverflowError past year 1 or 9999 once in UTC (Postgres
+    takes those, Python cannot hand them over)."""
+    if at.tzinfo is None:
+        raise ValueError("no offset")
+    return at.astimezone(timezone.utc)
 
 
 def query_choice(request: web.Request, name: str, choices: Iterable[str]) -> str | None:
