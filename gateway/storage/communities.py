@@ -225,10 +225,6 @@ async def find_owning_community(db: Executor, *, kind: str, row_id: int) -> Owne
     return None if row is None else Owner(row["community_id"])
 
 
-async def count_open_on_number(db: Executor, *, phone: str) -> int:
-    return await db.fetchval(QUERIES.count_open_on_number, phone)
-
-
 async def close_conversations_on_number(db: Executor, *, phone: str, reason: str) -> list[OpenConversation]:
     """Close every open conversation on the number; what the routing table must forget of each."""
     return [OpenConversation(**dict(row)) for row in await db.fetch(QUERIES.close_conversations_on_number, phone,
