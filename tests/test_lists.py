@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tests.helpers import ALEX, PAT, PROXY, PROXY_2, PROXY_3, SAM, wait_for
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, PROXY_3, SAM, TOKEN, wait_for
+from tests.test_fuzz import FUZZ, QUERY_VALUES
 
 LEE = "+14155552674"
 
@@ -161,3 +164,20 @@ async def test_each_filter_has_an_index_in_list_order(db, table, where):
     order = "" if table == "participants" else " ORDER BY created_at DESC, id DESC LIMIT 10"
     plan = "\n".join(r[0] for r in await db.fetch(f"EXPLAIN SELECT * FROM {table} WHERE {where}{order}"))
     assert "Seq Scan" not in plan and "Sort" not in plan, plan
+
+
+LIST_QUERIES = [f"{path}?{name}={{v}}" for path, names in [
+    ("/v1/communities", ["mode", "cursor", "limit", "created_since"]),
+    ("/v1/conversations", ["community_id", "phone", "status", "updated_until", "cursor"]),
+    ("/v1/messages", ["conversation_id", "phone", "kind", "status", "created_until", "cursor"]),
+    ("/v1/verifications", ["community_id", "phone", "status", "cursor"])] for name in names]
+
+
+@FUZZ
+@given(value=QUERY_VALUES | st.datetimes(timezones=st.timezones()).map(lambda at: quote(at.isoformat())),
+       where=st.sampled_from(LIST_QUERIES))
+async def test_any_filter_value_answers_cleanly(gateway, value, where):
+    async with gateway.client.get(where.format(v=value), headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+        assert response.status in (200, 422), await response.text()
+        if response.status == 422:
+            assert (await response.json())["error"]["code"] == "invalid_query"
