@@ -4,8 +4,9 @@ A list answers {"<items>": [...], "next": "<cursor>"}, newest first; "next" is a
 back as ?cursor= with the same filters for the next page. A cursor is opaque: base64url of a small JSON naming
 its list and the (created_at, id) of the last row shown; one that does not read, or belongs to another list, is
 422 invalid_query. Times are ISO 8601 with a UTC offset ("2026-11-29T23:00:00Z"); since is inclusive, until
-exclusive. Reuse: `asked = window(request, "events")`, fetch asked.limit rows (one more than the page) with
-the store's filters, then `page(asked, "events", "events", rows, render)` (the extra row only says there is a next page).
+exclusive. Reuse: `asked = window(request, "events")`, fetch asked.limit rows (one more than the page: the
+extra row only says a next page exists) with the store's filters, then `page(asked, "events", "events", rows,
+render)`.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ from gateway.storage.verifications import Verification
 @dataclass(frozen=True, slots=True)
 class Window:
     """What every list takes: the communities the caller may see (None: all), a creation time range (since
-    inclusive, until exclusive), the cursor (created_at, id of the last row already shown) and a page size."""
+    inclusive, until exclusive), the cursor (created_at, id of the last row already shown) and how many rows to
+    fetch (the API asks one more than its page, to know whether another follows)."""
 
     scope: list[int] | None
     created_since: datetime | None
