@@ -158,8 +158,8 @@ async def test_a_bad_query_is_refused(gateway, query):
     ("verifications", "community_id = 1"), ("verifications", "phone = '+1'"),
     ("verifications", "created_at < now()")])
 async def test_each_filter_has_an_index_in_list_order(db, table, where):
-    """With sequential scans, bitmaps and sorts priced out, each filter of a list is served by an index in (created_at, id) order
-    (no sort): what keeps a list on 100 million messages from reading the table."""
+    """With sequential scans, bitmaps and sorts priced out, each filter of a list is served by an index in
+    (created_at, id) order (no sort): what keeps a list on 100 million messages from reading the table."""
     await db.execute("SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off")
     order = "" if table == "participants" else " ORDER BY created_at DESC, id DESC LIMIT 10"
     plan = "\n".join(r[0] for r in await db.fetch(f"EXPLAIN SELECT * FROM {table} WHERE {where}{order}"))

@@ -108,7 +108,8 @@ def test_tokens_keep_the_old_form_and_take_tables():
         "platform", "secret", None, False)
     assert (ops.communities, ops.read_only) == (frozenset({1, 2}), True)
     env = load({"GATEWAY_API_TOKEN": "from-env", "GATEWAY_CONFIG": "/dev/null"})
-    assert [(t.name, t.token, t.communities) for t in parse_tokens(env.server.api_tokens)] == [("default", "from-env", None)]
+    assert [(t.name, t.token, t.communities) for t in parse_tokens(env.server.api_tokens)] == [
+        ("default", "from-env", None)]
 
 
 @pytest.mark.parametrize("tokens, named", [
