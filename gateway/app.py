@@ -30,11 +30,12 @@ from gateway.messaging import receiving
 from gateway.messaging import statuses
 from gateway.storage.batching import Statements
 from gateway.config import Config
+from gateway.tokens import parse_tokens
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.keys import (CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES, METRICS,
                           NUMBER_CARRIERS, OUTBOX, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS, STATUS_UPDATES, TASKS,
-                          TOKEN_PATHS, VERIFIER)
+                          TOKEN_PATHS, TOKENS, VERIFIER)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.number_carriers import NumberCarriers
@@ -43,6 +44,8 @@ from gateway.messaging.statuses import StatusUpdates
 from gateway.verification.codes import Verifier
 from gateway.ops.metrics import Metrics
 from gateway.ops.middleware import auth_middleware, body_deadline_middleware, context_middleware, error_middleware
+from gateway.api.idempotency import forget_expired, idempotency_middleware
+from gateway.api.scope import scope_middleware
 from gateway.messaging.outbox import Outbox
 from gateway.routing.table import RouteTable
 from gateway.ops.tasks import Supervisor
@@ -176,6 +179,9 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("rate_monitor", config.compliance.monitor_interval,
                 lambda: monitoring.check(pool, metrics, config.compliance), once=True)
     tasks.every("webhooks", config.hooks.interval, app[EVENTS].deliver_due)
+    # Idempotency-Key answers past server.idempotency_ttl; expired ones are already ignored, this frees the rows.
+    tasks.every("idempotency_expiry", min(300.0, config.server.idempotency_ttl), lambda: forget_expired(pool),
+                once=True)
     app[TASKS] = tasks
     yield
     await tasks.stop()
@@ -193,7 +199,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(client_max_size=config.server.max_body_bytes,
                           handler_args={"max_line_size": limit, "max_field_size": limit},
                           middlewares=[context_middleware, error_middleware, body_deadline_middleware,
-                                       auth_middleware])
+                                       auth_middleware, scope_middleware, idempotency_middleware])
     app[CONFIG] = config
     app[METRICS] = Metrics()
     app.cleanup_ctx.extend([postgres, redis, http_client, services, batching, background])
@@ -201,6 +207,7 @@ def create_app(config: Config) -> web.Application:
     ops.add_routes(app)
     app[CARRIERS] = carriers.build(config)
     app[TOKEN_PATHS] = ("/v1/", *app[CARRIERS].api_prefixes)
+    app[TOKENS] = parse_tokens(config.server.api_tokens)
     receiving.add_routes(app, app[CARRIERS])
     api.add_routes(app)
     return app

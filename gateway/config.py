@@ -25,7 +25,9 @@ class ServerSettings:
     max_body_bytes: int = 65536
     max_header_bytes: int = 8190
     body_timeout: float = 15.0
-    api_tokens: dict = field(default_factory=dict)
+    api_tokens: dict = field(default_factory=dict)  # name -> token, or a table: gateway/tokens.py
+    idempotency_ttl: float = 86400.0  # seconds an Idempotency-Key's first answer is kept (24 hours)
+    idempotency_lease: float = 60.0  # seconds a request in flight holds its key before a retry may take over
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,8 @@ def _section(section: str, cls: type, values: Mapping[str, Any],
 
 def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
+    from gateway.tokens import parse_tokens  # lazily: it imports ConfigError from here
+    parse_tokens(config.server.api_tokens)  # a bad token setting: ConfigError naming it
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {config.server.port}")
     if config.server.public_url:

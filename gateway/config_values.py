@@ -38,7 +38,8 @@ def coerce(name: str, kind: type, value: Any) -> Any:
                 raise ValueError
             return list(value)
         if kind is dict:
-            if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+            # api_tokens' values: a string, or a table parse_tokens reads (validate names a bad one)
+            if not isinstance(value, Mapping) or not all(isinstance(v, (str, Mapping)) for v in value.values()):
                 raise ValueError
             return dict(value)
         if not isinstance(value, str):

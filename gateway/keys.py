@@ -32,6 +32,8 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 CARRIERS = web.AppKey("carriers", Carriers)  # every configured carrier, by name
 TOKEN_PATHS = web.AppKey("token_paths", tuple)  # path prefixes that need the API token: /v1/, carriers' api_prefix
 TASKS = web.AppKey("tasks", Supervisor)
+# The platform's side (issue 12): the API tokens as configured, each with what it may reach (gateway/tokens.py).
+TOKENS = web.AppKey("tokens", tuple)
 
 # The messaging side: what its handlers hand to the domain (issue 10, typed storage for messaging).
 CONVERSATIONS = web.AppKey("conversations", Conversations)

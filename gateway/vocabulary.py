@@ -94,6 +94,13 @@ class HoldReason(StrEnum):
     CARRIER_NOT_SERVED = "carrier_not_served"
 
 
+class NumberRemoval(StrEnum):
+    """Why conversations closed and messages were canceled when a number left its community (closed_reason,
+    messages.status_reason with status canceled): DELETE /v1/communities/{id}/numbers/{phone}."""
+
+    NUMBER_REMOVED = "number_removed"
+
+
 class ConversationStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"

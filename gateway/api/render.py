@@ -8,6 +8,7 @@ from typing import Any
 from gateway.storage.conversations import Conversation
 from gateway.storage.messages import Message, StoredOutbound
 from gateway.platform.communities import Overview
+from gateway.storage.communities import Community
 from gateway.storage.contacts import Contact
 from gateway.storage.verifications import Verification
 from gateway.vocabulary import VerificationStatus
@@ -44,6 +45,21 @@ def community(view: Overview, default_carrier: str) -> dict:
         "compliance": {"state": c.compliance_state, "changed_at": value(c.compliance_changed_at),
                        "error_rate": c.error_rate, "opt_out_rate": c.opt_out_rate,
                        "checked_at": value(c.rates_checked_at)},
+    }
+
+
+def community_summary(c: Community, default_carrier: str) -> dict:
+    """A community in a list: its settings, numbers and state, without the usage counters (GET one for those)."""
+    return {
+        "id": c.id, "name": c.name, "mode": c.mode, "inactivity_days": c.inactivity_days, "countries": c.countries,
+        "default_region": c.default_region, "require_verification": c.require_verification,
+        "unknown_line_type": c.unknown_line_type, "sender_name": c.sender_name,
+        "sender_id_template": c.sender_id_template, "help_text": c.help_text,
+        "opt_out_webhook_url": c.opt_out_webhook_url, "alert_webhook_url": c.alert_webhook_url,
+        "timezone": c.timezone, "created_at": value(c.created_at), "updated_at": value(c.updated_at),
+        "numbers": c.numbers, "open_conversations": c.open_conversations,
+        "carriers": {phone: carrier or default_carrier for phone, carrier in zip(c.numbers, c.number_carriers)},
+        "compliance": {"state": c.compliance_state, "changed_at": value(c.compliance_changed_at)},
     }
 
 

@@ -14,7 +14,8 @@ from redis.exceptions import RedisError
 from gateway.storage.db import UNAVAILABLE
 from gateway.errors import (Conflict, GatewayError, InvalidInput, LimitReached, Malformed, NotAuthenticated,
                             NotFound, NotPermitted, TooLarge, UnsupportedMedia)
-from gateway.keys import CONFIG, METRICS, TOKEN_PATHS
+from gateway.tokens import ApiToken
+from gateway.keys import CONFIG, METRICS, TOKEN_PATHS, TOKENS
 from gateway.ops.logs import clip
 
 log = structlog.get_logger(__name__)
@@ -37,6 +38,16 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 
 def error_body(status: int, code: str, message: str, **details: object) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message, **details}}, status=status)
+
+
+def refusal(request: web.Request, exc: GatewayError) -> web.Response:
+    """The answer to a domain error: its status, {"error": {code, message, details...}}, Retry-After if known."""
+    status = http_status(exc)
+    log.info("request_refused", status=status, code=exc.code, path=clip(request.path, 200))
+    response = error_body(status, exc.code, exc.message, **exc.details)
+    if isinstance(exc, LimitReached) and exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @web.middleware
@@ -64,12 +75,7 @@ async def error_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except GatewayError as exc:
-        status = http_status(exc)
-        log.info("request_refused", status=status, code=exc.code, path=clip(request.path, 200))
-        response = error_body(status, exc.code, exc.message, **exc.details)
-        if isinstance(exc, LimitReached) and exc.retry_after is not None:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return refusal(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -108,26 +114,33 @@ async def body_deadline_middleware(request: web.Request, handler):
     return await handler(request)
 
 
+# The token a request to the internal API came with (set by auth_middleware): who calls, and what it may reach.
+CALLER = web.RequestKey("caller", ApiToken)
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler):
     """The internal API and the carriers' operator routes (the sandbox's phone) need a bearer token; compared in
-    constant time."""
+    constant time. The token found is request[CALLER] (gateway/api/scope.py applies its limits)."""
     if request.path.startswith(request.app[TOKEN_PATHS]):
-        tokens = request.app[CONFIG].server.api_tokens
+        tokens = request.app[TOKENS]
         if not tokens:
             raise NotAuthenticated("unauthorized", "the internal API has no token configured (GATEWAY_API_TOKEN)")
         given = request.headers.get("Authorization", "")
         # Bytes that are not UTF-8 reach us as surrogate escapes, which no configured token contains.
         given = given if given.isascii() else given.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         scheme, _, token = given.partition(" ")
-        if scheme.lower() != "bearer" or not _known(token.strip(), tokens.values()):
+        caller = _known(token.strip(), tokens) if scheme.lower() == "bearer" else None
+        if caller is None:
             raise NotAuthenticated("unauthorized", "missing or wrong bearer token")
+        request[CALLER] = caller
     return await handler(request)
 
 
-def _known(token: str, tokens) -> bool:
+def _known(token: str, tokens: tuple[ApiToken, ...]) -> ApiToken | None:
     # Check every token, so the time taken does not tell which one nearly matched.
-    found = False
+    found = None
     for candidate in tokens:
-        found |= hmac.compare_digest(token.encode(), candidate.encode())
-    return found and bool(token)
+        if hmac.compare_digest(token.encode(), candidate.token.encode()):
+            found = candidate
+    return found if token else None

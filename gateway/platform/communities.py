@@ -17,7 +17,8 @@ from gateway.storage import communities as rows, contacts as contact_rows
 from gateway.storage.communities import AllowedNumber, Community
 from gateway.storage.contacts import Contact
 from gateway.storage.db import Executor
-from gateway.vocabulary import CommunityMode, Preference
+from gateway.routing.table import RouteTable
+from gateway.vocabulary import CommunityMode, NumberRemoval, Preference
 
 log = structlog.get_logger(__name__)
 
@@ -104,3 +105,53 @@ async def contacts(db: Executor, community_id: int, preference: Preference | Non
     await find(db, community_id)
     return await contact_rows.list_contacts(db, community_id=community_id, preference=preference, after=after,
                                             limit=limit)
+
+
+async def add_number(pool: asyncpg.Pool, community_id: int, phone: str, carrier: str | None) -> None:
+    """Give the community one more number (carrier None: the gateway's default). NotFound for no community;
+    Conflict (number_taken) when a community has it already. Under the community's lock, as conversation starts
+    are, so a start sees the numbers before or after, never half."""
+    async with pool.acquire() as conn, conn.transaction():
+        if await rows.lock_community(conn, community_id=community_id) is None:
+            raise NotFound("community_not_found", f"no community {community_id}")
+        if not await rows.add_number(conn, community_id=community_id, phone=phone, carrier=carrier):
+            raise Conflict("number_taken", f"{phone} already belongs to a community")
+    log.info("number_added", community_id=community_id, number=mask(phone), carrier=carrier)
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """What removing a number did: the conversations it closed and the unsent messages it canceled."""
+
+    closed: list[int]
+    canceled: int
+
+
+async def remove_number(pool: asyncpg.Pool, routes: RouteTable, community_id: int, phone: str,
+                        close_conversations: bool) -> Removed:
+    """Take a number from the community (README, "Numbers"). Open conversations on it refuse the removal
+    (Conflict number_in_use) unless close_conversations, which closes them (reason number_removed); either way
+    what waits to go from it is canceled. The last number stays (Conflict last_number): a community without one
+    cannot start conversations or send codes. NotFound (community_not_found, number_not_found).
+
+    Postgres first, in one transaction under the community's lock; then the closed conversations' routes leave
+    Redis (a failure there bumps the route generation, so every process stops trusting Redis until rebuilt)."""
+    async with pool.acquire() as conn, conn.transaction():
+        if await rows.lock_community(conn, community_id=community_id) is None:
+            raise NotFound("community_not_found", f"no community {community_id}")
+        numbers = {usage.phone: usage.open for usage in
+                   await rows.number_usage(conn, community_id=community_id, participant_ids=[])}
+        if phone not in numbers:
+            raise NotFound("number_not_found", f"{phone} is not a number of community {community_id}")
+        if len(numbers) == 1:
+            raise Conflict("last_number", "a community keeps at least one number; add another first")
+        if numbers[phone] and not close_conversations:
+            raise Conflict("number_in_use", f"{numbers[phone]} open conversation(s) use {phone}; close them, or "
+                                            "pass ?close_conversations=true", open_conversations=numbers[phone])
+        closed = await rows.close_conversations_on_number(conn, phone=phone, reason=NumberRemoval.NUMBER_REMOVED)
+        canceled = await rows.cancel_unsent_from_number(conn, phone=phone, reason=NumberRemoval.NUMBER_REMOVED)
+        await rows.delete_number(conn, community_id=community_id, phone=phone)
+    for conversation in closed:
+        await routes.remove(conversation)
+    log.info("number_removed", community_id=community_id, number=mask(phone), closed=len(closed), canceled=canceled)
+    return Removed(sorted(c.id for c in closed), canceled)

@@ -9,6 +9,7 @@ from typing import Any, Mapping, NamedTuple
 
 import asyncpg
 
+from gateway.routing.keys import OpenConversation
 from gateway.storage.db import QUERIES, Executor
 from gateway.vocabulary import CommunityMode, ComplianceState, UnknownLineType
 
@@ -211,3 +212,30 @@ async def lift_restriction(db: Executor, *, community_id: int) -> bool:
 
 async def community_exists(db: Executor, *, community_id: int) -> bool:
     return await db.fetchval(QUERIES.find_community, community_id) is not None
+
+
+class Owner(NamedTuple):
+    community_id: int | None  # None: a message to a number that is nobody's
+
+
+async def find_owning_community(db: Executor, *, kind: str, row_id: int) -> Owner | None:
+    """The community of a conversation, message or verification (kind: one of those words); None when there is
+    no such row."""
+    row = await db.fetchrow(QUERIES.find_owning_community, kind, row_id)
+    return None if row is None else Owner(row["community_id"])
+
+
+async def close_conversations_on_number(db: Executor, *, phone: str, reason: str) -> list[OpenConversation]:
+    """Close every open conversation on the number; what the routing table must forget of each."""
+    return [OpenConversation(**dict(row)) for row in await db.fetch(QUERIES.close_conversations_on_number, phone,
+                                                                    reason)]
+
+
+async def cancel_unsent_from_number(db: Executor, *, phone: str, reason: str) -> int:
+    """Cancel queued and held messages from the number; how many."""
+    return await db.fetchval(QUERIES.cancel_unsent_from_number, phone, reason)
+
+
+async def delete_number(db: Executor, *, community_id: int, phone: str) -> bool:
+    """False when the number is not the community's."""
+    return await db.fetchval(QUERIES.delete_community_number, phone, community_id) is not None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Mapping
 
 from gateway.routing.keys import OpenConversation
 from gateway.storage.db import QUERIES, Executor
@@ -38,16 +39,19 @@ class Conversation:
         return OpenConversation(self.id, self.proxy_number, self.code, self.prospect_phone, self.prospect_name,
                                 self.advocate_phone, self.advocate_name)
 
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Conversation:
+        """From a row of find_conversation.sql (or list_conversations.sql, which has its columns)."""
+        return cls(row["id"], row["community_id"], row["proxy_number"], row["code"],
+                   ConversationStatus(row["status"]), row["created_at"], row["last_activity_at"],
+                   row["closed_at"], row["closed_reason"], row["prospect_phone"], row["prospect_name"],
+                   Preference(row["prospect_preference"]), row["advocate_phone"], row["advocate_name"],
+                   Preference(row["advocate_preference"]))
+
 
 async def find_conversation(db: Executor, *, conversation_id: int) -> Conversation | None:
     row = await db.fetchrow(QUERIES.find_conversation, conversation_id)
-    if row is None:
-        return None
-    return Conversation(row["id"], row["community_id"], row["proxy_number"], row["code"],
-                        ConversationStatus(row["status"]), row["created_at"], row["last_activity_at"],
-                        row["closed_at"], row["closed_reason"], row["prospect_phone"], row["prospect_name"],
-                        Preference(row["prospect_preference"]), row["advocate_phone"], row["advocate_name"],
-                        Preference(row["advocate_preference"]))
+    return None if row is None else Conversation.of(row)
 
 
 async def upsert_participant(db: Executor, *, community_id: int, phone: str, name: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Mapping
 
 from gateway.storage.db import QUERIES, Executor
 from gateway.vocabulary import MessageStatus, VerificationStatus
@@ -46,6 +47,14 @@ class Verification:
     message_id: int | None
     message_status: MessageStatus | None
     message_reason: str | None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Verification:
+        """From a row of find_verification.sql (or list_verifications.sql, which has its columns)."""
+        status = row["message_status"]
+        return cls(row["id"], row["community_id"], row["phone"], VerificationStatus(row["status"]),
+                   row["is_expired"], row["expires_at"], row["created_at"], row["message_id"],
+                   None if status is None else MessageStatus(status), row["message_reason"])
 
 
 async def lock_sends(db: Executor, *, community_id: int, phone: str) -> None:
@@ -100,9 +109,4 @@ async def delete_old_verification_sends(db: Executor) -> None:
 
 async def find_verification(db: Executor, *, verification_id: int) -> Verification | None:
     row = await db.fetchrow(QUERIES.find_verification, verification_id)
-    if row is None:
-        return None
-    status = row["message_status"]
-    return Verification(row["id"], row["community_id"], row["phone"], VerificationStatus(row["status"]),
-                        row["is_expired"], row["expires_at"], row["created_at"], row["message_id"],
-                        None if status is None else MessageStatus(status), row["message_reason"])
+    return None if row is None else Verification.of(row)
