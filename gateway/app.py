@@ -147,8 +147,31 @@ def _sender(app: web.Application) -> Sender:
 async def background(app: web.Application) -> AsyncIterator[None]:
     """The loops run in this event loop; stopped (cancelled and awaited) before the pools close."""
     config, metrics, pool, dispatcher = app[CONFIG], app[METRICS], app[POOL], app[DISPATCHER]
-    outbox, queued, routes, sender = app[OUTBOX], dispatcher.queued, app[ROUTES], _sender(app)
     tasks = Supervisor(metrics, config.tasks.restart_delay, app[REDIS])
+    _sending_tasks(app, tasks)
+    tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(app[CONVERSATIONS]),
+                once=True)
+    # In every process, at start, every check and soon after a doubt: confirm the routing table is in step with
+    # Postgres, rebuilding it (one process, under a lock) if not. A million routes take minutes, so serving does
+    # not wait; lookups fall back to Postgres meanwhile.
+    tasks.loop("routes", lambda: app[ROUTES].keep_in_step(config.tasks.routes_check_interval))
+    tasks.every("daily_reset", config.limits.reset_interval,
+                lambda: limits.reset_days(pool, dispatcher, metrics, config.limits), once=True)
+    tasks.every("rate_monitor", config.compliance.monitor_interval,
+                lambda: monitoring.check(pool, metrics, config.compliance), once=True)
+    tasks.every("webhooks", config.hooks.interval, app[EVENTS].deliver_due)
+    # Idempotency-Key answers past server.idempotency_ttl; expired ones are already ignored, this frees the rows.
+    tasks.every("idempotency_expiry", min(300.0, config.server.idempotency_ttl), lambda: forget_expired(pool),
+                once=True)
+    app[TASKS] = tasks
+    yield
+    await tasks.stop()
+
+
+def _sending_tasks(app: web.Application, tasks: Supervisor) -> None:
+    """The queue's loops: the drainer, the carriers' own, and what mends the queue and the sends' records."""
+    config, metrics, pool, dispatcher = app[CONFIG], app[METRICS], app[POOL], app[DISPATCHER]
+    outbox, queued, sender = app[OUTBOX], dispatcher.queued, _sender(app)
     tasks.loop("drain", lambda: sending.drain(sender))
     for carrier in app[CARRIERS]:
         for name, task in carrier.tasks().items():
@@ -168,23 +191,6 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("early_statuses", config.queue.sweep_interval,
                 lambda: statuses.adopt_early(pool, config.carrier.name), once=True)
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(outbox, metrics))
-    tasks.every("expiry", config.tasks.expiry_interval, lambda: conversations.expire_idle(app[CONVERSATIONS]),
-                once=True)
-    # In every process, at start, every check and soon after a doubt: confirm the routing table is in step with
-    # Postgres, rebuilding it (one process, under a lock) if not. A million routes take minutes, so serving does
-    # not wait; lookups fall back to Postgres meanwhile.
-    tasks.loop("routes", lambda: routes.keep_in_step(config.tasks.routes_check_interval))
-    tasks.every("daily_reset", config.limits.reset_interval,
-                lambda: limits.reset_days(pool, dispatcher, metrics, config.limits), once=True)
-    tasks.every("rate_monitor", config.compliance.monitor_interval,
-                lambda: monitoring.check(pool, metrics, config.compliance), once=True)
-    tasks.every("webhooks", config.hooks.interval, app[EVENTS].deliver_due)
-    # Idempotency-Key answers past server.idempotency_ttl; expired ones are already ignored, this frees the rows.
-    tasks.every("idempotency_expiry", min(300.0, config.server.idempotency_ttl), lambda: forget_expired(pool),
-                once=True)
-    app[TASKS] = tasks
-    yield
-    await tasks.stop()
 
 
 async def _freeze_startup_objects(app: web.Application) -> None:
