@@ -37,7 +37,7 @@ import msgspec
 import msgspec.inspect as mi
 from aiohttp import web
 
-from gateway.api.validation import _refuse_unstorable, ascii_number, has_control, storable, text
+from gateway.api.validation import ascii_number, has_control, refuse_unstorable, storable, text
 from gateway.errors import InvalidInput, Malformed, UnsupportedMedia
 from gateway.verification.numbers import REFUSED
 
@@ -173,7 +173,7 @@ async def read_body(request: web.Request, kind: type, optional: bool = False) ->
         raise Malformed("invalid_json", "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise Malformed("invalid_json", "body: expected a JSON object")
-    _refuse_unstorable(data)
+    refuse_unstorable(data)
     info = mi.type_info(kind)
     try:
         value = msgspec.convert(data, kind)

@@ -15,7 +15,9 @@ from aiohttp import web
 from gateway.api.contract import ERRORS, Endpoint, Error
 
 REF = "#/components/schemas/{name}"
-ID = {"type": "integer", "minimum": 0, "maximum": 10 ** 18 - 1}  # path ids: ASCII digits, at most 18
+# Path parameters: ids are ASCII digits, at most 18 (validation.path_id); phones as in a body.
+PATH = {"id": {"type": "integer", "minimum": 0, "maximum": 10 ** 18 - 1, "examples": [1]},
+        "phone": {"type": "string", "minLength": 1, "examples": ["+14155552671"]}}
 STATUS_WORDS = {400: "unreadable", 401: "no or a wrong bearer token", 404: "not found", 408: "body too slow",
                 409: "conflicts with what exists", 413: "body too large", 415: "not JSON",
                 422: "refused by the rules", 429: "too many for now", 503: "Postgres or Redis away"}
@@ -68,8 +70,7 @@ def _operation(endpoint: Endpoint, of: dict, components: dict) -> dict[str, Any]
 
 
 def _parameters(endpoint: Endpoint, of: dict, components: dict) -> list[dict]:
-    found = [{"name": name, "in": "path", "required": True,
-              "schema": ID if name == "id" or name.endswith("_id") else {"type": "string", "minLength": 1}}
+    found = [{"name": name, "in": "path", "required": True, "schema": PATH.get(name, {"type": "string", "minLength": 1})}
              for name in re.findall(r"{(\w+)}", endpoint.path)]
     if endpoint.query is not None:
         name = of[endpoint.query]["$ref"].rsplit("/", 1)[1]
