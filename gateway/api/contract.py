@@ -150,7 +150,10 @@ class Routes:
 
     def add_to(self, app: web.Application) -> None:
         for endpoint in self.endpoints:
-            app.router.add_route(endpoint.method, endpoint.path, endpoint.serve)
+            if endpoint.method == "GET":  # and HEAD, as aiohttp's add_get does
+                app.router.add_get(endpoint.path, endpoint.serve)
+            else:
+                app.router.add_route(endpoint.method, endpoint.path, endpoint.serve)
 
 
 # --- Bodies -----------------------------------------------------------------------------------------------------

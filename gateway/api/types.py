@@ -23,10 +23,10 @@ from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationStat
 def text(max_length: int, *, multiline: bool = False, **meta: Any) -> Any:
     """A text of at most max_length characters, not blank, without control characters (newlines, carriage returns
     and tabs allowed when multiline); a one-line text is stored stripped."""
-    rule = "newlines allowed" if multiline else "one line, stripped"
+    rule = "not blank, no control characters, " + ("newlines allowed" if multiline else "one line, stripped")
+    described = f"{meta.pop('description')} ({rule})" if "description" in meta else rule
     return Annotated[str, Meta(max_length=max_length, extra={"text": "multiline" if multiline else "line"},
-                               description=meta.pop("description", "") + f" (not blank, no control characters, "
-                                                                          f"{rule})", **meta)]
+                               description=described, **meta)]
 
 
 Id = Annotated[int, Meta(ge=0, lt=2 ** 62)]
