@@ -1,15 +1,17 @@
-"""The internal HTTP API (/v1, JSON, bearer token): communities, conversations, messages, verifications."""
+"""The internal HTTP API (/v1, JSON, bearer token): communities, conversations, messages, verifications; and its
+contract at /openapi.json, generated from the same declarations (gateway/api/contract.py)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import communities, conversations, lists, numbers, verifications
+from gateway.api import communities, conversations, openapi, verifications
+
+# Every module's declared endpoints: served, and documented in /openapi.json.
+ROUTES = (communities.routes, conversations.routes, verifications.routes)
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_routes(communities.routes)
-    app.router.add_routes(conversations.routes)
-    app.router.add_routes(verifications.routes)
-    app.router.add_routes(lists.routes)
-    app.router.add_routes(numbers.routes)
+    for routes in ROUTES:
+        routes.add_to(app)
+    app.router.add_get("/openapi.json", openapi.handler(e for routes in ROUTES for e in routes.endpoints))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from msgspec import UNSET
 
 from gateway.platform import communities
 from gateway.compliance import preferences as compliance
@@ -15,98 +17,58 @@ from gateway.compliance import limits
 from gateway.compliance import rates as monitoring
 from gateway.verification import numbers
 from gateway.compliance import timezones
-from gateway.api import render
-from gateway.errors import InvalidInput, Malformed
+from gateway.api import render, types
+from gateway.api.contract import PHONE_ERRORS, Routes
+from gateway.errors import InvalidInput
 from gateway.keys import CARRIERS, CONFIG, COUNTERS, DISPATCHER, LINE_TYPES, POOL
 from gateway.storage import held as held_rows
 from gateway.storage.communities import Community
-from gateway.vocabulary import CommunityMode, HoldReason, Preference, UnknownLineType
+from gateway.vocabulary import HoldReason
 from gateway.relay.phones import to_e164
-from gateway.api.validation import path_id, query_number, query_text, read_json, storable, text
+from gateway.api.validation import path_id, storable
 
-routes = web.RouteTableDef()
-
-
-def _choice(*choices: str) -> Callable[[Any, str], str]:
-    def check(value: Any, name: str) -> str:
-        if value not in choices:
-            raise InvalidInput("invalid_field", f"{name}: expected one of {', '.join(choices)}")
-        return value
-    return check
+routes = Routes("communities")
+COMMUNITY_ERRORS = ("community_not_found",)
 
 
-def _between(low: int, high: int) -> Callable[[Any, str], int]:
-    def check(value: Any, name: str) -> int:
-        if not low <= value <= high:
-            raise InvalidInput("invalid_field", f"{name}: expected {low} to {high}")
-        return value
-    return check
-
-
-def _text(limit: int, must_contain: str = "") -> Callable[[Any, str], str]:
-    def check(value: Any, name: str) -> str:
-        value = text(value, name, max_length=limit)
-        if must_contain not in value:
-            raise InvalidInput("invalid_field", f"{name}: must contain {must_contain}")
-        return value
-    return check
-
-
-def _url(value: Any, name: str) -> str:
+def _url(value: str, name: str) -> str:
     if not storable(value) or any(ord(c) <= 32 or ord(c) == 127 for c in value):
         raise InvalidInput("invalid_field", f"{name}: expected an http(s) URL (no spaces or control characters)")
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 500:
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidInput("invalid_field", f"{name}: expected an http(s) URL")
     return value
 
 
-async def _usable_timezone(request: web.Request, settings: dict[str, Any]) -> dict[str, Any]:
-    """The time zone is checked against what Postgres and zoneinfo know (see gateway.timezones): a name only
-    one of them takes would stop the daily reset or the limits' periods."""
-    if "timezone" in settings:
-        await timezones.check(request.app[POOL], settings["timezone"], "timezone")
-    return settings
-
-
-def _levels(value: Any, name: str) -> list[int]:
-    if not 1 <= len(value) <= 20 or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10 ** 6
-                                            for v in value):
-        raise InvalidInput("invalid_field", f"{name}: expected 1 to 20 daily limits, each 1 to 1000000")
+def _template(value: str, name: str) -> str:
+    if "{message}" not in value:
+        raise InvalidInput("invalid_field", f"{name}: must contain {{message}}")
     return value
 
 
-# setting -> (JSON type, may be null, check)
-SETTINGS: dict[str, tuple[type, bool, Callable[[Any, str], Any]]] = {
-    "name": (str, False, _text(100)),
-    "mode": (str, False, _choice(*CommunityMode)),
-    "inactivity_days": (int, False, _between(1, 3650)),
-    "countries": (list, False, lambda value, name: numbers.check_countries(value, name)),
-    "default_region": (str, False, lambda value, name: numbers.check_region(value, name)),
-    "require_verification": (bool, False, lambda value, name: value),
-    "unknown_line_type": (str, False, _choice(*UnknownLineType)),
-    "sender_name": (str, True, _text(40)),
-    "sender_id_template": (str, False, _text(200, "{message}")),
-    "help_text": (str, True, _text(320)),
-    "opt_out_webhook_url": (str, True, _url),
-    "alert_webhook_url": (str, True, _url),
-    "timezone": (str, False, _text(64)),  # and see _usable_timezone
-    "daily_limit_levels": (list, True, _levels),
-    "daily_limit_ceiling": (int, True, _between(1, 10 ** 6)),
-    "monthly_limit": (int, True, _between(0, 10 ** 9)),
+SETTINGS = types.Settings.__struct_fields__  # every setting's name
+# What msgspec cannot check of a setting (types.Settings checks types, lengths, ranges and choices).
+CHECKS: dict[str, Callable[[Any, str], Any]] = {
+    "countries": lambda value, name: numbers.check_countries(value, name),
+    "default_region": lambda value, name: numbers.check_region(value, name),
+    "sender_id_template": _template,
+    "opt_out_webhook_url": _url,
+    "alert_webhook_url": _url,
 }
 
 
-def _settings(data: dict[str, Any]) -> dict[str, Any]:
-    """Only the settings the body names, each checked; null only where a setting may be cleared."""
+async def _settings(request: web.Request, given: types.Settings) -> dict[str, Any]:
+    """Only the settings the body names, each checked (null clears a nullable one). The time zone is checked
+    against what Postgres and zoneinfo know (see gateway.timezones): a name only one of them takes would stop
+    the daily reset or the limits' periods."""
     out = {}
-    for name, value in data.items():
-        if name not in SETTINGS:
+    for name in types.Settings.__struct_fields__:
+        value = getattr(given, name)
+        if value is UNSET:
             continue
-        _, nullable, check = SETTINGS[name]
-        if value is None and not nullable:
-            raise InvalidInput("invalid_field", f"{name}: must not be null")
-        out[name] = None if value is None else check(value, name)
+        out[name] = value if value is None or name not in CHECKS else CHECKS[name](value, name)
+    if "timezone" in out:
+        await timezones.check(request.app[POOL], out["timezone"], "timezone")
     return out
 
 
@@ -114,41 +76,37 @@ async def _overview(request: web.Request, community_id: int) -> communities.Over
     return await communities.overview(request.app[COUNTERS], request.app[CONFIG].limits, community_id)
 
 
-async def _shown(request: web.Request, community_id: int) -> dict:
+async def _shown(request: web.Request, community_id: int) -> types.Community:
     """The community as the API shows it; NotFound when there is none."""
     return render.community(await _overview(request, community_id), request.app[CARRIERS].default.name)
 
 
-@routes.post("/v1/communities")
-async def create(request: web.Request) -> web.Response:
-    fields = {name: kind for name, (kind, _, _) in SETTINGS.items()}
-    data = await read_json(request, {**fields, "numbers": list}, required=("name", "numbers"))
-    settings = await _usable_timezone(request, _settings(data))
+@routes.post("/v1/communities", body=types.NewCommunity, answer=types.Community, status=201,
+             errors=("number_taken", "unknown_carrier", "invalid_number"))
+async def create(request: web.Request, body: types.NewCommunity) -> types.Community:
+    """Create a community with its numbers and settings"""
+    settings = await _settings(request, body)
     config = request.app[CONFIG].relay
     settings.setdefault("default_region", config.default_region)
     settings.setdefault("inactivity_days", config.default_inactivity_days)
-    owned = _owned_numbers(request, data["numbers"], settings["default_region"])
+    owned = _owned_numbers(request, body.numbers, settings["default_region"])
     if not owned:
         raise InvalidInput("invalid_field", "numbers: expected at least one number, each once")
     community_id = await communities.create(request.app[POOL], settings.pop("name"), settings, owned)
-    return web.json_response(await _shown(request, community_id), status=201)
+    return await _shown(request, community_id)
 
 
-NUMBER_FIELDS = frozenset({"phone", "carrier"})  # of a number given as an object
-
-
-def _owned_numbers(request: web.Request, items: list, region: str) -> dict[str, str | None]:
+def _owned_numbers(request: web.Request, items: list[str | types.NumberOnCarrier],
+                   region: str) -> dict[str, str | None]:
     """numbers: each a phone, or {"phone", "carrier"} naming a configured carrier (absent or null: the default
     carrier). The community's own numbers send; they are parsed, not judged as recipients. Returns phone ->
     carrier, in the given order; empty when a number is given twice (the caller refuses that)."""
     owned: dict[str, str | None] = {}
     for i, item in enumerate(items):
         carrier = None
-        if isinstance(item, dict):
-            if unknown := sorted(item.keys() - NUMBER_FIELDS):
-                raise Malformed("unknown_field", f"numbers[{i}].{unknown[0][:40]}: unknown field")
-            carrier, item = item.get("carrier"), item.get("phone")
-            if carrier is not None and (not isinstance(carrier, str) or carrier not in request.app[CARRIERS]):
+        if isinstance(item, types.NumberOnCarrier):
+            carrier, item = item.carrier, item.phone
+            if carrier is not None and carrier not in request.app[CARRIERS]:
                 served = ", ".join(request.app[CARRIERS].names)
                 raise InvalidInput("unknown_carrier", f"numbers[{i}].carrier: expected one of {served}")
         phone = to_e164(item, field=f"numbers[{i}]", region=region)
@@ -156,40 +114,41 @@ def _owned_numbers(request: web.Request, items: list, region: str) -> dict[str, 
     return owned if len(owned) == len(items) else {}
 
 
-@routes.get("/v1/communities/{id}")
-async def get(request: web.Request) -> web.Response:
-    return web.json_response(await _shown(request, path_id(request)))
+@routes.get("/v1/communities/{id}", answer=types.Community, errors=COMMUNITY_ERRORS)
+async def get(request: web.Request) -> types.Community:
+    """A community: its settings, numbers, today's limits and compliance state"""
+    return await _shown(request, path_id(request))
 
 
-@routes.patch("/v1/communities/{id}")
-async def update(request: web.Request) -> web.Response:
-    data = await read_json(request, {name: kind for name, (kind, _, _) in SETTINGS.items()})
-    settings = await _usable_timezone(request, _settings(data))
+@routes.patch("/v1/communities/{id}", body=types.Settings, answer=types.Community, errors=COMMUNITY_ERRORS)
+async def update(request: web.Request, body: types.Settings) -> types.Community:
+    """Change some of a community's settings (null clears a nullable one)"""
+    settings = await _settings(request, body)
     overview = await communities.update(request.app[COUNTERS], request.app[CONFIG].limits, path_id(request), settings)
-    return web.json_response(render.community(overview, request.app[CARRIERS].default.name))
+    return render.community(overview, request.app[CARRIERS].default.name)
 
 
-def _allow_list(numbers) -> dict:
-    return {"numbers": [number.phone for number in numbers]}
+def _allow_list(numbers) -> types.AllowList:
+    return types.AllowList(numbers=[number.phone for number in numbers])
 
 
-@routes.get("/v1/communities/{id}/allow-list")
-async def allow_list(request: web.Request) -> web.Response:
-    return web.json_response(_allow_list(await communities.allowed(request.app[POOL], path_id(request))))
+@routes.get("/v1/communities/{id}/allow-list", answer=types.AllowList, errors=COMMUNITY_ERRORS)
+async def allow_list(request: web.Request) -> types.AllowList:
+    """The numbers a community in test mode may text"""
+    return _allow_list(await communities.allowed(request.app[POOL], path_id(request)))
 
 
-@routes.post("/v1/communities/{id}/allow-list")
-async def allow(request: web.Request) -> web.Response:
-    data = await read_json(request, {"numbers": list}, required=("numbers",))
+@routes.post("/v1/communities/{id}/allow-list", body=types.Numbers, answer=types.AllowList,
+             errors=(*COMMUNITY_ERRORS, *PHONE_ERRORS))
+async def allow(request: web.Request, body: types.Numbers) -> types.AllowList:
+    """Add numbers to a community's allow list; answers the whole list"""
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
-    if not data["numbers"] or len(data["numbers"]) > 100:
-        raise InvalidInput("invalid_field", "numbers: expected 1 to 100 numbers")
     policy = numbers.Policy.of(community)
     checked = [await numbers.check(request.app[LINE_TYPES], raw, field=f"numbers[{i}]", policy=policy)
-               for i, raw in enumerate(data["numbers"])]
+               for i, raw in enumerate(body.numbers)]
     await communities.allow(pool, community.id, [c.phone for c in checked])
-    return web.json_response(_allow_list(await communities.allowed(pool, community.id)))
+    return _allow_list(await communities.allowed(pool, community.id))
 
 
 async def _phone_in_path(request: web.Request) -> tuple[Community, str]:
@@ -197,88 +156,82 @@ async def _phone_in_path(request: web.Request) -> tuple[Community, str]:
     return community, to_e164(request.match_info["phone"], field="phone", region=community.default_region)
 
 
-@routes.delete("/v1/communities/{id}/allow-list/{phone}")
-async def disallow(request: web.Request) -> web.Response:
+@routes.delete("/v1/communities/{id}/allow-list/{phone}", status=204,
+               errors=(*COMMUNITY_ERRORS, "invalid_number", "not_on_allow_list"))
+async def disallow(request: web.Request) -> None:
+    """Remove a number from a community's allow list"""
     community, phone = await _phone_in_path(request)
     await communities.disallow(request.app[POOL], community.id, phone)
-    return web.Response(status=204)
 
 
-@routes.delete("/v1/communities/{id}/dnd/{phone}")
-async def lift_dnd(request: web.Request) -> web.Response:
+@routes.delete("/v1/communities/{id}/dnd/{phone}", status=204,
+               errors=(*COMMUNITY_ERRORS, "invalid_number", "not_on_dnd", "dnd_permanent"))
+async def lift_dnd(request: web.Request) -> None:
+    """Lift a temporary do-not-disturb from a contact"""
     community, phone = await _phone_in_path(request)
     await compliance.lift_dnd(request.app[POOL], community.id, phone)
-    return web.Response(status=204)
 
 
-@routes.get("/v1/communities/{id}/contacts")
-async def contacts(request: web.Request) -> web.Response:
-    """Contacts and their SMS preference; ?preference= filters, Accept: text/csv exports."""
-    preference = request.query.get("preference")
-    if preference is not None and preference not in tuple(Preference):
-        raise InvalidInput("invalid_query", "preference: expected unknown, opted_in or opted_out")
+CSV = {"text/csv": {"schema": {"type": "string"}}}
+
+
+@routes.get("/v1/communities/{id}/contacts", query=types.ContactsQuery, answer=types.Contacts, content=CSV,
+            errors=COMMUNITY_ERRORS)
+async def contacts(request: web.Request, query: types.ContactsQuery) -> types.Contacts | web.Response:
+    """Contacts and their SMS preference
+    ?preference= filters, after= pages (by phone), Accept: text/csv exports them all."""
     as_csv = "text/csv" in request.headers.get("Accept", "")
-    limit = 100_000 if as_csv else _limit(request)
-    rows = await communities.contacts(request.app[POOL], path_id(request),
-                                      None if preference is None else Preference(preference),
-                                      query_text(request, "after"), limit)
+    rows = await communities.contacts(request.app[POOL], path_id(request), query.preference, query.after,
+                                      100_000 if as_csv else query.limit)
     if not as_csv:
-        return web.json_response({"contacts": [render.contact(row) for row in rows]})
+        return types.Contacts(contacts=[render.contact(row) for row in rows])
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(render.CONTACT_FIELDS)
-    writer.writerows([["" if cell is None else cell for cell in render.contact(row).values()] for row in rows])
+    writer.writerows([[_cell(getattr(row, name)) for name in render.CONTACT_FIELDS] for row in rows])
     return web.Response(text=out.getvalue(), content_type="text/csv",
                         headers={"Content-Disposition": "attachment; filename=contacts.csv"})
 
 
-def _limit(request: web.Request) -> int:
-    return query_number(request, "limit", 100, 1, 1000, "1 to 1000")
+def _cell(value: Any) -> Any:
+    return "" if value is None else value.isoformat() if isinstance(value, datetime) else value
 
 
-@routes.get("/v1/communities/{id}/held")
-async def held(request: web.Request) -> web.Response:
-    """The monthly review queue (or ?reason=daily_limit|restricted|carrier_not_served), oldest first."""
-    reason = request.query.get("reason", HoldReason.MONTHLY_LIMIT)
-    if reason not in tuple(HoldReason):
-        raise InvalidInput("invalid_query", "reason: expected one of " + ", ".join(HoldReason))
-    after = query_number(request, "after", 0, 0, 10 ** 18, "a message id")
+@routes.get("/v1/communities/{id}/held", query=types.HeldQuery, answer=types.Messages, errors=COMMUNITY_ERRORS)
+async def held(request: web.Request, query: types.HeldQuery) -> types.Messages:
+    """Held messages, oldest first
+    The monthly review queue, or ?reason=daily_limit|restricted|carrier_not_served."""
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
-    messages = await held_rows.list_held(pool, community_id=community.id, reason=HoldReason(reason), after=after,
-                                         limit=_limit(request))
-    return web.json_response({"messages": [render.message(message) for message in messages]})
+    messages = await held_rows.list_held(pool, community_id=community.id, reason=query.reason, after=query.after,
+                                         limit=query.limit)
+    return types.Messages(messages=[render.message(message) for message in messages])
 
 
-async def _held_ids(request: web.Request) -> list[int] | None:
-    data = await read_json(request, {"ids": list}, optional_body=True)
-    ids = data.get("ids")
-    if ids is not None and (not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2 ** 62 for i in ids)
-                            or not 1 <= len(ids) <= 1000):
-        raise InvalidInput("invalid_field", "ids: expected 1 to 1000 message ids")
-    return ids
-
-
-@routes.post("/v1/communities/{id}/held/release")
-async def release_held(request: web.Request) -> web.Response:
-    ids = await _held_ids(request)
+@routes.post("/v1/communities/{id}/held/release", body=types.HeldIds, optional_body=True, answer=types.Released,
+             errors=COMMUNITY_ERRORS)
+async def release_held(request: web.Request, body: types.HeldIds) -> types.Released:
+    """Send messages held for the monthly limit, over the limit (ids absent: all of them)"""
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
     released = await limits.release(pool, request.app[DISPATCHER], community_id=community.id,
-                                    reason=HoldReason.MONTHLY_LIMIT, ids=ids, override=True)
-    return web.json_response({"released": released})
+                                    reason=HoldReason.MONTHLY_LIMIT, ids=body.ids, override=True)
+    return types.Released(released=released)
 
 
-@routes.post("/v1/communities/{id}/held/cancel")
-async def cancel_held(request: web.Request) -> web.Response:
-    ids = await _held_ids(request)
+@routes.post("/v1/communities/{id}/held/cancel", body=types.HeldIds, optional_body=True, answer=types.Canceled,
+             errors=COMMUNITY_ERRORS)
+async def cancel_held(request: web.Request, body: types.HeldIds) -> types.Canceled:
+    """Cancel messages held for the monthly limit (ids absent: all of them)"""
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
-    canceled = await limits.cancel(pool, community_id=community.id, reason=HoldReason.MONTHLY_LIMIT, ids=ids)
-    return web.json_response({"canceled": canceled})
+    canceled = await limits.cancel(pool, community_id=community.id, reason=HoldReason.MONTHLY_LIMIT, ids=body.ids)
+    return types.Canceled(canceled=canceled)
 
 
-@routes.post("/v1/communities/{id}/restriction/lift")
-async def lift_restriction(request: web.Request) -> web.Response:
+@routes.post("/v1/communities/{id}/restriction/lift", answer=types.Community,
+             errors=(*COMMUNITY_ERRORS, "not_restricted"))
+async def lift_restriction(request: web.Request) -> types.Community:
+    """Lift a community's restriction (its held messages are released)"""
     await monitoring.lift(request.app[POOL], request.app[DISPATCHER], path_id(request))
-    return web.json_response(await _shown(request, path_id(request)))
+    return await _shown(request, path_id(request))

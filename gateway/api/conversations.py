@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from gateway.platform import communities
@@ -11,76 +9,76 @@ from gateway.messaging import conversations
 from gateway.compliance import limits
 from gateway.verification import numbers
 from gateway.relay import rules as relay
-from gateway.api import render
+from gateway.api import render, types
+from gateway.api.contract import PHONE_ERRORS, Routes
 from gateway.messaging.conversations import Person
 from gateway.storage import messages as storage
 from gateway.storage.messages import Message, StoredOutbound
-from gateway.errors import Conflict, InvalidInput, NotFound
+from gateway.errors import Conflict, NotFound
 from gateway.keys import CONVERSATIONS, DISPATCHER, LINE_TYPES, POOL
 from gateway.vocabulary import BlockReason, HoldReason, MessageStatus
 from gateway.verification.line_types import LineTypes
-from gateway.api.validation import check_object, path_id, query_number, read_json, text
+from gateway.api.validation import path_id
 
-routes = web.RouteTableDef()
-MAX_BODY = 1600  # the carrier's limit on one message
-PERSON = {"phone": str, "name": str}
-
-
-async def _person(line_types: LineTypes, data: Any, role: str, policy: numbers.Policy) -> Person:
-    person = check_object(data, PERSON, ("phone", "name"), where=role)
-    name = text(person["name"], f"{role}.name", max_length=60)
-    checked = await numbers.check(line_types, person["phone"], field=f"{role}.phone", policy=policy)
-    return Person(checked.phone, name)
+routes = Routes("conversations")
+UNWANTED = ("recipient_opted_out", "recipient_on_dnd")  # refuse_if_unwanted
+HELD = ("message_not_found", "message_not_held")
 
 
-@routes.post("/v1/conversations")
-async def start(request: web.Request) -> web.Response:
-    data = await read_json(request, {"community_id": int, "prospect": dict, "advocate": dict, "message": str},
-                           required=("community_id", "prospect", "advocate", "message"))
-    message = text(data["message"], "message", max_length=MAX_BODY, multiline=True)
-    community = await communities.find(request.app[POOL], data["community_id"])
+async def _person(line_types: LineTypes, person: types.Person, role: str, policy: numbers.Policy) -> Person:
+    checked = await numbers.check(line_types, person.phone, field=f"{role}.phone", policy=policy)
+    return Person(checked.phone, person.name)
+
+
+@routes.post("/v1/conversations", body=types.NewConversation, answer=types.StartedConversation, status=201,
+             errors=("community_not_found", *PHONE_ERRORS, "message_too_long", "same_participant",
+                     "participant_is_proxy", "prospect_not_verified", "community_has_no_numbers",
+                     "conversation_exists"))
+async def start(request: web.Request, body: types.NewConversation) -> types.StartedConversation:
+    """Open a conversation between a prospect and an advocate
+    The advocate gets `message` by SMS from the community number chosen for the pair."""
+    community = await communities.find(request.app[POOL], body.community_id)
     policy = numbers.Policy.of(community)
     line_types = request.app[LINE_TYPES]
-    prospect = await _person(line_types, data["prospect"], "prospect", policy)
+    prospect = await _person(line_types, body.prospect, "prospect", policy)
     identification = relay.identification_cost(community.sender_id_template, community.sender_name or community.name)
-    conversations.check_fits(message, relay.notification_room(prospect_name=prospect.name,
-                                                              community_name=community.name,
-                                                              identification=identification), "message")
-    advocate = await _person(line_types, data["advocate"], "advocate", policy)
+    conversations.check_fits(body.message, relay.notification_room(prospect_name=prospect.name,
+                                                                   community_name=community.name,
+                                                                   identification=identification), "message")
+    advocate = await _person(line_types, body.advocate, "advocate", policy)
     services = request.app[CONVERSATIONS]
-    conversation_id, notification = await conversations.start(services, data["community_id"], prospect, advocate,
-                                                               message)
-    body = render.conversation(await conversations.get(services.db, conversation_id))
-    body["notification"] = render.delivery(notification)
-    return web.json_response(body, status=201)
+    conversation_id, notification = await conversations.start(services, body.community_id, prospect, advocate,
+                                                               body.message)
+    return render.conversation(await conversations.get(services.db, conversation_id),
+                               types.StartedConversation, notification=render.delivery(notification))
 
 
-@routes.get("/v1/conversations/{id}")
-async def get(request: web.Request) -> web.Response:
-    return web.json_response(render.conversation(await conversations.get(request.app[POOL], path_id(request))))
+@routes.get("/v1/conversations/{id}", answer=types.Conversation, errors=("conversation_not_found",))
+async def get(request: web.Request) -> types.Conversation:
+    """A conversation"""
+    return render.conversation(await conversations.get(request.app[POOL], path_id(request)))
 
 
-@routes.get("/v1/conversations/{id}/messages")
-async def list_messages(request: web.Request) -> web.Response:
+@routes.get("/v1/conversations/{id}/messages", query=types.Page, answer=types.Messages,
+            errors=("conversation_not_found",))
+async def list_messages(request: web.Request, query: types.Page) -> types.Messages:
+    """A conversation's messages, oldest first"""
     db = request.app[POOL]
     conversation = await conversations.get(db, path_id(request))
-    after = query_number(request, "after", 0, 0, 10 ** 18, "a message id")
-    limit = query_number(request, "limit", 100, 1, 1000, "1 to 1000")
-    found = await storage.list_conversation_messages(db, conversation_id=conversation.id, after=after, limit=limit)
-    return web.json_response({"messages": [render.message(message) for message in found]})
+    found = await storage.list_conversation_messages(db, conversation_id=conversation.id, after=query.after,
+                                                     limit=query.limit)
+    return types.Messages(messages=[render.message(message) for message in found])
 
 
-@routes.post("/v1/conversations/{id}/messages")
-async def write(request: web.Request) -> web.Response:
-    data = await read_json(request, {"from": str, "body": str}, required=("from", "body"))
-    if data["from"] not in ("prospect", "advocate"):
-        raise InvalidInput("invalid_field", "from: expected 'prospect' or 'advocate'")
-    body = text(data["body"], "body", max_length=MAX_BODY, multiline=True)
+@routes.post("/v1/conversations/{id}/messages", body=types.NewMessage, answer=types.Message, status=201,
+             errors=("conversation_not_found", "conversation_not_open", "message_too_long", *UNWANTED))
+async def write(request: web.Request, body: types.NewMessage) -> types.Message:
+    """Text one party of a conversation, as from the other"""
     services = request.app[CONVERSATIONS]
-    message_id = await conversations.write(services, path_id(request), data["from"], body)
+    message_id = await conversations.write(services, path_id(request), body.from_, body.body)
     message = await _message(services.db, message_id)
     refuse_if_unwanted(message)
-    return web.json_response(render.message(message), status=201)
+    return render.message(message)
 
 
 def refuse_if_unwanted(message: Message | StoredOutbound) -> None:
@@ -92,12 +90,12 @@ def refuse_if_unwanted(message: Message | StoredOutbound) -> None:
                        message_id=message.id)
 
 
-@routes.post("/v1/conversations/{id}/close")
-async def close(request: web.Request) -> web.Response:
-    data = await read_json(request, {"reason": str}, optional_body=True)
-    reason = text(data["reason"], "reason", max_length=200) if data.get("reason") is not None else "closed"
-    found = await conversations.close(request.app[CONVERSATIONS], path_id(request), reason)
-    return web.json_response(render.conversation(found))
+@routes.post("/v1/conversations/{id}/close", body=types.Closing, optional_body=True, answer=types.Conversation,
+             errors=("conversation_not_found",))
+async def close(request: web.Request, body: types.Closing) -> types.Conversation:
+    """Close a conversation (closing a closed one changes nothing); its routes are removed"""
+    found = await conversations.close(request.app[CONVERSATIONS], path_id(request), body.reason or "closed")
+    return render.conversation(found)
 
 
 async def _message(db, message_id: int) -> Message:
@@ -116,28 +114,28 @@ async def _held_message(request: web.Request) -> Message:
     return message
 
 
-@routes.post("/v1/messages/{id}/release")
-async def release(request: web.Request) -> web.Response:
-    """Send a message held for the monthly limit, over the limit."""
+@routes.post("/v1/messages/{id}/release", answer=types.Message, errors=HELD)
+async def release(request: web.Request) -> types.Message:
+    """Send a message held for the monthly limit, over the limit"""
     message = await _held_message(request)
     await limits.release(request.app[POOL], request.app[DISPATCHER], community_id=message.community_id,
                          reason=HoldReason.MONTHLY_LIMIT, ids=[message.id], override=True)
-    return web.json_response(render.message(await _message(request.app[POOL], message.id)))
+    return render.message(await _message(request.app[POOL], message.id))
 
 
-@routes.post("/v1/messages/{id}/cancel")
-async def cancel(request: web.Request) -> web.Response:
+@routes.post("/v1/messages/{id}/cancel", answer=types.Message, errors=HELD)
+async def cancel(request: web.Request) -> types.Message:
+    """Cancel a message held for the monthly limit"""
     message = await _held_message(request)
     await limits.cancel(request.app[POOL], community_id=message.community_id, reason=HoldReason.MONTHLY_LIMIT,
                         ids=[message.id])
-    return web.json_response(render.message(await _message(request.app[POOL], message.id)))
+    return render.message(await _message(request.app[POOL], message.id))
 
 
-@routes.get("/v1/messages/{id}")
-async def get_message(request: web.Request) -> web.Response:
+@routes.get("/v1/messages/{id}", answer=types.MessageWithHistory, errors=("message_not_found",))
+async def get_message(request: web.Request) -> types.Message:
+    """A message with the history of its statuses"""
     db = request.app[POOL]
     message = await _message(db, path_id(request))
-    out = render.message(message)
-    out["history"] = [{"status": event.status, "error_code": event.error_code, "at": render.value(event.created_at)}
-                      for event in await storage.list_message_events(db, message_id=message.id)]
-    return web.json_response(out)
+    events = await storage.list_message_events(db, message_id=message.id)
+    return render.message(message, types.MessageWithHistory, history=render.history(events))

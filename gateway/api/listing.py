@@ -17,6 +17,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
+import msgspec
 from aiohttp import web
 
 from gateway.api import scope
@@ -45,7 +46,12 @@ def page(asked: Window, kind: str, items: str, rows: Sequence[T], render: Callab
     if len(rows) > limit:
         at, row_id = key(shown[-1])
         body["next"] = encode_cursor(kind, at, row_id)
-    return web.json_response(body)
+    return web.json_response(body, dumps=_dumps)
+
+
+def _dumps(body: Any) -> str:
+    # The rows render as the contract's Structs (gateway/api/types.py), which json.dumps cannot encode.
+    return msgspec.json.encode(body).decode()
 
 
 def encode_cursor(kind: str, at: datetime, row_id: int) -> str:

@@ -26,11 +26,11 @@ async def read_json(request: web.Request, fields: Mapping[str, type], required: 
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: JSON nested deeper than the parser's stack allows; nothing we take nests that deep.
         raise Malformed("invalid_json", "the body is not valid JSON") from None
-    _refuse_unstorable(data)
+    refuse_unstorable(data)
     return check_object(data, fields, required, where="body")
 
 
-def _refuse_unstorable(data: Any) -> None:
+def refuse_unstorable(data: Any) -> None:
     """Refuse any string (key or value, at any depth) Postgres cannot store in text or jsonb: a NUL, or a lone
     surrogate (JSON's "\\ud800" escapes decode to one). Walked with a stack, not recursion, so depth is no risk."""
     pending = [("body", data)]

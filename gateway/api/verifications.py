@@ -2,47 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from gateway.platform import communities
 from gateway.verification import numbers
 from gateway.verification import codes as verification
-from gateway.api import render
-from gateway.api.conversations import refuse_if_unwanted
+from gateway.api import render, types
+from gateway.api.contract import PHONE_ERRORS, Routes
+from gateway.api.conversations import UNWANTED, refuse_if_unwanted
 from gateway.keys import LINE_TYPES, POOL, VERIFIER
-from gateway.api.validation import path_id, read_json
+from gateway.api.validation import path_id
 from gateway.vocabulary import VerificationStatus
 
-routes = web.RouteTableDef()
+routes = Routes("verifications")
 
 
-@routes.post("/v1/verifications")
-async def start(request: web.Request) -> web.Response:
-    data = await read_json(request, {"community_id": int, "phone": str}, required=("community_id", "phone"))
+@routes.post("/v1/verifications", body=types.NewVerification, answer=types.StartedVerification, status=201,
+             errors=("community_not_found", *PHONE_ERRORS, "too_many_codes", *UNWANTED))
+async def start(request: web.Request, body: types.NewVerification) -> types.StartedVerification:
+    """Text a one-time code to a phone"""
     pool = request.app[POOL]
-    community = await communities.find(pool, data["community_id"])
-    checked = await numbers.check(request.app[LINE_TYPES], data["phone"], field="phone",
+    community = await communities.find(pool, body.community_id)
+    checked = await numbers.check(request.app[LINE_TYPES], body.phone, field="phone",
                                   policy=numbers.Policy.of(community))
     started = await request.app[VERIFIER].start(community, checked.phone)
     refuse_if_unwanted(started.message)
     row = await verification.get(pool, started.verification_id)
-    body = render.verification(row)
-    body["line_type"] = checked.line_type
-    return web.json_response(body, status=201)
+    return render.verification(row, types.StartedVerification, line_type=checked.line_type)
 
 
-@routes.get("/v1/verifications/{id}")
-async def get(request: web.Request) -> web.Response:
-    return web.json_response(render.verification(await verification.get(request.app[POOL], path_id(request))))
+@routes.get("/v1/verifications/{id}", answer=types.Verification, errors=("verification_not_found",))
+async def get(request: web.Request) -> types.Verification:
+    """A verification (a pending one past its expiry shows as expired)"""
+    return render.verification(await verification.get(request.app[POOL], path_id(request)))
 
 
-@routes.post("/v1/verifications/{id}/check")
-async def check(request: web.Request) -> web.Response:
-    data = await read_json(request, {"code": str}, required=("code",))
-    result = await request.app[VERIFIER].check(path_id(request), data["code"].strip())
-    body: dict[str, Any] = {"status": result.status}
+@routes.post("/v1/verifications/{id}/check", body=types.Code, answer=types.CheckResult,
+             errors=("verification_not_found", "verification_failed", "verification_not_pending"))
+async def check(request: web.Request, body: types.Code) -> types.CheckResult:
+    """Check the code a person typed
+    Answers approved, pending (with attempts_left), failed or expired."""
+    result = await request.app[VERIFIER].check(path_id(request), body.code.strip())
     if result.status == VerificationStatus.PENDING:
-        body["attempts_left"] = result.attempts_left
-    return web.json_response(body)
+        return types.CheckResult(status=result.status, attempts_left=result.attempts_left)
+    return types.CheckResult(status=result.status)

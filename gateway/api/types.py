@@ -1,0 +1,315 @@
+"""Every request body, query and answer of the internal API, defined once: msgspec Structs that both validate the
+requests (gateway/api/contract.py read_body) and give the OpenAPI document its schemas (gateway/api/openapi.py).
+
+What msgspec checks (types, lengths, ranges, enums) is written here with msgspec.Meta, so the schema shows it. What it
+cannot check is marked here and checked in Python after decoding: text(...) fields are not blank and have no control
+characters (contract.py); phones are parsed to E.164 and judged by line type, settings such as time zones and URLs
+are checked by the handlers. Meta(extra={"code": ...}) makes a refusal at or under that field answer that code
+instead of invalid_field or missing_field (a phone in a list answers invalid_number, as it always has).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationStatus, Direction, Dnd, HoldReason,
+                                LineType, MessageKind, MessageStatus, Preference, UnknownLineType,
+                                VerificationStatus)
+
+
+def text(max_length: int, *, multiline: bool = False, **meta: Any) -> Any:
+    """A text of at most max_length characters, not blank, without control characters (newlines, carriage returns
+    and tabs allowed when multiline); a one-line text is stored stripped."""
+    rule = "not blank, no control characters, " + ("newlines allowed" if multiline else "one line, stripped")
+    described = f"{meta.pop('description')} ({rule})" if "description" in meta else rule
+    return Annotated[str, Meta(max_length=max_length, extra={"text": "multiline" if multiline else "line"},
+                               description=described, **meta)]
+
+
+Id = Annotated[int, Meta(ge=0, lt=2 ** 62)]
+Phone = Annotated[str, Meta(description="a phone number, E.164 or national in the community's default region",
+                            examples=["+14155552671"])]
+# A number given in a list: anything wrong with it answers invalid_number.
+ListedPhone = Annotated[str, Meta(extra={"code": "invalid_number"}, examples=["+14155552671"])]
+Url = Annotated[str, Meta(max_length=500, description="an http(s) URL", examples=["https://platform.example/hooks"])]
+Region = Annotated[str, Meta(description="an ISO country code phonenumbers knows", examples=["US"])]
+Template = text(200, description="must contain {message}", examples=["{sender name}: {message} Reply STOP to opt out."])
+TimeZone = text(64, description="an IANA time zone both Postgres and Python know", examples=["America/New_York"])
+Body = text(1600, multiline=True, description="a message text (the carrier's limit)")
+
+
+class Strict(Struct, forbid_unknown_fields=True):
+    """A request body or query: unknown fields are refused."""
+
+
+# --- Requests ---------------------------------------------------------------------------------------------------
+
+class Settings(Strict, kw_only=True):
+    """A community's settings; in a PATCH only those named change, and null clears a nullable one."""
+
+    name: text(100) | UnsetType = UNSET
+    mode: CommunityMode | UnsetType = UNSET
+    inactivity_days: Annotated[int, Meta(ge=1, le=3650)] | UnsetType = UNSET
+    countries: Annotated[list[Region], Meta(min_length=1)] | UnsetType = UNSET
+    default_region: Region | UnsetType = UNSET
+    require_verification: bool | UnsetType = UNSET
+    unknown_line_type: UnknownLineType | UnsetType = UNSET
+    sender_name: text(40) | None | UnsetType = UNSET
+    sender_id_template: Template | UnsetType = UNSET
+    help_text: text(320) | None | UnsetType = UNSET
+    opt_out_webhook_url: Url | None | UnsetType = UNSET
+    alert_webhook_url: Url | None | UnsetType = UNSET
+    timezone: TimeZone | UnsetType = UNSET
+    daily_limit_levels: Annotated[list[Annotated[int, Meta(ge=1, le=10 ** 6)]],
+                                  Meta(min_length=1, max_length=20)] | None | UnsetType = UNSET
+    daily_limit_ceiling: Annotated[int, Meta(ge=1, le=10 ** 6)] | None | UnsetType = UNSET
+    monthly_limit: Annotated[int, Meta(ge=0, le=10 ** 9)] | None | UnsetType = UNSET
+
+
+class NumberOnCarrier(Strict):
+    """A community number on a named carrier (absent or null: the gateway's default carrier)."""
+
+    phone: ListedPhone
+    carrier: Annotated[str | None, Meta(extra={"code": "unknown_carrier"})] = None
+
+
+class NewCommunity(Settings, kw_only=True):
+    name: text(100)
+    numbers: Annotated[list[Annotated[ListedPhone | NumberOnCarrier, Meta(extra={"code": "invalid_number"})]],
+                       Meta(min_length=1, description="its numbers, each once")]
+
+
+class Numbers(Strict):
+    numbers: Annotated[list[ListedPhone], Meta(min_length=1, max_length=100)]
+
+
+class HeldIds(Strict):
+    """Which held messages (absent or null: all of them)."""
+
+    ids: Annotated[list[Annotated[int, Meta(gt=0, lt=2 ** 62)]], Meta(min_length=1, max_length=1000)] | None = None
+
+
+class Person(Strict):
+    phone: Phone
+    name: text(60)
+
+
+class NewConversation(Strict):
+    community_id: Id
+    prospect: Person
+    advocate: Person
+    message: Body
+
+
+class NewMessage(Strict, rename={"from_": "from"}):
+    from_: Literal["prospect", "advocate"]
+    body: Body
+
+
+class Closing(Strict):
+    reason: text(200) | None = None
+
+
+class NewVerification(Strict):
+    community_id: Id
+    phone: Phone
+
+
+class Code(Strict):
+    code: Annotated[str, Meta(description="the 6 digits that were texted", examples=["123456"])]
+
+
+# --- Queries (every value a string in the URL; numbers in ASCII digits) ----------------------------------------
+
+After = Annotated[int, Meta(ge=0, le=10 ** 18, description="a message id: only messages after it")]
+Limit = Annotated[int, Meta(ge=1, le=1000, description="1 to 1000")]
+
+
+class Page(Strict):
+    after: After = 0
+    limit: Limit = 100
+
+
+class HeldQuery(Page):
+    reason: HoldReason = HoldReason.MONTHLY_LIMIT
+
+
+class ContactsQuery(Strict):
+    preference: Preference | None = None
+    after: Annotated[str, Meta(max_length=100, description="a phone: only contacts after it")] = ""
+    limit: Limit = 100
+
+
+# --- Answers ----------------------------------------------------------------------------------------------------
+
+class Daily(Struct):
+    level: int
+    limit: int
+    used: int
+    resets_at: datetime | None
+    levels: list[int]
+    ceiling: int
+
+
+class Monthly(Struct):
+    limit: int | None
+    used: int
+
+
+class Compliance(Struct):
+    state: ComplianceState
+    changed_at: datetime | None
+    error_rate: float | None
+    opt_out_rate: float | None
+    checked_at: datetime | None
+
+
+class Community(Struct):
+    """A community; carriers: each of its numbers -> the carrier its texts go through."""
+
+    id: int
+    name: str
+    mode: CommunityMode
+    inactivity_days: int
+    countries: list[str]
+    default_region: str
+    require_verification: bool
+    unknown_line_type: UnknownLineType
+    sender_name: str | None
+    sender_id_template: str
+    help_text: str | None
+    opt_out_webhook_url: str | None
+    alert_webhook_url: str | None
+    timezone: str
+    created_at: datetime
+    updated_at: datetime
+    numbers: list[str]
+    open_conversations: int
+    carriers: dict[str, str]
+    daily: Daily
+    monthly: Monthly
+    compliance: Compliance
+
+
+class AllowList(Struct):
+    numbers: list[str]
+
+
+class Contact(Struct):
+    phone: str
+    preference: Preference
+    preference_changed_at: datetime | None
+    preference_keyword: str | None
+    preference_source: str | None
+    dnd: Dnd | None
+    dnd_reason: str | None
+    dnd_at: datetime | None
+    first_inbound_at: datetime | None
+
+
+class Contacts(Struct):
+    contacts: list[Contact]
+
+
+class Message(Struct, rename={"from_": "from"}):
+    id: int
+    conversation_id: int | None
+    community_id: int | None
+    direction: Direction
+    kind: MessageKind
+    status: MessageStatus
+    status_reason: str | None
+    carrier_sid: str | None
+    error_code: str | None
+    error_message: str | None
+    attempts: int
+    body: str
+    segments: int
+    from_: str
+    to: str
+    media_urls: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class StatusChange(Struct):
+    status: MessageStatus
+    error_code: str | None
+    at: datetime
+
+
+class MessageWithHistory(Message, kw_only=True):
+    history: list[StatusChange]
+
+
+class Messages(Struct):
+    messages: list[Message]
+
+
+class Released(Struct):
+    released: list[int]
+
+
+class Canceled(Struct):
+    canceled: list[int]
+
+
+class Delivery(Struct):
+    """The short form of a message an API call created: did it go to the queue, or was it blocked?"""
+
+    id: int
+    status: MessageStatus
+    status_reason: str | None
+    segments: int
+
+
+class Party(Struct):
+    phone: str
+    name: str
+    preference: Preference
+
+
+class Conversation(Struct):
+    id: int
+    community_id: int
+    proxy_number: str
+    code: str
+    status: ConversationStatus
+    prospect: Party
+    advocate: Party
+    created_at: datetime
+    last_activity_at: datetime
+    closed_at: datetime | None
+    closed_reason: str | None
+
+
+class StartedConversation(Conversation, kw_only=True):
+    notification: Delivery
+
+
+class CodeMessage(Struct):
+    id: int | None
+    status: MessageStatus | None
+    status_reason: str | None
+
+
+class Verification(Struct):
+    id: int
+    community_id: int
+    phone: str
+    status: VerificationStatus
+    expires_at: datetime
+    created_at: datetime
+    message: CodeMessage
+
+
+class StartedVerification(Verification, kw_only=True):
+    line_type: LineType
+
+
+class CheckResult(Struct):
+    status: VerificationStatus
+    attempts_left: int | UnsetType = UNSET  # only while pending
