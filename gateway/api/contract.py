@@ -59,6 +59,11 @@ ERRORS: dict[str, int] = {
                      "participant_is_proxy", "same_participant"), 422),
     **dict.fromkeys(("too_many_codes", "verification_failed"), 429),
     "unavailable": 503,
+    # Every /v1 request: Idempotency-Key (api/idempotency.py) and the token's scope (api/scope.py).
+    "invalid_idempotency_key": 400, "idempotency_key_in_flight": 409, "idempotency_key_reused": 422,
+    **dict.fromkeys(("read_only_token", "outside_token_scope"), 403),
+    # A community's numbers (api/numbers.py).
+    "number_not_found": 404, **dict.fromkeys(("number_in_use", "last_number"), 409),
 }
 # What a phone to be texted can be refused for (gateway/verification/numbers.py check).
 PHONE_ERRORS = ("invalid_number", "unsupported_country", "unknown_line_type", *REFUSED.values())
