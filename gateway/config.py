@@ -108,6 +108,18 @@ class HooksSettings:
 
 
 @dataclass(frozen=True)
+class CallbacksSettings:
+    """POSTs to a community's intercept and out-of-session URLs (gateway/platform/callbacks.py)."""
+
+    interval: float = 0.5  # seconds between looks for callbacks due; a text stored here wakes the loop at once
+    intercept_timeout: float = 5.0  # seconds one try of an intercept URL may take
+    intercept_attempts: int = 2  # tries (timeout, connection error, 5xx) before the community's policy applies
+    intercept_retry_delay: float = 1.0  # seconds between two tries of an intercept URL
+    out_of_session_timeout: float = 5.0
+    out_of_session_attempts: int = 8  # tries, 2^n seconds apart (at most 10 minutes), before it is given up
+
+
+@dataclass(frozen=True)
 class RelaySettings:
     unrouted_reply: str = "This number only relays active conversations."
     default_inactivity_days: int = 30
@@ -150,6 +162,7 @@ class Config:
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
     hooks: HooksSettings = field(default_factory=HooksSettings)
+    callbacks: CallbacksSettings = field(default_factory=CallbacksSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)

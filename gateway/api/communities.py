@@ -20,7 +20,7 @@ from gateway.errors import InvalidInput, Malformed
 from gateway.keys import CARRIERS, CONFIG, COUNTERS, DISPATCHER, LINE_TYPES, POOL
 from gateway.storage import held as held_rows
 from gateway.storage.communities import Community
-from gateway.vocabulary import CommunityMode, HoldReason, Preference, UnknownLineType
+from gateway.vocabulary import CommunityMode, HoldReason, InterceptPolicy, Preference, UnknownLineType
 from gateway.relay.phones import to_e164
 from gateway.api.validation import path_id, query_number, query_text, read_json, storable, text
 
@@ -90,6 +90,9 @@ SETTINGS: dict[str, tuple[type, bool, Callable[[Any, str], Any]]] = {
     "help_text": (str, True, _text(320)),
     "opt_out_webhook_url": (str, True, _url),
     "alert_webhook_url": (str, True, _url),
+    "intercept_url": (str, True, _url),
+    "intercept_policy": (str, False, _choice(*InterceptPolicy)),
+    "out_of_session_url": (str, True, _url),
     "timezone": (str, False, _text(64)),  # and see _usable_timezone
     "daily_limit_levels": (list, True, _levels),
     "daily_limit_ceiling": (int, True, _between(1, 10 ** 6)),
@@ -238,7 +241,8 @@ def _limit(request: web.Request) -> int:
 
 @routes.get("/v1/communities/{id}/held")
 async def held(request: web.Request) -> web.Response:
-    """The monthly review queue (or ?reason=daily_limit|restricted|carrier_not_served), oldest first."""
+    """The monthly review queue (or ?reason= another HoldReason: daily_limit, restricted, carrier_not_served,
+    intercepting, intercept_unanswered), oldest first."""
     reason = request.query.get("reason", HoldReason.MONTHLY_LIMIT)
     if reason not in tuple(HoldReason):
         raise InvalidInput("invalid_query", "reason: expected one of " + ", ".join(HoldReason))
@@ -250,31 +254,41 @@ async def held(request: web.Request) -> web.Response:
     return web.json_response({"messages": [render.message(message) for message in messages]})
 
 
-async def _held_ids(request: web.Request) -> list[int] | None:
-    data = await read_json(request, {"ids": list}, optional_body=True)
+# Held messages the API may release or cancel, by reason: the monthly review queue (the default), and texts held
+# because the community's intercept URL gave no useful answer (intercept_policy hold).
+RELEASABLE = (HoldReason.MONTHLY_LIMIT, HoldReason.INTERCEPT_UNANSWERED)
+
+
+async def _held_ids(request: web.Request) -> tuple[list[int] | None, HoldReason]:
+    """The body's ids (absent: all of them) and reason (absent: monthly_limit)."""
+    data = await read_json(request, {"ids": list, "reason": str}, optional_body=True)
     ids = data.get("ids")
     if ids is not None and (not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2 ** 62 for i in ids)
                             or not 1 <= len(ids) <= 1000):
         raise InvalidInput("invalid_field", "ids: expected 1 to 1000 message ids")
-    return ids
+    reason = data.get("reason") or HoldReason.MONTHLY_LIMIT
+    if reason not in RELEASABLE:
+        raise InvalidInput("invalid_field", "reason: expected one of " + ", ".join(RELEASABLE))
+    return ids, HoldReason(reason)
 
 
 @routes.post("/v1/communities/{id}/held/release")
 async def release_held(request: web.Request) -> web.Response:
-    ids = await _held_ids(request)
+    ids, reason = await _held_ids(request)
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
-    released = await limits.release(pool, request.app[DISPATCHER], community_id=community.id,
-                                    reason=HoldReason.MONTHLY_LIMIT, ids=ids, override=True)
+    # Released from the review queue, a message may pass the monthly limit: someone looked at it.
+    released = await limits.release(pool, request.app[DISPATCHER], community_id=community.id, reason=reason,
+                                    ids=ids, override=reason == HoldReason.MONTHLY_LIMIT)
     return web.json_response({"released": released})
 
 
 @routes.post("/v1/communities/{id}/held/cancel")
 async def cancel_held(request: web.Request) -> web.Response:
-    ids = await _held_ids(request)
+    ids, reason = await _held_ids(request)
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
-    canceled = await limits.cancel(pool, community_id=community.id, reason=HoldReason.MONTHLY_LIMIT, ids=ids)
+    canceled = await limits.cancel(pool, community_id=community.id, reason=reason, ids=ids)
     return web.json_response({"canceled": canceled})
 
 
