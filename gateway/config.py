@@ -104,19 +104,11 @@ class HooksSettings:
     secret: str = ""
     timeout: float = 5.0
     max_attempts: int = 8
-    interval: float = 1.0
-
-
-@dataclass(frozen=True)
-class CallbacksSettings:
-    """POSTs to a community's intercept and out-of-session URLs (gateway/platform/callbacks.py)."""
-
-    interval: float = 0.5  # seconds between looks for callbacks due; a text stored here wakes the loop at once
-    intercept_timeout: float = 5.0  # seconds one try of an intercept URL may take
+    interval: float = 1.0  # and between looks for intercept and out-of-session callbacks that are due
+    intercept_timeout: float = 5.0  # seconds one try of an intercept URL may take (out of session: timeout)
     intercept_attempts: int = 2  # tries (timeout, connection error, 5xx) before the community's policy applies
     intercept_retry_delay: float = 1.0  # seconds between two tries of an intercept URL
-    out_of_session_timeout: float = 5.0
-    out_of_session_attempts: int = 8  # tries, 2^n seconds apart (at most 10 minutes), before it is given up
+    out_of_session_attempts: int = 8  # tries, 2^n seconds apart (at most 10 minutes), before one is given up
 
 
 @dataclass(frozen=True)
@@ -162,7 +154,6 @@ class Config:
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
     hooks: HooksSettings = field(default_factory=HooksSettings)
-    callbacks: CallbacksSettings = field(default_factory=CallbacksSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)

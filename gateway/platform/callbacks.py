@@ -15,7 +15,7 @@ import asyncpg
 import structlog
 from standardwebhooks import Webhook
 
-from gateway.config import CallbacksSettings
+from gateway.config import HooksSettings
 from gateway.messaging.inbound import Receiver
 from gateway.ops.metrics import Metrics
 from gateway.storage import callbacks as storage
@@ -37,7 +37,7 @@ class Callbacks:
     pool: asyncpg.Pool
     session: aiohttp.ClientSession
     metrics: Metrics
-    config: CallbacksSettings
+    config: HooksSettings
     webhook: Webhook
     receiver: Receiver  # the relay path the answers lead to, and the event that wakes the loop
 
@@ -65,7 +65,7 @@ class Callbacks:
             await asyncio.gather(*inflight, return_exceptions=True)
 
     async def _claim(self, room: int) -> list[Claimed]:
-        lease = max(self.config.intercept_timeout, self.config.out_of_session_timeout) + LEASE_MARGIN
+        lease = max(self.config.intercept_timeout, self.config.timeout) + LEASE_MARGIN
         try:
             return await storage.claim_callbacks(self.pool, limit=room, lease_seconds=lease)
         except Exception:

@@ -5,8 +5,8 @@ answered then), and offered here in the background, a conversation's texts one a
 - 2xx: relayed as it is; with JSON {"body": "..."} (a message body: 1 to 1600 characters) relayed as that
   text instead, through the same rules as any relayed text (prefix, identification, parts, limits);
 - 403: blocked (the parts stored blocked, reason intercepted);
-- anything else (a timeout, a connection error, a 5xx: tried callbacks.intercept_attempts times,
-  callbacks.intercept_retry_delay apart; any other status or an unreadable 2xx: at once) applies the community's
+- anything else (a timeout, a connection error, a 5xx: tried hooks.intercept_attempts times,
+  hooks.intercept_retry_delay apart; any other status or an unreadable 2xx: at once) applies the community's
   intercept_policy: relay, or hold (reason intercept_unanswered; released or canceled through the held API).
 """
 

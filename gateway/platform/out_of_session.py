@@ -2,7 +2,7 @@
 went to, instead of the auto-reply.
 
 The text is stored when it arrives (the carrier is answered then) and posted here in the background, retried
-with backoff (2^n seconds, at most 10 minutes) up to callbacks.out_of_session_attempts times until the URL
+with backoff (2^n seconds, at most 10 minutes) up to hooks.out_of_session_attempts times until the URL
 answers 2xx. To answer by opening a conversation, the platform calls POST /v1/conversations (the sender as the
 prospect or the advocate) before it answers 2xx: the gateway then relays the text into the newest conversation of
 the sender's opened since the text arrived. A 2xx without one leaves the text stored, not relayed (not_opened).
@@ -38,7 +38,7 @@ async def handle(callbacks: Callbacks, callback: Claimed) -> None:
         return await _finish(callbacks, callback, CallbackOutcome.GIVEN_UP, None, "no answer recorded")
     answer = await callbacks.post(callback, EVENT, {"message": message_payload(message),
                                                     "community_id": callback.community_id},
-                                  callbacks.config.out_of_session_timeout)
+                                  callbacks.config.timeout)
     if not answer.ok:
         if callback.attempts >= attempts:
             return await _finish(callbacks, callback, CallbackOutcome.GIVEN_UP, answer, answer.result)
