@@ -222,3 +222,45 @@ async def test_the_settings_are_checked_and_cleared(gateway):
     assert status == 200 and body["intercept_url"] is None
     status, body = await gateway.call("POST", path + "/held/release", {"reason": "intercepting"})
     assert status == 422 and body["error"]["code"] == "invalid_field"
+
+
+async def test_a_gateway_killed_mid_intercept_loses_nothing(clean, fake_twilio, aiohttp_server, tmp_path, db):
+    from tests.test_scale_out import ROOT, Process, _call, _sms
+
+    config = tmp_path / "gateway.toml"
+    config.write_text((ROOT / "config.toml").read_text()
+                      .replace("intercept_timeout = 5.0", "intercept_timeout = 1.0")
+                      .replace("interval = 1.0 ", "interval = 0.1 ")
+                      .replace("per_number_rate = 1.0", "per_number_rate = 1000.0"))
+    platform = Platform(secret="w" * 16)  # the processes' GATEWAY_WEBHOOK_SECRET
+    platform.url = str((await aiohttp_server(platform.app())).make_url("/platform"))
+    gate = asyncio.Event()
+    platform.replies.append(Reply(gate=gate))  # the first offer is never answered: its process dies first
+    first = await Process(clean, fake_twilio.url, config).start()
+    second = Process(clean, fake_twilio.url, config)
+    try:
+        status, community = await _call(first, "POST", "/v1/communities", {
+            "name": "Acme Housing", "numbers": [PROXY], "mode": "live", "require_verification": False,
+            "intercept_url": platform.url})
+        assert status == 201, community
+        status, _ = await _call(first, "POST", "/v1/conversations", {
+            "community_id": community["id"], "prospect": {"phone": PAT, "name": "Pat"},
+            "advocate": {"phone": ALEX, "name": "Alex"}, "message": "Is parking included?"})
+        assert status == 201
+        assert await _sms(first, None, ALEX, "Yes, one space.", "SM" + "1" * 32) == 200
+        await wait_for(lambda: platform.got(1), what="the text offered by the first process")
+        await first.stop(signal.SIGKILL)
+        assert await db.fetchval("SELECT status_reason FROM messages WHERE kind = 'relay'") == "intercepting"
+        await second.start()
+        await wait_for(lambda: _relayed_to(fake_twilio, PAT), timeout=20, what="the text relayed by the second")
+        assert len(platform.received) == 2 and platform.forged == 0
+        assert platform.headers[0]["webhook-id"] == platform.headers[1]["webhook-id"]
+        assert await db.fetchval("SELECT outcome FROM platform_callbacks") == "relayed"
+    finally:
+        gate.set()
+        for process in (first, second):
+            await process.stop(signal.SIGKILL)
+
+
+async def _relayed_to(fake, phone: str) -> bool:
+    return [unwrap(body) for body in fake.bodies_to(phone)] == ["Yes, one space."]
