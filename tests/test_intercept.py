@@ -204,7 +204,8 @@ async def test_a_conversations_texts_are_offered_in_order(start_gateway, platfor
     await asyncio.sleep(0.3)
     assert len(platform.received) == 1  # the second waits for the first's answer
     gate.set()
-    assert await gateway.delivered_to(PAT, 2) == ["first", "second"]
+    assert sorted(await gateway.delivered_to(PAT, 2)) == ["first", "second"]
+    assert [payload["data"]["message"]["body"] for payload in platform.received] == ["first", "second"]
 
 
 async def test_the_settings_are_checked_and_cleared(gateway):
