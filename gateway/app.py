@@ -16,7 +16,6 @@ from redis.backoff import NoBackoff
 
 from gateway import api, carriers
 from gateway.platform import events as hooks
-from gateway.platform.answers import signing
 from gateway.platform.callbacks import Callbacks
 from gateway.compliance import limits
 from gateway.compliance import preferences as compliance
@@ -107,7 +106,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     keyword = functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS])
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
                              config.relay.unrouted_reply, keyword)
-    app[CALLBACKS] = Callbacks(app[POOL], app[HTTP], app[METRICS], config.hooks, signing(events_key),
+    app[CALLBACKS] = Callbacks(app[POOL], app[HTTP], app[METRICS], config.hooks, events_key,
                                app[RECEIVER])
     carrier_errors = functools.partial(compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance)
     app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import signal
 import time
 from dataclasses import dataclass, field
@@ -32,8 +34,9 @@ class Reply:
 
 @dataclass
 class Platform:
-    """The platform's server: verifies each POST with the standardwebhooks library and the secret a receiver is
-    given ("whsec_" + base64 of the gateway's webhook secret), records it, answers the next Reply (200 after)."""
+    """The platform's server: verifies each POST with the standardwebhooks library and the community's secret
+    (derived from the gateway's webhook secret, written out here), records it, answers the next Reply (200
+    after)."""
 
     secret: str = SECRET
     replies: list[Reply] = field(default_factory=list)
@@ -50,8 +53,7 @@ class Platform:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.text()
         try:
-            payload = Webhook("whsec_" + base64.b64encode(self.secret.encode()).decode()).verify(
-                body, dict(request.headers))
+            payload = Webhook(self.community_secret()).verify(body, dict(request.headers))
         except Exception:
             self.forged += 1
             return web.Response(status=400)
@@ -66,6 +68,11 @@ class Platform:
         if reply.json is not None:
             return web.json_response(reply.json, status=reply.status)
         return web.Response(status=reply.status)
+
+    def community_secret(self, community_id: int = 1) -> str:
+        """"whsec_" + base64(HMAC-SHA256(GATEWAY_WEBHOOK_SECRET, "events:community:<id>")), as the README says."""
+        digest = hmac.new(self.secret.encode(), f"events:community:{community_id}".encode(), hashlib.sha256).digest()
+        return "whsec_" + base64.b64encode(digest).decode()
 
     async def got(self, count: int) -> bool:
         return len(self.received) >= count

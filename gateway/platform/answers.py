@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +36,18 @@ class Answer:
         return str(self.status) if self.status is not None else (self.error or "error")
 
 
-def signing(secret: bytes) -> Webhook:
-    """Standard Webhooks (https://www.standardwebhooks.com) keyed by hooks.secret's bytes: a receiver verifies
-    with the same library and the secret "whsec_" + base64(GATEWAY_WEBHOOK_SECRET)."""
-    return Webhook(secret)
+def community_secret(signing_key: bytes, community_id: int) -> str:
+    """The community's Standard Webhooks secret ("whsec_" + base64 of 32 bytes), the one its events are signed
+    with too: an HMAC of the gateway's key (hooks.secret), so it changes only when GATEWAY_WEBHOOK_SECRET does.
+    The same derivation as the events' (gateway/platform/events.py secret_for, on the events branch): one secret
+    per community for everything the gateway posts to it. Merging: keep one of the two."""
+    label = f"events:community:{community_id}".encode()
+    return "whsec_" + base64.b64encode(hmac.new(signing_key, label, hashlib.sha256).digest()).decode()
+
+
+def signer(signing_key: bytes, community_id: int) -> Webhook:
+    """Signs what goes to one community (Standard Webhooks, https://www.standardwebhooks.com)."""
+    return Webhook(community_secret(signing_key, community_id))
 
 
 def message_payload(message: Message) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from typing import Any, Mapping
 import aiohttp
 import asyncpg
 import structlog
-from standardwebhooks import Webhook
 
 from gateway.config import HooksSettings
 from gateway.messaging.inbound import Receiver
@@ -21,7 +20,7 @@ from gateway.ops.metrics import Metrics
 from gateway.storage import callbacks as storage
 from gateway.storage.callbacks import Claimed
 from gateway.platform import intercepts, out_of_session
-from gateway.platform.answers import Answer
+from gateway.platform.answers import Answer, signer
 from gateway.vocabulary import CallbackKind
 
 log = structlog.get_logger(__name__)
@@ -38,7 +37,7 @@ class Callbacks:
     session: aiohttp.ClientSession
     metrics: Metrics
     config: HooksSettings
-    webhook: Webhook
+    signing_key: bytes  # hooks.secret: each community's secret is derived from it (answers.community_secret)
     receiver: Receiver  # the relay path the answers lead to, and the event that wakes the loop
 
     async def run(self) -> None:
@@ -85,14 +84,14 @@ class Callbacks:
             log.exception("callback_crashed")
 
     async def post(self, callback: Claimed, kind: str, data: Mapping[str, Any], timeout: float) -> Answer:
-        """POST {"type", "timestamp", "data"} to the callback's URL, signed; webhook-id is the same on every try
+        """POST {"type", "timestamp", "data"} to the callback's URL, signed with the community's secret; webhook-id is the same on every try
         of one callback, so a receiver can tell a retry from a new text."""
         now = datetime.now(timezone.utc)
         body = json.dumps({"type": kind, "timestamp": now.isoformat(), "data": data})
         webhook_id = f"{callback.kind}_{callback.id}"
         headers = {"Content-Type": "application/json", "webhook-id": webhook_id,
                    "webhook-timestamp": str(int(now.timestamp())),
-                   "webhook-signature": self.webhook.sign(webhook_id, now, body)}
+                   "webhook-signature": signer(self.signing_key, callback.community_id).sign(webhook_id, now, body)}
         try:
             async with self.session.post(callback.url, data=body.encode(), headers=headers, allow_redirects=False,
                                          timeout=aiohttp.ClientTimeout(total=timeout)) as response:
