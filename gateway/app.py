@@ -16,6 +16,7 @@ from redis.backoff import NoBackoff
 
 from gateway import api, carriers
 from gateway.platform import events as hooks
+from gateway.platform.callbacks import Callbacks
 from gateway.compliance import limits
 from gateway.compliance import preferences as compliance
 from gateway.verification import line_types as lookups
@@ -33,9 +34,9 @@ from gateway.config import Config
 from gateway.tokens import parse_tokens
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
-from gateway.keys import (CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES, METRICS,
-                          NUMBER_CARRIERS, OUTBOX, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS, STATUS_UPDATES, TASKS,
-                          TOKEN_PATHS, TOKENS, VERIFIER)
+from gateway.keys import (CALLBACKS, CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
+                          METRICS, NUMBER_CARRIERS, OUTBOX, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS, STATUS_UPDATES,
+                          TASKS, TOKEN_PATHS, TOKENS, VERIFIER)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.number_carriers import NumberCarriers
@@ -109,6 +110,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     keyword = functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS])
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
                              config.relay.unrouted_reply, keyword)
+    app[CALLBACKS] = Callbacks(app[POOL], app[HTTP], app[METRICS], config.hooks, events_key,
+                               app[RECEIVER])
     carrier_errors = functools.partial(compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance)
     app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name)
     app[NUMBER_CARRIERS] = NumberCarriers(app[POOL], config.carrier.name)
@@ -160,6 +163,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("rate_monitor", config.compliance.monitor_interval,
                 lambda: monitoring.check(pool, metrics, config.compliance), once=True)
     tasks.every("webhooks", config.hooks.interval, app[EVENTS].deliver_due)
+    # Intercept and out-of-session callbacks: every process claims (a lease per row), woken by its own texts.
+    tasks.loop("callbacks", app[CALLBACKS].run)
     # Idempotency-Key answers past server.idempotency_ttl; expired ones are already ignored, this frees the rows.
     tasks.every("idempotency_expiry", min(300.0, config.server.idempotency_ttl), lambda: forget_expired(pool),
                 once=True)

@@ -103,7 +103,11 @@ class HooksSettings:
     secret: str = ""
     timeout: float = 5.0
     max_attempts: int = 8
-    interval: float = 1.0
+    interval: float = 1.0  # and between looks for intercept and out-of-session callbacks that are due
+    intercept_timeout: float = 5.0  # seconds one try of an intercept URL may take (out of session: timeout)
+    intercept_attempts: int = 2  # tries (timeout, connection error, 5xx) before the community's policy applies
+    intercept_retry_delay: float = 1.0  # seconds between two tries of an intercept URL
+    out_of_session_attempts: int = 8  # tries, 2^n seconds apart (at most 10 minutes), before one is given up
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.number_carriers import NumberCarriers
 from gateway.messaging.statuses import StatusUpdates
+from gateway.platform.callbacks import Callbacks
 from gateway.platform.events import Poster
 from gateway.routing.table import RouteTable
 from gateway.storage.batching import Statements
@@ -50,3 +51,5 @@ EVENTS = web.AppKey("events", Poster)
 ROUTES = web.AppKey("routes", RouteTable)
 OUTBOX = web.AppKey("outbox", Outbox)
 STATEMENTS = web.AppKey("statements", Statements)
+# The platform's callbacks: intercept and out-of-session URLs (issue 12).
+CALLBACKS = web.AppKey("callbacks", Callbacks)

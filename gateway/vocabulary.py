@@ -81,6 +81,9 @@ class BlockReason(StrEnum):
     NOT_ON_ALLOW_LIST = "not_on_allow_list"  # the community is in test mode
     OPTED_OUT = "opted_out"
     DND = "dnd"
+    # The community's intercept URL answered 403 (gateway/platform/intercepts.py); set there, not by
+    # outbound_block_reason.
+    INTERCEPTED = "intercepted"
 
 
 class HoldReason(StrEnum):
@@ -92,6 +95,11 @@ class HoldReason(StrEnum):
     # The number's carrier is not configured here (any more): released when a gateway serving it starts, or
     # on the next sweep of one that does (gateway/messaging/sweeper.py release_carrier_held).
     CARRIER_NOT_SERVED = "carrier_not_served"
+    # A relayed text waits for the community's intercept URL to answer (gateway/platform/intercepts.py).
+    INTERCEPTING = "intercepting"
+    # The intercept URL gave no useful answer and the community's policy is hold: released or canceled by hand
+    # (POST /v1/communities/{id}/held/release or /cancel with this reason).
+    INTERCEPT_UNANSWERED = "intercept_unanswered"
 
 
 class NumberRemoval(StrEnum):
@@ -204,6 +212,8 @@ class InboundOutcome(StrEnum):
     DUPLICATE = "duplicate"  # a carrier retry of a text stored already
     HELP_SENT = "help_sent"  # an unknown or ended code: answered with the codes that work
     UNROUTED = "unrouted"  # no open conversation: the auto-reply (at most once a day)
+    INTERCEPTING = "intercepting"  # stored; its relayed parts wait for the community's intercept URL
+    OUT_OF_SESSION = "out_of_session"  # no open conversation: stored for the community's out-of-session URL
 
 
 class StatusOutcome(StrEnum):
@@ -244,3 +254,32 @@ class LineType(StrEnum):
     VOICEMAIL = "voicemail"
     PAGER = "pager"
     UNKNOWN = "unknown"  # nobody could tell
+
+
+# --- The platform's callbacks: intercept and out of session (issue 12) ---
+
+class InterceptPolicy(StrEnum):
+    """What a community's intercepted text becomes when its intercept URL gives no useful answer (a timeout, a
+    5xx, another status, an unreadable 2xx): relayed as if it had said yes (Twilio Proxy's rule), or held."""
+
+    RELAY = "relay"
+    HOLD = "hold"
+
+
+class CallbackKind(StrEnum):
+    """A POST to a community's own URL about one inbound text (platform_callbacks.kind)."""
+
+    INTERCEPT = "intercept"
+    OUT_OF_SESSION = "out_of_session"
+
+
+class CallbackOutcome(StrEnum):
+    """How a callback ended (platform_callbacks.outcome; gateway_platform_callbacks_total's outcome)."""
+
+    RELAYED = "relayed"  # intercept: 2xx; out of session: relayed into the conversation the platform opened
+    REWRITTEN = "rewritten"  # intercept: 2xx with a new body, relayed instead
+    BLOCKED = "blocked"  # intercept: 403
+    UNANSWERED_RELAYED = "unanswered_relayed"  # intercept: no useful answer, policy relay
+    UNANSWERED_HELD = "unanswered_held"  # intercept: no useful answer, policy hold
+    NOT_OPENED = "not_opened"  # out of session: 2xx, but no conversation opened for the sender
+    GIVEN_UP = "given_up"  # out of session: no 2xx after every try

@@ -54,6 +54,8 @@ CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "sender_id_template": _template,
     "opt_out_webhook_url": _url,
     "alert_webhook_url": _url,
+    "intercept_url": _url,
+    "out_of_session_url": _url,
 }
 
 
@@ -200,7 +202,8 @@ def _cell(value: Any) -> Any:
 @routes.get("/v1/communities/{id}/held", query=types.HeldQuery, answer=types.Messages, errors=COMMUNITY_ERRORS)
 async def held(request: web.Request, query: types.HeldQuery) -> types.Messages:
     """Held messages, oldest first
-    The monthly review queue, or ?reason=daily_limit|restricted|carrier_not_served."""
+    The monthly review queue, or ?reason= another hold reason (daily_limit, restricted, carrier_not_served,
+    intercepting, intercept_unanswered)."""
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
     messages = await held_rows.list_held(pool, community_id=community.id, reason=query.reason, after=query.after,
@@ -211,21 +214,22 @@ async def held(request: web.Request, query: types.HeldQuery) -> types.Messages:
 @routes.post("/v1/communities/{id}/held/release", body=types.HeldIds, optional_body=True, answer=types.Released,
              errors=COMMUNITY_ERRORS)
 async def release_held(request: web.Request, body: types.HeldIds) -> types.Released:
-    """Send messages held for the monthly limit, over the limit (ids absent: all of them)"""
+    """Send held messages (ids absent: all of them held for the reason)
+    Released from the monthly review queue, a message may pass the monthly limit: someone looked at it."""
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
-    released = await limits.release(pool, request.app[DISPATCHER], community_id=community.id,
-                                    reason=HoldReason.MONTHLY_LIMIT, ids=body.ids, override=True)
+    released = await limits.release(pool, request.app[DISPATCHER], community_id=community.id, reason=body.reason,
+                                    ids=body.ids, override=body.reason == HoldReason.MONTHLY_LIMIT)
     return types.Released(released=released)
 
 
 @routes.post("/v1/communities/{id}/held/cancel", body=types.HeldIds, optional_body=True, answer=types.Canceled,
              errors=COMMUNITY_ERRORS)
 async def cancel_held(request: web.Request, body: types.HeldIds) -> types.Canceled:
-    """Cancel messages held for the monthly limit (ids absent: all of them)"""
+    """Cancel held messages (ids absent: all of them held for the reason)"""
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
-    canceled = await limits.cancel(pool, community_id=community.id, reason=HoldReason.MONTHLY_LIMIT, ids=body.ids)
+    canceled = await limits.cancel(pool, community_id=community.id, reason=body.reason, ids=body.ids)
     return types.Canceled(canceled=canceled)
 
 

@@ -17,7 +17,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationStatus, Direction, Dnd, HoldReason,
                                 LineType, MessageKind, MessageStatus, Preference, UnknownLineType,
-                                VerificationStatus)
+                                InterceptPolicy, VerificationStatus)
 
 
 def text(max_length: int, *, multiline: bool = False, **meta: Any) -> Any:
@@ -62,6 +62,9 @@ class Settings(Strict, kw_only=True):
     help_text: text(320) | None | UnsetType = UNSET
     opt_out_webhook_url: Url | None | UnsetType = UNSET
     alert_webhook_url: Url | None | UnsetType = UNSET
+    intercept_url: Url | None | UnsetType = UNSET
+    intercept_policy: InterceptPolicy | UnsetType = UNSET
+    out_of_session_url: Url | None | UnsetType = UNSET
     timezone: TimeZone | UnsetType = UNSET
     daily_limit_levels: Annotated[list[Annotated[int, Meta(ge=1, le=10 ** 6)]],
                                   Meta(min_length=1, max_length=20)] | None | UnsetType = UNSET
@@ -87,9 +90,11 @@ class Numbers(Strict):
 
 
 class HeldIds(Strict):
-    """Which held messages (absent or null: all of them)."""
+    """Which held messages (absent or null: all of them), and held for what: the monthly review queue (the
+    default), or texts the community's intercept URL gave no useful answer for (intercept_policy hold)."""
 
     ids: Annotated[list[Annotated[int, Meta(gt=0, lt=2 ** 62)]], Meta(min_length=1, max_length=1000)] | None = None
+    reason: Literal[HoldReason.MONTHLY_LIMIT, HoldReason.INTERCEPT_UNANSWERED] = HoldReason.MONTHLY_LIMIT
 
 
 class Person(Strict):
@@ -183,6 +188,9 @@ class Community(Struct):
     help_text: str | None
     opt_out_webhook_url: str | None
     alert_webhook_url: str | None
+    intercept_url: str | None
+    intercept_policy: InterceptPolicy
+    out_of_session_url: str | None
     timezone: str
     created_at: datetime
     updated_at: datetime

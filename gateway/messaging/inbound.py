@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 import asyncpg
@@ -23,8 +24,9 @@ from gateway.storage import communities, contacts
 from gateway.storage import conversations as conversation_storage
 from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
-from gateway.storage.messages import StoreRelayed
-from gateway.vocabulary import InboundOutcome, MessageKind, Priority
+from gateway.storage.conversations import Conversation
+from gateway.storage.messages import Message, StoredOutbound, StoreRelayed
+from gateway.vocabulary import InboundOutcome, MessageKind, MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +49,9 @@ class Receiver:
     metrics: Metrics
     unrouted_reply: str  # the auto-reply to a text that belongs to no conversation (config relay.unrouted_reply)
     keywords: KeywordHandler
+    # Set when a text stored here waits for a community's intercept or out-of-session URL: wakes this process's
+    # callback loop (gateway/platform/callbacks.py) without waiting for its next look.
+    callbacks_due: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def normalise(number: str) -> str:
@@ -120,10 +125,7 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     """Store the message with its relayed parts (none when it has no text: a picture alone, "#K3" alone).
     None when the conversation was closed meanwhile (the route was stale): nothing stored."""
     entry = decision.entry
-    recipient_open = await receiver.routes.open_count(proxy, entry.recipient)
-    parts = relay.relayed_parts(decision.body, code=entry.code, sender_name=entry.sender_name,
-                                recipient_open=recipient_open,
-                                identification=await _identification(receiver, proxy, decision.body, entry))
+    parts = await relayed_parts(receiver, proxy, entry, decision.body)
     # Media is not relayed yet (a later issue): the sender learns it once a day rather than never.
     notice = MEDIA_NOTICE if sms.media_urls else ""
     stored = await storage.store_relayed(receiver.store_relayed, StoreRelayed(
@@ -141,6 +143,8 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     if not parts:
         log.info("message_not_relayed", reason="media_only" if sms.media_urls else "empty")
         return InboundOutcome.NOT_RELAYED
+    if stored.intercept_id is not None:
+        return _intercepting(receiver, stored.relayed, stored.intercept_id)
     queued = False
     # In id order, one after the other: the queue keeps a number's messages in the order they were queued.
     for message in stored.relayed:
@@ -151,6 +155,58 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     receiver.metrics.relayed.inc()
     log.info("message_relayed", relayed_message_id=stored.relayed[0].id, parts=len(parts), to=mask(entry.recipient))
     return InboundOutcome.RELAYED
+
+
+def _intercepting(receiver: Receiver, relayed: tuple[StoredOutbound, ...], intercept_id: int) -> InboundOutcome:
+    """The parts wait, held, for the community's intercept URL; those blocked already (opted out, DND, test
+    mode) are counted as blocked now, as the dispatcher counts them on the usual path."""
+    for message in relayed:
+        if message.status == MessageStatus.BLOCKED:
+            receiver.metrics.blocked.labels(message.status_reason or "unknown").inc()
+    receiver.callbacks_due.set()
+    log.info("message_intercepting", intercept_id=intercept_id, parts=len(relayed))
+    return InboundOutcome.INTERCEPTING
+
+
+async def relayed_parts(receiver: Receiver, proxy: str, entry: relay.RouteEntry, body: str) -> list[str]:
+    """What the recipient gets for this text from the sender of entry (relay.relayed_parts: the code prefix when
+    the recipient has several conversations here, cut to fit with the sender identification)."""
+    recipient_open = await receiver.routes.open_count(proxy, entry.recipient)
+    return relay.relayed_parts(body, code=entry.code, sender_name=entry.sender_name, recipient_open=recipient_open,
+                               identification=await _identification(receiver, proxy, body, entry))
+
+
+def entry_for(conversation: Conversation, sender: str) -> relay.RouteEntry:
+    """The conversation as seen by sender, one of its participants."""
+    if sender == conversation.prospect_phone:
+        return relay.RouteEntry(conversation.id, conversation.advocate_phone, conversation.advocate_name,
+                                conversation.code, conversation.prospect_name)
+    return relay.RouteEntry(conversation.id, conversation.prospect_phone, conversation.prospect_name,
+                            conversation.code, conversation.advocate_name)
+
+
+async def relay_stored(receiver: Receiver, message: Message, conversation: Conversation, body: str,
+                       finish: Callable[[asyncpg.Connection], Awaitable[bool]]) -> list[StoredOutbound] | None:
+    """Relay an inbound text stored earlier (intercepted and rewritten, or out of session) into conversation, as
+    body, by the same rules as a text relayed on arrival; finish(conn) runs first in the same transaction and
+    says whether this process is the one to relay it (False: another finished it; nothing stored). Returns the
+    parts stored (queued or blocked), or None."""
+    entry = entry_for(conversation, message.from_number)
+    proxy = conversation.proxy_number
+    parts = await relayed_parts(receiver, proxy, entry, body)
+    async with receiver.db.acquire() as conn, conn.transaction():
+        if not await finish(conn):
+            return None
+        stored = [await storage.insert_outbound_message(
+            conn, community_id=conversation.community_id, conversation_id=conversation.id, kind=MessageKind.RELAY,
+            priority=Priority.RELAY, from_number=proxy, to_number=entry.recipient, body=part,
+            segments=segments.count(part)) for part in parts]
+    queued = [await receiver.dispatcher.dispatch(part, Priority.RELAY, proxy, relays=(entry.recipient, conversation.id))
+              for part in stored]
+    if any(queued):
+        receiver.metrics.relayed.inc()
+    log.info("stored_message_relayed", message_id=message.id, conversation_id=conversation.id, parts=len(parts))
+    return stored
 
 
 async def _identification(receiver: Receiver, proxy: str, body: str, entry: relay.RouteEntry) -> tuple[int, int]:
@@ -179,6 +235,10 @@ async def _reply(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
         log.info("inbound_duplicate_ignored")
         return InboundOutcome.DUPLICATE
     structlog.contextvars.bind_contextvars(message_id=stored.inbound_id)
+    if stored.callback_id is not None:
+        receiver.callbacks_due.set()
+        log.info("message_out_of_session", sender=mask(sender), callback_id=stored.callback_id)
+        return InboundOutcome.OUT_OF_SESSION
     if stored.reply is not None:
         await receiver.dispatcher.dispatch(stored.reply, priority, proxy)
     help_sent = kind == MessageKind.HELP

@@ -43,7 +43,11 @@ class Metrics:
                                     ["statement"], buckets=BATCH_BUCKETS)
         self.batch_splits = counter("gateway_batch_splits_total", "Batches that failed and were run again one by one.",
                                     ["statement"])
-        # Compliance and verification.
+        self._compliance(counter)
+        self._callbacks(counter)
+
+    def _compliance(self, counter) -> None:
+        """Compliance and verification."""
         self.line_type_lookups = counter("gateway_line_type_lookups_total",
                                          "Line-type answers by where they came from, errors and timeouts.", ["result"])
         self.verifications = counter("gateway_verifications_total", "Verification events.", ["event"])
@@ -52,6 +56,15 @@ class Metrics:
                                           ["preference"])
         self.dnd = counter("gateway_dnd_total", "Phones put on do-not-disturb, by kind.", ["dnd"])
         self.compliance = counter("gateway_compliance_alerts_total", "Communities warned or restricted.", ["state"])
+
+    def _callbacks(self, counter) -> None:
+        """The platform's callbacks: intercept and out of session (gateway/platform/callbacks.py)."""
+        self.callbacks = counter("gateway_platform_callbacks_total",
+                                 "Intercept and out-of-session callbacks finished, by kind and outcome.",
+                                 ["kind", "outcome"])
+        self.callback_tries = counter("gateway_platform_callback_tries_total",
+                                      "POSTs to intercept and out-of-session URLs, by kind and answer (2xx, 4xx, "
+                                      "5xx, timeout or an error's name).", ["kind", "result"])
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

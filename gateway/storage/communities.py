@@ -11,7 +11,7 @@ import asyncpg
 
 from gateway.routing.keys import OpenConversation
 from gateway.storage.db import QUERIES, Executor
-from gateway.vocabulary import CommunityMode, ComplianceState, UnknownLineType
+from gateway.vocabulary import CommunityMode, ComplianceState, InterceptPolicy, UnknownLineType
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,9 @@ class Community:
     rates_checked_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    intercept_url: str | None  # offered each text before it is relayed (gateway/platform/intercepts.py)
+    intercept_policy: InterceptPolicy  # when the intercept URL gives no useful answer
+    out_of_session_url: str | None  # told of texts that belong to no conversation, instead of the auto-reply
     numbers: list[str]  # E.164, sorted
     number_carriers: list[str | None]  # each number's carrier, in the same order; None: the gateway's default
     open_conversations: int
@@ -53,7 +56,8 @@ class Community:
     def of(cls, row: asyncpg.Record) -> Community:
         values = dict(row)
         values.update(mode=CommunityMode(row["mode"]), unknown_line_type=UnknownLineType(row["unknown_line_type"]),
-                      compliance_state=ComplianceState(row["compliance_state"]))
+                      compliance_state=ComplianceState(row["compliance_state"]),
+                      intercept_policy=InterceptPolicy(row["intercept_policy"]))
         return cls(**values)
 
 

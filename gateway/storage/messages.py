@@ -125,12 +125,15 @@ class StoreRelayed(NamedTuple):
 
 class StoredRelay(NamedTuple):
     """conversation_open False: the conversation was closed meanwhile, nothing stored. inbound_id None: a
-    carrier retry of a sid stored already. relayed: the parts, in order; notice: the media notice, if due."""
+    carrier retry of a sid stored already. relayed: the parts, in order; notice: the media notice, if due.
+    intercept_id: the callback offering the text to the community's intercept URL (its parts are held until
+    it answers); None when the community has none."""
 
     conversation_open: bool
     inbound_id: int | None
     relayed: tuple[StoredOutbound, ...]
     notice: StoredOutbound | None
+    intercept_id: int | None = None
 
 
 async def store_relayed(batch: Batched[StoreRelayed], params: StoreRelayed) -> StoredRelay:
@@ -141,15 +144,17 @@ async def store_relayed(batch: Batched[StoreRelayed], params: StoreRelayed) -> S
         params.part_segments))
     notice = None if row["notice_id"] is None else StoredOutbound(
         row["notice_id"], MessageStatus(row["notice_status"]), row["notice_reason"], params.notice_segments)
-    return StoredRelay(row["conversation_id"] is not None, row["inbound_id"], relayed, notice)
+    return StoredRelay(row["conversation_id"] is not None, row["inbound_id"], relayed, notice, row["intercept_id"])
 
 
 @dataclass(frozen=True, slots=True)
 class StoredReply:
-    """inbound_id None: a carrier retry. reply None: no reply due (none asked, or the auto-reply went today)."""
+    """inbound_id None: a carrier retry. reply None: no reply due (none asked, or the auto-reply went today).
+    callback_id: the callback telling the community's out-of-session URL of the text (no auto-reply then)."""
 
     inbound_id: int | None
     reply: StoredOutbound | None
+    callback_id: int | None = None
 
 
 async def store_keyword_message(db: Executor, *, sender: str, number: str, body: str, media_urls: list[str],
@@ -168,7 +173,7 @@ async def store_inbound_with_reply(db: Executor, *, sender: str, proxy: str, bod
                             reply_kind, reply_priority, segments, reply_segments)
     stored = None if row["reply_id"] is None else StoredOutbound(
         row["reply_id"], MessageStatus(row["reply_status"]), row["reply_reason"], reply_segments)
-    return StoredReply(row["inbound_id"], stored)
+    return StoredReply(row["inbound_id"], stored, row["callback_id"])
 
 
 # --- Sending -------------------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 -- $1 sender, $2 proxy number, $3 body, $4 media urls, $5 carrier sid, $6 reply text ('' for none),
 -- $7 reply kind: 'auto_reply' goes out at most once per sender, number and UTC day; 'help' every time.
 -- $8 reply priority, $9 the inbound body's segments, $10 the reply's.
--- inbound_id is null for a carrier retry; reply_id is null when no reply is due.
+-- inbound_id is null for a carrier retry; reply_id is null when no reply is due. When the community has an
+-- out-of-session URL, a text that would get the auto-reply gets none: a callback tells that URL of it instead
+-- (callback_id; gateway/platform/out_of_session.py).
 WITH inbound AS (
     INSERT INTO messages (community_id, direction, kind, from_number, to_number, body, media_urls,
                           carrier_sid, status, segments)
@@ -10,9 +12,17 @@ WITH inbound AS (
             $4, $5, 'received', $9)
     ON CONFLICT (carrier_sid) DO NOTHING
     RETURNING id, community_id
+), out_of_session AS (
+    INSERT INTO platform_callbacks (kind, message_id, community_id, url)
+    SELECT 'out_of_session', inbound.id, inbound.community_id, c.out_of_session_url
+    FROM inbound JOIN communities c ON c.id = inbound.community_id
+    WHERE $7 = 'auto_reply' AND c.out_of_session_url IS NOT NULL
+    RETURNING id
 ), reply_allowed AS (
     -- Only a number we own can answer; an auto-reply only if none went to this sender today.
-    SELECT inbound.community_id FROM inbound WHERE inbound.community_id IS NOT NULL AND $6 <> ''
+    SELECT inbound.community_id FROM inbound
+    WHERE inbound.community_id IS NOT NULL AND $6 <> ''
+      AND NOT ($7 = 'auto_reply' AND EXISTS (SELECT 1 FROM out_of_session))
 ), once_a_day AS (
     INSERT INTO auto_replies (proxy_number, sender, day)
     SELECT $2, $1, (now() AT TIME ZONE 'UTC')::date FROM reply_allowed WHERE $7 = 'auto_reply'
@@ -35,4 +45,5 @@ WITH inbound AS (
     WHERE contacts.first_inbound_at IS NULL
 )
 SELECT (SELECT id FROM inbound) AS inbound_id, (SELECT id FROM reply) AS reply_id,
-       (SELECT status FROM reply) AS reply_status, (SELECT status_reason FROM reply) AS reply_reason
+       (SELECT status FROM reply) AS reply_status, (SELECT status_reason FROM reply) AS reply_reason,
+       (SELECT id FROM out_of_session) AS callback_id

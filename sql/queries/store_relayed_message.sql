@@ -5,11 +5,16 @@
 -- relayed yet ('' for none; sent at most once per sender, number and UTC day), $12 its segments.
 -- conversation_id is null when the conversation is no longer open; inbound_id is null for a carrier retry.
 -- The parts get ascending ids in their order, so the queue sends them in order. A relayed copy is "blocked"
--- (with the reason) when outbound_block_reason says it must not be sent.
+-- (with the reason) when outbound_block_reason says it must not be sent. When the community has an intercept
+-- URL, the others are "held" (reason intercepting) and a callback offers the text to that URL (intercept_id);
+-- the answer releases, rewrites or blocks them (gateway/platform/intercepts.py).
 WITH conversation AS (
     UPDATE conversations SET last_activity_at = now()
     WHERE id = $1 AND status = 'open'
     RETURNING id, community_id
+), interceptor AS (
+    SELECT c.intercept_url FROM conversation JOIN communities c ON c.id = conversation.community_id
+    WHERE c.intercept_url IS NOT NULL
 ), inbound AS (
     INSERT INTO messages (community_id, conversation_id, direction, kind, from_number, to_number, body,
                           media_urls, carrier_sid, status, segments)
@@ -20,11 +25,21 @@ WITH conversation AS (
     INSERT INTO messages (community_id, conversation_id, direction, kind, priority, from_number, to_number,
                           body, status, status_reason, segments)
     SELECT community_id, conversation_id, 'outbound', 'relay', 'relay', $3, $7, part.body,
-           CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason, part.segments
+           CASE WHEN block.reason IS NOT NULL THEN 'blocked'
+                WHEN EXISTS (SELECT 1 FROM interceptor) THEN 'held' ELSE 'queued' END,
+           coalesce(block.reason, CASE WHEN EXISTS (SELECT 1 FROM interceptor) THEN 'intercepting' END),
+           part.segments
     FROM inbound, LATERAL (SELECT outbound_block_reason(inbound.community_id, $7, 'relay') AS reason) block,
          unnest($8::text[], $10::int[]) WITH ORDINALITY AS part (body, segments, n)
     ORDER BY part.n
     RETURNING id, status, status_reason
+), intercept AS (
+    INSERT INTO platform_callbacks (kind, message_id, community_id, conversation_id, part_ids, url)
+    SELECT 'intercept', inbound.id, inbound.community_id, inbound.conversation_id, held.ids, interceptor.intercept_url
+    FROM inbound, interceptor,
+         (SELECT array_agg(id ORDER BY id) AS ids FROM outbound WHERE status = 'held') held
+    WHERE held.ids IS NOT NULL
+    RETURNING id
 ), once_a_day AS (
     INSERT INTO auto_replies (proxy_number, sender, day, kind)
     SELECT $3, $2, (now() AT TIME ZONE 'UTC')::date, 'media' FROM inbound WHERE $11 <> ''
@@ -55,4 +70,5 @@ SELECT (SELECT id FROM conversation) AS conversation_id,
        (SELECT coalesce(array_agg(status_reason ORDER BY id), '{}') FROM outbound) AS outbound_reasons,
        (SELECT id FROM notice) AS notice_id,
        (SELECT status FROM notice) AS notice_status,
-       (SELECT status_reason FROM notice) AS notice_reason
+       (SELECT status_reason FROM notice) AS notice_reason,
+       (SELECT id FROM intercept) AS intercept_id

@@ -20,6 +20,11 @@ UPDATE communities SET
                                ELSE opt_out_webhook_url END,
     alert_webhook_url = CASE WHEN $2::jsonb ? 'alert_webhook_url' THEN $2::jsonb->>'alert_webhook_url'
                              ELSE alert_webhook_url END,
+    intercept_url = CASE WHEN $2::jsonb ? 'intercept_url' THEN $2::jsonb->>'intercept_url' ELSE intercept_url END,
+    intercept_policy = CASE WHEN $2::jsonb ? 'intercept_policy' THEN $2::jsonb->>'intercept_policy'
+                            ELSE intercept_policy END,
+    out_of_session_url = CASE WHEN $2::jsonb ? 'out_of_session_url' THEN $2::jsonb->>'out_of_session_url'
+                              ELSE out_of_session_url END,
     timezone = CASE WHEN $2::jsonb ? 'timezone' THEN $2::jsonb->>'timezone' ELSE timezone END,
     daily_limit_levels = CASE WHEN $2::jsonb ? 'daily_limit_levels'
                               THEN (SELECT array_agg(value::int) FROM jsonb_array_elements_text(
