@@ -218,8 +218,9 @@ async def release_held(request: web.Request, body: types.HeldIds) -> types.Relea
     Released from the monthly review queue, a message may pass the monthly limit: someone looked at it."""
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
-    released = await limits.release(pool, request.app[DISPATCHER], community_id=community.id, reason=body.reason,
-                                    ids=body.ids, override=body.reason == HoldReason.MONTHLY_LIMIT)
+    reason = HoldReason(body.reason)
+    released = await limits.release(pool, request.app[DISPATCHER], community_id=community.id, reason=reason,
+                                    ids=body.ids, override=reason == HoldReason.MONTHLY_LIMIT)
     return types.Released(released=released)
 
 
@@ -229,7 +230,7 @@ async def cancel_held(request: web.Request, body: types.HeldIds) -> types.Cancel
     """Cancel held messages (ids absent: all of them held for the reason)"""
     pool = request.app[POOL]
     community = await communities.find(pool, path_id(request))
-    canceled = await limits.cancel(pool, community_id=community.id, reason=body.reason, ids=body.ids)
+    canceled = await limits.cancel(pool, community_id=community.id, reason=HoldReason(body.reason), ids=body.ids)
     return types.Canceled(canceled=canceled)
 
 

@@ -94,7 +94,7 @@ class HeldIds(Strict):
     default), or texts the community's intercept URL gave no useful answer for (intercept_policy hold)."""
 
     ids: Annotated[list[Annotated[int, Meta(gt=0, lt=2 ** 62)]], Meta(min_length=1, max_length=1000)] | None = None
-    reason: Literal[HoldReason.MONTHLY_LIMIT, HoldReason.INTERCEPT_UNANSWERED] = HoldReason.MONTHLY_LIMIT
+    reason: Literal["monthly_limit", "intercept_unanswered"] = "monthly_limit"  # HoldReason values
 
 
 class Person(Strict):
