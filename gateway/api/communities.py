@@ -20,7 +20,7 @@ from gateway.errors import InvalidInput, Malformed
 from gateway.keys import CARRIERS, CONFIG, COUNTERS, DISPATCHER, LINE_TYPES, POOL
 from gateway.storage import held as held_rows
 from gateway.storage.communities import Community
-from gateway.vocabulary import CommunityMode, HoldReason, Preference, UnknownLineType
+from gateway.vocabulary import CommunityMode, EventType, HoldReason, Preference, UnknownLineType
 from gateway.relay.phones import to_e164
 from gateway.api.validation import path_id, query_number, query_text, read_json, storable, text
 
@@ -76,6 +76,15 @@ def _levels(value: Any, name: str) -> list[int]:
     return value
 
 
+def _event_types(value: Any, name: str) -> list[str]:
+    """A filter of event types: at least one, each a known type (vocabulary.EventType), no repeats."""
+    known = set(EventType)
+    if not value or not all(isinstance(v, str) and v in known for v in value) or len(set(value)) != len(value):
+        raise InvalidInput("invalid_field", f"{name}: expected a list of distinct event types, of "
+                           + ", ".join(EventType))
+    return value
+
+
 # setting -> (JSON type, may be null, check)
 SETTINGS: dict[str, tuple[type, bool, Callable[[Any, str], Any]]] = {
     "name": (str, False, _text(100)),
@@ -90,6 +99,8 @@ SETTINGS: dict[str, tuple[type, bool, Callable[[Any, str], Any]]] = {
     "help_text": (str, True, _text(320)),
     "opt_out_webhook_url": (str, True, _url),
     "alert_webhook_url": (str, True, _url),
+    "event_url": (str, True, _url),
+    "event_types": (list, True, _event_types),
     "timezone": (str, False, _text(64)),  # and see _usable_timezone
     "daily_limit_levels": (list, True, _levels),
     "daily_limit_ceiling": (int, True, _between(1, 10 ** 6)),

@@ -35,6 +35,7 @@ def community(view: Overview, default_carrier: str) -> dict:
         "unknown_line_type": c.unknown_line_type, "sender_name": c.sender_name,
         "sender_id_template": c.sender_id_template, "help_text": c.help_text,
         "opt_out_webhook_url": c.opt_out_webhook_url, "alert_webhook_url": c.alert_webhook_url,
+        "event_url": c.event_url, "event_types": c.event_types,
         "timezone": c.timezone, "created_at": value(c.created_at), "updated_at": value(c.updated_at),
         "numbers": c.numbers, "open_conversations": c.open_conversations,
         "carriers": {phone: carrier or default_carrier for phone, carrier in zip(c.numbers, c.number_carriers)},

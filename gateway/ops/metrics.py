@@ -52,6 +52,11 @@ class Metrics:
                                           ["preference"])
         self.dnd = counter("gateway_dnd_total", "Phones put on do-not-disturb, by kind.", ["dnd"])
         self.compliance = counter("gateway_compliance_alerts_total", "Communities warned or restricted.", ["state"])
+        # Events to communities (gateway/platform/events.py). Stored by SQL with the change, so "enqueued" is
+        # counted when a process first takes one for posting.
+        self.events = counter("gateway_events_total", "Event deliveries by type and outcome: enqueued (first taken "
+                              "for posting), delivered, deferred (a try failed; retried), failed (given up).",
+                              ["type", "outcome"])
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -6,6 +6,8 @@
 -- conversation_id is null when the conversation is no longer open; inbound_id is null for a carrier retry.
 -- The parts get ascending ids in their order, so the queue sends them in order. A relayed copy is "blocked"
 -- (with the reason) when outbound_block_reason says it must not be sent.
+-- Events (message.received, then message.relayed or message.blocked for each part) are stored only where the
+-- community has somewhere to send them (event_targets gives no row otherwise).
 WITH conversation AS (
     UPDATE conversations SET last_activity_at = now()
     WHERE id = $1 AND status = 'open'
@@ -24,7 +26,7 @@ WITH conversation AS (
     FROM inbound, LATERAL (SELECT outbound_block_reason(inbound.community_id, $7, 'relay') AS reason) block,
          unnest($8::text[], $10::int[]) WITH ORDINALITY AS part (body, segments, n)
     ORDER BY part.n
-    RETURNING id, status, status_reason
+    RETURNING id, status, status_reason, body
 ), once_a_day AS (
     INSERT INTO auto_replies (proxy_number, sender, day, kind)
     SELECT $3, $2, (now() AT TIME ZONE 'UTC')::date, 'media' FROM inbound WHERE $11 <> ''
@@ -47,6 +49,21 @@ WITH conversation AS (
     SELECT community_id, $2, now() FROM inbound
     ON CONFLICT (community_id, phone) DO UPDATE SET first_inbound_at = now()
     WHERE contacts.first_inbound_at IS NULL
+), hooks AS (
+    INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
+    SELECT i.community_id, t.url, t.target, 'message.received', event_body('message.received', jsonb_build_object(
+               'community_id', i.community_id, 'conversation_id', i.conversation_id, 'message_id', i.id,
+               'from', $2::text, 'to', $3::text, 'body', $4::text, 'media_urls', to_jsonb($5::text[]),
+               'segments', $9::int))
+    FROM inbound i, event_targets(i.community_id, 'message.received') t
+    UNION ALL
+    SELECT i.community_id, t.url, t.target, e.type, event_body(e.type, jsonb_build_object(
+               'community_id', i.community_id, 'conversation_id', i.conversation_id, 'message_id', o.id,
+               'inbound_message_id', i.id, 'from', $3::text, 'to', $7::text, 'body', o.body, 'status', o.status,
+               'reason', o.status_reason))
+    FROM inbound i, outbound o,
+         LATERAL (SELECT CASE WHEN o.status = 'blocked' THEN 'message.blocked' ELSE 'message.relayed' END) e (type),
+         event_targets(i.community_id, e.type) t
 )
 SELECT (SELECT id FROM conversation) AS conversation_id,
        (SELECT id FROM inbound) AS inbound_id,
