@@ -57,7 +57,7 @@ log = structlog.get_logger(__name__)
 async def postgres(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG].database
     pool = await db.create_pool(config.url, min_size=config.pool_min, max_size=config.pool_max,
-                                command_timeout=config.command_timeout)
+                                command_timeout=config.command_timeout, event_url=app[CONFIG].hooks.event_url)
     if config.migrate_on_start:
         async with pool.acquire() as conn:
             await migrate.migrate(conn)

@@ -101,6 +101,7 @@ class ComplianceSettings:
 @dataclass(frozen=True)
 class HooksSettings:
     secret: str = ""
+    event_url: str = ""  # every community's events also go here (signed with the gateway's secret); "": nowhere
     timeout: float = 5.0
     max_attempts: int = 8
     interval: float = 1.0  # and between looks for intercept and out-of-session callbacks that are due
@@ -209,6 +210,7 @@ ENVIRONMENT = {
     "LINE_TYPE_LOOKUP": ("lookup", "name"),
     "GATEWAY_VERIFICATION_SECRET": ("verification", "secret"),
     "GATEWAY_WEBHOOK_SECRET": ("hooks", "secret"),
+    "GATEWAY_EVENT_URL": ("hooks", "event_url"),
 }
 
 
@@ -302,6 +304,8 @@ def validate(config: Config) -> Config:
         check_url("database.url (DATABASE_URL)", config.database.url, ("postgres", "postgresql"))
     if config.redis.url:
         check_url("redis.url (REDIS_URL)", config.redis.url, ("redis", "rediss", "unix"))
+    if config.hooks.event_url:
+        check_url("hooks.event_url (GATEWAY_EVENT_URL)", config.hooks.event_url, ("http", "https"))
     _validate_carrier(config)
     if not 1 <= config.database.pool_min <= config.database.pool_max:
         raise ConfigError("database.pool_min: must be at least 1 and at most database.pool_max")

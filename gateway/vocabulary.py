@@ -283,3 +283,28 @@ class CallbackOutcome(StrEnum):
     UNANSWERED_HELD = "unanswered_held"  # intercept: no useful answer, policy hold
     NOT_OPENED = "not_opened"  # out of session: 2xx, but no conversation opened for the sender
     GIVEN_UP = "given_up"  # out of session: no 2xx after every try
+class EventType(StrEnum):
+    """What an event reports (webhook_deliveries.event; the "type" of its body). Emitted by the SQL statement
+    that makes the change (sql/queries/*.sql, through event_targets), so tests/test_events.py checks every
+    type named there is one of these."""
+
+    MESSAGE_RECEIVED = "message.received"
+    MESSAGE_RELAYED = "message.relayed"
+    MESSAGE_STATUS_CHANGED = "message.status_changed"
+    MESSAGE_BLOCKED = "message.blocked"
+    MESSAGE_HELD = "message.held"
+    CONVERSATION_OPENED = "conversation.opened"
+    CONVERSATION_CLOSED = "conversation.closed"
+    CONVERSATION_EXPIRED = "conversation.expired"
+    CONTACT_PREFERENCE_CHANGED = "contact.preference_changed"
+    DND_SET = "dnd.set"
+    DND_LIFTED = "dnd.lifted"
+    COMMUNITY_WARNED = "community.warned"
+    COMMUNITY_RESTRICTED = "community.restricted"
+
+
+class EventTarget(StrEnum):
+    """Whose URL and secret a delivery goes to (webhook_deliveries.target)."""
+
+    COMMUNITY = "community"  # the community's event_url (or its older opt-out and alert URLs), its own secret
+    GATEWAY = "gateway"  # the gateway-wide hooks.event_url, the gateway's secret

@@ -179,7 +179,8 @@ class FakeLookup:
 
 @dataclass
 class HookReceiver:
-    """A community's own server: records the signed JSON POSTs it gets; fails the first `failures` of them."""
+    """A community's own server: records the signed JSON POSTs it gets (body and headers); fails the first
+    `failures` of them."""
 
     received: list[dict] = field(default_factory=list)
     failures: int = 0
@@ -192,8 +193,7 @@ class HookReceiver:
 
     async def hook(self, request: web.Request) -> web.Response:
         body = await request.text()
-        self.received.append({"body": body, "signature": request.headers.get("X-Gateway-Signature"),
-                              "timestamp": request.headers.get("X-Gateway-Timestamp")})
+        self.received.append({"body": body, "headers": dict(request.headers)})
         if self.failures:
             self.failures -= 1
             return web.Response(status=500)

@@ -111,7 +111,7 @@ async def test_high_error_rate_restricts_until_an_operator_lifts_it(start_gatewa
     compliance = await wait_for(restricted, what="restricted")
     assert compliance["error_rate"] == 0.25 and compliance["opt_out_rate"] == 0.0
     await wait_for(lambda: _delivered(hook_receiver), what="alert webhook")
-    assert json.loads(hook_receiver.received[0]["body"])["event"] == "community_restricted"
+    assert json.loads(hook_receiver.received[0]["body"])["type"] == "community.restricted"
 
     # Restricted: held, except keyword confirmations.
     status, message = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",

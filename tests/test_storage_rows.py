@@ -4,7 +4,7 @@ function against the migrated schema, returning typed rows with the vocabulary's
 from datetime import date
 
 from gateway.storage import communities, contacts, events, held, line_types, messages, usage, verifications
-from gateway.vocabulary import (CommunityMode, ComplianceState, DeliveryStatus, Dnd, HoldReason, MessageKind,
+from gateway.vocabulary import (CommunityMode, ComplianceState, DeliveryStatus, Dnd, EventType, HoldReason, MessageKind,
                                 MessageStatus, Preference, Priority, UnknownLineType, VerificationStatus)
 
 NUMBER, PHONE = "+15550001000", "+14155552671"
@@ -122,13 +122,15 @@ async def test_a_verification_from_send_to_check(db):
 
 async def test_webhook_deliveries_are_claimed_once_and_finished(db):
     community_id = await _community(db)
-    await events.insert_delivery(db, community_id=community_id, url="http://example.invalid/hook", event="e",
-                                 payload={"event": "e", "on": date(2026, 1, 2)})
+    await events.insert_event(db, community_id=community_id, event=EventType.DND_SET, data={"on": date(2026, 1, 2)})
+    assert await db.fetchval("SELECT count(*) FROM webhook_deliveries") == 0  # nowhere to send it: not stored
+    await db.execute("UPDATE communities SET event_url = 'http://example.invalid/hook' WHERE id = $1", community_id)
+    await events.insert_event(db, community_id=community_id, event=EventType.DND_SET, data={"on": date(2026, 1, 2)})
     [delivery] = await events.claim_deliveries(db, limit=5, max_attempts=3, claim_seconds=60)
-    assert (delivery.event, delivery.attempts) == ("e", 1) and '"2026-01-02"' in delivery.payload
+    assert (delivery.event, delivery.attempts) == ("dnd.set", 1) and '"2026-01-02"' in delivery.payload
     assert await events.claim_deliveries(db, limit=5, max_attempts=3, claim_seconds=60) == []
     await events.finish_delivery(db, delivery_id=delivery.id, status=DeliveryStatus.PENDING, retry_in=0, error="x")
-    assert await events.give_up_deliveries(db, max_attempts=1) == [delivery.id]
+    assert await events.give_up_deliveries(db, max_attempts=1) == [(delivery.id, "dnd.set")]
 
 
 async def test_usage_counters_and_held_messages(db):

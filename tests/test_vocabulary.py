@@ -20,6 +20,7 @@ CHECKED = {
     ("verifications", "status"): v.VerificationStatus,
     ("usage_counters", "period"): v.UsagePeriod,
     ("webhook_deliveries", "status"): v.DeliveryStatus,
+    ("webhook_deliveries", "target"): v.EventTarget,
     ("auto_replies", "kind"): v.AutoReplyKind,
     ("communities", "intercept_policy"): v.InterceptPolicy,
     ("platform_callbacks", "kind"): v.CallbackKind,

@@ -1,16 +1,16 @@
-"""The internal HTTP API (/v1, JSON, bearer token): communities, conversations, messages, verifications; and its
-contract at /openapi.json, generated from the same declarations (gateway/api/contract.py)."""
+"""The internal HTTP API (/v1, JSON, bearer token): communities, conversations, messages, verifications, events;
+and its contract at /openapi.json, generated from the same declarations (gateway/api/contract.py)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import communities, conversations, lists, numbers, openapi, verifications
+from gateway.api import communities, conversations, events, lists, numbers, openapi, verifications
 
 # Every module's declared endpoints: served, and documented in /openapi.json.
 ROUTES = (communities.routes, conversations.routes, verifications.routes)
-# Not declared in the contract yet (served, not in /openapi.json): the lists and a community's numbers.
-UNDECLARED = (lists.routes, numbers.routes)
+# Not declared in the contract yet (served, not in /openapi.json): the lists, a community's numbers, events.
+UNDECLARED = (lists.routes, numbers.routes, events.routes)
 
 
 def add_routes(app: web.Application) -> None:

@@ -56,7 +56,15 @@ CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "alert_webhook_url": _url,
     "intercept_url": _url,
     "out_of_session_url": _url,
+    "event_url": _url,
+    "event_types": lambda value, name: _distinct(value, name),
 }
+
+
+def _distinct(values: list, name: str) -> list:
+    if len(set(values)) != len(values):
+        raise InvalidInput("invalid_field", f"{name}: each at most once")
+    return values
 
 
 async def _settings(request: web.Request, given: types.Settings) -> dict[str, Any]:

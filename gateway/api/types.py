@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationStatus, Direction, Dnd, HoldReason,
+from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationStatus, Direction, Dnd, EventType, HoldReason,
                                 LineType, MessageKind, MessageStatus, Preference, UnknownLineType,
                                 InterceptPolicy, VerificationStatus)
 
@@ -65,6 +65,8 @@ class Settings(Strict, kw_only=True):
     intercept_url: Url | None | UnsetType = UNSET
     intercept_policy: InterceptPolicy | UnsetType = UNSET
     out_of_session_url: Url | None | UnsetType = UNSET
+    event_url: Url | None | UnsetType = UNSET
+    event_types: Annotated[list[EventType], Meta(min_length=1, max_length=len(EventType))] | None | UnsetType = UNSET
     timezone: TimeZone | UnsetType = UNSET
     daily_limit_levels: Annotated[list[Annotated[int, Meta(ge=1, le=10 ** 6)]],
                                   Meta(min_length=1, max_length=20)] | None | UnsetType = UNSET
@@ -191,6 +193,8 @@ class Community(Struct):
     intercept_url: str | None
     intercept_policy: InterceptPolicy
     out_of_session_url: str | None
+    event_url: str | None
+    event_types: list[EventType] | None  # null: every type
     timezone: str
     created_at: datetime
     updated_at: datetime

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncpg
 import structlog
 
-from gateway.platform import events as hooks
 from gateway.relay import segments
 from gateway.carriers import Carrier, Failure, InboundMessage
 from gateway.config import ComplianceSettings
@@ -73,17 +72,13 @@ async def handle_keyword(pool: asyncpg.Pool, dispatcher: Dispatcher, metrics: Me
 
 async def _set_preference(conn: asyncpg.Connection, community: NumberOwner, sender: str, proxy: str,
                           kind: KeywordKind, word: str) -> contacts.PreferenceChange:
-    """STOP and START change the preference (and tell the community's webhook, in the same transaction)."""
+    """STOP and START change the preference (and store the event, in the same statement)."""
     if kind not in PREFERENCES:
         return contacts.PreferenceChange(Preference.UNKNOWN, False)
     preference = PREFERENCES[kind]
-    change = await contacts.set_preference(conn, community_id=community.id, phone=sender, preference=preference,
-                                           number=proxy, keyword=word)
-    if change.changed:
-        await hooks.enqueue(conn, community.id, community.opt_out_webhook_url, "preference_changed", {
-            "community_id": community.id, "phone": sender, "preference": preference,
-            "previous": change.before, "keyword": word, "number": proxy})
-    return change
+    # The same statement stores the contact.preference_changed event, where the community takes events.
+    return await contacts.set_preference(conn, community_id=community.id, phone=sender, preference=preference,
+                                         number=proxy, keyword=word)
 
 
 def dnd_for(failure: Failure | None) -> Dnd | None:

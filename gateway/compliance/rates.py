@@ -15,7 +15,7 @@ from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.metrics import Metrics
 from gateway.storage import communities as community_rows
 from gateway.storage.communities import CommunityRates
-from gateway.vocabulary import ComplianceState, HoldReason
+from gateway.vocabulary import ComplianceState, EventType, HoldReason
 
 log = structlog.get_logger(__name__)
 # The log event when a community moves into a state.
@@ -64,7 +64,8 @@ async def _judge_one(pool: asyncpg.Pool, metrics: Metrics, config: ComplianceSet
                                                            error_rate=measured.error_rate,
                                                            opt_out_rate=measured.opt_out_rate)
         if change.before != state and state.severity > change.before.severity:
-            await hooks.enqueue(conn, community_id, change.alert_webhook_url, f"community_{state}", {
+            event = EventType.COMMUNITY_RESTRICTED if state == ComplianceState.RESTRICTED else EventType.COMMUNITY_WARNED
+            await hooks.emit(conn, community_id, event, {
                 "community_id": community_id, "state": state, "error_rate": measured.error_rate,
                 "opt_out_rate": measured.opt_out_rate, "sent": traffic.sent})
     if change.before != state:

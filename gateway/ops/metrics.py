@@ -56,6 +56,15 @@ class Metrics:
                                           ["preference"])
         self.dnd = counter("gateway_dnd_total", "Phones put on do-not-disturb, by kind.", ["dnd"])
         self.compliance = counter("gateway_compliance_alerts_total", "Communities warned or restricted.", ["state"])
+        self._platform(counter)
+
+    def _platform(self, counter) -> None:
+        """What the platform's side counts (issue 12)."""
+        # Events to communities (gateway/platform/events.py). Stored by SQL with the change, so "enqueued" is
+        # counted when a process first takes one for posting.
+        self.events = counter("gateway_events_total", "Event deliveries by type and outcome: enqueued (first taken "
+                              "for posting), delivered, deferred (a try failed; retried), failed (given up).",
+                              ["type", "outcome"])
 
     def _callbacks(self, counter) -> None:
         """The platform's callbacks: intercept and out of session (gateway/platform/callbacks.py)."""

@@ -31,6 +31,8 @@ class Community:
     help_text: str | None
     opt_out_webhook_url: str | None
     alert_webhook_url: str | None
+    event_url: str | None  # where its events go (the older two URLs take some types too: event_targets)
+    event_types: list[str] | None  # the event types it takes; None: all
     timezone: str  # IANA name
     current_day: date | None  # the local day its sends count on (set by the daily reset)
     day_started_at: datetime | None  # the local midnight that began current_day

@@ -59,7 +59,10 @@ async def _reset(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
-async def create_pool(url: str, *, min_size: int, max_size: int, command_timeout: float) -> asyncpg.Pool:
+async def create_pool(url: str, *, min_size: int, max_size: int, command_timeout: float,
+                      event_url: str = "") -> asyncpg.Pool:
+    """event_url: the gateway-wide event URL (hooks.event_url), set on every connection as gateway.event_url,
+    which event_targets (migration 0014) reads: each statement that emits events sends them there too."""
     return await asyncpg.create_pool(
         url,
         min_size=min_size,
@@ -68,4 +71,5 @@ async def create_pool(url: str, *, min_size: int, max_size: int, command_timeout
         reset=_reset,
         # Fail fast when Postgres is away so the webhook can answer 503 and the carrier retries.
         timeout=command_timeout,
+        server_settings={"gateway.event_url": event_url},
     )

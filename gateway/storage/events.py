@@ -1,13 +1,15 @@
-"""Webhook deliveries to communities: stored with the change they report, claimed, posted, finished."""
+"""Event deliveries to communities (webhook_deliveries): stored by the statement that makes the change (through
+event_targets, migration 0014), claimed, posted, finished, listed and replayed."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Mapping
 
 from gateway.storage.db import QUERIES, Executor
-from gateway.vocabulary import DeliveryStatus
+from gateway.vocabulary import DeliveryStatus, EventTarget, EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,30 +17,71 @@ class Delivery:
     """A delivery claimed for one try (claim_webhook_deliveries.sql)."""
 
     id: int
+    community_id: int
+    webhook_id: str  # the Standard Webhooks webhook-id: the same on every try and replay
+    target: EventTarget  # whose secret signs it
     url: str
-    event: str
+    event: str  # the event type
     payload: str  # the JSON body, as stored
     attempts: int  # tries so far, this one included
 
 
-async def insert_delivery(db: Executor, *, community_id: int, url: str, event: str,
-                          payload: Mapping[str, Any]) -> None:
-    """Store a delivery of payload (dates as ISO text), pending."""
-    await db.execute(QUERIES.insert_webhook_delivery, community_id, url, event, json.dumps(payload, default=str))
+@dataclass(frozen=True, slots=True)
+class LoggedDelivery:
+    """A delivery as the log shows it (list_event_deliveries.sql)."""
+
+    id: int
+    webhook_id: str
+    event: str
+    target: str
+    url: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime  # when pending: the next try; otherwise the last change
+    created_at: datetime
+    updated_at: datetime
+    payload: str  # the JSON body, as stored
 
 
-async def give_up_deliveries(db: Executor, *, max_attempts: int) -> list[int]:
-    """Fail, without another try, the due deliveries that had max_attempts tries already; their ids."""
-    return [row["id"] for row in await db.fetch(QUERIES.give_up_webhook_deliveries, max_attempts)]
+async def insert_event(db: Executor, *, community_id: int, event: EventType, data: Mapping[str, Any]) -> None:
+    """Store an event (data: JSON-able, dates as ISO text) for each place the community sends it; nothing when it
+    has none. Run it on the connection of the change's transaction."""
+    await db.execute(QUERIES.insert_event, community_id, event, json.dumps(data, default=str))
+
+
+async def give_up_deliveries(db: Executor, *, max_attempts: int) -> list[tuple[int, str]]:
+    """Fail, without another try, the due deliveries that had max_attempts tries already; (id, event type) each."""
+    return [(row["id"], row["event"]) for row in await db.fetch(QUERIES.give_up_webhook_deliveries, max_attempts)]
 
 
 async def claim_deliveries(db: Executor, *, limit: int, max_attempts: int, claim_seconds: float) -> list[Delivery]:
     """Up to limit due deliveries, each counted as a try and kept from other processes for claim_seconds."""
     rows = await db.fetch(QUERIES.claim_webhook_deliveries, limit, max_attempts, claim_seconds)
-    return [Delivery(row["id"], row["url"], row["event"], row["payload"], row["attempts"]) for row in rows]
+    return [Delivery(row["id"], row["community_id"], row["webhook_id"], EventTarget(row["target"]), row["url"],
+                     row["event"], row["payload"], row["attempts"]) for row in rows]
 
 
 async def finish_delivery(db: Executor, *, delivery_id: int, status: DeliveryStatus, retry_in: float,
                           error: str | None) -> None:
     """Record a try's outcome; a pending one is tried again in retry_in seconds."""
     await db.execute(QUERIES.finish_webhook_delivery, delivery_id, status, retry_in, error)
+
+
+async def list_deliveries(db: Executor, *, community_id: int, before_id: int | None, status: DeliveryStatus | None,
+                          event: EventType | None, limit: int) -> list[LoggedDelivery]:
+    """A community's deliveries, newest first, with ids below before_id (None: from the newest)."""
+    rows = await db.fetch(QUERIES.list_event_deliveries, community_id, before_id, status, event, limit)
+    return [LoggedDelivery(**{**dict(row), "status": DeliveryStatus(row["status"])}) for row in rows]
+
+
+async def replay_delivery(db: Executor, *, community_id: int, delivery_id: int) -> bool:
+    """Queue one delivery again, now (same webhook-id and body, a fresh count of tries); False: no such delivery."""
+    return await db.fetchval(QUERIES.replay_event_delivery, community_id, delivery_id) is not None
+
+
+async def replay_deliveries(db: Executor, *, community_id: int, status: DeliveryStatus, since: datetime | None,
+                            until: datetime | None, event: EventType | None, limit: int) -> list[int]:
+    """Queue again the deliveries in status created in [since, until) (None: open), at most limit; their ids."""
+    rows = await db.fetch(QUERIES.replay_event_deliveries, community_id, status, since, until, event, limit)
+    return [row["id"] for row in rows]

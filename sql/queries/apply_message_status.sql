@@ -5,6 +5,7 @@
 -- itself), $6 the gateway's default carrier: a message whose number is on another carrier is left as it is
 -- (on_carrier false), so no carrier moves another's messages. Returns no row when no such message exists.
 -- Found by id alone and checked after, so a prepared plan always takes the primary key (see begin_send).
+-- A forward move is a message.status_changed event where the community has somewhere to send it.
 WITH target AS MATERIALIZED (
     SELECT s.id, s.direction,
            message_status_rank($3) > message_status_rank(s.status)
@@ -23,9 +24,17 @@ WITH target AS MATERIALIZED (
         updated_at = now()
     FROM target t
     WHERE m.id = t.id AND t.direction = 'outbound' AND t.on_carrier
-    RETURNING m.id, t.forward, m.status
+    RETURNING m.id, t.forward, m.status, m.community_id, m.conversation_id, m.to_number, m.carrier_sid, m.kind
 ), event AS (
     INSERT INTO message_events (message_id, status, error_code) SELECT id, $3, $4 FROM updated WHERE forward
+), hooks AS (
+    INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
+    SELECT u.community_id, t.url, t.target, 'message.status_changed', event_body('message.status_changed',
+               jsonb_build_object('community_id', u.community_id, 'conversation_id', u.conversation_id,
+                                  'message_id', u.id, 'kind', u.kind, 'to', u.to_number, 'status', u.status,
+                                  'error_code', $4::text, 'carrier_sid', u.carrier_sid))
+    FROM updated u, event_targets(u.community_id, 'message.status_changed') t
+    WHERE u.forward AND u.community_id IS NOT NULL
 )
 SELECT id, forward, status, true AS on_carrier FROM updated
 UNION ALL

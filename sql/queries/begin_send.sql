@@ -49,6 +49,14 @@ WITH target AS MATERIALIZED (
               m.segments, m.limit_override, m.status, m.status_reason, EXISTS (SELECT 1 FROM identify) AS identified
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM updated WHERE status <> 'submitting'
+), hooks AS (
+    -- message.blocked or message.held, only where the community has somewhere to send it.
+    INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
+    SELECT u.community_id, t.url, t.target, e.type, event_body(e.type, jsonb_build_object(
+               'community_id', u.community_id, 'conversation_id', u.conversation_id, 'message_id', u.id,
+               'kind', u.kind, 'to', u.to_number, 'reason', u.status_reason))
+    FROM updated u, LATERAL (SELECT 'message.' || u.status) e (type), event_targets(u.community_id, e.type) t
+    WHERE u.status IN ('blocked', 'held') AND u.community_id IS NOT NULL
 )
 SELECT u.*, c.timezone, c.current_day, c.daily_level, coalesce(c.daily_limit_levels, $2::int[]) AS levels,
        coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit, n.carrier

@@ -8,6 +8,14 @@ WITH target AS MATERIALIZED (
         attempts = m.attempts - CASE WHEN $4::boolean OR t.status <> 'submitting' THEN 0 ELSE 1 END
     FROM target t
     WHERE m.id = t.id AND t.status IN ('queued', 'submitting')
-    RETURNING m.id
+    RETURNING m.id, m.community_id, m.conversation_id, m.to_number, m.carrier_sid, m.kind
+), hooks AS (
+    INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
+    SELECT u.community_id, t.url, t.target, 'message.status_changed', event_body('message.status_changed',
+               jsonb_build_object('community_id', u.community_id, 'conversation_id', u.conversation_id,
+                                  'message_id', u.id, 'kind', u.kind, 'to', u.to_number, 'status', 'failed',
+                                  'error_code', $2::text, 'carrier_sid', u.carrier_sid))
+    FROM updated u, event_targets(u.community_id, 'message.status_changed') t
+    WHERE u.community_id IS NOT NULL
 )
 INSERT INTO message_events (message_id, status, error_code) SELECT id, 'failed', $2 FROM updated

@@ -1,4 +1,5 @@
--- $1 id, $2 status (delivered, pending, failed), $3 seconds until the next try, $4 the error.
+-- $1 id, $2 status (delivered, pending, failed), $3 seconds until the next try, $4 the error (null: none this
+-- try; the last one is kept, for the delivery log).
 UPDATE webhook_deliveries
-SET status = $2, next_attempt_at = now() + make_interval(secs => $3), last_error = $4
+SET status = $2, next_attempt_at = now() + make_interval(secs => $3), last_error = coalesce($4, last_error), updated_at = now()
 WHERE id = $1

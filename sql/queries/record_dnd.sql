@@ -7,11 +7,20 @@ WITH target AS (
     SELECT count(*) AS n FROM messages m, target t
     WHERE m.to_number = t.to_number AND m.community_id = t.community_id AND m.error_code = ANY($2::text[])
       AND m.updated_at > now() - make_interval(days => $4)
+), dnd AS (
+    INSERT INTO contacts (community_id, phone, dnd, dnd_reason, dnd_at)
+    SELECT t.community_id, t.to_number, $5, $6, now() FROM target t, failures f WHERE f.n >= $3
+    ON CONFLICT (community_id, phone) DO UPDATE
+    SET dnd = CASE WHEN contacts.dnd = 'permanent' THEN 'permanent' ELSE excluded.dnd END,
+        dnd_reason = CASE WHEN contacts.dnd = 'permanent' THEN contacts.dnd_reason ELSE excluded.dnd_reason END,
+        dnd_at = CASE WHEN contacts.dnd = 'permanent' THEN contacts.dnd_at ELSE now() END
+    RETURNING community_id, phone, dnd, dnd_reason
+), hooks AS (
+    -- dnd.set (set or renewed), where the community has somewhere to send it.
+    INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
+    SELECT d.community_id, t.url, t.target, 'dnd.set', event_body('dnd.set', jsonb_build_object(
+               'community_id', d.community_id, 'phone', d.phone, 'dnd', d.dnd, 'reason', d.dnd_reason,
+               'message_id', $1::bigint))
+    FROM dnd d, event_targets(d.community_id, 'dnd.set') t
 )
-INSERT INTO contacts (community_id, phone, dnd, dnd_reason, dnd_at)
-SELECT t.community_id, t.to_number, $5, $6, now() FROM target t, failures f WHERE f.n >= $3
-ON CONFLICT (community_id, phone) DO UPDATE
-SET dnd = CASE WHEN contacts.dnd = 'permanent' THEN 'permanent' ELSE excluded.dnd END,
-    dnd_reason = CASE WHEN contacts.dnd = 'permanent' THEN contacts.dnd_reason ELSE excluded.dnd_reason END,
-    dnd_at = CASE WHEN contacts.dnd = 'permanent' THEN contacts.dnd_at ELSE now() END
-RETURNING community_id, phone, dnd
+SELECT community_id, phone, dnd FROM dnd

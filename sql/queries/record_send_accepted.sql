@@ -20,9 +20,18 @@ WITH target AS MATERIALIZED (
         updated_at = now()
     FROM target t
     WHERE m.id = t.id AND t.accepted_at IS NULL
-    RETURNING m.id, m.community_id, m.status
+    RETURNING m.id, m.community_id, m.status, m.conversation_id, m.to_number, m.carrier_sid, m.kind
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, 'accepted' FROM updated WHERE status = 'accepted'
+), hooks AS (
+    -- message.status_changed (accepted), only where the community has somewhere to send it.
+    INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
+    SELECT u.community_id, t.url, t.target, 'message.status_changed', event_body('message.status_changed',
+               jsonb_build_object('community_id', u.community_id, 'conversation_id', u.conversation_id,
+                                  'message_id', u.id, 'kind', u.kind, 'to', u.to_number, 'status', u.status,
+                                  'error_code', NULL, 'carrier_sid', u.carrier_sid))
+    FROM updated u, event_targets(u.community_id, 'message.status_changed') t
+    WHERE u.status = 'accepted' AND u.community_id IS NOT NULL
 ), usage AS (
     INSERT INTO usage_counters (community_id, period, period_start, shard, segments)
     SELECT u.community_id, p.period, p.start, u.id % $7::int, $5 FROM updated u,

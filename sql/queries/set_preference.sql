@@ -19,6 +19,15 @@ WITH old AS (
     INSERT INTO preference_events (community_id, phone, preference, keyword, source_number)
     SELECT $1, $2, $3, $5, $4
     WHERE coalesce((SELECT preference FROM old), 'unknown') <> $3
+), hooks AS (
+    -- contact.preference_changed (what the opt-out webhook was), where the community has somewhere to send it.
+    INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
+    SELECT $1, t.url, t.target, 'contact.preference_changed', event_body('contact.preference_changed',
+               jsonb_build_object('community_id', $1::bigint, 'phone', $2::text, 'preference', $3::text,
+                                  'previous', coalesce((SELECT preference FROM old), 'unknown'),
+                                  'keyword', $5::text, 'number', $4::text))
+    FROM event_targets($1, 'contact.preference_changed') t
+    WHERE coalesce((SELECT preference FROM old), 'unknown') <> $3
 )
 SELECT coalesce((SELECT preference FROM old), 'unknown') AS before,
        coalesce((SELECT preference FROM old), 'unknown') <> $3 AS changed

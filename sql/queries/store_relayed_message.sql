@@ -8,6 +8,8 @@
 -- (with the reason) when outbound_block_reason says it must not be sent. When the community has an intercept
 -- URL, the others are "held" (reason intercepting) and a callback offers the text to that URL (intercept_id);
 -- the answer releases, rewrites or blocks them (gateway/platform/intercepts.py).
+-- Events (message.received, then message.relayed, message.blocked or message.held (intercepting) for each part) are stored only where the
+-- community has somewhere to send them (event_targets gives no row otherwise).
 WITH conversation AS (
     UPDATE conversations SET last_activity_at = now()
     WHERE id = $1 AND status = 'open'
@@ -32,7 +34,7 @@ WITH conversation AS (
     FROM inbound, LATERAL (SELECT outbound_block_reason(inbound.community_id, $7, 'relay') AS reason) block,
          unnest($8::text[], $10::int[]) WITH ORDINALITY AS part (body, segments, n)
     ORDER BY part.n
-    RETURNING id, status, status_reason
+    RETURNING id, status, status_reason, body
 ), intercept AS (
     INSERT INTO platform_callbacks (kind, message_id, community_id, conversation_id, part_ids, url)
     SELECT 'intercept', inbound.id, inbound.community_id, inbound.conversation_id, held.ids, interceptor.intercept_url
@@ -62,6 +64,22 @@ WITH conversation AS (
     SELECT community_id, $2, now() FROM inbound
     ON CONFLICT (community_id, phone) DO UPDATE SET first_inbound_at = now()
     WHERE contacts.first_inbound_at IS NULL
+), hooks AS (
+    INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
+    SELECT i.community_id, t.url, t.target, 'message.received', event_body('message.received', jsonb_build_object(
+               'community_id', i.community_id, 'conversation_id', i.conversation_id, 'message_id', i.id,
+               'from', $2::text, 'to', $3::text, 'body', $4::text, 'media_urls', to_jsonb($5::text[]),
+               'segments', $9::int))
+    FROM inbound i, event_targets(i.community_id, 'message.received') t
+    UNION ALL
+    SELECT i.community_id, t.url, t.target, e.type, event_body(e.type, jsonb_build_object(
+               'community_id', i.community_id, 'conversation_id', i.conversation_id, 'message_id', o.id,
+               'inbound_message_id', i.id, 'from', $3::text, 'to', $7::text, 'body', o.body, 'status', o.status,
+               'reason', o.status_reason))
+    FROM inbound i, outbound o,
+         LATERAL (SELECT CASE o.status WHEN 'blocked' THEN 'message.blocked' WHEN 'held' THEN 'message.held'
+                          ELSE 'message.relayed' END) e (type),
+         event_targets(i.community_id, e.type) t
 )
 SELECT (SELECT id FROM conversation) AS conversation_id,
        (SELECT id FROM inbound) AS inbound_id,

@@ -25,6 +25,11 @@ UPDATE communities SET
                             ELSE intercept_policy END,
     out_of_session_url = CASE WHEN $2::jsonb ? 'out_of_session_url' THEN $2::jsonb->>'out_of_session_url'
                               ELSE out_of_session_url END,
+    event_url = CASE WHEN $2::jsonb ? 'event_url' THEN $2::jsonb->>'event_url' ELSE event_url END,
+    event_types = CASE WHEN $2::jsonb ? 'event_types'
+                       THEN (SELECT array_agg(value) FROM jsonb_array_elements_text(
+                                 nullif($2::jsonb->'event_types', 'null'::jsonb)))
+                       ELSE event_types END,
     timezone = CASE WHEN $2::jsonb ? 'timezone' THEN $2::jsonb->>'timezone' ELSE timezone END,
     daily_limit_levels = CASE WHEN $2::jsonb ? 'daily_limit_levels'
                               THEN (SELECT array_agg(value::int) FROM jsonb_array_elements_text(
