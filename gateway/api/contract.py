@@ -62,6 +62,8 @@ ERRORS: dict[str, int] = {
     # Every /v1 request: Idempotency-Key (api/idempotency.py) and the token's scope (api/scope.py).
     "invalid_idempotency_key": 400, "idempotency_key_in_flight": 409, "idempotency_key_reused": 422,
     **dict.fromkeys(("read_only_token", "outside_token_scope"), 403),
+    # The event log (api/events.py).
+    "delivery_not_found": 404,
     # A community's numbers (api/numbers.py).
     "number_not_found": 404, **dict.fromkeys(("number_in_use", "last_number"), 409),
 }
@@ -121,7 +123,13 @@ class Endpoint:
             return answer
         if answer is None:
             return web.Response(status=self.status)
-        return web.Response(body=_ENCODER.encode(answer), status=self.status, content_type="application/json")
+        return json_answer(answer, self.status)
+
+
+def json_answer(answer: Any, status: int = 200) -> web.Response:
+    """An answer encoded by msgspec (Structs, dicts, datetimes as RFC 3339): for the routes not declared here yet
+    (lists, numbers, events), so that every answer encodes alike."""
+    return web.Response(body=_ENCODER.encode(answer), status=status, content_type="application/json")
 
 
 class Routes:

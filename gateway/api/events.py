@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.api.render import value
+from gateway.api.contract import json_answer
 from gateway.api.validation import ascii_number, path_id, query_number, query_text, read_json
 from gateway.errors import InvalidInput, NotFound
 from gateway.keys import CONFIG, EVENTS, POOL
@@ -56,8 +56,8 @@ def _delivery(row: LoggedDelivery) -> dict:
     pending = row.status == DeliveryStatus.PENDING
     return {"id": row.id, "webhook_id": row.webhook_id, "type": row.event, "target": row.target, "url": row.url,
             "status": row.status, "attempts": row.attempts, "last_error": row.last_error,
-            "next_attempt_at": value(row.next_attempt_at) if pending else None,
-            "created_at": value(row.created_at), "updated_at": value(row.updated_at),
+            "next_attempt_at": row.next_attempt_at if pending else None,
+            "created_at": row.created_at, "updated_at": row.updated_at,
             "payload": json.loads(row.payload)}
 
 
@@ -72,8 +72,8 @@ async def log(request: web.Request) -> web.Response:
         event=_choice(query_text(request, "type"), "type", EventType), limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    return web.json_response({"events": [_delivery(row) for row in rows],
-                              "next": _cursor(rows[-1].id) if more else None})
+    return json_answer({"events": [_delivery(row) for row in rows],
+                        "next": _cursor(rows[-1].id) if more else None})
 
 
 @routes.post("/v1/communities/{id}/events/{delivery_id}/replay")
@@ -83,7 +83,7 @@ async def replay_one(request: web.Request) -> web.Response:
     delivery_id = path_id(request, "delivery_id")
     if not await deliveries.replay_delivery(request.app[POOL], community_id=community.id, delivery_id=delivery_id):
         raise NotFound("delivery_not_found", f"no delivery {delivery_id} of community {community.id}")
-    return web.json_response({"id": delivery_id, "status": DeliveryStatus.PENDING}, status=202)
+    return json_answer({"id": delivery_id, "status": DeliveryStatus.PENDING}, 202)
 
 
 def _instant(data: dict, name: str) -> datetime | None:
@@ -110,18 +110,18 @@ async def replay_many(request: web.Request) -> web.Response:
     ids = await deliveries.replay_deliveries(request.app[POOL], community_id=community.id, status=status,
                                              since=_instant(data, "since"), until=_instant(data, "until"),
                                              event=event, limit=MAX_REPLAY)
-    return web.json_response({"replayed": ids}, status=202)
+    return json_answer({"replayed": ids}, 202)
 
 
 @routes.get("/v1/communities/{id}/event-secret")
 async def community_secret(request: web.Request) -> web.Response:
     """{"secret": "whsec_..."}: what the community's events are signed with (Standard Webhooks)."""
     community = await communities.find(request.app[POOL], path_id(request))
-    return web.json_response({"secret": secret_for(request.app[EVENTS].signing_key, community.id)})
+    return json_answer({"secret": secret_for(request.app[EVENTS].signing_key, community.id)})
 
 
 @routes.get("/v1/event-secret")
 async def gateway_secret(request: web.Request) -> web.Response:
     """{"url", "secret"}: the gateway-wide event URL (hooks.event_url; null when unset) and its secret."""
-    return web.json_response({"url": request.app[CONFIG].hooks.event_url or None,
+    return json_answer({"url": request.app[CONFIG].hooks.event_url or None,
                               "secret": secret_for(request.app[EVENTS].signing_key, None)})

@@ -17,10 +17,10 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-import msgspec
 from aiohttp import web
 
 from gateway.api import scope
+from gateway.api.contract import json_answer
 from gateway.api.validation import ascii_number, query_number, query_text
 from gateway.errors import InvalidInput
 from gateway.storage.lists import Window
@@ -46,12 +46,7 @@ def page(asked: Window, kind: str, items: str, rows: Sequence[T], render: Callab
     if len(rows) > limit:
         at, row_id = key(shown[-1])
         body["next"] = encode_cursor(kind, at, row_id)
-    return web.json_response(body, dumps=_dumps)
-
-
-def _dumps(body: Any) -> str:
-    # The rows render as the contract's Structs (gateway/api/types.py), which json.dumps cannot encode.
-    return msgspec.json.encode(body).decode()
+    return json_answer(body)
 
 
 def encode_cursor(kind: str, at: datetime, row_id: int) -> str:

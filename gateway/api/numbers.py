@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import msgspec
 from aiohttp import web
 
 from gateway.api import render
+from gateway.api.contract import json_answer
 from gateway.api.validation import path_id, read_json
 from gateway.errors import InvalidInput
 from gateway.keys import CARRIERS, CONFIG, COUNTERS, POOL, ROUTES
@@ -13,11 +13,6 @@ from gateway.platform import communities
 from gateway.relay.phones import to_e164
 
 routes = web.RouteTableDef()
-
-
-def _dumps(body: object) -> str:
-    # The community renders as the contract's Struct (gateway/api/types.py), which json.dumps cannot encode.
-    return msgspec.json.encode(body).decode()
 
 
 @routes.post("/v1/communities/{id}/numbers")
@@ -33,7 +28,7 @@ async def add(request: web.Request) -> web.Response:
     phone = to_e164(data["phone"], field="phone", region=community.default_region)
     await communities.add_number(pool, community.id, phone, carrier)
     overview = await communities.overview(request.app[COUNTERS], request.app[CONFIG].limits, community.id)
-    return web.json_response(render.community(overview, served.default.name), status=201, dumps=_dumps)
+    return json_answer(render.community(overview, served.default.name), 201)
 
 
 @routes.delete("/v1/communities/{id}/numbers/{phone}")
