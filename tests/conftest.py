@@ -55,12 +55,16 @@ async def _fresh_database(url: str) -> str:
     return test_url
 
 
-@pytest.fixture(scope="session", autouse=True)
+LOGS_AS_THE_GATEWAY_WRITES_THEM = from_dict({"log": {"format": "json", "level": "warning"}})
+
+
+@pytest.fixture(autouse=True)
 def logs_as_the_gateway_writes_them():
-    """Logs configured as the gateway configures them (cli.py): JSON, warnings and up. Left unconfigured,
-    structlog renders a traceback with rich when rich is installed (schemathesis brings it), slowly enough
-    (pygments) that a task logging its failures each interval stalls the event loop for seconds."""
-    logs.configure(from_dict({"log": {"format": "json", "level": "warning"}}))
+    """Each test starts with logs configured as the gateway configures them (cli.py): JSON, warnings and up.
+    Unconfigured (or reset by a test), structlog renders a traceback with rich when rich is installed
+    (schemathesis brings it), locals and all, slowly enough (pygments) that a loop logging failures stalls for
+    seconds: sends then time out and are sent again."""
+    logs.configure(LOGS_AS_THE_GATEWAY_WRITES_THEM)
 
 
 @pytest.fixture(scope="session")
