@@ -1,0 +1,47 @@
+"""A newcomer's findings on issue 12 (events, intercepts, lists, numbers, idempotency, scoped tokens): each test
+failed before its fix."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from aiohttp import web
+
+from tests.helpers import ALEX, PAT, PROXY
+from tests.test_intercept import Platform, intercepted, outcome
+
+
+class StreamingPlatform(Platform):
+    """Answers each intercept 200 with its JSON body written in pieces, a moment apart (chunked, as a streaming
+    framework or a proxy may send it)."""
+
+    answer: bytes = b""
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.received.append(json.loads(await request.text()))
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(self.answer), 10):
+            await response.write(self.answer[start:start + 10])
+            await asyncio.sleep(0.01)
+        await response.write_eof()
+        return response
+
+
+@pytest.fixture
+async def streaming(aiohttp_server) -> StreamingPlatform:
+    fake = StreamingPlatform()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("/platform"))
+    return fake
+
+
+async def test_an_intercept_answer_in_several_chunks_is_read_whole(start_gateway, streaming):
+    streaming.answer = json.dumps({"body": "Yes, one parking space (call the office)."}).encode()
+    gateway, _, _ = await intercepted(start_gateway, streaming)
+    assert (await gateway.sms(ALEX, PROXY, "Yes, one space. Call me at 555 0100."))[0] == 200
+    assert await gateway.delivered_to(PAT) == ["Yes, one parking space (call the office)."]
+    assert await outcome(gateway) == "rewritten"
