@@ -45,3 +45,15 @@ async def test_an_intercept_answer_in_several_chunks_is_read_whole(start_gateway
     assert (await gateway.sms(ALEX, PROXY, "Yes, one space. Call me at 555 0100."))[0] == 200
     assert await gateway.delivered_to(PAT) == ["Yes, one parking space (call the office)."]
     assert await outcome(gateway) == "rewritten"
+
+
+@pytest.mark.parametrize("field, value", [
+    ("since", "0001-01-01T00:00:00+01:00"),  # before year 1 once in UTC: Python cannot hand it to Postgres
+    ("until", "9999-12-31T23:59:59-01:00"),  # past 9999 once in UTC
+    ("since", "2026-11-29T23:00:00"),  # no offset
+    ("until", "tomorrow"),
+])
+async def test_a_bulk_replay_with_an_odd_time_is_refused_not_a_500(gateway, field, value):
+    community = await gateway.community()
+    status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/events/replay", {field: value})
+    assert (status, body["error"]["code"]) == (422, "invalid_field"), body
