@@ -9,7 +9,7 @@ import json
 import pytest
 from aiohttp import web
 
-from tests.helpers import ALEX, PAT, PROXY
+from tests.helpers import ALEX, PAT, PROXY, wait_for
 from tests.test_intercept import Platform, intercepted, outcome
 
 
@@ -57,3 +57,33 @@ async def test_a_bulk_replay_with_an_odd_time_is_refused_not_a_500(gateway, fiel
     community = await gateway.community()
     status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/events/replay", {field: value})
     assert (status, body["error"]["code"]) == (422, "invalid_field"), body
+
+
+@pytest.mark.parametrize("redirect", [302, 307, 308])
+async def test_an_event_receiver_that_redirects_is_not_followed_nor_counted_delivered(gateway, aiohttp_server,
+                                                                                      redirect):
+    """A redirect is not the receiver's 2xx: following it posts the signed event (full numbers, bodies) to another
+    address, or (302) turns it into a GET that any page answers 200, and the event is counted delivered unread."""
+    elsewhere: list[str] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        return web.Response(status=redirect, headers={"Location": "/elsewhere"})
+
+    async def other(request: web.Request) -> web.Response:
+        elsewhere.append(request.method)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    app.router.add_route("*", "/elsewhere", other)
+    server = await aiohttp_server(app)
+    community = await gateway.community(event_url=str(server.make_url("/hook")))
+    await gateway.conversation(community["id"])
+
+    async def tried():
+        status, body = await gateway.call("GET", f"/v1/communities/{community['id']}/events")
+        return [e for e in body["events"] if e["status"] == "delivered" or e["last_error"]]
+
+    [tried_once, *_] = await wait_for(tried, what="a delivery tried")
+    assert elsewhere == []
+    assert tried_once["status"] != "delivered" and tried_once["last_error"] == f"answered {redirect}"
