@@ -87,3 +87,25 @@ async def test_an_event_receiver_that_redirects_is_not_followed_nor_counted_deli
     [tried_once, *_] = await wait_for(tried, what="a delivery tried")
     assert elsewhere == []
     assert tried_once["status"] != "delivered" and tried_once["last_error"] == f"answered {redirect}"
+
+
+async def test_a_participant_cannot_be_another_community_s_number(gateway):
+    """A conversation in A with B's number as a participant relays A's texts into B's number, which B answers
+    (out of session, auto-reply) back into A's conversation: a loop between two of our numbers."""
+    from tests.helpers import PROXY_2
+    a = await gateway.community(numbers=(PROXY,))
+    await gateway.community(numbers=(PROXY_2,))
+    status, body = await gateway.call("POST", "/v1/conversations", {
+        "community_id": a["id"], "prospect": {"phone": PROXY_2, "name": "B"},
+        "advocate": {"phone": ALEX, "name": "Alex"}, "message": "hi"})
+    assert (status, body["error"]["code"]) == (422, "participant_is_proxy"), body
+
+
+async def test_a_number_in_an_open_conversation_as_a_participant_is_not_added(gateway, db):
+    """Adding a participant's phone as a community's number would make it relay through itself, which a start
+    refuses (participant_is_proxy)."""
+    community = await gateway.community(numbers=(PROXY,))
+    await gateway.conversation(community["id"])
+    status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/numbers", {"phone": PAT})
+    assert (status, body["error"]["code"]) == (409, "number_in_use"), body
+    assert await db.fetchval("SELECT count(*) FROM community_numbers WHERE phone = $1", PAT) == 0
