@@ -109,3 +109,15 @@ async def test_a_number_in_an_open_conversation_as_a_participant_is_not_added(ga
     status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/numbers", {"phone": PAT})
     assert (status, body["error"]["code"]) == (409, "number_in_use"), body
     assert await db.fetchval("SELECT count(*) FROM community_numbers WHERE phone = $1", PAT) == 0
+
+
+@pytest.mark.parametrize("own", ["mine", "another community's"])
+async def test_a_code_is_not_sent_to_one_of_the_gateway_s_numbers(gateway, db, own):
+    """A code texted from our number to our number comes back in as a text to the gateway."""
+    from tests.helpers import PROXY_2
+    await gateway.community(numbers=(PROXY,))
+    await gateway.community(numbers=(PROXY_2,))
+    phone = PROXY if own == "mine" else PROXY_2
+    status, body = await gateway.call("POST", "/v1/verifications", {"community_id": 1, "phone": phone})
+    assert (status, body["error"]["code"]) == (422, "invalid_number"), body
+    assert await db.fetchval("SELECT count(*) FROM verifications") == 0
