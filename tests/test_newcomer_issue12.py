@@ -9,8 +9,8 @@ import json
 import pytest
 from aiohttp import web
 
-from tests.helpers import ALEX, PAT, PROXY, wait_for
-from tests.test_intercept import Platform, intercepted, outcome
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, wait_for
+from tests.test_intercept import Platform, Reply, intercepted, outcome
 
 
 class StreamingPlatform(Platform):
@@ -29,6 +29,15 @@ class StreamingPlatform(Platform):
             await asyncio.sleep(0.01)
         await response.write_eof()
         return response
+
+
+@pytest.fixture
+async def offered(aiohttp_server) -> Platform:
+    """The platform's server of tests/test_intercept.py: verifies, records, answers each Reply in turn."""
+    fake = Platform()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("/platform"))
+    return fake
 
 
 @pytest.fixture
@@ -92,7 +101,6 @@ async def test_an_event_receiver_that_redirects_is_not_followed_nor_counted_deli
 async def test_a_participant_cannot_be_another_community_s_number(gateway):
     """A conversation in A with B's number as a participant relays A's texts into B's number, which B answers
     (out of session, auto-reply) back into A's conversation: a loop between two of our numbers."""
-    from tests.helpers import PROXY_2
     a = await gateway.community(numbers=(PROXY,))
     await gateway.community(numbers=(PROXY_2,))
     status, body = await gateway.call("POST", "/v1/conversations", {
@@ -114,10 +122,29 @@ async def test_a_number_in_an_open_conversation_as_a_participant_is_not_added(ga
 @pytest.mark.parametrize("own", ["mine", "another community's"])
 async def test_a_code_is_not_sent_to_one_of_the_gateway_s_numbers(gateway, db, own):
     """A code texted from our number to our number comes back in as a text to the gateway."""
-    from tests.helpers import PROXY_2
     await gateway.community(numbers=(PROXY,))
     await gateway.community(numbers=(PROXY_2,))
     phone = PROXY if own == "mine" else PROXY_2
     status, body = await gateway.call("POST", "/v1/verifications", {"community_id": 1, "phone": phone})
     assert (status, body["error"]["code"]) == (422, "invalid_number"), body
     assert await db.fetchval("SELECT count(*) FROM verifications") == 0
+
+
+async def test_a_rewrite_answered_after_its_number_was_removed_sends_nothing(start_gateway, offered, db):
+    """The number's removal cancels what waits to go from it, the intercepted text too; a rewrite answered after
+    that must not store new texts from a number the community no longer has."""
+    gate = asyncio.Event()
+    offered.replies.append(Reply(json={"body": "Rewritten."}, gate=gate))
+    gateway, community, conversation = await intercepted(start_gateway, offered)
+    assert (await gateway.call("POST", f"/v1/communities/{community['id']}/numbers", {"phone": PROXY_2}))[0] == 201
+    await gateway.sms(ALEX, PROXY, "Call me at 555 0100.")
+    await wait_for(lambda: offered.got(1), what="the text offered")
+    status, body = await gateway.call("DELETE", f"/v1/communities/{community['id']}/numbers/{PROXY}"
+                                                "?close_conversations=true")
+    assert (status, body["closed_conversations"]) == (200, [conversation["id"]]), body
+    gate.set()
+    await wait_for(lambda: outcome(gateway), what="the callback finished")
+    await asyncio.sleep(0.3)
+    assert await db.fetchval("SELECT count(*) FROM messages WHERE from_number = $1 AND status <> 'canceled' "
+                             "AND direction = 'outbound' AND kind = 'relay'", PROXY) == 0
+    assert gateway.carrier.bodies_to(PAT) == []
