@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
@@ -92,9 +92,11 @@ def _instant(data: dict, name: str) -> datetime | None:
         return None
     try:
         instant = datetime.fromisoformat(raw)
-    except ValueError:
+        # In UTC here: past year 1 or 9999 once in UTC, Python cannot hand the time to Postgres (a 500 later).
+        instant = instant.astimezone(timezone.utc) if instant.tzinfo is not None else None
+    except (ValueError, OverflowError):
         instant = None
-    if instant is None or instant.tzinfo is None:
+    if instant is None:
         raise InvalidInput("invalid_field", f"{name}: an ISO 8601 time with its offset, such as 2026-11-29T23:00:00Z")
     return instant
 

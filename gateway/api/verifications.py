@@ -10,7 +10,9 @@ from gateway.verification import codes as verification
 from gateway.api import render, types
 from gateway.api.contract import PHONE_ERRORS, Routes
 from gateway.api.conversations import UNWANTED, refuse_if_unwanted
+from gateway.errors import InvalidInput
 from gateway.keys import LINE_TYPES, POOL, VERIFIER
+from gateway.storage import communities as number_rows
 from gateway.api.validation import path_id
 from gateway.vocabulary import VerificationStatus
 
@@ -25,6 +27,9 @@ async def start(request: web.Request, body: types.NewVerification) -> types.Star
     community = await communities.find(pool, body.community_id)
     checked = await numbers.check(request.app[LINE_TYPES], body.phone, field="phone",
                                   policy=numbers.Policy.of(community))
+    if await number_rows.find_number_owner(pool, phone=checked.phone) is not None:
+        # A code from our number to our number comes back in as a text to the gateway (out of session, auto-reply).
+        raise InvalidInput("invalid_number", "phone: one of the gateway's own numbers")
     started = await request.app[VERIFIER].start(community, checked.phone)
     refuse_if_unwanted(started.message)
     row = await verification.get(pool, started.verification_id)

@@ -80,8 +80,10 @@ async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: 
                                            participant_ids=[prospect_id, advocate_id])
     if not usage:
         raise Conflict("community_has_no_numbers", "the community owns no phone numbers")
-    if {prospect.phone, advocate.phone} & {number.phone for number in usage}:
-        raise InvalidInput("participant_is_proxy", "a participant's phone is one of the community's numbers")
+    if {prospect.phone, advocate.phone} & {number.phone for number in usage} or any(
+            [await communities.find_number_owner(conn, phone=phone) for phone in (prospect.phone, advocate.phone)]):
+        # Another community's number too: its answers (auto-reply, out of session) would loop back in here.
+        raise InvalidInput("participant_is_proxy", "a participant's phone is one of the gateway's numbers")
     existing = await storage.find_open_conversation_between(conn, community_id=community.id, prospect_id=prospect_id,
                                                             advocate_id=advocate_id)
     if existing is not None:

@@ -95,7 +95,7 @@ class Callbacks:
         try:
             async with self.session.post(callback.url, data=body.encode(), headers=headers, allow_redirects=False,
                                          timeout=aiohttp.ClientTimeout(total=timeout)) as response:
-                answer = Answer(response.status, await response.content.read(MAX_ANSWER_BYTES))
+                answer = Answer(response.status, await _read_answer(response.content))
         except TimeoutError:
             answer = Answer(None, error="timeout")
         except (aiohttp.ClientError, ValueError) as exc:
@@ -109,3 +109,13 @@ class Callbacks:
         self.metrics.callbacks.labels(callback.kind, outcome).inc()
         log.info("callback_finished", outcome=outcome, answer=None if answer is None else answer.result,
                  attempts=callback.attempts)
+
+
+async def _read_answer(content: aiohttp.StreamReader) -> bytes:
+    """The answer's body, whole, cut at MAX_ANSWER_BYTES (past that it reads as no JSON). content.read(n) alone
+    returns only what has arrived so far: the first chunk of an answer sent in several."""
+    body = bytearray()
+    while len(body) < MAX_ANSWER_BYTES and (chunk := await content.read(MAX_ANSWER_BYTES - len(body))):
+        body += chunk
+    return bytes(body)
+

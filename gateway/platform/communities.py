@@ -13,7 +13,7 @@ from gateway.compliance import limits
 from gateway.config import LimitsSettings
 from gateway.errors import Conflict, NotFound
 from gateway.relay.phones import mask
-from gateway.storage import communities as rows, contacts as contact_rows
+from gateway.storage import communities as rows, contacts as contact_rows, conversations
 from gateway.storage.communities import AllowedNumber, Community
 from gateway.storage.contacts import Contact
 from gateway.storage.db import Executor
@@ -114,6 +114,10 @@ async def add_number(pool: asyncpg.Pool, community_id: int, phone: str, carrier:
     async with pool.acquire() as conn, conn.transaction():
         if await rows.lock_community(conn, community_id=community_id) is None:
             raise NotFound("community_not_found", f"no community {community_id}")
+        if in_use := await conversations.count_open_with_participant_phone(conn, phone=phone):
+            # A start refuses a participant on one of our numbers (participant_is_proxy); so does adding one.
+            raise Conflict("number_in_use", f"{in_use} open conversation(s) have {phone} as a participant",
+                           open_conversations=in_use)
         if not await rows.add_number(conn, community_id=community_id, phone=phone, carrier=carrier):
             raise Conflict("number_taken", f"{phone} already belongs to a community")
     log.info("number_added", community_id=community_id, number=mask(phone), carrier=carrier)

@@ -113,8 +113,10 @@ async def _post(session: aiohttp.ClientSession, secret: str, delivery: Delivery,
                "webhook-timestamp": str(int(now.timestamp())),
                "webhook-signature": Webhook(secret).sign(delivery.webhook_id, now, delivery.payload)}
     try:
+        # Redirects not followed (as the intercept's): a 3xx is not the receiver's 2xx, and following one would
+        # post the signed event somewhere else, or (302, 303) turn it into a GET that any page answers 200.
         async with session.post(delivery.url, data=delivery.payload.encode(), headers=headers,
-                                timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                                allow_redirects=False, timeout=aiohttp.ClientTimeout(total=timeout)) as response:
             return None if 200 <= response.status < 300 else f"answered {response.status}"
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         return type(exc).__name__

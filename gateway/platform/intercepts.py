@@ -126,8 +126,10 @@ async def _rewrite(callbacks: Callbacks, callback: Claimed, message: messages.Me
     conversation = await conversations.find_conversation(callbacks.pool, conversation_id=callback.conversation_id)
 
     async def finish(conn) -> bool:
-        return await storage.finish_callback(conn, callback_id=callback.id, outcome=CallbackOutcome.REWRITTEN,
-                                             parts=MessageStatus.CANCELED, reason=None) is not None
+        # Relay only when the text's parts were still held for this answer: canceled meanwhile (its number taken
+        # from the community, README "Numbers"), the new text would go from a number that is no longer ours.
+        return bool(await storage.finish_callback(conn, callback_id=callback.id, outcome=CallbackOutcome.REWRITTEN,
+                                                  parts=MessageStatus.CANCELED, reason=None))
 
     if await inbound.relay_stored(callbacks.receiver, message, conversation, body, finish) is not None:
         callbacks.finished(callback, CallbackOutcome.REWRITTEN, answer)

@@ -80,6 +80,11 @@ async def count_open_for_participant(db: Executor, *, proxy: str, phone: str) ->
     return await db.fetchval(QUERIES.count_open_for_participant, proxy, phone)
 
 
+async def count_open_with_participant_phone(db: Executor, *, phone: str) -> int:
+    """Open conversations, in any community, with a participant on this phone."""
+    return await db.fetchval(QUERIES.count_open_conversations_with_participant_phone, phone)
+
+
 async def touch_conversation(db: Executor, *, conversation_id: int) -> bool:
     """Mark activity now; False when the conversation is not open."""
     return await db.fetchval(QUERIES.touch_conversation, conversation_id) is not None
