@@ -100,6 +100,14 @@ async def test_a_read_only_token_reads_and_changes_nothing(scoped):
     assert (await scoped.call("GET", "/v1/communities/2", token=READER))[0] == 404
 
 
+async def test_a_read_only_token_is_given_no_signing_secret(scoped):
+    """An event secret signs as well as it verifies: a dashboard's token could forge events to the platform."""
+    status, answer = await scoped.call("GET", "/v1/communities/1/event-secret", token=READER)
+    assert (status, answer["error"]["code"]) == (403, "read_only_token")
+    status, answer = await scoped.call("GET", "/v1/communities/1/event-secret")
+    assert status == 200 and answer["secret"].startswith("whsec_")
+
+
 def test_tokens_keep_the_old_form_and_take_tables():
     config = from_dict({"server": {"api_tokens": {"platform": "secret", "ops": {
         "token": "ops", "communities": [1, 2], "read_only": True}}}})

@@ -2,6 +2,8 @@
 
 import json
 
+from gateway.config import from_dict
+from gateway.ops import logs
 from tests.helpers import ALEX, PAT, PROXY, SAM, TOKEN, wait_for
 
 
@@ -51,11 +53,12 @@ async def test_adding_to_the_list_lets_messages_through(gateway):
 
 async def test_live_mode_ignores_the_list(gateway, capfd):
     community = await _test_community(gateway)
+    logs.configure(from_dict({"log": {"format": "json", "level": "info"}}))  # the change is logged at info
     status, body = await gateway.call("PATCH", f"/v1/communities/{community['id']}", {"mode": "live"})
     assert body["mode"] == "live"
     out, _ = capfd.readouterr()
-    [line] = [line for line in out.splitlines() if "community_mode_changed" in line]
-    assert "old_mode=test" in line and "new_mode=live" in line
+    [line] = [json.loads(line) for line in out.splitlines() if "community_mode_changed" in line]
+    assert (line["old_mode"], line["new_mode"]) == ("test", "live")
     conversation = await gateway.conversation(community["id"])
     assert conversation["notification"]["status"] == "queued"
     await gateway.delivered_to(ALEX)

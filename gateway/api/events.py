@@ -13,8 +13,9 @@ from aiohttp import web
 
 from gateway.api.contract import json_answer
 from gateway.api.validation import ascii_number, path_id, query_number, query_text, read_json
-from gateway.errors import InvalidInput, NotFound
+from gateway.errors import InvalidInput, NotFound, NotPermitted
 from gateway.keys import CONFIG, EVENTS, POOL
+from gateway.ops.middleware import CALLER
 from gateway.platform import communities
 from gateway.platform.events import secret_for
 from gateway.storage import events as deliveries
@@ -115,9 +116,17 @@ async def replay_many(request: web.Request) -> web.Response:
     return json_answer({"replayed": ids}, 202)
 
 
+def _may_sign(request: web.Request) -> None:
+    """A secret signs as well as it verifies: a read-only token (a dashboard) is not given one."""
+    caller = request.get(CALLER)
+    if caller is not None and caller.read_only:
+        raise NotPermitted("read_only_token", "a read-only API token is not given signing secrets")
+
+
 @routes.get("/v1/communities/{id}/event-secret")
 async def community_secret(request: web.Request) -> web.Response:
     """{"secret": "whsec_..."}: what the community's events are signed with (Standard Webhooks)."""
+    _may_sign(request)
     community = await communities.find(request.app[POOL], path_id(request))
     return json_answer({"secret": secret_for(request.app[EVENTS].signing_key, community.id)})
 
@@ -125,5 +134,6 @@ async def community_secret(request: web.Request) -> web.Response:
 @routes.get("/v1/event-secret")
 async def gateway_secret(request: web.Request) -> web.Response:
     """{"url", "secret"}: the gateway-wide event URL (hooks.event_url; null when unset) and its secret."""
+    _may_sign(request)
     return json_answer({"url": request.app[CONFIG].hooks.event_url or None,
                               "secret": secret_for(request.app[EVENTS].signing_key, None)})

@@ -54,7 +54,7 @@ WITH target AS MATERIALIZED (
     INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
     SELECT u.community_id, t.url, t.target, e.type, event_body(e.type, jsonb_build_object(
                'community_id', u.community_id, 'conversation_id', u.conversation_id, 'message_id', u.id,
-               'kind', u.kind, 'to', u.to_number, 'reason', u.status_reason))
+               'kind', u.kind, 'to', u.to_number, 'status', u.status, 'reason', u.status_reason))
     FROM updated u, LATERAL (SELECT 'message.' || u.status) e (type), event_targets(u.community_id, e.type) t
     WHERE u.status IN ('blocked', 'held') AND u.community_id IS NOT NULL
 )

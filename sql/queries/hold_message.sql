@@ -13,7 +13,7 @@ WITH target AS MATERIALIZED (
     INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
     SELECT h.community_id, t.url, t.target, 'message.held', event_body('message.held', jsonb_build_object(
                'community_id', h.community_id, 'conversation_id', h.conversation_id, 'message_id', h.id,
-               'kind', h.kind, 'to', h.to_number, 'reason', $2::text))
+               'kind', h.kind, 'to', h.to_number, 'status', 'held', 'reason', $2::text))
     FROM held h, event_targets(h.community_id, 'message.held') t
     WHERE h.community_id IS NOT NULL
 )
