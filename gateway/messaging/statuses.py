@@ -15,7 +15,7 @@ from gateway.ops.logs import clip
 from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.db import Executor
-from gateway.storage.messages import RecordAccepted
+from gateway.storage.messages import AdoptedStatus, EarlyStatus, RecordAccepted
 from gateway.vocabulary import MessageStatus, StatusOutcome
 
 log = structlog.get_logger(__name__)
@@ -73,13 +73,7 @@ async def adopt_early(pool: asyncpg.Pool, default_carrier: str, batch: int = 500
     async with pool.acquire() as conn, conn.transaction():
         adopted = await storage.adopt_early_statuses(conn, limit=batch)
         for kept in adopted:
-            applied = await storage.apply_message_status(
-                conn, message_id=kept.message_id, sid=kept.sid, status=kept.status, error_code=kept.error_code,
-                carrier=kept.carrier, default_carrier=default_carrier)
-            if applied is not None and not applied.on_carrier:
-                log.warning("early_status_refused", status=clip(kept.status), carrier=clip(kept.carrier))
-            else:
-                log.info("early_status_adopted", status=clip(kept.status), message_id=kept.message_id)
+            await _apply_kept(conn, kept.message_id, kept.sid, kept, default_carrier)
     return len(adopted)
 
 
@@ -91,8 +85,17 @@ async def record_accepted(db: Executor, batch: Batched[RecordAccepted], answer: 
     early = await storage.record_send_accepted(batch, RecordAccepted(
         answer.message_id, answer.sid, answer.day, answer.month, answer.segments, answer.community_id))
     for kept in early:
-        applied = await storage.apply_message_status(
-            db, message_id=answer.message_id, sid=answer.sid, status=kept.status, error_code=kept.error_code,
-            carrier=kept.carrier, default_carrier=default_carrier)
-        if applied is not None and not applied.on_carrier:
-            log.warning("early_status_refused", status=clip(kept.status), carrier=clip(kept.carrier))
+        await _apply_kept(db, answer.message_id, answer.sid, kept, default_carrier)
+
+
+async def _apply_kept(db: Executor, message_id: int, sid: str, kept: EarlyStatus | AdoptedStatus,
+                      default_carrier: str) -> None:
+    """A callback kept before its sid was recorded, applied to the message that has it now, if the message went
+    out through the carrier that posted it."""
+    applied = await storage.apply_message_status(
+        db, message_id=message_id, sid=sid, status=kept.status, error_code=kept.error_code, carrier=kept.carrier,
+        default_carrier=default_carrier)
+    if applied is not None and not applied.on_carrier:
+        log.warning("early_status_refused", status=clip(kept.status), carrier=clip(kept.carrier))
+    else:
+        log.info("early_status_applied", status=clip(kept.status), message_id=message_id)
