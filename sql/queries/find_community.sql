@@ -1,14 +1,2 @@
--- A community with its settings, numbers (and, in the same order, each number's carrier: null for the gateway's
--- default), open conversations and compliance state.
-SELECT c.id, c.name, c.mode, c.inactivity_days, c.countries, c.default_region, c.require_verification,
-       c.unknown_line_type, c.sender_name, c.sender_id_template, c.help_text, c.opt_out_webhook_url,
-       c.alert_webhook_url, c.event_url, c.event_types, c.timezone, c.current_day, c.day_started_at, c.daily_limit_levels, c.daily_limit_ceiling, c.daily_level,
-       c.monthly_limit, c.compliance_state, c.compliance_changed_at, c.error_rate, c.opt_out_rate,
-       c.rates_checked_at, c.created_at, c.updated_at, c.intercept_url, c.intercept_policy, c.out_of_session_url,
-       coalesce((SELECT array_agg(n.phone ORDER BY n.phone) FROM community_numbers n WHERE n.community_id = c.id),
-                '{}') AS numbers,
-       coalesce((SELECT array_agg(n.carrier ORDER BY n.phone) FROM community_numbers n WHERE n.community_id = c.id),
-                '{}') AS number_carriers,
-       (SELECT count(*) FROM conversations v WHERE v.community_id = c.id AND v.status = 'open') AS open_conversations
-FROM communities c
-WHERE c.id = $1
+-- A community as the API reads it (the community_rows view, migration 0017).
+SELECT * FROM community_rows WHERE id = $1

@@ -1,17 +1,10 @@
--- A page of conversations, newest first (keyset on created_at, id), with participants as find_conversation.sql.
+-- A page of conversations, newest first (keyset on created_at, id), the columns of the conversation_rows view.
 -- $1 the communities a token reaches (null: all), $2 community, $3 a participant's phone (either side), $4 status,
 -- $5 created at or after, $6 created before, $7 last activity at or after, $8 last activity before, $9 $10 the
 -- cursor (created_at, id of the last row of the page before), $11 how many. A phone is found through
 -- participants_phone, then conversations_prospect_listed / conversations_advocate_listed.
-SELECT c.id, c.community_id, c.proxy_number, c.code, c.status, c.created_at, c.last_activity_at,
-       c.closed_at, c.closed_reason,
-       p.phone AS prospect_phone, p.name AS prospect_name, coalesce(pc.preference, 'unknown') AS prospect_preference,
-       a.phone AS advocate_phone, a.name AS advocate_name, coalesce(ac.preference, 'unknown') AS advocate_preference
-FROM conversations c
-JOIN participants p ON p.id = c.prospect_id
-JOIN participants a ON a.id = c.advocate_id
-LEFT JOIN contacts pc ON pc.community_id = c.community_id AND pc.phone = p.phone
-LEFT JOIN contacts ac ON ac.community_id = c.community_id AND ac.phone = a.phone
+SELECT c.*
+FROM conversation_rows c
 WHERE ($1::bigint[] IS NULL OR c.community_id = ANY($1::bigint[]))
   AND ($2::bigint IS NULL OR c.community_id = $2::bigint)
   AND ($3::text IS NULL
