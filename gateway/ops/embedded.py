@@ -112,7 +112,10 @@ class EmbeddedServers:
             self._lock = None
 
     def start_postgres(self) -> str:
-        """A PostgreSQL server on a Unix socket in data_dir/postgres; returns its URL."""
+        """A PostgreSQL server on a Unix socket in data_dir/postgres; returns its URL (the same server's when
+        this process started it already)."""
+        if self._postgres is not None:
+            return self._postgres.get_uri()
         # Imported here, quietly: at import it looks for XDG_RUNTIME_DIR, which servers seldom set, and warns.
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
