@@ -112,7 +112,8 @@ class JasminCarrier(_smpp.Link):
                 "dlr": "yes", "dlr-url": status_callback, "dlr-level": str(self.settings.dlr_level),
                 "dlr-method": "POST", **_coded(message.body)}
         try:
-            async with self.resources.session.post(self.settings.send_url, data=form, timeout=self.timeout,
+            async with self.resources.session.post(self.settings.send_url, data=_http.form_body(form),
+                                                   headers=_http.FORM_HEADERS, timeout=self.timeout,
                                                    allow_redirects=False) as response:
                 body = await _smpp.answer(response)
                 return _result(response.status, body, response.headers)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import structlog
 
-from gateway.carriers._http import Form, basic_auth, lookup_json, read_form, send_request
+from gateway.carriers._http import FORM_HEADERS, Form, basic_auth, form_body, lookup_json, read_form, send_request
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, NotANumber,
                                    OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate, WebhookReply)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
@@ -186,13 +186,14 @@ class TwilioCarrier(TwilioWire):
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.auth_token)
         self.url = f"{settings.api_base.rstrip('/')}/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
-        self.headers = basic_auth(settings.account_sid, settings.auth_token)
+        self.headers = basic_auth(settings.account_sid, settings.auth_token) | FORM_HEADERS
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
         form = {"From": message.from_number, "To": message.to_number, "Body": message.body,
                 "StatusCallback": status_callback}
-        return await send_request(self.resources.session, "POST", self.url, _result, data=form, headers=self.headers,
+        return await send_request(self.resources.session, "POST", self.url, _result, data=form_body(form),
+                                  headers=self.headers,
                                   timeout=self.timeout)
 
 
