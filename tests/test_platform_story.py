@@ -1,0 +1,98 @@
+"""The README's platform story ("A platform's integration, start to end") as a platform runs it: the example
+receiver (examples/event_receiver.py) as its own process verifying events with the standardwebhooks library, a
+conversation opened twice with one Idempotency-Key, a text relayed, and the lists walked to their end."""
+
+import asyncio
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ALEX, PAT, PROXY, TOKEN, wait_for
+
+RECEIVER = Path(__file__).resolve().parent.parent / "examples" / "event_receiver.py"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+async def receiver_process():
+    """Starts the example receiver with a secret; yields (start, lines): start(secret) -> its URL."""
+    lines: list[str] = []
+    started: list[asyncio.subprocess.Process] = []
+    readers: list[asyncio.Task] = []
+
+    async def read(stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            lines.append(line.decode().rstrip("\n"))
+
+    async def start(secret: str) -> str:
+        port = _free_port()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(RECEIVER), str(port), env={**os.environ, "EVENT_SECRET": secret},
+            stdout=asyncio.subprocess.PIPE)
+        started.append(process)
+        readers.append(asyncio.create_task(read(process.stdout)))
+        await wait_for(lambda: _resolved(any("listening" in line for line in lines)), what="the receiver up")
+        return f"http://127.0.0.1:{port}/events"
+
+    yield start, lines
+    for process in started:
+        process.terminate()
+        await process.wait()
+    for task in readers:
+        await task
+
+
+async def _resolved(value):
+    return value
+
+
+async def _open(gateway, community_id: int) -> tuple[int, dict, dict]:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "lead-5512"}
+    body = {"community_id": community_id, "prospect": {"phone": PAT, "name": "Pat"},
+            "advocate": {"phone": ALEX, "name": "Alex"}, "message": "Is parking included?"}
+    async with gateway.client.post("/v1/conversations", json=body, headers=headers) as response:
+        return response.status, dict(response.headers), await response.json()
+
+
+async def test_the_readme_story_runs_with_the_example_receiver(gateway, receiver_process):
+    start, lines = receiver_process
+    community = await gateway.community(mode="live", require_verification=False)
+    status, secret = await gateway.call("GET", f"/v1/communities/{community['id']}/event-secret")
+    assert status == 200
+    url = await start(secret["secret"])
+    status, _ = await gateway.call("PATCH", f"/v1/communities/{community['id']}", {"event_url": url})
+    assert status == 200
+
+    first, second = await _open(gateway, community["id"]), await _open(gateway, community["id"])
+    assert first[0] == second[0] == 201 and first[2] == second[2]
+    assert second[1].get("Idempotent-Replayed") == "true"
+    await gateway.delivered_to(ALEX)  # once: the retry sent nothing
+    await gateway.sms(ALEX, PROXY, "Yes, one space per unit.")
+    await gateway.delivered_to(PAT)
+
+    def types() -> list[str]:
+        return [line.split(" ")[1] for line in lines if line.startswith("evt_")]
+
+    await wait_for(lambda: _resolved({"conversation.opened", "message.received", "message.relayed"} <= set(types())),
+                   timeout=10, what="the events at the example receiver")
+    assert types().count("conversation.opened") == 1
+    assert not any(line.startswith("refused") for line in lines)
+    assert [form["To"] for form in gateway.carrier.sent].count(ALEX) == 1
+
+    seen, cursor = [], None
+    while True:
+        query = f"community_id={community['id']}&limit=1" + (f"&cursor={cursor}" if cursor else "")
+        status, page = await gateway.call("GET", f"/v1/messages?{query}")
+        assert status == 200 and len(page["messages"]) <= 1
+        seen += [message["id"] for message in page["messages"]]
+        if not (cursor := page.get("next")):
+            break
+    assert seen == sorted(seen, reverse=True) and len(seen) == 3  # the notification, the text, its relayed copy
