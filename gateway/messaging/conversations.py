@@ -76,6 +76,7 @@ async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: 
                                                    name=prospect.name)
     advocate_id = await storage.upsert_participant(conn, community_id=community.id, phone=advocate.phone,
                                                    name=advocate.name)
+    await communities.lock_phones_for_numbers(conn, phones=[prospect.phone, advocate.phone])
     usage = await communities.number_usage(conn, community_id=community.id,
                                            participant_ids=[prospect_id, advocate_id])
     if not usage:

@@ -114,6 +114,7 @@ async def add_number(pool: asyncpg.Pool, community_id: int, phone: str, carrier:
     async with pool.acquire() as conn, conn.transaction():
         if await rows.lock_community(conn, community_id=community_id) is None:
             raise NotFound("community_not_found", f"no community {community_id}")
+        await rows.lock_phones_for_numbers(conn, phones=[phone])
         if in_use := await conversations.count_open_with_participant_phone(conn, phone=phone):
             # A start refuses a participant on one of our numbers (participant_is_proxy); so does adding one.
             raise Conflict("number_in_use", f"{in_use} open conversation(s) have {phone} as a participant",

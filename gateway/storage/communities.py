@@ -168,6 +168,12 @@ async def lock_community(db: Executor, *, community_id: int) -> LockedCommunity 
     return None if row is None else LockedCommunity(row["id"], row["name"], row["require_verification"])
 
 
+async def lock_phones_for_numbers(db: Executor, *, phones: list[str]) -> None:
+    """Hold each phone for the caller's transaction, against a concurrent number add or conversation start
+    that would make it both one of our numbers and a participant. Take it after the community's lock."""
+    await db.execute(QUERIES.lock_phones_for_numbers, phones)
+
+
 async def find_sender_identification(db: Executor, *, proxy: str) -> SenderIdentification | None:
     """What begin_send.sql wraps a first text in, for the community owning this number; None: no community."""
     row = await db.fetchrow(QUERIES.find_sender_identification, proxy)

@@ -1,0 +1,55 @@
+"""A phone is never both one of our numbers and a participant, even when adding it to one community and starting a
+conversation with it in another run at the same time. Postgres widens the window: a test trigger makes the first
+of the two sleep inside its transaction, after its check and before its commit (dropped after the test)."""
+
+import asyncio
+from contextlib import asynccontextmanager
+
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2
+
+
+@asynccontextmanager
+async def slow_inserts(db, table: str):
+    """Every insert into table sleeps half a second inside its transaction."""
+    await db.execute("CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$")
+    await db.execute(f"CREATE TRIGGER test_slow_insert BEFORE INSERT ON {table} "
+                     "FOR EACH ROW EXECUTE FUNCTION test_slow_insert()")
+    try:
+        yield
+    finally:
+        await db.execute(f"DROP TRIGGER test_slow_insert ON {table}")
+        await db.execute("DROP FUNCTION test_slow_insert()")
+
+
+async def _start(gateway, community_id: int):
+    return await gateway.call("POST", "/v1/conversations", {
+        "community_id": community_id, "prospect": {"phone": PAT, "name": "Pat"},
+        "advocate": {"phone": ALEX, "name": "Alex"}, "message": "Hello"})
+
+
+async def test_a_number_added_while_a_start_makes_it_a_participant_elsewhere(gateway, db):
+    first = await gateway.community(numbers=(PROXY,), require_verification=False)
+    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
+    async with slow_inserts(db, "community_numbers"):
+        adding = asyncio.ensure_future(gateway.call("POST", f"/v1/communities/{first['id']}/numbers",
+                                                    {"phone": PAT}))
+        await asyncio.sleep(0.2)  # the add is past its check, sleeping in its insert
+        started = await _start(gateway, second["id"])
+        added = await adding
+    assert added[0] == 201, added
+    assert started[0] == 422 and started[1]["error"]["code"] == "participant_is_proxy", started
+    assert await db.fetchval("SELECT count(*) FROM conversations") == 0
+
+
+async def test_a_start_while_its_participant_is_added_as_a_number_elsewhere(gateway, db):
+    first = await gateway.community(numbers=(PROXY,), require_verification=False)
+    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
+    async with slow_inserts(db, "conversations"):
+        starting = asyncio.ensure_future(_start(gateway, second["id"]))
+        await asyncio.sleep(0.2)  # the start is past its check, sleeping in its insert
+        added = await gateway.call("POST", f"/v1/communities/{first['id']}/numbers", {"phone": PAT})
+        started = await starting
+    assert started[0] == 201, started
+    assert added[0] == 409 and added[1]["error"]["code"] == "number_in_use", added
+    assert await db.fetchval("SELECT count(*) FROM community_numbers WHERE phone = $1", PAT) == 0
