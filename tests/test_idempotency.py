@@ -105,3 +105,19 @@ async def test_a_claim_left_by_a_crashed_process_is_taken_over_after_its_lease(s
     # Run again: the one-open-conversation-per-pair rule stops a second conversation.
     status, answer, _ = await _post(gateway, "/v1/conversations", body, "crash")
     assert (status, answer["error"]["code"]) == (409, "conversation_exists")
+
+
+async def test_a_request_running_past_its_lease_keeps_its_key(start_gateway, db):
+    """A first request that runs longer than the lease (here: it waits for the community's row, which the test
+    holds) is still in flight for a retry: its lease is renewed while it runs, so the retry does not run it too."""
+    gateway = await start_gateway(server={"idempotency_lease": 0.6})
+    community = await gateway.community()
+    path = f"/v1/communities/{community['id']}/numbers"
+    async with db.transaction():
+        await db.execute("SELECT 1 FROM communities WHERE id = $1 FOR UPDATE", community["id"])
+        first = asyncio.ensure_future(_post(gateway, path, {"phone": "+14155550111"}, "slow"))
+        await asyncio.sleep(1.5)  # two and a half leases
+        retried = await asyncio.wait_for(_post(gateway, path, {"phone": "+14155550111"}, "slow"), 1.0)
+        assert (retried[0], retried[1]["error"]["code"]) == (409, "idempotency_key_in_flight")
+    status, answer, _ = await first
+    assert status == 201 and "+14155550111" in answer["numbers"]

@@ -13,11 +13,13 @@ gateway/errors.py). The one gap: a process that dies after the change is committ
 stored. Its claim stays "in flight" until server.idempotency_lease (60 s) runs out; a retry after that runs the
 request again. Creating a conversation is still refused then (conversation_exists, 409: one open per pair), but a
 message written into one could be sent twice; the window is the few milliseconds between the handler's commit
-and the answer's UPDATE.
+and the answer's UPDATE. A request that merely runs long keeps its claim: its lease is renewed every third of
+server.idempotency_lease while it runs, so only a dead process's claim runs out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import structlog
@@ -50,6 +52,7 @@ async def idempotency_middleware(request: web.Request, handler):
     if not await store.claim(pool, caller=token.name, key=key, request_hash=digest, ttl=settings.idempotency_ttl,
                              lease=settings.idempotency_lease):
         return await _replay(pool, token.name, key, digest)
+    renewing = asyncio.create_task(_renew(pool, token.name, key, settings.idempotency_lease))
     try:
         try:
             response = await handler(request)
@@ -58,6 +61,9 @@ async def idempotency_middleware(request: web.Request, handler):
     except BaseException:
         await _release(pool, token.name, key)
         raise
+    finally:
+        renewing.cancel()
+        await asyncio.gather(renewing, return_exceptions=True)
     body = response.body if isinstance(response, web.Response) else None
     if response.status >= 500 or response.status == 429 or not isinstance(body, (bytes, type(None))):
         await _release(pool, token.name, key)
@@ -82,6 +88,16 @@ async def _replay(pool: Executor, caller_name: str, key: str, digest: bytes) -> 
     if kept.content_type:
         headers["Content-Type"] = kept.content_type
     return web.Response(status=kept.status, body=kept.body or None, headers=headers)
+
+
+async def _renew(pool: Executor, caller_name: str, key: str, lease: float) -> None:
+    """Every third of the lease, hold the claim for a whole lease again; runs until the request ends."""
+    while True:
+        await asyncio.sleep(lease / 3)
+        try:
+            await store.renew(pool, caller=caller_name, key=key, lease=lease)
+        except Exception as exc:  # Postgres away: try again next time; the lease still holds a while
+            log.warning("idempotency_lease_not_renewed", error=type(exc).__name__)
 
 
 async def _release(pool: Executor, caller_name: str, key: str) -> None:

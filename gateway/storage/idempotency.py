@@ -33,6 +33,11 @@ async def answer(db: Executor, *, caller: str, key: str, status: int, content_ty
     await db.execute(QUERIES.store_idempotent_answer, caller, key, status, content_type, body)
 
 
+async def renew(db: Executor, *, caller: str, key: str, lease: float) -> None:
+    """Hold a claim whose request still runs for lease more seconds."""
+    await db.execute(QUERIES.renew_idempotency_lease, caller, key, lease)
+
+
 async def release(db: Executor, *, caller: str, key: str) -> None:
     """Drop a claim whose request left nothing worth replaying, so a retry runs again."""
     await db.execute(QUERIES.release_idempotency_key, caller, key)
