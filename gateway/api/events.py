@@ -41,7 +41,8 @@ def _gateway_wide(request: web.Request) -> bool:
     return scope.communities(request) is None
 
 
-@routes.get("/v1/communities/{id}/events", query=lt.EventQuery, answer=lt.EventLog, errors=("community_not_found",))
+@routes.get("/v1/communities/{id}/events", query=lt.EventQuery, answer=lt.EventLog,
+            errors=("community_not_found",))
 async def log(request: web.Request, query: lt.EventQuery) -> lt.EventLog:
     """A community's event deliveries, newest first
     A list as the others (limit, cursor, created_since/until), but next is null on the last page. A token limited
