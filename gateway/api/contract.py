@@ -129,8 +129,8 @@ class Endpoint:
 
 
 def json_answer(answer: Any, status: int = 200) -> web.Response:
-    """An answer encoded by msgspec (Structs, dicts, datetimes as RFC 3339): for the routes not declared here yet
-    (the event secrets), so that every answer encodes alike."""
+    """An answer encoded by msgspec (Structs, dicts, datetimes as RFC 3339): every declared route's, and any
+    route not declared here (today the event secrets), so that every answer encodes alike."""
     return web.Response(body=_ENCODER.encode(answer), status=status, content_type="application/json")
 
 
