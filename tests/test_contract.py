@@ -12,12 +12,12 @@ from pathlib import Path
 
 import schemathesis
 
-from gateway.api import ROUTES
+from gateway.api import ROUTES, UNDECLARED
 from gateway.api.contract import ERRORS
 from gateway.errors import GatewayError
 from gateway import errors
 from gateway.ops.middleware import HTTP_STATUS
-from tests.helpers import ALEX, PAT, TOKEN
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 # Checks that the issue names: 0 server errors, 0 answers that break the schema; and every status documented.
@@ -60,12 +60,26 @@ async def test_the_contract_is_public_and_lists_every_route(start_gateway):
     refused = start["responses"]["409"]["content"]["application/json"]["schema"]["allOf"][1]
     assert "conversation_exists" in refused["properties"]["error"]["properties"]["code"]["enum"]
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    # The lists, a community's numbers, the event log and replays are in the contract; the event secrets are
+    # what is left outside it.
+    assert {("get", "/v1/communities"), ("get", "/v1/conversations"), ("get", "/v1/messages"),
+            ("get", "/v1/verifications"), ("post", "/v1/communities/{id}/numbers"),
+            ("delete", "/v1/communities/{id}/numbers/{phone}"), ("get", "/v1/communities/{id}/events"),
+            ("post", "/v1/communities/{id}/events/{delivery_id}/replay"),
+            ("post", "/v1/communities/{id}/events/replay")} <= served
+    outside = {route.path for table in UNDECLARED for route in table}
+    assert outside <= {"/v1/communities/{id}/event-secret", "/v1/event-secret"}, outside
+    removal = document["paths"]["/v1/communities/{id}/numbers/{phone}"]["delete"]["responses"]["409"]
+    assert removal["content"]["application/json"]["schema"]["allOf"][1]["properties"]["error"]["properties"][
+        "code"]["enum"] == ["number_in_use", "last_number"]
 
 
 async def _seeded(start_gateway):
-    """A gateway with one of everything, so ids 1 answer something other than 404 too."""
-    gateway = await start_gateway(kind="sandbox")
-    community = await gateway.community()
+    """A gateway with one of everything, so ids 1 answer something other than 404 too: event deliveries (to a
+    URL nobody answers, retried) and a second number, so that the log, replays and removing a number have
+    something to work on."""
+    gateway = await start_gateway(kind="sandbox", hooks={"event_url": "http://127.0.0.1:9/events"})
+    community = await gateway.community(numbers=(PROXY, PROXY_2), event_url="http://127.0.0.1:9/hook")
     await gateway.conversation(community["id"])
     status, body = await gateway.call("POST", "/v1/verifications", {"community_id": community["id"], "phone": PAT})
     assert status == 201, body

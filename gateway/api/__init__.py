@@ -8,9 +8,10 @@ from aiohttp import web
 from gateway.api import communities, conversations, events, lists, numbers, openapi, verifications
 
 # Every module's declared endpoints: served, and documented in /openapi.json.
-ROUTES = (communities.routes, conversations.routes, verifications.routes)
-# Not declared in the contract yet (served, not in /openapi.json): the lists, a community's numbers, events.
-UNDECLARED = (lists.routes, numbers.routes, events.routes)
+ROUTES = (communities.routes, conversations.routes, verifications.routes, lists.routes, numbers.routes,
+          events.routes)
+# Not declared in the contract yet (served, not in /openapi.json): the event secrets.
+UNDECLARED = (events.secret_routes,)
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,7 +1,8 @@
 """The API's contract core: each endpoint is declared once, and that declaration both serves the route (reading
 and checking the body and query into their Structs, encoding the answer) and describes it in /openapi.json.
 
-Declaring an endpoint (the types live in gateway/api/types.py):
+Declaring an endpoint (the types live in gateway/api/types.py; the lists', numbers' and event log's in
+gateway/api/list_types.py):
 
     routes = Routes("things")
 
@@ -78,6 +79,7 @@ class ErrorDetail(msgspec.Struct):
     message: str
     conversation_id: int | msgspec.UnsetType = msgspec.UNSET  # conversation_exists: the open one
     message_id: int | msgspec.UnsetType = msgspec.UNSET  # recipient_opted_out, recipient_on_dnd: stored as blocked
+    open_conversations: int | msgspec.UnsetType = msgspec.UNSET  # number_in_use: how many use the number
 
 
 class Error(msgspec.Struct):
@@ -127,8 +129,8 @@ class Endpoint:
 
 
 def json_answer(answer: Any, status: int = 200) -> web.Response:
-    """An answer encoded by msgspec (Structs, dicts, datetimes as RFC 3339): for the routes not declared here yet
-    (lists, numbers, events), so that every answer encodes alike."""
+    """An answer encoded by msgspec (Structs, dicts, datetimes as RFC 3339): every declared route's, and any
+    route not declared here (today the event secrets), so that every answer encodes alike."""
     return web.Response(body=_ENCODER.encode(answer), status=status, content_type="application/json")
 
 
@@ -309,7 +311,8 @@ def _fits(value: Any, core: Any) -> bool:
 
 def read_query(request: web.Request, kind: type) -> Any:
     """The query parameters as a `kind` Struct: integers in ASCII digits (not "²" or "١"), texts without
-    control characters, NUL or lone surrogates; anything else is 422 invalid_query naming the parameter."""
+    control characters, NUL or lone surrogates, of at most the field's max_length (100 when it has none);
+    anything else is 422 invalid_query naming the parameter. Parameters the Struct does not name are ignored."""
     info = mi.type_info(kind)
     given: dict[str, Any] = {}
     for f in info.fields:
@@ -321,8 +324,8 @@ def read_query(request: web.Request, kind: type) -> Any:
             given[f.encode_name] = ascii_number(raw)
             if given[f.encode_name] is None:
                 raise InvalidInput("invalid_query", f"{f.encode_name}: {_expected(f.type)}")
-        elif not storable(raw) or has_control(raw) or len(raw) > 100:
-            raise InvalidInput("invalid_query", f"{f.encode_name}: at most 100 printable characters")
+        elif not storable(raw) or has_control(raw) or len(raw) > _longest(core):
+            raise InvalidInput("invalid_query", f"{f.encode_name}: at most {_longest(core)} printable characters")
         else:
             given[f.encode_name] = raw
     try:
@@ -333,12 +336,19 @@ def read_query(request: web.Request, kind: type) -> Any:
         raise InvalidInput("invalid_query", f"{name}: {_expected(match.type)}") from None
 
 
+def _longest(core: Any) -> int:
+    """How long a text parameter may be: its max_length, else 100."""
+    return getattr(core, "max_length", None) or 100
+
+
 def _expected(info: Any) -> str:
     """What a query parameter takes, in words: its description, or its choices."""
     described = next((i.extra_json_schema or {} for i in [info] if isinstance(i, mi.Metadata)), {})
     core, _ = _unwrap(info)
     if isinstance(core, mi.EnumType):
         return "expected one of " + ", ".join(str(member.value) for member in core.cls)
+    if isinstance(core, mi.LiteralType):
+        return "expected one of " + ", ".join(str(value) for value in core.values)
     if isinstance(info, mi.Metadata) and isinstance(info.type, mi.IntType):
         return described.get("description") or f"expected {info.type.ge} to {info.type.le}"
     return described.get("description") or "not a valid value"

@@ -3,92 +3,73 @@ events (gateway/platform/events.py)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from datetime import datetime, timezone
-from typing import Any
 
 from aiohttp import web
 
-from gateway.api.contract import json_answer
-from gateway.api.validation import ascii_number, path_id, query_number, query_text, read_json
+from gateway.api import list_types as lt
+from gateway.api import scope
+from gateway.api.contract import Routes, json_answer
+from gateway.api.listing import paged, window
+from gateway.api.validation import path_id
 from gateway.errors import InvalidInput, NotFound, NotPermitted
 from gateway.keys import CONFIG, EVENTS, POOL
 from gateway.ops.middleware import CALLER
 from gateway.platform import communities
 from gateway.platform.events import secret_for
 from gateway.storage import events as deliveries
+from gateway.storage import lists
 from gateway.storage.events import LoggedDelivery
-from gateway.vocabulary import DeliveryStatus, EventType
+from gateway.vocabulary import DeliveryStatus
 
-routes = web.RouteTableDef()
+routes = Routes("events")
 MAX_REPLAY = 1000  # deliveries one bulk replay queues again
 
 
-def _cursor(last_id: int) -> str:
-    """Opaque to clients: the id the next page starts below."""
-    return base64.urlsafe_b64encode(f"d:{last_id}".encode()).decode().rstrip("=")
-
-
-def _after(raw: str) -> int | None:
-    """?cursor= back to the id the page starts below; 422 invalid_query for one we did not write."""
-    if not raw:
-        return None
-    try:
-        decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        decoded = ""
-    number = ascii_number(decoded[2:]) if decoded.startswith("d:") else None
-    if number is None:
-        raise InvalidInput("invalid_query", "cursor: the next value of an earlier page")
-    return number
-
-
-def _choice(raw: str, name: str, kinds: type) -> Any:
-    if not raw:
-        return None
-    if raw not in {str(kind) for kind in kinds}:
-        raise InvalidInput("invalid_query", f"{name}: one of " + ", ".join(kinds))
-    return kinds(raw)
-
-
-def _delivery(row: LoggedDelivery) -> dict:
+def _delivery(row: LoggedDelivery) -> lt.LoggedEvent:
     pending = row.status == DeliveryStatus.PENDING
-    return {"id": row.id, "webhook_id": row.webhook_id, "type": row.event, "target": row.target, "url": row.url,
-            "status": row.status, "attempts": row.attempts, "last_error": row.last_error,
-            "next_attempt_at": row.next_attempt_at if pending else None,
-            "created_at": row.created_at, "updated_at": row.updated_at,
-            "payload": json.loads(row.payload)}
+    return lt.LoggedEvent(
+        id=row.id, webhook_id=row.webhook_id, type=row.event, target=row.target, url=row.url, status=row.status,
+        attempts=row.attempts, last_error=row.last_error, next_attempt_at=row.next_attempt_at if pending else None,
+        created_at=row.created_at, updated_at=row.updated_at, payload=json.loads(row.payload))
 
 
-@routes.get("/v1/communities/{id}/events")
-async def log(request: web.Request) -> web.Response:
-    """{"events": [delivery, newest first], "next": cursor or null}; ?status= ?type= ?limit= (1-200) ?cursor=."""
+def _gateway_wide(request: web.Request) -> bool:
+    """Whether the caller sees the deliveries to the gateway-wide URL (hooks.event_url): not a token limited to
+    some communities (SECURITY.md, "API tokens"): that URL and its deliveries are the gateway operator's."""
+    return scope.communities(request) is None
+
+
+@routes.get("/v1/communities/{id}/events", query=lt.EventQuery, answer=lt.EventLog,
+            errors=("community_not_found",))
+async def log(request: web.Request, query: lt.EventQuery) -> lt.EventLog:
+    """A community's event deliveries, newest first
+    A list as the others (limit, cursor, created_since/until), but next is null on the last page. A token limited
+    to some communities does not see the deliveries to the gateway-wide URL."""
     community = await communities.find(request.app[POOL], path_id(request))
-    limit = query_number(request, "limit", 50, 1, 200, "a page size from 1 to 200")
-    rows = await deliveries.list_deliveries(
-        request.app[POOL], community_id=community.id, before_id=_after(query_text(request, "cursor")),
-        status=_choice(query_text(request, "status"), "status", DeliveryStatus),
-        event=_choice(query_text(request, "type"), "type", EventType), limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return json_answer({"events": [_delivery(row) for row in rows],
-                        "next": _cursor(rows[-1].id) if more else None})
+    asked = window(request, "events", query)
+    rows = await lists.list_event_deliveries(request.app[POOL], window=asked, community_id=community.id,
+                                             gateway_wide=_gateway_wide(request), status=query.status,
+                                             event=query.type)
+    shown, after = paged(asked, "events", rows)
+    return lt.EventLog(events=[_delivery(row) for row in shown], next=after)
 
 
-@routes.post("/v1/communities/{id}/events/{delivery_id}/replay")
-async def replay_one(request: web.Request) -> web.Response:
-    """Queue one delivery again: a new try now, the same webhook-id and body. 202 {"id", "status": "pending"}."""
+@routes.post("/v1/communities/{id}/events/{delivery_id}/replay", answer=lt.ReplayedOne, status=202,
+             errors=("community_not_found", "delivery_not_found"))
+async def replay_one(request: web.Request) -> lt.ReplayedOne:
+    """Queue one delivery again
+    A new try now, with a fresh count of tries, the same webhook-id and body."""
     community = await communities.find(request.app[POOL], path_id(request))
     delivery_id = path_id(request, "delivery_id")
-    if not await deliveries.replay_delivery(request.app[POOL], community_id=community.id, delivery_id=delivery_id):
+    if not await deliveries.replay_delivery(request.app[POOL], community_id=community.id, delivery_id=delivery_id,
+                                            gateway_wide=_gateway_wide(request)):
         raise NotFound("delivery_not_found", f"no delivery {delivery_id} of community {community.id}")
-    return json_answer({"id": delivery_id, "status": DeliveryStatus.PENDING}, 202)
+    return lt.ReplayedOne(id=delivery_id, status=DeliveryStatus.PENDING)
 
 
-def _instant(data: dict, name: str) -> datetime | None:
-    raw = data.get(name)
+def _instant(raw: str | None, name: str) -> datetime | None:
     if raw is None:
         return None
     try:
@@ -102,18 +83,21 @@ def _instant(data: dict, name: str) -> datetime | None:
     return instant
 
 
-@routes.post("/v1/communities/{id}/events/replay")
-async def replay_many(request: web.Request) -> web.Response:
-    """Queue again the deliveries in {"status"} ("failed" unless named) created in ["since", "until") of
-    {"type"} (all fields optional), the oldest 1000 at most. 202 {"replayed": [ids]}."""
+@routes.post("/v1/communities/{id}/events/replay", body=lt.Replay, optional_body=True, answer=lt.Replayed,
+             status=202, errors=("community_not_found",))
+async def replay_many(request: web.Request, body: lt.Replay) -> lt.Replayed:
+    """Queue deliveries again
+    Those in status (failed unless named) created in [since, until) of type (every field optional), the oldest
+    1000 at most."""
     community = await communities.find(request.app[POOL], path_id(request))
-    data = await read_json(request, {"status": str, "since": str, "until": str, "type": str}, optional_body=True)
-    status = _choice(data.get("status") or DeliveryStatus.FAILED, "status", DeliveryStatus)
-    event = _choice(data.get("type") or "", "type", EventType)
-    ids = await deliveries.replay_deliveries(request.app[POOL], community_id=community.id, status=status,
-                                             since=_instant(data, "since"), until=_instant(data, "until"),
-                                             event=event, limit=MAX_REPLAY)
-    return json_answer({"replayed": ids}, 202)
+    ids = await deliveries.replay_deliveries(
+        request.app[POOL], community_id=community.id, status=body.status or DeliveryStatus.FAILED,
+        since=_instant(body.since, "since"), until=_instant(body.until, "until"), event=body.type,
+        gateway_wide=_gateway_wide(request), limit=MAX_REPLAY)
+    return lt.Replayed(replayed=ids)
+
+
+secret_routes = web.RouteTableDef()  # not in the contract yet: gateway/api/event_secrets.py will declare them
 
 
 def _may_sign(request: web.Request) -> None:
@@ -123,7 +107,7 @@ def _may_sign(request: web.Request) -> None:
         raise NotPermitted("read_only_token", "a read-only API token is not given signing secrets")
 
 
-@routes.get("/v1/communities/{id}/event-secret")
+@secret_routes.get("/v1/communities/{id}/event-secret")
 async def community_secret(request: web.Request) -> web.Response:
     """{"secret": "whsec_..."}: what the community's events are signed with (Standard Webhooks)."""
     _may_sign(request)
@@ -131,7 +115,7 @@ async def community_secret(request: web.Request) -> web.Response:
     return json_answer({"secret": secret_for(request.app[EVENTS].signing_key, community.id)})
 
 
-@routes.get("/v1/event-secret")
+@secret_routes.get("/v1/event-secret")
 async def gateway_secret(request: web.Request) -> web.Response:
     """{"url", "secret"}: the gateway-wide event URL (hooks.event_url; null when unset) and its secret."""
     _may_sign(request)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.api import types
+from gateway.api import list_types, types
 from gateway.platform.communities import Overview
 from gateway.storage.communities import Community
 from gateway.storage.contacts import Contact
@@ -13,6 +13,11 @@ from gateway.vocabulary import VerificationStatus
 
 MESSAGE_FIELDS = ("id", "conversation_id", "community_id", "direction", "kind", "status", "status_reason",
                   "carrier_sid", "error_code", "error_message", "attempts", "body", "segments")
+# A community in a list: these as stored, then carriers and compliance.
+SUMMARY_FIELDS = ("id", "name", "mode", "inactivity_days", "countries", "default_region", "require_verification",
+                  "unknown_line_type", "sender_name", "sender_id_template", "help_text", "opt_out_webhook_url",
+                  "alert_webhook_url", "intercept_url", "intercept_policy", "out_of_session_url", "event_url",
+                  "event_types", "timezone", "created_at", "updated_at", "numbers", "open_conversations")
 CONTACT_FIELDS = ("phone", "preference", "preference_changed_at", "preference_keyword", "preference_source", "dnd",
                   "dnd_reason", "dnd_at", "first_inbound_at")
 
@@ -39,22 +44,12 @@ def community(view: Overview, default_carrier: str) -> types.Community:
     )
 
 
-def community_summary(c: Community, default_carrier: str) -> dict:
-    """A community in a list: its settings, numbers and state, without the usage counters (GET one for those).
-    Times as datetimes: the list encodes them (msgspec) as the other answers."""
-    return {
-        "id": c.id, "name": c.name, "mode": c.mode, "inactivity_days": c.inactivity_days, "countries": c.countries,
-        "default_region": c.default_region, "require_verification": c.require_verification,
-        "unknown_line_type": c.unknown_line_type, "sender_name": c.sender_name,
-        "sender_id_template": c.sender_id_template, "help_text": c.help_text,
-        "opt_out_webhook_url": c.opt_out_webhook_url, "alert_webhook_url": c.alert_webhook_url,
-        "intercept_url": c.intercept_url, "intercept_policy": c.intercept_policy,
-        "out_of_session_url": c.out_of_session_url, "event_url": c.event_url, "event_types": c.event_types,
-        "timezone": c.timezone, "created_at": c.created_at, "updated_at": c.updated_at,
-        "numbers": c.numbers, "open_conversations": c.open_conversations,
-        "carriers": {phone: carrier or default_carrier for phone, carrier in zip(c.numbers, c.number_carriers)},
-        "compliance": {"state": c.compliance_state, "changed_at": c.compliance_changed_at},
-    }
+def community_summary(c: Community, default_carrier: str) -> list_types.CommunitySummary:
+    """A community in a list: its settings, numbers and state, without the usage counters (GET one for those)."""
+    return list_types.CommunitySummary(
+        **{name: getattr(c, name) for name in SUMMARY_FIELDS},
+        carriers={phone: carrier or default_carrier for phone, carrier in zip(c.numbers, c.number_carriers)},
+        compliance=list_types.ComplianceSummary(state=c.compliance_state, changed_at=c.compliance_changed_at))
 
 
 def contact(row: Contact) -> types.Contact:

@@ -68,20 +68,17 @@ async def finish_delivery(db: Executor, *, delivery_id: int, status: DeliverySta
     await db.execute(QUERIES.finish_webhook_delivery, delivery_id, status, retry_in, error)
 
 
-async def list_deliveries(db: Executor, *, community_id: int, before_id: int | None, status: DeliveryStatus | None,
-                          event: EventType | None, limit: int) -> list[LoggedDelivery]:
-    """A community's deliveries, newest first, with ids below before_id (None: from the newest)."""
-    rows = await db.fetch(QUERIES.list_event_deliveries, community_id, before_id, status, event, limit)
-    return [LoggedDelivery(**{**dict(row), "status": DeliveryStatus(row["status"])}) for row in rows]
-
-
-async def replay_delivery(db: Executor, *, community_id: int, delivery_id: int) -> bool:
-    """Queue one delivery again, now (same webhook-id and body, a fresh count of tries); False: no such delivery."""
-    return await db.fetchval(QUERIES.replay_event_delivery, community_id, delivery_id) is not None
+async def replay_delivery(db: Executor, *, community_id: int, delivery_id: int, gateway_wide: bool) -> bool:
+    """Queue one delivery again, now (same webhook-id and body, a fresh count of tries); False: no such delivery
+    (gateway_wide False: one to the gateway-wide URL counts as none)."""
+    return await db.fetchval(QUERIES.replay_event_delivery, community_id, delivery_id, gateway_wide) is not None
 
 
 async def replay_deliveries(db: Executor, *, community_id: int, status: DeliveryStatus, since: datetime | None,
-                            until: datetime | None, event: EventType | None, limit: int) -> list[int]:
-    """Queue again the deliveries in status created in [since, until) (None: open), at most limit; their ids."""
-    rows = await db.fetch(QUERIES.replay_event_deliveries, community_id, status, since, until, event, limit)
+                            until: datetime | None, event: EventType | None, gateway_wide: bool,
+                            limit: int) -> list[int]:
+    """Queue again the deliveries in status created in [since, until) (None: open), at most limit; their ids.
+    gateway_wide False: not those to the gateway-wide URL."""
+    rows = await db.fetch(QUERIES.replay_event_deliveries, community_id, status, since, until, event, limit,
+                          gateway_wide)
     return [row["id"] for row in rows]

@@ -1,9 +1,10 @@
-"""The API's lists: a page of communities, conversations, messages or verifications, newest first.
+"""The API's lists: a page of communities, conversations, messages, verifications or a community's event
+deliveries, newest first.
 
 Every list is keyset-paginated on (created_at, id), descending: a page after a cursor holds the rows strictly
 older than the cursor's row, so rows added meanwhile never shift a page. Each query runs with custom plans
 (plan_each_list.sql): its optional filters then fold away and the planner picks the index of the filter given
-(the indexes are in migration 0016).
+(the indexes are in migrations 0016 and 0019).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import asyncpg
 from gateway.storage.communities import Community
 from gateway.storage.conversations import Conversation
 from gateway.storage.db import QUERIES
+from gateway.storage.events import LoggedDelivery
 from gateway.storage.messages import Message
 from gateway.storage.verifications import Verification
+from gateway.vocabulary import DeliveryStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +78,12 @@ async def list_verifications(pool: asyncpg.Pool, *, window: Window, community_id
     rows = await _fetch(pool, QUERIES.list_verifications, window.scope, community_id, phone, status,
                         *window.args(), window.limit)
     return [Verification.of(row) for row in rows]
+
+
+async def list_event_deliveries(pool: asyncpg.Pool, *, window: Window, community_id: int, gateway_wide: bool,
+                                status: str | None, event: str | None) -> list[LoggedDelivery]:
+    """A community's deliveries; gateway_wide: those to the gateway-wide URL too. window.scope is not read (the
+    community is in the path, and the API checked the token reaches it)."""
+    rows = await _fetch(pool, QUERIES.list_event_deliveries, community_id, gateway_wide, status, event,
+                        *window.args(), window.limit)
+    return [LoggedDelivery(**{**dict(row), "status": DeliveryStatus(row["status"])}) for row in rows]
