@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Mapping
 
 import asyncpg
 import structlog
@@ -20,13 +20,13 @@ from gateway.relay import segments
 from gateway.relay.phones import can_receive_text, mask, to_e164
 from gateway.routing.keys import RouteLookup, RouteSource
 from gateway.routing.table import RouteTable
-from gateway.storage import communities, contacts
+from gateway.storage import communities, contacts, events
 from gateway.storage import conversations as conversation_storage
 from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.conversations import Conversation
 from gateway.storage.messages import Message, StoredOutbound, StoreRelayed
-from gateway.vocabulary import InboundOutcome, MessageKind, MessageStatus, Priority
+from gateway.vocabulary import EventType, InboundOutcome, MessageKind, MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -186,11 +186,13 @@ def entry_for(conversation: Conversation, sender: str) -> relay.RouteEntry:
 
 
 async def relay_stored(receiver: Receiver, message: Message, conversation: Conversation, body: str,
-                       finish: Callable[[asyncpg.Connection], Awaitable[bool]]) -> list[StoredOutbound] | None:
+                       finish: Callable[[asyncpg.Connection], Awaitable[bool]],
+                       noted: Mapping[str, str] | None = None) -> list[StoredOutbound] | None:
     """Relay an inbound text stored earlier (intercepted and rewritten, or out of session) into conversation, as
     body, by the same rules as a text relayed on arrival; finish(conn) runs first in the same transaction and
-    says whether this process is the one to relay it (False: another finished it; nothing stored). Returns the
-    parts stored (queued or blocked), or None."""
+    says whether this process is the one to relay it (False: another finished it; nothing stored). Each part is
+    a message.relayed or message.blocked event, as on arrival (store_relayed_message.sql), with noted added to
+    its data. Returns the parts stored (queued or blocked), or None."""
     entry = entry_for(conversation, message.from_number)
     proxy = conversation.proxy_number
     parts = await relayed_parts(receiver, proxy, entry, body)
@@ -201,6 +203,13 @@ async def relay_stored(receiver: Receiver, message: Message, conversation: Conve
             conn, community_id=conversation.community_id, conversation_id=conversation.id, kind=MessageKind.RELAY,
             priority=Priority.RELAY, from_number=proxy, to_number=entry.recipient, body=part,
             segments=segments.count(part)) for part in parts]
+        for text, part in zip(parts, stored):
+            blocked = part.status == MessageStatus.BLOCKED
+            await events.insert_event(conn, community_id=conversation.community_id, event=EventType.MESSAGE_BLOCKED
+                                      if blocked else EventType.MESSAGE_RELAYED, data={
+                "community_id": conversation.community_id, "conversation_id": conversation.id, "message_id": part.id,
+                "inbound_message_id": message.id, "from": proxy, "to": entry.recipient, "body": text,
+                "status": part.status, "reason": part.status_reason, **(noted or {})})
     queued = [await receiver.dispatcher.dispatch(part, Priority.RELAY, proxy, relays=(entry.recipient, conversation.id))
               for part in stored]
     if any(queued):
