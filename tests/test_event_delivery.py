@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -26,6 +27,7 @@ class Receivers:
 
     received: list[dict] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    before: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)  # path -> done before answering
     url: str = ""
 
     def app(self) -> web.Application:
@@ -39,6 +41,8 @@ class Receivers:
                               "headers": dict(request.headers)})
         if path == "slow":
             await self.release.wait()
+        if path in self.before:
+            await self.before[path]()
         answers = {"gone": web.Response(status=410), "block": web.Response(status=403),
                    "fail": web.Response(status=500), "rewrite": web.json_response({"body": "Rewritten"})}
         return answers.get(path, web.Response(status=204))
@@ -140,6 +144,26 @@ async def test_what_the_intercept_decides_is_an_event(start_gateway, receivers):
         assert (data["conversation_id"], data["to"], data["from"]) == (conversation["id"], ALEX, PROXY)
     assert found[1]["data"]["body"] == "Rewritten" and found[4]["data"]["body"] == "Text 4"
     assert found[0]["data"]["inbound_message_id"] < found[1]["data"]["inbound_message_id"]
+
+
+async def test_a_text_relayed_into_the_conversation_the_platform_opened_is_an_event(start_gateway, receivers):
+    gateway = await start_gateway(hooks=FAST)
+    community = await gateway.community(event_url=f"{receivers.url}/events", event_types=["message.relayed"],
+                                        out_of_session_url=f"{receivers.url}/oos")
+    secret = await _secret(gateway, community["id"])
+    opened = {}
+
+    async def open_conversation() -> None:  # the platform opens a conversation, then answers 2xx
+        opened.update(await gateway.conversation(community["id"], prospect=(SAM, "Sam")))
+
+    receivers.before["oos"] = open_conversation
+    await gateway.sms(SAM, PROXY, "Is the flat still free?")
+    [relayed] = await wait_for(lambda: _some(receivers.events(secret)), what="the relayed text's event")
+    data = relayed["data"]
+    assert (relayed["type"], data["conversation_id"], data["from"], data["to"], data["body"], data["status"]) == (
+        "message.relayed", opened["id"], PROXY, ALEX, "Is the flat still free?", "queued")
+    inbound = await gateway.pool.fetchval("SELECT id FROM messages WHERE kind = 'inbound'")
+    assert data["inbound_message_id"] == inbound and "intercept" not in data
 
 
 async def test_finished_deliveries_and_callbacks_are_deleted_after_the_retention(start_gateway, receivers, db):
