@@ -204,18 +204,24 @@ async def relay_stored(receiver: Receiver, message: Message, conversation: Conve
             priority=Priority.RELAY, from_number=proxy, to_number=entry.recipient, body=part,
             segments=segments.count(part)) for part in parts]
         for text, part in zip(parts, stored):
-            blocked = part.status == MessageStatus.BLOCKED
-            await events.insert_event(conn, community_id=conversation.community_id, event=EventType.MESSAGE_BLOCKED
-                                      if blocked else EventType.MESSAGE_RELAYED, data={
-                "community_id": conversation.community_id, "conversation_id": conversation.id, "message_id": part.id,
-                "inbound_message_id": message.id, "from": proxy, "to": entry.recipient, "body": text,
-                "status": part.status, "reason": part.status_reason, **(noted or {})})
+            await _relayed_event(conn, conversation, message.id, proxy, entry.recipient, text, part, noted or {})
     queued = [await receiver.dispatcher.dispatch(part, Priority.RELAY, proxy, relays=(entry.recipient, conversation.id))
               for part in stored]
     if any(queued):
         receiver.metrics.relayed.inc()
     log.info("stored_message_relayed", message_id=message.id, conversation_id=conversation.id, parts=len(parts))
     return stored
+
+
+async def _relayed_event(conn: asyncpg.Connection, conversation: Conversation, inbound_id: int, proxy: str,
+                         recipient: str, text: str, part: StoredOutbound, noted: Mapping[str, str]) -> None:
+    """A relayed part's event, in the caller's transaction: message.relayed (queued) or message.blocked, with the
+    data store_relayed_message.sql gives a part relayed on arrival, and noted."""
+    kind = EventType.MESSAGE_BLOCKED if part.status == MessageStatus.BLOCKED else EventType.MESSAGE_RELAYED
+    await events.insert_event(conn, community_id=conversation.community_id, event=kind, data={
+        "community_id": conversation.community_id, "conversation_id": conversation.id, "message_id": part.id,
+        "inbound_message_id": inbound_id, "from": proxy, "to": recipient, "body": text, "status": part.status,
+        "reason": part.status_reason, **noted})
 
 
 async def _identification(receiver: Receiver, proxy: str, body: str, entry: relay.RouteEntry) -> tuple[int, int]:
