@@ -162,7 +162,11 @@ async def background(app: web.Application) -> AsyncIterator[None]:
                 lambda: limits.reset_days(pool, dispatcher, metrics, config.limits), once=True)
     tasks.every("rate_monitor", config.compliance.monitor_interval,
                 lambda: monitoring.check(pool, metrics, config.compliance), once=True)
-    tasks.every("webhooks", config.hooks.interval, app[EVENTS].deliver_due)
+    # Event deliveries: every process claims (a lease per row) and posts each in a task of its own.
+    tasks.loop("webhooks", app[EVENTS].run)
+    # Delivered and failed events and finished callbacks past hooks.retention_days, once per period.
+    tasks.every("events_retention", 300.0,
+                lambda: hooks.forget_old(pool, retention_days=config.hooks.retention_days), once=True)
     # Intercept and out-of-session callbacks: every process claims (a lease per row), woken by its own texts.
     tasks.loop("callbacks", app[CALLBACKS].run)
     # Idempotency-Key answers past server.idempotency_ttl; expired ones are already ignored, this frees the rows.

@@ -109,6 +109,8 @@ class HooksSettings:
     intercept_attempts: int = 2  # tries (timeout, connection error, 5xx) before the community's policy applies
     intercept_retry_delay: float = 1.0  # seconds between two tries of an intercept URL
     out_of_session_attempts: int = 8  # tries, 2^n seconds apart (at most 10 minutes), before one is given up
+    secret_grace_hours: float = 24.0  # after a community's event secret is rotated, the previous one signs too
+    retention_days: float = 30.0  # delivered and failed event deliveries and finished callbacks are kept this long
 
 
 @dataclass(frozen=True)

@@ -126,9 +126,10 @@ async def test_webhook_deliveries_are_claimed_once_and_finished(db):
     assert await db.fetchval("SELECT count(*) FROM webhook_deliveries") == 0  # nowhere to send it: not stored
     await db.execute("UPDATE communities SET event_url = 'http://example.invalid/hook' WHERE id = $1", community_id)
     await events.insert_event(db, community_id=community_id, event=EventType.DND_SET, data={"on": date(2026, 1, 2)})
-    [delivery] = await events.claim_deliveries(db, limit=5, max_attempts=3, claim_seconds=60)
+    [delivery] = await events.claim_deliveries(db, limit=5, max_attempts=3, claim_seconds=60, grace_seconds=3600)
     assert (delivery.event, delivery.attempts) == ("dnd.set", 1) and '"2026-01-02"' in delivery.payload
-    assert await events.claim_deliveries(db, limit=5, max_attempts=3, claim_seconds=60) == []
+    assert (delivery.secret_version, delivery.sign_previous) == (0, False)  # never rotated
+    assert await events.claim_deliveries(db, limit=5, max_attempts=3, claim_seconds=60, grace_seconds=3600) == []
     await events.finish_delivery(db, delivery_id=delivery.id, status=DeliveryStatus.PENDING, retry_in=0, error="x")
     assert await events.give_up_deliveries(db, max_attempts=1) == [(delivery.id, "dnd.set")]
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import communities, conversations, events, lists, numbers, openapi, verifications
+from gateway.api import (communities, conversations, event_secrets, events, lists, numbers, openapi,
+                         verifications)
 
 # Every module's declared endpoints: served, and documented in /openapi.json.
 ROUTES = (communities.routes, conversations.routes, verifications.routes, lists.routes, numbers.routes,
-          events.routes)
-# Not declared in the contract yet (served, not in /openapi.json): the event secrets.
-UNDECLARED = (events.secret_routes,)
+          events.routes, event_secrets.routes)
 
 
 def add_routes(app: web.Application) -> None:
     for routes in ROUTES:
         routes.add_to(app)
-    for undeclared in UNDECLARED:
-        app.router.add_routes(undeclared)
     app.router.add_get("/openapi.json", openapi.handler(e for routes in ROUTES for e in routes.endpoints))

@@ -1,5 +1,5 @@
-"""/v1/communities/{id}/events: a community's event deliveries (the log), replays, and the secrets that sign
-events (gateway/platform/events.py)."""
+"""/v1/communities/{id}/events: a community's event deliveries (the log) and replays (gateway/platform/events.py;
+the secrets that sign events: gateway/api/event_secrets.py)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ from aiohttp import web
 
 from gateway.api import list_types as lt
 from gateway.api import scope
-from gateway.api.contract import Routes, json_answer
+from gateway.api.contract import Routes
 from gateway.api.listing import paged, window
 from gateway.api.validation import path_id
-from gateway.errors import InvalidInput, NotFound, NotPermitted
-from gateway.keys import CONFIG, EVENTS, POOL
-from gateway.ops.middleware import CALLER
+from gateway.errors import InvalidInput, NotFound
+from gateway.keys import POOL
 from gateway.platform import communities
-from gateway.platform.events import secret_for
 from gateway.storage import events as deliveries
 from gateway.storage import lists
 from gateway.storage.events import LoggedDelivery
@@ -96,28 +94,3 @@ async def replay_many(request: web.Request, body: lt.Replay) -> lt.Replayed:
         gateway_wide=_gateway_wide(request), limit=MAX_REPLAY)
     return lt.Replayed(replayed=ids)
 
-
-secret_routes = web.RouteTableDef()  # not in the contract yet: gateway/api/event_secrets.py will declare them
-
-
-def _may_sign(request: web.Request) -> None:
-    """A secret signs as well as it verifies: a read-only token (a dashboard) is not given one."""
-    caller = request.get(CALLER)
-    if caller is not None and caller.read_only:
-        raise NotPermitted("read_only_token", "a read-only API token is not given signing secrets")
-
-
-@secret_routes.get("/v1/communities/{id}/event-secret")
-async def community_secret(request: web.Request) -> web.Response:
-    """{"secret": "whsec_..."}: what the community's events are signed with (Standard Webhooks)."""
-    _may_sign(request)
-    community = await communities.find(request.app[POOL], path_id(request))
-    return json_answer({"secret": secret_for(request.app[EVENTS].signing_key, community.id)})
-
-
-@secret_routes.get("/v1/event-secret")
-async def gateway_secret(request: web.Request) -> web.Response:
-    """{"url", "secret"}: the gateway-wide event URL (hooks.event_url; null when unset) and its secret."""
-    _may_sign(request)
-    return json_answer({"url": request.app[CONFIG].hooks.event_url or None,
-                              "secret": secret_for(request.app[EVENTS].signing_key, None)})

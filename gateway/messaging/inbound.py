@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Mapping
 
 import asyncpg
 import structlog
@@ -20,13 +20,13 @@ from gateway.relay import segments
 from gateway.relay.phones import can_receive_text, mask, to_e164
 from gateway.routing.keys import RouteLookup, RouteSource
 from gateway.routing.table import RouteTable
-from gateway.storage import communities, contacts
+from gateway.storage import communities, contacts, events
 from gateway.storage import conversations as conversation_storage
 from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.conversations import Conversation
 from gateway.storage.messages import Message, StoredOutbound, StoreRelayed
-from gateway.vocabulary import InboundOutcome, MessageKind, MessageStatus, Priority
+from gateway.vocabulary import EventType, InboundOutcome, MessageKind, MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -186,11 +186,13 @@ def entry_for(conversation: Conversation, sender: str) -> relay.RouteEntry:
 
 
 async def relay_stored(receiver: Receiver, message: Message, conversation: Conversation, body: str,
-                       finish: Callable[[asyncpg.Connection], Awaitable[bool]]) -> list[StoredOutbound] | None:
+                       finish: Callable[[asyncpg.Connection], Awaitable[bool]],
+                       noted: Mapping[str, str] | None = None) -> list[StoredOutbound] | None:
     """Relay an inbound text stored earlier (intercepted and rewritten, or out of session) into conversation, as
     body, by the same rules as a text relayed on arrival; finish(conn) runs first in the same transaction and
-    says whether this process is the one to relay it (False: another finished it; nothing stored). Returns the
-    parts stored (queued or blocked), or None."""
+    says whether this process is the one to relay it (False: another finished it; nothing stored). Each part is
+    a message.relayed or message.blocked event, as on arrival (store_relayed_message.sql), with noted added to
+    its data. Returns the parts stored (queued or blocked), or None."""
     entry = entry_for(conversation, message.from_number)
     proxy = conversation.proxy_number
     parts = await relayed_parts(receiver, proxy, entry, body)
@@ -201,12 +203,25 @@ async def relay_stored(receiver: Receiver, message: Message, conversation: Conve
             conn, community_id=conversation.community_id, conversation_id=conversation.id, kind=MessageKind.RELAY,
             priority=Priority.RELAY, from_number=proxy, to_number=entry.recipient, body=part,
             segments=segments.count(part)) for part in parts]
+        for text, part in zip(parts, stored):
+            await _relayed_event(conn, conversation, message.id, proxy, entry.recipient, text, part, noted or {})
     queued = [await receiver.dispatcher.dispatch(part, Priority.RELAY, proxy, relays=(entry.recipient, conversation.id))
               for part in stored]
     if any(queued):
         receiver.metrics.relayed.inc()
     log.info("stored_message_relayed", message_id=message.id, conversation_id=conversation.id, parts=len(parts))
     return stored
+
+
+async def _relayed_event(conn: asyncpg.Connection, conversation: Conversation, inbound_id: int, proxy: str,
+                         recipient: str, text: str, part: StoredOutbound, noted: Mapping[str, str]) -> None:
+    """A relayed part's event, in the caller's transaction: message.relayed (queued) or message.blocked, with the
+    data store_relayed_message.sql gives a part relayed on arrival, and noted."""
+    kind = EventType.MESSAGE_BLOCKED if part.status == MessageStatus.BLOCKED else EventType.MESSAGE_RELAYED
+    await events.insert_event(conn, community_id=conversation.community_id, event=kind, data={
+        "community_id": conversation.community_id, "conversation_id": conversation.id, "message_id": part.id,
+        "inbound_message_id": inbound_id, "from": proxy, "to": recipient, "body": text, "status": part.status,
+        "reason": part.status_reason, **noted})
 
 
 async def _identification(receiver: Receiver, proxy: str, body: str, entry: relay.RouteEntry) -> tuple[int, int]:

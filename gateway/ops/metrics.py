@@ -63,7 +63,8 @@ class Metrics:
         # Events to communities (gateway/platform/events.py). Stored by SQL with the change, so "enqueued" is
         # counted when a process first takes one for posting.
         self.events = counter("gateway_events_total", "Event deliveries by type and outcome: enqueued (first taken "
-                              "for posting), delivered, deferred (a try failed; retried), failed (given up).",
+                              "for posting), delivered, deferred (a try failed; retried), failed (given up), gone (the "
+                              "receiver answered 410: failed at once).",
                               ["type", "outcome"])
 
     def _callbacks(self, counter) -> None:

@@ -1,14 +1,10 @@
-"""What a community's intercept or out-of-session URL answered, what it is sent, and how it is signed."""
+"""What a community's intercept or out-of-session URL answered, and what it is sent (signed as its events are:
+gateway/platform/events.py secrets_for)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Any
-
-from standardwebhooks import Webhook
 
 from gateway.storage.messages import Message
 
@@ -34,20 +30,6 @@ class Answer:
     def result(self) -> str:
         """For metrics and logs: the status, or timeout / error."""
         return str(self.status) if self.status is not None else (self.error or "error")
-
-
-def community_secret(signing_key: bytes, community_id: int) -> str:
-    """The community's Standard Webhooks secret ("whsec_" + base64 of 32 bytes), the one its events are signed
-    with too: an HMAC of the gateway's key (hooks.secret), so it changes only when GATEWAY_WEBHOOK_SECRET does.
-    The same derivation as the events' (gateway/platform/events.py secret_for, on the events branch): one secret
-    per community for everything the gateway posts to it. Merging: keep one of the two."""
-    label = f"events:community:{community_id}".encode()
-    return "whsec_" + base64.b64encode(hmac.new(signing_key, label, hashlib.sha256).digest()).decode()
-
-
-def signer(signing_key: bytes, community_id: int) -> Webhook:
-    """Signs what goes to one community (Standard Webhooks, https://www.standardwebhooks.com)."""
-    return Webhook(community_secret(signing_key, community_id))
 
 
 def message_payload(message: Message) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from gateway.ops.metrics import Metrics
 from gateway.storage import callbacks as storage
 from gateway.storage.callbacks import Claimed
 from gateway.platform import intercepts, out_of_session
-from gateway.platform.answers import Answer, signer
+from gateway.platform.answers import Answer
+from gateway.platform.events import secrets_for, signature
 from gateway.vocabulary import CallbackKind
 
 log = structlog.get_logger(__name__)
@@ -37,7 +38,7 @@ class Callbacks:
     session: aiohttp.ClientSession
     metrics: Metrics
     config: HooksSettings
-    signing_key: bytes  # hooks.secret: each community's secret is derived from it (answers.community_secret)
+    signing_key: bytes  # hooks.secret: each community's secret is derived from it (events.secret_for)
     receiver: Receiver  # the relay path the answers lead to, and the event that wakes the loop
 
     async def run(self) -> None:
@@ -66,7 +67,8 @@ class Callbacks:
     async def _claim(self, room: int) -> list[Claimed]:
         lease = max(self.config.intercept_timeout, self.config.timeout) + LEASE_MARGIN
         try:
-            return await storage.claim_callbacks(self.pool, limit=room, lease_seconds=lease)
+            return await storage.claim_callbacks(self.pool, limit=room, lease_seconds=lease,
+                                                 grace_seconds=self.config.secret_grace_hours * 3600)
         except Exception:
             self.metrics.task_failures.labels("callbacks").inc()
             log.exception("callbacks_not_claimed")
@@ -84,14 +86,17 @@ class Callbacks:
             log.exception("callback_crashed")
 
     async def post(self, callback: Claimed, kind: str, data: Mapping[str, Any], timeout: float) -> Answer:
-        """POST {"type", "timestamp", "data"} to the callback's URL, signed with the community's secret; webhook-id is the same on every try
-        of one callback, so a receiver can tell a retry from a new text."""
+        """POST {"type", "timestamp", "data"} to the callback's URL, signed with the community's event secret (and
+        its previous one within a rotation's grace); webhook-id is the same on every try of one callback, so a
+        receiver can tell a retry from a new text."""
         now = datetime.now(timezone.utc)
         body = json.dumps({"type": kind, "timestamp": now.isoformat(), "data": data})
         webhook_id = f"{callback.kind}_{callback.id}"
+        secrets = secrets_for(self.signing_key, callback.community_id, callback.secret_version,
+                              callback.sign_previous)
         headers = {"Content-Type": "application/json", "webhook-id": webhook_id,
                    "webhook-timestamp": str(int(now.timestamp())),
-                   "webhook-signature": signer(self.signing_key, callback.community_id).sign(webhook_id, now, body)}
+                   "webhook-signature": signature(secrets, webhook_id, now, body)}
         try:
             async with self.session.post(callback.url, data=body.encode(), headers=headers, allow_redirects=False,
                                          timeout=aiohttp.ClientTimeout(total=timeout)) as response:

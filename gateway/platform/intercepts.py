@@ -131,5 +131,6 @@ async def _rewrite(callbacks: Callbacks, callback: Claimed, message: messages.Me
         return bool(await storage.finish_callback(conn, callback_id=callback.id, outcome=CallbackOutcome.REWRITTEN,
                                                   parts=MessageStatus.CANCELED, reason=None))
 
-    if await inbound.relay_stored(callbacks.receiver, message, conversation, body, finish) is not None:
+    noted = {"intercept": CallbackOutcome.REWRITTEN}
+    if await inbound.relay_stored(callbacks.receiver, message, conversation, body, finish, noted) is not None:
         callbacks.finished(callback, CallbackOutcome.REWRITTEN, answer)

@@ -21,6 +21,8 @@ class Claimed(NamedTuple):
     url: str
     attempts: int  # tries so far, this one included
     intercept_policy: InterceptPolicy  # the community's, now
+    secret_version: int  # the community's event secret version: it signs the post (gateway/platform/events.py)
+    sign_previous: bool  # within the grace of a rotation: the previous version's secret signs it too
 
 
 class ChangedPart(NamedTuple):
@@ -34,11 +36,13 @@ class ChangedPart(NamedTuple):
     segments: int
 
 
-async def claim_callbacks(db: Executor, *, limit: int, lease_seconds: float) -> list[Claimed]:
-    """Up to limit due callbacks, each counted as a try and kept from other processes for lease_seconds."""
-    rows = await db.fetch(QUERIES.claim_platform_callbacks, limit, lease_seconds)
+async def claim_callbacks(db: Executor, *, limit: int, lease_seconds: float, grace_seconds: float) -> list[Claimed]:
+    """Up to limit due callbacks, each counted as a try and kept from other processes for lease_seconds; with
+    the community's secret version, and whether its last rotation was less than grace_seconds ago."""
+    rows = await db.fetch(QUERIES.claim_platform_callbacks, limit, lease_seconds, grace_seconds)
     return [Claimed(row["id"], CallbackKind(row["kind"]), row["message_id"], row["community_id"],
-                    row["conversation_id"], row["url"], row["attempts"], InterceptPolicy(row["intercept_policy"]))
+                    row["conversation_id"], row["url"], row["attempts"], InterceptPolicy(row["intercept_policy"]),
+                    row["secret_version"], row["sign_previous"])
             for row in rows]
 
 
@@ -67,3 +71,8 @@ async def find_opened_conversation(db: Executor, *, community_id: int, phone: st
 async def attach_message(db: Executor, *, message_id: int, conversation_id: int) -> None:
     """An inbound text that had no conversation belongs to this one now."""
     await db.execute(QUERIES.attach_message_to_conversation, message_id, conversation_id)
+
+
+async def delete_finished_callbacks(db: Executor, *, older_than_days: float, limit: int) -> int:
+    """Delete up to limit callbacks finished more than older_than_days ago; how many."""
+    return await db.fetchval(QUERIES.delete_finished_platform_callbacks, older_than_days * 86400, limit)

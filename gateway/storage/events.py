@@ -24,6 +24,16 @@ class Delivery:
     event: str  # the event type
     payload: str  # the JSON body, as stored
     attempts: int  # tries so far, this one included
+    secret_version: int  # the community's event secret version (migration 0018)
+    sign_previous: bool  # within the grace of a rotation: signed with the previous version's secret too
+
+
+@dataclass(frozen=True, slots=True)
+class SecretVersion:
+    """A community's event secret version (find_event_secret.sql, rotate_event_secret.sql)."""
+
+    version: int
+    previous_valid_until: datetime | None  # until then events carry the previous secret's signature too
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +65,14 @@ async def give_up_deliveries(db: Executor, *, max_attempts: int) -> list[tuple[i
     return [(row["id"], row["event"]) for row in await db.fetch(QUERIES.give_up_webhook_deliveries, max_attempts)]
 
 
-async def claim_deliveries(db: Executor, *, limit: int, max_attempts: int, claim_seconds: float) -> list[Delivery]:
-    """Up to limit due deliveries, each counted as a try and kept from other processes for claim_seconds."""
-    rows = await db.fetch(QUERIES.claim_webhook_deliveries, limit, max_attempts, claim_seconds)
+async def claim_deliveries(db: Executor, *, limit: int, max_attempts: int, claim_seconds: float,
+                           grace_seconds: float) -> list[Delivery]:
+    """Up to limit due deliveries, each counted as a try and kept from other processes for claim_seconds; with
+    the community's secret version, and whether its last rotation was less than grace_seconds ago."""
+    rows = await db.fetch(QUERIES.claim_webhook_deliveries, limit, max_attempts, claim_seconds, grace_seconds)
     return [Delivery(row["id"], row["community_id"], row["webhook_id"], EventTarget(row["target"]), row["url"],
-                     row["event"], row["payload"], row["attempts"]) for row in rows]
+                     row["event"], row["payload"], row["attempts"], row["secret_version"], row["sign_previous"])
+            for row in rows]
 
 
 async def finish_delivery(db: Executor, *, delivery_id: int, status: DeliveryStatus, retry_in: float,
@@ -82,3 +95,20 @@ async def replay_deliveries(db: Executor, *, community_id: int, status: Delivery
     rows = await db.fetch(QUERIES.replay_event_deliveries, community_id, status, since, until, event, limit,
                           gateway_wide)
     return [row["id"] for row in rows]
+
+
+async def delete_old_deliveries(db: Executor, *, older_than_days: float, limit: int) -> int:
+    """Delete up to limit delivered or failed deliveries last changed more than older_than_days ago; how many."""
+    return await db.fetchval(QUERIES.delete_old_event_deliveries, older_than_days * 86400, limit)
+
+
+async def find_event_secret(db: Executor, *, community_id: int, grace_seconds: float) -> SecretVersion | None:
+    """The community's event secret version; None: no such community."""
+    row = await db.fetchrow(QUERIES.find_event_secret, community_id, grace_seconds)
+    return None if row is None else SecretVersion(row["version"], row["previous_valid_until"])
+
+
+async def rotate_event_secret(db: Executor, *, community_id: int, grace_seconds: float) -> SecretVersion | None:
+    """Move the community to its next event secret version, now; None: no such community."""
+    row = await db.fetchrow(QUERIES.rotate_event_secret, community_id, grace_seconds)
+    return None if row is None else SecretVersion(row["version"], row["previous_valid_until"])

@@ -1,6 +1,7 @@
 -- Callbacks that are due, taken for $2 seconds (longer than one try can take) so no other process takes them
 -- meanwhile; each claim is a try. An intercept waits while an earlier text of its conversation is still being
--- offered, so the platform sees (and the recipient gets) a conversation's texts in order. $1 how many.
+-- offered, so the platform sees (and the recipient gets) a conversation's texts in order. $1 how many. With the
+-- community's event secret version, and sign_previous while its last rotation is under $3 seconds old.
 UPDATE platform_callbacks p SET due_at = now() + make_interval(secs => $2), attempts = p.attempts + 1
 FROM communities c
 WHERE c.id = p.community_id AND p.id IN (
@@ -11,4 +12,6 @@ WHERE c.id = p.community_id AND p.id IN (
                         AND e.id < d.id)
     ORDER BY d.due_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED
 )
-RETURNING p.id, p.kind, p.message_id, p.community_id, p.conversation_id, p.url, p.attempts, c.intercept_policy
+RETURNING p.id, p.kind, p.message_id, p.community_id, p.conversation_id, p.url, p.attempts, c.intercept_policy,
+          c.event_secret_version AS secret_version,
+          coalesce(c.event_secret_rotated_at + make_interval(secs => $3) > now(), false) AS sign_previous
