@@ -35,8 +35,8 @@ from gateway.tokens import parse_tokens
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.keys import (CALLBACKS, CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
-                          METRICS, NUMBER_CARRIERS, OUTBOX, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS, STATUS_UPDATES,
-                          TASKS, TOKEN_PATHS, TOKENS, VERIFIER)
+                          METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS,
+                          STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.number_carriers import NumberCarriers
@@ -84,8 +84,10 @@ async def redis(app: web.Application) -> AsyncIterator[None]:
 
 async def http_client(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=app[CONFIG].carrier.send_timeout))
-    app[HTTP] = session
+    platform = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=app[CONFIG].hooks.timeout))
+    app[HTTP], app[PLATFORM_HTTP] = session, platform
     yield
+    await platform.close()
     await session.close()
 
 
@@ -105,12 +107,12 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[STATEMENTS], app[ROUTES], app[OUTBOX] = statements, routes, outbox
     app[DISPATCHER], app[COUNTERS], app[LINE_TYPES] = dispatcher, counters, line_types
     app[VERIFIER] = Verifier(app[POOL], app[REDIS], dispatcher, app[METRICS], config.verification, code_key)
-    app[EVENTS] = hooks.Poster(app[POOL], app[HTTP], app[METRICS], config.hooks, events_key)
+    app[EVENTS] = hooks.Poster(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key)
     app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS])
     keyword = functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS])
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
                              config.relay.unrouted_reply, keyword)
-    app[CALLBACKS] = Callbacks(app[POOL], app[HTTP], app[METRICS], config.hooks, events_key,
+    app[CALLBACKS] = Callbacks(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key,
                                app[RECEIVER])
     carrier_errors = functools.partial(compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance)
     app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name)

@@ -29,7 +29,10 @@ CONFIG = web.AppKey("config", Config)
 METRICS = web.AppKey("metrics", Metrics)
 POOL = web.AppKey("pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", aioredis.Redis)
-HTTP = web.AppKey("http", aiohttp.ClientSession)
+HTTP = web.AppKey("http", aiohttp.ClientSession)  # to carriers: sends and lookups
+# To the platform (events, intercept and out-of-session callbacks): its own connections, so receivers that hang
+# hold none of the carriers' and never hold up a send.
+PLATFORM_HTTP = web.AppKey("platform_http", aiohttp.ClientSession)
 CARRIERS = web.AppKey("carriers", Carriers)  # every configured carrier, by name
 TOKEN_PATHS = web.AppKey("token_paths", tuple)  # path prefixes that need the API token: /v1/, carriers' api_prefix
 TASKS = web.AppKey("tasks", Supervisor)

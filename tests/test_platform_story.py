@@ -96,3 +96,11 @@ async def test_the_readme_story_runs_with_the_example_receiver(gateway, receiver
         if not (cursor := page.get("next")):
             break
     assert seen == sorted(seen, reverse=True) and len(seen) == 3  # the notification, the text, its relayed copy
+
+    # Step 6: the secret rotated, the receiver still on the old one verifies everything within the grace window.
+    status, rotated = await gateway.call("POST", f"/v1/communities/{community['id']}/event-secret/rotate")
+    assert status == 200 and rotated["secret"] != secret["secret"] and rotated["version"] == 1
+    await gateway.sms(PAT, PROXY, "Thanks!")
+    await wait_for(lambda: _resolved(types().count("message.received") == 2), timeout=10,
+                   what="an event after the rotation at the receiver with the old secret")
+    assert not any(line.startswith("refused") for line in lines)
