@@ -173,7 +173,9 @@ async def test_finished_deliveries_and_callbacks_are_deleted_after_the_retention
     await gateway.delivered_to(ALEX)
     await gateway.sms(PAT, PROXY, "Offered, then relayed")
     await gateway.delivered_to(ALEX, 2)
-    await wait_for(lambda: _all_finished(db), what="every delivery finished")
+    # The last events are the two sends' "accepted" (the notification's and the relayed copy's), stored after the
+    # carrier has the texts: wait for them too, or one could arrive after the count below.
+    await wait_for(lambda: _all_finished(db, status_changes=2), what="every delivery finished")
     finished = await db.fetchval("SELECT count(*) FROM webhook_deliveries")
     await db.execute("UPDATE webhook_deliveries SET updated_at = now() - interval '31 days'")
     await db.execute("UPDATE platform_callbacks SET finished_at = now() - interval '31 days'")
@@ -191,8 +193,9 @@ async def test_finished_deliveries_and_callbacks_are_deleted_after_the_retention
     assert await hooks.forget_old(gateway.pool, retention_days=30) == 0
 
 
-async def _all_finished(db):
-    return await db.fetchval("SELECT count(*) > 0 AND bool_and(status = 'delivered') FROM webhook_deliveries")
+async def _all_finished(db, status_changes: int = 0):
+    return await db.fetchval("SELECT count(*) > 0 AND bool_and(status = 'delivered') AND count(*) FILTER "
+                             "(WHERE event = 'message.status_changed') >= $1 FROM webhook_deliveries", status_changes)
 
 
 async def _open(db):
