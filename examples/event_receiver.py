@@ -12,9 +12,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook, WebhookVerificationError
+
+
+PRINTING = threading.Lock()
+
+
+def say(line: str) -> None:
+    """One whole line at a time: requests are handled in threads, whose prints would interleave."""
+    with PRINTING:
+        print(line, flush=True)
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -25,10 +35,10 @@ class Receiver(BaseHTTPRequestHandler):
         try:
             event = self.webhook.verify(body, dict(self.headers))
         except WebhookVerificationError as exc:
-            print(f"refused: {exc}", flush=True)
+            say(f"refused: {exc}")
             self.send_response(400)
         else:
-            print(self.headers["webhook-id"], event["type"], json.dumps(event["data"]), flush=True)
+            say(f'{self.headers["webhook-id"]} {event["type"]} {json.dumps(event["data"])}')
             self.send_response(204)
         self.end_headers()
 
@@ -38,5 +48,6 @@ class Receiver(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 9000
-    print(f"listening on 127.0.0.1:{port}", flush=True)
-    ThreadingHTTPServer(("127.0.0.1", port), Receiver).serve_forever()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    say(f"listening on 127.0.0.1:{port}")
+    server.serve_forever()

@@ -43,6 +43,7 @@ async def receiver_process():
         return f"http://127.0.0.1:{port}/events"
 
     yield start, lines
+    print("receiver:", *lines, sep="\n  ")
     for process in started:
         process.terminate()
         await process.wait()
