@@ -122,6 +122,13 @@ async def test_dnd_set_and_lifted_are_events(gateway, hook_receiver, db):
                                      headers={"Authorization": "Bearer test-api-token"}) as response:
         assert response.status == 204
     found = await _types(gateway, hook_receiver, secret, "dnd.set", "dnd.lifted")
+
+    async def three_undelivered():  # posted concurrently: the third may come after the DND events
+        statuses = [e["data"]["status"] for e in _verified(hook_receiver, secret) if e["type"] == "message.status_changed"]
+        return statuses.count("undelivered") == 3
+
+    await wait_for(three_undelivered, what="the three undelivered statuses")
+    found = await _types(gateway, hook_receiver, secret, "dnd.set", "dnd.lifted")
     dnd_set = found["dnd.set"][0]["data"]
     assert (dnd_set["phone"], dnd_set["dnd"], dnd_set["reason"]) == (ALEX, "temporary", "30003")
     assert found["dnd.lifted"][0]["data"] == {"community_id": community["id"], "phone": ALEX, "dnd": "temporary"}
@@ -138,6 +145,9 @@ async def test_a_receiver_that_fails_then_recovers_gets_each_event_once_with_one
     events = _verified(hook_receiver, secret)
     assert {event["id"] for event in events} == {events[0]["id"]}  # the same webhook-id on every try
     assert {event["type"] for event in events} == {"conversation.opened"}  # the filter kept the rest out
+    # The answer is recorded just after the receiver answered.
+    await wait_for(lambda: _all_delivered(gateway, f"/v1/communities/{community['id']}/events", 1),
+                   what="the delivery recorded")
     status, log = await gateway.call("GET", f"/v1/communities/{community['id']}/events")
     assert [(e["type"], e["status"], e["attempts"], e["webhook_id"]) for e in log["events"]] == [
         ("conversation.opened", "delivered", 3, events[0]["id"])]

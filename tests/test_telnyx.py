@@ -339,7 +339,19 @@ async def test_send_errors_fail_the_message_with_their_code(start_telnyx, fake_t
     assert len(fake_telnyx.requests) == 1  # a 4xx is not retried
     if reply.title:
         assert reply.title in message["error_message"]
+    if dnd is not None:  # DND is recorded just after the message is marked failed
+        await wait_for(lambda: _dnd_is(db, dnd), what=f"{dnd} DND recorded")
+    # The gateway has handled the refusal whole once its send is counted; then no DND means none.
+    await wait_for(lambda: _counted_failed(gateway), what="the failed send counted")
     assert await db.fetchval("SELECT dnd FROM contacts WHERE phone = $1", ALEX) == dnd
+
+
+async def _dnd_is(db, dnd):
+    return await db.fetchval("SELECT dnd FROM contacts WHERE phone = $1", ALEX) == dnd
+
+
+async def _counted_failed(gateway):
+    return gateway.metrics.sends.labels("failed")._value.get() >= 1
 
 
 async def test_429_with_retry_after_and_5xx_are_retried_then_sent(start_telnyx, fake_telnyx):
