@@ -101,8 +101,8 @@ async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: 
         conn, community_id=community.id, conversation_id=conversation_id, kind=MessageKind.NOTIFICATION,
         priority=Priority.RELAY, from_number=number, to_number=advocate.phone, body=body,
         segments=segments.count(body))
-    conversation = OpenConversation(conversation_id, number, code, prospect.phone, prospect.name, advocate.phone,
-                                    advocate.name)
+    conversation = OpenConversation.pair(conversation_id, number, code, (prospect.phone, prospect.name),
+                                         (advocate.phone, advocate.name))
     return conversation, notification
 
 

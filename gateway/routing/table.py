@@ -120,6 +120,14 @@ class RouteTable:
                 return count
         return len((await self._from_postgres(proxy, participant)).entries)
 
+    async def open_counts(self, proxy: str, participants: list[str]) -> list[int]:
+        """open_count for several participants (the recipients of a group's text) in one round trip."""
+        read = await self._from_redis("open_count", self._read(lambda pipe: (
+            [pipe.hlen(route_key(proxy, participant)) for participant in participants], pipe.get(BUILT))))
+        if read is not AWAY and self._trusts(read[-1]) and all(read[:-1]):
+            return list(read[:-1])
+        return [len((await self._from_postgres(proxy, participant)).entries) for participant in participants]
+
     def _trusts(self, marker: str | None) -> bool:
         if marker is not None and marker == self._confirmed:
             return True

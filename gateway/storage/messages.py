@@ -115,8 +115,8 @@ class StoreRelayed(NamedTuple):
     body: str
     media_urls: list[str]
     carrier_sid: str
-    recipient: str
-    parts: list[str]  # the relayed texts, in order
+    recipients: list[str]  # each part's recipient, beside parts
+    parts: list[str]  # the relayed texts, in order (a conversation of several: each recipient's in turn)
     segments: int  # the inbound body's
     part_segments: list[int]
     notice: str  # '' for none

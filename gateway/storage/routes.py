@@ -5,7 +5,8 @@ One function per statement of sql/queries/; the order of a statement's $n parame
 
 from __future__ import annotations
 
-from gateway.relay.rules import RouteEntry
+from gateway.relay import fanout
+from gateway.relay.rules import Recipient, RouteEntry
 from gateway.routing.keys import OpenConversation
 from gateway.storage.db import QUERIES, Executor
 
@@ -33,7 +34,9 @@ async def find_open_conversation_ids(db: Executor, *, ids: list[int]) -> set[int
 async def find_routes_for_sender(db: Executor, *, proxy: str, sender: str) -> list[RouteEntry]:
     """The sender's open conversations on this number, seen from the sender's side."""
     rows = await db.fetch(QUERIES.find_routes_for_sender, proxy, sender)
-    return [RouteEntry(r["conversation_id"], r["recipient"], r["recipient_name"], r["code"], r["sender_name"])
+    return [fanout.entry_for(r["conversation_id"], r["code"], r["shape"], Recipient(sender, r["sender_name"],
+                                                                                  r["sender_role"]),
+                             [Recipient(*other) for other in zip(r["phones"], r["names"], r["roles"])])
             for r in rows]
 
 

@@ -1,11 +1,14 @@
 -- One statement, so all or nothing: the inbound message, its relayed copies (queued) and the activity time.
--- $1 conversation, $2 sender, $3 proxy number, $4 body, $5 media urls, $6 carrier sid, $7 recipient,
--- $8 the relayed parts in order (text[]; none when there is nothing to relay, such as a picture alone),
+-- $1 conversation, $2 sender, $3 proxy number, $4 body, $5 media urls, $6 carrier sid, $7 each part's recipient
+-- (text[], beside $8: a pair's parts all go to the other party; a conversation of several has each recipient's
+-- parts one after the other, gateway/relay/fanout.py), $8 the relayed parts in order (text[]; none when there is
+-- nothing to relay, such as a picture alone),
 -- $9 the inbound body's segments, $10 each part's segments (int[]), $11 the notice that pictures cannot be
 -- relayed yet ('' for none; sent at most once per sender, number and UTC day), $12 its segments.
 -- conversation_id is null when the conversation is no longer open; inbound_id is null for a carrier retry.
 -- The parts get ascending ids in their order, so the queue sends them in order. A relayed copy is "blocked"
--- (with the reason) when outbound_block_reason says it must not be sent. When the community has an intercept
+-- (with the reason) when outbound_block_reason says it must not be sent to its recipient (asked once per
+-- recipient). The intercept gets one callback for the text, naming every copy it holds. When the community has an intercept
 -- URL, the others are "held" (reason intercepting) and a callback offers the text to that URL (intercept_id);
 -- the answer releases, rewrites or blocks them (gateway/platform/intercepts.py).
 -- Events (message.received, then message.relayed, message.blocked or message.held (intercepting) for each part) are stored only where the
@@ -23,18 +26,21 @@ WITH conversation AS (
     SELECT community_id, id, 'inbound', 'inbound', $2, $3, $4, $5, $6, 'received', $9 FROM conversation
     ON CONFLICT (carrier_sid) DO NOTHING
     RETURNING id, community_id, conversation_id
+), block AS (
+    SELECT recipient.phone, outbound_block_reason(inbound.community_id, recipient.phone, 'relay') AS reason
+    FROM inbound, (SELECT DISTINCT unnest($7::text[]) AS phone) recipient
 ), outbound AS (
     INSERT INTO messages (community_id, conversation_id, direction, kind, priority, from_number, to_number,
                           body, status, status_reason, segments)
-    SELECT community_id, conversation_id, 'outbound', 'relay', 'relay', $3, $7, part.body,
+    SELECT community_id, conversation_id, 'outbound', 'relay', 'relay', $3, part.recipient, part.body,
            CASE WHEN block.reason IS NOT NULL THEN 'blocked'
                 WHEN EXISTS (SELECT 1 FROM interceptor) THEN 'held' ELSE 'queued' END,
            coalesce(block.reason, CASE WHEN EXISTS (SELECT 1 FROM interceptor) THEN 'intercepting' END),
            part.segments
-    FROM inbound, LATERAL (SELECT outbound_block_reason(inbound.community_id, $7, 'relay') AS reason) block,
-         unnest($8::text[], $10::int[]) WITH ORDINALITY AS part (body, segments, n)
+    FROM inbound, unnest($7::text[], $8::text[], $10::int[]) WITH ORDINALITY AS part (recipient, body, segments, n)
+    JOIN block ON block.phone = part.recipient
     ORDER BY part.n
-    RETURNING id, status, status_reason, body
+    RETURNING id, status, status_reason, body, to_number
 ), intercept AS (
     INSERT INTO platform_callbacks (kind, message_id, community_id, conversation_id, part_ids, url)
     SELECT 'intercept', inbound.id, inbound.community_id, inbound.conversation_id, held.ids, interceptor.intercept_url
@@ -74,7 +80,7 @@ WITH conversation AS (
     UNION ALL
     SELECT i.community_id, t.url, t.target, e.type, event_body(e.type, jsonb_build_object(
                'community_id', i.community_id, 'conversation_id', i.conversation_id, 'message_id', o.id,
-               'inbound_message_id', i.id, 'from', $3::text, 'to', $7::text, 'body', o.body, 'status', o.status,
+               'inbound_message_id', i.id, 'from', $3::text, 'to', o.to_number, 'body', o.body, 'status', o.status,
                'reason', o.status_reason))
     FROM inbound i, outbound o,
          LATERAL (SELECT CASE o.status WHEN 'blocked' THEN 'message.blocked' WHEN 'held' THEN 'message.held'
