@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import communities, conversations, events, lists, numbers, openapi, verifications
+from gateway.api import communities, conversations, events, groups, lists, numbers, openapi, verifications
 
 # Every module's declared endpoints: served, and documented in /openapi.json.
-ROUTES = (communities.routes, conversations.routes, verifications.routes)
+ROUTES = (communities.routes, conversations.routes, groups.routes, verifications.routes)
 # Not declared in the contract yet (served, not in /openapi.json): the lists, a community's numbers, events.
 UNDECLARED = (lists.routes, numbers.routes, events.routes)
 

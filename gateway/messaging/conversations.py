@@ -22,7 +22,7 @@ from gateway.storage.communities import LockedCommunity
 from gateway.storage.conversations import Conversation
 from gateway.storage.db import Executor
 from gateway.storage.messages import StoredOutbound
-from gateway.vocabulary import ConversationStatus, MessageKind, Priority
+from gateway.vocabulary import ConversationShape, ConversationStatus, MessageKind, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -136,6 +136,9 @@ async def write(services: Conversations, conversation_id: int, author: str, body
     conversation = await get(services.db, conversation_id)
     if conversation.status != ConversationStatus.OPEN:
         raise Conflict("conversation_not_open", f"conversation {conversation_id} is {conversation.status}")
+    if conversation.shape != ConversationShape.PAIR:
+        raise Conflict("conversation_not_a_pair", f"conversation {conversation_id} is a {conversation.shape}: it "
+                       "has no prospect and advocate to write as")
     if author == "prospect":
         recipient, sender_name = conversation.advocate_phone, conversation.prospect_name
     else:

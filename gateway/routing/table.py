@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from typing import Awaitable, Literal, TypeVar
+from typing import Awaitable, Iterable, Literal, TypeVar
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -134,13 +134,17 @@ class RouteTable:
         self._wake.set()  # out of step, rebuilt by another process, or never confirmed: confirm soon
         return False
 
-    async def add(self, conversation: OpenConversation) -> None:
-        """Write-through after the conversation is in Postgres; a failure leaves Postgres to answer."""
+    async def add(self, conversation: OpenConversation, gone: Iterable[str] = ()) -> None:
+        """Write-through after the conversation is in Postgres; a failure leaves Postgres to answer. After its
+        participants changed, this rewrites every active one's entry (each names all the others) and drops the
+        entries of those in `gone` (who left)."""
         async def write() -> None:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for sender, entry in conversation.sides():
                     pipe.hset(route_key(conversation.proxy_number, sender), str(entry.conversation_id),
                               encode(entry))
+                for phone in gone:
+                    pipe.hdel(route_key(conversation.proxy_number, phone), str(conversation.id))
                 await pipe.execute()
 
         if await self._from_redis("add", write(), conversation_id=conversation.id) is AWAY:
