@@ -85,8 +85,7 @@ def intro_body(message: str, *, community_name: str, names: Iterable[str], code:
 
 def added_body(*, community_name: str, names: Iterable[str], code: str, recipient_open: int) -> str:
     """The text a member added to a running conversation gets."""
-    text = (f"You were added to a {community_name} conversation with {', '.join(names)}. "
-            f"Reply to this number to text them.")
+    text = f"{community_name}: you were added to a conversation with {', '.join(names)}. Reply to this number to text them."
     return f"#{code} {text}" if recipient_open > 1 else text
 
 
