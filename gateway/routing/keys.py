@@ -48,6 +48,17 @@ def last_key(proxy: str, participant: str) -> str:
     return f"{LAST_PREFIX}{{{proxy}:{participant}}}"
 
 
+def participant_of(key: str | bytes) -> str:
+    """The participant's phone in a route key ("gw:route:{+14155550100:+14155552671}" -> "+14155552671")."""
+    text = key.decode() if isinstance(key, bytes) else key
+    return text[len(ROUTE_PREFIX) + 1:-1].split(":", 1)[1]
+
+
+def others_of(entry: RouteEntry) -> list[str]:
+    """The phones a route sends a text to, in order (find_active_routes.sql's others)."""
+    return [other.phone for other in fanout.others(entry)]
+
+
 @dataclass(frozen=True)
 class OpenConversation:
     """What the routing table needs to know of a conversation: its active participants, in the order they joined

@@ -26,9 +26,16 @@ async def list_open_routes(db: Executor, *, after: int, limit: int) -> list[Open
     return [OpenConversation(**dict(row)) for row in await db.fetch(QUERIES.list_open_routes, after, limit)]
 
 
-async def find_open_conversation_ids(db: Executor, *, ids: list[int]) -> set[int]:
-    """Which of these conversations are open."""
-    return {r["id"] for r in await db.fetch(QUERIES.find_open_conversation_ids, ids)}
+async def find_active_routes(db: Executor, *, routes: list[tuple[int, str]]) -> dict[tuple[int, str], list[str]]:
+    """Which of these (conversation id, participant phone) routes are still active (the conversation open, the
+    participant in it), each with the phones of the others in it now, in order."""
+    rows = await db.fetch(QUERIES.find_active_routes, [c for c, _ in routes], [phone for _, phone in routes])
+    return {(r["conversation_id"], r["phone"]): list(r["others"]) for r in rows}
+
+
+async def list_routes_of(db: Executor, *, ids: list[int]) -> list[OpenConversation]:
+    """These conversations, those still open, with their active participants."""
+    return [OpenConversation(**dict(row)) for row in await db.fetch(QUERIES.list_routes_of_conversations, ids)]
 
 
 async def find_routes_for_sender(db: Executor, *, proxy: str, sender: str) -> list[RouteEntry]:
