@@ -105,3 +105,32 @@ def test_the_group_texts_we_write(recipient_open, prefix):
     assert fanout.left_body(code="K3", recipient_open=recipient_open) == f"{prefix}Someone left the group."
     assert fanout.added_body(community_name="Acme", names=["Sam"], code="K3", recipient_open=recipient_open) == (
         f"{prefix}Acme: you were added to a conversation with Sam. Reply to this number to text them.")
+
+
+def _claim(me: Recipient, *others: Recipient, claimed_by: str = "") -> RouteEntry:
+    return fanout.entry_for(7, "K3", "one_to_group", me, list(others), "claim", claimed_by)
+
+
+@pytest.mark.parametrize("entry, needs, is_taken, to", [
+    (_claim(ALEX, PAT, SAM), True, False, [PAT, SAM]),  # nobody has it: Alex's reply takes it
+    (_claim(PAT, ALEX, SAM), False, False, [ALEX, SAM]),  # the customer's text before: every member
+    (_claim(PAT, ALEX, SAM, claimed_by=ALEX.phone), False, False, [ALEX]),  # after: the member who took it
+    (_claim(ALEX, PAT, SAM, claimed_by=ALEX.phone), False, False, [PAT]),  # that member: the customer only
+    (_claim(SAM, PAT, ALEX, claimed_by=ALEX.phone), False, True, []),  # another member: nobody
+    (fanout.entry_for(7, "K3", "one_to_group", ALEX, [PAT, SAM], "everyone"), False, False, [PAT, SAM]),
+])
+def test_who_gets_a_text_in_claim_style(entry, needs, is_taken, to):
+    assert (fanout.needs_claim(entry), fanout.taken(entry), list(fanout.recipients(entry))) == (needs, is_taken, to)
+
+
+def test_the_member_who_takes_it_reaches_the_customer_and_the_others_are_told():
+    entry = _claim(ALEX, PAT, SAM, KIM, claimed_by=ALEX.phone)
+    assert fanout.copies(entry, "I'll help", {KIM.phone: 2}, NO_ID, ALEX.phone, took=True) == [
+        (PAT.phone, ["I'll help"]), (SAM.phone, ["Alex took this conversation."]),
+        (KIM.phone, ["#K3 Alex took this conversation."])]
+
+
+def test_a_member_who_did_not_take_it_is_told_who_has_it():
+    entry = _claim(SAM, PAT, ALEX, claimed_by=ALEX.phone)
+    assert fanout.copies(entry, "me too", {}, NO_ID, SAM.phone) == [
+        (SAM.phone, ["Alex has this conversation; your text was not sent."])]

@@ -79,7 +79,7 @@ async def test_a_customer_without_a_name_is_shown_masked(gateway):
     team = await open_team(gateway, community["id"], customer={"phone": PAT}, members=((ALEX, "Alex"),))
     assert team["participants"][0]["name"] == "+1415***2671"
     await gateway.sms(PAT, PROXY, "Hello?")
-    assert (await gateway.delivered_to(ALEX, 2))[1] == "+1415***2671: Hello?"
+    assert "+1415***2671: Hello?" in await gateway.delivered_to(ALEX, 2)  # the notification may land after it
 
 
 async def test_a_phone_in_two_groups_on_one_number_is_told_apart_by_codes(gateway):
@@ -235,3 +235,37 @@ async def test_a_team_has_at_most_max_members(start_gateway):
     team = await open_team(gateway, community["id"])
     status, body = await gateway.call("POST", f"/v1/conversations/{team['id']}/members", {"phone": KIM, "name": "K"})
     assert status == 409 and body["error"]["code"] == "conversation_full"
+
+
+async def test_in_claim_style_the_first_member_to_reply_takes_the_conversation(gateway, db):
+    community = await gateway.community()
+    status, team = await gateway.call("POST", "/v1/team-conversations", {
+        "community_id": community["id"], "customer": {"phone": PAT, "name": "Pat"}, "style": "claim",
+        "members": [{"phone": p, "name": n} for p, n in ((ALEX, "Alex"), (SAM, "Sam"), (KIM, "Kim"))],
+        "message": "Who can fix my sink?"})
+    assert status == 201 and (team["team_style"], team["claimed_by"]) == ("claim", None)
+    await gateway.sms(PAT, PROXY, "It's leaking")  # before anyone takes it: every member
+    for member in (ALEX, SAM, KIM):
+        assert (await gateway.delivered_to(member, 2))[1] == "Pat: It's leaking"
+
+    # Two members answer at once: one takes it, the other is told who has it.
+    await asyncio.gather(gateway.sms(ALEX, PROXY, "I can come at 5"), gateway.sms(SAM, PROXY, "On it"))
+    found = (await gateway.call("GET", f"/v1/conversations/{team['id']}"))[1]
+    winner, loser = (ALEX, SAM) if found["claimed_by"] == ALEX else (SAM, ALEX)
+    names = {ALEX: "Alex", SAM: "Sam"}
+    answer = {ALEX: "I can come at 5", SAM: "On it"}
+    assert await gateway.delivered_to(PAT) == [answer[winner]]  # the loser's text never reaches the customer
+    assert (await gateway.delivered_to(loser, 3))[2] in (f"{names[winner]} took this conversation.",
+                                                         f"{names[winner]} has this conversation; your text was not sent.")
+    assert (await gateway.delivered_to(KIM, 3))[2] == f"{names[winner]} took this conversation."
+
+    await gateway.sms(PAT, PROXY, "Thanks!")  # after: only the member who took it
+    assert (await gateway.delivered_to(winner, 3))[2] == "Pat: Thanks!"
+    await gateway.sms(KIM, PROXY, "Need help?")
+    assert (await gateway.delivered_to(KIM, 4))[3] == f"{names[winner]} has this conversation; your text was not sent."
+    await asyncio.sleep(0.3)
+    assert len(gateway.carrier.bodies_to(PAT)) == 1 and len(gateway.carrier.bodies_to(KIM)) == 4
+    assert not [b for b in gateway.carrier.bodies_to(loser) if "Thanks" in b]
+    kinds = await db.fetch("SELECT kind, count(*) FROM messages WHERE to_number = $1 AND conversation_id = $2 "
+                           "GROUP BY kind ORDER BY kind", KIM, team["id"])
+    assert [(r["kind"], r["count"]) for r in kinds] == [("help", 1), ("notification", 1), ("relay", 2)]

@@ -29,7 +29,9 @@ class NewTeamConversation(Strict, kw_only=True):
     community_id: Id
     customer: Customer
     members: Annotated[list[Person], Meta(min_length=1, max_length=100)]
-    style: Literal["everyone"] = "everyone"  # every member sees everything (TeamStyle)
+    style: Annotated[Literal["everyone", "claim"], Meta(
+        description="everyone: every member sees everything; claim: the first member to reply takes it, the others "
+                    "are told who took it and get nothing more")] = "everyone"  # TeamStyle
     message: Annotated[Body, Meta(description="the customer's first text, as members get it")]
 
 

@@ -17,7 +17,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationShape, ConversationStatus, Direction, Dnd, EventType, HoldReason,
                                 LineType, MessageKind, MessageStatus, Preference, UnknownLineType,
-                                InterceptPolicy, ParticipantRole, VerificationStatus)
+                                InterceptPolicy, ParticipantRole, TeamStyle, VerificationStatus)
 
 
 def text(max_length: int, *, multiline: bool = False, **meta: Any) -> Any:
@@ -306,6 +306,8 @@ class Conversation(Struct):
     closed_reason: str | None
     shape: ConversationShape  # pair: prospect and advocate; one_to_group and group: see participants
     participants: list[Participant]
+    team_style: TeamStyle | None  # one_to_group only
+    claimed_by: str | None  # claim style: the phone of the member who took it
 
 
 class StartedConversation(Conversation, kw_only=True):

@@ -188,3 +188,21 @@ async def expire_idle(services: Conversations, batch: int = 500) -> int:
         services.metrics.expired.inc(len(expired))
         if len(expired) < batch:
             return total
+
+
+async def write_routes(db: Executor, routes: RouteTable, conversation_id: int) -> None:
+    """Write the conversation's routes as Postgres has them now: every active participant's entry, none for those
+    who left, none at all once it is closed. Read again after writing, and written again if it moved meanwhile:
+    two changes committed one after the other may write through in the other order."""
+    for _ in range(3):
+        conversation = await get(db, conversation_id)
+        if conversation.status != ConversationStatus.OPEN:
+            for person in conversation.participants:
+                await routes.forget(conversation.proxy_number, person.phone, conversation_id)
+            return
+        written = conversation.routes()
+        await routes.add(written, gone=[p.phone for p in conversation.participants if not p.active])
+        again = await get(db, conversation_id)
+        if again.status == ConversationStatus.OPEN and again.routes() == written:
+            return
+

@@ -14,7 +14,7 @@ import structlog
 
 from gateway.carriers import InboundMessage
 from gateway.errors import Conflict, InvalidInput, NotFound
-from gateway.messaging.conversations import Conversations, Person, get
+from gateway.messaging.conversations import Conversations, Person, get, write_routes
 from gateway.messaging.inbound import KeywordHandler
 from gateway.relay import fanout
 from gateway.relay import rules as relay
@@ -97,7 +97,7 @@ async def _store(conn: asyncpg.Connection, community: LockedCommunity, shape: Co
         conn, community_id=community.id, proxy=number, shape=shape, team_style=style, participant_ids=ids,
         roles=roles, code=code)
     return OpenConversation(conversation_id, number, code, [p.phone for p, _ in cast], [p.name for p, _ in cast],
-                            roles, shape)
+                            roles, shape, style)
 
 
 async def _not_a_proxy(conn: asyncpg.Connection, phone: str) -> None:
@@ -182,7 +182,7 @@ async def add_member(services: Conversations, conversation_id: int, person: Pers
         body = fanout.added_body(community_name=locked.community_name, names=[p.name for p in active],
                                  code=conversation.code, recipient_open=count)
         notice = await _notify(conn, locked.community_id, conversation, person.phone, body)
-    await write_routes(services, conversation_id)
+    await write_routes(services.db, services.routes, conversation_id)
     await _dispatch(services, conversation, [(person.phone, notice)])
     log.info("member_added", conversation_id=conversation_id, phone=mask(person.phone))
     return notice
@@ -209,7 +209,7 @@ async def remove_member(services: Conversations, conversation_id: int, phone: st
                                                             body)))
         if len(conversation.active()) < 2:
             await conversation_storage.close_conversation(conn, conversation_id=conversation_id, reason=TOO_FEW)
-    await write_routes(services, conversation_id)
+    await write_routes(services.db, services.routes, conversation_id)
     await _dispatch(services, conversation, notices)
     log.info("member_removed", conversation_id=conversation_id, phone=mask(phone), reason=reason)
 
@@ -236,21 +236,3 @@ def leaving_on_stop(keywords: KeywordHandler, services: Conversations) -> Keywor
         return outcome
 
     return handle
-
-
-async def write_routes(services: Conversations, conversation_id: int) -> None:
-    """Write the conversation's routes as Postgres has them now: every active participant's entry, none for those
-    who left, none at all once it is closed. Read again after writing, and written again if it moved meanwhile:
-    two changes committed one after the other may write through in the other order."""
-    for _ in range(3):
-        conversation = await get(services.db, conversation_id)
-        if conversation.status != ConversationStatus.OPEN:
-            for person in conversation.participants:
-                await services.routes.forget(conversation.proxy_number, person.phone, conversation_id)
-            return
-        written = conversation.routes()
-        await services.routes.add(written, gone=[p.phone for p in conversation.participants if not p.active])
-        again = await get(services.db, conversation_id)
-        if again.status == ConversationStatus.OPEN and again.routes() == written:
-            return
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable
 
 import asyncpg
@@ -22,7 +22,9 @@ from gateway.relay.phones import can_receive_text, mask, to_e164
 from gateway.routing.keys import RouteLookup, RouteSource
 from gateway.routing.table import RouteTable
 from gateway.storage import communities, contacts
+from gateway.messaging.conversations import write_routes
 from gateway.storage import conversations as conversation_storage
+from gateway.storage import groups as group_storage
 from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.conversations import Conversation
@@ -127,7 +129,7 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     picture alone, "#K3" alone). None when the conversation was closed meanwhile (the route was stale): nothing
     stored."""
     entry = decision.entry
-    copies = await relayed_copies(receiver, proxy, entry, decision.body)
+    copies = await relayed_copies(receiver, proxy, entry, decision.body, sender)
     recipients = [phone for phone, parts in copies for _ in parts]
     parts = [part for _, phone_parts in copies for part in phone_parts]
     # Media is not relayed yet (a later issue): the sender learns it once a day rather than never.
@@ -181,17 +183,36 @@ async def relayed_parts(receiver: Receiver, proxy: str, entry: relay.RouteEntry,
                                identification=await _identification(receiver, proxy, body, entry))
 
 
-async def relayed_copies(receiver: Receiver, proxy: str, entry: relay.RouteEntry,
-                         body: str) -> list[tuple[str, list[str]]]:
+async def relayed_copies(receiver: Receiver, proxy: str, entry: relay.RouteEntry, body: str,
+                         sender: str) -> list[tuple[str, list[str]]]:
     """(recipient, parts) for each recipient of this text: a pair's other party exactly as before (the hot path:
     one open count), or every other active participant of a conversation of several, each with its label
     (fanout.copies; their open counts in one round trip)."""
     if not entry.recipients:
         return [(entry.recipient, await relayed_parts(receiver, proxy, entry, body))]
-    phones = [to.phone for to in entry.recipients]
+    took = False
+    if fanout.needs_claim(entry):
+        entry, took = await _claim(receiver, entry, sender)
+    phones = [to.phone for to in entry.recipients] + [sender]
     open_counts = dict(zip(phones, await receiver.routes.open_counts(proxy, phones)))
     identification = await _identification(receiver, proxy, body, entry, fanout.longest_label(entry))
-    return fanout.copies(entry, body, open_counts, identification)
+    return fanout.copies(entry, body, open_counts, identification, sender, took)
+
+
+async def _claim(receiver: Receiver, entry: relay.RouteEntry, sender: str) -> tuple[relay.RouteEntry, bool]:
+    """The member's text in a claim-style conversation nobody has taken (as its route says): take it, if first.
+    Returns the entry with who has it now, and whether this sender took it (then everyone's routes say so)."""
+    claimer = None
+    for _ in range(2):  # a second look when another member took it in a transaction not seen the first time
+        claimer = await group_storage.claim_conversation(receiver.db, conversation_id=entry.conversation_id,
+                                                         phone=sender)
+        if claimer is not None:
+            break
+    took = claimer == sender
+    if took:
+        await write_routes(receiver.db, receiver.routes, entry.conversation_id)
+        log.info("conversation_claimed", conversation_id=entry.conversation_id, member=mask(sender))
+    return replace(entry, claimed_by=claimer or ""), took
 
 
 def entry_for(conversation: Conversation, sender: str) -> relay.RouteEntry:
@@ -212,7 +233,8 @@ async def relay_stored(receiver: Receiver, message: Message, conversation: Conve
     parts stored (queued or blocked), or None."""
     entry = entry_for(conversation, message.from_number)
     proxy = conversation.proxy_number
-    copies = [(phone, part) for phone, parts in await relayed_copies(receiver, proxy, entry, body) for part in parts]
+    copies = [(phone, part) for phone, parts in await relayed_copies(receiver, proxy, entry, body, message.from_number)
+              for part in parts]
     async with receiver.db.acquire() as conn, conn.transaction():
         if not await finish(conn):
             return None

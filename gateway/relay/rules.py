@@ -52,6 +52,8 @@ class RouteEntry:
     shape: str = "pair"  # a vocabulary.ConversationShape
     sender_role: str = ""  # of several: the sender's ParticipantRole
     recipients: tuple[Recipient, ...] = ()  # of several: every other active participant, in the order they joined
+    team_style: str = ""  # one_to_group: a vocabulary.TeamStyle
+    claimed_by: str = ""  # claim style: the phone of the member who took it ("" until one replies)
 
 
 @dataclass(frozen=True)

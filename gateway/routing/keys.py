@@ -2,7 +2,8 @@
 and the scripts that change it. See gateway/routing/table.py for how they are used.
 
   gw:route:{proxy:participant}  hash  conversation id -> JSON [recipient, recipient name, code, sender name] for a
-                                pair; a conversation of several adds [shape, sender role, [[phone, name, role], ...]]
+                                pair; a conversation of several adds shape, sender role, [[phone, name, role], ...], team
+                                style, claimed by
   gw:last:{proxy:participant}   string  the conversation that last relayed a message to the participant
   gw:routes:built               string  "{generation}:{run_id}:{token}"
 """
@@ -71,6 +72,8 @@ class OpenConversation:
     names: Sequence[str]
     roles: Sequence[str]
     shape: str = ConversationShape.PAIR
+    team_style: str | None = None
+    claimed_by: str | None = None  # claim style: the phone of the member who took it
 
     @classmethod
     def pair(cls, id: int, proxy_number: str, code: str, prospect: tuple[str, str],
@@ -84,7 +87,7 @@ class OpenConversation:
 
     def sides(self) -> list[tuple[str, RouteEntry]]:
         """(sender phone, the entry that sender sees) for every active participant."""
-        return fanout.entries_of(self.id, self.code, self.shape, self.people())
+        return fanout.entries_of(self.id, self.code, self.shape, self.people(), self.team_style, self.claimed_by)
 
 
 class RouteSource(StrEnum):
@@ -105,20 +108,22 @@ class RouteLookup:
 
 def encode(entry: RouteEntry) -> str:
     """A pair's route as before: [recipient, recipient name, code, sender name]; a conversation of several adds its
-    shape, the sender's role and every other active participant as [phone, name, role]."""
+    shape, the sender's role, every other active participant as [phone, name, role], the team style and who took
+    it (claim style)."""
     if not entry.recipients:
         return json.dumps([entry.recipient, entry.recipient_name, entry.code, entry.sender_name])
     return json.dumps([entry.recipient, entry.recipient_name, entry.code, entry.sender_name, entry.shape,
-                       entry.sender_role, [[r.phone, r.name, r.role] for r in entry.recipients]])
+                       entry.sender_role, [[r.phone, r.name, r.role] for r in entry.recipients], entry.team_style,
+                       entry.claimed_by])
 
 
 def decode(field: str, value: str) -> RouteEntry:
     fields = json.loads(value)
     if len(fields) == 4:
         return RouteEntry(int(field), *fields)
-    recipient, recipient_name, code, sender_name, shape, sender_role, others = fields
+    recipient, recipient_name, code, sender_name, shape, sender_role, others, team_style, claimed_by = fields
     return RouteEntry(int(field), recipient, recipient_name, code, sender_name, shape, sender_role,
-                      tuple(Recipient(*other) for other in others))
+                      tuple(Recipient(*other) for other in others), team_style, claimed_by)
 
 
 def run_id_of(info: str | bytes) -> str:

@@ -47,6 +47,7 @@ class Conversation:
     shape: ConversationShape = ConversationShape.PAIR
     team_style: TeamStyle | None = None
     participants: tuple[Participant, ...] = ()
+    claimed_by: str | None = None  # claim style: the phone of the member who took it
 
     def active(self) -> list[Participant]:
         return [person for person in self.participants if person.active]
@@ -55,7 +56,8 @@ class Conversation:
         """What the routing table knows of it: its active participants."""
         active = self.active()
         return OpenConversation(self.id, self.proxy_number, self.code, [p.phone for p in active],
-                                [p.name for p in active], [p.role for p in active], self.shape)
+                                [p.name for p in active], [p.role for p in active], self.shape, self.team_style,
+                                self.claimed_by)
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Conversation:
@@ -68,7 +70,7 @@ class Conversation:
                    None if row["team_style"] is None else TeamStyle(row["team_style"]),
                    tuple(Participant(phone, name, ParticipantRole(role), active) for phone, name, role, active in zip(
                        row["participant_phones"], row["participant_names"], row["participant_roles"],
-                       row["participant_active"])))
+                       row["participant_active"])), row["claimed_by"])
 
 
 async def find_conversation(db: Executor, *, conversation_id: int) -> Conversation | None:

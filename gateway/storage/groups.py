@@ -52,3 +52,9 @@ async def remove_participant(db: Executor, *, conversation_id: int, phone: str, 
 async def list_memberships_on_number(db: Executor, *, proxy: str, phone: str) -> list[int]:
     """The open conversations of several on this number the phone is an active member of."""
     return [row["id"] for row in await db.fetch(QUERIES.list_memberships_on_number, proxy, phone)]
+
+
+async def claim_conversation(db: Executor, *, conversation_id: int, phone: str) -> str | None:
+    """The member with this phone takes the claim-style conversation if nobody has; the phone of whoever has it
+    now, or None (not open, not claim style, not a member; or taken in a transaction not seen yet: ask again)."""
+    return await db.fetchval(QUERIES.claim_conversation, conversation_id, phone)

@@ -43,7 +43,8 @@ async def find_routes_for_sender(db: Executor, *, proxy: str, sender: str) -> li
     rows = await db.fetch(QUERIES.find_routes_for_sender, proxy, sender)
     return [fanout.entry_for(r["conversation_id"], r["code"], r["shape"], Recipient(sender, r["sender_name"],
                                                                                   r["sender_role"]),
-                             [Recipient(*other) for other in zip(r["phones"], r["names"], r["roles"])])
+                             [Recipient(*other) for other in zip(r["phones"], r["names"], r["roles"])],
+                             r["team_style"], r["claimed_by"])
             for r in rows]
 
 

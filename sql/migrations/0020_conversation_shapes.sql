@@ -15,6 +15,10 @@ ALTER TABLE conversations ADD COLUMN shape text NOT NULL DEFAULT 'pair'
 ALTER TABLE conversations ADD COLUMN team_style text CHECK (team_style IN ('everyone', 'claim'));
 ALTER TABLE conversations ADD CONSTRAINT conversations_team_style_of_one_to_group
     CHECK ((shape = 'one_to_group') = (team_style IS NOT NULL));
+-- claim style: the member who took the conversation (null until one replies, and again if they leave).
+ALTER TABLE conversations ADD COLUMN claimed_by bigint REFERENCES participants (id);
+ALTER TABLE conversations ADD CONSTRAINT conversations_claimed_in_claim_style
+    CHECK (claimed_by IS NULL OR team_style = 'claim');
 
 -- One open conversation per pair and number still (a second POST finds the first); groups may share two people.
 DROP INDEX conversations_open_pair;
@@ -46,7 +50,7 @@ FROM (SELECT id, prospect_id AS participant_id, 'prospect' AS role, created_at, 
       SELECT id, advocate_id, 'advocate', created_at, 2 FROM conversations) both_sides
 ORDER BY id, n;
 
--- The API's conversation: its shape and team style, and its participants (every one who joined, in order, with
+-- The API's conversation: its shape, team style and who took it (claim style), and its participants (every one who joined, in order, with
 -- whether they are still in it), as parallel arrays.
 CREATE OR REPLACE VIEW conversation_rows AS
 SELECT c.id, c.community_id, c.proxy_number, c.code, c.status, c.created_at, c.last_activity_at,
@@ -56,7 +60,8 @@ SELECT c.id, c.community_id, c.proxy_number, c.code, c.status, c.created_at, c.l
        c.prospect_id, c.advocate_id,
        c.shape, c.team_style,
        people.phones AS participant_phones, people.names AS participant_names, people.roles AS participant_roles,
-       people.active AS participant_active
+       people.active AS participant_active,
+       (SELECT phone FROM participants WHERE id = c.claimed_by) AS claimed_by
 FROM conversations c
 JOIN participants p ON p.id = c.prospect_id
 JOIN participants a ON a.id = c.advocate_id

@@ -6,7 +6,11 @@ WITH gone AS (
     FROM participants p
     WHERE cp.conversation_id = $1 AND p.id = cp.participant_id AND p.phone = $2 AND cp.left_at IS NULL
       AND cp.role = 'member'
-    RETURNING cp.conversation_id, p.phone
+    RETURNING cp.conversation_id, cp.participant_id, p.phone
+), unclaimed AS (
+    -- The member who took a claim-style conversation left: the next member to reply takes it.
+    UPDATE conversations c SET claimed_by = NULL FROM gone WHERE c.id = gone.conversation_id
+                                                        AND c.claimed_by = gone.participant_id
 ), hooks AS (
     INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
     SELECT c.community_id, t.url, t.target, 'conversation.participant_removed', event_body(

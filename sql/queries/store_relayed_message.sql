@@ -1,7 +1,8 @@
 -- One statement, so all or nothing: the inbound message, its relayed copies (queued) and the activity time.
 -- $1 conversation, $2 sender, $3 proxy number, $4 body, $5 media urls, $6 carrier sid, $7 each part's recipient
 -- (text[], beside $8: a pair's parts all go to the other party; a conversation of several has each recipient's
--- parts one after the other, gateway/relay/fanout.py), $8 the relayed parts in order (text[]; none when there is
+-- parts one after the other, gateway/relay/fanout.py; a part to the sender $2 is our answer instead, kind help:
+-- a member's text to a conversation another member took), $8 the relayed parts in order (text[]; none when there is
 -- nothing to relay, such as a picture alone),
 -- $9 the inbound body's segments, $10 each part's segments (int[]), $11 the notice that pictures cannot be
 -- relayed yet ('' for none; sent at most once per sender, number and UTC day), $12 its segments.
@@ -32,7 +33,8 @@ WITH conversation AS (
 ), outbound AS (
     INSERT INTO messages (community_id, conversation_id, direction, kind, priority, from_number, to_number,
                           body, status, status_reason, segments)
-    SELECT community_id, conversation_id, 'outbound', 'relay', 'relay', $3, part.recipient, part.body,
+    SELECT community_id, conversation_id, 'outbound', CASE WHEN part.recipient = $2 THEN 'help' ELSE 'relay' END,
+           'relay', $3, part.recipient, part.body,
            CASE WHEN block.reason IS NOT NULL THEN 'blocked'
                 WHEN EXISTS (SELECT 1 FROM interceptor) THEN 'held' ELSE 'queued' END,
            coalesce(block.reason, CASE WHEN EXISTS (SELECT 1 FROM interceptor) THEN 'intercepting' END),
@@ -40,7 +42,7 @@ WITH conversation AS (
     FROM inbound, unnest($7::text[], $8::text[], $10::int[]) WITH ORDINALITY AS part (recipient, body, segments, n)
     JOIN block ON block.phone = part.recipient
     ORDER BY part.n
-    RETURNING id, status, status_reason, body, to_number
+    RETURNING id, kind, status, status_reason, body, to_number
 ), intercept AS (
     INSERT INTO platform_callbacks (kind, message_id, community_id, conversation_id, part_ids, url)
     SELECT 'intercept', inbound.id, inbound.community_id, inbound.conversation_id, held.ids, interceptor.intercept_url
@@ -82,7 +84,7 @@ WITH conversation AS (
                'community_id', i.community_id, 'conversation_id', i.conversation_id, 'message_id', o.id,
                'inbound_message_id', i.id, 'from', $3::text, 'to', o.to_number, 'body', o.body, 'status', o.status,
                'reason', o.status_reason))
-    FROM inbound i, outbound o,
+    FROM inbound i, (SELECT * FROM outbound WHERE kind = 'relay') o,
          LATERAL (SELECT CASE o.status WHEN 'blocked' THEN 'message.blocked' WHEN 'held' THEN 'message.held'
                           ELSE 'message.relayed' END) e (type),
          event_targets(i.community_id, e.type) t
