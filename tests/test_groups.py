@@ -269,3 +269,12 @@ async def test_in_claim_style_the_first_member_to_reply_takes_the_conversation(g
     kinds = await db.fetch("SELECT kind, count(*) FROM messages WHERE to_number = $1 AND conversation_id = $2 "
                            "GROUP BY kind ORDER BY kind", KIM, team["id"])
     assert [(r["kind"], r["count"]) for r in kinds] == [("help", 1), ("notification", 1), ("relay", 2)]
+
+
+async def test_the_list_finds_a_group_by_any_members_phone(gateway):
+    community = await gateway.community()
+    group = await open_group(gateway, community["id"])
+    pair = await gateway.conversation(community["id"], prospect=(KIM, "Kim"), advocate=(SAM, "Sam"))
+    status, body = await gateway.call("GET", "/v1/conversations?phone=%2B" + SAM[1:])
+    assert status == 200 and [c["id"] for c in body["conversations"]] == [pair["id"], group["id"]]
+    assert body["conversations"][1]["shape"] == "group"

@@ -39,9 +39,9 @@ CREATE TABLE conversation_participants (
     PRIMARY KEY (conversation_id, participant_id),
     CHECK ((left_at IS NULL) = (left_reason IS NULL))
 );
--- "Which conversations is this participant in?" (routes from Postgres, pool usage, codes shown).
-CREATE INDEX conversation_participants_active ON conversation_participants (participant_id, conversation_id)
-    WHERE left_at IS NULL;
+-- "Which conversations is this participant in?" (routes from Postgres, pool usage, codes shown, the list's phone
+-- filter: those they left too).
+CREATE INDEX conversation_participants_participant ON conversation_participants (participant_id, conversation_id);
 
 INSERT INTO conversation_participants (conversation_id, participant_id, role, joined_at)
 SELECT id, participant_id, role, created_at
