@@ -13,6 +13,7 @@ from gateway.carriers import InboundMessage
 from gateway.compliance import keywords
 from gateway.errors import InvalidInput
 from gateway.messaging.dispatch import Dispatcher
+from gateway.messaging.conversations import write_routes
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
 from gateway.relay import fanout
@@ -22,7 +23,6 @@ from gateway.relay.phones import can_receive_text, mask, to_e164
 from gateway.routing.keys import RouteLookup, RouteSource
 from gateway.routing.table import RouteTable
 from gateway.storage import communities, contacts
-from gateway.messaging.conversations import write_routes
 from gateway.storage import conversations as conversation_storage
 from gateway.storage import groups as group_storage
 from gateway.storage import messages as storage
@@ -153,9 +153,11 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
         return _intercepting(receiver, stored.relayed, stored.intercept_id)
     queued = False
     # In id order, one after the other: the queue keeps a number's messages in the order they were queued.
-    for message, recipient in zip(stored.relayed, recipients):
+    for message, recipient in zip(stored.relayed, stored.relayed_to):
         queued = await receiver.dispatcher.dispatch(message, Priority.RELAY, proxy,
                                                     relays=(recipient, entry.conversation_id)) or queued
+    if set(recipients) == {sender}:
+        return InboundOutcome.HELP_SENT  # claim style: another member has it; the sender was told who
     if not queued:
         return InboundOutcome.BLOCKED
     receiver.metrics.relayed.inc()
@@ -222,7 +224,8 @@ def entry_for(conversation: Conversation, sender: str) -> relay.RouteEntry:
               if p.active or p.phone == sender]
     me = next(p for p in people if p.phone == sender)
     return fanout.entry_for(conversation.id, conversation.code, conversation.shape, me,
-                            [p for p in people if p.phone != sender])
+                            [p for p in people if p.phone != sender], conversation.team_style,
+                            conversation.claimed_by)
 
 
 async def relay_stored(receiver: Receiver, message: Message, conversation: Conversation, body: str,
@@ -239,7 +242,9 @@ async def relay_stored(receiver: Receiver, message: Message, conversation: Conve
         if not await finish(conn):
             return None
         stored = [await storage.insert_outbound_message(
-            conn, community_id=conversation.community_id, conversation_id=conversation.id, kind=MessageKind.RELAY,
+            conn, community_id=conversation.community_id, conversation_id=conversation.id,
+            # A part to the sender is our answer (claim style: another member has it), not a relay.
+            kind=MessageKind.HELP if phone == message.from_number else MessageKind.RELAY,
             priority=Priority.RELAY, from_number=proxy, to_number=phone, body=part,
             segments=segments.count(part)) for phone, part in copies]
     queued = [await receiver.dispatcher.dispatch(part, Priority.RELAY, proxy, relays=(phone, conversation.id))
