@@ -28,7 +28,7 @@ from gateway.storage import groups as group_storage
 from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.conversations import Conversation
-from gateway.storage.messages import Message, StoredOutbound, StoreRelayed
+from gateway.storage.messages import Message, StoredOutbound, StoredRelay, StoreRelayed
 from gateway.vocabulary import InboundOutcome, MessageKind, MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
@@ -151,11 +151,7 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
         return InboundOutcome.NOT_RELAYED
     if stored.intercept_id is not None:
         return _intercepting(receiver, stored.relayed, stored.intercept_id)
-    queued = False
-    # In id order, one after the other: the queue keeps a number's messages in the order they were queued.
-    for message, recipient in zip(stored.relayed, stored.relayed_to):
-        queued = await receiver.dispatcher.dispatch(message, Priority.RELAY, proxy,
-                                                    relays=(recipient, entry.conversation_id)) or queued
+    queued = await _queue(receiver, stored, proxy, entry.conversation_id)
     if set(recipients) == {sender}:
         return InboundOutcome.HELP_SENT  # claim style: another member has it; the sender was told who
     if not queued:
@@ -164,6 +160,16 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     log.info("message_relayed", relayed_message_id=stored.relayed[0].id, parts=len(parts),
              to=mask(entry.recipient) if len(copies) == 1 else f"{len(copies)} recipients")
     return InboundOutcome.RELAYED
+
+
+async def _queue(receiver: Receiver, stored: StoredRelay, proxy: str, conversation_id: int) -> bool:
+    """Queue the copies stored; whether any was queued (not blocked)."""
+    queued = False
+    # In id order, one after the other: the queue keeps a number's messages in the order they were queued.
+    for message, recipient in zip(stored.relayed, stored.relayed_to):
+        queued = await receiver.dispatcher.dispatch(message, Priority.RELAY, proxy,
+                                                    relays=(recipient, conversation_id)) or queued
+    return queued
 
 
 def _intercepting(receiver: Receiver, relayed: tuple[StoredOutbound, ...], intercept_id: int) -> InboundOutcome:
