@@ -22,6 +22,7 @@ from gateway.compliance import preferences as compliance
 from gateway.verification import line_types as lookups
 from gateway.compliance import rates as monitoring
 from gateway.messaging import conversations
+from gateway.messaging import groups
 from gateway.storage import db
 from gateway.storage import migrate
 from gateway.ops import health as ops
@@ -109,7 +110,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[VERIFIER] = Verifier(app[POOL], app[REDIS], dispatcher, app[METRICS], config.verification, code_key)
     app[EVENTS] = hooks.Poster(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key)
     app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS])
-    keyword = functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS])
+    keyword = groups.leaving_on_stop(functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS]),
+                                     app[CONVERSATIONS])
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
                              config.relay.unrouted_reply, keyword)
     app[CALLBACKS] = Callbacks(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key,

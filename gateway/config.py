@@ -122,6 +122,11 @@ class RelaySettings:
 
 
 @dataclass(frozen=True)
+class GroupSettings:
+    max_members: int = 10  # most members of a one-to-group conversation (README "One-to-group conversations")
+
+
+@dataclass(frozen=True)
 class QueueSettings:
     lease_seconds: float = 60.0
     concurrency: int = 64
@@ -157,6 +162,7 @@ class Config:
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
     hooks: HooksSettings = field(default_factory=HooksSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
+    groups: GroupSettings = field(default_factory=GroupSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -297,6 +303,8 @@ def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
     from gateway.tokens import parse_tokens  # lazily: it imports ConfigError from here
     parse_tokens(config.server.api_tokens)  # a bad token setting: ConfigError naming it
+    if not 1 <= config.groups.max_members <= 100:
+        raise ConfigError(f"groups.max_members: must be 1-100, got {config.groups.max_members}")
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {config.server.port}")
     if config.server.public_url:

@@ -115,6 +115,41 @@ class ConversationStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class ConversationShape(StrEnum):
+    """How many people a conversation relays between (conversations.shape; README "Group texts")."""
+
+    PAIR = "pair"  # a prospect and an advocate
+    ONE_TO_GROUP = "one_to_group"  # one customer and 1..groups.max_members members
+    GROUP = "group"  # 3 to 10 outside participants, each text to all the others
+
+
+class TeamStyle(StrEnum):
+    """How the members of a one_to_group conversation share it (conversations.team_style)."""
+
+    EVERYONE = "everyone"  # every member sees everything
+    CLAIM = "claim"  # the first member to reply takes it
+
+
+class ParticipantRole(StrEnum):
+    """A participant's part in a conversation (conversation_participants.role)."""
+
+    PROSPECT = "prospect"
+    ADVOCATE = "advocate"
+    CUSTOMER = "customer"  # the one outside participant of a one_to_group conversation
+    MEMBER = "member"  # a team member of a one_to_group conversation, or anyone in a group
+
+
+class LeftReason(StrEnum):
+    """Why a participant left a conversation (conversation_participants.left_reason)."""
+
+    REMOVED = "removed"  # DELETE /v1/conversations/{id}/members/{phone}
+    OPTED_OUT = "opted_out"  # STOP from a group member
+
+
+# A conversation closes when fewer than two participants remain in it (closed_reason).
+TOO_FEW = "too_few"
+
+
 class CommunityMode(StrEnum):
     TEST = "test"
     LIVE = "live"
@@ -296,6 +331,8 @@ class EventType(StrEnum):
     CONVERSATION_OPENED = "conversation.opened"
     CONVERSATION_CLOSED = "conversation.closed"
     CONVERSATION_EXPIRED = "conversation.expired"
+    CONVERSATION_PARTICIPANT_ADDED = "conversation.participant_added"
+    CONVERSATION_PARTICIPANT_REMOVED = "conversation.participant_removed"
     CONTACT_PREFERENCE_CHANGED = "contact.preference_changed"
     DND_SET = "dnd.set"
     DND_LIFTED = "dnd.lifted"

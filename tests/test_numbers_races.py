@@ -5,7 +5,7 @@ of the two sleep inside its transaction, after its check and before its commit (
 import asyncio
 from contextlib import asynccontextmanager
 
-from tests.helpers import ALEX, PAT, PROXY, PROXY_2
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM
 
 
 @asynccontextmanager
@@ -53,3 +53,17 @@ async def test_a_start_while_its_participant_is_added_as_a_number_elsewhere(gate
     assert started[0] == 201, started
     assert added[0] == 409 and added[1]["error"]["code"] == "number_in_use", added
     assert await db.fetchval("SELECT count(*) FROM community_numbers WHERE phone = $1", PAT) == 0
+
+
+async def test_a_group_start_while_a_participant_is_added_as_a_number_elsewhere(gateway, db):
+    first = await gateway.community(numbers=(PROXY,), require_verification=False)
+    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
+    people = [{"phone": phone, "name": name} for phone, name in ((PAT, "Pat"), (ALEX, "Alex"), (SAM, "Sam"))]
+    async with slow_inserts(db, "conversations"):
+        starting = asyncio.ensure_future(gateway.call("POST", "/v1/groups", {
+            "community_id": second["id"], "participants": people, "message": "Hello all"}))
+        await asyncio.sleep(0.2)  # the start is past its check, sleeping in its insert
+        added = await gateway.call("POST", f"/v1/communities/{first['id']}/numbers", {"phone": SAM})
+        started = await starting
+    assert started[0] == 201, started
+    assert added[0] == 409 and added[1]["error"]["code"] == "number_in_use", added

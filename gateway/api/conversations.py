@@ -71,7 +71,8 @@ async def list_messages(request: web.Request, query: types.Page) -> types.Messag
 
 
 @routes.post("/v1/conversations/{id}/messages", body=types.NewMessage, answer=types.Message, status=201,
-             errors=("conversation_not_found", "conversation_not_open", "message_too_long", *UNWANTED))
+             errors=("conversation_not_found", "conversation_not_open", "conversation_not_a_pair", "message_too_long",
+                     *UNWANTED))
 async def write(request: web.Request, body: types.NewMessage) -> types.Message:
     """Text one party of a conversation, as from the other"""
     services = request.app[CONVERSATIONS]

@@ -76,7 +76,9 @@ def conversation(found: Conversation, kind: type[types.Conversation] = types.Con
         advocate=types.Party(phone=found.advocate_phone, name=found.advocate_name,
                              preference=found.advocate_preference),
         created_at=found.created_at, last_activity_at=found.last_activity_at,
-        closed_at=found.closed_at, closed_reason=found.closed_reason, **extra)
+        closed_at=found.closed_at, closed_reason=found.closed_reason, shape=found.shape,
+        participants=[types.Participant(phone=p.phone, name=p.name, role=p.role, active=p.active)
+                      for p in found.participants], team_style=found.team_style, claimed_by=found.claimed_by, **extra)
 
 
 def message(found: Message, kind: type[types.Message] = types.Message, **extra) -> types.Message:

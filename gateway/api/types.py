@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationStatus, Direction, Dnd, EventType, HoldReason,
+from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationShape, ConversationStatus, Direction, Dnd, EventType, HoldReason,
                                 LineType, MessageKind, MessageStatus, Preference, UnknownLineType,
-                                InterceptPolicy, VerificationStatus)
+                                InterceptPolicy, ParticipantRole, TeamStyle, VerificationStatus)
 
 
 def text(max_length: int, *, multiline: bool = False, **meta: Any) -> Any:
@@ -284,6 +284,14 @@ class Party(Struct):
     preference: Preference
 
 
+class Participant(Struct):
+    """One who joined a conversation (a pair's prospect and advocate too); active false once they left."""
+    phone: str
+    name: str
+    role: ParticipantRole
+    active: bool
+
+
 class Conversation(Struct):
     id: int
     community_id: int
@@ -296,6 +304,10 @@ class Conversation(Struct):
     last_activity_at: datetime
     closed_at: datetime | None
     closed_reason: str | None
+    shape: ConversationShape  # pair: prospect and advocate; one_to_group and group: see participants
+    participants: list[Participant]
+    team_style: TeamStyle | None  # one_to_group only
+    claimed_by: str | None  # claim style: the phone of the member who took it
 
 
 class StartedConversation(Conversation, kw_only=True):

@@ -22,7 +22,7 @@ from gateway.storage.communities import LockedCommunity
 from gateway.storage.conversations import Conversation
 from gateway.storage.db import Executor
 from gateway.storage.messages import StoredOutbound
-from gateway.vocabulary import ConversationStatus, MessageKind, Priority
+from gateway.vocabulary import ConversationShape, ConversationStatus, MessageKind, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -102,8 +102,8 @@ async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: 
         conn, community_id=community.id, conversation_id=conversation_id, kind=MessageKind.NOTIFICATION,
         priority=Priority.RELAY, from_number=number, to_number=advocate.phone, body=body,
         segments=segments.count(body))
-    conversation = OpenConversation(conversation_id, number, code, prospect.phone, prospect.name, advocate.phone,
-                                    advocate.name)
+    conversation = OpenConversation.pair(conversation_id, number, code, (prospect.phone, prospect.name),
+                                         (advocate.phone, advocate.name))
     return conversation, notification
 
 
@@ -137,6 +137,9 @@ async def write(services: Conversations, conversation_id: int, author: str, body
     conversation = await get(services.db, conversation_id)
     if conversation.status != ConversationStatus.OPEN:
         raise Conflict("conversation_not_open", f"conversation {conversation_id} is {conversation.status}")
+    if conversation.shape != ConversationShape.PAIR:
+        raise Conflict("conversation_not_a_pair", f"conversation {conversation_id} is a {conversation.shape}: it "
+                       "has no prospect and advocate to write as")
     if author == "prospect":
         recipient, sender_name = conversation.advocate_phone, conversation.prospect_name
     else:
@@ -186,3 +189,21 @@ async def expire_idle(services: Conversations, batch: int = 500) -> int:
         services.metrics.expired.inc(len(expired))
         if len(expired) < batch:
             return total
+
+
+async def write_routes(db: Executor, routes: RouteTable, conversation_id: int) -> None:
+    """Write the conversation's routes as Postgres has them now: every active participant's entry, none for those
+    who left, none at all once it is closed. Read again after writing, and written again if it moved meanwhile:
+    two changes committed one after the other may write through in the other order."""
+    for _ in range(3):
+        conversation = await get(db, conversation_id)
+        if conversation.status != ConversationStatus.OPEN:
+            for person in conversation.participants:
+                await routes.forget(conversation.proxy_number, person.phone, conversation_id)
+            return
+        written = conversation.routes()
+        await routes.add(written, gone=[p.phone for p in conversation.participants if not p.active])
+        again = await get(db, conversation_id)
+        if again.status == ConversationStatus.OPEN and again.routes() == written:
+            return
+

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable, Mapping
 
 import asyncpg
@@ -13,8 +13,10 @@ from gateway.carriers import InboundMessage
 from gateway.compliance import keywords
 from gateway.errors import InvalidInput
 from gateway.messaging.dispatch import Dispatcher
+from gateway.messaging.conversations import write_routes
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
+from gateway.relay import fanout
 from gateway.relay import rules as relay
 from gateway.relay import segments
 from gateway.relay.phones import can_receive_text, mask, to_e164
@@ -22,10 +24,11 @@ from gateway.routing.keys import RouteLookup, RouteSource
 from gateway.routing.table import RouteTable
 from gateway.storage import communities, contacts, events
 from gateway.storage import conversations as conversation_storage
+from gateway.storage import groups as group_storage
 from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.conversations import Conversation
-from gateway.storage.messages import Message, StoredOutbound, StoreRelayed
+from gateway.storage.messages import Message, StoredOutbound, StoredRelay, StoreRelayed
 from gateway.vocabulary import EventType, InboundOutcome, MessageKind, MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
@@ -122,14 +125,17 @@ async def _is_keyword(receiver: Receiver, kind: str, sender: str, proxy: str) ->
 
 async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: str,
                  decision: relay.Forward) -> InboundOutcome | None:
-    """Store the message with its relayed parts (none when it has no text: a picture alone, "#K3" alone).
-    None when the conversation was closed meanwhile (the route was stale): nothing stored."""
+    """Store the message with its relayed copies, each recipient's parts in turn (none when it has no text: a
+    picture alone, "#K3" alone). None when the conversation was closed meanwhile (the route was stale): nothing
+    stored."""
     entry = decision.entry
-    parts = await relayed_parts(receiver, proxy, entry, decision.body)
+    copies = await relayed_copies(receiver, proxy, entry, decision.body, sender)
+    recipients = [phone for phone, parts in copies for _ in parts]
+    parts = [part for _, phone_parts in copies for part in phone_parts]
     # Media is not relayed yet (a later issue): the sender learns it once a day rather than never.
     notice = MEDIA_NOTICE if sms.media_urls else ""
     stored = await storage.store_relayed(receiver.store_relayed, StoreRelayed(
-        entry.conversation_id, sender, proxy, sms.body, list(sms.media_urls), sms.sid, entry.recipient, parts,
+        entry.conversation_id, sender, proxy, sms.body, list(sms.media_urls), sms.sid, recipients, parts,
         segments.count(sms.body), [segments.count(part) for part in parts], notice, segments.count(notice)))
     if not stored.conversation_open:
         return None
@@ -145,16 +151,25 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
         return InboundOutcome.NOT_RELAYED
     if stored.intercept_id is not None:
         return _intercepting(receiver, stored.relayed, stored.intercept_id)
-    queued = False
-    # In id order, one after the other: the queue keeps a number's messages in the order they were queued.
-    for message in stored.relayed:
-        queued = await receiver.dispatcher.dispatch(message, Priority.RELAY, proxy,
-                                                    relays=(entry.recipient, entry.conversation_id)) or queued
+    queued = await _queue(receiver, stored, proxy, entry.conversation_id)
+    if set(recipients) == {sender}:
+        return InboundOutcome.HELP_SENT  # claim style: another member has it; the sender was told who
     if not queued:
         return InboundOutcome.BLOCKED
     receiver.metrics.relayed.inc()
-    log.info("message_relayed", relayed_message_id=stored.relayed[0].id, parts=len(parts), to=mask(entry.recipient))
+    log.info("message_relayed", relayed_message_id=stored.relayed[0].id, parts=len(parts),
+             to=mask(entry.recipient) if len(copies) == 1 else f"{len(copies)} recipients")
     return InboundOutcome.RELAYED
+
+
+async def _queue(receiver: Receiver, stored: StoredRelay, proxy: str, conversation_id: int) -> bool:
+    """Queue the copies stored; whether any was queued (not blocked)."""
+    queued = False
+    # In id order, one after the other: the queue keeps a number's messages in the order they were queued.
+    for message, recipient in zip(stored.relayed, stored.relayed_to):
+        queued = await receiver.dispatcher.dispatch(message, Priority.RELAY, proxy,
+                                                    relays=(recipient, conversation_id)) or queued
+    return queued
 
 
 def _intercepting(receiver: Receiver, relayed: tuple[StoredOutbound, ...], intercept_id: int) -> InboundOutcome:
@@ -176,13 +191,47 @@ async def relayed_parts(receiver: Receiver, proxy: str, entry: relay.RouteEntry,
                                identification=await _identification(receiver, proxy, body, entry))
 
 
+async def relayed_copies(receiver: Receiver, proxy: str, entry: relay.RouteEntry, body: str,
+                         sender: str) -> list[tuple[str, list[str]]]:
+    """(recipient, parts) for each recipient of this text: a pair's other party exactly as before (the hot path:
+    one open count), or every other active participant of a conversation of several, each with its label
+    (fanout.copies; their open counts in one round trip)."""
+    if not entry.recipients:
+        return [(entry.recipient, await relayed_parts(receiver, proxy, entry, body))]
+    took = False
+    if fanout.needs_claim(entry):
+        entry, took = await _claim(receiver, entry, sender)
+    phones = [to.phone for to in entry.recipients] + [sender]
+    open_counts = dict(zip(phones, await receiver.routes.open_counts(proxy, phones)))
+    identification = await _identification(receiver, proxy, body, entry, fanout.longest_label(entry))
+    return fanout.copies(entry, body, open_counts, identification, sender, took)
+
+
+async def _claim(receiver: Receiver, entry: relay.RouteEntry, sender: str) -> tuple[relay.RouteEntry, bool]:
+    """The member's text in a claim-style conversation nobody has taken (as its route says): take it, if first.
+    Returns the entry with who has it now, and whether this sender took it (then everyone's routes say so)."""
+    claimer = None
+    for _ in range(2):  # a second look when another member took it in a transaction not seen the first time
+        claimer = await group_storage.claim_conversation(receiver.db, conversation_id=entry.conversation_id,
+                                                         phone=sender)
+        if claimer is not None:
+            break
+    took = claimer == sender
+    if took:
+        await write_routes(receiver.db, receiver.routes, entry.conversation_id)
+        log.info("conversation_claimed", conversation_id=entry.conversation_id, member=mask(sender))
+    return replace(entry, claimed_by=claimer or ""), took
+
+
 def entry_for(conversation: Conversation, sender: str) -> relay.RouteEntry:
-    """The conversation as seen by sender, one of its participants."""
-    if sender == conversation.prospect_phone:
-        return relay.RouteEntry(conversation.id, conversation.advocate_phone, conversation.advocate_name,
-                                conversation.code, conversation.prospect_name)
-    return relay.RouteEntry(conversation.id, conversation.prospect_phone, conversation.prospect_name,
-                            conversation.code, conversation.advocate_name)
+    """The conversation as seen by sender, one of its participants (active or not: an intercepted text of one
+    who left since still goes to the others)."""
+    people = [relay.Recipient(p.phone, p.name, p.role) for p in conversation.participants
+              if p.active or p.phone == sender]
+    me = next(p for p in people if p.phone == sender)
+    return fanout.entry_for(conversation.id, conversation.code, conversation.shape, me,
+                            [p for p in people if p.phone != sender], conversation.team_style,
+                            conversation.claimed_by)
 
 
 async def relay_stored(receiver: Receiver, message: Message, conversation: Conversation, body: str,
@@ -195,21 +244,25 @@ async def relay_stored(receiver: Receiver, message: Message, conversation: Conve
     its data. Returns the parts stored (queued or blocked), or None."""
     entry = entry_for(conversation, message.from_number)
     proxy = conversation.proxy_number
-    parts = await relayed_parts(receiver, proxy, entry, body)
+    copies = [(phone, part) for phone, parts in await relayed_copies(receiver, proxy, entry, body, message.from_number)
+              for part in parts]
     async with receiver.db.acquire() as conn, conn.transaction():
         if not await finish(conn):
             return None
         stored = [await storage.insert_outbound_message(
-            conn, community_id=conversation.community_id, conversation_id=conversation.id, kind=MessageKind.RELAY,
-            priority=Priority.RELAY, from_number=proxy, to_number=entry.recipient, body=part,
-            segments=segments.count(part)) for part in parts]
-        for text, part in zip(parts, stored):
-            await _relayed_event(conn, conversation, message.id, proxy, entry.recipient, text, part, noted or {})
-    queued = [await receiver.dispatcher.dispatch(part, Priority.RELAY, proxy, relays=(entry.recipient, conversation.id))
-              for part in stored]
+            conn, community_id=conversation.community_id, conversation_id=conversation.id,
+            # A part to the sender is our answer (claim style: another member has it), not a relay.
+            kind=MessageKind.HELP if phone == message.from_number else MessageKind.RELAY,
+            priority=Priority.RELAY, from_number=proxy, to_number=phone, body=part,
+            segments=segments.count(part)) for phone, part in copies]
+        for (phone, text), part in zip(copies, stored):
+            if phone != message.from_number:
+                await _relayed_event(conn, conversation, message.id, proxy, phone, text, part, noted or {})
+    queued = [await receiver.dispatcher.dispatch(part, Priority.RELAY, proxy, relays=(phone, conversation.id))
+              for part, (phone, _) in zip(stored, copies)]
     if any(queued):
         receiver.metrics.relayed.inc()
-    log.info("stored_message_relayed", message_id=message.id, conversation_id=conversation.id, parts=len(parts))
+    log.info("stored_message_relayed", message_id=message.id, conversation_id=conversation.id, parts=len(copies))
     return stored
 
 
@@ -224,12 +277,13 @@ async def _relayed_event(conn: asyncpg.Connection, conversation: Conversation, i
         "reason": part.status_reason, **noted})
 
 
-async def _identification(receiver: Receiver, proxy: str, body: str, entry: relay.RouteEntry) -> tuple[int, int]:
+async def _identification(receiver: Receiver, proxy: str, body: str, entry: relay.RouteEntry,
+                          label: str | None = None) -> tuple[int, int]:
     """What the sender identification may add at send time (begin_send.sql), looked up only for a text long
     enough that the longest identification the settings allow could push it over the limit."""
     longest = (relay.LONGEST_IDENTIFICATION, 1)
     if segments.length(body) <= relay.relay_room(code=entry.code, sender_name=entry.sender_name,
-                                                 identification=longest):
+                                                 identification=longest, label=label):
         return longest
     found = await communities.find_sender_identification(receiver.db, proxy=proxy)
     return relay.identification_cost(found.template, found.sender_name) if found else (0, 1)

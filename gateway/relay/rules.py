@@ -28,14 +28,32 @@ CODE_PREFIX = re.compile(rf"^[\s{_INVISIBLE}]*[#\uff03\ufe5f][ \t\u00a0]*([{_LET
 
 
 @dataclass(frozen=True)
+class Recipient:
+    """One of the other participants of a conversation of several (gateway/relay/fanout.py)."""
+
+    phone: str
+    name: str
+    role: str  # a vocabulary.ParticipantRole
+
+
+@dataclass(frozen=True)
 class RouteEntry:
-    """One open conversation seen from the participant who texts the proxy number."""
+    """One open conversation seen from the participant who texts the proxy number.
+
+    A pair fills the first five fields only. A conversation of several (one_to_group, group) also names its shape,
+    the sender's role and every other active participant (recipients); recipient is then the first of them and
+    recipient_name all their names, which is what the help reply lists."""
 
     conversation_id: int
     recipient: str  # the other party's phone
     recipient_name: str  # the other party's display name, for the help reply
     code: str  # the conversation's code on this proxy number
     sender_name: str  # the display name of the one who texts, shown to the recipient when codes are needed
+    shape: str = "pair"  # a vocabulary.ConversationShape
+    sender_role: str = ""  # of several: the sender's ParticipantRole
+    recipients: tuple[Recipient, ...] = ()  # of several: every other active participant, in the order they joined
+    team_style: str = ""  # one_to_group: a vocabulary.TeamStyle
+    claimed_by: str = ""  # claim style: the phone of the member who took it ("" until one replies)
 
 
 @dataclass(frozen=True)
@@ -108,11 +126,12 @@ def decide(entries: Iterable[RouteEntry], last_relayed: int | None, body: str,
     return Forward(by_id.get(last_relayed, entries[0]), body)
 
 
-def relayed_body(body: str, *, code: str, sender_name: str, recipient_open: int) -> str:
-    """A recipient with several open conversations on this number needs to know which one speaks."""
+def relayed_body(body: str, *, code: str, sender_name: str, recipient_open: int, label: str | None = None) -> str:
+    """A recipient with several open conversations on this number needs to know which one speaks. label: who
+    wrote it, as a copy of a conversation of several says it (fanout.label), before the text even without codes."""
     if recipient_open > 1:
-        return f"#{code} {sender_name}: {body}"
-    return body
+        return f"#{code} {label or sender_name}: {body}"
+    return f"{label}: {body}" if label else body
 
 
 def notification_body(message: str, *, prospect_name: str, community_name: str, code: str, advocate_open: int) -> str:
@@ -196,18 +215,19 @@ def notification_room(*, prospect_name: str, community_name: str, identification
     return room(segments.length(fixed), identification)
 
 
-def relay_room(*, code: str, sender_name: str, identification: tuple[int, int]) -> int:
+def relay_room(*, code: str, sender_name: str, identification: tuple[int, int], label: str | None = None) -> int:
     """Room for a relayed text in one part, with its code prefix whether or not the recipient needs it."""
-    return room(segments.length(relayed_body("", code=code, sender_name=sender_name, recipient_open=2)),
-                identification)
+    return room(segments.length(relayed_body("", code=code, sender_name=sender_name, recipient_open=2,
+                                             label=label)), identification)
 
 
 def relayed_parts(body: str, *, code: str, sender_name: str, recipient_open: int,
-                  identification: tuple[int, int]) -> list[str]:
+                  identification: tuple[int, int], label: str | None = None) -> list[str]:
     """What the recipient gets for one relayed text, in order: one text, or several cut at word boundaries
     when the prefix or the sender identification would push it over the carrier's limit; none when the text
     is empty or blank. Every part carries the prefix, so a recipient with several conversations knows each."""
-    fixed = segments.length(relayed_body("", code=code, sender_name=sender_name, recipient_open=recipient_open))
+    fixed = segments.length(relayed_body("", code=code, sender_name=sender_name, recipient_open=recipient_open,
+                                         label=label))
     part_room = max(room(fixed, identification), 2)
-    return [relayed_body(part, code=code, sender_name=sender_name, recipient_open=recipient_open)
+    return [relayed_body(part, code=code, sender_name=sender_name, recipient_open=recipient_open, label=label)
             for part in segments.split(body, part_room)]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from typing import Awaitable, Literal, TypeVar
+from typing import Awaitable, Iterable, Literal, TypeVar
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -31,7 +31,8 @@ from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import stop_if_cancelled
 from gateway.relay.rules import RouteEntry
 from gateway.routing.keys import (BUILT, FORGET, PAGE, REBUILD_LOCK, RELEASE, ROUTE_PREFIX, OpenConversation,
-                                  RouteLookup, RouteSource, decode, encode, in_step, last_key, route_key, run_id_of)
+                                  RouteLookup, RouteSource, decode, encode, in_step, last_key, others_of,
+                                  participant_of, route_key, run_id_of)
 from gateway.storage import routes as storage
 from gateway.storage.batching import Pipelined
 from gateway.storage.db import UNAVAILABLE
@@ -120,19 +121,31 @@ class RouteTable:
                 return count
         return len((await self._from_postgres(proxy, participant)).entries)
 
+    async def open_counts(self, proxy: str, participants: list[str]) -> list[int]:
+        """open_count for several participants (the recipients of a group's text) in one round trip."""
+        read = await self._from_redis("open_count", self._read(lambda pipe: (
+            [pipe.hlen(route_key(proxy, participant)) for participant in participants], pipe.get(BUILT))))
+        if read is not AWAY and self._trusts(read[-1]) and all(read[:-1]):
+            return list(read[:-1])
+        return [len((await self._from_postgres(proxy, participant)).entries) for participant in participants]
+
     def _trusts(self, marker: str | None) -> bool:
         if marker is not None and marker == self._confirmed:
             return True
         self._wake.set()  # out of step, rebuilt by another process, or never confirmed: confirm soon
         return False
 
-    async def add(self, conversation: OpenConversation) -> None:
-        """Write-through after the conversation is in Postgres; a failure leaves Postgres to answer."""
+    async def add(self, conversation: OpenConversation, gone: Iterable[str] = ()) -> None:
+        """Write-through after the conversation is in Postgres; a failure leaves Postgres to answer. After its
+        participants changed, this rewrites every active one's entry (each names all the others) and drops the
+        entries of those in `gone` (who left)."""
         async def write() -> None:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for sender, entry in conversation.sides():
                     pipe.hset(route_key(conversation.proxy_number, sender), str(entry.conversation_id),
                               encode(entry))
+                for phone in gone:
+                    pipe.hdel(route_key(conversation.proxy_number, phone), str(conversation.id))
                 await pipe.execute()
 
         if await self._from_redis("add", write(), conversation_id=conversation.id) is AWAY:
@@ -279,27 +292,33 @@ class RouteTable:
             after = conversations[-1].id
 
     async def _write_checked(self, routes: list[tuple[str, str, RouteEntry]]) -> None:
-        """Write (proxy, sender, entry) routes read from Postgres, then drop those Postgres has closed since.
+        """Write (proxy, sender, entry) routes read from Postgres, then check them against Postgres again.
 
-        A close commits, then removes its routes: if that removal ran between our read and our write, the write
-        would bring a closed conversation back. Checking after the write catches it; a close after the check
-        removes its routes itself.
+        A close or a member leaving commits, then removes its routes: if that removal ran between our read and our
+        write, the write would bring the route back. Checking after the write catches it (dropped), and a route
+        whose recipients moved meanwhile (a member added or removed) is written again as Postgres has it now; a
+        change after the check writes its routes itself.
         """
         async with self.redis.pipeline(transaction=False) as pipe:
             for proxy, sender, entry in routes:
                 pipe.hset(route_key(proxy, sender), str(entry.conversation_id), encode(entry))
             await pipe.execute()
-        ids = list({entry.conversation_id for _, _, entry in routes})
-        still_open = await storage.find_open_conversation_ids(self.pool, ids=ids)
-        closed = [(proxy, sender, entry) for proxy, sender, entry in routes if entry.conversation_id not in still_open]
-        if closed:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for proxy, sender, entry in closed:
-                    pipe.hdel(route_key(proxy, sender), str(entry.conversation_id))
-                await pipe.execute()
+        active = await storage.find_active_routes(self.pool, routes=[(e.conversation_id, s) for _, s, e in routes])
+        gone = [(proxy, sender, entry) for proxy, sender, entry in routes
+                if (entry.conversation_id, sender) not in active]
+        moved = {entry.conversation_id for _, sender, entry in routes
+                 if active.get((entry.conversation_id, sender), others_of(entry)) != others_of(entry)}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for proxy, sender, entry in gone:
+                pipe.hdel(route_key(proxy, sender), str(entry.conversation_id))
+            for conversation in await storage.list_routes_of(self.pool, ids=sorted(moved)) if moved else ():
+                for sender, entry in conversation.sides():
+                    pipe.hset(route_key(conversation.proxy_number, sender), str(conversation.id), encode(entry))
+            await pipe.execute()
 
     async def _prune(self) -> int:
-        """Drop entries of conversations Postgres no longer has open: a batch of keys, one query, one pipeline."""
+        """Drop entries of conversations Postgres no longer has open, or that their participant has left: a batch of
+        keys, one query, one pipeline."""
         pruned, batch = 0, []
         async for key in self.redis.scan_iter(match=f"{ROUTE_PREFIX}*", count=PAGE):
             batch.append(key)
@@ -313,9 +332,10 @@ class RouteTable:
             for key in keys:
                 pipe.hkeys(key)
             fields = await pipe.execute()
-        ids = {int(f) for key_fields in fields for f in key_fields}
-        still_open = await storage.find_open_conversation_ids(self.pool, ids=list(ids))
-        stale = [(key, [f for f in key_fields if int(f) not in still_open]) for key, key_fields in zip(keys, fields)]
+        routes = [(int(f), participant_of(key)) for key, key_fields in zip(keys, fields) for f in key_fields]
+        active = await storage.find_active_routes(self.pool, routes=routes)
+        stale = [(key, [f for f in key_fields if (int(f), participant_of(key)) not in active])
+                 for key, key_fields in zip(keys, fields)]
         stale = [(key, gone) for key, gone in stale if gone]
         if stale:
             async with self.redis.pipeline(transaction=False) as pipe:

@@ -7,16 +7,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from gateway.routing.keys import OpenConversation
 from gateway.storage.db import QUERIES, Executor
-from gateway.vocabulary import ConversationStatus, Preference
+from gateway.vocabulary import ConversationShape, ConversationStatus, ParticipantRole, Preference, TeamStyle
+
+
+class Participant(NamedTuple):
+    """One who joined a conversation; active False once they left (removed, or STOP from a group)."""
+
+    phone: str
+    name: str
+    role: ParticipantRole
+    active: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """A conversation with both participants and their SMS preference in its community."""
+    """A conversation with both participants and their SMS preference in its community. For a conversation of
+    several, prospect_* and advocate_* are the first two it was opened with (migration 0020); participants is
+    everyone who joined, in order."""
 
     id: int
     community_id: int
@@ -33,11 +44,20 @@ class Conversation:
     advocate_phone: str
     advocate_name: str
     advocate_preference: Preference
+    shape: ConversationShape = ConversationShape.PAIR
+    team_style: TeamStyle | None = None
+    participants: tuple[Participant, ...] = ()
+    claimed_by: str | None = None  # claim style: the phone of the member who took it
+
+    def active(self) -> list[Participant]:
+        return [person for person in self.participants if person.active]
 
     def routes(self) -> OpenConversation:
-        """What the routing table knows of it."""
-        return OpenConversation(self.id, self.proxy_number, self.code, self.prospect_phone, self.prospect_name,
-                                self.advocate_phone, self.advocate_name)
+        """What the routing table knows of it: its active participants."""
+        active = self.active()
+        return OpenConversation(self.id, self.proxy_number, self.code, [p.phone for p in active],
+                                [p.name for p in active], [p.role for p in active], self.shape, self.team_style,
+                                self.claimed_by)
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Conversation:
@@ -46,7 +66,11 @@ class Conversation:
                    ConversationStatus(row["status"]), row["created_at"], row["last_activity_at"],
                    row["closed_at"], row["closed_reason"], row["prospect_phone"], row["prospect_name"],
                    Preference(row["prospect_preference"]), row["advocate_phone"], row["advocate_name"],
-                   Preference(row["advocate_preference"]))
+                   Preference(row["advocate_preference"]), ConversationShape(row["shape"]),
+                   None if row["team_style"] is None else TeamStyle(row["team_style"]),
+                   tuple(Participant(phone, name, ParticipantRole(role), active) for phone, name, role, active in zip(
+                       row["participant_phones"], row["participant_names"], row["participant_roles"],
+                       row["participant_active"])), row["claimed_by"])
 
 
 async def find_conversation(db: Executor, *, conversation_id: int) -> Conversation | None:

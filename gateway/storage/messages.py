@@ -115,8 +115,8 @@ class StoreRelayed(NamedTuple):
     body: str
     media_urls: list[str]
     carrier_sid: str
-    recipient: str
-    parts: list[str]  # the relayed texts, in order
+    recipients: list[str]  # each part's recipient, beside parts
+    parts: list[str]  # the relayed texts, in order (a conversation of several: each recipient's in turn)
     segments: int  # the inbound body's
     part_segments: list[int]
     notice: str  # '' for none
@@ -134,6 +134,7 @@ class StoredRelay(NamedTuple):
     relayed: tuple[StoredOutbound, ...]
     notice: StoredOutbound | None
     intercept_id: int | None = None
+    relayed_to: tuple[str, ...] = ()  # each relayed part's recipient (one who left a group meanwhile has none)
 
 
 async def store_relayed(batch: Batched[StoreRelayed], params: StoreRelayed) -> StoredRelay:
@@ -141,10 +142,11 @@ async def store_relayed(batch: Batched[StoreRelayed], params: StoreRelayed) -> S
     row = await batch.fetchrow(params)
     relayed = tuple(StoredOutbound(*message) for message in zip(
         row["outbound_ids"], map(MessageStatus, row["outbound_statuses"]), row["outbound_reasons"],
-        params.part_segments))
+        row["outbound_segments"]))
     notice = None if row["notice_id"] is None else StoredOutbound(
         row["notice_id"], MessageStatus(row["notice_status"]), row["notice_reason"], params.notice_segments)
-    return StoredRelay(row["conversation_id"] is not None, row["inbound_id"], relayed, notice, row["intercept_id"])
+    return StoredRelay(row["conversation_id"] is not None, row["inbound_id"], relayed, notice, row["intercept_id"],
+                       tuple(row["outbound_recipients"]))
 
 
 @dataclass(frozen=True, slots=True)

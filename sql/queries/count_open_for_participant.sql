@@ -1,5 +1,5 @@
--- How many open conversations a participant has on a number (codes are shown when it is more than one).
+-- How many open conversations a participant is in on a number (codes are shown when it is more than one).
 SELECT count(*) FROM conversations c
-JOIN participants p ON p.id = c.prospect_id
-JOIN participants a ON a.id = c.advocate_id
-WHERE c.proxy_number = $1 AND c.status = 'open' AND (p.phone = $2 OR a.phone = $2)
+JOIN conversation_participants cp ON cp.conversation_id = c.id AND cp.left_at IS NULL
+JOIN participants p ON p.id = cp.participant_id
+WHERE c.proxy_number = $1 AND c.status = 'open' AND p.phone = $2

@@ -1,4 +1,5 @@
--- Close, as expired, open conversations idle longer than their community allows; a batch at a time.
+-- Close, as expired, open conversations idle longer than their community allows; a batch at a time. Returns each
+-- with its active participants, for the routing table to drop their routes.
 WITH idle AS (
     SELECT c.id FROM conversations c
     JOIN communities m ON m.id = c.community_id
@@ -8,10 +9,9 @@ WITH idle AS (
     FOR UPDATE OF c SKIP LOCKED
 ), expired AS (
     UPDATE conversations c SET status = 'expired', closed_at = now(), closed_reason = 'inactive'
-    FROM idle, participants p, participants a
-    WHERE c.id = idle.id AND p.id = c.prospect_id AND a.id = c.advocate_id
-    RETURNING c.id, c.community_id, c.proxy_number, c.code, p.phone AS prospect_phone, p.name AS prospect_name,
-              a.phone AS advocate_phone, a.name AS advocate_name
+    FROM idle
+    WHERE c.id = idle.id
+    RETURNING c.id, c.community_id, c.proxy_number, c.code, c.shape
 ), hooks AS (
     -- conversation.expired, where the community has somewhere to send it.
     INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
@@ -19,4 +19,12 @@ WITH idle AS (
                jsonb_build_object('community_id', e.community_id, 'conversation_id', e.id, 'reason', 'inactive'))
     FROM expired e, event_targets(e.community_id, 'conversation.expired') t
 )
-SELECT id, proxy_number, code, prospect_phone, prospect_name, advocate_phone, advocate_name FROM expired
+SELECT e.id, e.proxy_number, e.code, e.shape, people.phones, people.names, people.roles
+FROM expired e
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(p.phone ORDER BY cp.seq), '{}') AS phones,
+           coalesce(array_agg(p.name ORDER BY cp.seq), '{}') AS names,
+           coalesce(array_agg(cp.role ORDER BY cp.seq), '{}') AS roles
+    FROM conversation_participants cp JOIN participants p ON p.id = cp.participant_id
+    WHERE cp.conversation_id = e.id AND cp.left_at IS NULL
+) people

@@ -1,12 +1,14 @@
--- The open conversations a sender has on a proxy number, seen from the sender's side.
-SELECT c.id AS conversation_id,
-       c.code,
-       CASE WHEN p.phone = $2 THEN a.phone ELSE p.phone END AS recipient,
-       CASE WHEN p.phone = $2 THEN a.name ELSE p.name END AS recipient_name,
-       CASE WHEN p.phone = $2 THEN p.name ELSE a.name END AS sender_name
-FROM conversations c
-JOIN participants p ON p.id = c.prospect_id
-JOIN participants a ON a.id = c.advocate_id
-WHERE c.proxy_number = $1
-  AND c.status = 'open'
-  AND (p.phone = $2 OR a.phone = $2)
+-- The open conversations a sender is in on a proxy number, seen from the sender's side: the sender's name and role,
+-- and every other active participant (phone, name, role) in the order they joined; the team style and who took it.
+SELECT c.id AS conversation_id, c.code, c.shape, me.name AS sender_name, mine.role AS sender_role, c.team_style,
+       (SELECT phone FROM participants WHERE id = c.claimed_by) AS claimed_by,
+       array_agg(o.phone ORDER BY theirs.seq) AS phones, array_agg(o.name ORDER BY theirs.seq) AS names,
+       array_agg(theirs.role ORDER BY theirs.seq) AS roles
+FROM participants me
+JOIN conversation_participants mine ON mine.participant_id = me.id AND mine.left_at IS NULL
+JOIN conversations c ON c.id = mine.conversation_id AND c.status = 'open' AND c.proxy_number = $1
+JOIN conversation_participants theirs ON theirs.conversation_id = c.id AND theirs.left_at IS NULL
+                                     AND theirs.participant_id <> me.id
+JOIN participants o ON o.id = theirs.participant_id
+WHERE me.phone = $2
+GROUP BY c.id, c.code, c.shape, me.name, mine.role, c.team_style, c.claimed_by

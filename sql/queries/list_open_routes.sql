@@ -1,10 +1,14 @@
--- Open conversations with both participants, a page at a time (keyset on id), to rebuild the routing table.
-SELECT c.id, c.proxy_number, c.code,
-       p.phone AS prospect_phone, p.name AS prospect_name,
-       a.phone AS advocate_phone, a.name AS advocate_name
+-- Open conversations with their active participants (in the order they joined: a pair's prospect first), a page at
+-- a time (keyset on id), to rebuild the routing table.
+SELECT c.id, c.proxy_number, c.code, c.shape, people.phones, people.names, people.roles, c.team_style,
+       (SELECT phone FROM participants WHERE id = c.claimed_by) AS claimed_by
 FROM conversations c
-JOIN participants p ON p.id = c.prospect_id
-JOIN participants a ON a.id = c.advocate_id
+CROSS JOIN LATERAL (
+    SELECT array_agg(p.phone ORDER BY cp.seq) AS phones, array_agg(p.name ORDER BY cp.seq) AS names,
+           array_agg(cp.role ORDER BY cp.seq) AS roles
+    FROM conversation_participants cp JOIN participants p ON p.id = cp.participant_id
+    WHERE cp.conversation_id = c.id AND cp.left_at IS NULL
+) people
 WHERE c.status = 'open' AND c.id > $1
 ORDER BY c.id
 LIMIT $2

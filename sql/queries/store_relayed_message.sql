@@ -1,19 +1,29 @@
 -- One statement, so all or nothing: the inbound message, its relayed copies (queued) and the activity time.
--- $1 conversation, $2 sender, $3 proxy number, $4 body, $5 media urls, $6 carrier sid, $7 recipient,
--- $8 the relayed parts in order (text[]; none when there is nothing to relay, such as a picture alone),
+-- $1 conversation, $2 sender, $3 proxy number, $4 body, $5 media urls, $6 carrier sid, $7 each part's recipient
+-- (text[], beside $8: a pair's parts all go to the other party; a conversation of several has each recipient's
+-- parts one after the other, gateway/relay/fanout.py; a part to the sender $2 is our answer instead, kind help:
+-- a member's text to a conversation another member took), $8 the relayed parts in order (text[]; none when there is
+-- nothing to relay, such as a picture alone),
 -- $9 the inbound body's segments, $10 each part's segments (int[]), $11 the notice that pictures cannot be
 -- relayed yet ('' for none; sent at most once per sender, number and UTC day), $12 its segments.
--- conversation_id is null when the conversation is no longer open; inbound_id is null for a carrier retry.
+-- conversation_id is null when the conversation is no longer open (or the sender left it); inbound_id is null for a
+-- carrier retry. outbound_recipients says whom each stored part goes to (a part to one who left is not stored).
 -- The parts get ascending ids in their order, so the queue sends them in order. A relayed copy is "blocked"
--- (with the reason) when outbound_block_reason says it must not be sent. When the community has an intercept
+-- (with the reason) when outbound_block_reason says it must not be sent to its recipient (asked once per
+-- recipient). The intercept gets one callback for the text, naming every copy it holds. When the community has an intercept
 -- URL, the others are "held" (reason intercepting) and a callback offers the text to that URL (intercept_id);
 -- the answer releases, rewrites or blocks them (gateway/platform/intercepts.py).
 -- Events (message.received, then message.relayed, message.blocked or message.held (intercepting) for each part) are stored only where the
 -- community has somewhere to send them (event_targets gives no row otherwise).
 WITH conversation AS (
-    UPDATE conversations SET last_activity_at = now()
-    WHERE id = $1 AND status = 'open'
-    RETURNING id, community_id
+    -- In a conversation of several, the sender must still be in it: a route from before they left (Redis behind
+    -- after a lost write) is then stale, as one to a closed conversation is. A pair does not look (OR stops).
+    UPDATE conversations c SET last_activity_at = now()
+    WHERE c.id = $1 AND c.status = 'open'
+      AND (c.shape = 'pair' OR EXISTS (
+          SELECT 1 FROM conversation_participants cp JOIN participants p ON p.id = cp.participant_id
+          WHERE cp.conversation_id = c.id AND cp.left_at IS NULL AND p.phone = $2))
+    RETURNING c.id, c.community_id, c.shape
 ), interceptor AS (
     SELECT c.intercept_url FROM conversation JOIN communities c ON c.id = conversation.community_id
     WHERE c.intercept_url IS NOT NULL
@@ -23,18 +33,28 @@ WITH conversation AS (
     SELECT community_id, id, 'inbound', 'inbound', $2, $3, $4, $5, $6, 'received', $9 FROM conversation
     ON CONFLICT (carrier_sid) DO NOTHING
     RETURNING id, community_id, conversation_id
+), block AS (
+    -- Each recipient once. In a conversation of several, a recipient who left meanwhile gets no copy (their parts
+    -- are dropped here): the route that named them was written before they left.
+    SELECT recipient.phone, outbound_block_reason(inbound.community_id, recipient.phone, 'relay') AS reason
+    FROM inbound, conversation, (SELECT DISTINCT unnest($7::text[]) AS phone) recipient
+    WHERE conversation.shape = 'pair' OR recipient.phone = $2 OR EXISTS (
+        SELECT 1 FROM conversation_participants cp JOIN participants p ON p.id = cp.participant_id
+        WHERE cp.conversation_id = inbound.conversation_id AND cp.left_at IS NULL AND p.phone = recipient.phone)
 ), outbound AS (
     INSERT INTO messages (community_id, conversation_id, direction, kind, priority, from_number, to_number,
                           body, status, status_reason, segments)
-    SELECT community_id, conversation_id, 'outbound', 'relay', 'relay', $3, $7, part.body,
+    SELECT community_id, conversation_id, 'outbound', CASE WHEN part.recipient = $2 THEN 'help' ELSE 'relay' END,
+           'relay', $3, part.recipient, part.body,
            CASE WHEN block.reason IS NOT NULL THEN 'blocked'
-                WHEN EXISTS (SELECT 1 FROM interceptor) THEN 'held' ELSE 'queued' END,
-           coalesce(block.reason, CASE WHEN EXISTS (SELECT 1 FROM interceptor) THEN 'intercepting' END),
+                WHEN EXISTS (SELECT 1 FROM interceptor) AND part.recipient <> $2 THEN 'held' ELSE 'queued' END,
+           coalesce(block.reason, CASE WHEN EXISTS (SELECT 1 FROM interceptor) AND part.recipient <> $2
+                                       THEN 'intercepting' END),
            part.segments
-    FROM inbound, LATERAL (SELECT outbound_block_reason(inbound.community_id, $7, 'relay') AS reason) block,
-         unnest($8::text[], $10::int[]) WITH ORDINALITY AS part (body, segments, n)
+    FROM inbound, unnest($7::text[], $8::text[], $10::int[]) WITH ORDINALITY AS part (recipient, body, segments, n)
+    JOIN block ON block.phone = part.recipient
     ORDER BY part.n
-    RETURNING id, status, status_reason, body
+    RETURNING id, kind, status, status_reason, body, to_number, segments
 ), intercept AS (
     INSERT INTO platform_callbacks (kind, message_id, community_id, conversation_id, part_ids, url)
     SELECT 'intercept', inbound.id, inbound.community_id, inbound.conversation_id, held.ids, interceptor.intercept_url
@@ -74,9 +94,9 @@ WITH conversation AS (
     UNION ALL
     SELECT i.community_id, t.url, t.target, e.type, event_body(e.type, jsonb_build_object(
                'community_id', i.community_id, 'conversation_id', i.conversation_id, 'message_id', o.id,
-               'inbound_message_id', i.id, 'from', $3::text, 'to', $7::text, 'body', o.body, 'status', o.status,
+               'inbound_message_id', i.id, 'from', $3::text, 'to', o.to_number, 'body', o.body, 'status', o.status,
                'reason', o.status_reason))
-    FROM inbound i, outbound o,
+    FROM inbound i, (SELECT * FROM outbound WHERE kind = 'relay') o,
          LATERAL (SELECT CASE o.status WHEN 'blocked' THEN 'message.blocked' WHEN 'held' THEN 'message.held'
                           ELSE 'message.relayed' END) e (type),
          event_targets(i.community_id, e.type) t
@@ -86,6 +106,8 @@ SELECT (SELECT id FROM conversation) AS conversation_id,
        (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM outbound) AS outbound_ids,
        (SELECT coalesce(array_agg(status ORDER BY id), '{}') FROM outbound) AS outbound_statuses,
        (SELECT coalesce(array_agg(status_reason ORDER BY id), '{}') FROM outbound) AS outbound_reasons,
+       (SELECT coalesce(array_agg(segments ORDER BY id), '{}') FROM outbound) AS outbound_segments,
+       (SELECT coalesce(array_agg(to_number ORDER BY id), '{}') FROM outbound) AS outbound_recipients,
        (SELECT id FROM notice) AS notice_id,
        (SELECT status FROM notice) AS notice_status,
        (SELECT status_reason FROM notice) AS notice_reason,
