@@ -3,11 +3,14 @@ reproduction over HTTP on real servers, written before its fix."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from aiohttp import web
 
 from gateway.config import from_dict
 from gateway.ops import logs
-from tests.helpers import PROXY
+from tests.helpers import PROXY, wait_for
 
 
 @pytest.mark.parametrize("written", ["(415) 555-2671", "415.555.2671", "415 555 2671", "1-415-555-2671"])
@@ -25,3 +28,53 @@ async def test_a_phone_in_a_path_is_masked_in_the_log_however_it_is_written(gate
     out = capsys.readouterr().out
     assert "request_refused" in out
     assert "555" not in out.replace("+1415***2671", "")
+
+
+class FirstHangs:
+    """A receiver whose first POST hangs until released and then answers 500; every later one answers 204."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.release = asyncio.Event()
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.received.append(request.headers["webhook-id"])
+        if len(self.received) == 1:
+            await self.release.wait()
+            return web.Response(status=500)
+        return web.Response(status=204)
+
+
+async def test_a_replay_while_the_delivery_is_in_flight_is_not_undone_by_that_try_s_answer(start_gateway,
+                                                                                          aiohttp_server):
+    """Replaying a delivery whose try was still hanging: the replay posted it again (204: delivered), then the
+    hanging try's late 500 was recorded over it, and the log said failed for an event the receiver had."""
+    receiver = FirstHangs()
+    app = web.Application()
+    app.router.add_post("/events", receiver.handle)
+    receiver.url = str((await aiohttp_server(app)).make_url("/events"))
+    gateway = await start_gateway(hooks={"interval": 0.05, "timeout": 5.0, "max_attempts": 1})
+    community = await gateway.community(event_url=receiver.url, event_types=["conversation.opened"])
+    path = f"/v1/communities/{community['id']}/events"
+    await gateway.conversation(community["id"])
+    await wait_for(lambda: _some(receiver.received), what="the first try, hanging")
+    _, log_ = await gateway.call("GET", path)
+    [delivery] = log_["events"]
+    assert (await gateway.call("POST", f"{path}/{delivery['id']}/replay"))[0] == 202
+    await wait_for(lambda: _some(receiver.received[1:]), what="the replay's post")
+    await wait_for(lambda: _status(gateway, path, "delivered"), what="delivered by the replay")
+    receiver.release.set()  # the first try answers 500 now, after the replay delivered it
+    await asyncio.sleep(0.5)
+    _, log_ = await gateway.call("GET", path)
+    assert [(e["status"], e["attempts"]) for e in log_["events"]] == [("delivered", 1)]
+    assert receiver.received == [delivery["webhook_id"]] * 2
+
+
+async def _some(values):
+    return values or None
+
+
+async def _status(gateway, path: str, status: str):
+    _, body = await gateway.call("GET", path)
+    return body["events"] if [e["status"] for e in body["events"]] == [status] else None

@@ -182,7 +182,7 @@ class Poster:
             log.info("webhook_deferred", delivery_id=delivery.id, hook_event=delivery.event, retry_in=round(wait, 1))
 
     async def _finish(self, delivery: Delivery, status: DeliveryStatus, retry_in: float, error: str | None) -> None:
-        await deliveries.finish_delivery(self.pool, delivery_id=delivery.id, status=status, retry_in=retry_in,
+        await deliveries.finish_delivery(self.pool, delivery=delivery, status=status, retry_in=retry_in,
                                          error=error)
 
 
