@@ -10,7 +10,7 @@ from aiohttp import web
 
 from gateway.config import from_dict
 from gateway.ops import logs
-from tests.helpers import PROXY, wait_for
+from tests.helpers import PROXY, TOKEN, wait_for
 
 
 @pytest.mark.parametrize("written", ["(415) 555-2671", "415.555.2671", "415 555 2671", "1-415-555-2671"])
@@ -78,3 +78,16 @@ async def _some(values):
 async def _status(gateway, path: str, status: str):
     _, body = await gateway.call("GET", path)
     return body["events"] if [e["status"] for e in body["events"]] == [status] else None
+
+
+async def test_two_idempotency_keys_on_one_request_are_refused(gateway):
+    """Two Idempotency-Key headers (a client and a proxy each adding one): the first was used and the second
+    silently ignored, so a retry carrying only the second ran the request again and texted twice."""
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    path, body = f"/v1/conversations/{conversation['id']}/messages", {"from": "advocate", "body": "See you."}
+    response = await gateway.client.post(path, json=body, headers=[
+        ("Authorization", f"Bearer {TOKEN}"), ("Idempotency-Key", "k2"), ("Idempotency-Key", "k3")])
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "invalid_idempotency_key"
+    assert [m["kind"] for m in await gateway.messages(conversation["id"])] == ["notification"]
