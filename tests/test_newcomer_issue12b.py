@@ -4,13 +4,18 @@ reproduction over HTTP on real servers, written before its fix."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+from datetime import datetime, timezone
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientSession, web
+from standardwebhooks import Webhook
 
 from gateway.config import from_dict
 from gateway.ops import logs
 from tests.helpers import PROXY, TOKEN, wait_for
+from tests.test_platform_story import receiver_process  # noqa: F401 (a fixture, used by name)
 
 
 @pytest.mark.parametrize("written", ["(415) 555-2671", "415.555.2671", "415 555 2671", "1-415-555-2671"])
@@ -25,9 +30,9 @@ async def test_a_phone_in_a_path_is_masked_in_the_log_however_it_is_written(gate
                  f"/v1/communities/{community['id']}/dnd/{written}"):
         status, _ = await gateway.call("DELETE", path)
         assert status in (404, 409, 422)
-    out = capsys.readouterr().out
-    assert "request_refused" in out
-    assert "555" not in out.replace("+1415***2671", "")
+    paths = [line["path"] for line in map(json.loads, capsys.readouterr().out.splitlines())
+             if line["event"] == "request_refused"]
+    assert len(paths) == 4 and not [path for path in paths if "555" in path.replace("+1415***2671", "")]
 
 
 class FirstHangs:
@@ -91,3 +96,27 @@ async def test_two_idempotency_keys_on_one_request_are_refused(gateway):
     assert response.status == 400
     assert (await response.json())["error"]["code"] == "invalid_idempotency_key"
     assert [m["kind"] for m in await gateway.messages(conversation["id"])] == ["notification"]
+
+
+async def test_the_example_receiver_prints_one_whole_line_per_event(receiver_process):
+    """examples/event_receiver.py answers from many threads, and print() writes the line and its newline apart:
+    events posted at once came out as "evt_aaa...evt_bbb... message.status_changed {...}" on one line."""
+    start, lines = receiver_process
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    url = await start(secret)
+    hook = Webhook(secret)
+    async with ClientSession() as session:
+
+        async def post(number: int) -> int:
+            body = json.dumps({"type": "message.received", "timestamp": "2026-11-30T00:00:00Z",
+                               "data": {"message_id": number, "body": "x" * 2000}})
+            webhook_id, now = f"evt_{number:032x}", datetime.now(timezone.utc)
+            headers = {"webhook-id": webhook_id, "webhook-timestamp": str(int(now.timestamp())),
+                       "webhook-signature": hook.sign(webhook_id, now, body), "Content-Type": "application/json"}
+            async with session.post(url, data=body, headers=headers) as response:
+                return response.status
+
+        assert set(await asyncio.gather(*(post(number) for number in range(300)))) == {204}
+    await wait_for(lambda: _some(len(lines) > 300), what="a line per event")
+    printed = [line for line in lines if line.startswith("evt_")]
+    assert len(printed) == 300 and all(line.count("evt_") == 1 for line in printed)
