@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -19,16 +20,19 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 class Receiver(BaseHTTPRequestHandler):
     webhook = Webhook(os.environ["EVENT_SECRET"])
+    printing = threading.Lock()  # one thread per POST: print() writes a line and its newline apart
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
             event = self.webhook.verify(body, dict(self.headers))
         except WebhookVerificationError as exc:
-            print(f"refused: {exc}", flush=True)
+            with self.printing:
+                print(f"refused: {exc}", flush=True)
             self.send_response(400)
         else:
-            print(self.headers["webhook-id"], event["type"], json.dumps(event["data"]), flush=True)
+            with self.printing:
+                print(self.headers["webhook-id"], event["type"], json.dumps(event["data"]), flush=True)
             self.send_response(204)
         self.end_headers()
 
