@@ -120,3 +120,18 @@ async def test_the_example_receiver_prints_one_whole_line_per_event(receiver_pro
     await wait_for(lambda: _some(len(lines) > 300), what="a line per event")
     printed = [line for line in lines if line.startswith("evt_")]
     assert len(printed) == 300 and all(line.count("evt_") == 1 for line in printed)
+
+
+@pytest.mark.parametrize("url", ["http://[::1/events", "http://127.0.0.1:99999/events", "http://:80/events",
+                                 "http://@/events", "http://127.0.0.1:abc/events", "http://127.0.0.1:0/events",
+                                 "http://xn--/events"])
+@pytest.mark.parametrize("setting", ["event_url", "intercept_url", "out_of_session_url", "opt_out_webhook_url"])
+async def test_a_url_the_gateway_could_never_post_to_is_refused(gateway, setting, url):
+    """An unclosed IPv6 bracket was a 500 with a traceback in the log; a port out of range, or no host, was
+    stored, and every event then failed all its tries with InvalidUrlClientError."""
+    community = await gateway.community()
+    status, body = await gateway.call("PATCH", f"/v1/communities/{community['id']}", json={setting: url})
+    assert (status, body["error"]["code"]) == (422, "invalid_field")
+    status, body = await gateway.call("POST", "/v1/communities", json={"name": "B", "numbers": ["+14155550111"],
+                                                                       setting: url})
+    assert (status, body["error"]["code"]) == (422, "invalid_field")
