@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 
 from gateway.config import from_dict
 from gateway.ops import logs
-from tests.helpers import PROXY, TOKEN, wait_for
+from tests.helpers import PROXY, PROXY_2, TOKEN, wait_for
 from tests.test_platform_story import receiver_process  # noqa: F401 (a fixture, used by name)
 
 
@@ -135,3 +135,20 @@ async def test_a_url_the_gateway_could_never_post_to_is_refused(gateway, setting
     status, body = await gateway.call("POST", "/v1/communities", json={"name": "B", "numbers": ["+14155550111"],
                                                                        setting: url})
     assert (status, body["error"]["code"]) == (422, "invalid_field")
+
+
+async def test_conversations_closed_by_removing_their_number_are_conversation_closed_events(start_gateway):
+    """DELETE .../numbers/{phone}?close_conversations=true closed the number's conversations (reason
+    number_removed) without a conversation.closed event: a platform that learns from events kept them open."""
+    gateway = await start_gateway(hooks={"interval": 3600})  # stored, not posted: the log shows them
+    community = await gateway.community(numbers=(PROXY, PROXY_2), event_url="http://127.0.0.1:9/events",
+                                        event_types=["conversation.closed"])
+    conversation = await gateway.conversation(community["id"])
+    assert conversation["proxy_number"] == PROXY
+    status, removed = await gateway.call(
+        "DELETE", f"/v1/communities/{community['id']}/numbers/%2B{PROXY[1:]}?close_conversations=true")
+    assert (status, removed["closed_conversations"]) == (200, [conversation["id"]])
+    _, log_ = await gateway.call("GET", f"/v1/communities/{community['id']}/events")
+    assert [(e["type"], e["payload"]["data"]) for e in log_["events"]] == [
+        ("conversation.closed", {"community_id": community["id"], "conversation_id": conversation["id"],
+                                 "reason": "number_removed"})]
