@@ -152,3 +152,40 @@ async def test_conversations_closed_by_removing_their_number_are_conversation_cl
     assert [(e["type"], e["payload"]["data"]) for e in log_["events"]] == [
         ("conversation.closed", {"community_id": community["id"], "conversation_id": conversation["id"],
                                  "reason": "number_removed"})]
+
+
+class Moved:
+    """The platform's old receiver, gone (410), and its new one (204); records which got each webhook-id."""
+
+    def __init__(self) -> None:
+        self.old: list[str] = []
+        self.new: list[str] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        gone = request.match_info["path"] == "old"
+        (self.old if gone else self.new).append(request.headers["webhook-id"])
+        return web.Response(status=410 if gone else 204)
+
+
+@pytest.mark.parametrize("one", [True, False])
+async def test_a_replay_goes_to_the_community_s_url_of_now(start_gateway, aiohttp_server, one):
+    """The README's 410 answer: the URL is the community's to change (PATCH its event_url), and what was refused
+    is replayed from the log. The replay went to the old URL again (the delivery's stored one), answered 410
+    again, and the moved receiver never got it."""
+    receiver = Moved()
+    app = web.Application()
+    app.router.add_post("/{path}", receiver.handle)
+    server = await aiohttp_server(app)
+    gateway = await start_gateway(hooks={"interval": 0.05})
+    community = await gateway.community(event_url=str(server.make_url("/old")), event_types=["conversation.opened"])
+    path = f"/v1/communities/{community['id']}/events"
+    await gateway.conversation(community["id"])
+    [failed] = await wait_for(lambda: _status(gateway, path, "failed"), what="refused by the old receiver")
+    status, _ = await gateway.call("PATCH", f"/v1/communities/{community['id']}",
+                                   json={"event_url": str(server.make_url("/new"))})
+    assert status == 200
+    replay = (f"{path}/{failed['id']}/replay", None) if one else (f"{path}/replay", {"status": "failed"})
+    assert (await gateway.call("POST", replay[0], json=replay[1]))[0] == 202
+    [delivered] = await wait_for(lambda: _status(gateway, path, "delivered"), what="delivered to the new URL")
+    assert (receiver.old, receiver.new) == ([failed["webhook_id"]], [failed["webhook_id"]])
+    assert delivered["url"] == str(server.make_url("/new"))
