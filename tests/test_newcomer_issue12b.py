@@ -189,3 +189,29 @@ async def test_a_replay_goes_to_the_community_s_url_of_now(start_gateway, aiohtt
     [delivered] = await wait_for(lambda: _status(gateway, path, "delivered"), what="delivered to the new URL")
     assert (receiver.old, receiver.new) == ([failed["webhook_id"]], [failed["webhook_id"]])
     assert delivered["url"] == str(server.make_url("/new"))
+
+
+def _codes(operation: dict, status: int) -> list[str]:
+    answer = operation["responses"].get(str(status))
+    return [] if answer is None else answer["content"]["application/json"]["schema"]["allOf"][1]["properties"][
+        "error"]["properties"]["code"]["enum"]
+
+
+async def test_the_contract_lists_the_idempotency_key_and_the_token_refusals_of_every_write(gateway):
+    """Every POST takes an Idempotency-Key and answers 400/409/422 for it, and any write answers 403
+    read_only_token to a read-only token, but /openapi.json named none of that but on the event secrets (the
+    replay of one delivery listed no 400 and no 403 at all): a client generated from it knew no header."""
+    status, contract = await gateway.call("GET", "/openapi.json")
+    assert status == 200
+    for path, operations in contract["paths"].items():
+        for method, operation in operations.items():
+            if not path.startswith("/v1/") or method == "get":
+                continue
+            assert "read_only_token" in _codes(operation, 403), (method, path)
+            headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+            if method == "post":
+                assert headers == ["Idempotency-Key"], (method, path)
+                assert ("invalid_idempotency_key" in _codes(operation, 400)
+                        and "idempotency_key_in_flight" in _codes(operation, 409)
+                        and "idempotency_key_reused" in _codes(operation, 422)), (method, path)
+    assert "outside_token_scope" in _codes(contract["paths"]["/v1/communities"]["post"], 403)

@@ -96,7 +96,7 @@ async def _shown(request: web.Request, community_id: int) -> types.Community:
 
 
 @routes.post("/v1/communities", body=types.NewCommunity, answer=types.Community, status=201,
-             errors=("number_taken", "unknown_carrier", "invalid_number"))
+             errors=("number_taken", "unknown_carrier", "invalid_number", "outside_token_scope"))
 async def create(request: web.Request, body: types.NewCommunity) -> types.Community:
     """Create a community with its numbers and settings"""
     settings = await _settings(request, body)
