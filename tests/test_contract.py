@@ -56,7 +56,8 @@ async def test_the_contract_is_public_and_lists_every_route(start_gateway):
     schema = schemathesis.openapi.from_dict(document)  # a valid OpenAPI document, or this raises
     assert len(list(schema.get_all_operations())) == len(served)
     start = document["paths"]["/v1/conversations"]["post"]
-    assert set(start["responses"]) == {"201", "400", "401", "408", "404", "409", "413", "415", "422", "503"}
+    assert set(start["responses"]) == {"201", "400", "401", "403", "408", "404", "409", "413", "415", "422",
+                                       "503"}  # 403: a read-only token
     refused = start["responses"]["409"]["content"]["application/json"]["schema"]["allOf"][1]
     assert "conversation_exists" in refused["properties"]["error"]["properties"]["code"]["enum"]
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"

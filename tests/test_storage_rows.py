@@ -130,7 +130,7 @@ async def test_webhook_deliveries_are_claimed_once_and_finished(db):
     assert (delivery.event, delivery.attempts) == ("dnd.set", 1) and '"2026-01-02"' in delivery.payload
     assert (delivery.secret_version, delivery.sign_previous) == (0, False)  # never rotated
     assert await events.claim_deliveries(db, limit=5, max_attempts=3, claim_seconds=60, grace_seconds=3600) == []
-    await events.finish_delivery(db, delivery_id=delivery.id, status=DeliveryStatus.PENDING, retry_in=0, error="x")
+    await events.finish_delivery(db, delivery=delivery, status=DeliveryStatus.PENDING, retry_in=0, error="x")
     assert await events.give_up_deliveries(db, max_attempts=1) == [(delivery.id, "dnd.set")]
 
 

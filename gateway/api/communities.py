@@ -6,10 +6,10 @@ import csv
 import io
 from datetime import datetime
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 from aiohttp import web
 from msgspec import UNSET
+from yarl import URL
 
 from gateway.platform import communities
 from gateway.compliance import preferences as compliance
@@ -34,8 +34,12 @@ COMMUNITY_ERRORS = ("community_not_found",)
 def _url(value: str, name: str) -> str:
     if not storable(value) or any(ord(c) <= 32 or ord(c) == 127 for c in value):
         raise InvalidInput("invalid_field", f"{name}: expected an http(s) URL (no spaces or control characters)")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:  # read as aiohttp will read it to post: a URL it cannot post to is refused now, not at every try
+        url = URL(value)
+        usable = url.scheme in ("http", "https") and bool(url.host) and 0 < (url.port or 0) < 65536
+    except ValueError:  # an unclosed IPv6 bracket, a port out of range or not a number, a bad IDNA label
+        usable = False
+    if not usable:
         raise InvalidInput("invalid_field", f"{name}: expected an http(s) URL")
     return value
 
@@ -92,7 +96,7 @@ async def _shown(request: web.Request, community_id: int) -> types.Community:
 
 
 @routes.post("/v1/communities", body=types.NewCommunity, answer=types.Community, status=201,
-             errors=("number_taken", "unknown_carrier", "invalid_number"))
+             errors=("number_taken", "unknown_carrier", "invalid_number", "outside_token_scope"))
 async def create(request: web.Request, body: types.NewCommunity) -> types.Community:
     """Create a community with its numbers and settings"""
     settings = await _settings(request, body)

@@ -72,6 +72,7 @@ ERRORS: dict[str, int] = {
 }
 # What a phone to be texted can be refused for (gateway/verification/numbers.py check).
 PHONE_ERRORS = ("invalid_number", "unsupported_country", "unknown_line_type", *REFUSED.values())
+IDEMPOTENCY_ERRORS = ("invalid_idempotency_key", "idempotency_key_in_flight", "idempotency_key_reused")
 BODY_ERRORS = ("invalid_json", "unknown_field", "invalid_body", "body_timeout", "body_too_large",
                "unsupported_media_type", "missing_field", "invalid_field")
 
@@ -110,10 +111,12 @@ class Endpoint:
     public: bool = False
 
     def all_errors(self) -> list[str]:
-        """Every code it can answer: its own and those its shape implies, each once."""
+        """Every code it can answer: its own and those its shape implies (a write's read_only_token, a POST's
+        Idempotency-Key), each once."""
         implied = [*(() if self.public else ("unauthorized",)), *(BODY_ERRORS if self.body else ()),
                    *(("invalid_query",) if self.query else ()), *(("not_found",) if "{" in self.path else ()),
-                   "unavailable"]
+                   *(("read_only_token",) if self.method != "GET" and not self.public else ()),
+                   *(IDEMPOTENCY_ERRORS if self.method == "POST" and not self.public else ()), "unavailable"]
         return list(dict.fromkeys([*implied, *self.errors]))
 
     async def serve(self, request: web.Request) -> web.StreamResponse:

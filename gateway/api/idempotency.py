@@ -40,12 +40,14 @@ MAX_KEY = 255
 
 @web.middleware
 async def idempotency_middleware(request: web.Request, handler):
-    key = request.headers.get(HEADER)
+    keys = request.headers.getall(HEADER, [])
     token = caller(request)
-    if key is None or request.method != "POST" or token is None or not request.path.startswith("/v1/"):
+    if not keys or request.method != "POST" or token is None or not request.path.startswith("/v1/"):
         return await handler(request)
-    if not 1 <= len(key) <= MAX_KEY or not all(32 < ord(c) < 127 for c in key):
-        raise Malformed("invalid_idempotency_key", f"{HEADER}: 1 to {MAX_KEY} printable ASCII characters, no spaces")
+    key = keys[0]  # two keys are refused: which one would a retry carry?
+    if len(keys) > 1 or not 1 <= len(key) <= MAX_KEY or not all(32 < ord(c) < 127 for c in key):
+        raise Malformed("invalid_idempotency_key", f"{HEADER}: one, of 1 to {MAX_KEY} printable ASCII characters, no "
+                                                   "spaces")
     digest = hashlib.sha256(b"\0".join([request.method.encode(), request.rel_url.raw_path_qs.encode(),
                                         await request.read()])).digest()
     settings, pool = request.app[CONFIG].server, request.app[POOL]

@@ -18,6 +18,11 @@ REF = "#/components/schemas/{name}"
 # Path parameters: ids are ASCII digits, at most 18 (validation.path_id); phones as in a body.
 PATH = {"id": {"type": "integer", "minimum": 0, "maximum": 10 ** 18 - 1, "examples": [1]},
         "phone": {"type": "string", "minLength": 1, "examples": ["+14155552671"]}}
+# Every POST's (gateway/api/idempotency.py): a retry with the same key answers what the first answered.
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "a retry with the same key, method, path and body answers what the first answered "
+                                  "and runs nothing (24 hours; per token)",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}}
 STATUS_WORDS = {400: "unreadable", 401: "no or a wrong bearer token", 404: "not found", 408: "body too slow",
                 409: "conflicts with what exists", 413: "body too large", 415: "not JSON",
                 422: "refused by the rules", 429: "too many for now", 503: "Postgres or Redis away"}
@@ -77,6 +82,8 @@ def _parameters(endpoint: Endpoint, of: dict, components: dict) -> list[dict]:
         for key, schema in components[name]["properties"].items():
             found.append({"name": key, "in": "query", "required": False, "schema": schema,
                           **({"description": schema["description"]} if "description" in schema else {})})
+    if endpoint.method == "POST" and not endpoint.public:
+        found.append(IDEMPOTENCY_KEY)
     return found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import itertools
+import re
 import secrets
 import time
 
@@ -18,6 +19,7 @@ from gateway.errors import (Conflict, GatewayError, InvalidInput, LimitReached, 
 from gateway.tokens import ApiToken
 from gateway.keys import CONFIG, METRICS, TOKEN_PATHS, TOKENS
 from gateway.ops.logs import clip
+from gateway.relay.phones import mask
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +39,15 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
               405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
 
 
+def logged_path(request: web.Request) -> str | None:
+    """The path for a log line, with a {phone} in it masked however it was written: a national phone may be
+    "(415) 555-2671" or "415.555.2671", which the log scrubber (runs of 10 to 15 digits) does not see."""
+    path, phone = request.path, request.match_info.get("phone")
+    if phone and (digits := re.sub(r"\D", "", phone)):
+        path = path.replace(phone, mask("+" + digits) or "")
+    return clip(path, 200)
+
+
 def error_body(status: int, code: str, message: str, **details: object) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message, **details}}, status=status)
 
@@ -44,7 +55,7 @@ def error_body(status: int, code: str, message: str, **details: object) -> web.R
 def refusal(request: web.Request, exc: GatewayError) -> web.Response:
     """The answer to a domain error: its status, {"error": {code, message, details...}}, Retry-After if known."""
     status = http_status(exc)
-    log.info("request_refused", status=status, code=exc.code, path=clip(request.path, 200))
+    log.info("request_refused", status=status, code=exc.code, path=logged_path(request))
     response = error_body(status, exc.code, exc.message, **exc.details)
     if isinstance(exc, LimitReached) and exc.retry_after is not None:
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -87,13 +98,13 @@ async def error_middleware(request: web.Request, handler):
         if exc.status < 400:
             raise
         code = HTTP_CODES.get(exc.status, "http_error")
-        log.info("request_refused", status=exc.status, code=code, path=clip(request.path, 200))
+        log.info("request_refused", status=exc.status, code=code, path=logged_path(request))
         return error_body(exc.status, code, exc.reason)
     except UNAVAILABLE + (RedisError,) as exc:
-        log.error("dependency_unavailable", error=type(exc).__name__, path=clip(request.path, 200))
+        log.error("dependency_unavailable", error=type(exc).__name__, path=logged_path(request))
         return error_body(503, "unavailable", "a storage service is unavailable; try again")
     except Exception:
-        log.exception("request_crashed", path=clip(request.path, 200))
+        log.exception("request_crashed", path=logged_path(request))
         return error_body(500, "internal", "internal error")
 
 

@@ -3,9 +3,10 @@ its own SQL statement: event_targets in migration 0014), retried with backoff, t
 
 Secrets: a community's events are signed with its own secret, and the gateway-wide URL's (hooks.event_url) with
 the gateway's; both are derived from hooks.secret (GATEWAY_WEBHOOK_SECRET) and, for a community, its stored
-secret version (migration 0018), so no secret is stored and every process signs alike. Rotating a community's
-secret (POST /v1/communities/{id}/event-secret/rotate) moves it to the next version; for hooks.secret_grace_hours
-after that its events carry two signatures (the new secret's and the previous one's, space-separated, as Standard
+secret version (migration 0018), so no secret is stored (but in the kept answer of a rotation sent with an
+Idempotency-Key, gateway/api/idempotency.py) and every process signs alike. Rotating a community's secret
+(POST /v1/communities/{id}/event-secret/rotate) moves it to the next version; for hooks.secret_grace_hours after
+that its events carry two signatures (the new secret's and the previous one's, space-separated, as Standard
 Webhooks allows), so a receiver switches secrets without refusing an event. A receiver reads its secret from the
 API (GET /v1/communities/{id}/event-secret, GET /v1/event-secret) and verifies with any Standard Webhooks library.
 
@@ -182,7 +183,7 @@ class Poster:
             log.info("webhook_deferred", delivery_id=delivery.id, hook_event=delivery.event, retry_in=round(wait, 1))
 
     async def _finish(self, delivery: Delivery, status: DeliveryStatus, retry_in: float, error: str | None) -> None:
-        await deliveries.finish_delivery(self.pool, delivery_id=delivery.id, status=status, retry_in=retry_in,
+        await deliveries.finish_delivery(self.pool, delivery=delivery, status=status, retry_in=retry_in,
                                          error=error)
 
 

@@ -26,6 +26,7 @@ class Delivery:
     attempts: int  # tries so far, this one included
     secret_version: int  # the community's event secret version (migration 0018)
     sign_previous: bool  # within the grace of a rotation: signed with the previous version's secret too
+    claimed_until: datetime  # the claim's end, and its token: a replay since makes this try's outcome moot
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +72,16 @@ async def claim_deliveries(db: Executor, *, limit: int, max_attempts: int, claim
     the community's secret version, and whether its last rotation was less than grace_seconds ago."""
     rows = await db.fetch(QUERIES.claim_webhook_deliveries, limit, max_attempts, claim_seconds, grace_seconds)
     return [Delivery(row["id"], row["community_id"], row["webhook_id"], EventTarget(row["target"]), row["url"],
-                     row["event"], row["payload"], row["attempts"], row["secret_version"], row["sign_previous"])
+                     row["event"], row["payload"], row["attempts"], row["secret_version"], row["sign_previous"],
+                     row["claimed_until"])
             for row in rows]
 
 
-async def finish_delivery(db: Executor, *, delivery_id: int, status: DeliveryStatus, retry_in: float,
+async def finish_delivery(db: Executor, *, delivery: Delivery, status: DeliveryStatus, retry_in: float,
                           error: str | None) -> None:
-    """Record a try's outcome; a pending one is tried again in retry_in seconds."""
-    await db.execute(QUERIES.finish_webhook_delivery, delivery_id, status, retry_in, error)
+    """Record a try's outcome; a pending one is tried again in retry_in seconds. Nothing when the delivery was
+    replayed during the try (its claim's token changed): the replay's try decides."""
+    await db.execute(QUERIES.finish_webhook_delivery, delivery.id, status, retry_in, error, delivery.claimed_until)
 
 
 async def replay_delivery(db: Executor, *, community_id: int, delivery_id: int, gateway_wide: bool) -> bool:
