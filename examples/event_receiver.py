@@ -27,6 +27,10 @@ def say(line: str) -> None:
         print(line, flush=True)
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # connections waiting to be accepted: the gateway posts many events at once
+
+
 class Receiver(BaseHTTPRequestHandler):
     webhook = Webhook(os.environ["EVENT_SECRET"])
 
@@ -48,6 +52,6 @@ class Receiver(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 9000
-    server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    server = Server(("127.0.0.1", port), Receiver)
     say(f"listening on 127.0.0.1:{port}")
     server.serve_forever()

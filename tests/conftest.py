@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -188,3 +190,41 @@ def start_gateway(clean: Servers, aiohttp_client, fake_twilio: FakeTwilio):
 @pytest.fixture
 async def gateway(start_gateway) -> Gateway:
     return await start_gateway()
+
+
+RECEIVER = Path(__file__).resolve().parent.parent / "examples" / "event_receiver.py"
+
+
+@pytest.fixture
+async def receiver_process():
+    """examples/event_receiver.py as its own process (the README's platform story); yields (start, lines):
+    start(secret) -> its URL, lines: what it printed."""
+    lines: list[str] = []
+    started: list[asyncio.subprocess.Process] = []
+    readers: list[asyncio.Task] = []
+
+    async def read(stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            lines.append(line.decode().rstrip("\n"))
+
+    async def start(secret: str) -> str:
+        port = free_port()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(RECEIVER), str(port), env={**os.environ, "EVENT_SECRET": secret},
+            stdout=asyncio.subprocess.PIPE)
+        started.append(process)
+        readers.append(asyncio.create_task(read(process.stdout)))
+        await wait_for(lambda: _now(any("listening" in line for line in lines)), what="the receiver up")
+        return f"http://127.0.0.1:{port}/events"
+
+    yield start, lines
+    print("receiver:", *lines, sep="\n  ")
+    for process in started:
+        process.terminate()
+        await process.wait()
+    for task in readers:
+        await task
+
+
+async def _now(value):
+    return value

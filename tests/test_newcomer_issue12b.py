@@ -15,7 +15,6 @@ from standardwebhooks import Webhook
 from gateway.config import from_dict
 from gateway.ops import logs
 from tests.helpers import PROXY, PROXY_2, TOKEN, wait_for
-from tests.test_platform_story import receiver_process  # noqa: F401 (a fixture, used by name)
 
 
 @pytest.mark.parametrize("written", ["(415) 555-2671", "415.555.2671", "415 555 2671", "1-415-555-2671"])

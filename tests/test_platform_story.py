@@ -1,54 +1,8 @@
 """The README's platform story ("A platform's integration, start to end") as a platform runs it: the example
 receiver (examples/event_receiver.py) as its own process verifying events with the standardwebhooks library, a
-conversation opened twice with one Idempotency-Key, a text relayed, and the lists walked to their end."""
-
-import asyncio
-import os
-import socket
-import sys
-from pathlib import Path
-
-import pytest
+conversation opened twice with one Idempotency-Key, a text relayed, and the lists walked to their end. The receiver: the receiver_process fixture (tests/conftest.py)."""
 
 from tests.helpers import ALEX, PAT, PROXY, TOKEN, wait_for
-
-RECEIVER = Path(__file__).resolve().parent.parent / "examples" / "event_receiver.py"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-async def receiver_process():
-    """Starts the example receiver with a secret; yields (start, lines): start(secret) -> its URL."""
-    lines: list[str] = []
-    started: list[asyncio.subprocess.Process] = []
-    readers: list[asyncio.Task] = []
-
-    async def read(stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
-            lines.append(line.decode().rstrip("\n"))
-
-    async def start(secret: str) -> str:
-        port = _free_port()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, str(RECEIVER), str(port), env={**os.environ, "EVENT_SECRET": secret},
-            stdout=asyncio.subprocess.PIPE)
-        started.append(process)
-        readers.append(asyncio.create_task(read(process.stdout)))
-        await wait_for(lambda: _resolved(any("listening" in line for line in lines)), what="the receiver up")
-        return f"http://127.0.0.1:{port}/events"
-
-    yield start, lines
-    print("receiver:", *lines, sep="\n  ")
-    for process in started:
-        process.terminate()
-        await process.wait()
-    for task in readers:
-        await task
 
 
 async def _resolved(value):
