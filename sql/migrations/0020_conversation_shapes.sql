@@ -75,3 +75,7 @@ CROSS JOIN LATERAL (
     FROM conversation_participants cp JOIN participants x ON x.id = cp.participant_id
     WHERE cp.conversation_id = c.id
 ) people;
+
+-- Statistics for the backfilled table now, not at autovacuum's next look: until it has them, Postgres plans the
+-- relay's statement (store_relayed_message.sql) anew on every call instead of reusing its generic plan.
+ANALYZE conversation_participants;
