@@ -181,3 +181,13 @@ async def test_any_filter_value_answers_cleanly(gateway, value, where):
         assert response.status in (200, 422), await response.text()
         if response.status == 422:
             assert (await response.json())["error"]["code"] == "invalid_query"
+
+
+@pytest.mark.parametrize("path", ["/v1/messages?communtiy_id=2", "/v1/conversations?status=open&stauts=closed",
+                                  "/v1/communities/1?verbose=1", "/v1/messages?community_id=1&community_id_=2"])
+async def test_a_parameter_the_endpoint_does_not_take_is_refused(gateway, path):
+    """A misspelt filter was ignored, so "?communtiy_id=2" listed every community's messages."""
+    await gateway.community()
+    status, body = await gateway.call("GET", path)
+    assert status == 422 and body["error"]["code"] == "invalid_query", body
+    assert "not a parameter" in body["error"]["message"]

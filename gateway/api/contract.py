@@ -29,6 +29,7 @@ Then add the module's `routes` to ROUTES in gateway/api/__init__.py: the route i
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -114,12 +115,13 @@ class Endpoint:
         """Every code it can answer: its own and those its shape implies (a write's read_only_token, a POST's
         Idempotency-Key), each once."""
         implied = [*(() if self.public else ("unauthorized",)), *(BODY_ERRORS if self.body else ()),
-                   *(("invalid_query",) if self.query else ()), *(("not_found",) if "{" in self.path else ()),
+                   "invalid_query", *(("not_found",) if "{" in self.path else ()),
                    *(("read_only_token",) if self.method != "GET" and not self.public else ()),
                    *(IDEMPOTENCY_ERRORS if self.method == "POST" and not self.public else ()), "unavailable"]
         return list(dict.fromkeys([*implied, *self.errors]))
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
+        _refuse_unknown_parameters(request, self.query)
         given = {}
         if self.body is not None:
             given["body"] = await read_body(request, self.body, optional=self.optional_body)
@@ -314,10 +316,25 @@ def _fits(value: Any, core: Any) -> bool:
 
 # --- Queries ----------------------------------------------------------------------------------------------------
 
+def _refuse_unknown_parameters(request: web.Request, kind: type | None) -> None:
+    """A query parameter the endpoint does not take is 422 invalid_query, as an unknown body field is refused:
+    a misspelt filter ("?communtiy_id=2") must not silently list everything."""
+    known = _parameter_names(kind)
+    for name in request.query:
+        if name not in known:
+            raise InvalidInput("invalid_query", f"{name[:40]!r}: not a parameter of this endpoint"
+                               + (f" (it takes {', '.join(sorted(known))})" if known else " (it takes none)"))
+
+
+@functools.lru_cache(maxsize=None)
+def _parameter_names(kind: type | None) -> frozenset[str]:
+    return frozenset(f.encode_name for f in mi.type_info(kind).fields) if kind is not None else frozenset()
+
+
 def read_query(request: web.Request, kind: type) -> Any:
     """The query parameters as a `kind` Struct: integers in ASCII digits (not "²" or "١"), texts without
     control characters, NUL or lone surrogates, of at most the field's max_length (100 when it has none);
-    anything else is 422 invalid_query naming the parameter. Parameters the Struct does not name are ignored."""
+    anything else is 422 invalid_query naming the parameter (and so is one the Struct does not name)."""
     info = mi.type_info(kind)
     given: dict[str, Any] = {}
     for f in info.fields:

@@ -93,11 +93,11 @@ async def replay_delivery(db: Executor, *, community_id: int, delivery_id: int, 
 async def replay_deliveries(db: Executor, *, community_id: int, status: DeliveryStatus, since: datetime | None,
                             until: datetime | None, event: EventType | None, gateway_wide: bool,
                             limit: int) -> list[int]:
-    """Queue again the deliveries in status created in [since, until) (None: open), at most limit; their ids.
-    gateway_wide False: not those to the gateway-wide URL."""
+    """Queue again the deliveries in status created in [since, until) (None: open), at most limit; their ids, in
+    ascending order. gateway_wide False: not those to the gateway-wide URL."""
     rows = await db.fetch(QUERIES.replay_event_deliveries, community_id, status, since, until, event, limit,
                           gateway_wide)
-    return [row["id"] for row in rows]
+    return sorted(row["id"] for row in rows)
 
 
 async def delete_old_deliveries(db: Executor, *, older_than_days: float, limit: int) -> int:
