@@ -191,3 +191,12 @@ async def test_a_parameter_the_endpoint_does_not_take_is_refused(gateway, path):
     status, body = await gateway.call("GET", path)
     assert status == 422 and body["error"]["code"] == "invalid_query", body
     assert "not a parameter" in body["error"]["message"]
+
+
+async def test_a_body_sent_to_an_endpoint_that_takes_none_is_refused(gateway):
+    community = await gateway.community(event_url="https://platform.example/events")
+    path = f"/v1/communities/{community['id']}/event-secret/rotate"
+    status, body = await gateway.call("POST", path, {"secret": "mine"})
+    assert status == 400 and body["error"]["code"] == "invalid_body", body
+    assert (await gateway.call("POST", path, {}))[0] == 200
+    assert (await gateway.call("POST", path))[0] == 200

@@ -116,6 +116,7 @@ class Endpoint:
         Idempotency-Key), each once."""
         implied = [*(() if self.public else ("unauthorized",)), *(BODY_ERRORS if self.body else ()),
                    "invalid_query", *(("not_found",) if "{" in self.path else ()),
+                   *(("invalid_body",) if self.body is None and self.method != "GET" else ()),
                    *(("read_only_token",) if self.method != "GET" and not self.public else ()),
                    *(IDEMPOTENCY_ERRORS if self.method == "POST" and not self.public else ()), "unavailable"]
         return list(dict.fromkeys([*implied, *self.errors]))
@@ -125,6 +126,9 @@ class Endpoint:
         given = {}
         if self.body is not None:
             given["body"] = await read_body(request, self.body, optional=self.optional_body)
+        elif self.method != "GET" and (await request.read()).strip() not in (b"", b"{}"):
+            # As an unknown field is refused: a body sent here would be silently ignored otherwise.
+            raise Malformed("invalid_body", "this endpoint takes no body: send none (or {})")
         if self.query is not None:
             given["query"] = read_query(request, self.query)
         answer = await self.handler(request, **given)
