@@ -67,3 +67,18 @@ async def test_a_group_start_while_a_participant_is_added_as_a_number_elsewhere(
         started = await starting
     assert started[0] == 201, started
     assert added[0] == 409 and added[1]["error"]["code"] == "number_in_use", added
+
+
+async def test_community_locks_do_not_wait_for_rows_that_reference_the_community(gateway, db):
+    """A send records the recipient as a contact of the community while it holds the message's row; the
+    contact's foreign key takes a key-share lock on the community. A number removal (or a start) that locked the
+    community FOR UPDATE then waited for that message: a deadlock, answered 500. The community's locks must not
+    conflict with a reference to it. Here the test's own transaction holds such a reference open."""
+    community = await gateway.community(numbers=(PROXY, PROXY_2), require_verification=False)
+    async with db.transaction():
+        await db.execute("INSERT INTO contacts (community_id, phone) VALUES ($1, $2)", community["id"], SAM)
+        removed = await asyncio.wait_for(
+            gateway.call("DELETE", f"/v1/communities/{community['id']}/numbers/%2B14155550101"), 3)
+        started = await asyncio.wait_for(_start(gateway, community["id"]), 3)
+    assert removed[0] == 200, removed
+    assert started[0] == 201, started

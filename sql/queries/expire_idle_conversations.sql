@@ -6,7 +6,7 @@ WITH idle AS (
     WHERE c.status = 'open' AND c.last_activity_at < now() - make_interval(days => m.inactivity_days)
     ORDER BY c.last_activity_at
     LIMIT $1
-    FOR UPDATE OF c SKIP LOCKED
+    FOR NO KEY UPDATE OF c SKIP LOCKED
 ), expired AS (
     UPDATE conversations c SET status = 'expired', closed_at = now(), closed_reason = 'inactive'
     FROM idle

@@ -7,7 +7,7 @@
 -- Locks the community row: the caller sets the counters before its commit, so a concurrent load waits and
 -- then finds them set.
 WITH community AS (
-    SELECT id, counters_loaded_day FROM communities WHERE id = $1 FOR UPDATE
+    SELECT id, counters_loaded_day FROM communities WHERE id = $1 FOR NO KEY UPDATE
 ), mark AS (
     UPDATE communities c SET counters_loaded_day = $2 FROM community WHERE c.id = community.id
 ), mirrored AS (

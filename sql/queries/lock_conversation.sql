@@ -3,4 +3,4 @@
 SELECT c.id, c.status, c.shape, c.community_id, m.name AS community_name, m.require_verification
 FROM conversations c JOIN communities m ON m.id = c.community_id
 WHERE c.id = $1
-FOR UPDATE OF c
+FOR NO KEY UPDATE OF c

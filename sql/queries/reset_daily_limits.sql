@@ -21,7 +21,7 @@ WITH zones AS MATERIALIZED (
     FROM local l JOIN communities c ON c.id = l.id
     WHERE (c.current_day IS NULL OR l.today > c.current_day)
       AND (c.day_started_at IS NULL OR l.midnight >= c.day_started_at + interval '23 hours')
-    FOR UPDATE OF c SKIP LOCKED
+    FOR NO KEY UPDATE OF c SKIP LOCKED
 ), judged AS (
     SELECT d.id, d.today, d.midnight,
            d.current_day IS NOT NULL AND d.daily_level <= cardinality(d.levels)
