@@ -284,3 +284,30 @@ def test_the_event_body_is_what_the_readme_documents():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     for event_type in EventType:
         assert f"`{event_type}`" in readme, event_type
+
+
+async def test_a_canceled_message_is_a_status_changed_event(gateway, hook_receiver):
+    """Every status is an event (issue 12): a held text canceled, and one canceled by its number's removal."""
+    community = await gateway.community(numbers=(PROXY, "+14155550101"), event_url=hook_receiver.url,
+                                        event_types=["message.status_changed"], monthly_limit=0)
+    secret = await _secret(gateway, community["id"])
+    conversation = await gateway.conversation(community["id"])
+    held = conversation["notification"]
+
+    async def is_held():
+        return (await gateway.message(held["id"]))["status"] == "held"
+
+    await wait_for(is_held, what="the notification held for the monthly limit")
+    status, _ = await gateway.call("POST", f"/v1/messages/{held['id']}/cancel")
+    assert status == 200
+    second = await gateway.conversation(community["id"], prospect=(SAM, "Sam"))
+    status, removed = await gateway.call(
+        "DELETE", f"/v1/communities/{community['id']}/numbers/{second['proxy_number'].replace('+', '%2B')}"
+        "?close_conversations=true")
+    assert status == 200 and removed["canceled_messages"] == 1, removed
+
+    async def both_canceled():
+        return {e["data"]["message_id"] for e in _verified(hook_receiver, secret)
+                if e["data"]["status"] == "canceled"} == {held["id"], second["notification"]["id"]}
+
+    await wait_for(both_canceled, what="two canceled events")

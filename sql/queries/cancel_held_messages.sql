@@ -1,9 +1,17 @@
--- Held messages that will never go: canceled. $1 community, $2 reason, $3 ids (null: all of them).
+-- Held messages that will never go: canceled, each a message.status_changed event (status canceled) where the
+-- community has somewhere to send it. $1 community, $2 reason, $3 ids (null: all of them).
 WITH canceled AS (
     UPDATE messages SET status = 'canceled', updated_at = now()
     WHERE community_id = $1 AND status = 'held' AND status_reason = $2 AND ($3::bigint[] IS NULL OR id = ANY($3))
-    RETURNING id
+    RETURNING id, community_id, conversation_id, kind, to_number, carrier_sid
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, 'canceled' FROM canceled
+), hooks AS (
+    INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
+    SELECT c.community_id, t.url, t.target, 'message.status_changed', event_body('message.status_changed',
+               jsonb_build_object('community_id', c.community_id, 'conversation_id', c.conversation_id,
+                                  'message_id', c.id, 'kind', c.kind, 'to', c.to_number, 'status', 'canceled',
+                                  'error_code', NULL, 'carrier_sid', c.carrier_sid))
+    FROM canceled c, event_targets(c.community_id, 'message.status_changed') t
 )
 SELECT id FROM canceled ORDER BY id
