@@ -14,10 +14,9 @@ from typing import Annotated, Any, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from gateway.api.types import Conversation, Limit, Message, Phone, Strict, Verification
+from gateway.api.types import CommunityBase, Conversation, Limit, Message, Phone, Strict, Verification
 from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationStatus, DeliveryStatus, EventTarget,
-                                EventType, InterceptPolicy, MessageKind, MessageStatus, UnknownLineType,
-                                VerificationStatus)
+                                EventType, MessageKind, MessageStatus, VerificationStatus)
 
 # --- Queries ----------------------------------------------------------------------------------------------------
 
@@ -100,33 +99,9 @@ class ComplianceSummary(Struct):
     changed_at: datetime | None
 
 
-class CommunitySummary(Struct):
+class CommunitySummary(CommunityBase):
     """A community in a list: its settings, numbers and state, without the usage counters (GET one for those)."""
 
-    id: int
-    name: str
-    mode: CommunityMode
-    inactivity_days: int
-    countries: list[str]
-    default_region: str
-    require_verification: bool
-    unknown_line_type: UnknownLineType
-    sender_name: str | None
-    sender_id_template: str
-    help_text: str | None
-    opt_out_webhook_url: str | None
-    alert_webhook_url: str | None
-    intercept_url: str | None
-    intercept_policy: InterceptPolicy
-    out_of_session_url: str | None
-    event_url: str | None
-    event_types: list[EventType] | None
-    timezone: str
-    created_at: datetime
-    updated_at: datetime
-    numbers: list[str]
-    open_conversations: int
-    carriers: dict[str, str]
     compliance: ComplianceSummary
 
 

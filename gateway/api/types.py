@@ -174,8 +174,9 @@ class Compliance(Struct):
     checked_at: datetime | None
 
 
-class Community(Struct):
-    """A community; carriers: each of its numbers -> the carrier its texts go through."""
+class CommunityBase(Struct):
+    """What a community's answer and its list item share; carriers: each of its numbers -> the carrier its texts
+    go through."""
 
     id: int
     name: str
@@ -201,6 +202,11 @@ class Community(Struct):
     numbers: list[str]
     open_conversations: int
     carriers: dict[str, str]
+
+
+class Community(CommunityBase):
+    """A community, with its usage against its limits."""
+
     daily: Daily
     monthly: Monthly
     compliance: Compliance

@@ -8,10 +8,8 @@ WITH canceled AS (
     INSERT INTO message_events (message_id, status) SELECT id, 'canceled' FROM canceled
 ), hooks AS (
     INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
-    SELECT c.community_id, t.url, t.target, 'message.status_changed', event_body('message.status_changed',
-               jsonb_build_object('community_id', c.community_id, 'conversation_id', c.conversation_id,
-                                  'message_id', c.id, 'kind', c.kind, 'to', c.to_number, 'status', 'canceled',
-                                  'error_code', NULL, 'carrier_sid', c.carrier_sid))
+    SELECT c.community_id, t.url, t.target, 'message.status_changed', status_changed_event(
+               c.community_id, c.conversation_id, c.id, c.kind, c.to_number, 'canceled', NULL, c.carrier_sid)
     FROM canceled c, event_targets(c.community_id, 'message.status_changed') t
 )
 SELECT id FROM canceled ORDER BY id

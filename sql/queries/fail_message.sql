@@ -11,10 +11,8 @@ WITH target AS MATERIALIZED (
     RETURNING m.id, m.community_id, m.conversation_id, m.to_number, m.carrier_sid, m.kind
 ), hooks AS (
     INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
-    SELECT u.community_id, t.url, t.target, 'message.status_changed', event_body('message.status_changed',
-               jsonb_build_object('community_id', u.community_id, 'conversation_id', u.conversation_id,
-                                  'message_id', u.id, 'kind', u.kind, 'to', u.to_number, 'status', 'failed',
-                                  'error_code', $2::text, 'carrier_sid', u.carrier_sid))
+    SELECT u.community_id, t.url, t.target, 'message.status_changed', status_changed_event(
+               u.community_id, u.conversation_id, u.id, u.kind, u.to_number, 'failed', $2::text, u.carrier_sid)
     FROM updated u, event_targets(u.community_id, 'message.status_changed') t
     WHERE u.community_id IS NOT NULL
 )

@@ -26,10 +26,8 @@ WITH target AS MATERIALIZED (
 ), hooks AS (
     -- message.status_changed (accepted), only where the community has somewhere to send it.
     INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
-    SELECT u.community_id, t.url, t.target, 'message.status_changed', event_body('message.status_changed',
-               jsonb_build_object('community_id', u.community_id, 'conversation_id', u.conversation_id,
-                                  'message_id', u.id, 'kind', u.kind, 'to', u.to_number, 'status', u.status,
-                                  'error_code', NULL, 'carrier_sid', u.carrier_sid))
+    SELECT u.community_id, t.url, t.target, 'message.status_changed', status_changed_event(
+               u.community_id, u.conversation_id, u.id, u.kind, u.to_number, u.status, NULL, u.carrier_sid)
     FROM updated u, event_targets(u.community_id, 'message.status_changed') t
     WHERE u.status = 'accepted' AND u.community_id IS NOT NULL
 ), usage AS (
