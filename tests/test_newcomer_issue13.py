@@ -38,3 +38,28 @@ async def test_a_member_removed_while_the_intercept_decides_gets_no_copy(start_g
     assert len(gateway.carrier.bodies_to(KIM)) == 1, gateway.carrier.bodies_to(KIM)  # the intro only
     copies = [m for m in await gateway.messages(group["id"]) if m["kind"] == "relay" and m["to"] == KIM]
     assert copies and all(m["status"] == "canceled" for m in copies), copies
+
+
+async def test_a_text_stored_while_a_member_is_being_removed_does_not_reach_them(gateway):
+    # The removal holds the conversation's row lock (lock_conversation) while it marks the member gone; a text
+    # arriving then waits on that lock inside its storing statement, whose snapshot predates the removal.
+    from gateway.storage import groups as storage
+    from gateway.vocabulary import LeftReason
+
+    community = await gateway.community()
+    group = await open_group(gateway, community["id"], people=FOUR)
+    await gateway.delivered_to(KIM)
+    async with gateway.pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        await storage.lock_conversation(conn, conversation_id=group["id"])
+        texting = asyncio.create_task(gateway.sms(PAT, PROXY, "See you at 7"))
+        await asyncio.sleep(0.5)  # the text is routed (Redis names Kim) and waits on the lock
+        assert await storage.remove_participant(conn, conversation_id=group["id"], phone=KIM,
+                                                reason=LeftReason.REMOVED)
+        await transaction.commit()
+        await texting
+    await gateway.delivered_to(ALEX, 2)
+    await asyncio.sleep(0.5)
+    assert len(gateway.carrier.bodies_to(KIM)) == 1, gateway.carrier.bodies_to(KIM)
+    assert not [m for m in await gateway.messages(group["id"]) if m["kind"] == "relay" and m["to"] == KIM]
