@@ -33,14 +33,21 @@ WITH conversation AS (
     SELECT community_id, id, 'inbound', 'inbound', $2, $3, $4, $5, $6, 'received', $9 FROM conversation
     ON CONFLICT (carrier_sid) DO NOTHING
     RETURNING id, community_id, conversation_id
+), present AS (
+    -- Who is still in a conversation of several, their rows locked: a removal that committed while this statement
+    -- waited for the conversation's row (lock_conversation) is after this statement's snapshot, but the lock reads
+    -- each row's latest version and drops the ones that left (without it, the copy reached the removed member).
+    SELECT p.phone
+    FROM conversation c JOIN conversation_participants cp ON cp.conversation_id = c.id AND cp.left_at IS NULL
+         JOIN participants p ON p.id = cp.participant_id
+    WHERE c.shape <> 'pair'
+    FOR SHARE OF cp
 ), block AS (
     -- Each recipient once. In a conversation of several, a recipient who left meanwhile gets no copy (their parts
     -- are dropped here): the route that named them was written before they left.
     SELECT recipient.phone, outbound_block_reason(inbound.community_id, recipient.phone, 'relay') AS reason
     FROM inbound, conversation, (SELECT DISTINCT unnest($7::text[]) AS phone) recipient
-    WHERE conversation.shape = 'pair' OR recipient.phone = $2 OR EXISTS (
-        SELECT 1 FROM conversation_participants cp JOIN participants p ON p.id = cp.participant_id
-        WHERE cp.conversation_id = inbound.conversation_id AND cp.left_at IS NULL AND p.phone = recipient.phone)
+    WHERE conversation.shape = 'pair' OR recipient.phone = $2 OR recipient.phone IN (SELECT phone FROM present)
 ), outbound AS (
     INSERT INTO messages (community_id, conversation_id, direction, kind, priority, from_number, to_number,
                           body, status, status_reason, segments)
