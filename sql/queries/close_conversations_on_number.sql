@@ -13,10 +13,4 @@ WITH closed AS (
 )
 SELECT c.id, c.proxy_number, c.code, c.shape, people.phones, people.names, people.roles
 FROM closed c
-CROSS JOIN LATERAL (
-    SELECT coalesce(array_agg(p.phone ORDER BY cp.seq), '{}') AS phones,
-           coalesce(array_agg(p.name ORDER BY cp.seq), '{}') AS names,
-           coalesce(array_agg(cp.role ORDER BY cp.seq), '{}') AS roles
-    FROM conversation_participants cp JOIN participants p ON p.id = cp.participant_id
-    WHERE cp.conversation_id = c.id AND cp.left_at IS NULL
-) people
+CROSS JOIN LATERAL active_participants(c.id) people

@@ -21,10 +21,4 @@ WITH idle AS (
 )
 SELECT e.id, e.proxy_number, e.code, e.shape, people.phones, people.names, people.roles
 FROM expired e
-CROSS JOIN LATERAL (
-    SELECT coalesce(array_agg(p.phone ORDER BY cp.seq), '{}') AS phones,
-           coalesce(array_agg(p.name ORDER BY cp.seq), '{}') AS names,
-           coalesce(array_agg(cp.role ORDER BY cp.seq), '{}') AS roles
-    FROM conversation_participants cp JOIN participants p ON p.id = cp.participant_id
-    WHERE cp.conversation_id = e.id AND cp.left_at IS NULL
-) people
+CROSS JOIN LATERAL active_participants(e.id) people
