@@ -294,13 +294,14 @@ async def test_a_canceled_message_is_a_status_changed_event(gateway, hook_receiv
     conversation = await gateway.conversation(community["id"])
     held = conversation["notification"]
 
-    async def is_held():
-        return (await gateway.message(held["id"]))["status"] == "held"
+    async def is_held(message_id=held["id"]):
+        return (await gateway.message(message_id))["status"] == "held"
 
     await wait_for(is_held, what="the notification held for the monthly limit")
     status, _ = await gateway.call("POST", f"/v1/messages/{held['id']}/cancel")
     assert status == 200
     second = await gateway.conversation(community["id"], prospect=(SAM, "Sam"))
+    await wait_for(lambda: is_held(second["notification"]["id"]), what="the second notification held")
     status, removed = await gateway.call(
         "DELETE", f"/v1/communities/{community['id']}/numbers/{second['proxy_number'].replace('+', '%2B')}"
         "?close_conversations=true")
