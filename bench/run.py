@@ -82,22 +82,26 @@ async def seed(url: str, conversations: int, start: int = 0) -> None:
             JOIN people pr ON pr.phone = '+1628' || lpad((2000000 + i)::text, 7, '0')
             JOIN people ad ON ad.phone = '+1650' || lpad((2000000 + i)::text, 7, '0')""",
             community, start, start + conversations, NUMBERS)
-        # Who is in each conversation (migration 0020): the prospect, then the advocate.
-        await conn.execute("""
-            INSERT INTO conversation_participants (conversation_id, participant_id, role)
-            SELECT c.id, side.participant_id, side.role
-            FROM conversations c
-            CROSS JOIN LATERAL (VALUES (1, c.prospect_id, 'prospect'), (2, c.advocate_id, 'advocate'))
-                 AS side (n, participant_id, role)
-            WHERE c.community_id = $1
-              AND NOT EXISTS (SELECT 1 FROM conversation_participants cp WHERE cp.conversation_id = c.id)
-            ORDER BY c.id, side.n""", community)
-        # Statistics, as a database in service has them (autovacuum would gather them a minute later): without
-        # them Postgres plans the relay's statement anew on every call instead of reusing its generic plan.
-        await conn.execute("ANALYZE communities, community_numbers, participants, conversations, "
-                           "conversation_participants")
+        await _seed_participants(conn, community)
     finally:
         await conn.close()
+
+
+async def _seed_participants(conn: asyncpg.Connection, community: int) -> None:
+    """Who is in each seeded conversation (migration 0020): the prospect, then the advocate; then the statistics
+    of the seeded tables, as a database in service has them (autovacuum would gather them a minute later):
+    without them Postgres plans the relay's statement anew on every call instead of reusing its generic plan."""
+    await conn.execute("""
+        INSERT INTO conversation_participants (conversation_id, participant_id, role)
+        SELECT c.id, side.participant_id, side.role
+        FROM conversations c
+        CROSS JOIN LATERAL (VALUES (1, c.prospect_id, 'prospect'), (2, c.advocate_id, 'advocate'))
+             AS side (n, participant_id, role)
+        WHERE c.community_id = $1
+          AND NOT EXISTS (SELECT 1 FROM conversation_participants cp WHERE cp.conversation_id = c.id)
+        ORDER BY c.id, side.n""", community)
+    await conn.execute("ANALYZE communities, community_numbers, participants, conversations, "
+                       "conversation_participants")
 
 
 async def gateway_process(env: dict, port: int) -> asyncio.subprocess.Process:
