@@ -228,3 +228,14 @@ async def receiver_process():
 
 async def _now(value):
     return value
+
+
+@pytest.fixture
+async def platform(aiohttp_server):
+    """A local server playing the platform's intercept and out-of-session URLs (tests/test_intercept.py Platform)."""
+    from tests.test_intercept import Platform  # a test module's class: imported when a test asks for it
+
+    fake = Platform()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("/platform"))
+    return fake

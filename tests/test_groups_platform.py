@@ -2,20 +2,11 @@
 
 import asyncio
 
-import pytest
 
 from tests.fakes import unwrap
 from tests.helpers import ALEX, PAT, PROXY, SAM, wait_for
 from tests.test_groups import KIM, open_group, open_team
-from tests.test_intercept import FAST, Platform, Reply
-
-
-@pytest.fixture
-async def platform(aiohttp_server) -> Platform:
-    fake = Platform()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("/platform"))
-    return fake
+from tests.test_intercept import FAST, Reply
 
 
 async def _screen(gateway, phone) -> list[str]:

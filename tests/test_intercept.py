@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-import pytest
 from aiohttp import web
 from standardwebhooks import Webhook
 
@@ -76,14 +75,6 @@ class Platform:
 
     async def got(self, count: int) -> bool:
         return len(self.received) >= count
-
-
-@pytest.fixture
-async def platform(aiohttp_server) -> Platform:
-    fake = Platform()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("/platform"))
-    return fake
 
 
 async def intercepted(start_gateway, platform: Platform, policy: str | None = None, **hooks):

@@ -6,17 +6,9 @@ import pytest
 
 from tests.helpers import ALEX, PAT, PROXY, SAM
 from tests.test_groups import KIM, open_group
-from tests.test_intercept import FAST, Platform, Reply
+from tests.test_intercept import FAST, Reply
 
 FOUR = ((PAT, "Pat"), (ALEX, "Alex"), (SAM, "Sam"), (KIM, "Kim"))
-
-
-@pytest.fixture
-async def platform(aiohttp_server) -> Platform:
-    fake = Platform()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("/platform"))
-    return fake
 
 
 @pytest.mark.parametrize("answer", [None, {"body": "Pat: see you at 7"}], ids=["released", "rewritten"])

@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 
 from tests.helpers import ALEX, PROXY, SAM, wait_for
-from tests.test_intercept import Platform, Reply
+from tests.test_intercept import Reply
 
 FAST = {"interval": 0.05, "timeout": 1.0}
-
-
-@pytest.fixture
-async def platform(aiohttp_server) -> Platform:
-    fake = Platform()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("/platform"))
-    return fake
 
 
 async def _outcome(gateway) -> str | None:
