@@ -1,12 +1,14 @@
 -- A number leaves its community: what still waits to go from it (queued or held) never will; canceled, with
 -- the reason $2 (a send already at the carrier, "submitting", goes on), each a message.status_changed event
 -- (status canceled) where the community has somewhere to send it. Returns how many. The rows are locked in id
--- order, as the send batches lock theirs, so the two never wait on each other in a cycle.
+-- order, as the send batches lock theirs, so the two never wait on each other in a cycle; FOR UPDATE, not FOR NO
+-- KEY UPDATE: a row a CTE locks FOR NO KEY UPDATE and the UPDATE then changes could deadlock against another
+-- waiter while a status event's insert held it FOR KEY SHARE (tests/test_row_locks.py).
 WITH target AS (
     SELECT id FROM messages
     WHERE from_number = $1 AND direction = 'outbound' AND status IN ('queued', 'held')
     ORDER BY id
-    FOR NO KEY UPDATE
+    FOR UPDATE
 ), canceled AS (
     UPDATE messages m SET status = 'canceled', status_reason = $2, updated_at = now()
     FROM target t

@@ -5,11 +5,11 @@
 -- ids and segments of those sends come back too: one that had not reserved yet takes its share out again
 -- when it reserves (limits.RESERVE), so it is judged like any other and not counted twice.
 -- Locks the community row: the caller sets the counters before its commit, so a concurrent load waits and
--- then finds them set.
-WITH community AS (
-    SELECT id, counters_loaded_day FROM communities WHERE id = $1 FOR NO KEY UPDATE
-), mark AS (
-    UPDATE communities c SET counters_loaded_day = $2 FROM community WHERE c.id = community.id
+-- then finds them set. The row is locked by the UPDATE alone (its old value read with RETURNING old): locking it
+-- first (FOR NO KEY UPDATE) and then updating it deadlocked two loads whenever a message insert held the row
+-- FOR KEY SHARE (the foreign key) in between (tests/test_limits_races.py).
+WITH mark AS (
+    UPDATE communities SET counters_loaded_day = $2 WHERE id = $1 RETURNING old.counters_loaded_day AS loaded_day
 ), mirrored AS (
     SELECT coalesce(sum(segments) FILTER (WHERE period = 'day' AND period_start = $2), 0)::bigint AS day,
            coalesce(sum(segments) FILTER (WHERE period = 'month' AND period_start = $3), 0)::bigint AS month
@@ -18,7 +18,7 @@ WITH community AS (
 ), in_flight AS MATERIALIZED (
     SELECT id, segments FROM messages
     WHERE community_id = $1 AND status = 'submitting' AND direction = 'outbound' AND kind <> 'keyword_reply'
-      AND EXISTS (SELECT 1 FROM community WHERE counters_loaded_day = $2)
+      AND EXISTS (SELECT 1 FROM mark WHERE loaded_day = $2)
 )
 SELECT m.day + f.segments AS day, m.month + f.segments AS month, f.ids, f.id_segments
 FROM mirrored m, (SELECT coalesce(sum(segments), 0)::bigint AS segments, array_agg(id) AS ids,
