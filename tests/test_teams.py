@@ -3,7 +3,8 @@ carrier's signed webhooks as phones text, the fake Twilio as what phones receive
 
 import asyncio
 
-from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, wait_for
+from tests.fakes import unwrap
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, PROXY_3, SAM, wait_for
 from tests.test_groups import KIM, LEE
 
 ASSIGN = "/v1/communities/{}/numbers/%2B{}"
@@ -280,3 +281,38 @@ async def test_the_order_for_strangers_member_team_out_of_session_auto_reply(sta
         return status == 200 and len(body["messages"]) == 1
 
     await wait_for(on_screen, what="the auto-reply")
+
+
+async def test_the_readmes_walk_through_in_test_mode_through_the_sandbox(start_gateway):
+    gateway = await start_gateway(kind="sandbox")
+    community = await gateway.community(numbers=(PROXY, PROXY_2, PROXY_3), mode="test", require_verification=True)
+    cid, stranger = community["id"], "+14155552675"
+    status, _ = await gateway.call("POST", f"/v1/communities/{cid}/allow-list",
+                                   {"numbers": [ALEX, SAM, KIM, stranger]})
+    assert status == 200
+    team = await make_team(gateway, cid)
+    await assign(gateway, cid, PROXY_2, {"team_id": team["id"]})
+    await assign(gateway, cid, PROXY_3, {"member": {"phone": KIM, "name": "Kim"}})
+
+    async def texted(sender, to, body):
+        status, answer = await gateway.call("POST", "/sandbox/inbound", {"from": sender, "to": to, "body": body})
+        assert status == 200, answer
+        return answer["outcome"]
+
+    async def screen(phone):
+        status, body = await gateway.call("GET", "/sandbox/messages?phone=%2B" + phone[1:])
+        assert status == 200, body
+        return [unwrap(message["body"]) for message in body["messages"]]
+
+    async def shows(phone, text):
+        return text in await screen(phone)
+
+    assert await texted(stranger, PROXY_2, "Is the flat still free?") == "relayed"
+    for member in (ALEX, SAM):
+        await wait_for(lambda: shows(member, "+1415***2675: Is the flat still free?"), what="a member's screen")
+    assert await texted(ALEX, PROXY_2, "It is!") == "relayed"
+    await wait_for(lambda: shows(stranger, "It is!"), what="the stranger's screen")
+    await wait_for(lambda: shows(SAM, "Alex to +1415***2675: It is!"), what="Sam's screen")
+    assert await texted(stranger, PROXY_3, "And parking?") == "relayed"
+    await wait_for(lambda: shows(KIM, "+1415***2675: And parking?"), what="Kim's screen")
+    assert {c["shape"] for c in await conversations_of(gateway, stranger)} == {"pair", "one_to_group"}
