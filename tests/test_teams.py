@@ -316,3 +316,14 @@ async def test_the_readmes_walk_through_in_test_mode_through_the_sandbox(start_g
     assert await texted(stranger, PROXY_3, "And parking?") == "relayed"
     await wait_for(lambda: shows(KIM, "+1415***2675: And parking?"), what="Kim's screen")
     assert {c["shape"] for c in await conversations_of(gateway, stranger)} == {"pair", "one_to_group"}
+
+
+async def test_a_verification_code_goes_from_an_unassigned_number(gateway):
+    # A reply to it from a team's number would open a conversation of the inbox.
+    community = await gateway.community(numbers=(PROXY, PROXY_2))
+    team = await make_team(gateway, community["id"])
+    await assign(gateway, community["id"], PROXY, {"team_id": team["id"]})
+    status, body = await gateway.call("POST", "/v1/verifications", {"community_id": community["id"], "phone": PAT})
+    assert status == 201, body
+    await gateway.delivered_to(PAT)
+    assert [m["From"] for m in gateway.carrier.sent if m["To"] == PAT] == [PROXY_2]
