@@ -8,6 +8,7 @@ running conversations too (as a member removed through the API: nobody is told),
 
 from __future__ import annotations
 
+import asyncpg
 import structlog
 
 from gateway.errors import Conflict, InvalidInput, NotFound
@@ -61,7 +62,7 @@ async def update_team(db: Executor, community_id: int, team_id: int, name: str |
     return await get_team(db, community_id, team_id)
 
 
-async def add_member(db, community_id: int, team_id: int, member: Member, most: int) -> Team:
+async def add_member(db: asyncpg.Pool, community_id: int, team_id: int, member: Member, most: int) -> Team:
     """Add a member (to the conversations opened from now on). Raises NotFound, Conflict (already_a_member,
     team_full), InvalidInput (participant_is_proxy)."""
     await _not_a_proxy(db, [member.phone])
