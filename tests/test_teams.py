@@ -327,3 +327,16 @@ async def test_a_verification_code_goes_from_an_unassigned_number(gateway):
     assert status == 201, body
     await gateway.delivered_to(PAT)
     assert [m["From"] for m in gateway.carrier.sent if m["To"] == PAT] == [PROXY_2]
+
+
+async def test_stop_and_help_from_a_stranger_open_nothing(gateway):
+    community = await gateway.community()
+    team = await make_team(gateway, community["id"])
+    await assign(gateway, community["id"], PROXY, {"team_id": team["id"]})
+    for word in ("HELP", "STOP"):
+        status, _ = await gateway.sms(PAT, PROXY, word)
+        assert status == 200
+    await gateway.delivered_to(PAT, 2)  # the help text and the opt-out confirmation
+    assert await conversations_of(gateway, PAT) == []
+    await asyncio.sleep(0.2)
+    assert gateway.carrier.bodies_to(ALEX) == [] and gateway.carrier.bodies_to(SAM) == []
