@@ -340,3 +340,12 @@ async def test_stop_and_help_from_a_stranger_open_nothing(gateway):
     assert await conversations_of(gateway, PAT) == []
     await asyncio.sleep(0.2)
     assert gateway.carrier.bodies_to(ALEX) == [] and gateway.carrier.bodies_to(SAM) == []
+
+
+async def test_a_team_members_phone_cannot_become_one_of_our_numbers(gateway):
+    community = await gateway.community()
+    await make_team(gateway, community["id"], members=((ALEX, "Alex"),))
+    await assign(gateway, community["id"], PROXY, {"member": {"phone": SAM, "name": "Sam"}})
+    for phone in (ALEX, SAM):
+        status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/numbers", {"phone": phone})
+        assert (status, body["error"]["code"]) == (409, "number_in_use"), body

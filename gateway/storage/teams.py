@@ -119,3 +119,8 @@ async def find_or_add_participant(db: Executor, *, community_id: int, phone: str
     """The community's participant with this phone, added with `name` if new (a known one keeps theirs)."""
     row = await db.fetchrow(QUERIES.find_or_add_participant, community_id, phone, name)
     return KnownParticipant(row["id"], row["name"])
+
+
+async def count_member_roles_of_phone(db: Executor, *, phone: str) -> int:
+    """Team memberships of the phone plus numbers dedicated to it, in any community."""
+    return await db.fetchval(QUERIES.count_member_roles_of_phone, phone)
