@@ -29,6 +29,7 @@ from gateway.ops import health as ops
 from gateway.messaging import sending
 from gateway.messaging import sweeper
 from gateway.messaging import receiving
+from gateway.messaging import strangers
 from gateway.messaging import statuses
 from gateway.storage.batching import Statements
 from gateway.config import Config
@@ -113,7 +114,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     keyword = groups.leaving_on_stop(functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS]),
                                      app[CONVERSATIONS])
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
-                             config.relay.unrouted_reply, keyword)
+                             config.relay.unrouted_reply, keyword, strangers=strangers.welcome)
     app[CALLBACKS] = Callbacks(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key,
                                app[RECEIVER])
     carrier_errors = functools.partial(compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance)

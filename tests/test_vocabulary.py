@@ -14,6 +14,7 @@ CHECKED = {
     ("conversations", "status"): v.ConversationStatus,
     ("conversations", "shape"): v.ConversationShape,
     ("conversations", "team_style"): v.TeamStyle,
+    ("teams", "style"): v.TeamStyle,
     ("conversation_participants", "role"): v.ParticipantRole,
     ("conversation_participants", "left_reason"): v.LeftReason,
     ("messages", "direction"): v.Direction,

@@ -70,6 +70,10 @@ ERRORS: dict[str, int] = {
     "delivery_not_found": 404,
     # A community's numbers (api/numbers.py).
     "number_not_found": 404, **dict.fromkeys(("number_in_use", "last_number"), 409),
+    # Teams and number assignments (api/teams.py; README "Dedicated numbers and team inboxes").
+    "team_not_found": 404, "number_not_in_community": 422,
+    **dict.fromkeys(("no_unassigned_number", "number_dedicated", "team_full", "team_has_numbers",
+                     "team_has_no_members"), 409),
 }
 # What a phone to be texted can be refused for (gateway/verification/numbers.py check).
 PHONE_ERRORS = ("invalid_number", "unsupported_country", "unknown_line_type", *REFUSED.values())

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.platform import communities
-from gateway.messaging import conversations
+from gateway.messaging import conversations, teams
+from gateway.relay.phones import to_e164
 from gateway.compliance import limits
 from gateway.verification import numbers
 from gateway.relay import rules as relay
@@ -15,7 +16,7 @@ from gateway.messaging.conversations import Person
 from gateway.storage import messages as storage
 from gateway.storage.messages import Message, StoredOutbound
 from gateway.errors import Conflict, NotFound
-from gateway.keys import CONVERSATIONS, DISPATCHER, LINE_TYPES, POOL
+from gateway.keys import CONFIG, CONVERSATIONS, DISPATCHER, LINE_TYPES, POOL
 from gateway.vocabulary import BlockReason, HoldReason, MessageStatus
 from gateway.verification.line_types import LineTypes
 from gateway.api.validation import path_id
@@ -33,10 +34,13 @@ async def _person(line_types: LineTypes, person: types.Person, role: str, policy
 @routes.post("/v1/conversations", body=types.NewConversation, answer=types.StartedConversation, status=201,
              errors=("community_not_found", *PHONE_ERRORS, "message_too_long", "same_participant",
                      "participant_is_proxy", "prospect_not_verified", "community_has_no_numbers",
-                     "conversation_exists"))
+                     "conversation_exists", "no_unassigned_number", "number_not_in_community", "number_dedicated",
+                     "team_full"))
 async def start(request: web.Request, body: types.NewConversation) -> types.StartedConversation:
     """Open a conversation between a prospect and an advocate
-    The advocate gets `message` by SMS from the community number chosen for the pair."""
+    The advocate gets `message` by SMS from the community number chosen for the pair (the advocate's dedicated
+    number, else an unassigned one), or from `proxy_number`: a team's number opens the team's inbox conversation
+    instead (replies reach the team); another member's dedicated number needs dedicated_numbers_shared."""
     community = await communities.find(request.app[POOL], body.community_id)
     policy = numbers.Policy.of(community)
     line_types = request.app[LINE_TYPES]
@@ -47,8 +51,14 @@ async def start(request: web.Request, body: types.NewConversation) -> types.Star
                                                                    identification=identification), "message")
     advocate = await _person(line_types, body.advocate, "advocate", policy)
     services = request.app[CONVERSATIONS]
-    conversation_id, notification = await conversations.start(services, body.community_id, prospect, advocate,
-                                                               body.message)
+    if body.proxy_number is None:
+        conversation_id, notification = await conversations.start(services, body.community_id, prospect, advocate,
+                                                                   body.message)
+    else:
+        number = to_e164(body.proxy_number, field="proxy_number", region=community.default_region)
+        conversation_id, notification = await teams.start_on_number(
+            services, body.community_id, prospect, advocate, body.message, number, community.dedicated_numbers_shared,
+            request.app[CONFIG].groups.max_members)
     return render.conversation(await conversations.get(services.db, conversation_id),
                                types.StartedConversation, notification=render.delivery(notification))
 

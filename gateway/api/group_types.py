@@ -25,13 +25,15 @@ class Customer(Strict):
 
 
 class NewTeamConversation(Strict, kw_only=True):
-    """A one-to-group conversation: one customer and a team of members (1 to groups.max_members)."""
+    """A one-to-group conversation: one customer and a team of members (1 to groups.max_members), given as
+    `members` or as a team (`team_id`: its members, its style unless `style` is given, its number), not both."""
     community_id: Id
     customer: Customer
-    members: Annotated[list[Person], Meta(min_length=1, max_length=100)]
-    style: Annotated[Literal["everyone", "claim"], Meta(
-        description="everyone: every member sees everything; claim: the first member to reply takes it, the others "
-                    "are told who took it and get nothing more")] = "everyone"  # TeamStyle
+    members: Annotated[list[Person], Meta(min_length=1, max_length=100)] | None = None
+    team_id: Id | None = None
+    style: Annotated[Literal["everyone", "claim"] | None, Meta(
+        description="everyone (the default): every member sees everything; claim: the first member to reply takes "
+                    "it, the others are told who took it and get nothing more")] = None  # TeamStyle
     message: Annotated[Body, Meta(description="the customer's first text, as members get it")]
 
 

@@ -14,7 +14,7 @@ from gateway.api.contract import PHONE_ERRORS, Routes
 from gateway.api.validation import path_id
 from gateway.errors import InvalidInput
 from gateway.keys import CONFIG, CONVERSATIONS, LINE_TYPES
-from gateway.messaging import conversations, groups
+from gateway.messaging import conversations, groups, teams
 from gateway.messaging.conversations import Person
 from gateway.platform import communities
 from gateway.relay import fanout
@@ -26,7 +26,7 @@ from gateway.vocabulary import TeamStyle
 
 routes = Routes("groups")
 OPENING = ("community_not_found", *PHONE_ERRORS, "message_too_long", "same_participant", "participant_is_proxy",
-           "participant_not_verified", "community_has_no_numbers")
+           "participant_not_verified", "community_has_no_numbers", "no_unassigned_number")
 RUNNING = ("conversation_not_found", "conversation_not_open", "conversation_not_a_group")
 
 
@@ -68,23 +68,32 @@ async def open_group(request: web.Request, body: group_types.NewGroup) -> group_
 
 
 @routes.post("/v1/team-conversations", body=group_types.NewTeamConversation, answer=group_types.StartedGroup,
-             status=201, errors=(*OPENING, "too_many_members"))
+             status=201, errors=(*OPENING, "too_many_members", "team_not_found", "team_has_no_members"))
 async def open_team(request: web.Request, body: group_types.NewTeamConversation) -> group_types.StartedGroup:
     """Open a one-to-group conversation: a customer and a team
     Each member gets the customer's `message`; the customer's texts reach every member as "Customer: text", a
-    member's reply reaches the customer as is and the other members as "Member to Customer: text"."""
+    member's reply reaches the customer as is and the other members as "Member to Customer: text". With team_id
+    instead of members: the team's members, style and number."""
     most = request.app[CONFIG].groups.max_members
-    if len(body.members) > most:
+    if (body.members is None) == (body.team_id is None):
+        raise InvalidInput("missing_field" if body.members is None else "invalid_field",
+                           "members or team_id: exactly one of them")
+    if body.members is not None and len(body.members) > most:
         raise InvalidInput("too_many_members", f"members: at most {most} (groups.max_members)", max_members=most)
     community = await communities.find(request.app[CONVERSATIONS].db, body.community_id)
     phone = await _phone(request, community, body.customer.phone, "customer.phone")
     customer = Person(phone, body.customer.name or mask(phone))
-    members = await _people(request, community, body.members, "members")
     room = relay.notification_room(prospect_name=customer.name, community_name=community.name,
                                    identification=_identification(community))
     conversations.check_fits(body.message, room, "message")
-    conversation_id, notices = await groups.open_team(request.app[CONVERSATIONS], body.community_id, customer,
-                                                      members, TeamStyle(body.style), body.message)
+    style = None if body.style is None else TeamStyle(body.style)
+    if body.team_id is not None:
+        conversation_id, notices = await teams.start_for_team(request.app[CONVERSATIONS], body.community_id,
+                                                              customer, body.team_id, style, body.message)
+    else:
+        members = await _people(request, community, body.members, "members")
+        conversation_id, notices = await groups.open_team(request.app[CONVERSATIONS], body.community_id, customer,
+                                                          members, style or TeamStyle.EVERYONE, body.message)
     return await _started(request, conversation_id, notices)
 
 

@@ -17,7 +17,8 @@ MESSAGE_FIELDS = ("id", "conversation_id", "community_id", "direction", "kind", 
 SUMMARY_FIELDS = ("id", "name", "mode", "inactivity_days", "countries", "default_region", "require_verification",
                   "unknown_line_type", "sender_name", "sender_id_template", "help_text", "opt_out_webhook_url",
                   "alert_webhook_url", "intercept_url", "intercept_policy", "out_of_session_url", "event_url",
-                  "event_types", "timezone", "created_at", "updated_at", "numbers", "open_conversations")
+                  "event_types", "timezone", "created_at", "updated_at", "numbers", "open_conversations",
+                  "dedicated_numbers_shared")
 CONTACT_FIELDS = ("phone", "preference", "preference_changed_at", "preference_keyword", "preference_source", "dnd",
                   "dnd_reason", "dnd_at", "first_inbound_at")
 
@@ -33,7 +34,7 @@ def community(view: Overview, default_carrier: str) -> types.Community:
         opt_out_webhook_url=c.opt_out_webhook_url, alert_webhook_url=c.alert_webhook_url,
         intercept_url=c.intercept_url, intercept_policy=c.intercept_policy, out_of_session_url=c.out_of_session_url,
         event_url=c.event_url, event_types=c.event_types, timezone=c.timezone, created_at=c.created_at, updated_at=c.updated_at,
-        numbers=c.numbers, open_conversations=c.open_conversations,
+        numbers=c.numbers, open_conversations=c.open_conversations, dedicated_numbers_shared=c.dedicated_numbers_shared,
         carriers={phone: carrier or default_carrier for phone, carrier in zip(c.numbers, c.number_carriers)},
         daily=types.Daily(level=c.daily_level, limit=view.daily_limit, used=view.used_today,
                           resets_at=view.resets_at, levels=view.daily_levels, ceiling=view.daily_ceiling),

@@ -72,6 +72,7 @@ class Settings(Strict, kw_only=True):
                                   Meta(min_length=1, max_length=20)] | None | UnsetType = UNSET
     daily_limit_ceiling: Annotated[int, Meta(ge=1, le=10 ** 6)] | None | UnsetType = UNSET
     monthly_limit: Annotated[int, Meta(ge=0, le=10 ** 9)] | None | UnsetType = UNSET
+    dedicated_numbers_shared: bool | UnsetType = UNSET  # others may start conversations from a dedicated number
 
 
 class NumberOnCarrier(Strict):
@@ -104,11 +105,12 @@ class Person(Strict):
     name: text(60)
 
 
-class NewConversation(Strict):
+class NewConversation(Strict, kw_only=True):
     community_id: Id
     prospect: Person
     advocate: Person
     message: Body
+    proxy_number: Phone | None = None  # a community number to start from (README "Dedicated numbers and team inboxes")
 
 
 class NewMessage(Strict, rename={"from_": "from"}):
@@ -202,6 +204,7 @@ class CommunityBase(Struct):
     numbers: list[str]
     open_conversations: int
     carriers: dict[str, str]
+    dedicated_numbers_shared: bool
 
 
 class Community(CommunityBase):

@@ -12,13 +12,15 @@ from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
+from gateway.relay import assignment
 from gateway.relay import rules as relay
 from gateway.relay import segments
+from gateway.relay.assignment import NumberUse, Placement
 from gateway.relay.phones import mask
 from gateway.routing.table import OpenConversation, RouteTable
 from gateway.storage import communities, messages, verifications
 from gateway.storage import conversations as storage
-from gateway.storage.communities import LockedCommunity
+from gateway.storage.communities import LockedCommunity, NumberUsage
 from gateway.storage.conversations import Conversation
 from gateway.storage.db import Executor
 from gateway.storage.messages import StoredOutbound
@@ -44,11 +46,13 @@ class Conversations:
 
 
 async def start(services: Conversations, community_id: int, prospect: Person, advocate: Person,
-                message: str) -> tuple[int, StoredOutbound]:
-    """Open a conversation and queue the advocate's notification; returns its id and the notification.
+                message: str, number: str | None = None) -> tuple[int, StoredOutbound]:
+    """Open a conversation and queue the advocate's notification; returns its id and the notification. number:
+    the one the caller named (checked by gateway/messaging/teams.py); else the advocate's dedicated number or an
+    unassigned one.
 
     Raises InvalidInput (same_participant, participant_is_proxy), NotFound (community_not_found), Conflict
-    (prospect_not_verified, community_has_no_numbers, conversation_exists).
+    (prospect_not_verified, community_has_no_numbers, no_unassigned_number, conversation_exists).
     """
     if prospect.phone == advocate.phone:
         raise InvalidInput("same_participant", "prospect and advocate must have different phone numbers")
@@ -59,7 +63,8 @@ async def start(services: Conversations, community_id: int, prospect: Person, ad
         if community.require_verification and not await verifications.is_phone_verified(
                 conn, community_id=community_id, phone=prospect.phone):
             raise Conflict("prospect_not_verified", "the prospect's phone has not been verified (POST /v1/verifications)")
-        conversation, notification = await _open(conn, community, prospect, advocate, message)
+        placement = Placement(named=number, advocate=advocate.phone)
+        conversation, notification = await _open(conn, community, prospect, advocate, message, placement)
     await services.routes.add(conversation)
     structlog.contextvars.bind_contextvars(conversation_id=conversation.id)
     await services.dispatcher.dispatch(notification, Priority.RELAY, conversation.proxy_number,
@@ -69,7 +74,7 @@ async def start(services: Conversations, community_id: int, prospect: Person, ad
 
 
 async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: Person, advocate: Person,
-                message: str) -> tuple[OpenConversation, StoredOutbound]:
+                message: str, placement: Placement) -> tuple[OpenConversation, StoredOutbound]:
     """Inside the community's lock: choose the number and code, store the conversation and notification."""
     # Upserts first: an error below rolls them back with the transaction.
     prospect_id = await storage.upsert_participant(conn, community_id=community.id, phone=prospect.phone,
@@ -90,8 +95,7 @@ async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: 
     if existing is not None:
         raise Conflict("conversation_exists", f"conversation {existing} between them is already open",
                        conversation_id=existing)
-    number, _shared = relay.choose_number([n.phone for n in usage], [n.phone for n in usage if n.busy],
-                                          {n.phone: n.open for n in usage})
+    number = choose_number(usage, placement)
     code = relay.new_code(await storage.open_codes_on_number(conn, proxy=number))
     conversation_id = await storage.insert_conversation(conn, community_id=community.id, proxy=number,
                                                         prospect_id=prospect_id, advocate_id=advocate_id, code=code)
@@ -105,6 +109,17 @@ async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: 
     conversation = OpenConversation.pair(conversation_id, number, code, (prospect.phone, prospect.name),
                                          (advocate.phone, advocate.name))
     return conversation, notification
+
+
+def choose_number(usage: list[NumberUsage], placement: Placement) -> str:
+    """relay.choose_number among the numbers the placement allows (gateway/relay/assignment.py: never one
+    dedicated to someone else or assigned to a team unless asked). Raises Conflict no_unassigned_number."""
+    pool = assignment.eligible([NumberUse(n.phone, n.member, n.team_id) for n in usage], placement)
+    if not pool:
+        raise Conflict("no_unassigned_number", "every number of the community is dedicated to a member or assigned "
+                       "to a team: name one (proxy_number), or unassign one")
+    number, _shared = relay.choose_number(pool, [n.phone for n in usage if n.busy], {n.phone: n.open for n in usage})
+    return number
 
 
 def check_fits(text: str, room: int, field: str) -> None:

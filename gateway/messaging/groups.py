@@ -14,10 +14,11 @@ import structlog
 
 from gateway.carriers import InboundMessage
 from gateway.errors import Conflict, InvalidInput, NotFound
-from gateway.messaging.conversations import Conversations, Person, get, write_routes
+from gateway.messaging.conversations import Conversations, Person, choose_number, get, write_routes
 from gateway.messaging.inbound import KeywordHandler
 from gateway.relay import fanout
 from gateway.relay import rules as relay
+from gateway.relay.assignment import Placement
 from gateway.relay import segments
 from gateway.relay.phones import mask
 from gateway.routing.keys import OpenConversation
@@ -43,15 +44,18 @@ async def open_group(services: Conversations, community_id: int, people: Sequenc
 
 
 async def open_team(services: Conversations, community_id: int, customer: Person, members: Sequence[Person],
-                    style: TeamStyle, message: str) -> tuple[int, list[StoredOutbound]]:
+                    style: TeamStyle, message: str,
+                    placement: Placement = Placement()) -> tuple[int, list[StoredOutbound]]:
     """Open a one-to-group conversation: the customer wrote `message` (as a pair's prospect does on the web site)
-    and each member gets it as the notification of a new conversation. Returns its id and the notifications."""
+    and each member gets it as the notification of a new conversation. Returns its id and the notifications.
+    placement.team_id: a team's inbox conversation (on the team's number, or the one named)."""
     cast = [(customer, ParticipantRole.CUSTOMER), *((member, ParticipantRole.MEMBER) for member in members)]
-    return await _open(services, community_id, ConversationShape.ONE_TO_GROUP, style, cast, message)
+    return await _open(services, community_id, ConversationShape.ONE_TO_GROUP, style, cast, message, placement)
 
 
 async def _open(services: Conversations, community_id: int, shape: ConversationShape, style: TeamStyle | None,
-                cast: list[tuple[Person, ParticipantRole]], message: str) -> tuple[int, list[StoredOutbound]]:
+                cast: list[tuple[Person, ParticipantRole]], message: str,
+                placement: Placement = Placement()) -> tuple[int, list[StoredOutbound]]:
     if len({person.phone for person, _ in cast}) < len(cast):
         raise InvalidInput("same_participant", "each participant must have a different phone number")
     async with services.db.acquire() as conn, conn.transaction():
@@ -60,7 +64,7 @@ async def _open(services: Conversations, community_id: int, shape: ConversationS
             raise NotFound("community_not_found", f"no community {community_id}")
         outside = [person for person, role in cast if role != ParticipantRole.MEMBER or shape == ConversationShape.GROUP]
         await _check_verified(conn, community.id, community.require_verification, outside)
-        conversation = await _store(conn, community, shape, style, cast)
+        conversation = await _store(conn, community, shape, style, cast, placement)
         notices = await _greet(conn, community, conversation, message)
     await services.routes.add(conversation)
     await _dispatch(services, conversation, notices)
@@ -80,7 +84,8 @@ async def _check_verified(conn: asyncpg.Connection, community_id: int, required:
 
 
 async def _store(conn: asyncpg.Connection, community: LockedCommunity, shape: ConversationShape,
-                 style: TeamStyle | None, cast: list[tuple[Person, ParticipantRole]]) -> OpenConversation:
+                 style: TeamStyle | None, cast: list[tuple[Person, ParticipantRole]],
+                 placement: Placement) -> OpenConversation:
     """Inside the community's lock: the participants, the number (one none of them is busy on, if any) and code."""
     ids = [await conversation_storage.upsert_participant(conn, community_id=community.id, phone=person.phone,
                                                          name=person.name) for person, _ in cast]
@@ -88,13 +93,12 @@ async def _store(conn: asyncpg.Connection, community: LockedCommunity, shape: Co
     if not usage:
         raise Conflict("community_has_no_numbers", "the community owns no phone numbers")
     await _not_a_proxy(conn, [person.phone for person, _ in cast])
-    number, _shared = relay.choose_number([n.phone for n in usage], [n.phone for n in usage if n.busy],
-                                          {n.phone: n.open for n in usage})
+    number = choose_number(usage, placement)
     code = relay.new_code(await conversation_storage.open_codes_on_number(conn, proxy=number))
     roles = [role for _, role in cast]
     conversation_id = await storage.insert_conversation_of_several(
         conn, community_id=community.id, proxy=number, shape=shape, team_style=style, participant_ids=ids,
-        roles=roles, code=code)
+        roles=roles, code=code, team_id=placement.team_id)
     return OpenConversation(conversation_id, number, code, [p.phone for p, _ in cast], [p.name for p, _ in cast],
                             roles, shape, style)
 

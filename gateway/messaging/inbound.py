@@ -36,6 +36,11 @@ log = structlog.get_logger(__name__)
 # Handles STOP, START or HELP (compliance.handle_keyword): (the text, sender, proxy, keyword kind, the word as
 # written) -> the outcome.
 KeywordHandler = Callable[[InboundMessage, str, str, str, str], Awaitable[str]]
+# Opens a conversation for a text from someone with none on the number, when the number is a member's or a team's
+# (gateway/messaging/strangers.py): (the receiver, the text, sender, proxy) -> the outcome; None: nothing opened
+# (the out-of-session URL or the auto-reply take it); LOOK_AGAIN: another text opened one meanwhile.
+StrangerHandler = Callable[..., Awaitable[str | None]]
+LOOK_AGAIN = "look_again"
 
 MEDIA_NOTICE = ("Pictures and other media can't be relayed yet: only the text of your messages reaches the "
                 "person you're talking with.")
@@ -55,6 +60,7 @@ class Receiver:
     # Set when a text stored here waits for a community's intercept or out-of-session URL: wakes this process's
     # callback loop (gateway/platform/callbacks.py) without waiting for its next look.
     callbacks_due: asyncio.Event = field(default_factory=asyncio.Event)
+    strangers: StrangerHandler | None = None
 
 
 def normalise(number: str) -> str:
@@ -78,8 +84,9 @@ async def receive(receiver: Receiver, sms: InboundMessage) -> str:
     if keyword is not None and await _is_keyword(receiver, keyword.kind, sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.
         return await receiver.keywords(sms, sender, proxy, keyword.kind, keyword.word)
-    for attempt in range(2):
-        # A second look, after Redis named a closed conversation, asks Postgres only.
+    for attempt in range(3):
+        # A second look, after Redis named a closed conversation or a stranger's was opened meanwhile, asks Postgres
+        # only.
         lookup = await receiver.routes.lookup(proxy, sender, fresh=attempt > 0)
         decision = await _decide(receiver, lookup, sender, proxy, sms.body)
         if isinstance(decision, relay.Forward):
@@ -95,7 +102,10 @@ async def receive(receiver: Receiver, sms: InboundMessage) -> str:
             return await _reply(receiver, sms, sender, proxy, relay.help_body(decision.code, decision.entries),
                                 MessageKind.HELP)
         else:
-            break
+            opened = receiver.strangers and await receiver.strangers(receiver, sms, sender, proxy)
+            if opened != LOOK_AGAIN:
+                return opened or await _reply(receiver, sms, sender, proxy, receiver.unrouted_reply,
+                                              MessageKind.AUTO_REPLY)
     return await _reply(receiver, sms, sender, proxy, receiver.unrouted_reply, MessageKind.AUTO_REPLY)
 
 
@@ -130,15 +140,29 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     stored."""
     entry = decision.entry
     copies = await relayed_copies(receiver, proxy, entry, decision.body, sender)
+    stored = await storage.store_relayed(receiver.store_relayed, relay_params(entry, sms, sender, proxy, copies))
+    if not stored.conversation_open:
+        return None
+    return await relayed(receiver, sms, sender, proxy, entry, copies, stored)
+
+
+def relay_params(entry: relay.RouteEntry, sms: InboundMessage, sender: str, proxy: str,
+                 copies: list[tuple[str, list[str]]]) -> StoreRelayed:
+    """store_relayed_message.sql's parameters for this text and its copies."""
     recipients = [phone for phone, parts in copies for _ in parts]
     parts = [part for _, phone_parts in copies for part in phone_parts]
     # Media is not relayed yet (a later issue): the sender learns it once a day rather than never.
     notice = MEDIA_NOTICE if sms.media_urls else ""
-    stored = await storage.store_relayed(receiver.store_relayed, StoreRelayed(
-        entry.conversation_id, sender, proxy, sms.body, list(sms.media_urls), sms.sid, recipients, parts,
-        segments.count(sms.body), [segments.count(part) for part in parts], notice, segments.count(notice)))
-    if not stored.conversation_open:
-        return None
+    return StoreRelayed(entry.conversation_id, sender, proxy, sms.body, list(sms.media_urls), sms.sid, recipients,
+                        parts, segments.count(sms.body), [segments.count(part) for part in parts], notice,
+                        segments.count(notice))
+
+
+async def relayed(receiver: Receiver, sms: InboundMessage, sender: str, proxy: str, entry: relay.RouteEntry,
+                  copies: list[tuple[str, list[str]]], stored: StoredRelay) -> InboundOutcome:
+    """Queue what store_relayed_message.sql stored for a text (its copies, the media notice), or leave the copies
+    held for the intercept; the outcome."""
+    recipients = [phone for phone, parts in copies for _ in parts]
     structlog.contextvars.bind_contextvars(conversation_id=entry.conversation_id)
     if stored.inbound_id is None:
         log.info("inbound_duplicate_ignored")
@@ -146,7 +170,7 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     structlog.contextvars.bind_contextvars(message_id=stored.inbound_id)
     if stored.notice is not None:
         await receiver.dispatcher.dispatch(stored.notice, Priority.RELAY, proxy)
-    if not parts:
+    if not recipients:
         log.info("message_not_relayed", reason="media_only" if sms.media_urls else "empty")
         return InboundOutcome.NOT_RELAYED
     if stored.intercept_id is not None:
@@ -157,7 +181,7 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     if not queued:
         return InboundOutcome.BLOCKED
     receiver.metrics.relayed.inc()
-    log.info("message_relayed", relayed_message_id=stored.relayed[0].id, parts=len(parts),
+    log.info("message_relayed", relayed_message_id=stored.relayed[0].id, parts=len(recipients),
              to=mask(entry.recipient) if len(copies) == 1 else f"{len(copies)} recipients")
     return InboundOutcome.RELAYED
 

@@ -13,7 +13,7 @@ from gateway.compliance import limits
 from gateway.config import LimitsSettings
 from gateway.errors import Conflict, NotFound
 from gateway.relay.phones import mask
-from gateway.storage import communities as rows, contacts as contact_rows, conversations
+from gateway.storage import communities as rows, contacts as contact_rows, conversations, teams
 from gateway.storage.communities import AllowedNumber, Community
 from gateway.storage.contacts import Contact
 from gateway.storage.db import Executor
@@ -119,6 +119,9 @@ async def add_number(pool: asyncpg.Pool, community_id: int, phone: str, carrier:
             # A start refuses a participant on one of our numbers (participant_is_proxy); so does adding one.
             raise Conflict("number_in_use", f"{in_use} open conversation(s) have {phone} as a participant",
                            open_conversations=in_use)
+        if await teams.count_member_roles_of_phone(conn, phone=phone):
+            raise Conflict("number_in_use", f"{phone} is a team member or a dedicated number's member",
+                           open_conversations=0)
         if not await rows.add_number(conn, community_id=community_id, phone=phone, carrier=carrier):
             raise Conflict("number_taken", f"{phone} already belongs to a community")
     log.info("number_added", community_id=community_id, number=mask(phone), carrier=carrier)

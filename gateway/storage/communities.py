@@ -53,6 +53,7 @@ class Community:
     numbers: list[str]  # E.164, sorted
     number_carriers: list[str | None]  # each number's carrier, in the same order; None: the gateway's default
     open_conversations: int
+    dedicated_numbers_shared: bool = False  # other members may start conversations from a dedicated number
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Community:
@@ -98,6 +99,8 @@ class NumberUsage:
     phone: str
     open: int
     busy: bool
+    member: str | None = None  # a dedicated number's member phone (migration 0022)
+    team_id: int | None = None  # the team it is assigned to
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +187,7 @@ async def number_usage(db: Executor, *, community_id: int, participant_ids: list
     """Each of the community's numbers (pool_usage.sql): its open conversations, and busy when one of
     participant_ids has an open conversation on it (conversation creation and code sends choose by it)."""
     rows = await db.fetch(QUERIES.pool_usage, community_id, participant_ids)
-    return [NumberUsage(row["phone"], row["open"], row["busy"]) for row in rows]
+    return [NumberUsage(row["phone"], row["open"], row["busy"], row["member_phone"], row["team_id"]) for row in rows]
 
 
 async def list_allowed_numbers(db: Executor, *, community_id: int) -> list[AllowedNumber]:

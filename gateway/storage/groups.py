@@ -24,10 +24,11 @@ class LockedConversation(NamedTuple):
 
 async def insert_conversation_of_several(db: Executor, *, community_id: int, proxy: str, shape: ConversationShape,
                                          team_style: TeamStyle | None, participant_ids: list[int],
-                                         roles: list[ParticipantRole], code: str) -> int:
-    """A new open one_to_group or group conversation with its participants in order; its id."""
+                                         roles: list[ParticipantRole], code: str, team_id: int | None = None) -> int:
+    """A new open one_to_group or group conversation with its participants in order; its id. team_id: the team
+    whose inbox it is."""
     return await db.fetchval(QUERIES.insert_conversation_of_several, community_id, proxy, shape, team_style,
-                             participant_ids, roles, code)
+                             participant_ids, roles, code, team_id)
 
 
 async def lock_conversation(db: Executor, *, conversation_id: int) -> LockedConversation | None:

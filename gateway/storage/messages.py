@@ -139,7 +139,16 @@ class StoredRelay(NamedTuple):
 
 async def store_relayed(batch: Batched[StoreRelayed], params: StoreRelayed) -> StoredRelay:
     """The inbound message, its relayed parts (queued or blocked) and the media notice, in one statement."""
-    row = await batch.fetchrow(params)
+    return _stored_relay(await batch.fetchrow(params), params)
+
+
+async def store_relayed_in(conn: Executor, params: StoreRelayed) -> StoredRelay:
+    """store_relayed, in the caller's transaction (a stranger's text with the conversation it opens,
+    gateway/messaging/strangers.py)."""
+    return _stored_relay(await conn.fetchrow(QUERIES.store_relayed_message, *params), params)
+
+
+def _stored_relay(row, params: StoreRelayed) -> StoredRelay:
     relayed = tuple(StoredOutbound(*message) for message in zip(
         row["outbound_ids"], map(MessageStatus, row["outbound_statuses"]), row["outbound_reasons"],
         row["outbound_segments"]))

@@ -16,7 +16,9 @@ from gateway.config import VerificationSettings
 from gateway.errors import Conflict, InvalidInput, LimitReached, NotFound
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.metrics import Metrics
+from gateway.relay import assignment
 from gateway.relay import rules as relay
+from gateway.relay.assignment import NumberUse, Placement
 from gateway.relay import segments
 from gateway.relay.phones import mask
 from gateway.storage import communities as community_rows, messages, verifications
@@ -76,7 +78,10 @@ class Verifier:
                 conn, community_id=community.id, phone=phone, ttl_minutes=config.ttl_minutes,
                 code_hash=code_hash(self.code_key, community.id, phone, code))
             usage = await community_rows.number_usage(conn, community_id=community.id, participant_ids=[])
-            sender, _ = relay.choose_number([n.phone for n in usage], [], {n.phone: n.open for n in usage})
+            # An unassigned number when there is one: a reply to a code from a dedicated or a team's number would
+            # open a conversation with that member or team (gateway/relay/assignment.py).
+            pool = assignment.eligible([NumberUse(n.phone, n.member, n.team_id) for n in usage], Placement())
+            sender, _ = relay.choose_number(pool or [n.phone for n in usage], [], {n.phone: n.open for n in usage})
             body = f"{MASK} is your {community.name} verification code."
             message = await messages.insert_outbound_message(
                 conn, community_id=community.id, conversation_id=None, kind=MessageKind.VERIFICATION,

@@ -1,9 +1,11 @@
 -- A new open conversation of several (shape $3: one_to_group or group; team style $4, null for a group) with its
 -- participants $5 (ids, in order; the first two also fill prospect_id and advocate_id, migration 0020) and their
--- roles $6, and its conversation.opened event where the community has somewhere to send it.
+-- roles $6, and its conversation.opened event where the community has somewhere to send it. $8: the team whose
+-- inbox it is (null: none; migration 0022).
 WITH opened AS (
-    INSERT INTO conversations (community_id, proxy_number, shape, team_style, prospect_id, advocate_id, code)
-    VALUES ($1, $2, $3, $4, ($5::bigint[])[1], ($5::bigint[])[2], $7)
+    INSERT INTO conversations (community_id, proxy_number, shape, team_style, prospect_id, advocate_id, code,
+                               team_id)
+    VALUES ($1, $2, $3, $4, ($5::bigint[])[1], ($5::bigint[])[2], $7, $8)
     RETURNING id, community_id, proxy_number, code, shape
 ), people AS (
     INSERT INTO conversation_participants (conversation_id, participant_id, role)

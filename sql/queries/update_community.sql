@@ -39,6 +39,9 @@ UPDATE communities SET
                                ELSE daily_limit_ceiling END,
     monthly_limit = CASE WHEN $2::jsonb ? 'monthly_limit' THEN ($2::jsonb->>'monthly_limit')::int
                          ELSE monthly_limit END,
+    dedicated_numbers_shared = CASE WHEN $2::jsonb ? 'dedicated_numbers_shared'
+                                    THEN ($2::jsonb->>'dedicated_numbers_shared')::boolean
+                                    ELSE dedicated_numbers_shared END,
     -- A new community's first day is today, in its time zone, begun at that local midnight. A later change of
     -- time zone leaves the day as it is: the count follows it, and the next reset obeys reset_daily_limits.
     current_day = coalesce(current_day, (now() AT TIME ZONE coalesce($2::jsonb->>'timezone', timezone))::date),
