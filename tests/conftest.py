@@ -119,7 +119,9 @@ async def _serve(aiohttp_server, fake, path: str = ""):
 
 @pytest.fixture
 async def fake_twilio(aiohttp_server) -> FakeTwilio:
-    return await _serve(aiohttp_server, FakeTwilio())
+    fake = await _serve(aiohttp_server, FakeTwilio())
+    fake.media.url = fake.url  # its media is on its API's host, as Twilio's is
+    return fake
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from gateway.messaging.conversations import Person
 from gateway.storage import messages as storage
 from gateway.storage.messages import Message, StoredOutbound
 from gateway.errors import Conflict, NotFound
-from gateway.keys import CONVERSATIONS, DISPATCHER, LINE_TYPES, POOL
+from gateway.keys import CONVERSATIONS, DISPATCHER, LINE_TYPES, MEDIA, POOL
+from gateway.api.media import attachments
 from gateway.vocabulary import BlockReason, HoldReason, MessageStatus
 from gateway.verification.line_types import LineTypes
 from gateway.api.validation import path_id
@@ -139,4 +140,5 @@ async def get_message(request: web.Request) -> types.Message:
     db = request.app[POOL]
     message = await _message(db, path_id(request))
     events = await storage.list_message_events(db, message_id=message.id)
-    return render.message(message, types.MessageWithHistory, history=render.history(events))
+    return render.message(message, types.MessageWithHistory, history=render.history(events),
+                          media=await attachments(request.app[MEDIA], message.id))

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
+from gateway.api.media_types import Attachment
 
 from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationShape, ConversationStatus, Direction, Dnd, EventType, HoldReason,
                                 LineType, MessageKind, MessageStatus, Preference, UnknownLineType,
@@ -261,6 +262,7 @@ class StatusChange(Struct):
 
 class MessageWithHistory(Message, kw_only=True):
     history: list[StatusChange]
+    media: list[Attachment] = []  # its pictures (gateway/api/media_types.py)
 
 
 class Messages(Struct):

@@ -22,7 +22,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
-from urllib.parse import parse_qs, quote, urlparse, urlunparse
+from urllib.parse import parse_qs, quote, urlparse, urlsplit, urlunparse
 
 import aiohttp
 
@@ -251,12 +251,18 @@ class PlivoCarrier(Carrier):
     inbound_path = "/webhooks/plivo/sms"
     status_path = "/webhooks/plivo/status"
     error_codes = ERROR_CODES
+    sends_mms = True
 
     def __init__(self, settings: Settings, config: Config) -> None:
         self.auth_token = settings.auth_token
+        self.api_host = urlsplit(settings.api_base).netloc
         self.url = f"{settings.api_base.rstrip('/')}/v1/Account/{quote(settings.auth_id, safe='')}/Message/"
         self.headers = basic_auth(settings.auth_id, settings.auth_token)
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
+
+    def media_headers(self, url: str) -> Mapping[str, str]:
+        """Plivo's media URLs (api.plivo.com/v1/Account/{auth_id}/Media/...) take the API's Basic credentials."""
+        return self.headers if urlsplit(url).netloc == self.api_host else {}
 
     def verify(self, request: RawRequest) -> bool:
         return verify_params(self.auth_token, request.url, read_params(request), request.headers)
@@ -271,6 +277,8 @@ class PlivoCarrier(Carrier):
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
         payload = {"src": message.from_number, "dst": message.to_number, "text": message.body,
                    "url": status_callback, "method": "POST"}
+        if message.media_urls:
+            payload |= {"type": "mms", "media_urls": list(message.media_urls)}
         return await send_request(self.resources.session, "POST", self.url, _result, json=payload,
                                   headers=self.headers, timeout=self.timeout)
 

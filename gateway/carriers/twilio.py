@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import structlog
 
-from gateway.carriers._http import FORM_HEADERS, Form, basic_auth, form_body, lookup_json, read_form, send_request
+from gateway.carriers._http import (FORM_HEADERS, NETWORK_ERRORS, Form, basic_auth, form_body, lookup_json, read_form,
+                                    send_request)
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, NotANumber,
                                    OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate, WebhookReply)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
@@ -183,18 +184,40 @@ class TwilioCarrier(TwilioWire):
     inbound_path = "/webhooks/twilio/sms"
     status_path = "/webhooks/twilio/status"
 
+    sends_mms = True
+
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.auth_token)
         self.url = f"{settings.api_base.rstrip('/')}/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
-        self.headers = basic_auth(settings.account_sid, settings.auth_token) | FORM_HEADERS
+        self.auth = basic_auth(settings.account_sid, settings.auth_token)
+        self.headers = self.auth | FORM_HEADERS
+        self.api_host = urlsplit(settings.api_base).netloc
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
-        form = {"From": message.from_number, "To": message.to_number, "Body": message.body,
-                "StatusCallback": status_callback}
+        form = [("From", message.from_number), ("To", message.to_number), ("Body", message.body),
+                ("StatusCallback", status_callback), *(("MediaUrl", url) for url in message.media_urls)]
         return await send_request(self.resources.session, "POST", self.url, _result, data=form_body(form),
                                   headers=self.headers,
                                   timeout=self.timeout)
+
+
+    def media_headers(self, url: str) -> Mapping[str, str]:
+        """MediaUrlN is on Twilio's API (which redirects to the file): Basic auth there, when the account requires
+        it for media; nothing for any other host (the redirect's target is a signed URL of its own)."""
+        return self.auth if urlsplit(url).netloc == self.api_host else {}
+
+    async def delete_media(self, url: str) -> bool:
+        """DELETE on the Media resource (MediaUrlN is .../Messages/{MM}/Media/{ME}): 204 when gone."""
+        if urlsplit(url).netloc != self.api_host:
+            return False
+        try:
+            async with self.resources.session.delete(url if url.endswith(".json") else url + ".json",
+                                                     headers=self.auth, allow_redirects=False,
+                                                     timeout=self.timeout) as response:
+                return response.status in (204, 404)
+        except NETWORK_ERRORS:
+            return False
 
 
 def _result(status: int, payload: dict) -> SendResult:

@@ -14,6 +14,7 @@ from gateway.compliance import keywords
 from gateway.errors import InvalidInput
 from gateway.messaging.dispatch import Dispatcher
 from gateway.messaging.conversations import write_routes
+from gateway.media import rules as media_rules
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
 from gateway.relay import fanout
@@ -37,9 +38,6 @@ log = structlog.get_logger(__name__)
 # written) -> the outcome.
 KeywordHandler = Callable[[InboundMessage, str, str, str, str], Awaitable[str]]
 
-MEDIA_NOTICE = ("Pictures and other media can't be relayed yet: only the text of your messages reaches the "
-                "person you're talking with.")
-
 
 @dataclass(frozen=True)
 class Receiver:
@@ -55,6 +53,8 @@ class Receiver:
     # Set when a text stored here waits for a community's intercept or out-of-session URL: wakes this process's
     # callback loop (gateway/platform/callbacks.py) without waiting for its next look.
     callbacks_due: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when a text stored here has attachments to fetch: wakes this process's fetcher (gateway/media/fetching.py).
+    media_due: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def normalise(number: str) -> str:
@@ -129,11 +129,12 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     picture alone, "#K3" alone). None when the conversation was closed meanwhile (the route was stale): nothing
     stored."""
     entry = decision.entry
-    copies = await relayed_copies(receiver, proxy, entry, decision.body, sender)
+    # A picture alone relays a word saying so: its copies then carry the picture (gateway/media).
+    body = media_rules.caption(decision.body, len(sms.media_urls))
+    copies = await relayed_copies(receiver, proxy, entry, body, sender)
     recipients = [phone for phone, parts in copies for _ in parts]
     parts = [part for _, phone_parts in copies for part in phone_parts]
-    # Media is not relayed yet (a later issue): the sender learns it once a day rather than never.
-    notice = MEDIA_NOTICE if sms.media_urls else ""
+    notice = ""  # what of the media is refused is told once it is fetched (gateway/media/fetching.py)
     stored = await storage.store_relayed(receiver.store_relayed, StoreRelayed(
         entry.conversation_id, sender, proxy, sms.body, list(sms.media_urls), sms.sid, recipients, parts,
         segments.count(sms.body), [segments.count(part) for part in parts], notice, segments.count(notice)))
@@ -151,6 +152,10 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
         return InboundOutcome.NOT_RELAYED
     if stored.intercept_id is not None:
         return _intercepting(receiver, stored.relayed, stored.intercept_id)
+    if sms.media_urls:
+        receiver.media_due.set()  # the copies are held until the media is fetched, then queued from there
+        log.info("message_awaiting_media", attachments=len(sms.media_urls), parts=len(parts))
+        return InboundOutcome.AWAITING_MEDIA
     queued = await _queue(receiver, stored, proxy, entry.conversation_id)
     if set(recipients) == {sender}:
         return InboundOutcome.HELP_SENT  # claim style: another member has it; the sender was told who
