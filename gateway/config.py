@@ -133,6 +133,8 @@ class MediaSettings:
 
     content_types: str = ("image/*,video/mp4,video/3gpp,video/quicktime,audio/mpeg,audio/mp4,audio/amr,"
                           "audio/ogg,text/vcard,text/x-vcard,application/pdf")  # comma-separated; "type/*" for all
+    # Hosts (and their subdomains) media is fetched from, comma-separated; "": each carrier's own (media_hosts).
+    fetch_hosts: str = ""
     max_file_bytes: int = 5_000_000
     max_message_bytes: int = 5_000_000
     fetch_timeout: float = 20.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, NamedTuple, Protocol, Sequence
+from urllib.parse import urlsplit
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -174,6 +175,9 @@ class Carrier:
     api_prefix: str | None = None  # where its extra routes() act for the operator: they need the API token, as /v1/
     webhook_methods: Sequence[str] = ("POST",)  # the HTTP methods its webhooks arrive by (some call with GET)
     sends_mms: bool = False  # whether send puts OutboundSms.media_urls in its wire format (else: a link in an SMS)
+    # The hosts (and their subdomains) its inbound media URLs are on: the gateway fetches from nowhere else (unless
+    # media.fetch_hosts says otherwise), so a URL in a payload never makes it ask an internal address.
+    media_hosts: Sequence[str] = ()
 
     def callback_url(self, public_url: str, message_id: int) -> str:
         """Where this carrier posts the statuses of one message: public_url (config, no trailing slash) + its
@@ -222,10 +226,14 @@ class Carrier:
         Never raises for the carrier's answers or its network: RetryLater (try again), Rejected (never)."""
         raise NotImplementedError
 
+    # Credentials its media URLs on its own API need (e.g. Basic auth), and that API's base URL.
+    media_auth: Mapping[str, str] = {}
+    media_api: str = ""
+
     def media_headers(self, url: str) -> Mapping[str, str]:
-        """The headers (credentials) fetching one of its inbound media URLs needs; only for its own API's host, so
-        that a URL pointing elsewhere never gets them. Default: none (the carrier's URLs are public)."""
-        return {}
+        """The headers fetching one of its inbound media URLs needs: media_auth, only on its own API's host
+        (media_api's), so that a URL pointing elsewhere (a redirect's file store) never gets them."""
+        return self.media_auth if self.media_api and urlsplit(url).netloc == urlsplit(self.media_api).netloc else {}
 
     async def delete_media(self, url: str) -> bool:
         """Delete the carrier's copy of an inbound attachment once the gateway keeps it, where its API allows;

@@ -22,7 +22,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
-from urllib.parse import parse_qs, quote, urlparse, urlsplit, urlunparse
+from urllib.parse import parse_qs, quote, urlparse, urlunparse
 
 import aiohttp
 
@@ -252,17 +252,14 @@ class PlivoCarrier(Carrier):
     status_path = "/webhooks/plivo/status"
     error_codes = ERROR_CODES
     sends_mms = True
+    media_hosts = ("plivo.com",)  # api.plivo.com/v1/Account/{auth_id}/Media/... and media.plivo.com
 
     def __init__(self, settings: Settings, config: Config) -> None:
         self.auth_token = settings.auth_token
-        self.api_host = urlsplit(settings.api_base).netloc
+        self.media_api = settings.api_base
         self.url = f"{settings.api_base.rstrip('/')}/v1/Account/{quote(settings.auth_id, safe='')}/Message/"
-        self.headers = basic_auth(settings.auth_id, settings.auth_token)
+        self.headers = self.media_auth = basic_auth(settings.auth_id, settings.auth_token)  # its media takes them too
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
-
-    def media_headers(self, url: str) -> Mapping[str, str]:
-        """Plivo's media URLs (api.plivo.com/v1/Account/{auth_id}/Media/...) take the API's Basic credentials."""
-        return self.headers if urlsplit(url).netloc == self.api_host else {}
 
     def verify(self, request: RawRequest) -> bool:
         return verify_params(self.auth_token, request.url, read_params(request), request.headers)

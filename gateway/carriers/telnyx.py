@@ -247,6 +247,7 @@ class TelnyxCarrier(TelnyxWire):
     inbound media URLs are public (no credentials) and expire on Telnyx's side: none is deleted."""
 
     sends_mms = True
+    media_hosts = ("telnyx.com", "amazonaws.com")  # media_url: Telnyx's own, or a presigned file-store URL
 
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.public_key, settings.timestamp_tolerance)

@@ -185,13 +185,15 @@ class TwilioCarrier(TwilioWire):
     status_path = "/webhooks/twilio/status"
 
     sends_mms = True
+    media_hosts = ("twilio.com",)  # MediaUrlN: api.twilio.com, redirecting to its file store
 
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.auth_token)
         self.url = f"{settings.api_base.rstrip('/')}/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
-        self.auth = basic_auth(settings.account_sid, settings.auth_token)
+        # MediaUrlN is on its API (redirecting to the file): Basic auth there, where the account requires it.
+        self.auth = self.media_auth = basic_auth(settings.account_sid, settings.auth_token)
         self.headers = self.auth | FORM_HEADERS
-        self.api_host = urlsplit(settings.api_base).netloc
+        self.media_api = settings.api_base
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
@@ -202,14 +204,9 @@ class TwilioCarrier(TwilioWire):
                                   timeout=self.timeout)
 
 
-    def media_headers(self, url: str) -> Mapping[str, str]:
-        """MediaUrlN is on Twilio's API (which redirects to the file): Basic auth there, when the account requires
-        it for media; nothing for any other host (the redirect's target is a signed URL of its own)."""
-        return self.auth if urlsplit(url).netloc == self.api_host else {}
-
     async def delete_media(self, url: str) -> bool:
         """DELETE on the Media resource (MediaUrlN is .../Messages/{MM}/Media/{ME}): 204 when gone."""
-        if urlsplit(url).netloc != self.api_host:
+        if not self.media_headers(url):  # not on its API
             return False
         try:
             async with self.resources.session.delete(url if url.endswith(".json") else url + ".json",

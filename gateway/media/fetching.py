@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -23,6 +24,7 @@ from gateway.carriers import Carrier, Carriers
 from gateway.config import MediaSettings
 from gateway.media import rules
 from gateway.messaging.dispatch import Dispatcher
+from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import stop_if_cancelled
 from gateway.relay import segments
@@ -61,10 +63,12 @@ class Fetcher:
     due: asyncio.Event  # set when this process stores a text with media (Receiver.media_due)
     intercepts_due: asyncio.Event  # set when released copies wait for an intercept (Receiver.callbacks_due)
     limits: rules.Limits = field(init=False)
+    hosts: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.limits = rules.Limits(rules.parse_types(self.settings.content_types), self.settings.max_file_bytes,
                                    self.settings.max_message_bytes)
+        self.hosts = rules.parse_types(self.settings.fetch_hosts)  # empty: each carrier's media_hosts
 
     async def run(self) -> None:
         """Claim and fetch for as long as the task runs."""
@@ -98,6 +102,10 @@ class Fetcher:
         carrier = self.carriers.find(item.carrier or self.default_carrier)
         if carrier is None:
             return await self._retry(item, "carrier_not_served")
+        if not rules.may_fetch(item.source_url, self.hosts or tuple(carrier.media_hosts)):
+            log.warning("media_host_not_allowed", host=clip(urlsplit(item.source_url).hostname or "", 80))
+            await self._finish(item, None, None, (MediaRefusal.FETCH_FAILED, None), "host not in media.fetch_hosts")
+            return
         try:
             content_type, content = await self._download(carrier, item.source_url)
         except Oversized as exc:

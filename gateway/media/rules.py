@@ -5,6 +5,7 @@ tests/test_media_rules.py."""
 from __future__ import annotations
 
 from typing import NamedTuple, Sequence
+from urllib.parse import urlsplit
 
 from gateway.relay import segments
 from gateway.vocabulary import MediaRefusal
@@ -22,6 +23,15 @@ class Limits(NamedTuple):
 def parse_types(setting: str) -> tuple[str, ...]:
     """media.content_types, comma-separated, as lower-case types without parameters."""
     return tuple(t.strip().lower() for t in setting.split(",") if t.strip())
+
+
+def may_fetch(url: str, hosts: tuple[str, ...]) -> bool:
+    """Whether an inbound media URL is on one of media.fetch_hosts (or a subdomain), over HTTP(S): the carrier's
+    webhook is signed, but the gateway asks nothing of a host it was not told to (no fetch of internal addresses
+    through a URL in a payload)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme in ("http", "https") and any(host == h or host.endswith("." + h) for h in hosts)
 
 
 def caption(body: str, count: int) -> str:

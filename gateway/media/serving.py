@@ -22,7 +22,7 @@ from gateway.storage import media as storage
 from gateway.vocabulary import MediaState
 
 # Nothing a stored file or the page holds may run script or send the signed URL on as a Referer.
-FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'",
+FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'",
                 "Referrer-Policy": "no-referrer", "Cache-Control": "private, max-age=3600"}
 PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
                 "Content-Security-Policy": "default-src 'none'; img-src 'self'; media-src 'self'; style-src "

@@ -134,10 +134,10 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     copies = await relayed_copies(receiver, proxy, entry, body, sender)
     recipients = [phone for phone, parts in copies for _ in parts]
     parts = [part for _, phone_parts in copies for part in phone_parts]
-    notice = ""  # what of the media is refused is told once it is fetched (gateway/media/fetching.py)
+    # No notice ('', 0): what of the media is refused is told once it is fetched (gateway/media/fetching.py).
     stored = await storage.store_relayed(receiver.store_relayed, StoreRelayed(
         entry.conversation_id, sender, proxy, sms.body, list(sms.media_urls), sms.sid, recipients, parts,
-        segments.count(sms.body), [segments.count(part) for part in parts], notice, segments.count(notice)))
+        segments.count(sms.body), [segments.count(part) for part in parts], "", 0))
     if not stored.conversation_open:
         return None
     structlog.contextvars.bind_contextvars(conversation_id=entry.conversation_id)
@@ -153,9 +153,7 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     if stored.intercept_id is not None:
         return _intercepting(receiver, stored.relayed, stored.intercept_id)
     if sms.media_urls:
-        receiver.media_due.set()  # the copies are held until the media is fetched, then queued from there
-        log.info("message_awaiting_media", attachments=len(sms.media_urls), parts=len(parts))
-        return InboundOutcome.AWAITING_MEDIA
+        return _awaiting_media(receiver, len(sms.media_urls), len(parts))
     queued = await _queue(receiver, stored, proxy, entry.conversation_id)
     if set(recipients) == {sender}:
         return InboundOutcome.HELP_SENT  # claim style: another member has it; the sender was told who
@@ -165,6 +163,13 @@ async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: st
     log.info("message_relayed", relayed_message_id=stored.relayed[0].id, parts=len(parts),
              to=mask(entry.recipient) if len(copies) == 1 else f"{len(copies)} recipients")
     return InboundOutcome.RELAYED
+
+
+def _awaiting_media(receiver: Receiver, attachments: int, parts: int) -> InboundOutcome:
+    """The copies are held until the media is fetched, then queued from there (gateway/media/fetching.py)."""
+    receiver.media_due.set()
+    log.info("message_awaiting_media", attachments=attachments, parts=parts)
+    return InboundOutcome.AWAITING_MEDIA
 
 
 async def _queue(receiver: Receiver, stored: StoredRelay, proxy: str, conversation_id: int) -> bool:
