@@ -88,7 +88,8 @@ def refusal_notice(refused: Sequence[Refused], total: int, limits: Limits) -> st
         return ""
     reasons = "; ".join(f"{'#' + str(item.position) + ' ' if total > 1 else ''}{_why(item, limits)}"
                         for item in sorted(refused))
-    what = "Your picture wasn't" if total == 1 else f"{len(refused)} of your {total} pictures weren't"
+    verb = "wasn't" if len(refused) == 1 else "weren't"
+    what = f"Your picture {verb}" if total == 1 else f"{len(refused)} of your {total} pictures {verb}"
     return f"{what} relayed: {reasons}."
 
 
