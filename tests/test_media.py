@@ -2,9 +2,11 @@
 carrier fake (behind a redirect, with the carrier's credentials), kept in Postgres, relayed as an MMS from the
 gateway's own signed URLs, or as a link where MMS cannot go; refusals told once; the carrier's copy deleted."""
 
+import base64
 import hashlib
 import time
 
+from gateway.keys import MEDIA
 from gateway.media import signing
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 
@@ -165,7 +167,7 @@ async def test_signed_urls_refuse_a_tampered_or_expired_signature(start_gateway)
                      f"{base}/{media_id}/{'z' + expires}/{signature}"):
         status, body, _ = await _get(gateway, tampered)
         assert status == 403 and b'"code": "forbidden"' in body
-    key = gateway.client.app[__import__("gateway.keys", fromlist=["MEDIA"]).MEDIA].key
+    key = gateway.client.app[MEDIA].key
     expired = signing.sign(key, gateway.config.public_url, signing.FILE, int(media_id), -10)
     status, body, _ = await _get(gateway, expired)
     assert status == 410 and b'"code": "gone"' in body
@@ -185,3 +187,28 @@ async def test_retention_deletes_media_after_its_conversation_ended(start_gatewa
         return await db.fetchval("SELECT state = 'deleted' AND content IS NULL FROM message_media")
     await wait_for(deleted, what="the media deleted by retention")
     assert (await _get(gateway, sent["MediaUrl"][0]))[0] == 410
+
+
+async def test_the_sandbox_takes_pictures_for_the_walk_through(start_gateway):
+    """README "Pictures (MMS)": a picture sent as the sandbox's phone reaches the other phone's screen as an MMS."""
+    gateway = await start_gateway("sandbox", media=FAST)
+    community = await gateway.community()
+    await gateway.conversation(community["id"])
+    content = picture(5)
+    status, body = await gateway.call("POST", "/sandbox/inbound", {
+        "from": PAT, "to": PROXY, "body": "", "media": [
+            {"content_type": "image/png", "data": base64.b64encode(content).decode()}]})
+    assert (status, body["outcome"]) == (200, "awaiting_media"), body
+
+    async def screen():
+        _, shown = await gateway.call("GET", f"/sandbox/messages?phone={ALEX.replace('+', '%2B')}")
+        return [m for m in shown["messages"] if m["media_urls"]]
+    [mms_shown] = await wait_for(screen, what="the MMS on Alex's screen")
+    assert mms_shown["body"] == "(picture)"
+    assert (await _get(gateway, mms_shown["media_urls"][0]))[1] == content
+    # The sandbox's own copy (the "carrier's") is deleted once the gateway keeps the picture.
+    [inbound] = [m for m in await gateway.messages(1) if m["direction"] == "inbound"]
+    assert (await _get(gateway, inbound["media_urls"][0]))[0] == 404
+    status, refused = await gateway.call("POST", "/sandbox/inbound", {
+        "from": PAT, "to": PROXY, "body": "", "media": [{"content_type": "image/png", "data": "not base64!"}]})
+    assert (status, refused["error"]["code"]) == (422, "invalid_field")
