@@ -12,14 +12,17 @@ from __future__ import annotations
 import html
 import time
 
+import structlog
 from aiohttp import web
 
 from gateway.keys import MEDIA
 from gateway.media import signing
 from gateway.media.outgoing import Outgoing
-from gateway.ops.middleware import error_body
+from gateway.ops.middleware import error_body, logged_path
 from gateway.storage import media as storage
 from gateway.vocabulary import MediaState
+
+log = structlog.get_logger(__name__)
 
 # Nothing a stored file or the page holds may run script or send the signed URL on as a Referer.
 FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'",
@@ -35,6 +38,9 @@ def _checked(request: web.Request, kind: str) -> tuple[int, str] | web.Response:
     if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
         return error_body(404, "not_found", "no such media")
     check = signing.check(request.app[MEDIA].key, kind, int(raw_id), expires, signature)
+    if check != signing.Check.OK:
+        # The path without its signature (logged_path): a forged one may be a real one with a typo.
+        log.info("media_url_refused", check=check.value, path=logged_path(request))
     if check == signing.Check.FORGED:
         return error_body(403, "forbidden", "this link is not valid")
     if check == signing.Check.EXPIRED:
