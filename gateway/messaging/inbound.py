@@ -125,9 +125,9 @@ async def _is_keyword(receiver: Receiver, kind: str, sender: str, proxy: str) ->
 
 async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: str,
                  decision: relay.Forward) -> InboundOutcome | None:
-    """Store the message with its relayed copies, each recipient's parts in turn (none when it has no text: a
-    picture alone, "#K3" alone). None when the conversation was closed meanwhile (the route was stale): nothing
-    stored."""
+    """Store the message with its relayed copies, each recipient's parts in turn (none when it has no text: "#K3"
+    alone; a picture alone relays a caption). None when the conversation was closed meanwhile (the route was
+    stale): nothing stored."""
     entry = decision.entry
     # A picture alone relays a word saying so: its copies then carry the picture (gateway/media).
     body = media_rules.caption(decision.body, len(sms.media_urls))
