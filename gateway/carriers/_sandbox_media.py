@@ -38,6 +38,8 @@ async def keep(redis: aioredis.Redis, public_url: str, media: Any) -> tuple[str,
             content = base64.b64decode(item["data"], validate=True)
         except (binascii.Error, ValueError):
             raise InvalidInput("invalid_field", f"media[{n}].data: not base64") from None
+        if not content:
+            raise InvalidInput("invalid_field", f"media[{n}].data: empty")
         media_id = secrets.token_urlsafe(18)
         await redis.hset(_key(media_id), mapping={"type": item["content_type"], "data": base64.b64encode(content)})
         await redis.expire(_key(media_id), TTL)

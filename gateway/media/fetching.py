@@ -135,6 +135,8 @@ class Fetcher:
                     body += chunk
                     if len(body) > limit:
                         raise Oversized(len(body))
+                if not body:
+                    raise FetchFailed("carrier gave an empty file")
                 return rules.media_type(answer.headers.get("Content-Type")), bytes(body)
         except aiohttp.TooManyRedirects:
             raise FetchFailed("too many redirects") from None
