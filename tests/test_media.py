@@ -2,9 +2,12 @@
 carrier fake (behind a redirect, with the carrier's credentials), kept in Postgres, relayed as an MMS from the
 gateway's own signed URLs, or as a link where MMS cannot go; refusals told once; the carrier's copy deleted."""
 
+import asyncio
 import base64
 import hashlib
 import time
+
+import pytest
 
 from gateway.keys import MEDIA
 from gateway.media import signing
@@ -174,19 +177,30 @@ async def test_signed_urls_refuse_a_tampered_or_expired_signature(start_gateway)
     assert (await _get(gateway, good))[0] == 200
 
 
-async def test_retention_deletes_media_after_its_conversation_ended(start_gateway, db):
+@pytest.mark.parametrize("ended", ["closed", "expired"])
+async def test_retention_deletes_media_after_its_conversation_ended(start_gateway, db, ended):
     gateway, conversation = await _start(start_gateway, retention_days=30)
     url = gateway.carrier.media.add(picture(1), "image/png")
     await gateway.sms(PAT, PROXY, "keep me a while", extra=mms(url))
     sent = await wait_for(lambda: _sent_with_media(gateway, ALEX), what="the MMS to Alex")
-    assert (await gateway.call("POST", f"/v1/conversations/{conversation['id']}/close"))[0] == 200
+    if ended == "closed":
+        assert (await gateway.call("POST", f"/v1/conversations/{conversation['id']}/close"))[0] == 200
+    else:  # idle past its community's inactivity_days: the expiry task ends it
+        await db.execute("UPDATE conversations SET last_activity_at = now() - interval '40 days'")
+        await wait_for(lambda: _status(db, "expired"), what="the conversation expired")
     assert await db.fetchval("SELECT state FROM message_media") == "stored"  # ended today: kept for now
+    await asyncio.sleep(0.5)  # retention passes run meanwhile (tasks.expiry_interval) and keep it
+    assert await db.fetchval("SELECT state FROM message_media") == "stored"
     await db.execute("UPDATE conversations SET closed_at = now() - interval '31 days'")
 
     async def deleted():
         return await db.fetchval("SELECT state = 'deleted' AND content IS NULL FROM message_media")
     await wait_for(deleted, what="the media deleted by retention")
     assert (await _get(gateway, sent["MediaUrl"][0]))[0] == 410
+
+
+async def _status(db, status):
+    return await db.fetchval("SELECT status FROM conversations") == status
 
 
 async def test_the_sandbox_takes_pictures_for_the_walk_through(start_gateway):

@@ -1,9 +1,9 @@
--- Retention: the bytes of attachments whose conversation closed more than $1 days ago are deleted (the row stays,
--- state deleted, with its size and hash for the record), at most $2 a pass.
+-- Retention: the bytes of attachments whose conversation ended (closed or expired) more than $1 days ago are
+-- deleted (the row stays, state deleted, with its size and hash for the record), at most $2 a pass.
 WITH expired AS (
     SELECT mm.id FROM message_media mm
     JOIN messages m ON m.id = mm.message_id JOIN conversations c ON c.id = m.conversation_id
-    WHERE mm.state IN ('stored', 'refused', 'failed') AND c.status = 'closed'
+    WHERE mm.state IN ('stored', 'refused', 'failed') AND c.status <> 'open'
       AND c.closed_at < now() - make_interval(days => $1)
     LIMIT $2
     FOR UPDATE OF mm SKIP LOCKED
