@@ -226,3 +226,45 @@ async def test_the_sandbox_takes_pictures_for_the_walk_through(start_gateway):
     status, refused = await gateway.call("POST", "/sandbox/inbound", {
         "from": PAT, "to": PROXY, "body": "", "media": [{"content_type": "image/png", "data": "not base64!"}]})
     assert (status, refused["error"]["code"]) == (422, "invalid_field")
+
+
+async def test_the_platform_sends_pictures_it_uploaded(start_gateway, db):
+    gateway, conversation = await _start(start_gateway, max_file_bytes=5000)
+    files = [picture(1), picture(2)]
+    uploaded = []
+    for content in files:
+        status, body = await gateway.call("POST", "/v1/media", {
+            "community_id": conversation["community_id"], "content_type": "image/png",
+            "data": base64.b64encode(content).decode()})
+        assert status == 201, body
+        assert body["sha256"] == hashlib.sha256(content).hexdigest() and body["size"] == len(content)
+        uploaded.append(body["id"])
+    status, message = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
+                                         {"from": "advocate", "body": "Your keys", "media": uploaded[::-1]})
+    assert status == 201, message
+    sent = await wait_for(lambda: _sent_with_media(gateway, PAT), what="the MMS to Pat")
+    assert [(await _get(gateway, url))[1] for url in sent["MediaUrl"]] == files[::-1]  # in the order named
+    shown = (await gateway.message(message["id"]))["media"]
+    assert [m["id"] for m in shown] == uploaded[::-1]
+    # Used once: naming it again, or another community's, or none at all, stores nothing.
+    before = await db.fetchval("SELECT count(*) FROM messages")
+    for media in ([uploaded[0]], [999]):
+        status, body = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
+                                          {"from": "advocate", "body": "Again", "media": media})
+        assert (status, body["error"]["code"]) == (422, "invalid_field"), body
+    assert await db.fetchval("SELECT count(*) FROM messages") == before
+
+
+@pytest.mark.parametrize("upload, status, code", [
+    ({"content_type": "image/png", "data": "not base64!"}, 422, "invalid_field"),
+    ({"content_type": "application/x-msdownload", "data": base64.b64encode(b"MZ").decode()}, 422, "invalid_field"),
+    ({"content_type": "image/png", "data": base64.b64encode(b"x" * 6000).decode()}, 422, "invalid_field"),
+    ({"content_type": "image/png", "data": base64.b64encode(b"x" * 60000).decode()}, 413, "body_too_large"),
+    ({"content_type": "image", "data": "eA=="}, 422, "invalid_field"),
+    ({"community_id": 999, "content_type": "image/png", "data": "eA=="}, 404, "community_not_found"),
+])
+async def test_an_upload_is_refused_whole(start_gateway, db, upload, status, code):
+    gateway, conversation = await _start(start_gateway, max_file_bytes=5000)
+    answer, body = await gateway.call("POST", "/v1/media", {"community_id": conversation["community_id"], **upload})
+    assert (answer, body["error"]["code"]) == (status, code), body
+    assert await db.fetchval("SELECT count(*) FROM message_media") == 0

@@ -77,7 +77,7 @@ async def list_messages(request: web.Request, query: types.Page) -> types.Messag
 async def write(request: web.Request, body: types.NewMessage) -> types.Message:
     """Text one party of a conversation, as from the other"""
     services = request.app[CONVERSATIONS]
-    message_id = await conversations.write(services, path_id(request), body.from_, body.body)
+    message_id = await conversations.write(services, path_id(request), body.from_, body.body, body.media)
     message = await _message(services.db, message_id)
     refuse_if_unwanted(message)
     return render.message(message)

@@ -3,7 +3,9 @@ GET /v1/messages/{id}/media show it."""
 
 from __future__ import annotations
 
-from msgspec import Struct
+from typing import Annotated
+
+from msgspec import Meta, Struct
 
 from gateway.vocabulary import MediaRefusal, MediaState
 
@@ -24,3 +26,13 @@ class Attachment(Struct):
 
 class Attachments(Struct):
     media: list[Attachment]
+
+
+class Upload(Struct, forbid_unknown_fields=True):
+    """A picture for a message the platform will send: its bytes in base64 (the whole request within
+    server.max_body_bytes; the picture within media.max_file_bytes and of a type in media.content_types)."""
+
+    community_id: Annotated[int, Meta(ge=0, lt=2 ** 62)]
+    content_type: Annotated[str, Meta(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+$",
+                                      examples=["image/jpeg"])]
+    data: Annotated[str, Meta(min_length=1, description="the bytes, base64")]

@@ -29,8 +29,8 @@ OWNED = {
     "/v1/messages/{id}": ("message", "message_not_found"),
     "/v1/verifications/{id}": ("verification", "verification_not_found"),
 }
-# Routes whose body names the community: POST /v1/conversations and POST /v1/verifications.
-NAMED_IN_BODY = frozenset({"/v1/conversations", "/v1/verifications"})
+# Routes whose body names the community: POST /v1/conversations, /v1/verifications and /v1/media.
+NAMED_IN_BODY = frozenset({"/v1/conversations", "/v1/verifications", "/v1/media"})
 # Lists: each shows only the communities the token reaches (handlers filter with `communities`).
 LISTS = frozenset({"/v1/communities", "/v1/conversations", "/v1/messages", "/v1/verifications"})
 

@@ -115,6 +115,7 @@ class NewConversation(Strict):
 class NewMessage(Strict, rename={"from_": "from"}):
     from_: Literal["prospect", "advocate"]
     body: Body
+    media: Annotated[list[Id], Meta(max_length=10, description="uploads (POST /v1/media) sent with it")] = []
 
 
 class Closing(Strict):

@@ -136,3 +136,15 @@ async def find_content(db: Executor, *, media_id: int) -> Content | None:
 async def delete_expired(db: Executor, *, retention_days: int, limit: int) -> int:
     """Delete the bytes of attachments whose conversation closed over retention_days ago; how many."""
     return await db.fetchval(QUERIES.delete_expired_media, retention_days, limit)
+
+
+async def store_upload(db: Executor, *, community_id: int, content_type: str, content: bytes,
+                       sha256: str) -> Attachment:
+    """Keep a platform's upload for its community until a message names it."""
+    r = await db.fetchrow(QUERIES.store_uploaded_media, community_id, content_type, len(content), sha256, content)
+    return Attachment(r["id"], r["position"], MediaState(r["state"]), None, r["content_type"], r["size"], r["sha256"])
+
+
+async def attach_uploads(db: Executor, *, message_id: int, community_id: int, media_ids: list[int]) -> int:
+    """Make the community's unused uploads the message's pictures, in order; how many were attached."""
+    return await db.fetchval(QUERIES.attach_uploaded_media, message_id, community_id, media_ids)

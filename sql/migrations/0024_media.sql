@@ -3,9 +3,12 @@
 -- process (a lease: due_at moves past the fetch's time when it is claimed, so a process killed mid-fetch leaves
 -- it to another once that passes). Then 'stored' (content and its SHA-256 kept here, in Postgres, so every
 -- process can serve it), 'refused' (a type or size over the limits) or 'failed' (the carrier never gave it).
+-- A platform's upload (POST /v1/media) is a row too, stored at once, of its community and no message until a
+-- message it sends names it (then message_id is that message).
 CREATE TABLE message_media (
     id             bigserial PRIMARY KEY,
-    message_id     bigint NOT NULL REFERENCES messages (id),
+    message_id     bigint REFERENCES messages (id),
+    community_id   bigint REFERENCES communities (id),
     position       integer NOT NULL,
     source_url     text,  -- the carrier's URL; null once the carrier's copy is fetched (never logged)
     state          text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'stored', 'refused', 'failed',
@@ -20,7 +23,8 @@ CREATE TABLE message_media (
     last_error     text,
     created_at     timestamptz NOT NULL DEFAULT now(),
     finished_at    timestamptz,
-    UNIQUE (message_id, position)
+    UNIQUE (message_id, position),
+    CHECK (message_id IS NOT NULL OR community_id IS NOT NULL)
 );
 CREATE INDEX message_media_due ON message_media (due_at) WHERE state = 'pending';
 CREATE INDEX message_media_stored ON message_media (message_id) WHERE state = 'stored';

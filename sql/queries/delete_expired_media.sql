@@ -1,10 +1,12 @@
 -- Retention: the bytes of attachments whose conversation ended (closed or expired) more than $1 days ago are
--- deleted (the row stays, state deleted, with its size and hash for the record), at most $2 a pass.
+-- deleted (the row stays, state deleted, with its size and hash for the record), and so are uploads no message
+-- named within a day; at most $2 a pass.
 WITH expired AS (
     SELECT mm.id FROM message_media mm
-    JOIN messages m ON m.id = mm.message_id JOIN conversations c ON c.id = m.conversation_id
-    WHERE mm.state IN ('stored', 'refused', 'failed') AND c.status <> 'open'
-      AND c.closed_at < now() - make_interval(days => $1)
+    LEFT JOIN messages m ON m.id = mm.message_id LEFT JOIN conversations c ON c.id = m.conversation_id
+    WHERE mm.state IN ('stored', 'refused', 'failed')
+      AND ((c.status <> 'open' AND c.closed_at < now() - make_interval(days => $1))
+           OR (mm.message_id IS NULL AND mm.created_at < now() - interval '1 day'))
     LIMIT $2
     FOR UPDATE OF mm SKIP LOCKED
 ), deleted AS (
