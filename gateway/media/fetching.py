@@ -26,7 +26,7 @@ from gateway.media import rules
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
-from gateway.ops.tasks import stop_if_cancelled
+from gateway.ops.tasks import AWAY, stop_if_cancelled
 from gateway.relay import segments
 from gateway.storage import media as storage
 from gateway.storage import messages
@@ -73,7 +73,12 @@ class Fetcher:
     async def run(self) -> None:
         """Claim and fetch for as long as the task runs."""
         while True:
-            claimed = await storage.claim_fetches(self.pool, limit=CONCURRENCY, lease_seconds=self._lease())
+            try:
+                claimed = await storage.claim_fetches(self.pool, limit=CONCURRENCY, lease_seconds=self._lease())
+            except AWAY as exc:  # Postgres away: the rows wait there; look again after a poll
+                self.metrics.task_failures.labels("media_fetch").inc()
+                log.warning("media_claim_failed", error=type(exc).__name__)
+                claimed = []
             if claimed:
                 await asyncio.gather(*(self.fetch_one(item) for item in claimed))
             stop_if_cancelled()
