@@ -37,9 +37,11 @@ from gateway.tokens import parse_tokens
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.keys import (CALLBACKS, CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
-                          METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS,
-                          STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER)
+                          MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS, ROUTES,
+                          STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER)
 from gateway.messaging.conversations import Conversations
+from gateway.media import fetching, serving, signing
+from gateway.media.outgoing import Outgoing
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.number_carriers import NumberCarriers
 from gateway.messaging.sending import Sender
@@ -111,6 +113,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[VERIFIER] = Verifier(app[POOL], app[REDIS], dispatcher, app[METRICS], config.verification, code_key)
     app[EVENTS] = hooks.Poster(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key)
     app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS])
+    app[MEDIA] = Outgoing(app[POOL], signing.media_key(events_key), config.public_url, config.media, app[METRICS])
     keyword = groups.leaving_on_stop(functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS]),
                                      app[CONVERSATIONS])
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
@@ -149,7 +152,7 @@ def _sender(app: web.Application) -> Sender:
     config = app[CONFIG]
     return Sender(app[POOL], app[STATEMENTS], app[OUTBOX], app[DISPATCHER].queued, app[METRICS], app[CARRIERS],
                   config.queue, config.carrier, config.limits, config.tasks.restart_delay, config.public_url,
-                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS])
+                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS], app[MEDIA])
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
@@ -177,6 +180,7 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     # Idempotency-Key answers past server.idempotency_ttl; expired ones are already ignored, this frees the rows.
     tasks.every("idempotency_expiry", min(300.0, config.server.idempotency_ttl), lambda: forget_expired(pool),
                 once=True)
+    _media_tasks(app, tasks)
     app[TASKS] = tasks
     yield
     await tasks.stop()
@@ -207,6 +211,17 @@ def _sending_tasks(app: web.Application, tasks: Supervisor) -> None:
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(outbox, metrics))
 
 
+def _media_tasks(app: web.Application, tasks: Supervisor) -> None:
+    """Pictures: every process fetches attachments (a lease per row), woken by its own texts; retention once per
+    period across processes."""
+    config, receiver = app[CONFIG], app[RECEIVER]
+    fetcher = fetching.Fetcher(app[POOL], app[HTTP], app[CARRIERS], app[DISPATCHER], app[METRICS], config.media,
+                               config.carrier.name, receiver.media_due, receiver.callbacks_due)
+    tasks.loop("media_fetch", fetcher.run)
+    tasks.every("media_retention", config.tasks.expiry_interval, lambda: fetching.forget_expired(app[POOL], app[METRICS],
+                                                                          config.media.retention_days), once=True)
+
+
 async def _freeze_startup_objects(app: web.Application) -> None:
     """What exists once started (modules, phone metadata, pools) lives as long as the process: keep it out of the
     garbage collector's full passes, which otherwise stall the event loop for tens of milliseconds."""
@@ -229,5 +244,6 @@ def create_app(config: Config) -> web.Application:
     app[TOKEN_PATHS] = ("/v1/", *app[CARRIERS].api_prefixes)
     app[TOKENS] = parse_tokens(config.server.api_tokens)
     receiving.add_routes(app, app[CARRIERS])
+    serving.add_routes(app)
     api.add_routes(app)
     return app

@@ -127,6 +127,26 @@ class GroupSettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    """Pictures (MMS): the limits of what is relayed (defaults: Twilio's MMS limits), the background fetch, the
+    signed URLs' lives and the retention (README "Pictures (MMS)")."""
+
+    content_types: str = ("image/*,video/mp4,video/3gpp,video/quicktime,audio/mpeg,audio/mp4,audio/amr,"
+                          "audio/ogg,text/vcard,text/x-vcard,application/pdf")  # comma-separated; "type/*" for all
+    # Hosts (and their subdomains) media is fetched from, comma-separated; "": each carrier's own (media_hosts).
+    fetch_hosts: str = ""
+    max_file_bytes: int = 5_000_000
+    max_message_bytes: int = 5_000_000
+    fetch_timeout: float = 20.0
+    fetch_attempts: int = 5
+    retry_base: float = 2.0  # seconds before the second try; doubled after each
+    poll_interval: float = 1.0
+    url_hours: float = 72.0  # life of the signed URL a carrier fetches an MMS's picture from
+    link_days: float = 7.0  # life of the signed page linked in the SMS to a recipient MMS cannot reach
+    retention_days: int = 30  # stored media is deleted this many days after its conversation ended
+
+
+@dataclass(frozen=True)
 class QueueSettings:
     lease_seconds: float = 60.0
     concurrency: int = 64
@@ -163,6 +183,7 @@ class Config:
     hooks: HooksSettings = field(default_factory=HooksSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
     groups: GroupSettings = field(default_factory=GroupSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)
     log: LogSettings = field(default_factory=LogSettings)

@@ -18,6 +18,7 @@ from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
 from gateway.messaging.number_carriers import NumberCarriers
 from gateway.messaging.statuses import StatusUpdates
+from gateway.media.outgoing import Outgoing
 from gateway.platform.callbacks import Callbacks
 from gateway.platform.events import Poster
 from gateway.routing.table import RouteTable
@@ -56,3 +57,5 @@ OUTBOX = web.AppKey("outbox", Outbox)
 STATEMENTS = web.AppKey("statements", Statements)
 # The platform's callbacks: intercept and out-of-session URLs (issue 12).
 CALLBACKS = web.AppKey("callbacks", Callbacks)
+# Pictures (issue 14): what the send path and the signed media routes use (the key, the pool, media.* settings).
+MEDIA = web.AppKey("media", Outgoing)

@@ -100,6 +100,9 @@ class HoldReason(StrEnum):
     # The intercept URL gave no useful answer and the community's policy is hold: released or canceled by hand
     # (POST /v1/communities/{id}/held/release or /cancel with this reason).
     INTERCEPT_UNANSWERED = "intercept_unanswered"
+    # A relayed text's pictures are being fetched from the carrier (gateway/media/fetching.py): released with
+    # them once each is stored or refused.
+    AWAITING_MEDIA = "awaiting_media"
 
 
 class NumberRemoval(StrEnum):
@@ -229,6 +232,25 @@ class FailureClass(StrEnum):
 USAGE_SHARDS = 16
 
 
+class MediaState(StrEnum):
+    """Where an inbound attachment is (message_media.state)."""
+
+    PENDING = "pending"  # to fetch from the carrier (or being fetched: its due_at is the lease)
+    STORED = "stored"  # kept here, served at signed URLs
+    REFUSED = "refused"  # over the limits (type or size): never stored
+    FAILED = "failed"  # the carrier never gave it, after every try
+    DELETED = "deleted"  # its content removed by retention (media.retention_days after its conversation ended)
+
+
+class MediaRefusal(StrEnum):
+    """Why an attachment was not relayed (message_media.refusal); named in the notice to its sender."""
+
+    TYPE_NOT_ALLOWED = "type_not_allowed"
+    TOO_LARGE = "too_large"  # over media.max_file_bytes
+    MESSAGE_TOO_LARGE = "message_too_large"  # the message's pictures together over media.max_message_bytes
+    FETCH_FAILED = "fetch_failed"
+
+
 class AutoReplyKind(StrEnum):
     """What an unrouted sender was told once per day (auto_replies.kind)."""
 
@@ -249,6 +271,7 @@ class InboundOutcome(StrEnum):
     UNROUTED = "unrouted"  # no open conversation: the auto-reply (at most once a day)
     INTERCEPTING = "intercepting"  # stored; its relayed parts wait for the community's intercept URL
     OUT_OF_SESSION = "out_of_session"  # no open conversation: stored for the community's out-of-session URL
+    AWAITING_MEDIA = "awaiting_media"  # stored; its relayed parts wait for its pictures to be fetched
 
 
 class StatusOutcome(StrEnum):

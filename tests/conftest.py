@@ -119,7 +119,9 @@ async def _serve(aiohttp_server, fake, path: str = ""):
 
 @pytest.fixture
 async def fake_twilio(aiohttp_server) -> FakeTwilio:
-    return await _serve(aiohttp_server, FakeTwilio())
+    fake = await _serve(aiohttp_server, FakeTwilio())
+    fake.media.url = fake.url  # its media is on its API's host, as Twilio's is
+    return fake
 
 
 @pytest.fixture
@@ -162,6 +164,8 @@ def make_config(servers: Servers, port: int, carrier_url: str | None, **sections
         "queue": {"poll_interval": 0.02, "lease_seconds": 5.0, "sweep_interval": 0.2, "sweep_after": 0.5},
         "tasks": {"expiry_interval": 0.2, "restart_delay": 0.1, "routes_check_interval": 0.2},
         "log": {"level": "warning", "format": "json"},
+        # Media only from the fakes: a payload's real carrier URL is never asked (failed at once).
+        "media": {"fetch_hosts": "127.0.0.1,localhost"},
     }
     for section, values in sections.items():
         raw.setdefault(section, {}).update(values)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.fakes_media import CarrierMedia
+
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "test-auth-token"
 
@@ -32,10 +34,13 @@ class FakeTwilio:
     requests: list[dict] = field(default_factory=list)  # every request, accepted or not
     replies: deque = field(default_factory=deque)
     url: str = ""
+    # Its inbound media (MediaUrlN), on the same server: tests/fakes_media.py.
+    media: CarrierMedia = field(default_factory=lambda: CarrierMedia(ACCOUNT_SID, AUTH_TOKEN))
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self.messages)
+        self.media.add_routes(app)
         return app
 
     def then(self, *replies: Reply) -> None:
@@ -45,7 +50,9 @@ class FakeTwilio:
         expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
         if request.match_info["sid"] != ACCOUNT_SID or request.headers.get("Authorization") != expected:
             return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
-        form = dict(await request.post())
+        posted = await request.post()
+        urls = posted.getall("MediaUrl", [])  # repeated, one per picture
+        form = dict(posted) | ({"MediaUrl": urls} if urls else {})
         self.requests.append(form)
         reply = self.replies.popleft() if self.replies else Reply()
         if reply.delay:

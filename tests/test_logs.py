@@ -2,6 +2,7 @@
 full phone number or raw request bytes in any of them, whoever logs it (our code, aiohttp, asyncio)."""
 
 import asyncio
+import base64
 import json
 import signal
 import sys
@@ -153,3 +154,36 @@ async def test_no_phone_body_code_or_sid_in_any_line(clean):
         for value in record.values():
             if isinstance(value, str):
                 assert not any(ord(c) < 32 for c in value), record
+
+
+async def test_no_media_url_or_signature_in_any_line(clean):
+    """Issue 14: a picture's path through the real process logs neither the carrier's media URL nor a signed URL's
+    signature (the request log writes the path without it)."""
+    picture = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"p" * 500).decode()
+    async with Process(clean) as gateway:
+        status, text = await gateway.call("POST", "/v1/communities", {
+            "name": "Maple Court", "numbers": [PROXY], "mode": "live", "require_verification": False})
+        status, text = await gateway.call("POST", "/v1/conversations", {
+            "community_id": json.loads(text)["id"], "prospect": {"phone": PAT, "name": "Pat"},
+            "advocate": {"phone": ALEX, "name": "Alex"}, "message": "Hello"})
+        status, text = await gateway.call("POST", "/sandbox/inbound", {
+            "from": PAT, "to": PROXY, "body": "", "media": [{"content_type": "image/png", "data": picture}]})
+        assert status == 200, text
+
+        async def shown():
+            _, screen = await gateway.call("GET", f"/sandbox/messages?phone=%2B{ALEX[1:]}")
+            return [url for m in json.loads(screen)["messages"] for url in m["media_urls"]]
+        [signed] = await wait_for(shown, 10, "the MMS on Alex's screen")
+        _, messages = await gateway.call("GET", "/v1/conversations/1/messages")
+        [carrier_url] = [url for m in json.loads(messages)["messages"] for url in m["media_urls"]]
+        signature_part = signed.rsplit("/", 1)[1]
+        for url in (signed, signed[:-2] + "xx"):
+            async with gateway.session.get(url) as response:
+                assert response.status in (200, 403)
+        lines = await gateway.stop()
+    records = _all_json(lines)
+    assert [r["path"] for r in records if r["event"] == "media_url_refused"] == [signed.rsplit("/", 1)[0][
+        len(gateway.base):] + "/…"]
+    for line in lines:
+        assert signature_part not in line and signature_part[:-2] not in line, line
+        assert carrier_url.rsplit("/", 1)[1] not in line, line

@@ -30,6 +30,8 @@ CHECKED = {
     ("communities", "intercept_policy"): v.InterceptPolicy,
     ("platform_callbacks", "kind"): v.CallbackKind,
     ("platform_callbacks", "outcome"): v.CallbackOutcome,
+    ("message_media", "state"): v.MediaState,
+    ("message_media", "refusal"): v.MediaRefusal,
 }
 
 

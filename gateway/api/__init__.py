@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import (communities, conversations, event_secrets, events, groups, lists, numbers, openapi, teams,
-                         verifications)
+from gateway.api import (communities, conversations, event_secrets, events, groups, lists, media, numbers, openapi,
+                         teams, verifications)
 
 # Every module's declared endpoints: served, and documented in /openapi.json.
 ROUTES = (communities.routes, conversations.routes, groups.routes, verifications.routes, lists.routes,
-          numbers.routes, teams.routes, events.routes, event_secrets.routes)
+          numbers.routes, teams.routes, events.routes, event_secrets.routes, media.routes)
 
 
 def add_routes(app: web.Application) -> None:

@@ -16,7 +16,8 @@ from gateway.messaging.conversations import Person
 from gateway.storage import messages as storage
 from gateway.storage.messages import Message, StoredOutbound
 from gateway.errors import Conflict, NotFound
-from gateway.keys import CONFIG, CONVERSATIONS, DISPATCHER, LINE_TYPES, POOL
+from gateway.keys import CONFIG, CONVERSATIONS, DISPATCHER, LINE_TYPES, MEDIA, POOL
+from gateway.api.media import attachments
 from gateway.vocabulary import BlockReason, HoldReason, MessageStatus
 from gateway.verification.line_types import LineTypes
 from gateway.api.validation import path_id
@@ -86,7 +87,7 @@ async def list_messages(request: web.Request, query: types.Page) -> types.Messag
 async def write(request: web.Request, body: types.NewMessage) -> types.Message:
     """Text one party of a conversation, as from the other"""
     services = request.app[CONVERSATIONS]
-    message_id = await conversations.write(services, path_id(request), body.from_, body.body)
+    message_id = await conversations.write(services, path_id(request), body.from_, body.body, body.media)
     message = await _message(services.db, message_id)
     refuse_if_unwanted(message)
     return render.message(message)
@@ -149,4 +150,5 @@ async def get_message(request: web.Request) -> types.Message:
     db = request.app[POOL]
     message = await _message(db, path_id(request))
     events = await storage.list_message_events(db, message_id=message.id)
-    return render.message(message, types.MessageWithHistory, history=render.history(events))
+    return render.message(message, types.MessageWithHistory, history=render.history(events),
+                          media=await attachments(request.app[MEDIA], message.id))

@@ -2,7 +2,7 @@
 others (404, as if they did not exist) and a read-only token changes nothing (403).
 
 Every /v1 route is placed by its path: under /v1/communities/{id}, /v1/conversations/{id}, /v1/messages/{id} or
-/v1/verifications/{id} it reaches the community that owns that row; POST /v1/conversations and /v1/verifications
+/v1/verifications/{id} it reaches the community that owns that row; POST /v1/conversations, /v1/verifications and /v1/media
 name theirs in the body; the lists (LISTS) show only what the token reaches (the handler filters by
 `communities`). Any other /v1 route refuses a community-limited token (403): a new route is closed to such
 tokens until it is placed here.
@@ -29,8 +29,8 @@ OWNED = {
     "/v1/messages/{id}": ("message", "message_not_found"),
     "/v1/verifications/{id}": ("verification", "verification_not_found"),
 }
-# Routes whose body names the community: POST /v1/conversations and POST /v1/verifications.
-NAMED_IN_BODY = frozenset({"/v1/conversations", "/v1/verifications"})
+# Routes whose body names the community: POST /v1/conversations, /v1/verifications and /v1/media.
+NAMED_IN_BODY = frozenset({"/v1/conversations", "/v1/verifications", "/v1/media"})
 # Lists: each shows only the communities the token reaches (handlers filter with `communities`).
 LISTS = frozenset({"/v1/communities", "/v1/conversations", "/v1/messages", "/v1/verifications"})
 

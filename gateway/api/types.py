@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
+from gateway.api.media_types import Attachment
 
 from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationShape, ConversationStatus, Direction, Dnd, EventType, HoldReason,
                                 LineType, MessageKind, MessageStatus, Preference, UnknownLineType,
@@ -116,6 +117,7 @@ class NewConversation(Strict, kw_only=True):
 class NewMessage(Strict, rename={"from_": "from"}):
     from_: Literal["prospect", "advocate"]
     body: Body
+    media: Annotated[list[Id], Meta(max_length=10, description="uploads (POST /v1/media) sent with it")] = []
 
 
 class Closing(Strict):
@@ -264,6 +266,7 @@ class StatusChange(Struct):
 
 class MessageWithHistory(Message, kw_only=True):
     history: list[StatusChange]
+    media: list[Attachment] = []  # its pictures (gateway/api/media_types.py)
 
 
 class Messages(Struct):

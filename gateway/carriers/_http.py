@@ -97,7 +97,7 @@ def with_plus(number: str) -> str:
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def form_body(fields: Mapping[str, str]) -> bytes:
+def form_body(fields: Mapping[str, str] | Form) -> bytes:
     """A send's form, URL-encoded as aiohttp's FormData would (UTF-8), without building a FormData (and its
     multipart writer) per send: pass it as data= with FORM_HEADERS."""
     return urlencode(fields).encode()

@@ -143,15 +143,17 @@ class BandwidthCarrier(Carrier):
     inbound_path = PATH
     status_path = PATH
     error_codes = ERROR_CODES
+    sends_mms, media_hosts = True, ("bandwidth.com",)  # media: messaging.bandwidth.com/api/v2/users/{account}/media
 
     def __init__(self, settings: Settings, config: Config) -> None:
         base = settings.api_base.rstrip("/")
+        self.media_api = base
         self.url = f"{base}/api/v2/users/{settings.account_id}/messages"
         self.application_id = settings.application_id
         self.callback_credentials = (settings.callback_username.encode(), settings.callback_password.encode())
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
         self.token = Token(settings, self.timeout) if settings.client_id else None
-        self.basic = basic_auth(settings.username, settings.password)
+        self.basic = self.media_auth = basic_auth(settings.username, settings.password)  # its media takes them too
 
     def webhook_paths(self) -> list[tuple[str, str]]:
         return [(PATH, "both")]
@@ -177,6 +179,7 @@ class BandwidthCarrier(Carrier):
         # in its callbacks and its logs.
         payload = {"applicationId": self.application_id, "to": [message.to_number], "from": message.from_number,
                    "text": message.body, "tag": f"message_id={message.id}"}
+        payload |= {"media": list(message.media_urls)} if message.media_urls else {}  # an MMS: it fetches each
         try:
             authorization = self.basic if self.token is None else await self.token.header(self.resources.session)
         except TokenRefused as refused:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, NamedTuple, Protocol, Sequence
+from urllib.parse import urlsplit
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -78,6 +79,9 @@ class OutboundSms:
     from_number: str  # E.164, one of our numbers on this carrier
     to_number: str  # E.164
     body: str  # at most 1,600 UTF-16 units, never empty
+    # Pictures to send with it as an MMS: the gateway's signed URLs, which the carrier fetches (only to a carrier
+    # whose sends_mms is true, and a recipient MMS reaches: gateway/media/rules.py takes_mms).
+    media_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,10 @@ class Carrier:
     error_codes: Mapping[str, Failure] = {}  # the carrier's error codes -> what they mean; others: OTHER_FAILURE
     api_prefix: str | None = None  # where its extra routes() act for the operator: they need the API token, as /v1/
     webhook_methods: Sequence[str] = ("POST",)  # the HTTP methods its webhooks arrive by (some call with GET)
+    sends_mms: bool = False  # whether send puts OutboundSms.media_urls in its wire format (else: a link in an SMS)
+    # The hosts (and their subdomains) its inbound media URLs are on: the gateway fetches from nowhere else (unless
+    # media.fetch_hosts says otherwise), so a URL in a payload never makes it ask an internal address.
+    media_hosts: Sequence[str] = ()
 
     def callback_url(self, public_url: str, message_id: int) -> str:
         """Where this carrier posts the statuses of one message: public_url (config, no trailing slash) + its
@@ -217,6 +225,20 @@ class Carrier:
         callback_url for the message).
         Never raises for the carrier's answers or its network: RetryLater (try again), Rejected (never)."""
         raise NotImplementedError
+
+    # Credentials its media URLs on its own API need (e.g. Basic auth), and that API's base URL.
+    media_auth: Mapping[str, str] = {}
+    media_api: str = ""
+
+    def media_headers(self, url: str) -> Mapping[str, str]:
+        """The headers fetching one of its inbound media URLs needs: media_auth, only on its own API's host
+        (media_api's), so that a URL pointing elsewhere (a redirect's file store) never gets them."""
+        return self.media_auth if self.media_api and urlsplit(url).netloc == urlsplit(self.media_api).netloc else {}
+
+    async def delete_media(self, url: str) -> bool:
+        """Delete the carrier's copy of an inbound attachment once the gateway keeps it, where its API allows;
+        whether it is gone. Never raises. Default: the carrier has no such call (its own retention applies)."""
+        return False
 
     def failure(self, code: str | None) -> Failure | None:
         """What an error code means: None without a code, OTHER_FAILURE for a code not in the map."""

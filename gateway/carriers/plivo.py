@@ -251,11 +251,14 @@ class PlivoCarrier(Carrier):
     inbound_path = "/webhooks/plivo/sms"
     status_path = "/webhooks/plivo/status"
     error_codes = ERROR_CODES
+    sends_mms = True
+    media_hosts = ("plivo.com",)  # api.plivo.com/v1/Account/{auth_id}/Media/... and media.plivo.com
 
     def __init__(self, settings: Settings, config: Config) -> None:
         self.auth_token = settings.auth_token
+        self.media_api = settings.api_base
         self.url = f"{settings.api_base.rstrip('/')}/v1/Account/{quote(settings.auth_id, safe='')}/Message/"
-        self.headers = basic_auth(settings.auth_id, settings.auth_token)
+        self.headers = self.media_auth = basic_auth(settings.auth_id, settings.auth_token)  # its media takes them too
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     def verify(self, request: RawRequest) -> bool:
@@ -271,6 +274,8 @@ class PlivoCarrier(Carrier):
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
         payload = {"src": message.from_number, "dst": message.to_number, "text": message.body,
                    "url": status_callback, "method": "POST"}
+        if message.media_urls:
+            payload |= {"type": "mms", "media_urls": list(message.media_urls)}
         return await send_request(self.resources.session, "POST", self.url, _result, json=payload,
                                   headers=self.headers, timeout=self.timeout)
 

@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping
+from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
@@ -27,6 +28,7 @@ from aiohttp import web
 from gateway.api.validation import read_json, text
 from gateway.carriers.base import (Accepted, Failure, Inbox, InboundMessage, LineAnswer, OutboundSms, Rejected,
                                    Resources, RetryLater, SendResult, Task)
+from gateway.carriers import _sandbox_media as sandbox_media
 from gateway.carriers.twilio import TwilioWire
 from gateway.config import Config, ConfigError, carrier_setting
 from gateway.errors import InvalidInput
@@ -90,6 +92,7 @@ class SandboxCarrier(TwilioWire):
     api_prefix = "/sandbox/"  # its phone and its failures on request act for the operator
     status_path = "/webhooks/sandbox/status"
     error_codes = ERROR_CODES
+    sends_mms = True  # the phone's screen lists the picture URLs an MMS carried
 
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.auth_token)
@@ -97,6 +100,9 @@ class SandboxCarrier(TwilioWire):
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
         self.region = config.relay.default_region
         self.twilio_paths = "twilio" not in config.carriers
+        # Its pictures are on the gateway's own public URL (gateway/carriers/_sandbox_media.py).
+        self.public_url = config.public_url
+        self.media_hosts = (urlsplit(config.public_url).hostname or "",)
         # What each phone would show: the last texts "delivered", for GET /sandbox/messages. This process only.
         self.delivered: deque[dict] = deque(maxlen=1000)
         self._due: list[tuple[float, int, str, str, str]] = []
@@ -120,7 +126,8 @@ class SandboxCarrier(TwilioWire):
         log.info("sandbox_message_sent", message_id=message.id, sid=sid, to=mask(message.to_number),
                  characters=len(message.body))
         self.delivered.append({"sid": sid, "from": message.from_number, "to": message.to_number,
-                               "body": message.body, "at": datetime.now(timezone.utc).isoformat()})
+                               "body": message.body, "media_urls": list(message.media_urls),
+                               "at": datetime.now(timezone.utc).isoformat()})
         now = time.monotonic()
         self._schedule(now, "sent", sid, status_callback)
         self._schedule(now + self.delay, "delivered", sid, status_callback)
@@ -187,7 +194,14 @@ class SandboxCarrier(TwilioWire):
     def routes(self, inbox: Inbox) -> list[web.RouteDef]:
         return [web.post("/sandbox/inbound", _Phone(self, inbox).inbound),
                 web.get("/sandbox/messages", self.screen),
-                web.post("/sandbox/failures", self.failures)]
+                web.post("/sandbox/failures", self.failures), *sandbox_media.routes(lambda: self.resources.redis)]
+
+    async def delete_media(self, url: str) -> bool:
+        """Its picture, once the gateway keeps it, as Twilio's DELETE on the Media resource."""
+        if not url.startswith(self.public_url + "/webhooks/sandbox/media/"):
+            return False
+        return await from_redis(self.resources.metrics, "sandbox_media", self.resources.redis.delete(
+            "gw:sandbox:media:" + url.rsplit("/", 1)[-1])) is not AWAY
 
     async def screen(self, request: web.Request) -> web.Response:
         """The phone's screen: what the sandbox delivered to ?phone=, oldest first."""
@@ -210,18 +224,22 @@ class SandboxCarrier(TwilioWire):
 
 
 class _Phone:
-    """POST /sandbox/inbound: {from, to, body} arrives as if the carrier had delivered it."""
+    """POST /sandbox/inbound: {from, to, body, media?} arrives as if the carrier had delivered it (media: pictures
+    as {content_type, data: base64}, gateway/carriers/_sandbox_media.py)."""
 
     def __init__(self, carrier: SandboxCarrier, inbox: Inbox) -> None:
         self.carrier = carrier
         self.inbox = inbox
 
     async def inbound(self, request: web.Request) -> web.Response:
-        data = await read_json(request, {"from": str, "to": str, "body": str}, required=("from", "to", "body"))
+        data = await read_json(request, {"from": str, "to": str, "body": str, "media": list},
+                               required=("from", "to", "body"))
         region = self.carrier.region
-        body = text(data["body"], "body", max_length=1600, multiline=True)
+        body = text(data["body"], "body", max_length=1600, multiline=True) if data["body"] or "media" not in data \
+            else ""
+        media = await sandbox_media.keep(self.carrier.resources.redis, self.carrier.public_url, data.get("media", []))
         sms = InboundMessage("SM" + secrets.token_hex(16), to_e164(data["from"], field="from", region=region),
-                             to_e164(data["to"], field="to", region=region), body)
+                             to_e164(data["to"], field="to", region=region), body, media)
         outcome = await self.inbox(sms)
         self.carrier.resources.metrics.webhooks.labels("sandbox", outcome).inc()
         return web.json_response({"sid": sms.sid, "outcome": outcome})

@@ -243,7 +243,11 @@ class TelnyxWire(Carrier):
 
 
 class TelnyxCarrier(TelnyxWire):
-    """Sends through POST {api_base}/v2/messages with a Bearer key; each message names our status path."""
+    """Sends through POST {api_base}/v2/messages with a Bearer key; each message names our status path. Its
+    inbound media URLs are public (no credentials) and expire on Telnyx's side: none is deleted."""
+
+    sends_mms = True
+    media_hosts = ("telnyx.com", "amazonaws.com")  # media_url: Telnyx's own, or a presigned file-store URL
 
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.public_key, settings.timestamp_tolerance)
@@ -257,6 +261,8 @@ class TelnyxCarrier(TelnyxWire):
                 "webhook_url": status_callback, "use_profile_webhooks": False}
         if self.profile:
             body["messaging_profile_id"] = self.profile
+        if message.media_urls:
+            body["media_urls"] = list(message.media_urls)  # Telnyx sends an MMS when media_urls is given
         return await send_request(self.resources.session, "POST", self.url, _result, json=body, headers=self.headers,
                                   timeout=self.timeout)
 

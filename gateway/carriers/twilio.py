@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import structlog
 
-from gateway.carriers._http import FORM_HEADERS, Form, basic_auth, form_body, lookup_json, read_form, send_request
+from gateway.carriers._http import (FORM_HEADERS, NETWORK_ERRORS, Form, basic_auth, form_body, lookup_json, read_form,
+                                    send_request)
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, NotANumber,
                                    OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate, WebhookReply)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
@@ -183,18 +184,37 @@ class TwilioCarrier(TwilioWire):
     inbound_path = "/webhooks/twilio/sms"
     status_path = "/webhooks/twilio/status"
 
+    sends_mms = True
+    media_hosts = ("twilio.com",)  # MediaUrlN: api.twilio.com, redirecting to its file store
+
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.auth_token)
         self.url = f"{settings.api_base.rstrip('/')}/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
-        self.headers = basic_auth(settings.account_sid, settings.auth_token) | FORM_HEADERS
+        # MediaUrlN is on its API (redirecting to the file): Basic auth there, where the account requires it.
+        self.auth = self.media_auth = basic_auth(settings.account_sid, settings.auth_token)
+        self.headers = self.auth | FORM_HEADERS
+        self.media_api = settings.api_base
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
-        form = {"From": message.from_number, "To": message.to_number, "Body": message.body,
-                "StatusCallback": status_callback}
+        form = [("From", message.from_number), ("To", message.to_number), ("Body", message.body),
+                ("StatusCallback", status_callback), *(("MediaUrl", url) for url in message.media_urls)]
         return await send_request(self.resources.session, "POST", self.url, _result, data=form_body(form),
                                   headers=self.headers,
                                   timeout=self.timeout)
+
+
+    async def delete_media(self, url: str) -> bool:
+        """DELETE on the Media resource (MediaUrlN is .../Messages/{MM}/Media/{ME}): 204 when gone."""
+        if not self.media_headers(url):  # not on its API
+            return False
+        try:
+            async with self.resources.session.delete(url if url.endswith(".json") else url + ".json",
+                                                     headers=self.auth, allow_redirects=False,
+                                                     timeout=self.timeout) as response:
+                return response.status in (204, 404)
+        except NETWORK_ERRORS:
+            return False
 
 
 def _result(status: int, payload: dict) -> SendResult:

@@ -140,6 +140,8 @@ class VonageCarrier(Carrier):
     inbound_path = "/webhooks/vonage/inbound"
     status_path = "/webhooks/vonage/status"
     error_codes = ERROR_CODES
+    # Inbound media (api*.nexmo.com/v3/media/...). No MMS sent: a link instead (README "Pictures (MMS)").
+    media_hosts = ("nexmo.com", "vonage.com")
 
     def __init__(self, settings: Settings, config: Config) -> None:
         self.signature_secret = settings.signature_secret

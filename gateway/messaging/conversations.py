@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import asyncpg
 import structlog
@@ -19,6 +20,7 @@ from gateway.relay.assignment import NumberUse, Placement
 from gateway.relay.phones import mask
 from gateway.routing.table import OpenConversation, RouteTable
 from gateway.storage import communities, messages, verifications
+from gateway.storage import media as media_storage
 from gateway.storage import conversations as storage
 from gateway.storage.communities import LockedCommunity, NumberUsage
 from gateway.storage.conversations import Conversation
@@ -146,9 +148,11 @@ async def get(db: Executor, conversation_id: int) -> Conversation:
     return conversation
 
 
-async def write(services: Conversations, conversation_id: int, author: str, body: str) -> int:
-    """A message written on the web site by one party ("prospect" or "advocate"), relayed by SMS to the other;
-    returns its id. Raises NotFound, Conflict (conversation_not_open), InvalidInput (message_too_long)."""
+async def write(services: Conversations, conversation_id: int, author: str, body: str,
+                media: Sequence[int] = ()) -> int:
+    """A message written on the web site by one party ("prospect" or "advocate"), relayed by SMS to the other,
+    with the community's uploads named in media (gateway/media); returns its id. Raises NotFound, Conflict
+    (conversation_not_open), InvalidInput (message_too_long; invalid_field: an upload not the community's to use)."""
     conversation = await get(services.db, conversation_id)
     if conversation.status != ConversationStatus.OPEN:
         raise Conflict("conversation_not_open", f"conversation {conversation_id} is {conversation.status}")
@@ -171,6 +175,9 @@ async def write(services: Conversations, conversation_id: int, author: str, body
             conn, community_id=conversation.community_id, conversation_id=conversation_id, kind=MessageKind.RELAY,
             priority=Priority.RELAY, from_number=proxy, to_number=recipient, body=text,
             segments=segments.count(text))
+        if media and await media_storage.attach_uploads(conn, message_id=message.id, media_ids=list(media),
+                                                        community_id=conversation.community_id) != len(set(media)):
+            raise InvalidInput("invalid_field", "media: an id that is not an unused upload of this community")
     if await services.dispatcher.dispatch(message, Priority.RELAY, proxy, relays=(recipient, conversation_id)):
         log.info("message_relayed", conversation_id=conversation_id, relayed_message_id=message.id, source="api")
     return message.id

@@ -14,6 +14,7 @@ from gateway.compliance import keywords
 from gateway.errors import InvalidInput
 from gateway.messaging.dispatch import Dispatcher
 from gateway.messaging.conversations import write_routes
+from gateway.media import rules as media_rules
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
 from gateway.relay import fanout
@@ -42,9 +43,6 @@ KeywordHandler = Callable[[InboundMessage, str, str, str, str], Awaitable[str]]
 StrangerHandler = Callable[..., Awaitable[str | None]]
 LOOK_AGAIN = "look_again"
 
-MEDIA_NOTICE = ("Pictures and other media can't be relayed yet: only the text of your messages reaches the "
-                "person you're talking with.")
-
 
 @dataclass(frozen=True)
 class Receiver:
@@ -61,6 +59,8 @@ class Receiver:
     # callback loop (gateway/platform/callbacks.py) without waiting for its next look.
     callbacks_due: asyncio.Event = field(default_factory=asyncio.Event)
     strangers: StrangerHandler | None = None
+    # Set when a text stored here has attachments to fetch: wakes this process's fetcher (gateway/media/fetching.py).
+    media_due: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def normalise(number: str) -> str:
@@ -135,11 +135,13 @@ async def _is_keyword(receiver: Receiver, kind: str, sender: str, proxy: str) ->
 
 async def _relay(receiver: Receiver, sms: InboundMessage, sender: str, proxy: str,
                  decision: relay.Forward) -> InboundOutcome | None:
-    """Store the message with its relayed copies, each recipient's parts in turn (none when it has no text: a
-    picture alone, "#K3" alone). None when the conversation was closed meanwhile (the route was stale): nothing
-    stored."""
+    """Store the message with its relayed copies, each recipient's parts in turn (none when it has no text: "#K3"
+    alone; a picture alone relays a caption). None when the conversation was closed meanwhile (the route was
+    stale): nothing stored."""
     entry = decision.entry
-    copies = await relayed_copies(receiver, proxy, entry, decision.body, sender)
+    # A picture alone relays a word saying so: its copies then carry the picture (gateway/media).
+    copies = await relayed_copies(receiver, proxy, entry, media_rules.caption(decision.body, len(sms.media_urls)),
+                                  sender)
     stored = await storage.store_relayed(receiver.store_relayed, relay_params(entry, sms, sender, proxy, copies))
     if not stored.conversation_open:
         return None
@@ -151,17 +153,15 @@ def relay_params(entry: relay.RouteEntry, sms: InboundMessage, sender: str, prox
     """store_relayed_message.sql's parameters for this text and its copies."""
     recipients = [phone for phone, parts in copies for _ in parts]
     parts = [part for _, phone_parts in copies for part in phone_parts]
-    # Media is not relayed yet (a later issue): the sender learns it once a day rather than never.
-    notice = MEDIA_NOTICE if sms.media_urls else ""
+    # No notice ('', 0): what of the media is refused is told once it is fetched (gateway/media/fetching.py).
     return StoreRelayed(entry.conversation_id, sender, proxy, sms.body, list(sms.media_urls), sms.sid, recipients,
-                        parts, segments.count(sms.body), [segments.count(part) for part in parts], notice,
-                        segments.count(notice))
+                        parts, segments.count(sms.body), [segments.count(part) for part in parts], "", 0)
 
 
 async def relayed(receiver: Receiver, sms: InboundMessage, sender: str, proxy: str, entry: relay.RouteEntry,
                   copies: list[tuple[str, list[str]]], stored: StoredRelay) -> InboundOutcome:
-    """Queue what store_relayed_message.sql stored for a text (its copies, the media notice), or leave the copies
-    held for the intercept; the outcome."""
+    """Queue what store_relayed_message.sql stored for a text (its copies), or leave the copies held for the
+    intercept or for their media; the outcome."""
     recipients = [phone for phone, parts in copies for _ in parts]
     structlog.contextvars.bind_contextvars(conversation_id=entry.conversation_id)
     if stored.inbound_id is None:
@@ -175,6 +175,8 @@ async def relayed(receiver: Receiver, sms: InboundMessage, sender: str, proxy: s
         return InboundOutcome.NOT_RELAYED
     if stored.intercept_id is not None:
         return _intercepting(receiver, stored.relayed, stored.intercept_id)
+    if sms.media_urls:
+        return _awaiting_media(receiver, len(sms.media_urls), len(recipients))
     queued = await _queue(receiver, stored, proxy, entry.conversation_id)
     if set(recipients) == {sender}:
         return InboundOutcome.HELP_SENT  # claim style: another member has it; the sender was told who
@@ -184,6 +186,13 @@ async def relayed(receiver: Receiver, sms: InboundMessage, sender: str, proxy: s
     log.info("message_relayed", relayed_message_id=stored.relayed[0].id, parts=len(recipients),
              to=mask(entry.recipient) if len(copies) == 1 else f"{len(copies)} recipients")
     return InboundOutcome.RELAYED
+
+
+def _awaiting_media(receiver: Receiver, attachments: int, parts: int) -> InboundOutcome:
+    """The copies are held until the media is fetched, then queued from there (gateway/media/fetching.py)."""
+    receiver.media_due.set()
+    log.info("message_awaiting_media", attachments=attachments, parts=parts)
+    return InboundOutcome.AWAITING_MEDIA
 
 
 async def _queue(receiver: Receiver, stored: StoredRelay, proxy: str, conversation_id: int) -> bool:

@@ -17,6 +17,7 @@ from gateway.compliance import limits
 from gateway.messaging import statuses
 from gateway.messaging.outbox import Answer, Outbox, Ticket
 from gateway.messaging.statuses import CarrierErrors
+from gateway.media.outgoing import Outgoing
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import stop_if_cancelled
@@ -48,6 +49,7 @@ class Sender:
     carrier_errors: CarrierErrors  # what a refusal's error code does to the recipient (DND)
     counters: limits.Counters  # the community's daily and monthly segment limits
     redis: aioredis.Redis  # where verification codes wait to be filled in
+    media: Outgoing  # pictures a relayed copy carries: MMS URLs or a link (gateway/media/outgoing.py)
 
 
 def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
@@ -140,11 +142,11 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
     if reservation is not None and (reason := await sender.counters.reserve(reservation)):
         await _hold(sender, ticket, message, reason)
         return
-    result = await _deliver(sender, message, body, carrier)
+    result, mms = await _deliver(sender, message, body, carrier)
     if reservation is not None and not isinstance(result, Accepted):
         await sender.counters.refund(reservation)
     if isinstance(result, Accepted):
-        await _accepted(sender, ticket, message, result.sid, limited)
+        await _accepted(sender, ticket, message, result.sid, limited, mms)
         return
     if message.identified:
         await storage.set_message_segments(sender.db, message_id=message.id, segments=message.segments)
@@ -210,21 +212,30 @@ async def _text(sender: Sender, message: SendingMessage) -> str | None:
     return await codes.fill_code(sender.redis, message_id=message.id, body=message.body)
 
 
-async def _deliver(sender: Sender, message: SendingMessage, body: str, carrier: Carrier) -> SendResult:
-    """body (the text as it goes out), handed to the carrier."""
+async def _deliver(sender: Sender, message: SendingMessage, body: str, carrier: Carrier) -> tuple[SendResult, bool]:
+    """body (the text as it goes out), handed to the carrier, with the pictures it carries (as an MMS, or a link in
+    the text); whether it went as an MMS."""
     callback = carrier.callback_url(sender.public_url, message.id)
-    return await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body), callback)
+    body, media_urls = await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier)
+    result = await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls),
+                                callback)
+    return result, bool(media_urls)
 
 
-async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid: str, limited: bool) -> None:
-    """The carrier took the message: keep its answer first, so that nothing can send it again, then record it."""
+async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid: str, limited: bool,
+                    mms: bool = False) -> None:
+    """The carrier took the message: keep its answer first, so that nothing can send it again, then record it. An
+    MMS is counted apart from SMS segments (priced apart)."""
     day, month = limits.periods(message.current_day, message.timezone) if limited else (None, None)
     answer = Answer(message.id, sid, day, month, message.segments, message.community_id)
     await sender.outbox.keep(answer, sender.statements.redis)
     sender.outbox.done(ticket)
     sender.metrics.sends.labels(SendOutcome.ACCEPTED).inc()
-    sender.metrics.segments.inc(message.segments)
-    log.info("message_sent", attempt=message.attempts, segments=message.segments)
+    if mms:
+        sender.metrics.mms.inc()
+    else:
+        sender.metrics.segments.inc(message.segments)
+    log.info("message_sent", attempt=message.attempts, segments=message.segments, mms=mms)
     if message.kind == MessageKind.VERIFICATION:
         try:
             await codes.forget_code(sender.redis, message_id=message.id)

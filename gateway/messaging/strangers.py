@@ -15,6 +15,7 @@ import asyncpg
 import structlog
 
 from gateway.carriers import InboundMessage
+from gateway.media import rules as media_rules
 from gateway.messaging import conversations
 from gateway.messaging.inbound import LOOK_AGAIN, Receiver, relay_params, relayed
 from gateway.relay import assignment, fanout
@@ -77,7 +78,7 @@ async def _open(conn: asyncpg.Connection, found: Assignment, route: ToMember | T
     identification = await conversations.identification(conn, proxy)
     opening = _open_pair if isinstance(route, ToMember) else _open_team
     return await opening(conn, community.id, route, Recipient(sender, stranger.name, ""), stranger.id, proxy, code,
-                         sms.body, identification)
+                         media_rules.caption(sms.body, len(sms.media_urls)), identification)
 
 
 async def _open_pair(conn: asyncpg.Connection, community_id: int, route: ToMember, stranger: Recipient,

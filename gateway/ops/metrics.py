@@ -45,6 +45,7 @@ class Metrics:
                                     ["statement"])
         self._compliance(counter)
         self._callbacks(counter)
+        self._media(counter)
 
     def _compliance(self, counter) -> None:
         """Compliance and verification."""
@@ -75,6 +76,16 @@ class Metrics:
         self.callback_tries = counter("gateway_platform_callback_tries_total",
                                       "POSTs to intercept and out-of-session URLs, by kind and answer (2xx, 4xx, "
                                       "5xx, timeout or an error's name).", ["kind", "result"])
+
+    def _media(self, counter) -> None:
+        """Pictures (issue 14): priced apart from SMS, so counted apart from segments."""
+        self.mms = counter("gateway_mms_sent_total", "MMS the carrier accepted (pictures attached; their text is "
+                           "not counted in gateway_segments_sent_total).")
+        self.media_links = counter("gateway_media_links_sent_total", "SMS sent with a link to their pictures instead "
+                                   "of an MMS (recipient outside +1, or a carrier without MMS).")
+        self.media = counter("gateway_media_total", "Inbound attachments by outcome: stored, refused (type or size), "
+                             "failed (given up), retried (a fetch to try again), carrier_deleted, expired (retention).",
+                             ["outcome"])
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -41,10 +41,13 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 
 def logged_path(request: web.Request) -> str | None:
     """The path for a log line, with a {phone} in it masked however it was written: a national phone may be
-    "(415) 555-2671" or "415.555.2671", which the log scrubber (runs of 10 to 15 digits) does not see."""
+    "(415) 555-2671" or "415.555.2671", which the log scrubber (runs of 10 to 15 digits) does not see; and a
+    {signature} left out."""
     path, phone = request.path, request.match_info.get("phone")
     if phone and (digits := re.sub(r"\D", "", phone)):
         path = path.replace(phone, mask("+" + digits) or "")
+    if signature := request.match_info.get("signature"):
+        path = path.replace(signature, "…")  # a media URL's signature is its only credential (gateway/media)
     return clip(path, 200)
 
 

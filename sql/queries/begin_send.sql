@@ -9,7 +9,7 @@
 -- its default carrier: a message whose number's carrier is not served is held (carrier_not_served) here, before
 -- the identification, which a text that never left must not use up. Returns what the send needs, as one
 -- row every time (all nulls when there is nothing to send), so that runs can be batched; "carrier" is the
--- sending number's carrier (null: the gateway's default carrier).
+-- sending number's carrier (null: the gateway's default carrier); media_from the text whose pictures it carries.
 -- The row is found by id alone and checked after: with "direction = 'outbound'" in the WHERE, a planner
 -- that saw a small table may prefer a partial index on outbound messages, and a prepared plan keeps that
 -- full-index scan as the table grows.
@@ -46,7 +46,8 @@ WITH target AS MATERIALIZED (
     FROM gate g
     WHERE m.id = g.id
     RETURNING m.id, m.community_id, m.conversation_id, m.kind, m.from_number, m.to_number, m.body, m.attempts,
-              m.segments, m.limit_override, m.status, m.status_reason, EXISTS (SELECT 1 FROM identify) AS identified
+              m.segments, m.limit_override, m.status, m.status_reason, EXISTS (SELECT 1 FROM identify) AS identified,
+              m.media_from
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM updated WHERE status <> 'submitting'
 ), hooks AS (

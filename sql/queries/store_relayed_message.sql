@@ -13,6 +13,9 @@
 -- recipient). The intercept gets one callback for the text, naming every copy it holds. When the community has an intercept
 -- URL, the others are "held" (reason intercepting) and a callback offers the text to that URL (intercept_id);
 -- the answer releases, rewrites or blocks them (gateway/platform/intercepts.py).
+-- A text with media ($5 not empty): each attachment is a message_media row to fetch, and the copies are held
+-- (awaiting_media, media_from naming the text) until they are fetched: then released, to the intercept first if
+-- the community has one (release_media_held_messages.sql).
 -- Events (message.received, then message.relayed, message.blocked or message.held (intercepting) for each part) are stored only where the
 -- community has somewhere to send them (event_targets gives no row otherwise).
 WITH conversation AS (
@@ -50,14 +53,15 @@ WITH conversation AS (
     WHERE conversation.shape = 'pair' OR recipient.phone = $2 OR recipient.phone IN (SELECT phone FROM present)
 ), outbound AS (
     INSERT INTO messages (community_id, conversation_id, direction, kind, priority, from_number, to_number,
-                          body, status, status_reason, segments)
+                          body, status, status_reason, segments, media_from)
     SELECT community_id, conversation_id, 'outbound', CASE WHEN part.recipient = $2 THEN 'help' ELSE 'relay' END,
            'relay', $3, part.recipient, part.body,
            CASE WHEN block.reason IS NOT NULL THEN 'blocked'
-                WHEN EXISTS (SELECT 1 FROM interceptor) AND part.recipient <> $2 THEN 'held' ELSE 'queued' END,
-           coalesce(block.reason, CASE WHEN EXISTS (SELECT 1 FROM interceptor) AND part.recipient <> $2
-                                       THEN 'intercepting' END),
-           part.segments
+                WHEN (cardinality($5) > 0 OR EXISTS (SELECT 1 FROM interceptor)) AND part.recipient <> $2 THEN 'held'
+                ELSE 'queued' END,
+           coalesce(block.reason, CASE WHEN part.recipient = $2 THEN NULL WHEN cardinality($5) > 0 THEN 'awaiting_media'
+                                       WHEN EXISTS (SELECT 1 FROM interceptor) THEN 'intercepting' END),
+           part.segments, CASE WHEN cardinality($5) > 0 AND part.recipient <> $2 THEN inbound.id END
     FROM inbound, unnest($7::text[], $8::text[], $10::int[]) WITH ORDINALITY AS part (recipient, body, segments, n)
     JOIN block ON block.phone = part.recipient
     ORDER BY part.n
@@ -66,9 +70,13 @@ WITH conversation AS (
     INSERT INTO platform_callbacks (kind, message_id, community_id, conversation_id, part_ids, url)
     SELECT 'intercept', inbound.id, inbound.community_id, inbound.conversation_id, held.ids, interceptor.intercept_url
     FROM inbound, interceptor,
-         (SELECT array_agg(id ORDER BY id) AS ids FROM outbound WHERE status = 'held') held
+         (SELECT array_agg(id ORDER BY id) AS ids FROM outbound WHERE status_reason = 'intercepting') held
     WHERE held.ids IS NOT NULL
     RETURNING id
+), media AS (
+    -- Each attachment, to fetch in the background (gateway/media/fetching.py); none for a plain text.
+    INSERT INTO message_media (message_id, position, source_url)
+    SELECT inbound.id, m.n, m.url FROM inbound, unnest($5::text[]) WITH ORDINALITY AS m (url, n)
 ), once_a_day AS (
     INSERT INTO auto_replies (proxy_number, sender, day, kind)
     SELECT $3, $2, (now() AT TIME ZONE 'UTC')::date, 'media' FROM inbound WHERE $11 <> ''

@@ -1,0 +1,236 @@
+"""Fetching inbound attachments from the carrier, in the background, in every process.
+
+The webhook only stores the text, its copies (held, awaiting_media) and one pending row per attachment
+(store_relayed_message.sql): a carrier times out in 10-15 s, and a fetch may take longer. Here any process claims
+due rows (a lease: claim_media_fetches.sql), fetches each with its carrier's credentials (redirects followed),
+checks it against media.* limits and stores it, or refuses it; a failed fetch is tried again with backoff and
+given up after media.fetch_attempts. When a text's last attachment is done, in the same transaction, its copies
+are released (with the pictures: gateway/media/outgoing.py attaches them at send time) and the sender is told,
+once, what was not relayed. The carrier's copy is then deleted where its API allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+
+import aiohttp
+import asyncpg
+import structlog
+
+from gateway.carriers import Carrier, Carriers
+from gateway.config import MediaSettings
+from gateway.media import rules
+from gateway.messaging.dispatch import Dispatcher
+from gateway.ops.logs import clip
+from gateway.ops.metrics import Metrics
+from gateway.ops.tasks import AWAY, stop_if_cancelled
+from gateway.relay import segments
+from gateway.storage import media as storage
+from gateway.storage import messages
+from gateway.storage.media import Claimed, Progress, Released
+from gateway.storage.messages import StoredOutbound
+from gateway.vocabulary import MediaRefusal, MediaState, MessageKind, MessageStatus, Priority
+
+log = structlog.get_logger(__name__)
+CONCURRENCY = 4  # fetches at once per process: each holds up to media.max_file_bytes in memory
+CHUNK = 65536
+LEASE_MARGIN = 5.0  # seconds past media.fetch_timeout
+
+
+class FetchFailed(Exception):
+    """The carrier did not give the file (an answer other than 200, a network error, a timeout): try again."""
+
+
+class Oversized(Exception):
+    """The file is over media.max_file_bytes (by its Content-Length or its bytes): refused without keeping it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+@dataclass
+class Fetcher:
+    pool: asyncpg.Pool
+    session: aiohttp.ClientSession
+    carriers: Carriers
+    dispatcher: Dispatcher
+    metrics: Metrics
+    settings: MediaSettings
+    default_carrier: str
+    due: asyncio.Event  # set when this process stores a text with media (Receiver.media_due)
+    intercepts_due: asyncio.Event  # set when released copies wait for an intercept (Receiver.callbacks_due)
+    limits: rules.Limits = field(init=False)
+    hosts: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = rules.Limits(rules.parse_types(self.settings.content_types), self.settings.max_file_bytes,
+                                   self.settings.max_message_bytes)
+        self.hosts = rules.parse_types(self.settings.fetch_hosts)  # empty: each carrier's media_hosts
+
+    async def run(self) -> None:
+        """Claim and fetch for as long as the task runs."""
+        while True:
+            try:
+                claimed = await storage.claim_fetches(self.pool, limit=CONCURRENCY, lease_seconds=self._lease())
+            except AWAY as exc:  # Postgres away: the rows wait there; look again after a poll
+                self.metrics.task_failures.labels("media_fetch").inc()
+                log.warning("media_claim_failed", error=type(exc).__name__)
+                claimed = []
+            if claimed:
+                await asyncio.gather(*(self.fetch_one(item) for item in claimed))
+            stop_if_cancelled()
+            if not claimed:
+                self.due.clear()
+                try:
+                    await asyncio.wait_for(self.due.wait(), self.settings.poll_interval)
+                except TimeoutError:
+                    pass
+
+    def _lease(self) -> float:
+        """Longer than a fetch may take (its timeout), with a margin for finishing it: a process killed mid-fetch
+        leaves the row to another this long after it was claimed."""
+        return self.settings.fetch_timeout + LEASE_MARGIN
+
+    async def fetch_one(self, item: Claimed) -> None:
+        """One try at one attachment; a crash leaves it claimed until its lease ends, then any process tries."""
+        with structlog.contextvars.bound_contextvars(message_id=item.message_id, media_id=item.id):
+            try:
+                await self._fetch(item)
+            except Exception:
+                self.metrics.rows_skipped.labels("media_fetch").inc()
+                log.exception("media_fetch_crashed")
+
+    async def _fetch(self, item: Claimed) -> None:
+        carrier = self.carriers.find(item.carrier or self.default_carrier)
+        if carrier is None:
+            return await self._retry(item, "carrier_not_served")
+        if not rules.may_fetch(item.source_url, self.hosts or tuple(carrier.media_hosts)):
+            log.warning("media_host_not_allowed", host=clip(urlsplit(item.source_url).hostname or "", 80))
+            await self._finish(item, None, None, (MediaRefusal.FETCH_FAILED, None), "host not in media.fetch_hosts")
+            return
+        try:
+            content_type, content = await self._download(carrier, item.source_url)
+        except Oversized as exc:
+            content_type, content, refused = None, None, (MediaRefusal.TOO_LARGE, exc.size)
+        except FetchFailed as exc:
+            return await self._retry(item, str(exc))
+        else:
+            refused = None
+        if await self._finish(item, content_type, content, refused):
+            # The carrier gave the file (kept or refused): the gateway needs its copy no more.
+            if await carrier.delete_media(item.source_url):
+                self.metrics.media.labels("carrier_deleted").inc()
+
+    async def _download(self, carrier: Carrier, url: str) -> tuple[str, bytes]:
+        """The file's media type and bytes. Raises FetchFailed, Oversized. The URL is never logged or raised."""
+        limit = self.limits.max_file_bytes
+        try:
+            async with self.session.get(url, headers=carrier.media_headers(url), allow_redirects=True,
+                                        max_redirects=5,
+                                        timeout=aiohttp.ClientTimeout(total=self.settings.fetch_timeout)) as answer:
+                if answer.status != 200:
+                    raise FetchFailed(f"carrier answered {answer.status}")
+                if answer.content_length is not None and answer.content_length > limit:
+                    raise Oversized(answer.content_length)
+                body = bytearray()
+                while chunk := await answer.content.read(CHUNK):
+                    body += chunk
+                    if len(body) > limit:
+                        raise Oversized(len(body))
+                if not body:
+                    raise FetchFailed("carrier gave an empty file")
+                return rules.media_type(answer.headers.get("Content-Type")), bytes(body)
+        except aiohttp.TooManyRedirects:
+            raise FetchFailed("too many redirects") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise FetchFailed(type(exc).__name__) from None
+
+    async def _retry(self, item: Claimed, error: str) -> None:
+        """Try again after a capped exponential delay, or give up after media.fetch_attempts."""
+        if item.attempts >= self.settings.fetch_attempts:
+            log.warning("media_fetch_given_up", attempts=item.attempts, error=error)
+            await self._finish(item, None, None, (MediaRefusal.FETCH_FAILED, None), error)
+            return
+        delay = min(self.settings.retry_base * 2 ** (item.attempts - 1), 300.0)
+        await storage.defer_fetch(self.pool, media_id=item.id, retry_in=delay, error=error)
+        self.metrics.media.labels("retried").inc()
+        log.info("media_fetch_deferred", attempt=item.attempts, error=error, retry_in=delay)
+
+    async def _finish(self, item: Claimed, content_type: str | None, content: bytes | None,
+                      refused: tuple[MediaRefusal, int | None] | None, error: str | None = None) -> bool:
+        """Store or refuse the attachment; if it was its text's last, release the copies and tell the sender what
+        was refused, all in one transaction (the text's row locked: one finisher sees the last). False when
+        another process finished it first (this one's lease ran out)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            locked = await storage.lock_message(conn, message_id=item.message_id)
+            if locked is None:
+                return False
+            if refused is None and content is not None:
+                why = rules.refusal(content_type or "", len(content), locked.stored_bytes, self.limits)
+                refused = None if why is None else (why, len(content))
+            if not await self._record(conn, item, content_type, content, refused, error):
+                return False
+            progress = await storage.progress(conn, message_id=item.message_id)
+            if progress.pending:
+                return True
+            released, intercept_id = await storage.release_held(conn, message_id=item.message_id)
+            notice = await self._notice(conn, locked, progress)
+        await self._after(released, intercept_id, notice, locked.to_number)
+        return True
+
+    async def _record(self, conn: asyncpg.Connection, item: Claimed, content_type: str | None,
+                      content: bytes | None, refused: tuple[MediaRefusal, int | None] | None,
+                      error: str | None) -> bool:
+        if refused is None and content is not None:
+            stored = await storage.store_media(conn, media_id=item.id, content_type=content_type or "",
+                                               content=content, sha256=hashlib.sha256(content).hexdigest())
+            outcome = "stored"
+        else:
+            why, size = refused or (MediaRefusal.FETCH_FAILED, None)
+            state = MediaState.FAILED if why == MediaRefusal.FETCH_FAILED else MediaState.REFUSED
+            stored = await storage.refuse_media(conn, media_id=item.id, state=state, refusal=why,
+                                                content_type=content_type, size=size, error=error)
+            outcome = state.value
+        if stored:
+            self.metrics.media.labels(outcome).inc()
+            log.info("media_" + outcome, position=item.position, content_type=content_type,
+                     size=len(content) if content is not None else None)
+        return stored
+
+    async def _notice(self, conn: asyncpg.Connection, locked: storage.Locked,
+                      progress: Progress) -> StoredOutbound | None:
+        """The one notice to the sender naming what was not relayed and why; None when all was."""
+        refused = [rules.Refused(position, why, kind, size) for position, why, kind, size in progress.refused]
+        body = rules.refusal_notice(refused, progress.total, self.limits)
+        if not body:
+            return None
+        return await messages.insert_outbound_message(
+            conn, community_id=locked.community_id, conversation_id=locked.conversation_id, kind=MessageKind.HELP,
+            priority=Priority.RELAY, from_number=locked.to_number, to_number=locked.from_number, body=body,
+            segments=segments.count(body))
+
+    async def _after(self, released: list[Released], intercept_id: int | None, notice: StoredOutbound | None,
+                     proxy: str) -> None:
+        """Once committed: queue what was released and the notice, and wake the intercept."""
+        for copy in released:
+            if copy.message.status == MessageStatus.QUEUED:
+                await self.dispatcher.dispatch(copy.message, copy.priority, copy.from_number,
+                                               relays=(copy.to_number, copy.conversation_id))
+        if notice is not None:
+            await self.dispatcher.dispatch(notice, Priority.RELAY, proxy)
+        if intercept_id is not None:
+            self.intercepts_due.set()
+        if released:
+            log.info("media_copies_released", copies=len(released), intercept_id=intercept_id)
+
+
+async def forget_expired(pool: asyncpg.Pool, metrics: Metrics, retention_days: int) -> None:
+    """Retention: delete the bytes of media whose conversation ended over media.retention_days ago, in batches."""
+    while deleted := await storage.delete_expired(pool, retention_days=retention_days, limit=500):
+        metrics.media.labels("expired").inc(deleted)
+        log.info("media_expired", deleted=deleted)
+        if deleted < 500:
+            return

@@ -1,0 +1,110 @@
+"""Pictures' rules as pure functions (no I/O): what a text with media relays, what is allowed, what the sender is
+told of what was refused, and how a link replaces an MMS where one cannot go. Table-tested in
+tests/test_media_rules.py."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+from urllib.parse import urlsplit
+
+from gateway.relay import segments
+from gateway.vocabulary import MediaRefusal
+
+# Where MMS goes: US and Canada (NANP, +1). Elsewhere the recipient gets a link in an SMS.
+MMS_COUNTRY_PREFIX = "+1"
+
+
+class Limits(NamedTuple):
+    content_types: tuple[str, ...]  # "image/jpeg", or "image/*" for every image type
+    max_file_bytes: int
+    max_message_bytes: int
+
+
+def parse_types(setting: str) -> tuple[str, ...]:
+    """media.content_types, comma-separated, as lower-case types without parameters."""
+    return tuple(t.strip().lower() for t in setting.split(",") if t.strip())
+
+
+def may_fetch(url: str, hosts: tuple[str, ...]) -> bool:
+    """Whether an inbound media URL is on one of media.fetch_hosts (or a subdomain), over HTTP(S): the carrier's
+    webhook is signed, but the gateway asks nothing of a host it was not told to (no fetch of internal addresses
+    through a URL in a payload)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme in ("http", "https") and any(host == h or host.endswith("." + h) for h in hosts)
+
+
+def caption(body: str, count: int) -> str:
+    """What a text with count attachments relays: its text, or for a picture alone a word saying what it is (the
+    carriers refuse an empty body, and a recipient who gets only a link must know what it is)."""
+    if body.strip() or count == 0:
+        return body
+    return "(picture)" if count == 1 else f"({count} pictures)"
+
+
+def media_type(header: str | None) -> str:
+    """The media type of a Content-Type header, lower case, without parameters ("" when absent)."""
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def refusal(content_type: str, size: int, stored_so_far: int, limits: Limits) -> MediaRefusal | None:
+    """Why one attachment (of content_type, size bytes; stored_so_far: the bytes its message's other attachments
+    kept already) is not relayed, or None when it is."""
+    major = content_type.split("/", 1)[0]
+    if content_type not in limits.content_types and f"{major}/*" not in limits.content_types:
+        return MediaRefusal.TYPE_NOT_ALLOWED
+    if size > limits.max_file_bytes:
+        return MediaRefusal.TOO_LARGE
+    if stored_so_far + size > limits.max_message_bytes:
+        return MediaRefusal.MESSAGE_TOO_LARGE
+    return None
+
+
+class Refused(NamedTuple):
+    position: int  # 1-based, in the sender's message
+    refusal: MediaRefusal
+    content_type: str | None
+    size: int | None
+
+
+def _megabytes(size: int) -> str:
+    """A size as the notice says it: "5.2 MB", or "9 KB" under a megabyte."""
+    return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{max(size // 1000, 1)} KB"
+
+
+def _why(item: Refused, limits: Limits) -> str:
+    if item.refusal == MediaRefusal.TYPE_NOT_ALLOWED:
+        return f"{item.content_type or 'its type'} can't be sent"
+    if item.refusal == MediaRefusal.TOO_LARGE:
+        return f"{_megabytes(item.size or 0)} is over the {_megabytes(limits.max_file_bytes)} limit"
+    if item.refusal == MediaRefusal.MESSAGE_TOO_LARGE:
+        return f"the message's pictures are over {_megabytes(limits.max_message_bytes)} together"
+    return "it could not be received"
+
+
+def refusal_notice(refused: Sequence[Refused], total: int, limits: Limits) -> str:
+    """The one notice telling the sender what was not relayed and why (no URL): "" when nothing was refused."""
+    if not refused:
+        return ""
+    reasons = "; ".join(f"{'#' + str(item.position) + ' ' if total > 1 else ''}{_why(item, limits)}"
+                        for item in sorted(refused))
+    verb = "wasn't" if len(refused) == 1 else "weren't"
+    what = f"Your picture {verb}" if total == 1 else f"{len(refused)} of your {total} pictures {verb}"
+    return f"{what} relayed: {reasons}."
+
+
+def takes_mms(to_number: str, carrier_sends_mms: bool) -> bool:
+    """Whether a recipient gets pictures as an MMS (else as a link in an SMS)."""
+    return carrier_sends_mms and to_number.startswith(MMS_COUNTRY_PREFIX)
+
+
+def with_link(body: str, link: str) -> str:
+    """The text with the link to its pictures after it, the text cut (with an ellipsis) so that both fit the
+    carrier's limit."""
+    tail = "\n" + link
+    room = segments.MAX_BODY - segments.length(tail)
+    if segments.length(body) > room:
+        body = body[:max(room - 1, 0)].rstrip() + "…"
+        while segments.length(body) > room:  # a character outside the BMP counts two
+            body = body[:-2] + "…"
+    return body + tail
