@@ -333,6 +333,7 @@ class EventType(StrEnum):
     CONVERSATION_EXPIRED = "conversation.expired"
     CONVERSATION_PARTICIPANT_ADDED = "conversation.participant_added"
     CONVERSATION_PARTICIPANT_REMOVED = "conversation.participant_removed"
+    CONVERSATION_CLAIMED = "conversation.claimed"
     CONTACT_PREFERENCE_CHANGED = "contact.preference_changed"
     DND_SET = "dnd.set"
     DND_LIFTED = "dnd.lifted"

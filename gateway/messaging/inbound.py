@@ -13,7 +13,7 @@ from gateway.carriers import InboundMessage
 from gateway.compliance import keywords
 from gateway.errors import InvalidInput
 from gateway.messaging.dispatch import Dispatcher
-from gateway.messaging.conversations import write_routes
+from gateway.messaging.conversations import Conversations, write_routes
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
 from gateway.relay import fanout
@@ -191,7 +191,7 @@ async def relayed_parts(receiver: Receiver, proxy: str, entry: relay.RouteEntry,
                                identification=await _identification(receiver, proxy, body, entry))
 
 
-async def relayed_copies(receiver: Receiver, proxy: str, entry: relay.RouteEntry, body: str,
+async def relayed_copies(receiver: Receiver | Conversations, proxy: str, entry: relay.RouteEntry, body: str,
                          sender: str) -> list[tuple[str, list[str]]]:
     """(recipient, parts) for each recipient of this text: a pair's other party exactly as before (the hot path:
     one open count), or every other active participant of a conversation of several, each with its label
@@ -207,7 +207,7 @@ async def relayed_copies(receiver: Receiver, proxy: str, entry: relay.RouteEntry
     return fanout.copies(entry, body, open_counts, identification, sender, took)
 
 
-async def _claim(receiver: Receiver, entry: relay.RouteEntry, sender: str) -> tuple[relay.RouteEntry, bool]:
+async def _claim(receiver: Receiver | Conversations, entry: relay.RouteEntry, sender: str) -> tuple[relay.RouteEntry, bool]:
     """The member's text in a claim-style conversation nobody has taken (as its route says): take it, if first.
     Returns the entry with who has it now, and whether this sender took it (then everyone's routes say so)."""
     claimer = None
@@ -257,7 +257,7 @@ async def relay_stored(receiver: Receiver, message: Message, conversation: Conve
             segments=segments.count(part)) for phone, part in copies]
         for (phone, text), part in zip(copies, stored):
             if phone != message.from_number:
-                await _relayed_event(conn, conversation, message.id, proxy, phone, text, part, noted or {})
+                await relayed_event(conn, conversation, message.id, proxy, phone, text, part, noted or {})
     queued = [await receiver.dispatcher.dispatch(part, Priority.RELAY, proxy, relays=(phone, conversation.id))
               for part, (phone, _) in zip(stored, copies)]
     if any(queued):
@@ -266,10 +266,11 @@ async def relay_stored(receiver: Receiver, message: Message, conversation: Conve
     return stored
 
 
-async def _relayed_event(conn: asyncpg.Connection, conversation: Conversation, inbound_id: int, proxy: str,
-                         recipient: str, text: str, part: StoredOutbound, noted: Mapping[str, str]) -> None:
+async def relayed_event(conn: asyncpg.Connection, conversation: Conversation, inbound_id: int | None, proxy: str,
+                        recipient: str, text: str, part: StoredOutbound, noted: Mapping[str, str]) -> None:
     """A relayed part's event, in the caller's transaction: message.relayed (queued) or message.blocked, with the
-    data store_relayed_message.sql gives a part relayed on arrival, and noted."""
+    data store_relayed_message.sql gives a part relayed on arrival, and noted (inbound_id None: written through the
+    API, gateway/messaging/group_writes.py)."""
     kind = EventType.MESSAGE_BLOCKED if part.status == MessageStatus.BLOCKED else EventType.MESSAGE_RELAYED
     await events.insert_event(conn, community_id=conversation.community_id, event=kind, data={
         "community_id": conversation.community_id, "conversation_id": conversation.id, "message_id": part.id,
@@ -277,7 +278,7 @@ async def _relayed_event(conn: asyncpg.Connection, conversation: Conversation, i
         "reason": part.status_reason, **noted})
 
 
-async def _identification(receiver: Receiver, proxy: str, body: str, entry: relay.RouteEntry,
+async def _identification(receiver: Receiver | Conversations, proxy: str, body: str, entry: relay.RouteEntry,
                           label: str | None = None) -> tuple[int, int]:
     """What the sender identification may add at send time (begin_send.sql), looked up only for a text long
     enough that the longest identification the settings allow could push it over the limit."""
