@@ -341,6 +341,14 @@ class EventType(StrEnum):
     COMMUNITY_RESTRICTED = "community.restricted"
 
 
+class CodeOver(StrEnum):
+    """How a code of one of the sender's conversations on a number is over for them (find_ended_code_for_sender.sql):
+    the reply to a text starting with it says which (gateway/relay/rules.py ended_body)."""
+
+    ENDED = "ended"  # the conversation is closed or expired
+    LEFT = "left"  # it runs, but the sender left it (removed, or STOP from a group)
+
+
 class EventTarget(StrEnum):
     """Whose URL and secret a delivery goes to (webhook_deliveries.target)."""
 

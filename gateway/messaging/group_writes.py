@@ -6,7 +6,8 @@ participant gets a copy with its label ("Pat: ..." in a group; "Alex to Pat: ...
 the text as is to the customer), the code first for one with several conversations on the number, each copy its own
 message through the per-recipient checks (opt-out, DND, test mode when stored; sender identification, limits and
 segments when sent). In claim style a member who writes into a conversation nobody has taken takes it, as their SMS
-would; one another member took answers 409 conversation_taken (their SMS would get "Alex has this conversation").
+would; one another member took answers 409 conversation_taken (their SMS would get "Your text was not sent: Alex took this
+conversation.").
 What differs from an SMS: nothing inbound is stored (the platform wrote it), and the intercept is not asked (the
 platform is the one writing).
 """

@@ -29,7 +29,7 @@ from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.conversations import Conversation
 from gateway.storage.messages import Message, StoredOutbound, StoredRelay, StoreRelayed
-from gateway.vocabulary import EventType, InboundOutcome, MessageKind, MessageStatus, Priority
+from gateway.vocabulary import CodeOver, EventType, InboundOutcome, MessageKind, MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +74,7 @@ async def receive(receiver: Receiver, sms: InboundMessage) -> str:
     """
     sender, proxy = normalise(sms.from_number), normalise(sms.to_number)
     structlog.contextvars.bind_contextvars(carrier_sid=clip(sms.sid))
-    keyword = keywords.classify(sms.body)
+    keyword = keywords.classify(sms.body) or keywords.classify_after_code(relay.after_code(sms.body))
     if keyword is not None and await _is_keyword(receiver, keyword.kind, sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.
         return await receiver.keywords(sms, sender, proxy, keyword.kind, keyword.word)
@@ -89,8 +89,8 @@ async def receive(receiver: Receiver, sms: InboundMessage) -> str:
             # Redis named a conversation Postgres has closed: drop that entry and look again.
             await receiver.routes.forget(proxy, sender, decision.entry.conversation_id)
         elif isinstance(decision, relay.Ended):
-            return await _reply(receiver, sms, sender, proxy, relay.ended_body(decision.code, decision.entries),
-                                MessageKind.HELP)
+            text = relay.ended_body(decision.code, decision.entries, decision.left)
+            return await _reply(receiver, sms, sender, proxy, text, MessageKind.HELP)
         elif isinstance(decision, relay.UnknownCode):
             return await _reply(receiver, sms, sender, proxy, relay.help_body(decision.code, decision.entries),
                                 MessageKind.HELP)
@@ -108,8 +108,9 @@ async def _decide(receiver: Receiver, lookup: RouteLookup, sender: str, proxy: s
         return decision
     if lookup.source != RouteSource.POSTGRES:
         lookup = await receiver.routes.lookup(proxy, sender, fresh=True)
-    ended = await conversation_storage.is_ended_code_for_sender(receiver.db, proxy=proxy, sender=sender, code=code)
-    return relay.decide(lookup.entries, lookup.last_relayed, body, (code,) if ended else ())
+    over = await conversation_storage.find_ended_code_for_sender(receiver.db, proxy=proxy, sender=sender, code=code)
+    return relay.decide(lookup.entries, lookup.last_relayed, body, (code,) if over == CodeOver.ENDED else (),
+                        (code,) if over == CodeOver.LEFT else ())
 
 
 async def _is_keyword(receiver: Receiver, kind: str, sender: str, proxy: str) -> bool:
