@@ -159,3 +159,20 @@ async def test_each_copy_is_checked_for_its_recipient(gateway):
     assert [(c["to"], c["status"], c["status_reason"]) for c in body["copies"]] == [
         (PAT, "queued", None), (KIM, "blocked", "opted_out")]
     assert (await gateway.delivered_to(PAT, 4))[-1] == "Alex: Who's in?"
+
+
+async def test_writing_into_a_team_through_the_sandbox_with_codes(start_gateway):
+    from tests.test_groups_platform import _has
+
+    gateway = await start_gateway(kind="sandbox")
+    community = await gateway.community()
+    await open_group(gateway, community["id"])  # Alex and Sam are in a group on the number too: codes show
+    team = await open_team(gateway, community["id"], customer={"phone": KIM, "name": "Kim"})
+    status, body = await write(gateway, team["id"], "customer", "Thanks!")
+    assert status == 201 and [c["to"] for c in body["copies"]] == [ALEX, SAM], body
+    for phone in (ALEX, SAM):
+        await wait_for(lambda: _has(gateway, phone, f"#{team['code']} Kim: Thanks!"), what="a member's screen")
+    status, body = await write(gateway, team["id"], SAM, "You're welcome")
+    assert status == 201, body
+    await wait_for(lambda: _has(gateway, KIM, "You're welcome"), what="the customer's screen")
+    await wait_for(lambda: _has(gateway, ALEX, f"#{team['code']} Sam to Kim: You're welcome"), what="Alex's screen")
