@@ -81,9 +81,9 @@ IDENTIFIED_BEFORE = "Acme Housing: "
 IDENTIFIED_AFTER = " Reply STOP to opt out."
 
 
-# Our texts that start with the community's name already (a group's intro, a member's "added" text, after any code)
-# get only the opt-out words: the name is not said twice (begin_send.sql).
-NAMED = re.compile(r"^(#[A-Z][0-9]{1,3} )?Acme Housing( group text with |: you were added )")
+# Our texts that name the community already (a group's intro, a member's "added" text, a new conversation's "Pat via
+# Acme Housing: ...", after any code) get only the opt-out words: the name is not said twice (begin_send.sql).
+NAMED = re.compile(r"^(#[A-Z][0-9]{1,3} )?(Acme Housing( group text with |: you were added )|[^:]* via Acme Housing: )")
 
 
 def unwrap(body: str) -> str:
