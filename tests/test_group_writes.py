@@ -176,3 +176,29 @@ async def test_writing_into_a_team_through_the_sandbox_with_codes(start_gateway)
     assert status == 201, body
     await wait_for(lambda: _has(gateway, KIM, "You're welcome"), what="the customer's screen")
     await wait_for(lambda: _has(gateway, ALEX, f"#{team['code']} Sam to Kim: You're welcome"), what="Alex's screen")
+
+
+async def test_a_claim_written_through_the_api_while_valkey_is_down(start_gateway, clean, own_redis, db):
+    from tests.test_groups_routing import _in_step
+    from tests.test_routing_generation import _kill, _own
+
+    [gateway], client = await _own(start_gateway, clean, own_redis)
+    community = await gateway.community()
+    status, team = await gateway.call("POST", "/v1/team-conversations", {
+        "community_id": community["id"], "customer": {"phone": PAT, "name": "Pat"}, "style": "claim",
+        "members": [{"phone": ALEX, "name": "Alex"}, {"phone": SAM, "name": "Sam"}], "message": "Sink leaks"})
+    assert status == 201, team
+    await gateway.delivered_to(SAM)
+
+    _kill(own_redis)
+    status, body = await write(gateway, team["id"], ALEX, "On my way")  # routed and claimed from Postgres
+    assert status == 201 and [c["to"] for c in body["copies"]] == [PAT, SAM], body
+    own_redis.start_redis()
+    await wait_for(lambda: _in_step(client, db), timeout=15, what="table in step with Postgres")
+    assert await gateway.delivered_to(PAT, timeout=10) == ["On my way"]  # queued in Postgres, swept once back
+    assert (await gateway.delivered_to(SAM, 2, timeout=10))[1] == "Alex took this conversation."
+    await gateway.sms(PAT, PROXY, "Thanks")  # the routes say Alex has it: only Alex
+    assert (await gateway.delivered_to(ALEX, 2, timeout=10))[1] == "Pat: Thanks"
+    await asyncio.sleep(0.3)
+    assert len(gateway.carrier.bodies_to(SAM)) == 2
+    await client.aclose()
