@@ -70,9 +70,9 @@ async def list_messages(request: web.Request, query: types.Page) -> types.Messag
     return types.Messages(messages=[render.message(message) for message in found])
 
 
-@routes.post("/v1/conversations/{id}/messages", body=types.NewMessage, answer=group_types.WrittenMessage, status=201,
-             errors=("conversation_not_found", "conversation_not_open", "conversation_not_a_pair", "message_too_long",
-                     *UNWANTED, "not_a_participant", "conversation_taken"))
+@routes.post("/v1/conversations/{id}/messages", body=types.NewMessage, answer=group_types.WrittenMessage,
+             status=201, errors=("conversation_not_found", "conversation_not_open", "conversation_not_a_pair",
+                                 "message_too_long", *UNWANTED, "not_a_participant", "conversation_taken"))
 async def write(request: web.Request, body: types.NewMessage) -> types.Message:
     """Text a conversation, as one of its participants
     A pair's other party gets it (from "prospect" or "advocate"). In a group text or a one-to-group conversation,

@@ -6,10 +6,9 @@ participant gets a copy with its label ("Pat: ..." in a group; "Alex to Pat: ...
 the text as is to the customer), the code first for one with several conversations on the number, each copy its own
 message through the per-recipient checks (opt-out, DND, test mode when stored; sender identification, limits and
 segments when sent). In claim style a member who writes into a conversation nobody has taken takes it, as their SMS
-would; one another member took answers 409 conversation_taken (their SMS would get "Your text was not sent: Alex took this
-conversation.").
-What differs from an SMS: nothing inbound is stored (the platform wrote it), and the intercept is not asked (the
-platform is the one writing).
+would; one another member took answers 409 conversation_taken (their SMS would get "Your text was not sent: Alex
+took this conversation." back). What differs from an SMS: nothing inbound is stored (the platform wrote it), and the
+intercept is not asked (the platform is the one writing, as for a pair's write).
 """
 
 from __future__ import annotations
@@ -125,6 +124,6 @@ async def _store(services: Conversations, conversation: Conversation, sender: st
                 await inbound.relayed_event(conn, conversation, None, conversation.proxy_number, phone, part, message,
                                             {})
                 stored.append((phone, message))
-    if not stored:
-        raise Conflict("not_a_participant", f"nobody else is left in conversation {conversation.id}")
+        if not stored:  # every recipient left meanwhile (it would have closed): nothing is kept, the touch neither
+            raise Conflict("conversation_not_open", f"nobody else is left in conversation {conversation.id}")
     return stored

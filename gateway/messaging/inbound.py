@@ -208,7 +208,8 @@ async def relayed_copies(receiver: Receiver | Conversations, proxy: str, entry: 
     return fanout.copies(entry, body, open_counts, identification, sender, took)
 
 
-async def _claim(receiver: Receiver | Conversations, entry: relay.RouteEntry, sender: str) -> tuple[relay.RouteEntry, bool]:
+async def _claim(receiver: Receiver | Conversations, entry: relay.RouteEntry,
+                 sender: str) -> tuple[relay.RouteEntry, bool]:
     """The member's text in a claim-style conversation nobody has taken (as its route says): take it, if first.
     Returns the entry with who has it now, and whether this sender took it (then everyone's routes say so)."""
     claimer = None
