@@ -202,3 +202,26 @@ async def test_a_claim_written_through_the_api_while_valkey_is_down(start_gatewa
     await asyncio.sleep(0.3)
     assert len(gateway.carrier.bodies_to(SAM)) == 2
     await client.aclose()
+
+
+async def test_in_test_mode_a_copy_to_a_phone_off_the_allow_list_is_blocked_and_limits_count_each_copy(
+        start_gateway, db):
+    gateway = await start_gateway(relay={"per_number_rate": 20.0})
+    # Three intros (Sam's blocked: not on the allow list), then two copies of one text: Alex's goes, Sam's is
+    # blocked; with a daily limit of 2, Pat's and Alex's intros use it up, so Alex's copy is held for the limit.
+    community = await gateway.community(mode="test", daily_limit_levels=[2], daily_limit_ceiling=10)
+    status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/allow-list",
+                                      {"numbers": [PAT, ALEX]})
+    assert status in (200, 201), body
+    group = await open_group(gateway, community["id"])
+    await gateway.delivered_to(ALEX)
+    status, body = await write(gateway, group["id"], PAT, "Booked")
+    assert status == 201, body
+    assert [(c["to"], c["status"], c["status_reason"]) for c in body["copies"]] == [
+        (ALEX, "queued", None), (SAM, "blocked", "not_on_allow_list")]
+
+    async def held():
+        return await db.fetchval("SELECT status_reason FROM messages WHERE id = $1 AND status = 'held'",
+                                 body["copies"][0]["id"])
+
+    assert await wait_for(held, what="the copy held for the daily limit") == "daily_limit"
