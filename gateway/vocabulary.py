@@ -356,11 +356,20 @@ class EventType(StrEnum):
     CONVERSATION_EXPIRED = "conversation.expired"
     CONVERSATION_PARTICIPANT_ADDED = "conversation.participant_added"
     CONVERSATION_PARTICIPANT_REMOVED = "conversation.participant_removed"
+    CONVERSATION_CLAIMED = "conversation.claimed"
     CONTACT_PREFERENCE_CHANGED = "contact.preference_changed"
     DND_SET = "dnd.set"
     DND_LIFTED = "dnd.lifted"
     COMMUNITY_WARNED = "community.warned"
     COMMUNITY_RESTRICTED = "community.restricted"
+
+
+class CodeOver(StrEnum):
+    """How a code of one of the sender's conversations on a number is over for them (find_ended_code_for_sender.sql):
+    the reply to a text starting with it says which (gateway/relay/rules.py ended_body)."""
+
+    ENDED = "ended"  # the conversation is closed or expired
+    LEFT = "left"  # it runs, but the sender left it (removed, or STOP from a group)
 
 
 class EventTarget(StrEnum):

@@ -133,4 +133,4 @@ def test_the_member_who_takes_it_reaches_the_customer_and_the_others_are_told():
 def test_a_member_who_did_not_take_it_is_told_who_has_it():
     entry = _claim(SAM, PAT, ALEX, claimed_by=ALEX.phone)
     assert fanout.copies(entry, "me too", {}, NO_ID, SAM.phone) == [
-        (SAM.phone, ["Alex has this conversation; your text was not sent."])]
+        (SAM.phone, ["Your text was not sent: Alex took this conversation."])]

@@ -256,13 +256,13 @@ async def test_in_claim_style_the_first_member_to_reply_takes_the_conversation(g
     answer = {ALEX: "I can come at 5", SAM: "On it"}
     assert await gateway.delivered_to(PAT) == [answer[winner]]  # the loser's text never reaches the customer
     assert (await gateway.delivered_to(loser, 3))[2] in (f"{names[winner]} took this conversation.",
-                                                         f"{names[winner]} has this conversation; your text was not sent.")
+                                                         f"Your text was not sent: {names[winner]} took this conversation.")
     assert (await gateway.delivered_to(KIM, 3))[2] == f"{names[winner]} took this conversation."
 
     await gateway.sms(PAT, PROXY, "Thanks!")  # after: only the member who took it
     assert (await gateway.delivered_to(winner, 3))[2] == "Pat: Thanks!"
     await gateway.sms(KIM, PROXY, "Need help?")
-    assert (await gateway.delivered_to(KIM, 4))[3] == f"{names[winner]} has this conversation; your text was not sent."
+    assert (await gateway.delivered_to(KIM, 4))[3] == f"Your text was not sent: {names[winner]} took this conversation."
     await asyncio.sleep(0.3)
     assert len(gateway.carrier.bodies_to(PAT)) == 1 and len(gateway.carrier.bodies_to(KIM)) == 4
     assert not [b for b in gateway.carrier.bodies_to(loser) if "Thanks" in b]

@@ -313,4 +313,6 @@ async def test_a_text_held_for_its_carrier_does_not_use_up_the_sender_identifica
 
     status, body = await gateway.call("GET", f"/sandbox/messages?phone={ALEX}")
     assert status == 200 and len(body["messages"]) == 1, body
-    assert body["messages"][0]["body"].startswith("Acme Housing: "), body
+    # Identified: the opt-out words added (the notification names the community already: not said twice).
+    assert body["messages"][0]["body"].endswith("via Acme Housing: Is housing included? (Reply to this number to "
+                                                "answer.) Reply STOP to opt out."), body

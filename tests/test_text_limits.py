@@ -76,7 +76,7 @@ async def test_a_notification_that_would_not_fit_is_refused_saying_what_fits(gat
     status, body = await gateway.call("POST", "/v1/conversations", {**request, "message": "x" * fits})
     assert status == 201, body
     [sent] = await wait_for(lambda: _raw(gateway, ALEX), what="the notification")
-    assert length(sent) <= MAX_BODY and sent.startswith("Acme Housing: Pat via Acme Housing: xxx")
+    assert length(sent) <= MAX_BODY and sent.startswith("Pat via Acme Housing: xxx")
 
 
 async def test_a_web_message_that_would_not_fit_is_refused(gateway):

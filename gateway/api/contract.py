@@ -56,6 +56,8 @@ ERRORS: dict[str, int] = {
                      "verification_not_pending", "dnd_permanent", "not_restricted", "participant_not_verified",
                      "conversation_not_a_group", "conversation_not_a_pair", "already_a_member",
                      "conversation_full"), 409),
+    # Writing into a conversation of several from the API (api/conversations.py write).
+    **dict.fromkeys(("not_a_participant", "conversation_taken"), 409),
     "body_too_large": 413,
     "unsupported_media_type": 415,
     **dict.fromkeys(("missing_field", "invalid_field", "invalid_query", "invalid_number", "unsupported_country",

@@ -5,20 +5,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.platform import communities
-from gateway.messaging import conversations, teams
+from gateway.messaging import conversations, group_writes, teams
 from gateway.relay.phones import to_e164
 from gateway.compliance import limits
 from gateway.verification import numbers
 from gateway.relay import rules as relay
-from gateway.api import render, types
+from gateway.api import group_types, render, types
 from gateway.api.contract import PHONE_ERRORS, Routes
 from gateway.messaging.conversations import Person
 from gateway.storage import messages as storage
 from gateway.storage.messages import Message, StoredOutbound
-from gateway.errors import Conflict, NotFound
+from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.keys import CONFIG, CONVERSATIONS, DISPATCHER, LINE_TYPES, MEDIA, POOL
 from gateway.api.media import attachments
-from gateway.vocabulary import BlockReason, HoldReason, MessageStatus
+from gateway.vocabulary import BlockReason, ConversationShape, HoldReason, MessageStatus
 from gateway.verification.line_types import LineTypes
 from gateway.api.validation import path_id
 
@@ -81,16 +81,35 @@ async def list_messages(request: web.Request, query: types.Page) -> types.Messag
     return types.Messages(messages=[render.message(message) for message in found])
 
 
-@routes.post("/v1/conversations/{id}/messages", body=types.NewMessage, answer=types.Message, status=201,
-             errors=("conversation_not_found", "conversation_not_open", "conversation_not_a_pair", "message_too_long",
-                     *UNWANTED))
+@routes.post("/v1/conversations/{id}/messages", body=types.NewMessage, answer=group_types.WrittenMessage,
+             status=201, errors=("conversation_not_found", "conversation_not_open", "conversation_not_a_pair",
+                                 "message_too_long", *UNWANTED, "not_a_participant", "conversation_taken"))
 async def write(request: web.Request, body: types.NewMessage) -> types.Message:
-    """Text one party of a conversation, as from the other"""
+    """Text a conversation, as one of its participants
+    A pair's other party gets it (from "prospect" or "advocate"). In a group text or a one-to-group conversation,
+    from a participant's phone (or "customer"), every other participant gets a copy as from that participant's
+    SMS, with its label; the answer lists the copies."""
     services = request.app[CONVERSATIONS]
-    message_id = await conversations.write(services, path_id(request), body.from_, body.body, body.media)
-    message = await _message(services.db, message_id)
+    if body.from_ in group_writes.PAIR_ROLES:  # today's pair write as it always was (it refuses other shapes)
+        return await _written(services.db, await conversations.write(services, path_id(request), body.from_,
+                                                                      body.body, body.media))
+    found = await conversations.get(services.db, path_id(request))
+    region = (await communities.find(services.db, found.community_id)).default_region
+    sender = group_writes.author(found, body.from_, region)
+    if found.shape == ConversationShape.PAIR:
+        return await _written(services.db, await conversations.write(services, found.id, sender, body.body,
+                                                                      body.media))
+    if body.media:  # refused rather than sent without them
+        raise InvalidInput("invalid_field", "media: from the API, pictures go into a pair's messages only (yet)")
+    stored = await group_writes.write_as(services, found, sender, body.body)
+    copies = [render.message(await _message(services.db, part.id)) for part in stored]
+    return render.message(await _message(services.db, stored[0].id), group_types.WrittenMessage, copies=copies)
+
+
+async def _written(db, message_id: int) -> group_types.WrittenMessage:
+    message = await _message(db, message_id)
     refuse_if_unwanted(message)
-    return render.message(message)
+    return render.message(message, group_types.WrittenMessage)
 
 
 def refuse_if_unwanted(message: Message | StoredOutbound) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
-from gateway.api.types import Body, Conversation, Delivery, Id, Person, Phone, Strict, text
+from gateway.api.types import Body, Conversation, Delivery, Id, Message, Person, Phone, Strict, text
 from gateway.relay.fanout import GROUP_MAX, GROUP_MIN
 
 
@@ -44,3 +44,10 @@ class StartedGroup(Conversation, kw_only=True):
 class NewMember(Strict):
     phone: Phone
     name: text(60)
+
+
+class WrittenMessage(Message, kw_only=True):
+    """POST /v1/conversations/{id}/messages: the message texted (in a pair, the only one, with no `copies`); in a
+    group or one-to-group conversation the first copy, and `copies` every copy stored, in order (one per recipient
+    and part; each queued or blocked on its own: opt-out, DND, test mode)."""
+    copies: list[Message] | UnsetType = UNSET

@@ -115,7 +115,9 @@ class NewConversation(Strict, kw_only=True):
 
 
 class NewMessage(Strict, rename={"from_": "from"}):
-    from_: Literal["prospect", "advocate"]
+    """`from`: "prospect" or "advocate" in a pair; "customer" or a member's phone in a one-to-group conversation; a
+    participant's phone in a group text (any active participant's phone works in every shape)."""
+    from_: Literal["prospect", "advocate", "customer"] | Phone
     body: Body
     media: Annotated[list[Id], Meta(max_length=10, description="uploads (POST /v1/media) sent with it")] = []
 

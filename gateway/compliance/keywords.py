@@ -70,3 +70,13 @@ def classify(body: str) -> Keyword | None:
         if word in words:
             return Keyword(kind, word)
     return None
+
+
+def classify_after_code(rest: str | None) -> Keyword | None:
+    """What the rest of a message that starts with a conversation code ("#J6 STOP": rest "STOP") is: an opt-out
+    word only. Someone with several conversations on a number writes their codes; "#J6 STOP" asks to stop (this
+    conversation at least), and relaying it while still texting them is the compliance risk, so it opts out as STOP
+    does, from the whole community (the one scope opt-outs have). "#J6 yes" or "#J6 help" stay answers to the other
+    person, as "yes" in the middle of a conversation is."""
+    found = classify(rest) if rest is not None else None
+    return found if found is not None and found.kind == KeywordKind.OPT_OUT else None

@@ -13,7 +13,7 @@ from gateway.carriers import InboundMessage
 from gateway.compliance import keywords
 from gateway.errors import InvalidInput
 from gateway.messaging.dispatch import Dispatcher
-from gateway.messaging.conversations import write_routes
+from gateway.messaging.conversations import Conversations, write_routes
 from gateway.media import rules as media_rules
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
@@ -30,7 +30,7 @@ from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.conversations import Conversation
 from gateway.storage.messages import Message, StoredOutbound, StoredRelay, StoreRelayed
-from gateway.vocabulary import EventType, InboundOutcome, MessageKind, MessageStatus, Priority
+from gateway.vocabulary import CodeOver, EventType, InboundOutcome, MessageKind, MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +80,7 @@ async def receive(receiver: Receiver, sms: InboundMessage) -> str:
     """
     sender, proxy = normalise(sms.from_number), normalise(sms.to_number)
     structlog.contextvars.bind_contextvars(carrier_sid=clip(sms.sid))
-    keyword = keywords.classify(sms.body)
+    keyword = keywords.classify(sms.body) or keywords.classify_after_code(relay.after_code(sms.body))
     if keyword is not None and await _is_keyword(receiver, keyword.kind, sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.
         return await receiver.keywords(sms, sender, proxy, keyword.kind, keyword.word)
@@ -96,8 +96,8 @@ async def receive(receiver: Receiver, sms: InboundMessage) -> str:
             # Redis named a conversation Postgres has closed: drop that entry and look again.
             await receiver.routes.forget(proxy, sender, decision.entry.conversation_id)
         elif isinstance(decision, relay.Ended):
-            return await _reply(receiver, sms, sender, proxy, relay.ended_body(decision.code, decision.entries),
-                                MessageKind.HELP)
+            text = relay.ended_body(decision.code, decision.entries, decision.left)
+            return await _reply(receiver, sms, sender, proxy, text, MessageKind.HELP)
         elif isinstance(decision, relay.UnknownCode):
             return await _reply(receiver, sms, sender, proxy, relay.help_body(decision.code, decision.entries),
                                 MessageKind.HELP)
@@ -118,8 +118,9 @@ async def _decide(receiver: Receiver, lookup: RouteLookup, sender: str, proxy: s
         return decision
     if lookup.source != RouteSource.POSTGRES:
         lookup = await receiver.routes.lookup(proxy, sender, fresh=True)
-    ended = await conversation_storage.is_ended_code_for_sender(receiver.db, proxy=proxy, sender=sender, code=code)
-    return relay.decide(lookup.entries, lookup.last_relayed, body, (code,) if ended else ())
+    over = await conversation_storage.find_ended_code_for_sender(receiver.db, proxy=proxy, sender=sender, code=code)
+    return relay.decide(lookup.entries, lookup.last_relayed, body, (code,) if over == CodeOver.ENDED else (),
+                        (code,) if over == CodeOver.LEFT else ())
 
 
 async def _is_keyword(receiver: Receiver, kind: str, sender: str, proxy: str) -> bool:
@@ -224,7 +225,7 @@ async def relayed_parts(receiver: Receiver, proxy: str, entry: relay.RouteEntry,
                                identification=await _identification(receiver, proxy, body, entry))
 
 
-async def relayed_copies(receiver: Receiver, proxy: str, entry: relay.RouteEntry, body: str,
+async def relayed_copies(receiver: Receiver | Conversations, proxy: str, entry: relay.RouteEntry, body: str,
                          sender: str) -> list[tuple[str, list[str]]]:
     """(recipient, parts) for each recipient of this text: a pair's other party exactly as before (the hot path:
     one open count), or every other active participant of a conversation of several, each with its label
@@ -240,7 +241,8 @@ async def relayed_copies(receiver: Receiver, proxy: str, entry: relay.RouteEntry
     return fanout.copies(entry, body, open_counts, identification, sender, took)
 
 
-async def _claim(receiver: Receiver, entry: relay.RouteEntry, sender: str) -> tuple[relay.RouteEntry, bool]:
+async def _claim(receiver: Receiver | Conversations, entry: relay.RouteEntry,
+                 sender: str) -> tuple[relay.RouteEntry, bool]:
     """The member's text in a claim-style conversation nobody has taken (as its route says): take it, if first.
     Returns the entry with who has it now, and whether this sender took it (then everyone's routes say so)."""
     claimer = None
@@ -290,7 +292,7 @@ async def relay_stored(receiver: Receiver, message: Message, conversation: Conve
             segments=segments.count(part)) for phone, part in copies]
         for (phone, text), part in zip(copies, stored):
             if phone != message.from_number:
-                await _relayed_event(conn, conversation, message.id, proxy, phone, text, part, noted or {})
+                await relayed_event(conn, conversation, message.id, proxy, phone, text, part, noted or {})
     queued = [await receiver.dispatcher.dispatch(part, Priority.RELAY, proxy, relays=(phone, conversation.id))
               for part, (phone, _) in zip(stored, copies)]
     if any(queued):
@@ -299,10 +301,11 @@ async def relay_stored(receiver: Receiver, message: Message, conversation: Conve
     return stored
 
 
-async def _relayed_event(conn: asyncpg.Connection, conversation: Conversation, inbound_id: int, proxy: str,
-                         recipient: str, text: str, part: StoredOutbound, noted: Mapping[str, str]) -> None:
+async def relayed_event(conn: asyncpg.Connection, conversation: Conversation, inbound_id: int | None, proxy: str,
+                        recipient: str, text: str, part: StoredOutbound, noted: Mapping[str, str]) -> None:
     """A relayed part's event, in the caller's transaction: message.relayed (queued) or message.blocked, with the
-    data store_relayed_message.sql gives a part relayed on arrival, and noted."""
+    data store_relayed_message.sql gives a part relayed on arrival, and noted (inbound_id None: written through the
+    API, gateway/messaging/group_writes.py)."""
     kind = EventType.MESSAGE_BLOCKED if part.status == MessageStatus.BLOCKED else EventType.MESSAGE_RELAYED
     await events.insert_event(conn, community_id=conversation.community_id, event=kind, data={
         "community_id": conversation.community_id, "conversation_id": conversation.id, "message_id": part.id,
@@ -310,7 +313,7 @@ async def _relayed_event(conn: asyncpg.Connection, conversation: Conversation, i
         "reason": part.status_reason, **noted})
 
 
-async def _identification(receiver: Receiver, proxy: str, body: str, entry: relay.RouteEntry,
+async def _identification(receiver: Receiver | Conversations, proxy: str, body: str, entry: relay.RouteEntry,
                           label: str | None = None) -> tuple[int, int]:
     """What the sender identification may add at send time (begin_send.sql), looked up only for a text long
     enough that the longest identification the settings allow could push it over the limit."""

@@ -4,7 +4,11 @@ Pure functions over plain data (no I/O), like gateway/relay/rules.py; tests/test
 
 Team styles of one_to_group: everyone (every member sees everything, as above) or claim: the first member to reply
 takes the conversation; the other members get "Alex took this conversation." instead of that reply and nothing
-after it, and a text from one of them gets "Alex has this conversation; your text was not sent." back.
+after it, and a text from one of them gets "Your text was not sent: Alex took this conversation." back.
+Both name the same event in the same words, so a member who loses a race (their text and the winner's at once)
+reads them right in either order: carriers do not keep the order of two texts, and the two are queued by two
+processes (the winner's and the loser's), so no order could be promised. (It read "Alex has this conversation; ...",
+which, arriving before "Alex took this conversation.", told of the taking after its result.)
 
 Labels, so a recipient knows who wrote a copy (README "Group texts", "One-to-group conversations"):
 - group: every copy is "Name: text".
@@ -95,7 +99,7 @@ def took_body(name: str, *, code: str, recipient_open: int) -> str:
 
 def has_it_body(name: str, *, code: str, recipient_open: int) -> str:
     """The answer to a member who texts a conversation another member took (their text is not relayed)."""
-    text = f"{name} has this conversation; your text was not sent."
+    text = f"Your text was not sent: {name} took this conversation."
     return f"#{code} {text}" if recipient_open > 1 else text
 
 

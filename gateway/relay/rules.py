@@ -72,10 +72,12 @@ class UnknownCode:
 
 @dataclass(frozen=True)
 class Ended:
-    """The code of one of the sender's conversations on this number that is closed or expired."""
+    """The code of one of the sender's conversations on this number that is closed or expired, or (left) one that
+    runs without them: they left it (a group's STOP) or were removed."""
 
     code: str
     entries: tuple[RouteEntry, ...]  # the sender's open conversations on the number, for the reply
+    left: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,12 @@ class Unrouted:
 
 
 Decision = Forward | Ended | UnknownCode | Unrouted
+
+
+def after_code(body: str) -> str | None:
+    """The text after the code a message starts with ("#k3: stop" -> "stop"), or None without one."""
+    match = CODE_PREFIX.match(body)
+    return body[match.end():] if match else None
 
 
 def leading_code(body: str) -> str | None:
@@ -98,12 +106,13 @@ def code_of(match: re.Match) -> str:
 
 
 def decide(entries: Iterable[RouteEntry], last_relayed: int | None, body: str,
-           ended_codes: Iterable[str] = ()) -> Decision:
+           ended_codes: Iterable[str] = (), left_codes: Iterable[str] = ()) -> Decision:
     """Where a message from one participant to one proxy number goes.
 
     A message that starts with "#CODE" goes only to the open conversation with that code (the code is
     stripped), however many the sender has: a code of one of the sender's ended conversations
-    (`ended_codes`) gets Ended, any other code UnknownCode (Unrouted for a sender with no open one), and
+    (`ended_codes`) gets Ended, as does one of a conversation that runs but the sender left (`left_codes`, Ended
+    with left), any other code UnknownCode (Unrouted for a sender with no open one), and
     neither is relayed, so a text meant for a closed conversation never reaches another person. Without a
     code: one open conversation gets it; with several (a shared number) the one that last relayed a message
     to the sender, or else the newest.
@@ -115,6 +124,8 @@ def decide(entries: Iterable[RouteEntry], last_relayed: int | None, body: str,
         for entry in entries:
             if entry.code == code:
                 return Forward(entry, body[match.end():])
+        if code in {c.upper() for c in left_codes}:
+            return Ended(code, tuple(entries), left=True)
         if code in {c.upper() for c in ended_codes}:
             return Ended(code, tuple(entries))
         return UnknownCode(code, tuple(entries)) if entries else Unrouted()
@@ -148,12 +159,14 @@ def help_body(code: str, entries: Iterable[RouteEntry]) -> str:
     return f"No conversation #{code}. Start your reply with one of: {listed}."
 
 
-def ended_body(code: str, entries: Iterable[RouteEntry]) -> str:
-    """The reply to the code of an ended conversation: it has ended, and the codes that would work."""
+def ended_body(code: str, entries: Iterable[RouteEntry], left: bool = False) -> str:
+    """The reply to the code of an ended conversation: it has ended, and the codes that would work. left: the
+    conversation goes on without the sender (who left or was removed), so it has not ended, for them or the others."""
     listed = ", ".join(f"#{entry.code} ({entry.recipient_name})" for entry in entries)
+    said = f"You are no longer in conversation #{code}." if left else f"Conversation #{code} has ended."
     if not listed:
-        return f"Conversation #{code} has ended. No conversation is open on this number."
-    return f"Conversation #{code} has ended. Start your reply with one of: {listed}."
+        return f"{said} No conversation is open on this number."
+    return f"{said} Start your reply with one of: {listed}."
 
 
 def choose_number(pool: Iterable[str], busy: Iterable[str], load: dict[str, int]) -> tuple[str, bool]:

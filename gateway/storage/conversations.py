@@ -11,7 +11,7 @@ from typing import Any, Mapping, NamedTuple
 
 from gateway.routing.keys import OpenConversation
 from gateway.storage.db import QUERIES, Executor
-from gateway.vocabulary import ConversationShape, ConversationStatus, ParticipantRole, Preference, TeamStyle
+from gateway.vocabulary import CodeOver, ConversationShape, ConversationStatus, ParticipantRole, Preference, TeamStyle
 
 
 class Participant(NamedTuple):
@@ -124,6 +124,8 @@ async def expire_idle_conversations(db: Executor, *, limit: int) -> list[OpenCon
     return [OpenConversation(**dict(row)) for row in await db.fetch(QUERIES.expire_idle_conversations, limit)]
 
 
-async def is_ended_code_for_sender(db: Executor, *, proxy: str, sender: str, code: str) -> bool:
-    """Whether `code` names one of the sender's conversations on this number that has ended."""
-    return await db.fetchval(QUERIES.is_ended_code_for_sender, proxy, sender, code)
+async def find_ended_code_for_sender(db: Executor, *, proxy: str, sender: str, code: str) -> CodeOver | None:
+    """How `code`, one of the sender's conversations on this number, is over for them: it ended (closed or expired),
+    or they left it while it runs; None when it is not over (or not theirs)."""
+    found = await db.fetchval(QUERIES.find_ended_code_for_sender, proxy, sender, code)
+    return None if found is None else CodeOver(found)

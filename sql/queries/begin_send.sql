@@ -3,6 +3,11 @@
 -- that goes to a phone which never wrote to the community gets the sender identification, here, once, if
 -- the wrapped text stays within the carrier's limit (1,600 UTF-16 units; the API and the relay leave room for
 -- it, so only a template made longer after the text was queued can skip it: the next text that fits carries it).
+-- A notification of ours that already names the sender (a group's intro "Acme group text with ...", a member's
+-- "Acme: you were added ...", after any code; a new conversation's "Pat via Acme: ...") is not given the name twice:
+-- the template's "{sender name}: " before "{message}" is left out, and its opt-out words are added as ever (a
+-- template written otherwise is used as it is). Only the start of a notification is read (its first words are
+-- ours: the name, "Someone left", or "<person> via <community>: "), never what someone wrote after it.
 -- "submitting" again means an earlier try's lease ran out without an answer: the message is sent again
 -- (the one window for a duplicate; see README). Nothing for any other status.
 -- $1 message, $2 the configured daily levels, $3 the configured ceiling, $4 the carriers this gateway serves, $5
@@ -18,13 +23,19 @@ WITH target AS MATERIALIZED (
     FOR UPDATE
 ), gate AS (
     SELECT t.id, t.community_id, t.to_number, t.kind,
-           replace(replace(c.sender_id_template, '{sender name}', coalesce(c.sender_name, c.name)), '{message}',
-                   t.body) AS identified_body,
+           replace(replace(CASE WHEN t.kind <> 'notification' THEN c.sender_id_template
+                                WHEN left(regexp_replace(t.body, '^#[A-Z][0-9]{1,3} ', ''), length(s.name) + 1)
+                                         IN (s.name || ' ', s.name || ':')
+                                  OR right(split_part(t.body, ': ', 1), length(s.name) + 5) = ' via ' || s.name
+                                THEN replace(c.sender_id_template, '{sender name}: {message}', '{message}')
+                                ELSE c.sender_id_template END,
+                           '{sender name}', s.name), '{message}', t.body) AS identified_body,
            outbound_block_reason(t.community_id, t.to_number, t.kind) AS blocked,
            t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted,
            coalesce(n.carrier, $5::text) <> ALL($4::text[]) AS not_served
     FROM target t LEFT JOIN communities c ON c.id = t.community_id
-    LEFT JOIN community_numbers n ON n.phone = t.from_number
+    LEFT JOIN community_numbers n ON n.phone = t.from_number,
+    LATERAL (SELECT coalesce(c.sender_name, c.name) AS name) s
     WHERE t.direction = 'outbound' AND t.status IN ('queued', 'submitting')
 ), identify AS (
     INSERT INTO contacts (community_id, phone, identified_at)

@@ -6,7 +6,8 @@
 -- nothing to relay, such as a picture alone),
 -- $9 the inbound body's segments, $10 each part's segments (int[]), $11 the notice that pictures cannot be
 -- relayed yet ('' for none; sent at most once per sender, number and UTC day), $12 its segments.
--- conversation_id is null when the conversation is no longer open (or the sender left it); inbound_id is null for a
+-- conversation_id is null when the conversation is no longer open (or the sender left it, even while this statement
+-- ran); inbound_id is null for a
 -- carrier retry. outbound_recipients says whom each stored part goes to (a part to one who left is not stored).
 -- The parts get ascending ids in their order, so the queue sends them in order. A relayed copy is "blocked"
 -- (with the reason) when outbound_block_reason says it must not be sent to its recipient (asked once per
@@ -18,7 +19,7 @@
 -- the community has one (release_media_held_messages.sql).
 -- Events (message.received, then message.relayed, message.blocked or message.held (intercepting) for each part) are stored only where the
 -- community has somewhere to send them (event_targets gives no row otherwise).
-WITH conversation AS (
+WITH touched AS (
     -- In a conversation of several, the sender must still be in it: a route from before they left (Redis behind
     -- after a lost write) is then stale, as one to a closed conversation is. A pair does not look (OR stops).
     UPDATE conversations c SET last_activity_at = now()
@@ -27,6 +28,19 @@ WITH conversation AS (
           SELECT 1 FROM conversation_participants cp JOIN participants p ON p.id = cp.participant_id
           WHERE cp.conversation_id = c.id AND cp.left_at IS NULL AND p.phone = $2))
     RETURNING c.id, c.community_id, c.shape
+), present AS (
+    -- Who is still in a conversation of several, their rows locked: a removal that committed while this statement
+    -- waited for the conversation's row (lock_conversation) is after this statement's snapshot, but the lock reads
+    -- each row's latest version and drops the ones that left (without it, the copy reached the removed member).
+    SELECT p.phone
+    FROM touched c JOIN conversation_participants cp ON cp.conversation_id = c.id AND cp.left_at IS NULL
+         JOIN participants p ON p.id = cp.participant_id
+    WHERE c.shape <> 'pair'
+    FOR SHARE OF cp
+), conversation AS (
+    -- The sender too, by the same locked read: one removed while this statement waited (the snapshot above still
+    -- had them) sends nothing; conversation_id comes back null, so the text is routed again, as from one who left.
+    SELECT * FROM touched WHERE shape = 'pair' OR $2 IN (SELECT phone FROM present)
 ), interceptor AS (
     SELECT c.intercept_url FROM conversation JOIN communities c ON c.id = conversation.community_id
     WHERE c.intercept_url IS NOT NULL
@@ -36,15 +50,6 @@ WITH conversation AS (
     SELECT community_id, id, 'inbound', 'inbound', $2, $3, $4, $5, $6, 'received', $9 FROM conversation
     ON CONFLICT (carrier_sid) DO NOTHING
     RETURNING id, community_id, conversation_id
-), present AS (
-    -- Who is still in a conversation of several, their rows locked: a removal that committed while this statement
-    -- waited for the conversation's row (lock_conversation) is after this statement's snapshot, but the lock reads
-    -- each row's latest version and drops the ones that left (without it, the copy reached the removed member).
-    SELECT p.phone
-    FROM conversation c JOIN conversation_participants cp ON cp.conversation_id = c.id AND cp.left_at IS NULL
-         JOIN participants p ON p.id = cp.participant_id
-    WHERE c.shape <> 'pair'
-    FOR SHARE OF cp
 ), block AS (
     -- Each recipient once. In a conversation of several, a recipient who left meanwhile gets no copy (their parts
     -- are dropped here): the route that named them was written before they left.
