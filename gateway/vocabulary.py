@@ -255,7 +255,7 @@ class AutoReplyKind(StrEnum):
     """What an unrouted sender was told once per day (auto_replies.kind)."""
 
     AUTO_REPLY = "auto_reply"
-    MEDIA = "media"  # the notice that pictures are not relayed
+    MEDIA = "media"  # the old notice that pictures were not relayed (rows from before pictures were relayed)
 
 
 # --- Outcomes of the messaging side (metrics labels and log fields) ---

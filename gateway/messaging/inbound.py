@@ -154,9 +154,9 @@ def relay_params(entry: relay.RouteEntry, sms: InboundMessage, sender: str, prox
     """store_relayed_message.sql's parameters for this text and its copies."""
     recipients = [phone for phone, parts in copies for _ in parts]
     parts = [part for _, phone_parts in copies for part in phone_parts]
-    # No notice ('', 0): what of the media is refused is told once it is fetched (gateway/media/fetching.py).
+    # What of the media is refused is told once it is fetched (gateway/media/fetching.py), not here.
     return StoreRelayed(entry.conversation_id, sender, proxy, sms.body, list(sms.media_urls), sms.sid, recipients,
-                        parts, segments.count(sms.body), [segments.count(part) for part in parts], "", 0)
+                        parts, segments.count(sms.body), [segments.count(part) for part in parts])
 
 
 async def relayed(receiver: Receiver, sms: InboundMessage, sender: str, proxy: str, entry: relay.RouteEntry,
@@ -169,8 +169,6 @@ async def relayed(receiver: Receiver, sms: InboundMessage, sender: str, proxy: s
         log.info("inbound_duplicate_ignored")
         return InboundOutcome.DUPLICATE
     structlog.contextvars.bind_contextvars(message_id=stored.inbound_id)
-    if stored.notice is not None:
-        await receiver.dispatcher.dispatch(stored.notice, Priority.RELAY, proxy)
     if not recipients:
         log.info("message_not_relayed", reason="media_only" if sms.media_urls else "empty")
         return InboundOutcome.NOT_RELAYED

@@ -119,42 +119,37 @@ class StoreRelayed(NamedTuple):
     parts: list[str]  # the relayed texts, in order (a conversation of several: each recipient's in turn)
     segments: int  # the inbound body's
     part_segments: list[int]
-    notice: str  # '' for none
-    notice_segments: int
 
 
 class StoredRelay(NamedTuple):
     """conversation_open False: the conversation was closed meanwhile, nothing stored. inbound_id None: a
-    carrier retry of a sid stored already. relayed: the parts, in order; notice: the media notice, if due.
+    carrier retry of a sid stored already. relayed: the parts, in order.
     intercept_id: the callback offering the text to the community's intercept URL (its parts are held until
     it answers); None when the community has none."""
 
     conversation_open: bool
     inbound_id: int | None
     relayed: tuple[StoredOutbound, ...]
-    notice: StoredOutbound | None
     intercept_id: int | None = None
     relayed_to: tuple[str, ...] = ()  # each relayed part's recipient (one who left a group meanwhile has none)
 
 
 async def store_relayed(batch: Batched[StoreRelayed], params: StoreRelayed) -> StoredRelay:
-    """The inbound message, its relayed parts (queued or blocked) and the media notice, in one statement."""
-    return _stored_relay(await batch.fetchrow(params), params)
+    """The inbound message, its relayed parts (queued, blocked or held) and their events, in one statement."""
+    return _stored_relay(await batch.fetchrow(params))
 
 
 async def store_relayed_in(conn: Executor, params: StoreRelayed) -> StoredRelay:
     """store_relayed, in the caller's transaction (a stranger's text with the conversation it opens,
     gateway/messaging/strangers.py)."""
-    return _stored_relay(await conn.fetchrow(QUERIES.store_relayed_message, *params), params)
+    return _stored_relay(await conn.fetchrow(QUERIES.store_relayed_message, *params))
 
 
-def _stored_relay(row, params: StoreRelayed) -> StoredRelay:
+def _stored_relay(row) -> StoredRelay:
     relayed = tuple(StoredOutbound(*message) for message in zip(
         row["outbound_ids"], map(MessageStatus, row["outbound_statuses"]), row["outbound_reasons"],
         row["outbound_segments"]))
-    notice = None if row["notice_id"] is None else StoredOutbound(
-        row["notice_id"], MessageStatus(row["notice_status"]), row["notice_reason"], params.notice_segments)
-    return StoredRelay(row["conversation_id"] is not None, row["inbound_id"], relayed, notice, row["intercept_id"],
+    return StoredRelay(row["conversation_id"] is not None, row["inbound_id"], relayed, row["intercept_id"],
                        tuple(row["outbound_recipients"]))
 
 

@@ -4,8 +4,7 @@
 -- parts one after the other, gateway/relay/fanout.py; a part to the sender $2 is our answer instead, kind help:
 -- a member's text to a conversation another member took), $8 the relayed parts in order (text[]; none when there is
 -- nothing to relay, such as a picture alone),
--- $9 the inbound body's segments, $10 each part's segments (int[]), $11 the notice that pictures cannot be
--- relayed yet ('' for none; sent at most once per sender, number and UTC day), $12 its segments.
+-- $9 the inbound body's segments, $10 each part's segments (int[]).
 -- conversation_id is null when the conversation is no longer open (or the sender left it, even while this statement
 -- ran); inbound_id is null for a
 -- carrier retry. outbound_recipients says whom each stored part goes to (a part to one who left is not stored).
@@ -82,22 +81,9 @@ WITH touched AS (
     -- Each attachment, to fetch in the background (gateway/media/fetching.py); none for a plain text.
     INSERT INTO message_media (message_id, position, source_url)
     SELECT inbound.id, m.n, m.url FROM inbound, unnest($5::text[]) WITH ORDINALITY AS m (url, n)
-), once_a_day AS (
-    INSERT INTO auto_replies (proxy_number, sender, day, kind)
-    SELECT $3, $2, (now() AT TIME ZONE 'UTC')::date, 'media' FROM inbound WHERE $11 <> ''
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-), notice AS (
-    INSERT INTO messages (community_id, conversation_id, direction, kind, priority, from_number, to_number,
-                          body, status, status_reason, segments)
-    SELECT community_id, conversation_id, 'outbound', 'help', 'relay', $3, $2, $11,
-           CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason, $12
-    FROM inbound, LATERAL (SELECT outbound_block_reason(inbound.community_id, $2, 'help') AS reason) block
-    WHERE EXISTS (SELECT 1 FROM once_a_day)
-    RETURNING id, status, status_reason
 ), event AS (
     INSERT INTO message_events (message_id, status)
-    SELECT id, status FROM outbound UNION ALL SELECT id, status FROM notice
+    SELECT id, status FROM outbound
 ), contact AS (
     -- The sender has messaged the community: it needs no sender identification from us.
     INSERT INTO contacts (community_id, phone, first_inbound_at)
@@ -128,7 +114,4 @@ SELECT (SELECT id FROM conversation) AS conversation_id,
        (SELECT coalesce(array_agg(status_reason ORDER BY id), '{}') FROM outbound) AS outbound_reasons,
        (SELECT coalesce(array_agg(segments ORDER BY id), '{}') FROM outbound) AS outbound_segments,
        (SELECT coalesce(array_agg(to_number ORDER BY id), '{}') FROM outbound) AS outbound_recipients,
-       (SELECT id FROM notice) AS notice_id,
-       (SELECT status FROM notice) AS notice_status,
-       (SELECT status_reason FROM notice) AS notice_reason,
        (SELECT id FROM intercept) AS intercept_id
