@@ -82,3 +82,68 @@ async def test_community_locks_do_not_wait_for_rows_that_reference_the_community
         started = await asyncio.wait_for(_start(gateway, community["id"]), 3)
     assert removed[0] == 200, removed
     assert started[0] == 201, started
+
+
+# A team member's phone or a dedicated number's member is a participant-to-be: the same lock holds it.
+
+async def _team(gateway, community_id: int, phone: str):
+    return await gateway.call("POST", f"/v1/communities/{community_id}/teams",
+                              {"name": "Desk", "members": [{"phone": phone, "name": "Pat"}]})
+
+
+async def test_a_number_added_while_a_team_is_made_with_it_elsewhere(gateway, db):
+    first = await gateway.community(numbers=(PROXY,), require_verification=False)
+    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
+    async with slow_inserts(db, "community_numbers"):
+        adding = asyncio.ensure_future(gateway.call("POST", f"/v1/communities/{first['id']}/numbers",
+                                                    {"phone": PAT}))
+        await asyncio.sleep(0.2)  # the add is past its check, sleeping in its insert
+        made = await _team(gateway, second["id"], PAT)
+        added = await adding
+    assert added[0] == 201, added
+    assert made[0] == 422 and made[1]["error"]["code"] == "participant_is_proxy", made
+    assert await db.fetchval("SELECT count(*) FROM team_members") == 0
+
+
+async def test_a_team_made_while_its_member_is_added_as_a_number_elsewhere(gateway, db):
+    first = await gateway.community(numbers=(PROXY,), require_verification=False)
+    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
+    async with slow_inserts(db, "team_members"):
+        making = asyncio.ensure_future(_team(gateway, second["id"], PAT))
+        await asyncio.sleep(0.2)  # the team is past its check, sleeping in its member's insert
+        added = await gateway.call("POST", f"/v1/communities/{first['id']}/numbers", {"phone": PAT})
+        made = await making
+    assert made[0] == 201, made
+    assert added[0] == 409 and added[1]["error"]["code"] == "number_in_use", added
+    assert await db.fetchval("SELECT count(*) FROM community_numbers WHERE phone = $1", PAT) == 0
+
+
+async def test_a_member_added_to_a_team_while_their_phone_is_added_as_a_number(gateway, db):
+    first = await gateway.community(numbers=(PROXY,), require_verification=False)
+    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
+    status, team = await _team(gateway, second["id"], SAM)
+    assert status == 201, team
+    async with slow_inserts(db, "community_numbers"):
+        adding = asyncio.ensure_future(gateway.call("POST", f"/v1/communities/{first['id']}/numbers",
+                                                    {"phone": PAT}))
+        await asyncio.sleep(0.2)
+        joined = await gateway.call("POST", f"/v1/communities/{second['id']}/teams/{team['id']}/members",
+                                    {"phone": PAT, "name": "Pat"})
+        added = await adding
+    assert added[0] == 201, added
+    assert joined[0] == 422 and joined[1]["error"]["code"] == "participant_is_proxy", joined
+
+
+async def test_a_number_dedicated_to_a_phone_being_added_as_a_number(gateway, db):
+    first = await gateway.community(numbers=(PROXY,), require_verification=False)
+    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
+    async with slow_inserts(db, "community_numbers"):
+        adding = asyncio.ensure_future(gateway.call("POST", f"/v1/communities/{first['id']}/numbers",
+                                                    {"phone": PAT}))
+        await asyncio.sleep(0.2)
+        assigned = await gateway.call("PATCH", f"/v1/communities/{second['id']}/numbers/%2B{PROXY_2[1:]}",
+                                      {"member": {"phone": PAT, "name": "Pat"}})
+        added = await adding
+    assert added[0] == 201, added
+    assert assigned[0] == 422 and assigned[1]["error"]["code"] == "participant_is_proxy", assigned
+    assert await db.fetchval("SELECT count(*) FROM community_numbers WHERE member_phone = $1", PAT) == 0

@@ -34,10 +34,14 @@ async def get_team(db: Executor, community_id: int, team_id: int) -> Team:
     return team
 
 
-async def _not_a_proxy(db: Executor, phones: list[str]) -> None:
+async def _not_a_proxy(conn: asyncpg.Connection, phones: list[str]) -> None:
+    """Inside the caller's transaction, with each phone's lock (lock_phones_for_numbers): adding a community number
+    takes the same lock and refuses a member's phone, so a phone never becomes both. Raises InvalidInput
+    (participant_is_proxy)."""
     # One of the gateway's numbers as a member: what we send it would come back in as a text.
+    await communities.lock_phones_for_numbers(conn, phones=phones)
     for phone in phones:
-        if await communities.find_number_owner(db, phone=phone) is not None:
+        if await communities.find_number_owner(conn, phone=phone) is not None:
             raise InvalidInput("participant_is_proxy", "a member's phone is one of the gateway's numbers")
 
 
@@ -46,11 +50,13 @@ def _distinct(members: list[Member]) -> None:
         raise InvalidInput("same_participant", "each member must have a different phone number")
 
 
-async def create_team(db: Executor, community_id: int, name: str, style: TeamStyle, members: list[Member]) -> Team:
+async def create_team(db: asyncpg.Pool, community_id: int, name: str, style: TeamStyle,
+                      members: list[Member]) -> Team:
     """Raises InvalidInput (same_participant, participant_is_proxy)."""
     _distinct(members)
-    await _not_a_proxy(db, [m.phone for m in members])
-    team_id = await teams.insert_team(db, community_id=community_id, name=name, style=style, members=members)
+    async with db.acquire() as conn, conn.transaction():
+        await _not_a_proxy(conn, [m.phone for m in members])
+        team_id = await teams.insert_team(conn, community_id=community_id, name=name, style=style, members=members)
     log.info("team_created", community_id=community_id, team_id=team_id, members=len(members))
     return await get_team(db, community_id, team_id)
 
@@ -65,10 +71,10 @@ async def update_team(db: Executor, community_id: int, team_id: int, name: str |
 async def add_member(db: asyncpg.Pool, community_id: int, team_id: int, member: Member, most: int) -> Team:
     """Add a member (to the conversations opened from now on). Raises NotFound, Conflict (already_a_member,
     team_full), InvalidInput (participant_is_proxy)."""
-    await _not_a_proxy(db, [member.phone])
     async with db.acquire() as conn, conn.transaction():
         if not await teams.lock_team(conn, community_id=community_id, team_id=team_id):
             raise NotFound("team_not_found", f"community {community_id} has no team {team_id}")
+        await _not_a_proxy(conn, [member.phone])
         team = await get_team(conn, community_id, team_id)
         if len(team.members) >= most:
             raise Conflict("team_full", f"team {team_id} has its {most} members (groups.max_members)")
@@ -105,16 +111,17 @@ async def delete_team(db: Executor, community_id: int, team_id: int) -> None:
     log.info("team_deleted", team_id=team_id)
 
 
-async def assign_number(db: Executor, community_id: int, phone: str, member: Member | None,
+async def assign_number(db: asyncpg.Pool, community_id: int, phone: str, member: Member | None,
                         team_id: int | None) -> NumberAssignment:
     """Assign a number to a member, a team or (both None) nothing. Open conversations on it keep running as they
     are; the assignment decides where the next stranger's text goes. Raises NotFound (number_not_found,
     team_not_found), InvalidInput (participant_is_proxy)."""
     if team_id is not None:
         await get_team(db, community_id, team_id)
-    if member is not None:
-        await _not_a_proxy(db, [member.phone])
-    assigned = await teams.assign_number(db, community_id=community_id, phone=phone, member=member, team_id=team_id)
+    async with db.acquire() as conn, conn.transaction():
+        await _not_a_proxy(conn, [member.phone] if member else [])
+        assigned = await teams.assign_number(conn, community_id=community_id, phone=phone, member=member,
+                                             team_id=team_id)
     if assigned is None:
         raise NotFound("number_not_found", f"{phone} is not a number of community {community_id}")
     log.info("number_assigned", community_id=community_id, number=mask(phone), team_id=team_id,
