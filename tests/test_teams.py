@@ -2,6 +2,7 @@
 carrier's signed webhooks as phones text, the fake Twilio as what phones receive (issue 13, part 2)."""
 
 import asyncio
+import json
 
 from tests.fakes import unwrap
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, PROXY_3, SAM, wait_for
@@ -117,8 +118,8 @@ async def test_a_stranger_reaches_the_dedicated_member_masked_both_ways(gateway,
     assert [e["event"] for e in events][:3] == ["conversation.opened", "message.received", "message.relayed"]
 
 
-async def test_a_stranger_reaches_a_team_everyone_sees_everything(gateway):
-    community = await gateway.community()
+async def test_a_stranger_reaches_a_team_everyone_sees_everything(gateway, db):
+    community = await gateway.community(event_url="https://platform.example/events")
     team = await make_team(gateway, community["id"])
     await assign(gateway, community["id"], PROXY, {"team_id": team["id"]})
 
@@ -126,7 +127,9 @@ async def test_a_stranger_reaches_a_team_everyone_sees_everything(gateway):
     assert await gateway.delivered_to(ALEX) == ["+1415***2671: Who can fix my sink?"]
     assert await gateway.delivered_to(SAM) == ["+1415***2671: Who can fix my sink?"]
     [opened] = await conversations_of(gateway, PAT)
-    assert (opened["shape"], opened["team_style"]) == ("one_to_group", "everyone")
+    assert (opened["shape"], opened["team_style"], opened["team_id"]) == ("one_to_group", "everyone", team["id"])
+    event = await db.fetchval("SELECT payload FROM webhook_deliveries WHERE event = 'conversation.opened'")
+    assert json.loads(event)["data"]["team_id"] == team["id"]
     assert [(p["phone"], p["role"]) for p in opened["participants"]] == [
         (PAT, "customer"), (ALEX, "member"), (SAM, "member")]
     await gateway.sms(ALEX, PROXY, "I can come at 5")

@@ -79,7 +79,8 @@ def conversation(found: Conversation, kind: type[types.Conversation] = types.Con
         created_at=found.created_at, last_activity_at=found.last_activity_at,
         closed_at=found.closed_at, closed_reason=found.closed_reason, shape=found.shape,
         participants=[types.Participant(phone=p.phone, name=p.name, role=p.role, active=p.active)
-                      for p in found.participants], team_style=found.team_style, claimed_by=found.claimed_by, **extra)
+                      for p in found.participants], team_style=found.team_style, claimed_by=found.claimed_by,
+                      team_id=found.team_id, **extra)
 
 
 def message(found: Message, kind: type[types.Message] = types.Message, **extra) -> types.Message:

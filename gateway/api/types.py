@@ -322,6 +322,7 @@ class Conversation(Struct):
     participants: list[Participant]
     team_style: TeamStyle | None  # one_to_group only
     claimed_by: str | None  # claim style: the phone of the member who took it
+    team_id: int | None  # the team whose inbox it is (opened on the team's number, or with team_id)
 
 
 class StartedConversation(Conversation, kw_only=True):

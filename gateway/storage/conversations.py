@@ -48,6 +48,7 @@ class Conversation:
     team_style: TeamStyle | None = None
     participants: tuple[Participant, ...] = ()
     claimed_by: str | None = None  # claim style: the phone of the member who took it
+    team_id: int | None = None  # the team whose inbox it is (opened on its number, or with team_id)
 
     def active(self) -> list[Participant]:
         return [person for person in self.participants if person.active]
@@ -70,7 +71,7 @@ class Conversation:
                    None if row["team_style"] is None else TeamStyle(row["team_style"]),
                    tuple(Participant(phone, name, ParticipantRole(role), active) for phone, name, role, active in zip(
                        row["participant_phones"], row["participant_names"], row["participant_roles"],
-                       row["participant_active"])), row["claimed_by"])
+                       row["participant_active"])), row["claimed_by"], row["team_id"])
 
 
 async def find_conversation(db: Executor, *, conversation_id: int) -> Conversation | None:

@@ -69,3 +69,29 @@ SELECT t.id, t.community_id, t.name, t.style, t.created_at, t.updated_at,
        coalesce((SELECT array_agg(n.phone ORDER BY n.phone) FROM community_numbers n WHERE n.team_id = t.id), '{}')
            AS numbers
 FROM teams t;
+
+-- The API's conversation names the team whose inbox it is (0020's view, team_id at the end).
+CREATE OR REPLACE VIEW conversation_rows AS
+SELECT c.id, c.community_id, c.proxy_number, c.code, c.status, c.created_at, c.last_activity_at,
+       c.closed_at, c.closed_reason,
+       p.phone AS prospect_phone, p.name AS prospect_name, coalesce(pc.preference, 'unknown') AS prospect_preference,
+       a.phone AS advocate_phone, a.name AS advocate_name, coalesce(ac.preference, 'unknown') AS advocate_preference,
+       c.prospect_id, c.advocate_id,
+       c.shape, c.team_style,
+       people.phones AS participant_phones, people.names AS participant_names, people.roles AS participant_roles,
+       people.active AS participant_active,
+       (SELECT phone FROM participants WHERE id = c.claimed_by) AS claimed_by,
+       c.team_id
+FROM conversations c
+JOIN participants p ON p.id = c.prospect_id
+JOIN participants a ON a.id = c.advocate_id
+LEFT JOIN contacts pc ON pc.community_id = c.community_id AND pc.phone = p.phone
+LEFT JOIN contacts ac ON ac.community_id = c.community_id AND ac.phone = a.phone
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(x.phone ORDER BY cp.seq), '{}') AS phones,
+           coalesce(array_agg(x.name ORDER BY cp.seq), '{}') AS names,
+           coalesce(array_agg(cp.role ORDER BY cp.seq), '{}') AS roles,
+           coalesce(array_agg(cp.left_at IS NULL ORDER BY cp.seq), '{}') AS active
+    FROM conversation_participants cp JOIN participants x ON x.id = cp.participant_id
+    WHERE cp.conversation_id = c.id
+) people;

@@ -16,7 +16,7 @@ WITH opened AS (
     INSERT INTO webhook_deliveries (community_id, url, target, event, payload)
     SELECT o.community_id, t.url, t.target, 'conversation.opened', event_body('conversation.opened',
                jsonb_build_object('community_id', o.community_id, 'conversation_id', o.id, 'number', o.proxy_number,
-                                  'code', o.code, 'shape', o.shape,
+                                  'code', o.code, 'shape', o.shape, 'team_id', $8::bigint,
                                   'participants', (SELECT jsonb_agg(p.phone ORDER BY n.n)
                                                    FROM unnest($5::bigint[]) WITH ORDINALITY AS n (id, n)
                                                    JOIN participants p ON p.id = n.id)))
