@@ -37,9 +37,10 @@ from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.keys import (CALLBACKS, CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
                           METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS, ROUTES, STATEMENTS,
-                          STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER)
+                          STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
+from gateway.messaging.whatsapp import WhatsApp
 from gateway.messaging.number_carriers import NumberCarriers
 from gateway.messaging.sending import Sender
 from gateway.messaging.statuses import StatusUpdates
@@ -112,8 +113,9 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS])
     keyword = groups.leaving_on_stop(functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS]),
                                      app[CONVERSATIONS])
+    app[WHATSAPP] = WhatsApp(app[POOL], dispatcher, app[METRICS], config.whatsapp)
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
-                             config.relay.unrouted_reply, keyword)
+                             config.relay.unrouted_reply, keyword, whatsapp=app[WHATSAPP])
     app[CALLBACKS] = Callbacks(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key,
                                app[RECEIVER])
     carrier_errors = functools.partial(compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance)
@@ -148,7 +150,7 @@ def _sender(app: web.Application) -> Sender:
     config = app[CONFIG]
     return Sender(app[POOL], app[STATEMENTS], app[OUTBOX], app[DISPATCHER].queued, app[METRICS], app[CARRIERS],
                   config.queue, config.carrier, config.limits, config.tasks.restart_delay, config.public_url,
-                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS])
+                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS], app[WHATSAPP])
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:

@@ -127,6 +127,18 @@ class GroupSettings:
 
 
 @dataclass(frozen=True)
+class WhatsAppSettings:
+    """README "WhatsApp". A WhatsApp message is one unit, never segments."""
+
+    # Whether WhatsApp messages count toward a community's daily and monthly limits (one unit each, in the same
+    # counters as SMS segments); false: they are only counted apart, in gateway_whatsapp_messages_sent_total.
+    count_in_limits: bool = True
+    # The media issue's hook: the largest WhatsApp attachment (WhatsApp's documented 16 MB for files; images
+    # 5 MB), read by the media package once it relays media; unused until then.
+    media_max_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class QueueSettings:
     lease_seconds: float = 60.0
     concurrency: int = 64
@@ -163,6 +175,7 @@ class Config:
     hooks: HooksSettings = field(default_factory=HooksSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
     groups: GroupSettings = field(default_factory=GroupSettings)
+    whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -303,6 +316,8 @@ def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
     from gateway.tokens import parse_tokens  # lazily: it imports ConfigError from here
     parse_tokens(config.server.api_tokens)  # a bad token setting: ConfigError naming it
+    if config.whatsapp.media_max_bytes < 1:
+        raise ConfigError(f"whatsapp.media_max_bytes: must be positive, got {config.whatsapp.media_max_bytes}")
     if not 1 <= config.groups.max_members <= 100:
         raise ConfigError(f"groups.max_members: must be 1-100, got {config.groups.max_members}")
     if not 0 < config.server.port < 65536:

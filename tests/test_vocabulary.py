@@ -29,6 +29,7 @@ CHECKED = {
     ("communities", "intercept_policy"): v.InterceptPolicy,
     ("platform_callbacks", "kind"): v.CallbackKind,
     ("platform_callbacks", "outcome"): v.CallbackOutcome,
+    ("whatsapp_contacts", "channel"): v.Channel,
 }
 
 

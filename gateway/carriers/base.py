@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from gateway.ops.metrics import Metrics
-from gateway.vocabulary import FailureClass, MessageStatus
+from gateway.vocabulary import Channel, FailureClass, MessageStatus
 
 
 # --- What arrives -----------------------------------------------------------------------------------------
@@ -50,6 +50,7 @@ class InboundMessage:
     to_number: str
     body: str
     media_urls: tuple[str, ...] = ()
+    channel: Channel = Channel.SMS  # the carrier says: e.g. Twilio's "whatsapp:+E164" is (that number, whatsapp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,18 @@ class OutboundSms:
     from_number: str  # E.164, one of our numbers on this carrier
     to_number: str  # E.164
     body: str  # at most 1,600 UTF-16 units, never empty
+    channel: Channel = Channel.SMS  # whatsapp: only to a carrier whose `whatsapp` is true
+    template: Template | None = None  # WhatsApp outside the window: this approved template instead of body
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A community's approved WhatsApp template, carrier-neutral: the carrier's id for it (Twilio: a Content SID)
+    and its variables; preview is what it says (kept as the message's body, shown by the sandbox)."""
+
+    template_id: str
+    variables: Mapping[str, str]
+    preview: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +183,7 @@ class Carrier:
     error_codes: Mapping[str, Failure] = {}  # the carrier's error codes -> what they mean; others: OTHER_FAILURE
     api_prefix: str | None = None  # where its extra routes() act for the operator: they need the API token, as /v1/
     webhook_methods: Sequence[str] = ("POST",)  # the HTTP methods its webhooks arrive by (some call with GET)
+    whatsapp: bool = False  # it parses WhatsApp senders and sends OutboundSms with channel whatsapp and templates
 
     def callback_url(self, public_url: str, message_id: int) -> str:
         """Where this carrier posts the statuses of one message: public_url (config, no trailing slash) + its

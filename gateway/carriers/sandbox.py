@@ -27,7 +27,7 @@ from aiohttp import web
 from gateway.api.validation import read_json, text
 from gateway.carriers.base import (Accepted, Failure, Inbox, InboundMessage, LineAnswer, OutboundSms, Rejected,
                                    Resources, RetryLater, SendResult, Task)
-from gateway.carriers.twilio import TwilioWire
+from gateway.carriers.twilio import TwilioWire, parse_address
 from gateway.config import Config, ConfigError, carrier_setting
 from gateway.errors import InvalidInput
 from gateway.relay.phones import mask, to_e164
@@ -90,6 +90,7 @@ class SandboxCarrier(TwilioWire):
     api_prefix = "/sandbox/"  # its phone and its failures on request act for the operator
     status_path = "/webhooks/sandbox/status"
     error_codes = ERROR_CODES
+    whatsapp = True  # its phone writes as "whatsapp:+E164" too, for the README's WhatsApp walk-through
 
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.auth_token)
@@ -120,7 +121,9 @@ class SandboxCarrier(TwilioWire):
         log.info("sandbox_message_sent", message_id=message.id, sid=sid, to=mask(message.to_number),
                  characters=len(message.body))
         self.delivered.append({"sid": sid, "from": message.from_number, "to": message.to_number,
-                               "body": message.body, "at": datetime.now(timezone.utc).isoformat()})
+                               "body": message.body, "channel": message.channel.value,
+                               "template": message.template.template_id if message.template else None,
+                               "at": datetime.now(timezone.utc).isoformat()})
         now = time.monotonic()
         self._schedule(now, "sent", sid, status_callback)
         self._schedule(now + self.delay, "delivered", sid, status_callback)
@@ -210,7 +213,8 @@ class SandboxCarrier(TwilioWire):
 
 
 class _Phone:
-    """POST /sandbox/inbound: {from, to, body} arrives as if the carrier had delivered it."""
+    """POST /sandbox/inbound: {from, to, body} arrives as if the carrier had delivered it; a from of
+    "whatsapp:+E164" writes on WhatsApp, as Twilio's addresses do."""
 
     def __init__(self, carrier: SandboxCarrier, inbox: Inbox) -> None:
         self.carrier = carrier
@@ -220,8 +224,9 @@ class _Phone:
         data = await read_json(request, {"from": str, "to": str, "body": str}, required=("from", "to", "body"))
         region = self.carrier.region
         body = text(data["body"], "body", max_length=1600, multiline=True)
-        sms = InboundMessage("SM" + secrets.token_hex(16), to_e164(data["from"], field="from", region=region),
-                             to_e164(data["to"], field="to", region=region), body)
+        sender, channel = parse_address(data["from"])
+        sms = InboundMessage("SM" + secrets.token_hex(16), to_e164(sender, field="from", region=region),
+                             to_e164(data["to"], field="to", region=region), body, channel=channel)
         outcome = await self.inbox(sms)
         self.carrier.resources.metrics.webhooks.labels("sandbox", outcome).inc()
         return web.json_response({"sid": sms.sid, "outcome": outcome})
