@@ -23,8 +23,7 @@ class WhatsAppTemplate(Strict):
 
     template_id: TemplateId
     preview: Preview
-    variables: Preview = text(1024, multiline=True, description="what the template says: the template message's body in the API")
-Variables = {}
+    variables: Variables = {}
 
 
 class WhatsAppContact(Strict):
