@@ -9,7 +9,7 @@ from msgspec import Meta, Struct
 from gateway.api.types import Strict, text
 from gateway.vocabulary import Channel
 
-TemplateId = text(64, description="the carrier's id of an approved WhatsApp template (Twilio: a Content SID)",
+TemplateId = text(64, description="the carrier's id of an approved WhatsApp template (a Content SID at some)",
                   examples=["HXb5b62575e6e4ff6129ad7c8efe1f983e"])
 Preview = text(1024, multiline=True, description="what the template says: the template message's body in the API")
 Variables = Annotated[dict[Annotated[str, Meta(min_length=1, max_length=8, pattern=r"^[0-9A-Za-z_]+$")],

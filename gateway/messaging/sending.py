@@ -127,13 +127,7 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         # Nothing empty or over the carrier's limit is handed to it: it would refuse it anyway.
         await _fail(sender, ticket, message, *problem)
         return
-    if (carrier := sender.carriers.find(message.carrier)) is None:
-        # begin_send holds these (above); kept so that a send never goes through a carrier the number does not name.
-        await _hold(sender, ticket, message, HoldReason.CARRIER_NOT_SERVED, carrier=message.carrier)
-        return
-    if message.whatsapp and not carrier.whatsapp:
-        await _fail(sender, ticket, message, "whatsapp_not_offered", f"{carrier.name} does not send WhatsApp",
-                    tried=False)
+    if (carrier := await _carrier(sender, ticket, message)) is None:
         return
     message = whatsapp.units(sender.whatsapp, message)
     if (body := await _text(sender, message)) is None:
@@ -141,8 +135,7 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         await _fail(sender, ticket, message, "code_expired", "the verification code expired before it could be sent",
                     tried=False)
         return
-    limited = (message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
-               and whatsapp.counted(sender.whatsapp, message))
+    limited = _limited(sender, message)
     reservation = _reservation(message) if limited else None
     if reservation is not None and (reason := await sender.counters.reserve(reservation)):
         await _hold(sender, ticket, message, reason)
@@ -156,6 +149,26 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
     if message.identified:
         await storage.set_message_segments(sender.db, message_id=message.id, segments=message.segments)
     await _not_accepted(sender, ticket, message, result, carrier)
+
+
+async def _carrier(sender: Sender, ticket: Ticket, message: SendingMessage) -> Carrier | None:
+    """The carrier of the message's number, or None when it cannot go (held or failed here)."""
+    if (carrier := sender.carriers.find(message.carrier)) is None:
+        # begin_send holds these (above); kept so that a send never goes through a carrier the number does not name.
+        await _hold(sender, ticket, message, HoldReason.CARRIER_NOT_SERVED, carrier=message.carrier)
+        return None
+    if message.whatsapp and not carrier.whatsapp:
+        # The recipient is on WhatsApp with a number whose carrier has no WhatsApp here: nothing it could send.
+        await _fail(sender, ticket, message, "whatsapp_not_offered", f"{carrier.name} does not send WhatsApp",
+                    tried=False)
+        return None
+    return carrier
+
+
+def _limited(sender: Sender, message: SendingMessage) -> bool:
+    """Whether the send counts toward its community's limits (a WhatsApp one as one unit, if configured)."""
+    return (message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
+            and whatsapp.counted(sender.whatsapp, message))
 
 
 async def _not_claimed(sender: Sender, ticket: Ticket, message: SendingMessage | None) -> None:

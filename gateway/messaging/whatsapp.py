@@ -68,7 +68,7 @@ async def reengage(whatsapp: WhatsApp, message: SendingMessage) -> None:
 
 
 async def window_closed(whatsapp: WhatsApp, message: SendingMessage) -> None:
-    """The carrier refused free text as outside the window (e.g. Twilio 63016): believe it until they write."""
+    """The carrier refused free text as outside the window (FailureClass.OUTSIDE_WINDOW): believe it until they write."""
     await storage.close_window(whatsapp.db, proxy=message.from_number, phone=message.to_number)
 
 
