@@ -40,6 +40,7 @@ from gateway.keys import (CALLBACKS, CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, 
                           STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
 from gateway.messaging.conversations import Conversations
 from gateway.messaging.inbound import Receiver
+from gateway.messaging import whatsapp
 from gateway.messaging.whatsapp import WhatsApp
 from gateway.messaging.number_carriers import NumberCarriers
 from gateway.messaging.sending import Sender
@@ -118,7 +119,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                              config.relay.unrouted_reply, keyword, whatsapp=app[WHATSAPP])
     app[CALLBACKS] = Callbacks(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key,
                                app[RECEIVER])
-    carrier_errors = functools.partial(compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance)
+    carrier_errors = whatsapp.carrier_errors(app[WHATSAPP], functools.partial(
+        compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance))
     app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name)
     app[NUMBER_CARRIERS] = NumberCarriers(app[POOL], config.carrier.name)
     for carrier in app[CARRIERS]:

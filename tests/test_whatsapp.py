@@ -69,6 +69,7 @@ async def test_outside_the_window_the_template_goes_and_the_text_waits_for_the_a
     await gateway.sms(ALEX, PROXY, "Are you still interested?")
     await gateway.sms(ALEX, PROXY, "The room is free on Monday.")
     await wait_for(lambda: _async(len(whatsapp_sent(gateway)) == 1), what="the template")
+    await wait_for(lambda: _count_held(gateway, conversation["id"], 2), what="both texts held")
     [template] = whatsapp_sent(gateway)
     assert template["ContentSid"] == TEMPLATE["template_id"] and "Body" not in template
     assert template["ContentVariables"] == '{"1":"Acme Housing"}'
@@ -213,3 +214,37 @@ async def _count_held(gateway, conversation_id: int, count: int) -> bool:
 
 async def _async(value):
     return value
+
+
+async def test_recording_the_opt_in_sends_the_template_for_the_texts_that_waited(gateway):
+    community, conversation = await _setup(gateway, opted_in=False)
+    await gateway.sms(ALEX, PROXY, "Are you coming?")
+    held = await _message(gateway, conversation["id"], kind="relay", status="held")
+    assert held["status_reason"] == "whatsapp_opt_in" and whatsapp_sent(gateway) == []
+    status, body = await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/contacts/{PAT}",
+                                      {"channel": "whatsapp", "opted_in": True})
+    assert status == 200 and body["numbers"][0]["opted_in"] is True
+    await wait_for(lambda: _async(len(whatsapp_sent(gateway)) == 1), what="the template")
+    assert "ContentSid" in whatsapp_sent(gateway)[0]
+    held = await _message(gateway, conversation["id"], kind="relay", status="held")
+    assert held["status_reason"] == "whatsapp_window"
+
+
+async def test_63016_in_a_status_callback_holds_a_copy_and_sends_the_template(gateway):
+    _, conversation = await _setup(gateway, opted_in=False)
+    await gateway.sms(WA_PAT, PROXY, "Hello")
+    await gateway.delivered_to(ALEX, 2)
+    await gateway.sms(ALEX, PROXY, "Taken, then failed")
+    await wait_for(lambda: _async(len(whatsapp_sent(gateway)) == 1), what="the free text")
+    accepted = await _message(gateway, conversation["id"], kind="relay", status="accepted")
+    status, _ = await gateway.status(whatsapp_sent(gateway)[0]["sid"], "failed", mid=accepted["id"],
+                                     error_code="63016")
+    assert status == 200
+    held = await _message(gateway, conversation["id"], kind="relay", status="held")
+    assert (held["body"], held["status_reason"]) == ("Taken, then failed", "whatsapp_window")
+    await wait_for(lambda: _async(len(whatsapp_sent(gateway)) == 2), what="the template")
+    assert "ContentSid" in whatsapp_sent(gateway)[1]
+    assert (await gateway.message(accepted["id"]))["status"] == "failed"
+    await gateway.sms(WA_PAT, PROXY, "Back")
+    await wait_for(lambda: _async(len(whatsapp_sent(gateway)) == 3), what="the copy released")
+    assert whatsapp_sent(gateway)[2]["Body"] == "Taken, then failed"

@@ -17,12 +17,13 @@ from gateway.carriers import Carrier, OutboundSms
 from gateway.carriers.base import Template
 from gateway.config import WhatsAppSettings
 from gateway.messaging.dispatch import Dispatcher
+from gateway.messaging.statuses import CarrierErrors
 from gateway.ops.metrics import Metrics
 from gateway.relay.phones import mask
 from gateway.storage import messages as message_storage
 from gateway.storage import whatsapp as storage
 from gateway.storage.messages import SendingMessage
-from gateway.vocabulary import Channel, MessageKind, Priority
+from gateway.vocabulary import Channel, FailureClass, HoldReason, MessageKind, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +48,16 @@ async def on_inbound(whatsapp: WhatsApp, *, sender: str, proxy: str) -> None:
     log.info("whatsapp_window_opened", sender=mask(sender), released=len(released))
 
 
-async def reengage(whatsapp: WhatsApp, message: SendingMessage) -> None:
+async def opted_in(whatsapp: WhatsApp, *, community_id: int, phone: str) -> None:
+    """The platform recorded phone's opt-in: the texts held for it are decided again (queued)."""
+    released = await storage.release_opted_in(whatsapp.db, community_id=community_id, phone=phone)
+    for message in released:
+        await whatsapp.dispatcher.queue(message.id, message.priority, message.from_number, message.segments)
+    if released:
+        log.info("whatsapp_opt_in_released", phone=mask(phone), released=len(released))
+
+
+async def reengage(whatsapp: WhatsApp, message: SendingMessage | storage.HeldCopy) -> None:
     """message was held because the recipient's window is closed: send the community's template once (the first
     process to claim it; again only after they wrote and the window closed once more). Without a template set, the
     text waits all the same and the log says why."""
@@ -65,6 +75,23 @@ async def reengage(whatsapp: WhatsApp, message: SendingMessage) -> None:
         to_number=message.to_number, body=preview, segments=1)
     await whatsapp.dispatcher.dispatch(stored, Priority.RELAY, message.from_number)
     log.info("whatsapp_template_queued", to=mask(message.to_number), template_message_id=stored.id)
+
+
+def carrier_errors(whatsapp: WhatsApp, recorded: CarrierErrors) -> CarrierErrors:
+    """What a failed status does (recorded: DND), and for a text WhatsApp failed as outside the window after the
+    carrier took it (its status callback names the code): a copy held for the answer, and the template."""
+    async def on_error(message_id: int, code: str | None, carrier: Carrier) -> None:
+        await recorded(message_id, code, carrier)
+        failure = carrier.failure(code)
+        if failure is None or failure.failure_class != FailureClass.OUTSIDE_WINDOW:
+            return
+        copy = await storage.hold_copy(whatsapp.db, message_id=message_id)
+        if copy is not None:
+            whatsapp.metrics.held.labels(HoldReason.WHATSAPP_WINDOW).inc()
+            log.info("whatsapp_text_held_after_failure", failed_message_id=message_id, held_message_id=copy.id)
+            await reengage(whatsapp, copy)
+
+    return on_error
 
 
 async def window_closed(whatsapp: WhatsApp, message: SendingMessage) -> None:

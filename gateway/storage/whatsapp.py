@@ -11,6 +11,14 @@ from gateway.storage.held import Released
 from gateway.vocabulary import Channel, Priority
 
 
+class HeldCopy(NamedTuple):
+    id: int
+    community_id: int | None
+    conversation_id: int | None
+    from_number: str
+    to_number: str
+
+
 class ContactRow(NamedTuple):
     number: str
     channel: Channel
@@ -50,6 +58,20 @@ async def record_contact(db: Executor, *, community_id: int, phone: str, channel
     rows = await db.fetch(QUERIES.record_whatsapp_contact, community_id, phone, channel, opted_in)
     return sorted(ContactRow(row["proxy_number"], Channel(row["channel"]), row["opted_in"], row["window_open"])
                   for row in rows)
+
+
+async def release_opted_in(db: Executor, *, community_id: int, phone: str) -> list[Released]:
+    """The texts held for phone's opt-in on the community's numbers, back to the queue (returned)."""
+    rows = await db.fetch(QUERIES.release_whatsapp_opt_in_held, community_id, phone)
+    return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
+
+
+async def hold_copy(db: Executor, *, message_id: int) -> HeldCopy | None:
+    """The text failed as outside the window after the carrier took it: a copy held for the answer (None: it
+    was not a text to a WhatsApp participant)."""
+    row = await db.fetchrow(QUERIES.hold_whatsapp_copy, message_id)
+    return None if row is None else HeldCopy(row["id"], row["community_id"], row["conversation_id"],
+                                             row["from_number"], row["to_number"])
 
 
 def _json(value: object) -> dict:
