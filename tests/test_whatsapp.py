@@ -248,3 +248,41 @@ async def test_63016_in_a_status_callback_holds_a_copy_and_sends_the_template(ga
     await gateway.sms(WA_PAT, PROXY, "Back")
     await wait_for(lambda: _async(len(whatsapp_sent(gateway)) == 3), what="the copy released")
     assert whatsapp_sent(gateway)[2]["Body"] == "Taken, then failed"
+
+
+def test_twilio_owns_its_whatsapp_addresses():
+    from gateway.carriers.base import OutboundSms, Template
+    from gateway.carriers.twilio import TwilioWire, content, parse_address
+    from gateway.vocabulary import Channel
+
+    assert parse_address(WA_PAT) == (PAT, Channel.WHATSAPP) and parse_address(PAT) == (PAT, Channel.SMS)
+    form = [("MessageSid", "SM1"), ("From", WA_PAT), ("To", "whatsapp:" + PROXY), ("Body", "Hi")]
+    parsed = TwilioWire("t").inbound_from_form(form)
+    assert (parsed.from_number, parsed.to_number, parsed.channel) == (PAT, PROXY, Channel.WHATSAPP)
+    sms = TwilioWire("t").inbound_from_form([("MessageSid", "SM2"), ("From", PAT), ("To", PROXY), ("Body", "Hi")])
+    assert sms.channel == Channel.SMS
+    template = Template("HX1", {"1": "Acme"}, "preview")
+    assert content(OutboundSms(1, PROXY, PAT, "preview", Channel.WHATSAPP, template)) == {
+        "ContentSid": "HX1", "ContentVariables": '{"1":"Acme"}'}
+    assert content(OutboundSms(1, PROXY, PAT, "Hi")) == {"Body": "Hi"}
+
+
+async def test_the_sandbox_fails_outside_the_window_on_request(start_gateway):
+    gateway = await start_gateway("sandbox")
+    community = await gateway.community()
+    await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/template", TEMPLATE)
+    await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/contacts/{PAT}", {"channel": "whatsapp"})
+    conversation = await gateway.conversation(community["id"])
+    await gateway.call("POST", "/sandbox/inbound", {"from": WA_PAT, "to": PROXY, "body": "Hi"})
+    status, _ = await gateway.call("POST", "/sandbox/failures", {"phone": PAT, "failure": "outside_window"})
+    assert status == 200
+    await gateway.call("POST", "/sandbox/inbound", {"from": ALEX, "to": PROXY, "body": "Monday?"})
+    held = await _message(gateway, conversation["id"], kind="relay", status="held")
+    assert held["status_reason"] == "whatsapp_window"
+    template = await _message(gateway, conversation["id"], kind="whatsapp_template")
+    assert template["status"] in ("queued", "submitting", "accepted", "sent", "delivered")
+
+    async def sent():
+        _, answer = await gateway.call("GET", f"/sandbox/messages?phone=%2B{PAT[1:]}")
+        return [m["template"] for m in answer["messages"]] == [TEMPLATE["template_id"]]
+    await wait_for(sent, what="the template on the WhatsApp phone")
