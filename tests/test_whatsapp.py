@@ -236,7 +236,7 @@ async def test_63016_in_a_status_callback_holds_a_copy_and_sends_the_template(ga
     await gateway.delivered_to(ALEX, 2)
     await gateway.sms(ALEX, PROXY, "Taken, then failed")
     await wait_for(lambda: _async(len(whatsapp_sent(gateway)) == 1), what="the free text")
-    accepted = await _message(gateway, conversation["id"], kind="relay", status="accepted")
+    accepted = await _message(gateway, conversation["id"], kind="relay", status="accepted", to=PAT)
     status, _ = await gateway.status(whatsapp_sent(gateway)[0]["sid"], "failed", mid=accepted["id"],
                                      error_code="63016")
     assert status == 200
@@ -286,3 +286,14 @@ async def test_the_sandbox_fails_outside_the_window_on_request(start_gateway):
         _, answer = await gateway.call("GET", f"/sandbox/messages?phone=%2B{PAT[1:]}")
         return [m["template"] for m in answer["messages"]] == [TEMPLATE["template_id"]]
     await wait_for(sent, what="the template on the WhatsApp phone")
+
+
+async def test_back_on_sms_the_texts_held_for_whatsapp_go_by_sms(gateway):
+    community, conversation = await _setup(gateway, opted_in=False)
+    await gateway.sms(ALEX, PROXY, "Are you there?")
+    await _message(gateway, conversation["id"], kind="relay", status="held")
+    status, _ = await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/contacts/{PAT}",
+                                   {"channel": "sms"})
+    assert status == 200
+    assert await gateway.delivered_to(PAT) == ["Are you there?"]
+    assert whatsapp_sent(gateway) == []

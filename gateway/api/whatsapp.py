@@ -14,7 +14,6 @@ from gateway.messaging import whatsapp
 from gateway.platform import communities
 from gateway.relay.phones import mask, to_e164
 from gateway.storage import whatsapp as storage
-from gateway.vocabulary import Channel
 
 import structlog
 
@@ -49,8 +48,8 @@ async def record_contact(request: web.Request, body: wt.WhatsAppContact) -> wt.R
                                         opted_in=body.opted_in)
     if not rows:
         raise Conflict("community_has_no_numbers", "the community owns no phone numbers")
-    if body.opted_in and body.channel == Channel.WHATSAPP:
-        await whatsapp.opted_in(request.app[WHATSAPP], community_id=community.id, phone=phone)
+    await whatsapp.recorded(request.app[WHATSAPP], community_id=community.id, phone=phone, channel=body.channel,
+                            opted_in=body.opted_in)
     log.info("whatsapp_contact_recorded", community_id=community.id, phone=mask(phone), channel=body.channel.value,
              opted_in=body.opted_in)
     return wt.RecordedContact(phone=phone, numbers=[

@@ -48,13 +48,18 @@ async def on_inbound(whatsapp: WhatsApp, *, sender: str, proxy: str) -> None:
     log.info("whatsapp_window_opened", sender=mask(sender), released=len(released))
 
 
-async def opted_in(whatsapp: WhatsApp, *, community_id: int, phone: str) -> None:
-    """The platform recorded phone's opt-in: the texts held for it are decided again (queued)."""
-    released = await storage.release_opted_in(whatsapp.db, community_id=community_id, phone=phone)
+async def recorded(whatsapp: WhatsApp, *, community_id: int, phone: str, channel: Channel, opted_in: bool) -> None:
+    """The platform recorded phone's channel (and opt-in): the texts held for what changed are decided again
+    (queued): back on SMS, every text held for WhatsApp's rules; opted in, those held for the opt-in."""
+    reasons = ([HoldReason.WHATSAPP_WINDOW, HoldReason.WHATSAPP_OPT_IN] if channel == Channel.SMS
+               else [HoldReason.WHATSAPP_OPT_IN] if opted_in else [])
+    if not reasons:
+        return
+    released = await storage.release_held(whatsapp.db, community_id=community_id, phone=phone, reasons=reasons)
     for message in released:
         await whatsapp.dispatcher.queue(message.id, message.priority, message.from_number, message.segments)
     if released:
-        log.info("whatsapp_opt_in_released", phone=mask(phone), released=len(released))
+        log.info("whatsapp_held_released", phone=mask(phone), channel=channel.value, released=len(released))
 
 
 async def reengage(whatsapp: WhatsApp, message: SendingMessage | storage.HeldCopy) -> None:

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from gateway.storage.db import QUERIES, Executor
 from gateway.storage.held import Released
-from gateway.vocabulary import Channel, Priority
+from gateway.vocabulary import Channel, HoldReason, Priority
 
 
 class HeldCopy(NamedTuple):
@@ -60,9 +60,9 @@ async def record_contact(db: Executor, *, community_id: int, phone: str, channel
                   for row in rows)
 
 
-async def release_opted_in(db: Executor, *, community_id: int, phone: str) -> list[Released]:
-    """The texts held for phone's opt-in on the community's numbers, back to the queue (returned)."""
-    rows = await db.fetch(QUERIES.release_whatsapp_opt_in_held, community_id, phone)
+async def release_held(db: Executor, *, community_id: int, phone: str, reasons: list[HoldReason]) -> list[Released]:
+    """The texts held for reasons to phone on the community's numbers, back to the queue (returned)."""
+    rows = await db.fetch(QUERIES.release_whatsapp_held, community_id, phone, reasons)
     return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
 
 
