@@ -262,7 +262,7 @@ def test_twilio_owns_its_whatsapp_addresses():
     sms = TwilioWire("t").inbound_from_form([("MessageSid", "SM2"), ("From", PAT), ("To", PROXY), ("Body", "Hi")])
     assert sms.channel == Channel.SMS
     template = Template("HX1", {"1": "Acme"}, "preview")
-    assert content(OutboundSms(1, PROXY, PAT, "preview", Channel.WHATSAPP, template)) == {
+    assert content(OutboundSms(1, PROXY, PAT, "preview", channel=Channel.WHATSAPP, template=template)) == {
         "ContentSid": "HX1", "ContentVariables": '{"1":"Acme"}'}
     assert content(OutboundSms(1, PROXY, PAT, "Hi")) == {"Body": "Hi"}
 

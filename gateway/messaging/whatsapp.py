@@ -111,7 +111,8 @@ async def outbound(whatsapp: WhatsApp, message: SendingMessage, body: str) -> Ou
         found = await storage.find_template(whatsapp.db, community_id=message.community_id)
         if found is not None:
             template = Template(found["template_id"], found.get("variables") or {}, body)
-    return OutboundSms(message.id, message.from_number, message.to_number, body, Channel.WHATSAPP, template)
+    return OutboundSms(message.id, message.from_number, message.to_number, body, channel=Channel.WHATSAPP,
+                       template=template)
 
 
 def units(whatsapp: WhatsApp | None, message: SendingMessage) -> SendingMessage:
