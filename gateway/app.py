@@ -38,11 +38,13 @@ from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.keys import (CALLBACKS, CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
                           MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS, ROUTES,
-                          STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER)
+                          STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
 from gateway.messaging.conversations import Conversations
 from gateway.media import fetching, serving, signing
 from gateway.media.outgoing import Outgoing
 from gateway.messaging.inbound import Receiver
+from gateway.messaging import whatsapp
+from gateway.messaging.whatsapp import WhatsApp
 from gateway.messaging.number_carriers import NumberCarriers
 from gateway.messaging.sending import Sender
 from gateway.messaging.statuses import StatusUpdates
@@ -116,11 +118,14 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[MEDIA] = Outgoing(app[POOL], signing.media_key(events_key), config.public_url, config.media, app[METRICS])
     keyword = groups.leaving_on_stop(functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS]),
                                      app[CONVERSATIONS])
+    app[WHATSAPP] = WhatsApp(app[POOL], dispatcher, app[METRICS], config.whatsapp)
     app[RECEIVER] = Receiver(app[POOL], routes, statements.store_relayed, dispatcher, app[METRICS],
-                             config.relay.unrouted_reply, keyword, strangers=strangers.welcome)
+                             config.relay.unrouted_reply, keyword, strangers=strangers.welcome,
+                             whatsapp=app[WHATSAPP])
     app[CALLBACKS] = Callbacks(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key,
                                app[RECEIVER])
-    carrier_errors = functools.partial(compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance)
+    carrier_errors = whatsapp.carrier_errors(app[WHATSAPP], functools.partial(
+        compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance))
     app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name)
     app[NUMBER_CARRIERS] = NumberCarriers(app[POOL], config.carrier.name)
     for carrier in app[CARRIERS]:
@@ -152,7 +157,7 @@ def _sender(app: web.Application) -> Sender:
     config = app[CONFIG]
     return Sender(app[POOL], app[STATEMENTS], app[OUTBOX], app[DISPATCHER].queued, app[METRICS], app[CARRIERS],
                   config.queue, config.carrier, config.limits, config.tasks.restart_delay, config.public_url,
-                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS], app[MEDIA])
+                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS], app[MEDIA], app[WHATSAPP])
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:

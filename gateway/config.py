@@ -12,6 +12,8 @@ from typing import Any, Callable, Mapping
 
 # ConfigError and check_url are also this module's interface: the carriers' checks import them from here.
 from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
+# The channels' settings are in their own module (this one's size); imported from here like the others.
+from gateway.config_channels import MediaSettings, WhatsAppSettings
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 OFFLINE_LOOKUP = "offline"  # the line-type lookup without a service (gateway/verification/line_types.py)
@@ -127,26 +129,6 @@ class GroupSettings:
 
 
 @dataclass(frozen=True)
-class MediaSettings:
-    """Pictures (MMS): the limits of what is relayed (defaults: Twilio's MMS limits), the background fetch, the
-    signed URLs' lives and the retention (README "Pictures (MMS)")."""
-
-    content_types: str = ("image/*,video/mp4,video/3gpp,video/quicktime,audio/mpeg,audio/mp4,audio/amr,"
-                          "audio/ogg,text/vcard,text/x-vcard,application/pdf")  # comma-separated; "type/*" for all
-    # Hosts (and their subdomains) media is fetched from, comma-separated; "": each carrier's own (media_hosts).
-    fetch_hosts: str = ""
-    max_file_bytes: int = 5_000_000
-    max_message_bytes: int = 5_000_000
-    fetch_timeout: float = 20.0
-    fetch_attempts: int = 5
-    retry_base: float = 2.0  # seconds before the second try; doubled after each
-    poll_interval: float = 1.0
-    url_hours: float = 72.0  # life of the signed URL a carrier fetches an MMS's picture from
-    link_days: float = 7.0  # life of the signed page linked in the SMS to a recipient MMS cannot reach
-    retention_days: int = 30  # stored media is deleted this many days after its conversation ended
-
-
-@dataclass(frozen=True)
 class QueueSettings:
     lease_seconds: float = 60.0
     concurrency: int = 64
@@ -184,6 +166,7 @@ class Config:
     relay: RelaySettings = field(default_factory=RelaySettings)
     groups: GroupSettings = field(default_factory=GroupSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -324,6 +307,8 @@ def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
     from gateway.tokens import parse_tokens  # lazily: it imports ConfigError from here
     parse_tokens(config.server.api_tokens)  # a bad token setting: ConfigError naming it
+    if config.whatsapp.media_max_bytes < 1:
+        raise ConfigError(f"whatsapp.media_max_bytes: must be positive, got {config.whatsapp.media_max_bytes}")
     if not 1 <= config.groups.max_members <= 100:
         raise ConfigError(f"groups.max_members: must be 1-100, got {config.groups.max_members}")
     if not 0 < config.server.port < 65536:

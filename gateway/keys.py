@@ -10,6 +10,7 @@ from aiohttp import web
 from gateway.carriers import Carriers
 from gateway.compliance.limits import Counters
 from gateway.config import Config
+from gateway.messaging.whatsapp import WhatsApp
 from gateway.messaging.dispatch import Dispatcher
 from gateway.messaging.outbox import Outbox
 from gateway.ops.metrics import Metrics
@@ -44,6 +45,7 @@ TOKENS = web.AppKey("tokens", tuple)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 RECEIVER = web.AppKey("receiver", Receiver)
 STATUS_UPDATES = web.AppKey("status_updates", StatusUpdates)
+WHATSAPP = web.AppKey("whatsapp", WhatsApp)
 NUMBER_CARRIERS = web.AppKey("number_carriers", NumberCarriers)  # which carrier may speak for a number
 # Communities, compliance and verification (issue 10's storage-rest part).
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)

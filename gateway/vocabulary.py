@@ -25,6 +25,14 @@ class MessageKind(StrEnum):
     HELP = "help"  # the answer to a code we do not know, or to HELP inside a conversation
     VERIFICATION = "verification"  # a one-time code
     KEYWORD_REPLY = "keyword_reply"  # the confirmation of STOP, START or HELP (carriers require it)
+    WHATSAPP_TEMPLATE = "whatsapp_template"  # the community's approved template, outside a WhatsApp window
+
+
+class Channel(StrEnum):
+    """How a participant gets our messages from a number (whatsapp_contacts.channel; absent: sms)."""
+
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
 
 
 class Priority(StrEnum):
@@ -103,6 +111,12 @@ class HoldReason(StrEnum):
     # A relayed text's pictures are being fetched from the carrier (gateway/media/fetching.py): released with
     # them once each is stored or refused.
     AWAITING_MEDIA = "awaiting_media"
+    # WhatsApp (gateway/messaging/whatsapp.py): a text to a participant whose 24-hour customer-service window is
+    # closed waits for their answer (the community's template asks for it); released when they write.
+    WHATSAPP_WINDOW = "whatsapp_window"
+    # A WhatsApp participant who never wrote to the number and was not recorded as opted in gets nothing
+    # (no template either) until they write or the platform records their opt-in.
+    WHATSAPP_OPT_IN = "whatsapp_opt_in"
 
 
 class NumberRemoval(StrEnum):
@@ -224,6 +238,9 @@ class FailureClass(StrEnum):
     FILTERED = "filtered"  # the carrier's filter refused the content or the sender
     RATE_LIMITED = "rate_limited"  # too fast: the carrier asks us to slow down
     INVALID_NUMBER = "invalid_number"
+    # WhatsApp: free text outside the 24-hour customer-service window; the text is held and the community's
+    # template sent instead (gateway/messaging/whatsapp.py), never a failure of the recipient.
+    OUTSIDE_WINDOW = "outside_window"
     OTHER = "other"
 
 

@@ -65,10 +65,11 @@ class FakeTwilio:
         sid = reply.sid or "SM" + secrets.token_hex(16)
         self.sent.append({**form, "sid": sid})
         return web.json_response({"sid": sid, "status": "queued", "to": form["To"], "from": form["From"],
-                                  "body": form["Body"], "num_segments": "1"}, status=201)
+                                  "body": form.get("Body", ""), "num_segments": "1"}, status=201)
 
     def raw_bodies_to(self, phone: str) -> list[str]:
-        return [m["Body"] for m in self.sent if m["To"] == phone]
+        # A WhatsApp template has no Body (ContentSid instead); WhatsApp's To is whatsapp:+E164, never phone.
+        return [m.get("Body", "") for m in self.sent if m["To"] == phone]
 
     def bodies_to(self, phone: str) -> list[str]:
         """What was texted, with the sender identification taken off the one text that carries it: a phone is

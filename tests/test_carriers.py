@@ -30,7 +30,8 @@ def test_twilio_codes_map_onto_the_dnd_rules_as_before(code, dnd):
 def test_a_code_outside_the_map_is_other_and_no_code_is_no_failure():
     carrier = TwilioWire("t")
     assert (carrier.failure("12345"), carrier.failure(None), carrier.failure("")) == (OTHER_FAILURE, None, None)
-    assert carrier.codes_where(lambda failure: dnd_for(failure) == Dnd.TEMPORARY) == ["30003", "30005", "30006"]
+    assert carrier.codes_where(lambda failure: dnd_for(failure) == Dnd.TEMPORARY) == ["30003", "30005", "30006",
+                                                                                             "63024"]
     assert ERROR_CODES["21610"] == Failure(FailureClass.OPTED_OUT, True)
 
 

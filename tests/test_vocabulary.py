@@ -32,6 +32,7 @@ CHECKED = {
     ("platform_callbacks", "outcome"): v.CallbackOutcome,
     ("message_media", "state"): v.MediaState,
     ("message_media", "refusal"): v.MediaRefusal,
+    ("whatsapp_contacts", "channel"): v.Channel,
 }
 
 

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from gateway.ops.metrics import Metrics
-from gateway.vocabulary import FailureClass, MessageStatus
+from gateway.vocabulary import Channel, FailureClass, MessageStatus
 
 
 # --- What arrives -----------------------------------------------------------------------------------------
@@ -51,6 +51,7 @@ class InboundMessage:
     to_number: str
     body: str
     media_urls: tuple[str, ...] = ()
+    channel: Channel = Channel.SMS  # the carrier says: e.g. Twilio's "whatsapp:+E164" is (that number, whatsapp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,18 @@ class OutboundSms:
     # Pictures to send with it as an MMS: the gateway's signed URLs, which the carrier fetches (only to a carrier
     # whose sends_mms is true, and a recipient MMS reaches: gateway/media/rules.py takes_mms).
     media_urls: tuple[str, ...] = ()
+    channel: Channel = Channel.SMS  # whatsapp: only to a carrier whose `whatsapp` is true
+    template: Template | None = None  # WhatsApp outside the window: this approved template instead of body
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A community's approved WhatsApp template, carrier-neutral: the carrier's id for it (Twilio: a Content SID)
+    and its variables; preview is what it says (kept as the message's body, shown by the sandbox)."""
+
+    template_id: str
+    variables: Mapping[str, str]
+    preview: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +191,7 @@ class Carrier:
     # The hosts (and their subdomains) its inbound media URLs are on: the gateway fetches from nowhere else (unless
     # media.fetch_hosts says otherwise), so a URL in a payload never makes it ask an internal address.
     media_hosts: Sequence[str] = ()
+    whatsapp: bool = False  # it parses WhatsApp senders and sends OutboundSms with channel whatsapp and templates
 
     def callback_url(self, public_url: str, message_id: int) -> str:
         """Where this carrier posts the statuses of one message: public_url (config, no trailing slash) + its

@@ -29,7 +29,7 @@ from gateway.api.validation import read_json, text
 from gateway.carriers.base import (Accepted, Failure, Inbox, InboundMessage, LineAnswer, OutboundSms, Rejected,
                                    Resources, RetryLater, SendResult, Task)
 from gateway.carriers import _sandbox_media as sandbox_media
-from gateway.carriers.twilio import TwilioWire
+from gateway.carriers.twilio import TwilioWire, parse_address
 from gateway.config import Config, ConfigError, carrier_setting
 from gateway.errors import InvalidInput
 from gateway.relay.phones import mask, to_e164
@@ -93,6 +93,7 @@ class SandboxCarrier(TwilioWire):
     status_path = "/webhooks/sandbox/status"
     error_codes = ERROR_CODES
     sends_mms = True  # the phone's screen lists the picture URLs an MMS carried
+    whatsapp = True  # its phone writes as "whatsapp:+E164" too, for the README's WhatsApp walk-through
 
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.auth_token)
@@ -127,6 +128,8 @@ class SandboxCarrier(TwilioWire):
                  characters=len(message.body))
         self.delivered.append({"sid": sid, "from": message.from_number, "to": message.to_number,
                                "body": message.body, "media_urls": list(message.media_urls),
+                               "channel": message.channel.value,
+                               "template": message.template.template_id if message.template else None,
                                "at": datetime.now(timezone.utc).isoformat()})
         now = time.monotonic()
         self._schedule(now, "sent", sid, status_callback)
@@ -225,7 +228,8 @@ class SandboxCarrier(TwilioWire):
 
 class _Phone:
     """POST /sandbox/inbound: {from, to, body, media?} arrives as if the carrier had delivered it (media: pictures
-    as {content_type, data: base64}, gateway/carriers/_sandbox_media.py)."""
+    as {content_type, data: base64}, gateway/carriers/_sandbox_media.py); a from of "whatsapp:+E164" writes on
+    WhatsApp, as Twilio's addresses do."""
 
     def __init__(self, carrier: SandboxCarrier, inbox: Inbox) -> None:
         self.carrier = carrier
@@ -238,8 +242,9 @@ class _Phone:
         body = text(data["body"], "body", max_length=1600, multiline=True) if data["body"] or "media" not in data \
             else ""
         media = await sandbox_media.keep(self.carrier.resources.redis, self.carrier.public_url, data.get("media", []))
-        sms = InboundMessage("SM" + secrets.token_hex(16), to_e164(data["from"], field="from", region=region),
-                             to_e164(data["to"], field="to", region=region), body, media)
+        sender, channel = parse_address(data["from"])
+        sms = InboundMessage("SM" + secrets.token_hex(16), to_e164(sender, field="from", region=region),
+                             to_e164(data["to"], field="to", region=region), body, media, channel=channel)
         outcome = await self.inbox(sms)
         self.carrier.resources.metrics.webhooks.labels("sandbox", outcome).inc()
         return web.json_response({"sid": sms.sid, "outcome": outcome})

@@ -7,6 +7,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, In
                                    OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate, WebhookReply)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
-from gateway.vocabulary import FailureClass, MessageStatus
+from gateway.vocabulary import Channel, FailureClass, MessageStatus
 
 log = structlog.get_logger(__name__)
 
@@ -78,7 +79,24 @@ ERROR_CODES: Mapping[str, Failure] = {
     "21614": Failure(FailureClass.LANDLINE, True),  # "To" is not a mobile number
     "20429": Failure(FailureClass.RATE_LIMITED, False),  # too many requests
     "14107": Failure(FailureClass.RATE_LIMITED, False),  # SMS send rate limit exceeded
+    # WhatsApp (Twilio's error docs): free text outside the 24-hour customer-service window, use a template
+    "63016": Failure(FailureClass.OUTSIDE_WINDOW, False),
+    "63024": Failure(FailureClass.INVALID_NUMBER, False),  # invalid recipient: not (or not yet) a WhatsApp user
+    "63018": Failure(FailureClass.RATE_LIMITED, False),  # rate limit exceeded for the channel
 }
+WHATSAPP = "whatsapp:"  # Twilio's prefix of a WhatsApp address in From and To: whatsapp:+E164
+
+
+def address(number: str, channel: Channel) -> str:
+    """A number as Twilio's From/To for the channel."""
+    return WHATSAPP + number if channel == Channel.WHATSAPP else number
+
+
+def parse_address(value: str) -> tuple[str, Channel]:
+    """Twilio's From/To: (the number, its channel)."""
+    if value.startswith(WHATSAPP):
+        return value[len(WHATSAPP):], Channel.WHATSAPP
+    return value, Channel.SMS
 
 
 def signature(auth_token: str, url: str, form: Form) -> str:
@@ -161,12 +179,14 @@ class TwilioWire(Carrier):
         # Carriers deliver U+0000 in bodies (seen in place of "@"); Postgres cannot store it, and refusing
         # the message would lose it (a 4xx is never retried), so it is dropped here, after the signature check.
         body = [(key, value.replace("\x00", "")) for key, value in form if key == "Body"]
+        sender, channel = parse_address(_field(form, "From"))
         return InboundMessage(
             sid=_field(form, "MessageSid"),
-            from_number=_field(form, "From"),
-            to_number=_field(form, "To"),
+            from_number=sender,
+            to_number=parse_address(_field(form, "To"))[0],
             body=_field(body, "Body", required=False, limit=MAX_BODY),
             media_urls=tuple(_field(form, f"MediaUrl{i}", limit=2048) for i in range(int(count))),
+            channel=channel,
         )
 
     def status_from_form(self, form: Form) -> StatusUpdate | None:
@@ -183,6 +203,7 @@ class TwilioCarrier(TwilioWire):
     name = "twilio"
     inbound_path = "/webhooks/twilio/sms"
     status_path = "/webhooks/twilio/status"
+    whatsapp = True  # the same Messages API with whatsapp: addresses (the number enabled for WhatsApp at Twilio)
 
     sends_mms = True
     media_hosts = ("twilio.com",)  # MediaUrlN: api.twilio.com, redirecting to its file store
@@ -197,8 +218,10 @@ class TwilioCarrier(TwilioWire):
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
-        form = [("From", message.from_number), ("To", message.to_number), ("Body", message.body),
-                ("StatusCallback", status_callback), *(("MediaUrl", url) for url in message.media_urls)]
+        channel = message.channel
+        form = [("From", address(message.from_number, channel)), ("To", address(message.to_number, channel)),
+                *content(message).items(), ("StatusCallback", status_callback),
+                *(("MediaUrl", url) for url in message.media_urls)]
         return await send_request(self.resources.session, "POST", self.url, _result, data=form_body(form),
                                   headers=self.headers,
                                   timeout=self.timeout)
@@ -215,6 +238,14 @@ class TwilioCarrier(TwilioWire):
                 return response.status in (204, 404)
         except NETWORK_ERRORS:
             return False
+
+
+def content(message: OutboundSms) -> dict[str, str]:
+    """Body, or for a WhatsApp template its ContentSid and ContentVariables (a JSON object), without Body."""
+    if message.template is None:
+        return {"Body": message.body}
+    return {"ContentSid": message.template.template_id,
+            "ContentVariables": json.dumps(dict(message.template.variables), separators=(",", ":"))}
 
 
 def _result(status: int, payload: dict) -> SendResult:

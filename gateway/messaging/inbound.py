@@ -14,6 +14,8 @@ from gateway.compliance import keywords
 from gateway.errors import InvalidInput
 from gateway.messaging.dispatch import Dispatcher
 from gateway.messaging.conversations import Conversations, write_routes
+from gateway.messaging import whatsapp
+from gateway.messaging.whatsapp import WhatsApp
 from gateway.media import rules as media_rules
 from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
@@ -30,7 +32,7 @@ from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.conversations import Conversation
 from gateway.storage.messages import Message, StoredOutbound, StoredRelay, StoreRelayed
-from gateway.vocabulary import CodeOver, EventType, InboundOutcome, MessageKind, MessageStatus, Priority
+from gateway.vocabulary import Channel, CodeOver, EventType, InboundOutcome, MessageKind, MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +63,7 @@ class Receiver:
     strangers: StrangerHandler | None = None
     # Set when a text stored here has attachments to fetch: wakes this process's fetcher (gateway/media/fetching.py).
     media_due: asyncio.Event = field(default_factory=asyncio.Event)
+    whatsapp: WhatsApp | None = None  # opens a WhatsApp sender's 24-hour window (never called for SMS)
 
 
 def normalise(number: str) -> str:
@@ -80,6 +83,8 @@ async def receive(receiver: Receiver, sms: InboundMessage) -> str:
     """
     sender, proxy = normalise(sms.from_number), normalise(sms.to_number)
     structlog.contextvars.bind_contextvars(carrier_sid=clip(sms.sid))
+    if sms.channel == Channel.WHATSAPP and receiver.whatsapp is not None:
+        await whatsapp.on_inbound(receiver.whatsapp, sender=sender, proxy=proxy)
     keyword = keywords.classify(sms.body) or keywords.classify_after_code(relay.after_code(sms.body))
     if keyword is not None and await _is_keyword(receiver, keyword.kind, sender, proxy):
         # STOP, START and HELP are answered by the gateway and never relayed to the other party.

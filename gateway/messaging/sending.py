@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from gateway import config
 from gateway.carriers import Accepted, Carrier, Carriers, OutboundSms, Rejected, RetryLater, SendResult
 from gateway.compliance import limits
-from gateway.messaging import statuses
+from gateway.messaging import statuses, whatsapp
 from gateway.messaging.outbox import Answer, Outbox, Ticket
 from gateway.messaging.statuses import CarrierErrors
 from gateway.media.outgoing import Outgoing
@@ -26,7 +26,7 @@ from gateway.storage import messages as storage
 from gateway.storage.batching import Statements
 from gateway.storage.messages import BeginSend, SendingMessage
 from gateway.verification import codes
-from gateway.vocabulary import HoldReason, MessageKind, MessageStatus, SendOutcome
+from gateway.vocabulary import FailureClass, HoldReason, MessageKind, MessageStatus, SendOutcome
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +50,7 @@ class Sender:
     counters: limits.Counters  # the community's daily and monthly segment limits
     redis: aioredis.Redis  # where verification codes wait to be filled in
     media: Outgoing  # pictures a relayed copy carries: MMS URLs or a link (gateway/media/outgoing.py)
+    whatsapp: whatsapp.WhatsApp | None = None  # the WhatsApp rules (window, template, units)
 
 
 def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
@@ -128,16 +129,15 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         # Nothing empty or over the carrier's limit is handed to it: it would refuse it anyway.
         await _fail(sender, ticket, message, *problem)
         return
-    if (carrier := sender.carriers.find(message.carrier)) is None:
-        # begin_send holds these (above); kept so that a send never goes through a carrier the number does not name.
-        await _hold(sender, ticket, message, HoldReason.CARRIER_NOT_SERVED, carrier=message.carrier)
+    if (carrier := await _carrier(sender, ticket, message)) is None:
         return
+    message = whatsapp.units(sender.whatsapp, message)
     if (body := await _text(sender, message)) is None:
         # Not a try the carrier saw (the rate monitor leaves it out), however long the message waited.
         await _fail(sender, ticket, message, "code_expired", "the verification code expired before it could be sent",
                     tried=False)
         return
-    limited = message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
+    limited = _limited(sender, message)
     reservation = _reservation(message) if limited else None
     if reservation is not None and (reason := await sender.counters.reserve(reservation)):
         await _hold(sender, ticket, message, reason)
@@ -153,12 +153,34 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
     await _not_accepted(sender, ticket, message, result, carrier)
 
 
+async def _carrier(sender: Sender, ticket: Ticket, message: SendingMessage) -> Carrier | None:
+    """The carrier of the message's number, or None when it cannot go (held or failed here)."""
+    if (carrier := sender.carriers.find(message.carrier)) is None:
+        # begin_send holds these (above); kept so that a send never goes through a carrier the number does not name.
+        await _hold(sender, ticket, message, HoldReason.CARRIER_NOT_SERVED, carrier=message.carrier)
+        return None
+    if message.whatsapp and not carrier.whatsapp:
+        # The recipient is on WhatsApp with a number whose carrier has no WhatsApp here: nothing it could send.
+        await _fail(sender, ticket, message, "whatsapp_not_offered", f"{carrier.name} does not send WhatsApp",
+                    tried=False)
+        return None
+    return carrier
+
+
+def _limited(sender: Sender, message: SendingMessage) -> bool:
+    """Whether the send counts toward its community's limits (a WhatsApp one as one unit, if configured)."""
+    return (message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
+            and whatsapp.counted(sender.whatsapp, message))
+
+
 async def _not_claimed(sender: Sender, ticket: Ticket, message: SendingMessage | None) -> None:
     """begin_send stopped the message. A number whose carrier this gateway does not serve (left out of the
     configuration) is an operator's doing, not the community's: the message is held (carrier_not_served),
     uncounted by limits and rates and without using up the sender identification, until a gateway serving that
     carrier releases it (sweeper.release_carrier_held); its log line names the carrier."""
     not_served = message is not None and message.status_reason == HoldReason.CARRIER_NOT_SERVED
+    if message is not None and message.status_reason == HoldReason.WHATSAPP_WINDOW and sender.whatsapp:
+        await whatsapp.reengage(sender.whatsapp, message)
     await _stopped(sender, ticket, message, **({"carrier": message.carrier} if not_served and message else {}))
 
 
@@ -172,7 +194,10 @@ def _reservation(message: SendingMessage) -> limits.Reservation:
 
 async def _not_accepted(sender: Sender, ticket: Ticket, message: SendingMessage,
                         result: RetryLater | Rejected, carrier: Carrier) -> None:
-    """Try again later while tries are left and the carrier allows it; else the message fails."""
+    """Try again later while tries are left and the carrier allows it; else the message fails. Free text that
+    WhatsApp refused as outside the window waits for the participant's answer instead (the template asks)."""
+    if await _outside_window(sender, ticket, message, result):
+        return
     if isinstance(result, RetryLater) and message.attempts < sender.sends.max_attempts:
         delay = backoff(message.attempts, base=sender.sends.retry_base, cap=sender.sends.retry_cap,
                         retry_after=result.after)
@@ -185,6 +210,19 @@ async def _not_accepted(sender: Sender, ticket: Ticket, message: SendingMessage,
     code, reason = ((result.code, result.message) if isinstance(result, Rejected)
                     else ("max_attempts", f"gave up after {message.attempts} tries: {result.reason}"))
     await _fail(sender, ticket, message, code, reason, carrier)
+
+
+async def _outside_window(sender: Sender, ticket: Ticket, message: SendingMessage,
+                          result: RetryLater | Rejected) -> bool:
+    """Whether the carrier said the participant's WhatsApp window is closed (then the text is held and the
+    template sent, as begin_send does when Postgres knows it already)."""
+    if (sender.whatsapp is None or not message.whatsapp or message.kind == MessageKind.WHATSAPP_TEMPLATE
+            or not isinstance(result, Rejected) or result.failure.failure_class != FailureClass.OUTSIDE_WINDOW):
+        return False
+    await whatsapp.window_closed(sender.whatsapp, message)
+    await _hold(sender, ticket, message, HoldReason.WHATSAPP_WINDOW, error_code=clip(result.code, 16))
+    await whatsapp.reengage(sender.whatsapp, message)
+    return True
 
 
 async def _hold(sender: Sender, ticket: Ticket, message: SendingMessage, reason: HoldReason,
@@ -216,7 +254,12 @@ async def _deliver(sender: Sender, message: SendingMessage, body: str, carrier: 
     """body (the text as it goes out), handed to the carrier, with the pictures it carries (as an MMS, or a link in
     the text); whether it went as an MMS."""
     callback = carrier.callback_url(sender.public_url, message.id)
-    body, media_urls = await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier)
+    on_whatsapp = message.whatsapp and sender.whatsapp is not None
+    # On WhatsApp a text's pictures go as the link to their page (the MMS URLs are for carriers' MMS).
+    body, media_urls = await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier,
+                                                 mms=not on_whatsapp)
+    if on_whatsapp:
+        return await carrier.send(await whatsapp.outbound(sender.whatsapp, message, body), callback), False
     result = await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls),
                                 callback)
     return result, bool(media_urls)
@@ -231,7 +274,10 @@ async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid
     await sender.outbox.keep(answer, sender.statements.redis)
     sender.outbox.done(ticket)
     sender.metrics.sends.labels(SendOutcome.ACCEPTED).inc()
-    if mms:
+    if message.whatsapp:
+        sender.metrics.whatsapp_sent.labels("template" if message.kind == MessageKind.WHATSAPP_TEMPLATE
+                                            else "text").inc()
+    elif mms:
         sender.metrics.mms.inc()
     else:
         sender.metrics.segments.inc(message.segments)

@@ -20,7 +20,12 @@ class Metrics:
         self.webhooks = counter("gateway_webhooks_total", "Carrier webhooks by kind and outcome.", ["kind", "outcome"])
         self.relayed = counter("gateway_messages_relayed_total", "Inbound messages relayed to the other party.")
         self.sends = counter("gateway_sends_total", "Send attempts to the carrier by result.", ["result"])
-        self.segments = counter("gateway_segments_sent_total", "Segments the carrier accepted.")
+        self.segments = counter("gateway_segments_sent_total", "SMS segments the carrier accepted.")
+        # WhatsApp is priced per message, not per segment: counted apart (README "WhatsApp").
+        self.whatsapp_sent = counter("gateway_whatsapp_messages_sent_total",
+                                     "WhatsApp messages the carrier accepted, by kind (text or template).", ["kind"])
+        self.whatsapp_windows = counter("gateway_whatsapp_windows_opened_total",
+                                        "Inbound WhatsApp messages, each opening or renewing a 24-hour window.")
         self.queue_depth = gauge("gateway_queue_depth", "Messages waiting in the outbound queue.", ["state"])
         self.requeued = counter("gateway_messages_requeued_total", "Messages put back in the queue by the sweeper.")
         self.blocked = counter("gateway_messages_blocked_total", "Outbound messages stored but never sent, by reason.",

@@ -220,6 +220,7 @@ class SendingMessage(NamedTuple):
     monthly_limit: int | None
     carrier: str | None  # the sending number's carrier; None: the gateway's default
     media_from: int | None = None  # the inbound text whose pictures this message carries (gateway/media)
+    whatsapp: bool = False  # the recipient is on WhatsApp with this number (whatsapp_contacts)
 
 
 
@@ -233,7 +234,8 @@ async def begin_send(batch: Batched[BeginSend], params: BeginSend) -> SendingMes
                           row["from_number"], row["to_number"], row["body"], row["attempts"], row["segments"],
                           row["limit_override"], MessageStatus(row["status"]), row["status_reason"],
                           row["identified"], row["timezone"], row["current_day"], row["daily_level"],
-                          row["levels"], row["ceiling"], row["monthly_limit"], row["carrier"], row["media_from"])
+                          row["levels"], row["ceiling"], row["monthly_limit"], row["carrier"], row["media_from"],
+                          bool(row["whatsapp"]))
 
 
 async def hold_message(db: Executor, *, message_id: int, reason: str, segments: int) -> None:

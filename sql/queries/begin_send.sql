@@ -18,6 +18,9 @@
 -- The row is found by id alone and checked after: with "direction = 'outbound'" in the WHERE, a planner
 -- that saw a small table may prefer a partial index on outbound messages, and a prepared plan keeps that
 -- full-index scan as the table grows.
+-- WhatsApp (whatsapp_contacts, migration 0025): a recipient on WhatsApp with this number gets no sender
+-- identification (the business profile and templates carry it), and is held whatsapp_opt_in when they never wrote
+-- nor opted in, else, for anything but the template, whatsapp_window while their 24-hour window is closed.
 WITH target AS MATERIALIZED (
     SELECT id, community_id, from_number, to_number, kind, direction, status, body FROM messages WHERE id = $1
     FOR UPDATE
@@ -32,33 +35,40 @@ WITH target AS MATERIALIZED (
                            '{sender name}', s.name), '{message}', t.body) AS identified_body,
            outbound_block_reason(t.community_id, t.to_number, t.kind) AS blocked,
            t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted,
-           coalesce(n.carrier, $5::text) <> ALL($4::text[]) AS not_served
+           coalesce(n.carrier, $5::text) <> ALL($4::text[]) AS not_served,
+           w.phone IS NOT NULL AS whatsapp,
+           CASE WHEN w.phone IS NULL THEN NULL
+                WHEN w.opted_in_at IS NULL AND w.last_inbound_at IS NULL THEN 'whatsapp_opt_in'
+                WHEN t.kind <> 'whatsapp_template' AND NOT whatsapp_window_open(w.last_inbound_at, w.window_closed_at)
+                THEN 'whatsapp_window' END AS outside
     FROM target t LEFT JOIN communities c ON c.id = t.community_id
-    LEFT JOIN community_numbers n ON n.phone = t.from_number,
+    LEFT JOIN community_numbers n ON n.phone = t.from_number
+    LEFT JOIN whatsapp_contacts w ON w.proxy_number = t.from_number AND w.phone = t.to_number AND w.channel = 'whatsapp',
     LATERAL (SELECT coalesce(c.sender_name, c.name) AS name) s
     WHERE t.direction = 'outbound' AND t.status IN ('queued', 'submitting')
 ), identify AS (
     INSERT INTO contacts (community_id, phone, identified_at)
     SELECT community_id, to_number, now() FROM gate
     WHERE community_id IS NOT NULL AND kind <> 'keyword_reply' AND blocked IS NULL AND NOT restricted
-      AND NOT not_served AND utf16_length(identified_body) <= 1600
+      AND NOT not_served AND NOT whatsapp AND utf16_length(identified_body) <= 1600
     ON CONFLICT (community_id, phone) DO UPDATE SET identified_at = now()
     WHERE contacts.identified_at IS NULL AND contacts.first_inbound_at IS NULL
     RETURNING true AS first
 ), updated AS (
     UPDATE messages m
-    SET status = CASE WHEN g.blocked IS NOT NULL THEN 'blocked' WHEN g.restricted OR g.not_served THEN 'held'
-                      ELSE 'submitting' END,
+    SET status = CASE WHEN g.blocked IS NOT NULL THEN 'blocked'
+                      WHEN g.restricted OR g.not_served OR g.outside IS NOT NULL THEN 'held' ELSE 'submitting' END,
         status_reason = CASE WHEN g.blocked IS NOT NULL THEN g.blocked WHEN g.restricted THEN 'restricted'
-                             WHEN g.not_served THEN 'carrier_not_served' END,
-        attempts = m.attempts + CASE WHEN g.blocked IS NULL AND NOT g.restricted AND NOT g.not_served THEN 1 ELSE 0 END,
+                             WHEN g.not_served THEN 'carrier_not_served' ELSE g.outside END,
+        attempts = m.attempts + CASE WHEN g.blocked IS NULL AND NOT g.restricted AND NOT g.not_served
+                                          AND g.outside IS NULL THEN 1 ELSE 0 END,
         body = CASE WHEN EXISTS (SELECT 1 FROM identify) THEN g.identified_body ELSE m.body END,
         updated_at = now()
     FROM gate g
     WHERE m.id = g.id
     RETURNING m.id, m.community_id, m.conversation_id, m.kind, m.from_number, m.to_number, m.body, m.attempts,
               m.segments, m.limit_override, m.status, m.status_reason, EXISTS (SELECT 1 FROM identify) AS identified,
-              m.media_from
+              m.media_from, g.whatsapp
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM updated WHERE status <> 'submitting'
 ), hooks AS (
