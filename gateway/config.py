@@ -86,6 +86,12 @@ class LimitsSettings:
     daily_levels: list = field(default_factory=lambda: [200, 400, 600, 800, 1000, 1200, 1400, 2000])
     daily_ceiling: int = 5000
     reset_interval: float = 60.0
+    # MMS and WhatsApp messages, priced apart from SMS, have limits of their own (README "Daily limits and ramp-up"):
+    # a community's own, else these. No ramp-up: a day's limit is the same every day.
+    mms_daily_limit: int = 200
+    mms_monthly_limit: int = 3000
+    whatsapp_daily_limit: int = 1000
+    whatsapp_monthly_limit: int = 20000
 
 
 @dataclass(frozen=True)

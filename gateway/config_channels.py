@@ -28,11 +28,9 @@ class MediaSettings:
 
 @dataclass(frozen=True)
 class WhatsAppSettings:
-    """README "WhatsApp". A WhatsApp message is one unit, never segments."""
+    """README "WhatsApp". A WhatsApp message is one message, never segments, counted apart from SMS (its own limits:
+    limits.whatsapp_daily_limit and limits.whatsapp_monthly_limit)."""
 
-    # Whether WhatsApp messages count toward a community's daily and monthly limits (one unit each, in the same
-    # counters as SMS segments); false: they are only counted apart, in gateway_whatsapp_messages_sent_total.
-    count_in_limits: bool = True
     # The media issue's hook: the largest WhatsApp attachment (WhatsApp's documented 16 MB for files; images
     # 5 MB), read by the media package once it relays media; unused until then.
     media_max_bytes: int = 16 * 1024 * 1024

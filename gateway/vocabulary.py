@@ -226,11 +226,15 @@ class UsagePeriod(StrEnum):
     MONTH = "month"
 
 
-class FailureClass(StrEnum):
-    """What a carrier's error means, whatever the carrier: do-not-disturb and rate monitoring act on these.
+class UsageUnit(StrEnum):  # what limits count (usage_counters.unit, messages.usage_unit), priced and counted apart
+    SMS_SEGMENT = "sms_segment"  # the ramp-up and monthly_limit govern these; an MMS or WhatsApp message is one
+    MMS = "mms"
+    WHATSAPP = "whatsapp"
 
-    Each carrier maps its own codes onto them (gateway/carriers/); see Failure for permanence.
-    """
+
+class FailureClass(StrEnum):
+    """What a carrier's error means, whatever the carrier: do-not-disturb and rate monitoring act on these. Each
+    carrier maps its own codes onto them (gateway/carriers/); see Failure for permanence."""
 
     OPTED_OUT = "opted_out"  # the recipient replied STOP to the carrier, or is on its block list
     UNREACHABLE = "unreachable"  # handset off, out of coverage, number not in service

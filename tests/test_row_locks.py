@@ -16,14 +16,15 @@ import asyncpg
 import pytest
 
 from gateway.storage import communities, usage
-from gateway.vocabulary import ComplianceState
+from gateway.vocabulary import ComplianceState, UsageUnit
 
 QUERIES = Path(__file__).resolve().parent.parent / "sql" / "queries"
 
 
 async def _load_counters(conn, community_id):
     today = date.today()
-    await usage.load_counters(conn, community_id=community_id, day=today, month=today.replace(day=1))
+    await usage.load_counters(conn, community_id=community_id, unit=UsageUnit.SMS_SEGMENT, day=today,
+                              month=today.replace(day=1))
 
 
 async def _set_compliance_state(conn, community_id):

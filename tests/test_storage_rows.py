@@ -5,7 +5,8 @@ from datetime import date
 
 from gateway.storage import communities, contacts, events, held, line_types, messages, usage, verifications
 from gateway.vocabulary import (CommunityMode, ComplianceState, DeliveryStatus, Dnd, EventType, HoldReason, MessageKind,
-                                MessageStatus, Preference, Priority, UnknownLineType, VerificationStatus)
+                                MessageStatus, Preference, Priority, UnknownLineType, UsageUnit,
+                                VerificationStatus)
 
 NUMBER, PHONE = "+15550001000", "+14155552671"
 
@@ -137,9 +138,11 @@ async def test_webhook_deliveries_are_claimed_once_and_finished(db):
 async def test_usage_counters_and_held_messages(db):
     community_id = await _community(db, mode="live")
     day = (await communities.find_community(db, community_id=community_id)).current_day
-    assert await usage.find_usage(db, community_id=community_id, day=day, month=day.replace(day=1)) == usage.Usage(0, 0)
+    found = await usage.find_usage(db, community_id=community_id, day=day, month=day.replace(day=1))
+    assert found == {unit: usage.Usage(0, 0) for unit in UsageUnit}
     async with db.transaction():
-        start = await usage.load_counters(db, community_id=community_id, day=day, month=day.replace(day=1))
+        start = await usage.load_counters(db, community_id=community_id, unit=UsageUnit.MMS, day=day,
+                                          month=day.replace(day=1))
     assert (start.day, start.month, start.in_flight) == (0, 0, [])
     message = await messages.insert_outbound_message(
         db, community_id=community_id, conversation_id=None, kind=MessageKind.VERIFICATION, priority=Priority.URGENT,

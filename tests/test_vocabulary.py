@@ -24,6 +24,8 @@ CHECKED = {
     ("contacts", "dnd"): v.Dnd,
     ("verifications", "status"): v.VerificationStatus,
     ("usage_counters", "period"): v.UsagePeriod,
+    ("usage_counters", "unit"): v.UsageUnit,
+    ("messages", "usage_unit"): v.UsageUnit,
     ("webhook_deliveries", "status"): v.DeliveryStatus,
     ("webhook_deliveries", "target"): v.EventTarget,
     ("auto_replies", "kind"): v.AutoReplyKind,

@@ -152,15 +152,30 @@ async def test_whatsapp_is_counted_apart_one_unit_per_message(gateway):
     assert gateway.metrics.segments._value.get() == 2  # no SMS segments for it
 
 
-async def test_not_counted_in_limits_when_configured(start_gateway):
-    gateway = await start_gateway(whatsapp={"count_in_limits": False})
+async def test_whatsapp_messages_are_held_at_their_own_limit_not_the_sms_one(gateway, db):
     community, conversation = await _setup(gateway, opted_in=False)
-    status, _ = await gateway.call("PATCH", f"/v1/communities/{community['id']}", {"monthly_limit": 2})
-    assert status == 200
+    # The SMS monthly limit is one more than Alex's notification used: it never governs WhatsApp messages.
+    status, body = await gateway.call("PATCH", f"/v1/communities/{community['id']}",
+                                      {"monthly_limit": 2, "whatsapp_daily_limit": 2})
+    assert status == 200, body
+    assert body["units"]["whatsapp"]["daily_limit"] == 2
     await gateway.sms(WA_PAT, PROXY, "Hi")
     for n in range(3):
         await gateway.sms(ALEX, PROXY, f"Text {n}")
-    await wait_for(lambda: _async(len(whatsapp_sent(gateway)) == 3), what="three WhatsApp texts past the limit")
+    await wait_for(lambda: _count_held(gateway, conversation["id"], 1), what="the third text held")
+    assert len(whatsapp_sent(gateway)) == 2
+    held = await _message(gateway, conversation["id"], status="held")
+    assert held["status_reason"] == "daily_limit"
+    _, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
+    assert body["units"]["whatsapp"]["used_today"] == 2 and body["units"]["mms"]["used_today"] == 0
+    assert body["daily"]["used"] == body["monthly"]["used"] == 2  # Alex's notification and Pat's text, on SMS
+    await wait_for(lambda: _async(gateway.metrics.whatsapp_sent.labels("text")._value.get() == 2),
+                   what="two WhatsApp texts counted")
+
+    async def mirrored():
+        rows = await db.fetch("SELECT unit, sum(segments) AS n FROM usage_counters WHERE period = 'day' GROUP BY unit")
+        return {row["unit"]: row["n"] for row in rows} == {"sms_segment": 2, "whatsapp": 2}
+    await wait_for(mirrored, what="each unit mirrored in Postgres apart")
 
 
 async def test_the_sandbox_plays_a_whatsapp_phone(start_gateway):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from gateway.api import list_types, types
+from gateway.api import list_types, types, usage_types
 from gateway.platform.communities import Overview
 from gateway.storage.communities import Community
 from gateway.storage.contacts import Contact
 from gateway.storage.conversations import Conversation
 from gateway.storage.messages import Message, MessageEvent, StoredOutbound
 from gateway.storage.verifications import Verification
-from gateway.vocabulary import VerificationStatus
+from gateway.vocabulary import UsageUnit, VerificationStatus
 
 MESSAGE_FIELDS = ("id", "conversation_id", "community_id", "direction", "kind", "status", "status_reason",
                   "carrier_sid", "error_code", "error_message", "attempts", "body", "segments")
@@ -39,10 +39,20 @@ def community(view: Overview, default_carrier: str) -> types.Community:
         daily=types.Daily(level=c.daily_level, limit=view.daily_limit, used=view.used_today,
                           resets_at=view.resets_at, levels=view.daily_levels, ceiling=view.daily_ceiling),
         monthly=types.Monthly(limit=c.monthly_limit, used=view.used_month),
+        units=units(view),
         compliance=types.Compliance(state=c.compliance_state, changed_at=c.compliance_changed_at,
                                     error_rate=c.error_rate, opt_out_rate=c.opt_out_rate,
                                     checked_at=c.rates_checked_at),
     )
+
+
+def units(view: Overview) -> usage_types.Units:
+    """MMS and WhatsApp messages: the limits that apply and what was used."""
+    def unit(kind: UsageUnit) -> usage_types.UnitUsage:
+        (daily, monthly), used = view.unit_limits[kind], view.unit_used[kind]
+        return usage_types.UnitUsage(daily_limit=daily, monthly_limit=monthly, used_today=used.day,
+                                     used_month=used.month)
+    return usage_types.Units(mms=unit(UsageUnit.MMS), whatsapp=unit(UsageUnit.WHATSAPP))
 
 
 def community_summary(c: Community, default_carrier: str) -> list_types.CommunitySummary:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 from gateway.api.media_types import Attachment
+from gateway.api.usage_types import UnitLimit, Units
 
 from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationShape, ConversationStatus, Direction, Dnd, EventType, HoldReason,
                                 LineType, MessageKind, MessageStatus, Preference, UnknownLineType,
@@ -74,6 +75,10 @@ class Settings(Strict, kw_only=True):
     daily_limit_ceiling: Annotated[int, Meta(ge=1, le=10 ** 6)] | None | UnsetType = UNSET
     monthly_limit: Annotated[int, Meta(ge=0, le=10 ** 9)] | None | UnsetType = UNSET
     dedicated_numbers_shared: bool | UnsetType = UNSET  # others may start conversations from a dedicated number
+    mms_daily_limit: UnitLimit = UNSET  # MMS and WhatsApp messages, apart from SMS segments (usage_types)
+    mms_monthly_limit: UnitLimit = UNSET
+    whatsapp_daily_limit: UnitLimit = UNSET
+    whatsapp_monthly_limit: UnitLimit = UNSET
 
 
 class NumberOnCarrier(Strict):
@@ -214,8 +219,9 @@ class CommunityBase(Struct):
 class Community(CommunityBase):
     """A community, with its usage against its limits."""
 
-    daily: Daily
+    daily: Daily  # SMS segments
     monthly: Monthly
+    units: Units  # MMS and WhatsApp messages, counted apart
     compliance: Compliance
 
 

@@ -1,8 +1,11 @@
-"""Daily (ramp-up) and monthly segment limits: atomic counters in Redis, mirrored in Postgres, reset daily.
+"""Daily and monthly limits per unit (vocabulary.UsageUnit): atomic counters in Redis, mirrored in Postgres, reset
+daily. SMS segments have the daily ramp-up and the monthly limit; MMS and WhatsApp messages, priced apart, their
+own daily and monthly limits (the community's, or the gateway's).
 
-Redis keys share the community's hash tag, so one script sees both counters on Redis Cluster:
-  gw:{c:ID}:day:YYYY-MM-DD   segments reserved on the community's local day
-  gw:{c:ID}:month:YYYY-MM    segments reserved in its local month
+Redis keys share the community's hash tag, so one script sees every counter on Redis Cluster:
+  gw:{c:ID}:day:YYYY-MM-DD        SMS segments reserved on the community's local day
+  gw:{c:ID}:month:YYYY-MM         and in its local month
+  gw:{c:ID}:mms:day:YYYY-MM-DD    MMS messages (and gw:{c:ID}:whatsapp:..., WhatsApp messages), likewise
 """
 
 from __future__ import annotations
@@ -23,26 +26,29 @@ from gateway.storage import held, usage
 from gateway.storage.batching import Pipelined, script_on
 from gateway.storage.communities import Community
 from gateway.storage.db import Executor
+from gateway.storage.messages import SendingMessage
 from gateway.storage.fallback import AWAY, from_redis
-from gateway.vocabulary import HoldReason
+from gateway.vocabulary import HoldReason, UsageUnit
 
 log = structlog.get_logger(__name__)
 
-# KEYS: day, month, and the sends in flight counted into each when Redis lost it (id -> segments; see _load).
-# ARGV: segments, daily limit, monthly limit (-1: none), 1 to pass the monthly limit, ttl, message id.
+# KEYS: the unit's day and month, then (counter, sends in flight counted into it when Redis lost it: id -> share;
+# see _load) for every unit's day and month. ARGV: the share (segments, or 1), daily limit (-1: none), monthly
+# limit (-1: none), 1 to pass the monthly limit, ttl, message id.
 # "missing" when Redis lost a counter: the caller loads it from Postgres and asks again. A message counted in
-# flight by that load had not reserved: its share comes out first, and it is judged like any other.
+# flight by a load had not reserved: its share comes out first (of whichever unit's counter it was counted in),
+# and it is judged like any other.
 RESERVE = """
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then return 'missing' end
-for i = 1, 2 do
-  local counted = redis.call('HGET', KEYS[i + 2], ARGV[6])
+for i = 3, #KEYS, 2 do
+  local counted = redis.call('HGET', KEYS[i + 1], ARGV[6])
   if counted then
-    redis.call('HDEL', KEYS[i + 2], ARGV[6])
-    redis.call('DECRBY', KEYS[i], counted)
+    redis.call('HDEL', KEYS[i + 1], ARGV[6])
+    if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('DECRBY', KEYS[i], counted) end
   end
 end
 local n, daily, monthly = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-if tonumber(redis.call('GET', KEYS[1])) + n > daily then return 'daily_limit' end
+if daily >= 0 and tonumber(redis.call('GET', KEYS[1])) + n > daily then return 'daily_limit' end
 if monthly >= 0 and ARGV[4] == '0' and tonumber(redis.call('GET', KEYS[2])) + n > monthly then
   return 'monthly_limit'
 end
@@ -118,11 +124,23 @@ def next_reset(tz: str, now: datetime | None = None, current_day: date | None = 
         day += timedelta(days=1)
 
 
-def keys(community_id: int, day: date) -> list[str]:
-    """The day's and month's counters, then the sends in flight counted into each by a reload."""
+def keys(community_id: int, day: date, unit: UsageUnit = UsageUnit.SMS_SEGMENT) -> list[str]:
+    """The unit's day and month counters, then the sends in flight counted into each by a reload. SMS keeps the
+    names it had before units (a running gateway's counters stay valid across the upgrade)."""
     tag, month = f"gw:{{c:{community_id}}}", f"{day:%Y-%m}"
+    if unit != UsageUnit.SMS_SEGMENT:
+        tag = f"{tag}:{unit.value}"
     return [f"{tag}:day:{day.isoformat()}", f"{tag}:month:{month}", f"{tag}:inflight:day:{day.isoformat()}",
             f"{tag}:inflight:month:{month}"]
+
+
+def reserve_keys(community_id: int, day: date, unit: UsageUnit) -> list[str]:
+    """RESERVE's keys: the unit's counters, then each unit's (counter, in flight) pairs."""
+    pairs = []
+    for each in UsageUnit:
+        day_key, month_key, day_flight, month_flight = keys(community_id, day, each)
+        pairs += [day_key, day_flight, month_key, month_flight]
+    return keys(community_id, day, unit)[:2] + pairs
 
 
 DAY_TTL = 3 * 86400  # seconds a day's counter outlives its day
@@ -135,16 +153,33 @@ class Reservation:
 
     message_id: int
     community_id: int
-    segments: int
+    segments: int  # its share of the unit: an SMS's segments; 1 for an MMS or a WhatsApp message
     day: date  # the day it counts on (periods())
-    daily_limit: int  # segments (daily_limit())
-    monthly_limit: int | None  # segments; None: no monthly limit
+    daily_limit: int | None  # in the unit (SMS: daily_limit()); None: none
+    monthly_limit: int | None  # in the unit; None: no monthly limit
     override: bool  # released from the review queue: it may pass the monthly limit
+    unit: UsageUnit = UsageUnit.SMS_SEGMENT
+
+
+def reservation(config: LimitsSettings, message: SendingMessage, unit: UsageUnit) -> Reservation:
+    """The send's share of its community's counters of unit, on the community's current day: SMS segments under
+    the ramp-up and the monthly limit; one MMS or WhatsApp message under that unit's own limits (the community's,
+    else the gateway's)."""
+    day, _ = periods(message.current_day, message.timezone)
+    if unit == UsageUnit.SMS_SEGMENT:
+        return Reservation(message.id, message.community_id, message.segments, day,
+                           daily_limit(message.daily_level, message.levels, message.ceiling),
+                           message.monthly_limit, message.limit_override)
+    own = message.unit_limits[:2] if unit == UsageUnit.MMS else message.unit_limits[2:]
+    gateway = ((config.mms_daily_limit, config.mms_monthly_limit) if unit == UsageUnit.MMS
+               else (config.whatsapp_daily_limit, config.whatsapp_monthly_limit))
+    daily, monthly = (mine if mine is not None else default for mine, default in zip(own, gateway))
+    return Reservation(message.id, message.community_id, 1, day, daily, monthly, message.limit_override, unit)
 
 
 @dataclass(frozen=True)
 class Counters:
-    """The per-community segment counters in Redis, with their Postgres mirror to load from."""
+    """The per-community counters of each unit in Redis, with their Postgres mirror to load from."""
 
     redis: aioredis.Redis
     pipeline: Pipelined  # the reservation goes out with whatever else this moment sends to Redis
@@ -152,41 +187,44 @@ class Counters:
     metrics: Metrics
 
     async def reserve(self, send: Reservation) -> HoldReason | None:
-        """Reserve the send's segments in its day's and month's counters; the reason it must wait, if any.
+        """Reserve the send's share in its unit's day and month counters; the reason it must wait, if any.
         Raises RedisError when Redis cannot answer."""
-        counters = keys(send.community_id, send.day)
-        monthly = -1 if send.monthly_limit is None else send.monthly_limit
-        args = [send.segments, send.daily_limit, monthly, int(send.override), MONTH_TTL, send.message_id]
+        counters = reserve_keys(send.community_id, send.day, send.unit)
+        daily, monthly = (-1 if limit is None else limit for limit in (send.daily_limit, send.monthly_limit))
+        args = [send.segments, daily, monthly, int(send.override), MONTH_TTL, send.message_id]
         script = self.redis.register_script(RESERVE)
         for _ in range(2):
             [verdict] = await self.pipeline.execute(lambda pipe: script_on(pipe, script, counters, args))
             if verdict != "missing":
                 return None if verdict == "ok" else HoldReason(verdict)
-            await self._load(send.community_id, send.day, counters)
+            await self._load(send.community_id, send.day, send.unit)
         raise RedisError("counters vanished twice while reserving")
 
-    async def _load(self, community_id: int, day: date, counters: list[str]) -> None:
+    async def _load(self, community_id: int, day: date, unit: UsageUnit) -> None:
         """Counters Redis does not have start from the Postgres mirror, plus the sends in flight when Redis lost
         them (load_usage_counters.sql), so a Redis loss never lowers them. Set before the commit of the row lock
-        that serialises loads: a concurrent load waits, then its SET NX finds them."""
+        that serialises loads: a concurrent load waits, then its SET NX finds them. One unit's at a time."""
+        counters = keys(community_id, day, unit)
         async with self.pool.acquire() as conn, conn.transaction():
-            start = await usage.load_counters(conn, community_id=community_id, day=day, month=day.replace(day=1))
+            start = await usage.load_counters(conn, community_id=community_id, unit=unit, day=day,
+                                              month=day.replace(day=1))
             in_flight = [value for send in start.in_flight for value in (send.message_id, send.segments)]
             await self.redis.register_script(LOAD)(keys=counters, args=[start.day, start.month, DAY_TTL, MONTH_TTL,
                                                                         *in_flight])
 
     async def refund(self, send: Reservation) -> None:
         """Give back a reservation the carrier did not use, to the counters it was taken from."""
-        await self.redis.register_script(REFUND)(keys=keys(send.community_id, send.day),
+        await self.redis.register_script(REFUND)(keys=keys(send.community_id, send.day, send.unit),
                                                  args=[send.segments, send.message_id])
 
-    async def used(self, community: Community) -> usage.Usage:
-        """Segments used on the community's day and in its month: Redis, or the Postgres mirror when Redis
-        cannot say."""
+    async def used(self, community: Community) -> dict[UsageUnit, usage.Usage]:
+        """What each unit used on the community's day and in its month: Redis, or the Postgres mirror when Redis
+        cannot say (away, or a unit's counters not loaded yet today)."""
         day, month = periods(community.current_day, community.timezone)
-        values = await from_redis(self.metrics, "limits", self.redis.mget(keys(community.id, day)[:2]))
+        names = [name for unit in UsageUnit for name in keys(community.id, day, unit)[:2]]
+        values = await from_redis(self.metrics, "limits", self.redis.mget(names))
         if values is not AWAY and None not in values:
-            return usage.Usage(int(values[0]), int(values[1]))
+            return {unit: usage.Usage(int(values[2 * i]), int(values[2 * i + 1])) for i, unit in enumerate(UsageUnit)}
         return await usage.find_usage(self.pool, community_id=community.id, day=day, month=month)
 
 

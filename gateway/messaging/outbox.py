@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
-from gateway.vocabulary import Priority
+from gateway.vocabulary import Priority, UsageUnit
 
 if TYPE_CHECKING:
     from gateway.storage.batching import Pipelined
@@ -133,6 +133,7 @@ class Answer:
     month: date | None
     segments: int
     community_id: int | None
+    unit: str = UsageUnit.SMS_SEGMENT.value  # what the send counts as (an answer kept before units had none: SMS)
 
     def dumps(self) -> str:
         return json.dumps({**asdict(self), "day": _iso(self.day), "month": _iso(self.month), "at": time.time()})

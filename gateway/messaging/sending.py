@@ -26,7 +26,7 @@ from gateway.storage import messages as storage
 from gateway.storage.batching import Statements
 from gateway.storage.messages import BeginSend, SendingMessage
 from gateway.verification import codes
-from gateway.vocabulary import FailureClass, HoldReason, MessageKind, MessageStatus, SendOutcome
+from gateway.vocabulary import FailureClass, HoldReason, MessageKind, MessageStatus, SendOutcome, UsageUnit
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +47,7 @@ class Sender:
     restart_delay: float  # seconds to wait after Redis failed a claim
     public_url: str  # the base of the status callback URL
     carrier_errors: CarrierErrors  # what a refusal's error code does to the recipient (DND)
-    counters: limits.Counters  # the community's daily and monthly segment limits
+    counters: limits.Counters  # the community's daily and monthly limits, per unit
     redis: aioredis.Redis  # where verification codes wait to be filled in
     media: Outgoing  # pictures a relayed copy carries: MMS URLs or a link (gateway/media/outgoing.py)
     whatsapp: whatsapp.WhatsApp | None = None  # the WhatsApp rules (window, template, units)
@@ -137,16 +137,17 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
         await _fail(sender, ticket, message, "code_expired", "the verification code expired before it could be sent",
                     tried=False)
         return
-    limited = _limited(sender, message)
-    reservation = _reservation(message) if limited else None
-    if reservation is not None and (reason := await sender.counters.reserve(reservation)):
-        await _hold(sender, ticket, message, reason)
+    # The pictures are attached before the limits: whether it goes as an MMS decides the unit it counts in.
+    body, media_urls = await _attach(sender, message, body, carrier)
+    unit = _unit(sender, message, media_urls)
+    go, reservation = await _limit(sender, ticket, message, unit)
+    if not go:
         return
-    result, mms = await _deliver(sender, message, body, carrier)
+    result = await _deliver(sender, message, body, media_urls, carrier)
     if reservation is not None and not isinstance(result, Accepted):
         await sender.counters.refund(reservation)
     if isinstance(result, Accepted):
-        await _accepted(sender, ticket, message, result.sid, limited, mms)
+        await _accepted(sender, ticket, message, result.sid, reservation is not None, unit)
         return
     if message.identified:
         await storage.set_message_segments(sender.db, message_id=message.id, segments=message.segments)
@@ -167,10 +168,33 @@ async def _carrier(sender: Sender, ticket: Ticket, message: SendingMessage) -> C
     return carrier
 
 
-def _limited(sender: Sender, message: SendingMessage) -> bool:
-    """Whether the send counts toward its community's limits (a WhatsApp one as one unit, if configured)."""
-    return (message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
-            and whatsapp.counted(sender.whatsapp, message))
+def _limited(message: SendingMessage) -> bool:
+    """Whether the send counts toward its community's limits (keyword replies never do)."""
+    return message.community_id is not None and message.kind != MessageKind.KEYWORD_REPLY
+
+
+def _unit(sender: Sender, message: SendingMessage, media_urls: tuple[str, ...]) -> UsageUnit:
+    """What the send counts as: a WhatsApp message, an MMS (pictures as MMS URLs), or else SMS segments (a picture
+    sent as a link is an SMS)."""
+    if message.whatsapp and sender.whatsapp is not None:
+        return UsageUnit.WHATSAPP
+    return UsageUnit.MMS if media_urls else UsageUnit.SMS_SEGMENT
+
+
+async def _limit(sender: Sender, ticket: Ticket, message: SendingMessage,
+                 unit: UsageUnit) -> tuple[bool, limits.Reservation | None]:
+    """Reserve the send's share of its unit's limits: (False, None) when it was held instead. A send that is not
+    SMS names its unit in Postgres first, so a reload after a Redis loss counts it in flight in that unit (an SMS
+    send, the default, writes nothing more)."""
+    if not _limited(message):
+        return True, None
+    reservation = limits.reservation(sender.limits, message, unit)
+    if unit != UsageUnit.SMS_SEGMENT:
+        await storage.set_message_usage_unit(sender.db, message_id=message.id, unit=unit)
+    if reason := await sender.counters.reserve(reservation):
+        await _hold(sender, ticket, message, reason, unit=unit.value)
+        return False, None
+    return True, reservation
 
 
 async def _not_claimed(sender: Sender, ticket: Ticket, message: SendingMessage | None) -> None:
@@ -182,14 +206,6 @@ async def _not_claimed(sender: Sender, ticket: Ticket, message: SendingMessage |
     if message is not None and message.status_reason == HoldReason.WHATSAPP_WINDOW and sender.whatsapp:
         await whatsapp.reengage(sender.whatsapp, message)
     await _stopped(sender, ticket, message, **({"carrier": message.carrier} if not_served and message else {}))
-
-
-def _reservation(message: SendingMessage) -> limits.Reservation:
-    """The send's share of its community's counters, on the community's current day."""
-    day, _ = limits.periods(message.current_day, message.timezone)
-    return limits.Reservation(message.id, message.community_id, message.segments, day,
-                              limits.daily_limit(message.daily_level, message.levels, message.ceiling),
-                              message.monthly_limit, message.limit_override)
 
 
 async def _not_accepted(sender: Sender, ticket: Ticket, message: SendingMessage,
@@ -250,38 +266,42 @@ async def _text(sender: Sender, message: SendingMessage) -> str | None:
     return await codes.fill_code(sender.redis, message_id=message.id, body=message.body)
 
 
-async def _deliver(sender: Sender, message: SendingMessage, body: str, carrier: Carrier) -> tuple[SendResult, bool]:
-    """body (the text as it goes out), handed to the carrier, with the pictures it carries (as an MMS, or a link in
-    the text); whether it went as an MMS."""
-    callback = carrier.callback_url(sender.public_url, message.id)
+async def _attach(sender: Sender, message: SendingMessage, body: str,
+                  carrier: Carrier) -> tuple[str, tuple[str, ...]]:
+    """body (the text as it goes out) with the pictures it carries: as MMS URLs, or a link in the text. On WhatsApp
+    a text's pictures go as the link to their page (the MMS URLs are for carriers' MMS)."""
     on_whatsapp = message.whatsapp and sender.whatsapp is not None
-    # On WhatsApp a text's pictures go as the link to their page (the MMS URLs are for carriers' MMS).
-    body, media_urls = await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier,
-                                                 mms=not on_whatsapp)
-    if on_whatsapp:
-        return await carrier.send(await whatsapp.outbound(sender.whatsapp, message, body), callback), False
-    result = await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls),
-                                callback)
-    return result, bool(media_urls)
+    return await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier,
+                                     mms=not on_whatsapp)
+
+
+async def _deliver(sender: Sender, message: SendingMessage, body: str, media_urls: tuple[str, ...],
+                   carrier: Carrier) -> SendResult:
+    """body and its MMS URLs (_attach), handed to the carrier."""
+    callback = carrier.callback_url(sender.public_url, message.id)
+    if message.whatsapp and sender.whatsapp is not None:
+        return await carrier.send(await whatsapp.outbound(sender.whatsapp, message, body), callback)
+    return await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls),
+                              callback)
 
 
 async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid: str, limited: bool,
-                    mms: bool = False) -> None:
+                    unit: UsageUnit = UsageUnit.SMS_SEGMENT) -> None:
     """The carrier took the message: keep its answer first, so that nothing can send it again, then record it. An
-    MMS is counted apart from SMS segments (priced apart)."""
+    MMS and a WhatsApp message count apart from SMS segments (priced apart), in the limits and the metrics."""
     day, month = limits.periods(message.current_day, message.timezone) if limited else (None, None)
-    answer = Answer(message.id, sid, day, month, message.segments, message.community_id)
+    answer = Answer(message.id, sid, day, month, message.segments, message.community_id, unit.value)
     await sender.outbox.keep(answer, sender.statements.redis)
     sender.outbox.done(ticket)
     sender.metrics.sends.labels(SendOutcome.ACCEPTED).inc()
     if message.whatsapp:
         sender.metrics.whatsapp_sent.labels("template" if message.kind == MessageKind.WHATSAPP_TEMPLATE
                                             else "text").inc()
-    elif mms:
+    elif unit == UsageUnit.MMS:
         sender.metrics.mms.inc()
     else:
         sender.metrics.segments.inc(message.segments)
-    log.info("message_sent", attempt=message.attempts, segments=message.segments, mms=mms)
+    log.info("message_sent", attempt=message.attempts, segments=message.segments, unit=unit.value)
     if message.kind == MessageKind.VERIFICATION:
         try:
             await codes.forget_code(sender.redis, message_id=message.id)

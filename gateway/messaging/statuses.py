@@ -83,7 +83,8 @@ async def record_accepted(db: Executor, batch: Batched[RecordAccepted], answer: 
     callbacks that came before we knew the sid, those its own carrier posted (default_carrier: the carrier of
     the numbers that name none)."""
     early = await storage.record_send_accepted(batch, RecordAccepted(
-        answer.message_id, answer.sid, answer.day, answer.month, answer.segments, answer.community_id))
+        answer.message_id, answer.sid, answer.day, answer.month, answer.segments, answer.community_id,
+        unit=answer.unit))
     for kept in early:
         await _apply_kept(db, answer.message_id, answer.sid, kept, default_carrier)
 

@@ -120,10 +120,5 @@ def units(whatsapp: WhatsApp | None, message: SendingMessage) -> SendingMessage:
     return message._replace(segments=1) if message.whatsapp else message
 
 
-def counted(whatsapp: WhatsApp | None, message: SendingMessage) -> bool:
-    """Whether a WhatsApp send counts toward the community's limits (whatsapp.count_in_limits)."""
-    return not message.whatsapp or whatsapp is None or whatsapp.settings.count_in_limits
-
-
 def offered(carrier: Carrier) -> bool:
     return carrier.whatsapp

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -18,7 +18,8 @@ from gateway.storage.communities import AllowedNumber, Community
 from gateway.storage.contacts import Contact
 from gateway.storage.db import Executor
 from gateway.routing.table import RouteTable
-from gateway.vocabulary import CommunityMode, NumberRemoval, Preference
+from gateway.storage.usage import Usage
+from gateway.vocabulary import CommunityMode, NumberRemoval, Preference, UsageUnit
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +35,9 @@ class Overview:
     used_today: int  # segments
     used_month: int
     resets_at: datetime | None  # when the next day starts (None: a time zone Python cannot load)
+    # MMS and WhatsApp messages: (daily limit, monthly limit) that apply, and what each used.
+    unit_limits: dict[UsageUnit, tuple[int, int]] = field(default_factory=dict)
+    unit_used: dict[UsageUnit, Usage] = field(default_factory=dict)
 
 
 async def create(pool: asyncpg.Pool, name: str, settings: Mapping[str, Any], numbers: Mapping[str, str | None]) -> int:
@@ -64,9 +68,20 @@ async def overview(counters: limits.Counters, config: LimitsSettings, community_
     levels = community.daily_limit_levels or config.daily_levels
     ceiling = community.daily_limit_ceiling or config.daily_ceiling
     used = await counters.used(community)
+    sms = used[UsageUnit.SMS_SEGMENT]
     resets_at = limits.next_reset(community.timezone, None, community.current_day, community.day_started_at)
     return Overview(community, limits.daily_limit(community.daily_level, levels, ceiling), levels, ceiling,
-                    used.day, used.month, resets_at)
+                    sms.day, sms.month, resets_at, unit_limits(community, config), used)
+
+
+def unit_limits(community: Community, config: LimitsSettings) -> dict[UsageUnit, tuple[int, int]]:
+    """The MMS and WhatsApp limits (daily, monthly) that apply to the community: its own, else the gateway's."""
+    def own(mine: int | None, default: int) -> int:
+        return default if mine is None else mine
+    return {UsageUnit.MMS: (own(community.mms_daily_limit, config.mms_daily_limit),
+                            own(community.mms_monthly_limit, config.mms_monthly_limit)),
+            UsageUnit.WHATSAPP: (own(community.whatsapp_daily_limit, config.whatsapp_daily_limit),
+                                 own(community.whatsapp_monthly_limit, config.whatsapp_monthly_limit))}
 
 
 async def update(counters: limits.Counters, config: LimitsSettings, community_id: int,

@@ -54,6 +54,10 @@ class Community:
     number_carriers: list[str | None]  # each number's carrier, in the same order; None: the gateway's default
     open_conversations: int
     dedicated_numbers_shared: bool = False  # other members may start conversations from a dedicated number
+    mms_daily_limit: int | None = None  # MMS messages; None: the gateway's (LimitsSettings)
+    mms_monthly_limit: int | None = None
+    whatsapp_daily_limit: int | None = None  # WhatsApp messages; None: the gateway's
+    whatsapp_monthly_limit: int | None = None
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Community:

@@ -13,7 +13,7 @@ from typing import Any, Mapping, NamedTuple
 
 from gateway.storage.batching import Batched
 from gateway.storage.db import QUERIES, Executor
-from gateway.vocabulary import USAGE_SHARDS, Direction, MessageKind, MessageStatus, Priority
+from gateway.vocabulary import USAGE_SHARDS, Direction, MessageKind, MessageStatus, Priority, UsageUnit
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +221,9 @@ class SendingMessage(NamedTuple):
     carrier: str | None  # the sending number's carrier; None: the gateway's default
     media_from: int | None = None  # the inbound text whose pictures this message carries (gateway/media)
     whatsapp: bool = False  # the recipient is on WhatsApp with this number (whatsapp_contacts)
+    # The community's own MMS and WhatsApp limits (messages; None: the gateway's): (mms day, mms month, whatsapp
+    # day, whatsapp month).
+    unit_limits: tuple[int | None, ...] = (None, None, None, None)
 
 
 
@@ -235,12 +238,18 @@ async def begin_send(batch: Batched[BeginSend], params: BeginSend) -> SendingMes
                           row["limit_override"], MessageStatus(row["status"]), row["status_reason"],
                           row["identified"], row["timezone"], row["current_day"], row["daily_level"],
                           row["levels"], row["ceiling"], row["monthly_limit"], row["carrier"], row["media_from"],
-                          bool(row["whatsapp"]))
+                          bool(row["whatsapp"]), (row["mms_daily_limit"], row["mms_monthly_limit"],
+                                                  row["whatsapp_daily_limit"], row["whatsapp_monthly_limit"]))
 
 
 async def hold_message(db: Executor, *, message_id: int, reason: str, segments: int) -> None:
     """Over a limit at send time: held with the reason; the try does not count."""
     await db.execute(QUERIES.hold_message, message_id, reason, segments)
+
+
+async def set_message_usage_unit(db: Executor, *, message_id: int, unit: UsageUnit) -> None:
+    """The unit a send reserves in, written before it reserves (only when not SMS: see set_message_usage_unit.sql)."""
+    await db.execute(QUERIES.set_message_usage_unit, message_id, unit.value)
 
 
 async def set_message_segments(db: Executor, *, message_id: int, segments: int) -> None:
@@ -268,6 +277,7 @@ class RecordAccepted(NamedTuple):
     segments: int
     community_id: int | None
     shards: int = USAGE_SHARDS  # the segments go to counter shard message_id % shards
+    unit: str = UsageUnit.SMS_SEGMENT.value  # what they count as: an MMS or a WhatsApp message is one
 
     @property
     def shard(self) -> int:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from gateway.storage.db import QUERIES, Executor
+from gateway.vocabulary import UsageUnit
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Segments counted on a day and in a month."""
+    """What one unit counted on a day and in a month (SMS segments, MMS or WhatsApp messages)."""
 
     day: int
     month: int
@@ -22,7 +23,7 @@ class InFlight:
     """A send that reserved in a counter Redis lost and is not yet accepted (so not yet mirrored)."""
 
     message_id: int
-    segments: int
+    segments: int  # its share of the unit: an SMS's segments, 1 for an MMS or a WhatsApp message
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +45,18 @@ class DayReset:
     skipped: bool  # its time zone is one Postgres cannot use: nothing was reset
 
 
-async def find_usage(db: Executor, *, community_id: int, day: date, month: date) -> Usage:
-    """Segments mirrored for the community's day and month (month: its first day)."""
-    row = await db.fetchrow(QUERIES.find_usage, community_id, day, month)
-    return Usage(row["day"], row["month"])
+async def find_usage(db: Executor, *, community_id: int, day: date, month: date) -> dict[UsageUnit, Usage]:
+    """What is mirrored for the community's day and month (month: its first day), for every unit."""
+    found = {row["unit"]: Usage(row["day"], row["month"])
+             for row in await db.fetch(QUERIES.find_usage, community_id, day, month)}
+    return {unit: found.get(unit, Usage(0, 0)) for unit in UsageUnit}
 
 
-async def load_counters(db: Executor, *, community_id: int, day: date, month: date) -> CounterStart:
-    """What the counters of day and month start from; locks the community row until the caller's transaction
+async def load_counters(db: Executor, *, community_id: int, unit: UsageUnit, day: date,
+                        month: date) -> CounterStart:
+    """What unit's counters of day and month start from; locks the community row until the caller's transaction
     ends (run it in one: see load_usage_counters.sql)."""
-    row = await db.fetchrow(QUERIES.load_usage_counters, community_id, day, month)
+    row = await db.fetchrow(QUERIES.load_usage_counters, community_id, day, month, unit.value)
     in_flight = [InFlight(message_id, segments)
                  for message_id, segments in zip(row["ids"] or [], row["id_segments"] or [], strict=True)]
     return CounterStart(row["day"], row["month"], in_flight)

@@ -81,7 +81,8 @@ WITH target AS MATERIALIZED (
     WHERE u.status IN ('blocked', 'held') AND u.community_id IS NOT NULL
 )
 SELECT u.*, c.timezone, c.current_day, c.daily_level, coalesce(c.daily_limit_levels, $2::int[]) AS levels,
-       coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit, n.carrier
+       coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit, n.carrier, c.mms_daily_limit,
+       c.mms_monthly_limit, c.whatsapp_daily_limit, c.whatsapp_monthly_limit
 FROM (VALUES (1)) one
 LEFT JOIN updated u ON true
 LEFT JOIN communities c ON c.id = u.community_id

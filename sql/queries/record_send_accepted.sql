@@ -4,6 +4,7 @@
 -- knew it, as arrays in one row (so that runs can be batched). One round trip on every send. The segments
 -- go to one of the community's $7 counter shards (message id modulo $7: vocabulary.USAGE_SHARDS, which the
 -- shard column's CHECK matches), so concurrent sends seldom share a row.
+-- $8 is the unit it counts in (vocabulary.UsageUnit): an SMS adds its segments, an MMS or a WhatsApp message one.
 -- $6 is the message's community, passed as well so that a batch can take its counter rows in order.
 -- Recorded once: a send recorded already (accepted_at set; a retry after Postgres's reply was lost) changes
 -- nothing. Found by id alone and checked after (see begin_send).
@@ -31,11 +32,12 @@ WITH target AS MATERIALIZED (
     FROM updated u, event_targets(u.community_id, 'message.status_changed') t
     WHERE u.status = 'accepted' AND u.community_id IS NOT NULL
 ), usage AS (
-    INSERT INTO usage_counters (community_id, period, period_start, shard, segments)
-    SELECT u.community_id, p.period, p.start, u.id % $7::int, $5 FROM updated u,
+    INSERT INTO usage_counters (community_id, unit, period, period_start, shard, segments)
+    SELECT u.community_id, $8::text, p.period, p.start, u.id % $7::int,
+           CASE WHEN $8::text = 'sms_segment' THEN $5 ELSE 1 END FROM updated u,
            (VALUES ('day', $3::date), ('month', $4::date)) p(period, start)
     WHERE $3::date IS NOT NULL AND u.community_id = $6::bigint
-    ON CONFLICT (community_id, period, period_start, shard)
+    ON CONFLICT (community_id, unit, period, period_start, shard)
     DO UPDATE SET segments = usage_counters.segments + excluded.segments
 ), early AS (
     DELETE FROM early_statuses WHERE carrier_sid = $2 AND EXISTS (SELECT 1 FROM updated)

@@ -26,7 +26,8 @@ WITH zones AS MATERIALIZED (
     SELECT d.id, d.today, d.midnight,
            d.current_day IS NOT NULL AND d.daily_level <= cardinality(d.levels)
                AND (SELECT coalesce(sum(u.segments), 0) FROM usage_counters u
-                    WHERE u.community_id = d.id AND u.period = 'day' AND u.period_start = d.current_day)
+                    WHERE u.community_id = d.id AND u.unit = 'sms_segment'  -- the ramp-up is of SMS segments
+                      AND u.period = 'day' AND u.period_start = d.current_day)
                    >= d.levels[d.daily_level] AS level_up
     FROM due d
 ), reset AS (

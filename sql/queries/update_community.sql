@@ -39,6 +39,14 @@ UPDATE communities SET
                                ELSE daily_limit_ceiling END,
     monthly_limit = CASE WHEN $2::jsonb ? 'monthly_limit' THEN ($2::jsonb->>'monthly_limit')::int
                          ELSE monthly_limit END,
+    mms_daily_limit = CASE WHEN $2::jsonb ? 'mms_daily_limit' THEN ($2::jsonb->>'mms_daily_limit')::int
+        ELSE mms_daily_limit END,
+    mms_monthly_limit = CASE WHEN $2::jsonb ? 'mms_monthly_limit' THEN ($2::jsonb->>'mms_monthly_limit')::int
+        ELSE mms_monthly_limit END,
+    whatsapp_daily_limit = CASE WHEN $2::jsonb ? 'whatsapp_daily_limit' THEN ($2::jsonb->>'whatsapp_daily_limit')::int
+        ELSE whatsapp_daily_limit END,
+    whatsapp_monthly_limit = CASE WHEN $2::jsonb ? 'whatsapp_monthly_limit' THEN ($2::jsonb->>'whatsapp_monthly_limit')::int
+        ELSE whatsapp_monthly_limit END,
     dedicated_numbers_shared = CASE WHEN $2::jsonb ? 'dedicated_numbers_shared'
                                     THEN ($2::jsonb->>'dedicated_numbers_shared')::boolean
                                     ELSE dedicated_numbers_shared END,
