@@ -42,14 +42,14 @@ async def _mirror(db) -> dict[str, int]:
 
 async def test_an_mms_counts_as_one_mms_and_waits_at_its_own_limit_while_sms_go(start_gateway, db, redis_client):
     gateway = await start_gateway(media=FAST)
-    community, conversation = await _start(gateway, daily_limit_levels=[3], mms_daily_limit=1)
+    community, conversation = await _start(gateway, daily_limit_levels=[4], mms_daily_limit=1)
     await _send_mms(gateway, 1)
     await _send_mms(gateway, 2)
     await wait_for(lambda: _count(db, conversation["id"], 2), what="one MMS sent, one held")
     first, second = await _copies(db, conversation["id"])
     assert await _statuses(db, [first, second]) == [("accepted", None), ("held", "daily_limit")]
     assert (await gateway.message(first))["segments"] == 3  # the text's segments, shown; counted as one MMS
-    # SMS still go: two more one-segment texts fit the SMS limit of 3 with the notification.
+    # SMS still go: two more one-segment texts, with the notification 3 of the SMS limit of 4.
     for text in ("Hello?", "Still there?"):
         await gateway.sms(PAT, PROXY, text)
     await wait_for(lambda: _count(db, conversation["id"], 4), what="the texts sent")
@@ -69,7 +69,21 @@ async def test_an_mms_counts_as_one_mms_and_waits_at_its_own_limit_while_sms_go(
     await wait_for(lambda: _settled(db, [second], ("accepted",)), what="the held MMS sent after the reset")
     _, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
     assert (body["units"]["mms"]["used_today"], body["units"]["mms"]["used_month"]) == (1, 2)
-    assert body["daily"]["level"] == 2  # the SMS segments reached their limit; MMS never raise the level
+    assert body["daily"]["level"] == 1  # 3 SMS segments of 4 (and 1 MMS): MMS never raise the level
+
+
+async def test_the_mms_and_whatsapp_limits_are_settings_of_the_community(gateway):
+    community = await gateway.community(mms_daily_limit=5)
+    assert community["units"]["mms"]["daily_limit"] == 5
+    assert community["units"]["whatsapp"] == {"daily_limit": 1000, "monthly_limit": 20000, "used_today": 0,
+                                              "used_month": 0}  # the gateway's (config.toml)
+    path = f"/v1/communities/{community['id']}"
+    for bad in ({"mms_daily_limit": -1}, {"whatsapp_monthly_limit": "many"}, {"mms_monthly_limit": 10 ** 10}):
+        status, body = await gateway.call("PATCH", path, bad)
+        assert status == 422 and body["error"]["code"] == "invalid_field", body
+    status, body = await gateway.call("PATCH", path, {"mms_daily_limit": None, "whatsapp_monthly_limit": 0})
+    assert status == 200, body
+    assert (body["units"]["mms"]["daily_limit"], body["units"]["whatsapp"]["monthly_limit"]) == (200, 0)
 
 
 async def _now(found, expected):

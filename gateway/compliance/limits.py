@@ -218,14 +218,17 @@ class Counters:
                                                  args=[send.segments, send.message_id])
 
     async def used(self, community: Community) -> dict[UsageUnit, usage.Usage]:
-        """What each unit used on the community's day and in its month: Redis, or the Postgres mirror when Redis
-        cannot say (away, or a unit's counters not loaded yet today)."""
+        """What each unit used on the community's day and in its month: Redis, or the Postgres mirror for the units
+        Redis cannot say (away, or a unit's counters not loaded yet today)."""
         day, month = periods(community.current_day, community.timezone)
         names = [name for unit in UsageUnit for name in keys(community.id, day, unit)[:2]]
         values = await from_redis(self.metrics, "limits", self.redis.mget(names))
-        if values is not AWAY and None not in values:
-            return {unit: usage.Usage(int(values[2 * i]), int(values[2 * i + 1])) for i, unit in enumerate(UsageUnit)}
-        return await usage.find_usage(self.pool, community_id=community.id, day=day, month=month)
+        in_redis = {} if values is AWAY else {
+            unit: usage.Usage(int(values[2 * i]), int(values[2 * i + 1]))
+            for i, unit in enumerate(UsageUnit) if values[2 * i] is not None and values[2 * i + 1] is not None}
+        if len(in_redis) == len(UsageUnit):
+            return in_redis
+        return await usage.find_usage(self.pool, community_id=community.id, day=day, month=month) | in_redis
 
 
 async def reset_days(pool: asyncpg.Pool, dispatcher: Dispatcher, metrics: Metrics, config: LimitsSettings) -> int:

@@ -11,7 +11,6 @@ import asyncpg
 from gateway.carriers import Carrier
 from gateway.config import MediaSettings
 from gateway.media import rules, signing
-from gateway.ops.metrics import Metrics
 from gateway.storage import media as storage
 
 
@@ -21,12 +20,12 @@ class Outgoing:
     key: bytes  # signing.media_key
     public_url: str
     settings: MediaSettings
-    metrics: Metrics
 
     async def attach(self, message_id: int, media_from: int | None, to_number: str, body: str,
                      carrier: Carrier, mms: bool = True) -> tuple[str, tuple[str, ...]]:
         """(the text as it goes out, the MMS media URLs): unchanged and none for a message without pictures; the
-        text with a link to its page where MMS cannot go (or mms is False: a WhatsApp text)."""
+        text with a link to its page where MMS cannot go (or mms is False: a WhatsApp text). The caller counts the
+        link (gateway_media_links_sent_total) when the text goes to the carrier: the limits may hold it first."""
         if media_from is None:
             return body, ()
         items = await storage.list_to_send(self.db, message_id=message_id)
@@ -36,5 +35,4 @@ class Outgoing:
             return body, tuple(signing.sign(self.key, self.public_url, signing.FILE, media_id,
                                             self.settings.url_hours * 3600) for media_id, _ in items)
         link = signing.sign(self.key, self.public_url, signing.PAGE, message_id, self.settings.link_days * 86400)
-        self.metrics.media_links.inc()
         return rules.with_link(body, link), ()

@@ -138,12 +138,12 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
                     tried=False)
         return
     # The pictures are attached before the limits: whether it goes as an MMS decides the unit it counts in.
-    body, media_urls = await _attach(sender, message, body, carrier)
+    outgoing, media_urls = await _attach(sender, message, body, carrier)
     unit = _unit(sender, message, media_urls)
     go, reservation = await _limit(sender, ticket, message, unit)
     if not go:
         return
-    result = await _deliver(sender, message, body, media_urls, carrier)
+    result = await _deliver(sender, message, outgoing, media_urls, carrier, linked=outgoing != body and not media_urls)
     if reservation is not None and not isinstance(result, Accepted):
         await sender.counters.refund(reservation)
     if isinstance(result, Accepted):
@@ -276,8 +276,11 @@ async def _attach(sender: Sender, message: SendingMessage, body: str,
 
 
 async def _deliver(sender: Sender, message: SendingMessage, body: str, media_urls: tuple[str, ...],
-                   carrier: Carrier) -> SendResult:
-    """body and its MMS URLs (_attach), handed to the carrier."""
+                   carrier: Carrier, linked: bool = False) -> SendResult:
+    """body and its MMS URLs (_attach), handed to the carrier; linked: the body carries the link to its pictures
+    (counted here, as it goes, not when _attach made it: a limit may have held it)."""
+    if linked:
+        sender.metrics.media_links.inc()
     callback = carrier.callback_url(sender.public_url, message.id)
     if message.whatsapp and sender.whatsapp is not None:
         return await carrier.send(await whatsapp.outbound(sender.whatsapp, message, body), callback)
