@@ -2,6 +2,14 @@
 segments, each under its own daily and monthly limits; in Redis and the Postgres mirror, across processes and after
 a Redis loss with MMS in flight."""
 
+from datetime import date
+
+import pytest
+
+from gateway.compliance import limits
+from gateway.config import LimitsSettings
+from gateway.storage.messages import SendingMessage
+from gateway.vocabulary import MessageKind, MessageStatus, UsageUnit
 from tests.fakes import Reply
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 from tests.test_limits import _settled, _statuses
@@ -123,3 +131,25 @@ async def test_a_redis_loss_with_mms_in_flight_reloads_them_in_the_mms_counter(s
     assert sorted(statuses) == [("accepted", None)] * 5 + [("held", "daily_limit")] * 2
     _, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
     assert body["units"]["mms"]["used_today"] == 4 and body["daily"]["used"] == 2
+
+
+def _sending(**fields):
+    base = SendingMessage(1, 7, None, MessageKind.RELAY, PROXY, ALEX, "hi", 1, 3, False, MessageStatus.SUBMITTING,
+                          None, False, "UTC", date(2026, 11, 30), 1, [5, 10], 20, 100, None)
+    return base._replace(**fields)
+
+
+@pytest.mark.parametrize("unit, fields, expected", [
+    # SMS: the message's segments under the ramp-up level and the monthly limit.
+    (UsageUnit.SMS_SEGMENT, {}, (3, 5, 100)),
+    (UsageUnit.SMS_SEGMENT, {"daily_level": 3}, (3, 20, 100)),
+    # MMS and WhatsApp: one message, under the gateway's limits unless the community set its own.
+    (UsageUnit.MMS, {}, (1, 200, 3000)),
+    (UsageUnit.MMS, {"unit_limits": (2, None, 9, 9)}, (1, 2, 3000)),
+    (UsageUnit.WHATSAPP, {}, (1, 1000, 20000)),
+    (UsageUnit.WHATSAPP, {"unit_limits": (2, 2, 0, None)}, (1, 0, 20000)),
+])
+def test_a_send_reserves_in_its_unit(unit, fields, expected):
+    reserved = limits.reservation(LimitsSettings(), _sending(**fields), unit)
+    assert (reserved.segments, reserved.daily_limit, reserved.monthly_limit) == expected
+    assert (reserved.unit, reserved.day) == (unit, date(2026, 11, 30))
