@@ -7,7 +7,8 @@ import json
 
 from gateway.config import from_dict
 from gateway.ops import logs
-from tests.test_media import _get, _start
+from tests.helpers import PAT, PROXY
+from tests.test_media import FAST, UK, _get, _start, mms, picture
 
 
 async def test_a_signed_url_with_a_trailing_slash_keeps_its_signature_out_of_the_log(start_gateway, capsys):
@@ -27,3 +28,21 @@ async def test_a_signed_url_with_a_trailing_slash_keeps_its_signature_out_of_the
     out = capsys.readouterr().out
     assert [json.loads(line)["event"] for line in out.splitlines()]  # the refusals were logged
     assert signature not in out
+
+
+async def test_the_link_page_names_its_pictures_under_the_public_urls_path(start_gateway):
+    """A gateway behind a proxy at a path (GATEWAY_PUBLIC_URL https://example.org/sms, the proxy stripping /sms):
+    the link in the SMS had the path, but the page's pictures were at /media/... (the host's root), which the proxy
+    does not send to the gateway: every picture on the page broken."""
+    prefix = "/sms"
+    gateway = await start_gateway(media=FAST, public_path=prefix)
+    community = await gateway.community(countries=["US", "GB"])
+    await gateway.conversation(community["id"], advocate=(UK, "Alex"))
+    await gateway.delivered_to(UK)
+    await gateway.sms(PAT, PROXY, "Here", extra=mms(gateway.carrier.media.add(picture(1), "image/png")))
+    link = (await gateway.delivered_to(UK, 2))[1].partition("\n")[2]
+    assert link.startswith(gateway.config.public_url + "/m/")
+    status, page, _ = await _get(gateway, link.removeprefix(gateway.config.public_url))  # as the proxy sends it
+    assert status == 200
+    sources = [part.split('"', 1)[0] for part in page.decode().split('<img src="')[1:]]
+    assert len(sources) == 1 and sources[0].startswith(prefix + "/media/"), sources
