@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from aiohttp import web
+
 from gateway.config import from_dict
+from gateway.media import rules
 from gateway.ops import logs
-from tests.helpers import PAT, PROXY
+from tests.helpers import ALEX, PAT, PROXY, wait_for
 from tests.test_media import FAST, UK, _get, _start, mms, picture
+
+
+async def _now(value):
+    return value
 
 
 async def test_a_signed_url_with_a_trailing_slash_keeps_its_signature_out_of_the_log(start_gateway, capsys):
@@ -46,3 +54,36 @@ async def test_the_link_page_names_its_pictures_under_the_public_urls_path(start
     assert status == 200
     sources = [part.split('"', 1)[0] for part in page.decode().split('<img src="')[1:]]
     assert len(sources) == 1 and sources[0].startswith(prefix + "/media/"), sources
+
+
+async def test_a_media_redirect_to_an_internal_address_is_not_followed(start_gateway, aiohttp_server, db):
+    """The carrier's media URL is on its own host, but its answer redirects to an internal address (an open redirect
+    on the carrier, or a compromised file store): the gateway followed it, asking the internal service (SSRF). A
+    redirect may lead to media.fetch_hosts or to a public address, never to a loopback or private one."""
+    asked: list[str] = []
+
+    async def internal(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        return web.Response(body=picture(5), content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/secret", internal)
+    server = await aiohttp_server(app)
+    gateway, _ = await _start(start_gateway, fetch_hosts="127.0.0.1")
+    url = gateway.carrier.media.add(picture(1), "image/png")
+    gateway.carrier.media.files[url[0].rsplit("/", 1)[1]].location = f"http://localhost:{server.port}/secret"
+    assert (await gateway.sms(PAT, PROXY, "See this", extra=mms(url)))[0] == 200
+    await wait_for(lambda: _now([m for m in gateway.carrier.sent if m["To"] == ALEX and m["Body"] == "See this"]),
+                   what="the text relayed without the picture")
+    assert asked == []
+    assert await db.fetchval("SELECT state FROM message_media") == "failed"
+
+
+@pytest.mark.parametrize("address, public", [
+    ("127.0.0.1", False), ("10.1.2.3", False), ("192.168.0.9", False), ("172.16.5.5", False),
+    ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("::1", False), ("fe80::1%eth0", False),
+    ("::ffff:127.0.0.1", False), ("fd00::1", False), ("224.0.0.1", False), ("not an address", False),
+    ("52.216.0.1", True), ("2600:1f18::1", True),
+])
+def test_which_addresses_a_redirect_may_lead_to(address, public):
+    assert rules.public_address(address) is public

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -37,11 +37,17 @@ from gateway.vocabulary import MediaRefusal, MediaState, MessageKind, MessageSta
 log = structlog.get_logger(__name__)
 CONCURRENCY = 4  # fetches at once per process: each holds up to media.max_file_bytes in memory
 CHUNK = 65536
+MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 LEASE_MARGIN = 5.0  # seconds past media.fetch_timeout
 
 
 class FetchFailed(Exception):
     """The carrier did not give the file (an answer other than 200, a network error, a timeout): try again."""
+
+
+class NotAllowed(Exception):
+    """A redirect led where the gateway does not fetch from (an internal address, another scheme): failed at once."""
 
 
 class Oversized(Exception):
@@ -107,16 +113,20 @@ class Fetcher:
         carrier = self.carriers.find(item.carrier or self.default_carrier)
         if carrier is None:
             return await self._retry(item, "carrier_not_served")
-        if not rules.may_fetch(item.source_url, self.hosts or tuple(carrier.media_hosts)):
+        hosts = self.hosts or tuple(carrier.media_hosts)
+        if not rules.may_fetch(item.source_url, hosts):
             log.warning("media_host_not_allowed", host=clip(urlsplit(item.source_url).hostname or "", 80))
             await self._finish(item, None, None, (MediaRefusal.FETCH_FAILED, None), "host not in media.fetch_hosts")
             return
         try:
-            content_type, content = await self._download(carrier, item.source_url)
+            content_type, content = await self._download(carrier, item.source_url, hosts)
         except Oversized as exc:
             content_type, content, refused = None, None, (MediaRefusal.TOO_LARGE, exc.size)
         except FetchFailed as exc:
             return await self._retry(item, str(exc))
+        except NotAllowed as exc:  # asking again would lead to the same place: failed at once
+            await self._finish(item, None, None, (MediaRefusal.FETCH_FAILED, None), str(exc))
+            return
         else:
             refused = None
         if await self._finish(item, content_type, content, refused):
@@ -124,29 +134,57 @@ class Fetcher:
             if await carrier.delete_media(item.source_url):
                 self.metrics.media.labels("carrier_deleted").inc()
 
-    async def _download(self, carrier: Carrier, url: str) -> tuple[str, bytes]:
-        """The file's media type and bytes. Raises FetchFailed, Oversized. The URL is never logged or raised."""
-        limit = self.limits.max_file_bytes
+    async def _download(self, carrier: Carrier, url: str, hosts: tuple[str, ...]) -> tuple[str, bytes]:
+        """The file's media type and bytes, redirects followed one by one (at most MAX_REDIRECTS, each checked:
+        _next_hop). Raises FetchFailed, Oversized, NotAllowed. The URL is never logged or raised."""
         try:
-            async with self.session.get(url, headers=carrier.media_headers(url), allow_redirects=True,
-                                        max_redirects=5,
-                                        timeout=aiohttp.ClientTimeout(total=self.settings.fetch_timeout)) as answer:
-                if answer.status != 200:
-                    raise FetchFailed(f"carrier answered {answer.status}")
-                if answer.content_length is not None and answer.content_length > limit:
-                    raise Oversized(answer.content_length)
-                body = bytearray()
-                while chunk := await answer.content.read(CHUNK):
-                    body += chunk
-                    if len(body) > limit:
-                        raise Oversized(len(body))
-                if not body:
-                    raise FetchFailed("carrier gave an empty file")
-                return rules.media_type(answer.headers.get("Content-Type")), bytes(body)
-        except aiohttp.TooManyRedirects:
-            raise FetchFailed("too many redirects") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            timeout = aiohttp.ClientTimeout(total=self.settings.fetch_timeout)
+            async with asyncio.timeout(self.settings.fetch_timeout):  # all the hops together
+                for _ in range(MAX_REDIRECTS + 1):
+                    async with self.session.get(url, headers=carrier.media_headers(url), allow_redirects=False,
+                                                timeout=timeout) as answer:
+                        location = answer.headers.get("Location")
+                        if answer.status in REDIRECTS and location:
+                            url = await self._next_hop(url, location, hosts)
+                            continue
+                        return await self._read(answer)
+                raise FetchFailed("too many redirects")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:  # ValueError: a Location yarl refuses
             raise FetchFailed(type(exc).__name__) from None
+
+    async def _next_hop(self, url: str, location: str, hosts: tuple[str, ...]) -> str:
+        """Where a redirect leads, if the gateway may go there: a host of hosts, or one whose every address is public
+        (a carrier's file store); never a loopback, private or link-local address (SSRF). Raises NotAllowed."""
+        target = urljoin(url, location)
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise NotAllowed("redirect_not_http")
+        if rules.may_fetch(target, hosts):
+            return target
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443)
+        except OSError:
+            raise FetchFailed("redirect host not resolved") from None
+        if not found or not all(rules.public_address(str(info[4][0])) for info in found):
+            log.warning("media_redirect_refused", host=clip(parts.hostname, 80))
+            raise NotAllowed("redirect_not_public")
+        return target
+
+    async def _read(self, answer: aiohttp.ClientResponse) -> tuple[str, bytes]:
+        """The body of the final answer, read in chunks and refused as soon as it passes media.max_file_bytes."""
+        limit = self.limits.max_file_bytes
+        if answer.status != 200:
+            raise FetchFailed(f"carrier answered {answer.status}")
+        if answer.content_length is not None and answer.content_length > limit:
+            raise Oversized(answer.content_length)
+        body = bytearray()
+        while chunk := await answer.content.read(CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise Oversized(len(body))
+        if not body:
+            raise FetchFailed("carrier gave an empty file")
+        return rules.media_type(answer.headers.get("Content-Type")), bytes(body)
 
     async def _retry(self, item: Claimed, error: str) -> None:
         """Try again after a capped exponential delay, or give up after media.fetch_attempts."""

@@ -4,6 +4,7 @@ tests/test_media_rules.py."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import NamedTuple, Sequence
 from urllib.parse import urlsplit
 
@@ -32,6 +33,19 @@ def may_fetch(url: str, hosts: tuple[str, ...]) -> bool:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     return parts.scheme in ("http", "https") and any(host == h or host.endswith("." + h) for h in hosts)
+
+
+def public_address(address: str) -> bool:
+    """Whether an address a redirect's host resolves to is on the public internet: not loopback, private,
+    link-local (cloud metadata), shared, reserved or multicast, an IPv4 address mapped into IPv6 judged as itself.
+    A redirect from a carrier's media host may lead elsewhere only to such an address."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
 
 
 def caption(body: str, count: int) -> str:
