@@ -3,6 +3,7 @@ servers (the Twilio fake serving the media), written before its fix."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -87,3 +88,38 @@ async def test_a_media_redirect_to_an_internal_address_is_not_followed(start_gat
 ])
 def test_which_addresses_a_redirect_may_lead_to(address, public):
     assert rules.public_address(address) is public
+
+
+async def _raw_file_server(content_type: bytes, body: bytes) -> tuple[asyncio.Server, int]:
+    """A file store answering any request with these raw bytes as its Content-Type (no HTTP library would send
+    them)."""
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type + b"\r\nContent-Length: %d\r\n"
+                     b"Connection: close\r\n\r\n" % len(body) + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+@pytest.mark.parametrize("content_type", [b"image/\xffpng", b"image/" + b"x" * 3000, b"image/png\"<b>"])
+async def test_a_file_whose_content_type_is_garbage_is_refused_not_stuck(start_gateway, db, content_type):
+    """A file store answering a Content-Type that is no media type (a byte that is not UTF-8, thousands of
+    characters, quotes and markup) passed "image/*": a non-UTF-8 byte crashed the store (Postgres takes no lone
+    surrogate), and a crash is no try (media.fetch_attempts never ends it), so the text waited forever; the others
+    were kept under that type, and a refused one's type went into the sender's notice as it came."""
+    server, port = await _raw_file_server(content_type, picture(1))
+    try:
+        gateway, _ = await _start(start_gateway, fetch_attempts=1, fetch_timeout=1.0)
+        url = gateway.carrier.media.add(picture(1), "image/png")
+        gateway.carrier.media.files[url[0].rsplit("/", 1)[1]].location = f"http://127.0.0.1:{port}/file"
+        await gateway.sms(PAT, PROXY, "Odd file", extra=mms(url))
+        await wait_for(lambda: _now("Odd file" in gateway.carrier.bodies_to(ALEX)), what="the text relayed")
+        row = await db.fetchrow("SELECT state, refusal, content_type FROM message_media")
+        assert (row["state"], row["refusal"], row["content_type"]) == ("refused", "type_not_allowed", None)
+        assert await gateway.delivered_to(PAT) == ["Your picture wasn't relayed: its type can't be sent."]
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -230,7 +230,7 @@ class Fetcher:
             why, size = refused or (MediaRefusal.FETCH_FAILED, None)
             state = MediaState.FAILED if why == MediaRefusal.FETCH_FAILED else MediaState.REFUSED
             stored = await storage.refuse_media(conn, media_id=item.id, state=state, refusal=why,
-                                                content_type=content_type, size=size, error=error)
+                                                content_type=content_type or None, size=size, error=error)
             outcome = state.value
         if stored:
             self.metrics.media.labels(outcome).inc()

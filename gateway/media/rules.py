@@ -5,6 +5,7 @@ tests/test_media_rules.py."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import NamedTuple, Sequence
 from urllib.parse import urlsplit
 
@@ -56,9 +57,16 @@ def caption(body: str, count: int) -> str:
     return "(picture)" if count == 1 else f"({count} pictures)"
 
 
+# A media type as RFC 6838 names one (type/subtype, each a restricted name of at most 127 characters).
+MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+
+
 def media_type(header: str | None) -> str:
-    """The media type of a Content-Type header, lower case, without parameters ("" when absent)."""
-    return (header or "").split(";", 1)[0].strip().lower()
+    """The media type of a Content-Type header, lower case, without parameters; "" when absent or not a media type
+    (a file store's header may hold anything: a byte that is not UTF-8, markup, kilobytes), so that it is refused
+    as a type not allowed and never stored, served or told to the sender as it came."""
+    kind = (header or "").split(";", 1)[0].strip().lower()
+    return kind if MEDIA_TYPE.fullmatch(kind) else ""
 
 
 def refusal(content_type: str, size: int, stored_so_far: int, limits: Limits) -> MediaRefusal | None:
