@@ -4,6 +4,7 @@ servers (the Twilio fake serving the media), written before its fix."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 
 import pytest
@@ -12,8 +13,11 @@ from aiohttp import web
 from gateway.config import from_dict
 from gateway.media import rules
 from gateway.ops import logs
-from tests.helpers import ALEX, PAT, PROXY, wait_for
-from tests.test_media import FAST, UK, _get, _start, mms, picture
+from tests.fakes import unwrap
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, wait_for
+from tests.test_groups import KIM, LEE
+from tests.test_media import FAST, UK, _get, _sent_with_media, _start, mms, picture
+from tests.test_teams import assign, make_team
 
 
 async def _now(value):
@@ -123,3 +127,47 @@ async def test_a_file_whose_content_type_is_garbage_is_refused_not_stuck(start_g
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_strangers_pictures_reach_a_dedicated_member_and_a_team(start_gateway):
+    """Held up: a stranger's picture to a dedicated member's number, and two strangers' pictures at once to a team's
+    number, each reach whom their text reaches, as MMS, the pictures fetched once each."""
+    gateway = await start_gateway(media=FAST)
+    community = await gateway.community(numbers=(PROXY, PROXY_2))
+    await assign(gateway, community["id"], PROXY, {"member": {"phone": ALEX, "name": "Alex"}})
+    team = await make_team(gateway, community["id"], members=((SAM, "Sam"), (KIM, "Kim")))
+    await assign(gateway, community["id"], PROXY_2, {"team_id": team["id"]})
+    media = gateway.carrier.media
+    await gateway.sms(PAT, PROXY, "", extra=mms(media.add(picture(1), "image/png")))
+    await asyncio.gather(gateway.sms(PAT, PROXY_2, "Mine", extra=mms(media.add(picture(2), "image/png"))),
+                         gateway.sms(LEE, PROXY_2, "Mine too", extra=mms(media.add(picture(3), "image/png"),
+                                                                         media.add(picture(4), "image/png"))))
+
+    async def mms_to(phone, count):
+        found = [m for m in gateway.carrier.sent if m["To"] == phone and m.get("MediaUrl")]
+        return found if len(found) >= count else None
+
+    [to_alex] = await wait_for(lambda: mms_to(ALEX, 1), what="the MMS to Alex")
+    assert unwrap(to_alex["Body"]) == "+1415***2671: (picture)" and len(to_alex["MediaUrl"]) == 1
+    for member in (SAM, KIM):
+        got = await wait_for(lambda: mms_to(member, 2), what=f"both strangers' MMS to {member}")
+        assert sorted(len(m["MediaUrl"]) for m in got) == [1, 2]
+    assert len(media.fetches) == 4
+
+
+async def test_ten_uploads_go_in_one_mms_in_the_order_named(start_gateway):
+    """Held up: the most a message may name (10), in the order named, each served at its signed URL."""
+    gateway, conversation = await _start(start_gateway)
+    files = [picture(n, 100) for n in range(10)]
+    ids = []
+    for content in files:
+        status, body = await gateway.call("POST", "/v1/media", {
+            "community_id": conversation["community_id"], "content_type": "image/png",
+            "data": base64.b64encode(content).decode()})
+        assert status == 201, body
+        ids.append(body["id"])
+    status, message = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
+                                         {"from": "advocate", "body": "All ten", "media": ids[::-1]})
+    assert status == 201, message
+    sent = await wait_for(lambda: _sent_with_media(gateway, PAT), what="the MMS to Pat")
+    assert [(await _get(gateway, url))[1] for url in sent["MediaUrl"]] == files[::-1]
