@@ -14,7 +14,7 @@ from gateway.config import from_dict
 from gateway.media import rules
 from gateway.ops import logs
 from tests.fakes import unwrap
-from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, wait_for
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, TOKEN, wait_for
 from tests.test_groups import KIM, LEE
 from tests.test_media import FAST, UK, _get, _sent_with_media, _start, mms, picture
 from tests.test_teams import assign, make_team
@@ -171,3 +171,22 @@ async def test_ten_uploads_go_in_one_mms_in_the_order_named(start_gateway):
     assert status == 201, message
     sent = await wait_for(lambda: _sent_with_media(gateway, PAT), what="the MMS to Pat")
     assert [(await _get(gateway, url))[1] for url in sent["MediaUrl"]] == files[::-1]
+
+
+async def test_a_token_limited_to_one_community_reaches_no_other_communitys_pictures(start_gateway):
+    """Held up: GET /v1/messages/{id}/media and POST /v1/media of another community answer 404 as for a message or
+    community that does not exist; a read-only token uploads nothing."""
+    gateway = await start_gateway(media=FAST, server={"api_tokens": {
+        "tests": TOKEN, "ops": {"token": "ops-token-0123456789", "communities": [1]},
+        "reader": {"token": "reader-token-0123456789", "communities": [1], "read_only": True}}})
+    await gateway.community(numbers=(PROXY,))
+    theirs = await gateway.conversation((await gateway.community(numbers=(PROXY_2,)))["id"])
+    upload = {"community_id": 2, "content_type": "image/png", "data": "iVBORw0KGgo="}
+    for method, path, body, code in (
+            ("GET", f"/v1/messages/{theirs['notification']['id']}/media", None, "message_not_found"),
+            ("POST", "/v1/media", upload, "community_not_found")):
+        status, answer = await gateway.call(method, path, body, token="ops-token-0123456789")
+        assert (status, answer["error"]["code"]) == (404, code), (path, answer)
+    status, answer = await gateway.call("POST", "/v1/media", {**upload, "community_id": 1},
+                                        token="reader-token-0123456789")
+    assert (status, answer["error"]["code"]) == (403, "read_only_token")
