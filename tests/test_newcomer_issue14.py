@@ -15,7 +15,7 @@ from gateway.media import rules
 from gateway.ops import logs
 from tests.fakes import unwrap
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, TOKEN, wait_for
-from tests.test_groups import KIM, LEE
+from tests.test_groups import KIM, LEE, open_group
 from tests.test_media import FAST, UK, _get, _sent_with_media, _start, mms, picture
 from tests.test_teams import assign, make_team
 
@@ -190,3 +190,42 @@ async def test_a_token_limited_to_one_community_reaches_no_other_communitys_pict
     status, answer = await gateway.call("POST", "/v1/media", {**upload, "community_id": 1},
                                         token="reader-token-0123456789")
     assert (status, answer["error"]["code"]) == (403, "read_only_token")
+
+
+async def test_a_member_removed_while_a_picture_is_fetched_gets_no_copy(start_gateway):
+    """Held up: a group member removed while a text's picture is being fetched (its copies held awaiting_media) gets
+    no copy when the fetch ends; the others get the MMS."""
+    gateway = await start_gateway(media=FAST)
+    community = await gateway.community()
+    group = await open_group(gateway, community["id"], people=((PAT, "Pat"), (ALEX, "Alex"), (SAM, "Sam"),
+                                                               (KIM, "Kim")))
+    await gateway.delivered_to(KIM)
+    url = gateway.carrier.media.add(picture(1), "image/png", delays=[1.0])
+    await gateway.sms(PAT, PROXY, "Look", extra=mms(url))
+    await wait_for(lambda: _now(gateway.carrier.media.started), what="the fetch started")
+    status, body = await gateway.call("DELETE", f"/v1/conversations/{group['id']}/members/%2B{KIM[1:]}")
+    assert status == 200, body
+    for phone in (ALEX, SAM):
+        await wait_for(lambda: _sent_with_media(gateway, phone), what=f"the MMS to {phone}")
+    await asyncio.sleep(0.3)
+    assert not [m for m in gateway.carrier.sent if m["To"] == KIM and m.get("MediaUrl")]
+
+
+async def test_a_number_removed_while_a_picture_is_fetched_sends_nothing_more(start_gateway, db):
+    """A community's number removed while a text's picture is fetched: its copies were canceled with the number, but
+    the refusal notice, made when the fetch ended, went to the sender from the number the community no longer has
+    (the removal's cancel had run before it existed)."""
+    gateway = await start_gateway(media={**FAST, "max_file_bytes": 1000})
+    await gateway.community(numbers=(PROXY, PROXY_2))
+    await gateway.conversation(1)
+    await gateway.delivered_to(ALEX)
+    url = gateway.carrier.media.add(picture(1, 5000), "image/png", delays=[1.0])
+    await gateway.sms(PAT, PROXY, "Too big", extra=mms(url))
+    await wait_for(lambda: _now(gateway.carrier.media.started), what="the fetch started")
+    status, body = await gateway.call("DELETE", f"/v1/communities/1/numbers/%2B{PROXY[1:]}?close_conversations=true")
+    assert status == 200, body
+    await wait_for(lambda: _now(gateway.carrier.media.fetches), what="the fetch ended")
+    await asyncio.sleep(0.5)
+    assert await db.fetchval("SELECT state FROM message_media") == "refused"
+    assert [m["Body"] for m in gateway.carrier.sent if m["To"] == PAT] == []
+    assert [m["Body"] for m in gateway.carrier.sent if m["To"] == ALEX][1:] == []

@@ -28,6 +28,7 @@ from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import AWAY, stop_if_cancelled
 from gateway.relay import segments
+from gateway.storage import communities
 from gateway.storage import media as storage
 from gateway.storage import messages
 from gateway.storage.media import Claimed, Progress, Released
@@ -162,7 +163,7 @@ class Fetcher:
         if rules.may_fetch(target, hosts):
             return target
         try:
-            found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443)
+            found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 80)
         except OSError:
             raise FetchFailed("redirect host not resolved") from None
         if not found or not all(rules.public_address(str(info[4][0])) for info in found):
@@ -214,8 +215,10 @@ class Fetcher:
             progress = await storage.progress(conn, message_id=item.message_id)
             if progress.pending:
                 return True
+            # Before the copies' locks, as a number's removal takes them: the community's, then the copies'.
+            ours = not progress.refused or await _number_kept(conn, locked)
             released, intercept_id = await storage.release_held(conn, message_id=item.message_id)
-            notice = await self._notice(conn, locked, progress)
+            notice = await self._notice(conn, locked, progress) if ours else None
         await self._after(released, intercept_id, notice, locked.to_number)
         return True
 
@@ -263,6 +266,16 @@ class Fetcher:
             self.intercepts_due.set()
         if released:
             log.info("media_copies_released", copies=len(released), intercept_id=intercept_id)
+
+
+async def _number_kept(conn: asyncpg.Connection, locked: storage.Locked) -> bool:
+    """Whether the text's number is still its community's, under the community's lock (a number's removal holds it
+    from start to commit: gateway/platform/communities.py remove_number), so that the refusal notice never goes
+    from a number the community no longer has, nor escapes the removal's cancel."""
+    if locked.community_id is None or await communities.lock_community(conn, community_id=locked.community_id) is None:
+        return False
+    owner = await communities.find_number_owner(conn, phone=locked.to_number)
+    return owner is not None and owner.id == locked.community_id
 
 
 async def forget_expired(pool: asyncpg.Pool, metrics: Metrics, retention_days: int) -> None:
