@@ -229,3 +229,31 @@ async def test_a_number_removed_while_a_picture_is_fetched_sends_nothing_more(st
     assert await db.fetchval("SELECT state FROM message_media") == "refused"
     assert [m["Body"] for m in gateway.carrier.sent if m["To"] == PAT] == []
     assert [m["Body"] for m in gateway.carrier.sent if m["To"] == ALEX][1:] == []
+
+
+async def test_a_file_claiming_gigabytes_is_refused_not_stuck(start_gateway, db):
+    """A file store answering Content-Length: 3000000000 (an endless stream, a lie) was refused as too large, as
+    README says, but its size did not fit the row's integer: the refusal crashed on every try, and a crash is no
+    try, so the text waited for its picture forever. Such a size is not kept (nor said)."""
+    raw = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 3000000000\r\nConnection: close\r\n\r\n"
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(raw + picture(1))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    try:
+        gateway, _ = await _start(start_gateway, fetch_attempts=1, fetch_timeout=1.0)
+        url = gateway.carrier.media.add(picture(1), "image/png")
+        port = server.sockets[0].getsockname()[1]
+        gateway.carrier.media.files[url[0].rsplit("/", 1)[1]].location = f"http://127.0.0.1:{port}/file"
+        await gateway.sms(PAT, PROXY, "Huge", extra=mms(url))
+        await wait_for(lambda: _now("Huge" in gateway.carrier.bodies_to(ALEX)), what="the text relayed")
+        row = await db.fetchrow("SELECT refusal, size FROM message_media")
+        assert (row["refusal"], row["size"]) == ("too_large", None)
+        assert await gateway.delivered_to(PAT) == ["Your picture wasn't relayed: it is over the 5.0 MB limit."]
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -39,6 +39,7 @@ log = structlog.get_logger(__name__)
 CONCURRENCY = 4  # fetches at once per process: each holds up to media.max_file_bytes in memory
 CHUNK = 65536
 MAX_REDIRECTS = 5
+MAX_SIZE = 2 ** 31 - 1  # message_media.size
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 LEASE_MARGIN = 5.0  # seconds past media.fetch_timeout
 
@@ -55,7 +56,8 @@ class Oversized(Exception):
     """The file is over media.max_file_bytes (by its Content-Length or its bytes): refused without keeping it."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
+        # None past what message_media.size (integer) holds: a Content-Length of gigabytes is a lie or endless.
+        self.size = size if size <= MAX_SIZE else None
 
 
 @dataclass

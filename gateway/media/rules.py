@@ -97,8 +97,9 @@ def _megabytes(size: int) -> str:
 def _why(item: Refused, limits: Limits) -> str:
     if item.refusal == MediaRefusal.TYPE_NOT_ALLOWED:
         return f"{item.content_type or 'its type'} can't be sent"
-    if item.refusal == MediaRefusal.TOO_LARGE:
-        return f"{_megabytes(item.size or 0)} is over the {_megabytes(limits.max_file_bytes)} limit"
+    if item.refusal == MediaRefusal.TOO_LARGE:  # size None: too large to say (a Content-Length of gigabytes)
+        size = _megabytes(item.size) if item.size else "it"
+        return f"{size} is over the {_megabytes(limits.max_file_bytes)} limit"
     if item.refusal == MediaRefusal.MESSAGE_TOO_LARGE:
         return f"the message's pictures are over {_megabytes(limits.max_message_bytes)} together"
     return "it could not be received"
