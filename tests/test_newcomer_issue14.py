@@ -257,3 +257,12 @@ async def test_a_file_claiming_gigabytes_is_refused_not_stuck(start_gateway, db)
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_a_media_url_that_is_no_url_fails_at_once(start_gateway, db):
+    """A carrier's MediaUrl that urlsplit refuses ("http://[127.0.0.1/x": an unclosed IPv6 bracket) crashed the
+    host check on every try, and a crash is no try: the text waited for its picture forever."""
+    gateway, _ = await _start(start_gateway, fetch_attempts=1)
+    await gateway.sms(PAT, PROXY, "Broken link", extra=mms(("http://[127.0.0.1/x", "image/png")))
+    await wait_for(lambda: _now("Broken link" in gateway.carrier.bodies_to(ALEX)), what="the text relayed")
+    assert await db.fetchval("SELECT state FROM message_media") == "failed"

@@ -118,7 +118,7 @@ class Fetcher:
             return await self._retry(item, "carrier_not_served")
         hosts = self.hosts or tuple(carrier.media_hosts)
         if not rules.may_fetch(item.source_url, hosts):
-            log.warning("media_host_not_allowed", host=clip(urlsplit(item.source_url).hostname or "", 80))
+            log.warning("media_host_not_allowed", host=clip(rules.url_host(item.source_url), 80))
             await self._finish(item, None, None, (MediaRefusal.FETCH_FAILED, None), "host not in media.fetch_hosts")
             return
         try:

@@ -31,9 +31,20 @@ def may_fetch(url: str, hosts: tuple[str, ...]) -> bool:
     """Whether an inbound media URL is on one of media.fetch_hosts (or a subdomain), over HTTP(S): the carrier's
     webhook is signed, but the gateway asks nothing of a host it was not told to (no fetch of internal addresses
     through a URL in a payload)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # an unclosed IPv6 bracket: a carrier's bad URL fails its fetch, it does not crash it
+        return False
     return parts.scheme in ("http", "https") and any(host == h or host.endswith("." + h) for h in hosts)
+
+
+def url_host(url: str) -> str:
+    """The host of a URL for a log line, lower case; "" when there is none or urlsplit refuses the URL."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def public_address(address: str) -> bool:
