@@ -266,3 +266,23 @@ async def test_a_media_url_that_is_no_url_fails_at_once(start_gateway, db):
     await gateway.sms(PAT, PROXY, "Broken link", extra=mms(("http://[127.0.0.1/x", "image/png")))
     await wait_for(lambda: _now("Broken link" in gateway.carrier.bodies_to(ALEX)), what="the text relayed")
     assert await db.fetchval("SELECT state FROM message_media") == "failed"
+
+
+async def test_an_upload_to_a_recipient_outside_the_us_goes_as_a_link(start_gateway):
+    """Held up: a picture the platform uploads, sent to a UK prospect, goes as an SMS with a link to a page that
+    shows it."""
+    gateway = await start_gateway(media=FAST)
+    community = await gateway.community(countries=["US", "GB"])
+    conversation = await gateway.conversation(community["id"], prospect=(UK, "Pat"))
+    status, upload = await gateway.call("POST", "/v1/media", {"community_id": community["id"],
+                                                             "content_type": "image/png",
+                                                             "data": base64.b64encode(picture(3)).decode()})
+    assert status == 201, upload
+    status, message = await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
+                                         {"from": "advocate", "body": "Your keys", "media": [upload["id"]]})
+    assert status == 201, message
+    text, _, link = (await gateway.delivered_to(UK))[-1].partition("\n")
+    assert "Your keys" in text and link.startswith(gateway.config.public_url + "/m/")
+    status, page, _ = await _get(gateway, link)
+    [source] = [part.split('"', 1)[0] for part in page.decode().split('<img src="')[1:]]
+    assert (await _get(gateway, source.replace("&amp;", "&")))[1] == picture(3)
