@@ -80,23 +80,44 @@ class Fetcher:
         self.hosts = rules.parse_types(self.settings.fetch_hosts)  # empty: each carrier's media_hosts
 
     async def run(self) -> None:
-        """Claim and fetch for as long as the task runs."""
-        while True:
-            try:
-                claimed = await storage.claim_fetches(self.pool, limit=CONCURRENCY, lease_seconds=self._lease())
-            except AWAY as exc:  # Postgres away: the rows wait there; look again after a poll
-                self.metrics.task_failures.labels("media_fetch").inc()
-                log.warning("media_claim_failed", error=type(exc).__name__)
-                claimed = []
-            if claimed:
-                await asyncio.gather(*(self.fetch_one(item) for item in claimed))
-            stop_if_cancelled()
-            if not claimed:
-                self.due.clear()
-                try:
-                    await asyncio.wait_for(self.due.wait(), self.settings.poll_interval)
-                except TimeoutError:
-                    pass
+        """Claim and fetch for as long as the task runs: up to CONCURRENCY fetches side by side, a freed slot taken
+        at once (one hanging file holds up only its own slot, not the others' pictures)."""
+        running: set[asyncio.Task] = set()
+        try:
+            while True:
+                room = CONCURRENCY - len(running)
+                if room == 0:
+                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                claimed = await self._claim(room)
+                for item in claimed:
+                    task = asyncio.create_task(self.fetch_one(item))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                stop_if_cancelled()
+                if len(claimed) < room:  # nothing more due: wait for a text with media, a poll, or a free slot
+                    self.due.clear()
+                    await self._idle(running)
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _claim(self, limit: int) -> list[Claimed]:
+        try:
+            return await storage.claim_fetches(self.pool, limit=limit, lease_seconds=self._lease())
+        except AWAY as exc:  # Postgres away: the rows wait there; look again after a poll
+            self.metrics.task_failures.labels("media_fetch").inc()
+            log.warning("media_claim_failed", error=type(exc).__name__)
+            return []
+
+    async def _idle(self, running: set[asyncio.Task]) -> None:
+        waiter = asyncio.ensure_future(self.due.wait())
+        try:
+            await asyncio.wait({waiter, *running}, timeout=self.settings.poll_interval,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
 
     def _lease(self) -> float:
         """Longer than a fetch may take (its timeout), with a margin for finishing it: a process killed mid-fetch
