@@ -308,3 +308,16 @@ async def test_a_hanging_fetch_does_not_hold_up_other_texts_pictures(start_gatew
 
 def _now_sent(gateway, phone):
     return [m for m in gateway.carrier.sent if m["To"] == phone and m.get("MediaUrl")]
+
+
+@pytest.mark.parametrize("content_type", ["image/png\r\nX-Evil: 1", "image/png; charset=utf-8", "image", "é/png"])
+async def test_the_sandbox_refuses_a_picture_type_it_could_not_serve(start_gateway, content_type):
+    """The sandbox kept any "content_type" string: one with a line break or a charset crashed its own media route
+    (500, "request_crashed", aiohttp refusing the header) on every fetch, and the text waited through every retry
+    before it went without the picture. A type/subtype is required, as the API's upload requires (422)."""
+    gateway = await start_gateway("sandbox", media=FAST)
+    community = await gateway.community()
+    await gateway.conversation(community["id"])
+    status, body = await gateway.call("POST", "/sandbox/inbound", {
+        "from": PAT, "to": PROXY, "body": "Odd", "media": [{"content_type": content_type, "data": "iVBORw0KGgo="}]})
+    assert (status, body["error"]["code"]) == (422, "invalid_field"), body
