@@ -321,3 +321,25 @@ async def test_the_sandbox_refuses_a_picture_type_it_could_not_serve(start_gatew
     status, body = await gateway.call("POST", "/sandbox/inbound", {
         "from": PAT, "to": PROXY, "body": "Odd", "media": [{"content_type": content_type, "data": "iVBORw0KGgo="}]})
     assert (status, body["error"]["code"]) == (422, "invalid_field"), body
+
+
+async def test_uploads_named_together_keep_to_the_messages_limit(start_gateway, db):
+    """media.max_message_bytes is "a message's attachments together", and an inbound MMS keeps to it; but a platform
+    naming several uploads, each within media.max_file_bytes, sent them all however large together (Twilio: 5 MB a
+    message, the carrier refusing the send). Over the limit together: 422, nothing stored, the uploads still
+    unused."""
+    gateway, conversation = await _start(start_gateway, max_file_bytes=3000, max_message_bytes=5000)
+    ids = []
+    for n in range(2):
+        status, body = await gateway.call("POST", "/v1/media", {
+            "community_id": conversation["community_id"], "content_type": "image/png",
+            "data": base64.b64encode(picture(n, 2900)).decode()})
+        assert status == 201, body
+        ids.append(body["id"])
+    before = await db.fetchval("SELECT count(*) FROM messages")
+    path = f"/v1/conversations/{conversation['id']}/messages"
+    status, body = await gateway.call("POST", path, {"from": "advocate", "body": "Both", "media": ids})
+    assert (status, body["error"]["code"]) == (422, "invalid_field"), body
+    assert await db.fetchval("SELECT count(*) FROM messages") == before
+    status, body = await gateway.call("POST", path, {"from": "advocate", "body": "One", "media": ids[:1]})
+    assert status == 201, body
