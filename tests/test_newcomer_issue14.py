@@ -343,3 +343,13 @@ async def test_uploads_named_together_keep_to_the_messages_limit(start_gateway, 
     assert await db.fetchval("SELECT count(*) FROM messages") == before
     status, body = await gateway.call("POST", path, {"from": "advocate", "body": "One", "media": ids[:1]})
     assert status == 201, body
+
+
+@pytest.mark.parametrize("to, expected", [
+    ("+14155552671", True), ("+16135550123", True), ("+18005550199", True),  # US, Canada, toll-free
+    ("+18765550123", False), ("+12425550123", False),  # Jamaica, the Bahamas
+])
+def test_only_us_and_canadian_numbers_take_mms_not_all_of_plus_one(to, expected):
+    """The issue: "Where MMS cannot go (outside the US and Canada ...), the recipient gets an SMS with a link". Every
+    +1 number was sent an MMS: Jamaica's and the Bahamas' too (the +1 plan spans some 20 countries)."""
+    assert rules.takes_mms(to, True) is expected

@@ -9,11 +9,14 @@ import re
 from typing import NamedTuple, Sequence
 from urllib.parse import urlsplit
 
+import phonenumbers
+
 from gateway.relay import segments
 from gateway.vocabulary import MediaRefusal
 
-# Where MMS goes: US and Canada (NANP, +1). Elsewhere the recipient gets a link in an SMS.
+# Where MMS goes: US and Canada (in the +1 plan, not all of it). Elsewhere the recipient gets a link in an SMS.
 MMS_COUNTRY_PREFIX = "+1"
+MMS_REGIONS = frozenset({"US", "CA"})
 
 
 class Limits(NamedTuple):
@@ -128,8 +131,14 @@ def refusal_notice(refused: Sequence[Refused], total: int, limits: Limits) -> st
 
 
 def takes_mms(to_number: str, carrier_sends_mms: bool) -> bool:
-    """Whether a recipient gets pictures as an MMS (else as a link in an SMS)."""
-    return carrier_sends_mms and to_number.startswith(MMS_COUNTRY_PREFIX)
+    """Whether a recipient gets pictures as an MMS (else as a link in an SMS): a US or Canadian number, not any +1
+    (Jamaica, the Bahamas and the rest of the +1 plan are outside, where MMS does not go)."""
+    if not (carrier_sends_mms and to_number.startswith(MMS_COUNTRY_PREFIX)):
+        return False
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(to_number)) in MMS_REGIONS
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def with_link(body: str, link: str) -> str:
