@@ -114,7 +114,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[DISPATCHER], app[COUNTERS], app[LINE_TYPES] = dispatcher, counters, line_types
     app[VERIFIER] = Verifier(app[POOL], app[REDIS], dispatcher, app[METRICS], config.verification, code_key)
     app[EVENTS] = hooks.Poster(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key)
-    app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS])
+    app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS], config.media.max_message_bytes)
     app[MEDIA] = Outgoing(app[POOL], signing.media_key(events_key), config.public_url, config.media)
     keyword = groups.leaving_on_stop(functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS]),
                                      app[CONVERSATIONS])

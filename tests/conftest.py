@@ -174,11 +174,14 @@ def make_config(servers: Servers, port: int, carrier_url: str | None, **sections
 
 @pytest.fixture
 def start_gateway(clean: Servers, aiohttp_client, fake_twilio: FakeTwilio):
-    """start_gateway(kind="twilio"|"sandbox", **settings) -> a running gateway and helpers to drive it."""
+    """start_gateway(kind="twilio"|"sandbox", public_path="", **settings) -> a running gateway and helpers to drive
+    it."""
 
     async def start(kind: str = "twilio", servers: Servers | None = None, routes_confirmed: bool = True,
-                    **sections) -> Gateway:
+                    public_path: str = "", **sections) -> Gateway:
         port = free_port()
+        if public_path:  # behind a proxy at a path, which it strips: the gateway's routes stay at the root
+            sections["server"] = {**sections.get("server", {}), "public_url": f"http://127.0.0.1:{port}{public_path}"}
         config = make_config(servers or clean, port, fake_twilio.url if kind == "twilio" else None, **sections)
         client = await aiohttp_client(create_app(config), server_kwargs={"port": port})
         gateway = Gateway(client, config, fake_twilio)

@@ -20,6 +20,7 @@ class File:
     content_type: str
     failures: list[int] = field(default_factory=list)  # statuses to answer first, one per fetch
     delays: list[float] = field(default_factory=list)  # seconds before the answer, one per fetch (then none)
+    location: str | None = None  # where the Media resource redirects instead of the file (a hostile redirect)
 
 
 @dataclass
@@ -56,6 +57,8 @@ class CarrierMedia:
         me = request.match_info["me"]
         if me not in self.files or me in self.deleted:
             return web.json_response({"code": 20404, "status": 404}, status=404)
+        if self.files[me].location:
+            raise web.HTTPTemporaryRedirect(self.files[me].location)
         # Elsewhere, as Twilio's files are: another origin (localhost for 127.0.0.1), which gets no credentials.
         raise web.HTTPTemporaryRedirect(f"{self.url.replace('127.0.0.1', 'localhost')}/files/{me}")
 

@@ -47,7 +47,7 @@ async def test_an_intercepted_text_is_offered_once_its_pictures_are_fetched(star
 async def test_a_process_killed_mid_fetch_leaves_the_fetch_to_another(clean, fake_twilio, db, tmp_path):
     config = tmp_path / "gateway.toml"
     config.write_text((ROOT / "config.toml").read_text()
-                      .replace('fetch_hosts = ""', 'fetch_hosts = "127.0.0.1"')
+                      .replace('fetch_hosts = ""', 'fetch_hosts = "127.0.0.1,localhost"')
                       .replace("fetch_timeout = 20.0", "fetch_timeout = 1.0")
                       .replace("poll_interval = 1.0 ", "poll_interval = 0.1 ")
                       .replace("per_number_rate = 1.0", "per_number_rate = 1000.0"))

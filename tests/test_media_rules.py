@@ -70,6 +70,7 @@ def test_takes_mms(to, sends_mms, expected):
     ("file:///etc/passwd", ("twilio.com",), False),
     ("http://127.0.0.1:8080/m", ("127.0.0.1",), True),
     ("https://api.twilio.com/x", (), False),
+    ("http://[127.0.0.1/x", ("127.0.0.1",), False),  # urlsplit refuses it: not fetched, no crash
 ])
 def test_may_fetch(url, hosts, expected):
     assert rules.may_fetch(url, hosts) == expected

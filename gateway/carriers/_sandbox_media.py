@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 from typing import Any
 
@@ -17,6 +18,8 @@ from aiohttp import web
 from gateway.errors import InvalidInput
 
 MAX_ATTACHMENTS = 10
+# A type the serving route can answer with (no parameters, no line break: aiohttp refuses those as a header).
+MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,48}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,48}")
 TTL = 86400
 PATH = "/webhooks/sandbox/media/{id}"
 
@@ -32,8 +35,9 @@ async def keep(redis: aioredis.Redis, public_url: str, media: Any) -> tuple[str,
     urls = []
     for n, item in enumerate(media):
         if not (isinstance(item, dict) and isinstance(item.get("content_type"), str)
-                and isinstance(item.get("data"), str) and 0 < len(item["content_type"]) <= 100):
-            raise InvalidInput("invalid_field", f"media[{n}]: expected {{content_type, data (base64)}}")
+                and isinstance(item.get("data"), str) and MEDIA_TYPE.fullmatch(item["content_type"])):
+            raise InvalidInput("invalid_field", f"media[{n}]: expected {{content_type (type/subtype, no parameters), "
+                                                f"data (base64)}}")
         try:
             content = base64.b64decode(item["data"], validate=True)
         except (binascii.Error, ValueError):

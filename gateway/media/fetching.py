@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -28,6 +28,7 @@ from gateway.ops.logs import clip
 from gateway.ops.metrics import Metrics
 from gateway.ops.tasks import AWAY, stop_if_cancelled
 from gateway.relay import segments
+from gateway.storage import communities
 from gateway.storage import media as storage
 from gateway.storage import messages
 from gateway.storage.media import Claimed, Progress, Released
@@ -37,6 +38,9 @@ from gateway.vocabulary import MediaRefusal, MediaState, MessageKind, MessageSta
 log = structlog.get_logger(__name__)
 CONCURRENCY = 4  # fetches at once per process: each holds up to media.max_file_bytes in memory
 CHUNK = 65536
+MAX_REDIRECTS = 5
+MAX_SIZE = 2 ** 31 - 1  # message_media.size
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 LEASE_MARGIN = 5.0  # seconds past media.fetch_timeout
 
 
@@ -44,11 +48,16 @@ class FetchFailed(Exception):
     """The carrier did not give the file (an answer other than 200, a network error, a timeout): try again."""
 
 
+class NotAllowed(Exception):
+    """A redirect led where the gateway does not fetch from (an internal address, another scheme): failed at once."""
+
+
 class Oversized(Exception):
     """The file is over media.max_file_bytes (by its Content-Length or its bytes): refused without keeping it."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
+        # None past what message_media.size (integer) holds: a Content-Length of gigabytes is a lie or endless.
+        self.size = size if size <= MAX_SIZE else None
 
 
 @dataclass
@@ -71,23 +80,44 @@ class Fetcher:
         self.hosts = rules.parse_types(self.settings.fetch_hosts)  # empty: each carrier's media_hosts
 
     async def run(self) -> None:
-        """Claim and fetch for as long as the task runs."""
-        while True:
-            try:
-                claimed = await storage.claim_fetches(self.pool, limit=CONCURRENCY, lease_seconds=self._lease())
-            except AWAY as exc:  # Postgres away: the rows wait there; look again after a poll
-                self.metrics.task_failures.labels("media_fetch").inc()
-                log.warning("media_claim_failed", error=type(exc).__name__)
-                claimed = []
-            if claimed:
-                await asyncio.gather(*(self.fetch_one(item) for item in claimed))
-            stop_if_cancelled()
-            if not claimed:
-                self.due.clear()
-                try:
-                    await asyncio.wait_for(self.due.wait(), self.settings.poll_interval)
-                except TimeoutError:
-                    pass
+        """Claim and fetch for as long as the task runs: up to CONCURRENCY fetches side by side, a freed slot taken
+        at once (one hanging file holds up only its own slot, not the others' pictures)."""
+        running: set[asyncio.Task] = set()
+        try:
+            while True:
+                room = CONCURRENCY - len(running)
+                if room == 0:
+                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                claimed = await self._claim(room)
+                for item in claimed:
+                    task = asyncio.create_task(self.fetch_one(item))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                stop_if_cancelled()
+                if len(claimed) < room:  # nothing more due: wait for a text with media, a poll, or a free slot
+                    self.due.clear()
+                    await self._idle(running)
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _claim(self, limit: int) -> list[Claimed]:
+        try:
+            return await storage.claim_fetches(self.pool, limit=limit, lease_seconds=self._lease())
+        except AWAY as exc:  # Postgres away: the rows wait there; look again after a poll
+            self.metrics.task_failures.labels("media_fetch").inc()
+            log.warning("media_claim_failed", error=type(exc).__name__)
+            return []
+
+    async def _idle(self, running: set[asyncio.Task]) -> None:
+        waiter = asyncio.ensure_future(self.due.wait())
+        try:
+            await asyncio.wait({waiter, *running}, timeout=self.settings.poll_interval,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
 
     def _lease(self) -> float:
         """Longer than a fetch may take (its timeout), with a margin for finishing it: a process killed mid-fetch
@@ -107,16 +137,20 @@ class Fetcher:
         carrier = self.carriers.find(item.carrier or self.default_carrier)
         if carrier is None:
             return await self._retry(item, "carrier_not_served")
-        if not rules.may_fetch(item.source_url, self.hosts or tuple(carrier.media_hosts)):
-            log.warning("media_host_not_allowed", host=clip(urlsplit(item.source_url).hostname or "", 80))
+        hosts = self.hosts or tuple(carrier.media_hosts)
+        if not rules.may_fetch(item.source_url, hosts):
+            log.warning("media_host_not_allowed", host=clip(rules.url_host(item.source_url), 80))
             await self._finish(item, None, None, (MediaRefusal.FETCH_FAILED, None), "host not in media.fetch_hosts")
             return
         try:
-            content_type, content = await self._download(carrier, item.source_url)
+            content_type, content = await self._download(carrier, item.source_url, hosts)
         except Oversized as exc:
             content_type, content, refused = None, None, (MediaRefusal.TOO_LARGE, exc.size)
         except FetchFailed as exc:
             return await self._retry(item, str(exc))
+        except NotAllowed as exc:  # asking again would lead to the same place: failed at once
+            await self._finish(item, None, None, (MediaRefusal.FETCH_FAILED, None), str(exc))
+            return
         else:
             refused = None
         if await self._finish(item, content_type, content, refused):
@@ -124,29 +158,57 @@ class Fetcher:
             if await carrier.delete_media(item.source_url):
                 self.metrics.media.labels("carrier_deleted").inc()
 
-    async def _download(self, carrier: Carrier, url: str) -> tuple[str, bytes]:
-        """The file's media type and bytes. Raises FetchFailed, Oversized. The URL is never logged or raised."""
-        limit = self.limits.max_file_bytes
+    async def _download(self, carrier: Carrier, url: str, hosts: tuple[str, ...]) -> tuple[str, bytes]:
+        """The file's media type and bytes, redirects followed one by one (at most MAX_REDIRECTS, each checked:
+        _next_hop). Raises FetchFailed, Oversized, NotAllowed. The URL is never logged or raised."""
         try:
-            async with self.session.get(url, headers=carrier.media_headers(url), allow_redirects=True,
-                                        max_redirects=5,
-                                        timeout=aiohttp.ClientTimeout(total=self.settings.fetch_timeout)) as answer:
-                if answer.status != 200:
-                    raise FetchFailed(f"carrier answered {answer.status}")
-                if answer.content_length is not None and answer.content_length > limit:
-                    raise Oversized(answer.content_length)
-                body = bytearray()
-                while chunk := await answer.content.read(CHUNK):
-                    body += chunk
-                    if len(body) > limit:
-                        raise Oversized(len(body))
-                if not body:
-                    raise FetchFailed("carrier gave an empty file")
-                return rules.media_type(answer.headers.get("Content-Type")), bytes(body)
-        except aiohttp.TooManyRedirects:
-            raise FetchFailed("too many redirects") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            timeout = aiohttp.ClientTimeout(total=self.settings.fetch_timeout)
+            async with asyncio.timeout(self.settings.fetch_timeout):  # all the hops together
+                for _ in range(MAX_REDIRECTS + 1):
+                    async with self.session.get(url, headers=carrier.media_headers(url), allow_redirects=False,
+                                                timeout=timeout) as answer:
+                        location = answer.headers.get("Location")
+                        if answer.status in REDIRECTS and location:
+                            url = await self._next_hop(url, location, hosts)
+                            continue
+                        return await self._read(answer)
+                raise FetchFailed("too many redirects")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:  # ValueError: a Location yarl refuses
             raise FetchFailed(type(exc).__name__) from None
+
+    async def _next_hop(self, url: str, location: str, hosts: tuple[str, ...]) -> str:
+        """Where a redirect leads, if the gateway may go there: a host of hosts, or one whose every address is public
+        (a carrier's file store); never a loopback, private or link-local address (SSRF). Raises NotAllowed."""
+        target = urljoin(url, location)
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise NotAllowed("redirect_not_http")
+        if rules.may_fetch(target, hosts):
+            return target
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 80)
+        except OSError:
+            raise FetchFailed("redirect host not resolved") from None
+        if not found or not all(rules.public_address(str(info[4][0])) for info in found):
+            log.warning("media_redirect_refused", host=clip(parts.hostname, 80))
+            raise NotAllowed("redirect_not_public")
+        return target
+
+    async def _read(self, answer: aiohttp.ClientResponse) -> tuple[str, bytes]:
+        """The body of the final answer, read in chunks and refused as soon as it passes media.max_file_bytes."""
+        limit = self.limits.max_file_bytes
+        if answer.status != 200:
+            raise FetchFailed(f"carrier answered {answer.status}")
+        if answer.content_length is not None and answer.content_length > limit:
+            raise Oversized(answer.content_length)
+        body = bytearray()
+        while chunk := await answer.content.read(CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise Oversized(len(body))
+        if not body:
+            raise FetchFailed("carrier gave an empty file")
+        return rules.media_type(answer.headers.get("Content-Type")), bytes(body)
 
     async def _retry(self, item: Claimed, error: str) -> None:
         """Try again after a capped exponential delay, or give up after media.fetch_attempts."""
@@ -176,8 +238,10 @@ class Fetcher:
             progress = await storage.progress(conn, message_id=item.message_id)
             if progress.pending:
                 return True
+            # Before the copies' locks, as a number's removal takes them: the community's, then the copies'.
+            ours = not progress.refused or await _number_kept(conn, locked)
             released, intercept_id = await storage.release_held(conn, message_id=item.message_id)
-            notice = await self._notice(conn, locked, progress)
+            notice = await self._notice(conn, locked, progress) if ours else None
         await self._after(released, intercept_id, notice, locked.to_number)
         return True
 
@@ -192,7 +256,7 @@ class Fetcher:
             why, size = refused or (MediaRefusal.FETCH_FAILED, None)
             state = MediaState.FAILED if why == MediaRefusal.FETCH_FAILED else MediaState.REFUSED
             stored = await storage.refuse_media(conn, media_id=item.id, state=state, refusal=why,
-                                                content_type=content_type, size=size, error=error)
+                                                content_type=content_type or None, size=size, error=error)
             outcome = state.value
         if stored:
             self.metrics.media.labels(outcome).inc()
@@ -225,6 +289,16 @@ class Fetcher:
             self.intercepts_due.set()
         if released:
             log.info("media_copies_released", copies=len(released), intercept_id=intercept_id)
+
+
+async def _number_kept(conn: asyncpg.Connection, locked: storage.Locked) -> bool:
+    """Whether the text's number is still its community's, under the community's lock (a number's removal holds it
+    from start to commit: gateway/platform/communities.py remove_number), so that the refusal notice never goes
+    from a number the community no longer has, nor escapes the removal's cancel."""
+    if locked.community_id is None or await communities.lock_community(conn, community_id=locked.community_id) is None:
+        return False
+    owner = await communities.find_number_owner(conn, phone=locked.to_number)
+    return owner is not None and owner.id == locked.community_id
 
 
 async def forget_expired(pool: asyncpg.Pool, metrics: Metrics, retention_days: int) -> None:

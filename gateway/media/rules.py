@@ -4,14 +4,19 @@ tests/test_media_rules.py."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import NamedTuple, Sequence
 from urllib.parse import urlsplit
+
+import phonenumbers
 
 from gateway.relay import segments
 from gateway.vocabulary import MediaRefusal
 
-# Where MMS goes: US and Canada (NANP, +1). Elsewhere the recipient gets a link in an SMS.
+# Where MMS goes: US and Canada (in the +1 plan, not all of it). Elsewhere the recipient gets a link in an SMS.
 MMS_COUNTRY_PREFIX = "+1"
+MMS_REGIONS = frozenset({"US", "CA"})
 
 
 class Limits(NamedTuple):
@@ -29,9 +34,33 @@ def may_fetch(url: str, hosts: tuple[str, ...]) -> bool:
     """Whether an inbound media URL is on one of media.fetch_hosts (or a subdomain), over HTTP(S): the carrier's
     webhook is signed, but the gateway asks nothing of a host it was not told to (no fetch of internal addresses
     through a URL in a payload)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # an unclosed IPv6 bracket: a carrier's bad URL fails its fetch, it does not crash it
+        return False
     return parts.scheme in ("http", "https") and any(host == h or host.endswith("." + h) for h in hosts)
+
+
+def url_host(url: str) -> str:
+    """The host of a URL for a log line, lower case; "" when there is none or urlsplit refuses the URL."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def public_address(address: str) -> bool:
+    """Whether an address a redirect's host resolves to is on the public internet: not loopback, private,
+    link-local (cloud metadata), shared, reserved or multicast, an IPv4 address mapped into IPv6 judged as itself.
+    A redirect from a carrier's media host may lead elsewhere only to such an address."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
 
 
 def caption(body: str, count: int) -> str:
@@ -42,9 +71,16 @@ def caption(body: str, count: int) -> str:
     return "(picture)" if count == 1 else f"({count} pictures)"
 
 
+# A media type as RFC 6838 names one (type/subtype, each a restricted name of at most 127 characters).
+MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+
+
 def media_type(header: str | None) -> str:
-    """The media type of a Content-Type header, lower case, without parameters ("" when absent)."""
-    return (header or "").split(";", 1)[0].strip().lower()
+    """The media type of a Content-Type header, lower case, without parameters; "" when absent or not a media type
+    (a file store's header may hold anything: a byte that is not UTF-8, markup, kilobytes), so that it is refused
+    as a type not allowed and never stored, served or told to the sender as it came."""
+    kind = (header or "").split(";", 1)[0].strip().lower()
+    return kind if MEDIA_TYPE.fullmatch(kind) else ""
 
 
 def refusal(content_type: str, size: int, stored_so_far: int, limits: Limits) -> MediaRefusal | None:
@@ -75,8 +111,9 @@ def _megabytes(size: int) -> str:
 def _why(item: Refused, limits: Limits) -> str:
     if item.refusal == MediaRefusal.TYPE_NOT_ALLOWED:
         return f"{item.content_type or 'its type'} can't be sent"
-    if item.refusal == MediaRefusal.TOO_LARGE:
-        return f"{_megabytes(item.size or 0)} is over the {_megabytes(limits.max_file_bytes)} limit"
+    if item.refusal == MediaRefusal.TOO_LARGE:  # size None: too large to say (a Content-Length of gigabytes)
+        size = _megabytes(item.size) if item.size else "it"
+        return f"{size} is over the {_megabytes(limits.max_file_bytes)} limit"
     if item.refusal == MediaRefusal.MESSAGE_TOO_LARGE:
         return f"the message's pictures are over {_megabytes(limits.max_message_bytes)} together"
     return "it could not be received"
@@ -94,8 +131,14 @@ def refusal_notice(refused: Sequence[Refused], total: int, limits: Limits) -> st
 
 
 def takes_mms(to_number: str, carrier_sends_mms: bool) -> bool:
-    """Whether a recipient gets pictures as an MMS (else as a link in an SMS)."""
-    return carrier_sends_mms and to_number.startswith(MMS_COUNTRY_PREFIX)
+    """Whether a recipient gets pictures as an MMS (else as a link in an SMS): a US or Canadian number, not any +1
+    (Jamaica, the Bahamas and the rest of the +1 plan are outside, where MMS does not go)."""
+    if not (carrier_sends_mms and to_number.startswith(MMS_COUNTRY_PREFIX)):
+        return False
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(to_number)) in MMS_REGIONS
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def with_link(body: str, link: str) -> str:

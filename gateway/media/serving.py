@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import time
+from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
@@ -71,11 +72,12 @@ async def media_page(request: web.Request) -> web.Response:
             if item.state == MediaState.STORED]
     if not kept:
         return error_body(410, "gone", "these pictures are no longer kept")
-    # The pictures' own URLs last as long as the page's.
-    lifetime = int(expires, 36) - int(time.time())
+    # The pictures' own URLs last as long as the page's; under the public URL's path (a proxy at /sms serves the
+    # gateway's /media/... as /sms/media/...), on the page's own origin.
+    lifetime, base = int(expires, 36) - int(time.time()), urlsplit(outgoing.public_url).path
     items = []
     for item in kept:
-        url = html.escape(signing.sign(outgoing.key, "", signing.FILE, item.id, lifetime))
+        url = html.escape(signing.sign(outgoing.key, base, signing.FILE, item.id, lifetime))
         kind = (item.content_type or "").split("/", 1)[0]
         if kind == "image":
             items.append(f'<p><img src="{url}" alt="picture {item.position}" style="max-width:100%"></p>')

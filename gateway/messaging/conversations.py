@@ -45,6 +45,7 @@ class Conversations:
     routes: RouteTable
     dispatcher: Dispatcher
     metrics: Metrics
+    max_media_bytes: int = 5_000_000  # media.max_message_bytes: a message's pictures together
 
 
 async def start(services: Conversations, community_id: int, prospect: Person, advocate: Person,
@@ -175,12 +176,25 @@ async def write(services: Conversations, conversation_id: int, author: str, body
             conn, community_id=conversation.community_id, conversation_id=conversation_id, kind=MessageKind.RELAY,
             priority=Priority.RELAY, from_number=proxy, to_number=recipient, body=text,
             segments=segments.count(text))
-        if media and await media_storage.attach_uploads(conn, message_id=message.id, media_ids=list(media),
-                                                        community_id=conversation.community_id) != len(set(media)):
-            raise InvalidInput("invalid_field", "media: an id that is not an unused upload of this community")
+        if media:
+            await _attach(services, conn, message.id, conversation.community_id, media)
     if await services.dispatcher.dispatch(message, Priority.RELAY, proxy, relays=(recipient, conversation_id)):
         log.info("message_relayed", conversation_id=conversation_id, relayed_message_id=message.id, source="api")
     return message.id
+
+
+async def _attach(services: Conversations, conn: asyncpg.Connection, message_id: int, community_id: int,
+                  media: Sequence[int]) -> None:
+    """The uploads named become the message's pictures; InvalidInput (the caller's transaction rolls back) for an
+    id that is not an unused upload of the community, or pictures over media.max_message_bytes together (what an
+    inbound MMS keeps to: the carrier refuses a larger one)."""
+    attached, size = await media_storage.attach_uploads(conn, message_id=message_id, media_ids=list(media),
+                                                        community_id=community_id)
+    if attached != len(set(media)):
+        raise InvalidInput("invalid_field", "media: an id that is not an unused upload of this community")
+    if size > services.max_media_bytes:
+        raise InvalidInput("invalid_field", f"media: {size} bytes together, over {services.max_media_bytes} "
+                                            "(media.max_message_bytes)")
 
 
 async def close(services: Conversations, conversation_id: int, reason: str = "closed") -> Conversation:

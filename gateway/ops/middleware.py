@@ -35,6 +35,10 @@ def http_status(error: GatewayError) -> int:
     return next((HTTP_STATUS[cls] for cls in type(error).__mro__ if cls in HTTP_STATUS), 500)
 
 
+# A signed media path's signature (gateway/media/signing.py: /media/{id}/{expires}/{signature}, /m/...), also when
+# something follows it ("/", a file name) and no route matched: the segment after the expiry is left out of logs.
+SIGNED_PATH = re.compile(r"(/(?:media|m)/[^/]*/[^/]*/)[^/]+")
+
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
 
@@ -48,6 +52,7 @@ def logged_path(request: web.Request) -> str | None:
         path = path.replace(phone, mask("+" + digits) or "")
     if signature := request.match_info.get("signature"):
         path = path.replace(signature, "…")  # a media URL's signature is its only credential (gateway/media)
+    path = SIGNED_PATH.sub(r"\1…", path)
     return clip(path, 200)
 
 

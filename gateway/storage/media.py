@@ -145,6 +145,9 @@ async def store_upload(db: Executor, *, community_id: int, content_type: str, co
     return Attachment(r["id"], r["position"], MediaState(r["state"]), None, r["content_type"], r["size"], r["sha256"])
 
 
-async def attach_uploads(db: Executor, *, message_id: int, community_id: int, media_ids: list[int]) -> int:
-    """Make the community's unused uploads the message's pictures, in order; how many were attached."""
-    return await db.fetchval(QUERIES.attach_uploaded_media, message_id, community_id, media_ids)
+async def attach_uploads(db: Executor, *, message_id: int, community_id: int,
+                         media_ids: list[int]) -> tuple[int, int]:
+    """Make the community's unused uploads the message's pictures, in order; (how many were attached, their bytes
+    together)."""
+    row = await db.fetchrow(QUERIES.attach_uploaded_media, message_id, community_id, media_ids)
+    return row["attached"], row["bytes"]
