@@ -268,3 +268,21 @@ async def test_an_upload_is_refused_whole(start_gateway, db, upload, status, cod
     answer, body = await gateway.call("POST", "/v1/media", {"community_id": conversation["community_id"], **upload})
     assert (answer, body["error"]["code"]) == (status, code), body
     assert await db.fetchval("SELECT count(*) FROM message_media") == 0
+
+
+async def test_an_attachment_whose_storing_always_crashes_is_given_up_and_the_text_still_goes(start_gateway, db):
+    """A crash counts as a try: Postgres refusing to store the file on every try (a test trigger) ends as a failed
+    attachment after media.fetch_attempts, and the text goes without it, rather than waiting for ever."""
+    gateway, _ = await _start(start_gateway, fetch_attempts=2)
+    await db.execute("CREATE FUNCTION test_refuse_store() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN RAISE EXCEPTION 'refused by a test trigger'; END $$")
+    await db.execute("CREATE TRIGGER test_refuse_store BEFORE UPDATE ON message_media FOR EACH ROW "
+                     "WHEN (NEW.state = 'stored') EXECUTE FUNCTION test_refuse_store()")
+    try:
+        await gateway.sms(PAT, PROXY, "And this", extra=mms(gateway.carrier.media.add(picture(8), "image/png")))
+        assert (await gateway.delivered_to(ALEX, 2))[1] == "And this"
+        assert await gateway.delivered_to(PAT) == ["Your picture wasn't relayed: it could not be received."]
+        assert await db.fetchrow("SELECT state, attempts FROM message_media") == ("failed", 2)
+    finally:
+        await db.execute("DROP TRIGGER test_refuse_store ON message_media")
+        await db.execute("DROP FUNCTION test_refuse_store()")

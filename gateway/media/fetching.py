@@ -125,13 +125,19 @@ class Fetcher:
         return self.settings.fetch_timeout + LEASE_MARGIN
 
     async def fetch_one(self, item: Claimed) -> None:
-        """One try at one attachment; a crash leaves it claimed until its lease ends, then any process tries."""
+        """One try at one attachment. A crash counts as a try (the claim counted it): deferred like a failed
+        fetch and given up after media.fetch_attempts, so an attachment that always crashes cannot hold its text
+        forever; when even that fails (Postgres away), the lease brings it back to any process."""
         with structlog.contextvars.bound_contextvars(message_id=item.message_id, media_id=item.id):
             try:
                 await self._fetch(item)
             except Exception:
                 self.metrics.rows_skipped.labels("media_fetch").inc()
                 log.exception("media_fetch_crashed")
+                try:
+                    await self._retry(item, "crashed")
+                except Exception:
+                    log.exception("media_fetch_crash_not_recorded")
 
     async def _fetch(self, item: Claimed) -> None:
         carrier = self.carriers.find(item.carrier or self.default_carrier)
