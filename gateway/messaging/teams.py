@@ -82,6 +82,9 @@ async def remove_member(services: Conversations, community_id: int, team_id: int
     """Take a member from the team and from the team's running conversations. Raises NotFound (team_not_found,
     member_not_found)."""
     async with services.db.acquire() as conn, conn.transaction():
+        # The community's lock first, as a stranger's text opening an inbox conversation takes it (strangers.py):
+        # one opened before this commits is found below, one opened after it reads the team without them.
+        await communities.lock_community(conn, community_id=community_id)
         if not await teams.lock_team(conn, community_id=community_id, team_id=team_id):
             raise NotFound("team_not_found", f"community {community_id} has no team {team_id}")
         if not await teams.remove_team_member(conn, team_id=team_id, phone=phone):

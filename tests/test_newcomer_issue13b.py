@@ -1,0 +1,39 @@
+"""A second newcomer's findings on issue 13 (dedicated numbers, team inboxes, strangers): each a reproduction first.
+
+Races are reproduced by holding a row lock from the test's own connection (the `db` fixture), as a slow transaction
+of another request or process would: never by patching the gateway."""
+
+import asyncio
+
+from tests.helpers import ALEX, PAT, PROXY, SAM
+from tests.test_teams import assign, conversations_of, make_team
+
+
+async def test_a_member_removed_from_the_team_while_a_stranger_texts_gets_nothing(gateway, db):
+    # The stranger's text reads the team's members, then waits for the community's lock (another request holds it);
+    # meanwhile Sam is removed from the team. The conversation that opens must not name Sam: he left the team.
+    community = await gateway.community()
+    cid = community["id"]
+    team = await make_team(gateway, cid)
+    await assign(gateway, cid, PROXY, {"team_id": team["id"]})
+    transaction = db.transaction()
+    await transaction.start()
+    await db.execute("SELECT 1 FROM communities WHERE id = $1 FOR NO KEY UPDATE", cid)
+    texting = asyncio.create_task(gateway.sms(PAT, PROXY, "Who can fix my sink?"))
+    await asyncio.sleep(0.5)  # the text has read the assignment and waits on the lock
+    removing = asyncio.create_task(gateway.call(
+        "DELETE", f"/v1/communities/{cid}/teams/{team['id']}/members/%2B{SAM[1:]}"))
+    await asyncio.sleep(0.5)
+    await transaction.commit()
+    status, body = await removing
+    assert status == 200, body
+    status, _ = await texting
+    assert status == 200
+    assert await gateway.delivered_to(ALEX) == ["+1415***2671: Who can fix my sink?"]
+    # Sam may have had the first text (it came while he was in the team), but he is not in the conversation now.
+    [opened] = await conversations_of(gateway, PAT)
+    assert [p["phone"] for p in opened["participants"] if p["active"]] == [PAT, ALEX], opened["participants"]
+    await gateway.sms(PAT, PROXY, "Anyone?")
+    assert (await gateway.delivered_to(ALEX, 2))[1] == "+1415***2671: Anyone?"
+    await asyncio.sleep(0.5)
+    assert "+1415***2671: Anyone?" not in gateway.carrier.bodies_to(SAM)
