@@ -37,3 +37,34 @@ async def test_a_member_removed_from_the_team_while_a_stranger_texts_gets_nothin
     assert (await gateway.delivered_to(ALEX, 2))[1] == "+1415***2671: Anyone?"
     await asyncio.sleep(0.5)
     assert "+1415***2671: Anyone?" not in gateway.carrier.bodies_to(SAM)
+
+async def test_a_team_deleted_while_a_number_is_assigned_to_it_is_a_4xx_not_a_500(gateway, db):
+    community = await gateway.community()
+    cid = community["id"]
+    team = await make_team(gateway, cid)
+    transaction = db.transaction()
+    await transaction.start()
+    await db.execute("DELETE FROM teams WHERE id = $1", team["id"])  # another request deleting it, not committed
+    assigning = asyncio.create_task(gateway.call(
+        "PATCH", f"/v1/communities/{cid}/numbers/%2B{PROXY[1:]}", {"team_id": team["id"]}))
+    await asyncio.sleep(0.5)
+    await transaction.commit()
+    status, body = await assigning
+    assert status == 404 and body["error"]["code"] == "team_not_found", (status, body)
+
+
+async def test_a_team_deleted_while_a_number_is_being_assigned_to_it_is_a_409_not_a_500(gateway, db):
+    community = await gateway.community()
+    cid = community["id"]
+    team = await make_team(gateway, cid)
+    transaction = db.transaction()
+    await transaction.start()
+    # Another request assigning the number to the team, not committed yet.
+    await db.execute("UPDATE community_numbers SET team_id = $1 WHERE phone = $2", team["id"], PROXY)
+    deleting = asyncio.create_task(gateway.call("DELETE", f"/v1/communities/{cid}/teams/{team['id']}"))
+    await asyncio.sleep(0.5)
+    await transaction.commit()
+    status, body = await deleting
+    assert status == 409 and body["error"]["code"] == "team_has_numbers", (status, body)
+    status, body = await gateway.call("GET", f"/v1/communities/{cid}/teams/{team['id']}")
+    assert status == 200 and body["numbers"] == [PROXY], body

@@ -99,25 +99,33 @@ async def remove_member(services: Conversations, community_id: int, team_id: int
     return await get_team(services.db, community_id, team_id)
 
 
-async def delete_team(db: Executor, community_id: int, team_id: int) -> None:
+async def delete_team(db: asyncpg.Pool, community_id: int, team_id: int) -> None:
     """Raises NotFound, Conflict team_has_numbers (unassign them first: they would reach nobody)."""
-    team = await get_team(db, community_id, team_id)
-    if not await teams.delete_team(db, team_id=team_id):
-        raise Conflict("team_has_numbers", f"numbers are assigned to team {team_id}: assign them elsewhere first",
-                       numbers=list(team.numbers))
+    async with db.acquire() as conn, conn.transaction():
+        # Locked first: an assignment to it still running is waited for, and the delete's own look at the numbers
+        # (a statement of its own, after the wait) sees it, rather than a foreign-key error.
+        if not await teams.lock_team(conn, community_id=community_id, team_id=team_id):
+            raise NotFound("team_not_found", f"community {community_id} has no team {team_id}")
+        if not await teams.delete_team(conn, team_id=team_id):
+            team = await get_team(conn, community_id, team_id)
+            raise Conflict("team_has_numbers", f"numbers are assigned to team {team_id}: assign them elsewhere "
+                           "first", numbers=list(team.numbers))
     log.info("team_deleted", team_id=team_id)
 
 
-async def assign_number(db: Executor, community_id: int, phone: str, member: Member | None,
+async def assign_number(db: asyncpg.Pool, community_id: int, phone: str, member: Member | None,
                         team_id: int | None) -> NumberAssignment:
     """Assign a number to a member, a team or (both None) nothing. Open conversations on it keep running as they
     are; the assignment decides where the next stranger's text goes. Raises NotFound (number_not_found,
     team_not_found), InvalidInput (participant_is_proxy)."""
-    if team_id is not None:
-        await get_team(db, community_id, team_id)
     if member is not None:
         await _not_a_proxy(db, [member.phone])
-    assigned = await teams.assign_number(db, community_id=community_id, phone=phone, member=member, team_id=team_id)
+    async with db.acquire() as conn, conn.transaction():
+        # The team locked while its number is assigned: one deleted meanwhile is a 404, never a foreign-key error.
+        if team_id is not None and not await teams.lock_team(conn, community_id=community_id, team_id=team_id):
+            raise NotFound("team_not_found", f"community {community_id} has no team {team_id}")
+        assigned = await teams.assign_number(conn, community_id=community_id, phone=phone, member=member,
+                                             team_id=team_id)
     if assigned is None:
         raise NotFound("number_not_found", f"{phone} is not a number of community {community_id}")
     log.info("number_assigned", community_id=community_id, number=mask(phone), team_id=team_id,
