@@ -68,3 +68,26 @@ async def test_a_team_deleted_while_a_number_is_being_assigned_to_it_is_a_409_no
     assert status == 409 and body["error"]["code"] == "team_has_numbers", (status, body)
     status, body = await gateway.call("GET", f"/v1/communities/{cid}/teams/{team['id']}")
     assert status == 200 and body["numbers"] == [PROXY], body
+
+
+FALKLANDS = "+50051234"  # a valid mobile number of 8 digits, country code included (E.164 allows 8 or fewer)
+
+
+def test_a_short_number_is_masked_as_much_as_a_long_one():
+    from gateway.relay.phones import mask
+
+    assert mask("+14155552671") == "+1415***2671"  # as before: 3 of 11 digits hidden
+    assert mask("+447700900123") == "+4477***0123"
+    assert mask("+3546912345") == "+3546***345"  # 10 digits: 3 hidden (it hid 2: 100 numbers to try)
+    assert mask(FALKLANDS) == "+500***34"  # it showed every digit: "+5005***1234"
+    assert mask("ACME") == "ACME" and mask("12345") == "12345"  # not E.164: as it came
+
+
+async def test_a_team_never_reads_a_short_strangers_number(gateway):
+    community = await gateway.community()
+    team = await make_team(gateway, community["id"])
+    await assign(gateway, community["id"], PROXY, {"team_id": team["id"]})
+    await gateway.sms(FALKLANDS, PROXY, "Is the flat still free?")
+    [copy] = await gateway.delivered_to(ALEX)
+    assert copy == "+500***34: Is the flat still free?", copy
+    assert "51234" not in copy
