@@ -91,3 +91,35 @@ async def test_a_team_never_reads_a_short_strangers_number(gateway):
     [copy] = await gateway.delivered_to(ALEX)
     assert copy == "+500***34: Is the flat still free?", copy
     assert "51234" not in copy
+
+
+async def test_a_team_conversation_opened_while_its_team_is_deleted_is_a_404_not_a_500(gateway, db):
+    community = await gateway.community(mode="live", require_verification=False)
+    team = await make_team(gateway, community["id"])
+    transaction = db.transaction()
+    await transaction.start()
+    await db.execute("DELETE FROM teams WHERE id = $1", team["id"])  # another request deleting it, not committed
+    opening = asyncio.create_task(gateway.call("POST", "/v1/team-conversations", {
+        "community_id": community["id"], "customer": {"phone": PAT}, "team_id": team["id"], "message": "Hello?"}))
+    await asyncio.sleep(0.5)
+    await transaction.commit()
+    status, body = await opening
+    assert status == 404 and body["error"]["code"] == "team_not_found", (status, body)
+
+
+async def test_a_member_removed_from_the_team_while_the_api_opens_its_conversation_is_not_in_it(gateway, db):
+    community = await gateway.community(mode="live", require_verification=False)
+    cid = community["id"]
+    team = await make_team(gateway, cid)
+    transaction = db.transaction()
+    await transaction.start()
+    await db.execute("SELECT 1 FROM communities WHERE id = $1 FOR NO KEY UPDATE", cid)  # another opening, say
+    opening = asyncio.create_task(gateway.call("POST", "/v1/team-conversations", {
+        "community_id": cid, "customer": {"phone": PAT}, "team_id": team["id"], "message": "Hello?"}))
+    await asyncio.sleep(0.5)  # it has read the team, and waits for the community's lock
+    # Sam's removal commits first (as if it had run just before that lock was taken)
+    await db.execute("DELETE FROM team_members WHERE team_id = $1 AND phone = $2", team["id"], SAM)
+    await transaction.commit()
+    status, body = await opening
+    assert status == 201, body
+    assert [p["phone"] for p in body["participants"] if p["active"]] == [PAT, ALEX], body["participants"]

@@ -154,10 +154,12 @@ async def start_on_number(services: Conversations, community_id: int, prospect: 
     cast = assignment.team_cast(team.members, Member(advocate.phone, advocate.name), most)
     if cast is None:
         raise Conflict("team_full", f"team {team.id} and the advocate make more than {most} members")
+    # The advocate asked for it: kept in it whatever happens to the team meanwhile.
+    read = tuple(m.phone for m in team.members if m.phone != advocate.phone)
     conversation_id, notices = await groups.open_team(
         services, community_id, prospect, [Person(m.phone, m.name) for m in cast], team.style, message,
-        Placement(named=number, team_id=team.id))
-    return conversation_id, notices[[m.phone for m in cast].index(advocate.phone)]
+        Placement(named=number, team_id=team.id, team_members=read))
+    return conversation_id, notices[advocate.phone]
 
 
 async def start_for_team(services: Conversations, community_id: int, customer: Person, team_id: int,
@@ -168,5 +170,7 @@ async def start_for_team(services: Conversations, community_id: int, customer: P
     team = await get_team(services.db, community_id, team_id)
     if not team.members:
         raise Conflict("team_has_no_members", f"team {team_id} has no members")
-    return await groups.open_team(services, community_id, customer, [Person(m.phone, m.name) for m in team.members],
-                                  style or team.style, message, Placement(team_id=team.id))
+    conversation_id, notices = await groups.open_team(
+        services, community_id, customer, [Person(m.phone, m.name) for m in team.members], style or team.style,
+        message, Placement(team_id=team.id, team_members=tuple(m.phone for m in team.members)))
+    return conversation_id, list(notices.values())
