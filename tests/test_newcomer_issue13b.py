@@ -5,6 +5,8 @@ of another request or process would: never by patching the gateway."""
 
 import asyncio
 
+import pytest
+
 from tests.helpers import ALEX, PAT, PROXY, SAM
 from tests.test_teams import assign, conversations_of, make_team
 
@@ -123,3 +125,33 @@ async def test_a_member_removed_from_the_team_while_the_api_opens_its_conversati
     status, body = await opening
     assert status == 201, body
     assert [p["phone"] for p in body["participants"] if p["active"]] == [PAT, ALEX], body["participants"]
+
+
+NEW_NUMBER = "+14155550107"
+
+
+@pytest.mark.parametrize("how", ["team", "team_member", "dedicated"])
+async def test_a_phone_being_added_as_a_number_cannot_become_a_member_meanwhile(gateway, db, how):
+    # POST /v1/communities/{id}/numbers holds the phone's lock while it checks that no team or dedicated number has
+    # it as a member, and adds it; a member added meanwhile must wait for that lock and then see the number (else our
+    # number is a member: what we send it comes back in as a text, and loops).
+    community = await gateway.community()
+    cid = community["id"]
+    team = await make_team(gateway, cid)
+    transaction = db.transaction()
+    await transaction.start()
+    await db.execute("SELECT 1 FROM communities WHERE id = $1 FOR NO KEY UPDATE", cid)
+    await db.execute("SELECT pg_advisory_xact_lock(hashtextextended('phone:' || $1, 0))", NEW_NUMBER)
+    await db.execute("INSERT INTO community_numbers (phone, community_id) VALUES ($1, $2)", NEW_NUMBER, cid)
+    member = {"phone": NEW_NUMBER, "name": "Loop"}
+    request = {"team": ("POST", f"/v1/communities/{cid}/teams", {"name": "Loops", "members": [member]}),
+               "team_member": ("POST", f"/v1/communities/{cid}/teams/{team['id']}/members", member),
+               "dedicated": ("PATCH", f"/v1/communities/{cid}/numbers/%2B{PROXY[1:]}", {"member": member})}[how]
+    adding = asyncio.create_task(gateway.call(*request))
+    await asyncio.sleep(0.5)
+    await transaction.commit()
+    status, body = await adding
+    assert status == 422 and body["error"]["code"] == "participant_is_proxy", (status, body)
+    roles = await db.fetchval("SELECT (SELECT count(*) FROM team_members WHERE phone = $1) + "
+                              "(SELECT count(*) FROM community_numbers WHERE member_phone = $1)", NEW_NUMBER)
+    assert roles == 0

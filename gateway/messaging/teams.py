@@ -34,10 +34,13 @@ async def get_team(db: Executor, community_id: int, team_id: int) -> Team:
     return team
 
 
-async def _not_a_proxy(db: Executor, phones: list[str]) -> None:
-    # One of the gateway's numbers as a member: what we send it would come back in as a text.
+async def _not_a_proxy(conn: asyncpg.Connection, phones: list[str]) -> None:
+    # One of the gateway's numbers as a member: what we send it would come back in as a text. Inside the caller's
+    # transaction, under the phones' locks, which adding a number takes too (platform/communities.py add_number):
+    # a number added meanwhile is waited for and seen, or it waits and sees this member.
+    await communities.lock_phones_for_numbers(conn, phones=phones)
     for phone in phones:
-        if await communities.find_number_owner(db, phone=phone) is not None:
+        if await communities.find_number_owner(conn, phone=phone) is not None:
             raise InvalidInput("participant_is_proxy", "a member's phone is one of the gateway's numbers")
 
 
@@ -46,11 +49,13 @@ def _distinct(members: list[Member]) -> None:
         raise InvalidInput("same_participant", "each member must have a different phone number")
 
 
-async def create_team(db: Executor, community_id: int, name: str, style: TeamStyle, members: list[Member]) -> Team:
+async def create_team(db: asyncpg.Pool, community_id: int, name: str, style: TeamStyle,
+                      members: list[Member]) -> Team:
     """Raises InvalidInput (same_participant, participant_is_proxy)."""
     _distinct(members)
-    await _not_a_proxy(db, [m.phone for m in members])
-    team_id = await teams.insert_team(db, community_id=community_id, name=name, style=style, members=members)
+    async with db.acquire() as conn, conn.transaction():
+        await _not_a_proxy(conn, [m.phone for m in members])
+        team_id = await teams.insert_team(conn, community_id=community_id, name=name, style=style, members=members)
     log.info("team_created", community_id=community_id, team_id=team_id, members=len(members))
     return await get_team(db, community_id, team_id)
 
@@ -65,10 +70,10 @@ async def update_team(db: Executor, community_id: int, team_id: int, name: str |
 async def add_member(db: asyncpg.Pool, community_id: int, team_id: int, member: Member, most: int) -> Team:
     """Add a member (to the conversations opened from now on). Raises NotFound, Conflict (already_a_member,
     team_full), InvalidInput (participant_is_proxy)."""
-    await _not_a_proxy(db, [member.phone])
     async with db.acquire() as conn, conn.transaction():
         if not await teams.lock_team(conn, community_id=community_id, team_id=team_id):
             raise NotFound("team_not_found", f"community {community_id} has no team {team_id}")
+        await _not_a_proxy(conn, [member.phone])
         team = await get_team(conn, community_id, team_id)
         if len(team.members) >= most:
             raise Conflict("team_full", f"team {team_id} has its {most} members (groups.max_members)")
@@ -118,12 +123,12 @@ async def assign_number(db: asyncpg.Pool, community_id: int, phone: str, member:
     """Assign a number to a member, a team or (both None) nothing. Open conversations on it keep running as they
     are; the assignment decides where the next stranger's text goes. Raises NotFound (number_not_found,
     team_not_found), InvalidInput (participant_is_proxy)."""
-    if member is not None:
-        await _not_a_proxy(db, [member.phone])
     async with db.acquire() as conn, conn.transaction():
         # The team locked while its number is assigned: one deleted meanwhile is a 404, never a foreign-key error.
         if team_id is not None and not await teams.lock_team(conn, community_id=community_id, team_id=team_id):
             raise NotFound("team_not_found", f"community {community_id} has no team {team_id}")
+        if member is not None:
+            await _not_a_proxy(conn, [member.phone])
         assigned = await teams.assign_number(conn, community_id=community_id, phone=phone, member=member,
                                              team_id=team_id)
     if assigned is None:
