@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from tests.helpers import ALEX, PAT, PROXY, SAM
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM
 from tests.test_teams import assign, conversations_of, make_team
 
 
@@ -155,3 +155,24 @@ async def test_a_phone_being_added_as_a_number_cannot_become_a_member_meanwhile(
     roles = await db.fetchval("SELECT (SELECT count(*) FROM team_members WHERE phone = $1) + "
                               "(SELECT count(*) FROM community_numbers WHERE member_phone = $1)", NEW_NUMBER)
     assert roles == 0
+
+
+async def test_a_strangers_text_racing_the_numbers_removal_opens_nothing_on_it(gateway, db):
+    # The text reads the number's assignment (Alex's dedicated number), then waits for the community's lock, which
+    # the number's removal holds (DELETE /v1/communities/{id}/numbers/{phone}, played here by the test's own
+    # transaction). Once removed, the number is nobody's: no conversation may open on it.
+    community = await gateway.community(numbers=(PROXY, PROXY_2))
+    cid = community["id"]
+    await assign(gateway, cid, PROXY_2, {"member": {"phone": ALEX, "name": "Alex"}})
+    transaction = db.transaction()
+    await transaction.start()
+    await db.execute("SELECT 1 FROM communities WHERE id = $1 FOR NO KEY UPDATE", cid)
+    texting = asyncio.create_task(gateway.sms(PAT, PROXY_2, "Is the flat still free?"))
+    await asyncio.sleep(0.5)
+    await db.execute("DELETE FROM community_numbers WHERE phone = $1", PROXY_2)
+    await transaction.commit()
+    status, _ = await texting
+    assert status == 200
+    await asyncio.sleep(0.5)
+    assert await conversations_of(gateway, PAT) == []
+    assert gateway.carrier.bodies_to(ALEX) == []
