@@ -176,3 +176,34 @@ async def test_a_strangers_text_racing_the_numbers_removal_opens_nothing_on_it(g
     await asyncio.sleep(0.5)
     assert await conversations_of(gateway, PAT) == []
     assert gateway.carrier.bodies_to(ALEX) == []
+
+
+async def test_a_team_deleted_while_a_strangers_text_opens_its_conversation_is_not_a_500(gateway, db, clean):
+    # The text has read the team's number under the community's lock and waits (here on the stranger's participant
+    # row, which another transaction is adding); meanwhile the number is unassigned and the team deleted. The
+    # webhook answered 500 (a foreign-key error on the conversation's team); the text must go as the number is now.
+    import asyncpg
+
+    community = await gateway.community()
+    cid = community["id"]
+    team = await make_team(gateway, cid)
+    await assign(gateway, cid, PROXY, {"team_id": team["id"]})
+    transaction = db.transaction()
+    await transaction.start()
+    await db.execute("INSERT INTO participants (community_id, phone, name) VALUES ($1, $2, 'Pat')", cid, PAT)
+    texting = asyncio.create_task(gateway.sms(PAT, PROXY, "Who can fix my sink?"))
+    await asyncio.sleep(0.5)
+    other = await asyncpg.connect(clean.database_url)
+    try:
+        await other.execute("UPDATE community_numbers SET team_id = NULL WHERE phone = $1", PROXY)
+        deleting = asyncio.create_task(other.execute("DELETE FROM teams WHERE id = $1", team["id"]))
+        await asyncio.sleep(0.3)
+        await transaction.commit()
+        await deleting
+    finally:
+        await other.close()
+    status, body = await texting
+    assert status == 200, body
+    # It opened the conversation before the team went (the delete waited for it): the team got the text, labelled
+    # with the name the community knows Pat by (the participant the other transaction added).
+    assert await gateway.delivered_to(ALEX) == ["Pat: Who can fix my sink?"]

@@ -79,6 +79,9 @@ async def _open(conn: asyncpg.Connection, community_id: int, sms: InboundMessage
     route = assignment.route_stranger(found, sender, can_receive_text(sender))
     if found is None or found.community_id != community.id or not isinstance(route, (ToMember, ToTeam)):
         return None
+    # The team locked until this commits: deleted meanwhile (once unassigned), it would fail the conversation's row.
+    if isinstance(route, ToTeam) and not await teams.lock_team(conn, community_id=community.id, team_id=route.team_id):
+        return None
     # A stranger's name is their masked number, unless the community knows them from another conversation.
     stranger = await teams.find_or_add_participant(conn, community_id=community.id, phone=sender, name=mask(sender))
     code = relay.new_code(await conversation_storage.open_codes_on_number(conn, proxy=proxy))
