@@ -92,8 +92,9 @@ async def open_team(request: web.Request, body: group_types.NewTeamConversation)
                                                               customer, body.team_id, style, body.message)
     else:
         members = await _people(request, community, body.members, "members")
-        conversation_id, notices = await groups.open_team(request.app[CONVERSATIONS], body.community_id, customer,
-                                                          members, style or TeamStyle.EVERYONE, body.message)
+        conversation_id, by_phone = await groups.open_team(request.app[CONVERSATIONS], body.community_id, customer,
+                                                           members, style or TeamStyle.EVERYONE, body.message)
+        notices = list(by_phone.values())
     return await _started(request, conversation_id, notices)
 
 

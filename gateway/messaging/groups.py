@@ -23,6 +23,7 @@ from gateway.relay import segments
 from gateway.relay.phones import mask
 from gateway.routing.keys import OpenConversation
 from gateway.storage import communities, messages, verifications
+from gateway.storage import teams as team_storage
 from gateway.storage import conversations as conversation_storage
 from gateway.storage import groups as storage
 from gateway.storage.communities import LockedCommunity
@@ -40,28 +41,32 @@ async def open_group(services: Conversations, community_id: int, people: Sequenc
     """Open a group text: each participant gets the intro (fanout.intro_body). Returns its id and the intros.
     Raises as conversations.start, and Conflict participant_not_verified."""
     cast = [(person, ParticipantRole.MEMBER) for person in people]
-    return await _open(services, community_id, ConversationShape.GROUP, None, cast, message)
+    conversation_id, notices = await _open(services, community_id, ConversationShape.GROUP, None, cast, message)
+    return conversation_id, list(notices.values())
 
 
 async def open_team(services: Conversations, community_id: int, customer: Person, members: Sequence[Person],
                     style: TeamStyle, message: str,
-                    placement: Placement = Placement()) -> tuple[int, list[StoredOutbound]]:
+                    placement: Placement = Placement()) -> tuple[int, dict[str, StoredOutbound]]:
     """Open a one-to-group conversation: the customer wrote `message` (as a pair's prospect does on the web site)
     and each member gets it as the notification of a new conversation. Returns its id and the notifications.
-    placement.team_id: a team's inbox conversation (on the team's number, or the one named)."""
+    placement.team_id: a team's inbox conversation (on the team's number, or the one named); its members as read
+    before (placement.team_members) are left out if they left the team meanwhile. The notifications by phone."""
     cast = [(customer, ParticipantRole.CUSTOMER), *((member, ParticipantRole.MEMBER) for member in members)]
     return await _open(services, community_id, ConversationShape.ONE_TO_GROUP, style, cast, message, placement)
 
 
 async def _open(services: Conversations, community_id: int, shape: ConversationShape, style: TeamStyle | None,
                 cast: list[tuple[Person, ParticipantRole]], message: str,
-                placement: Placement = Placement()) -> tuple[int, list[StoredOutbound]]:
+                placement: Placement = Placement()) -> tuple[int, dict[str, StoredOutbound]]:
     if len({person.phone for person, _ in cast}) < len(cast):
         raise InvalidInput("same_participant", "each participant must have a different phone number")
     async with services.db.acquire() as conn, conn.transaction():
         community = await communities.lock_community(conn, community_id=community_id)
         if community is None:
             raise NotFound("community_not_found", f"no community {community_id}")
+        if placement.team_id is not None:
+            cast = await _still_in_team(conn, community.id, cast, placement)
         outside = [person for person, role in cast if role != ParticipantRole.MEMBER or shape == ConversationShape.GROUP]
         await _check_verified(conn, community.id, community.require_verification, outside)
         conversation = await _store(conn, community, shape, style, cast, placement)
@@ -70,7 +75,22 @@ async def _open(services: Conversations, community_id: int, shape: ConversationS
     await _dispatch(services, conversation, notices)
     log.info("conversation_started", conversation_id=conversation.id, shape=shape, participants=len(cast),
              proxy=mask(conversation.proxy_number), code=conversation.code)
-    return conversation.id, [notice for _, notice in notices]
+    return conversation.id, dict(notices)
+
+
+async def _still_in_team(conn: asyncpg.Connection, community_id: int, cast: list[tuple[Person, ParticipantRole]],
+                         placement: Placement) -> list[tuple[Person, ParticipantRole]]:
+    """Under the community's lock, which removing a team member takes too: the team as it is now (a member removed
+    since it was read found no conversation to leave, so is left out here), locked so it is not deleted under the
+    conversation naming it. Raises NotFound team_not_found, Conflict team_has_no_members."""
+    if not await team_storage.lock_team(conn, community_id=community_id, team_id=placement.team_id):
+        raise NotFound("team_not_found", f"community {community_id} has no team {placement.team_id}")
+    team = await team_storage.find_team(conn, community_id=community_id, team_id=placement.team_id)
+    gone = set(placement.team_members) - {m.phone for m in team.members}
+    kept = [(person, role) for person, role in cast if person.phone not in gone]
+    if not any(role == ParticipantRole.MEMBER for _, role in kept):
+        raise Conflict("team_has_no_members", f"team {placement.team_id} has no members")
+    return kept
 
 
 async def _check_verified(conn: asyncpg.Connection, community_id: int, required: bool,

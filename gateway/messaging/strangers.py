@@ -20,7 +20,7 @@ from gateway.messaging import conversations
 from gateway.messaging.inbound import LOOK_AGAIN, Receiver, relay_params, relayed
 from gateway.relay import assignment, fanout
 from gateway.relay import rules as relay
-from gateway.relay.assignment import Assignment, ToMember, ToTeam
+from gateway.relay.assignment import ToMember, ToTeam
 from gateway.relay.phones import can_receive_text, mask
 from gateway.relay.rules import Recipient
 from gateway.routing.keys import OpenConversation
@@ -49,7 +49,7 @@ async def welcome(receiver: Receiver, sms: InboundMessage, sender: str, proxy: s
         return None
     try:
         async with receiver.db.acquire() as conn, conn.transaction():
-            opened = await _open(conn, found, route, sms, sender, proxy)
+            opened = await _open(conn, found.community_id, sms, sender, proxy)
             if opened is None:
                 return LOOK_AGAIN
             conversation, entry, copies = opened
@@ -65,12 +65,22 @@ async def welcome(receiver: Receiver, sms: InboundMessage, sender: str, proxy: s
     return await relayed(receiver, sms, sender, proxy, entry, copies, stored)
 
 
-async def _open(conn: asyncpg.Connection, found: Assignment, route: ToMember | ToTeam, sms: InboundMessage,
-                sender: str, proxy: str) -> Opened | None:
+async def _open(conn: asyncpg.Connection, community_id: int, sms: InboundMessage, sender: str,
+                proxy: str) -> Opened | None:
     """Inside the community's lock: the conversation on this number, the sender's route entry and the copies of
-    the text; None when the sender has an open conversation on the number by now."""
-    community = await communities.lock_community(conn, community_id=found.community_id)
+    the text; None (look again) when the sender has an open conversation on the number by now, or the number no
+    longer opens one for them."""
+    community = await communities.lock_community(conn, community_id=community_id)
     if community is None or await conversation_storage.count_open_for_participant(conn, proxy=proxy, phone=sender):
+        return None
+    # The assignment again, under the lock: a member taken out of the team meanwhile is not put in the conversation
+    # (teams.remove_member takes this lock too, so it either sees this conversation open, or this sees them gone).
+    found = await teams.find_number_assignment(conn, proxy=proxy)
+    route = assignment.route_stranger(found, sender, can_receive_text(sender))
+    if found is None or found.community_id != community.id or not isinstance(route, (ToMember, ToTeam)):
+        return None
+    # The team locked until this commits: deleted meanwhile (once unassigned), it would fail the conversation's row.
+    if isinstance(route, ToTeam) and not await teams.lock_team(conn, community_id=community.id, team_id=route.team_id):
         return None
     # A stranger's name is their masked number, unless the community knows them from another conversation.
     stranger = await teams.find_or_add_participant(conn, community_id=community.id, phone=sender, name=mask(sender))

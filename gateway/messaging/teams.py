@@ -88,6 +88,9 @@ async def remove_member(services: Conversations, community_id: int, team_id: int
     """Take a member from the team and from the team's running conversations. Raises NotFound (team_not_found,
     member_not_found)."""
     async with services.db.acquire() as conn, conn.transaction():
+        # The community's lock first, as a stranger's text opening an inbox conversation takes it (strangers.py):
+        # one opened before this commits is found below, one opened after it reads the team without them.
+        await communities.lock_community(conn, community_id=community_id)
         if not await teams.lock_team(conn, community_id=community_id, team_id=team_id):
             raise NotFound("team_not_found", f"community {community_id} has no team {team_id}")
         if not await teams.remove_team_member(conn, team_id=team_id, phone=phone):
@@ -102,12 +105,17 @@ async def remove_member(services: Conversations, community_id: int, team_id: int
     return await get_team(services.db, community_id, team_id)
 
 
-async def delete_team(db: Executor, community_id: int, team_id: int) -> None:
+async def delete_team(db: asyncpg.Pool, community_id: int, team_id: int) -> None:
     """Raises NotFound, Conflict team_has_numbers (unassign them first: they would reach nobody)."""
-    team = await get_team(db, community_id, team_id)
-    if not await teams.delete_team(db, team_id=team_id):
-        raise Conflict("team_has_numbers", f"numbers are assigned to team {team_id}: assign them elsewhere first",
-                       numbers=list(team.numbers))
+    async with db.acquire() as conn, conn.transaction():
+        # Locked first: an assignment to it still running is waited for, and the delete's own look at the numbers
+        # (a statement of its own, after the wait) sees it, rather than a foreign-key error.
+        if not await teams.lock_team(conn, community_id=community_id, team_id=team_id):
+            raise NotFound("team_not_found", f"community {community_id} has no team {team_id}")
+        if not await teams.delete_team(conn, team_id=team_id):
+            team = await get_team(conn, community_id, team_id)
+            raise Conflict("team_has_numbers", f"numbers are assigned to team {team_id}: assign them elsewhere "
+                           "first", numbers=list(team.numbers))
     log.info("team_deleted", team_id=team_id)
 
 
@@ -116,10 +124,12 @@ async def assign_number(db: asyncpg.Pool, community_id: int, phone: str, member:
     """Assign a number to a member, a team or (both None) nothing. Open conversations on it keep running as they
     are; the assignment decides where the next stranger's text goes. Raises NotFound (number_not_found,
     team_not_found), InvalidInput (participant_is_proxy)."""
-    if team_id is not None:
-        await get_team(db, community_id, team_id)
     async with db.acquire() as conn, conn.transaction():
-        await _not_a_proxy(conn, [member.phone] if member else [])
+        # The team locked while its number is assigned: one deleted meanwhile is a 404, never a foreign-key error.
+        if team_id is not None and not await teams.lock_team(conn, community_id=community_id, team_id=team_id):
+            raise NotFound("team_not_found", f"community {community_id} has no team {team_id}")
+        if member is not None:
+            await _not_a_proxy(conn, [member.phone])
         assigned = await teams.assign_number(conn, community_id=community_id, phone=phone, member=member,
                                              team_id=team_id)
     if assigned is None:
@@ -150,10 +160,12 @@ async def start_on_number(services: Conversations, community_id: int, prospect: 
     cast = assignment.team_cast(team.members, Member(advocate.phone, advocate.name), most)
     if cast is None:
         raise Conflict("team_full", f"team {team.id} and the advocate make more than {most} members")
+    # The advocate asked for it: kept in it whatever happens to the team meanwhile.
+    read = tuple(m.phone for m in team.members if m.phone != advocate.phone)
     conversation_id, notices = await groups.open_team(
         services, community_id, prospect, [Person(m.phone, m.name) for m in cast], team.style, message,
-        Placement(named=number, team_id=team.id))
-    return conversation_id, notices[[m.phone for m in cast].index(advocate.phone)]
+        Placement(named=number, team_id=team.id, team_members=read))
+    return conversation_id, notices[advocate.phone]
 
 
 async def start_for_team(services: Conversations, community_id: int, customer: Person, team_id: int,
@@ -164,5 +176,7 @@ async def start_for_team(services: Conversations, community_id: int, customer: P
     team = await get_team(services.db, community_id, team_id)
     if not team.members:
         raise Conflict("team_has_no_members", f"team {team_id} has no members")
-    return await groups.open_team(services, community_id, customer, [Person(m.phone, m.name) for m in team.members],
-                                  style or team.style, message, Placement(team_id=team.id))
+    conversation_id, notices = await groups.open_team(
+        services, community_id, customer, [Person(m.phone, m.name) for m in team.members], style or team.style,
+        message, Placement(team_id=team.id, team_members=tuple(m.phone for m in team.members)))
+    return conversation_id, list(notices.values())

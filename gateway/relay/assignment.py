@@ -96,11 +96,13 @@ class NumberUse:
 class Placement:
     """What a new conversation asks of its number. named: this number (checked with named_refusal first); team_id:
     a team's conversation (the team's numbers, else unassigned ones); advocate: a pair's member (their dedicated
-    numbers, else unassigned ones). Nothing asked: an unassigned number."""
+    numbers, else unassigned ones). Nothing asked: an unassigned number. team_members: the team's member phones as
+    read before the conversation opens (one no longer in the team by then is left out of it)."""
 
     named: str | None = None
     team_id: int | None = None
     advocate: str | None = None
+    team_members: tuple[str, ...] = ()
 
 
 def eligible(numbers: Iterable[NumberUse], placement: Placement) -> list[str]:

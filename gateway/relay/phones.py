@@ -47,10 +47,16 @@ def _reason(exc: phonenumbers.NumberParseException) -> str:
 
 
 def mask(phone: str | None) -> str | None:
-    """+14155552671 -> +1415***2671: enough to tell numbers apart in logs, not enough to text them."""
-    if not phone or len(phone) < 9:
+    """+14155552671 -> +1415***2671: enough to tell numbers apart in logs and labels, not enough to text them. At
+    least 3 digits are hidden whatever the length (a short number, +50051234 -> +500***34, showed them all), and
+    at most 4 shown at either end. Anything shorter than 9 characters that is not E.164 is left as it came."""
+    if not phone or (len(phone) < 9 and not phone.startswith("+")):
         return phone
-    return f"{phone[:5]}***{phone[-4:]}"
+    digits = phone[1:] if phone.startswith("+") else phone
+    hidden = max(3, len(digits) - 8)
+    last = max(0, min(4, (len(digits) - hidden) // 2))
+    first = max(0, len(digits) - hidden - last)
+    return f"{phone[:len(phone) - len(digits) + first]}***{phone[len(phone) - last:] if last else ''}"
 
 
 def can_receive_text(number: str) -> bool:
