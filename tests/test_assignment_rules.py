@@ -24,6 +24,11 @@ TEAM = dict(team_id=7, team_style="claim", team_members=(S, K))
     (Assignment(1, **TEAM), KIM, True, AutoReply()),
     # A team without members opens nothing.
     (Assignment(1, team_id=7, team_style="everyone", out_of_session=True), PAT, True, OutOfSession()),
+    # A member who takes no text now (opted out, on DND) is passed over, as is a team none of whose members does.
+    (Assignment(1, member=A, **TEAM, unreachable=frozenset({ALEX})), PAT, True, ToTeam(7, "claim", (S, K))),
+    (Assignment(1, member=A, out_of_session=True, unreachable=frozenset({ALEX})), PAT, True, OutOfSession()),
+    (Assignment(1, **TEAM, unreachable=frozenset({SAM, KIM})), PAT, True, AutoReply()),
+    (Assignment(1, **TEAM, unreachable=frozenset({SAM})), PAT, True, ToTeam(7, "claim", (S, K))),
     # A sender nobody can answer (a short code, "ACME") opens nothing, whatever the number is.
     (Assignment(1, member=A, **TEAM), "ACME", False, AutoReply()),
     (Assignment(1, member=A, out_of_session=True), "12345", False, OutOfSession()),

@@ -352,3 +352,20 @@ async def test_a_team_members_phone_cannot_become_one_of_our_numbers(gateway):
     for phone in (ALEX, SAM):
         status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/numbers", {"phone": phone})
         assert (status, body["error"]["code"]) == (409, "number_in_use"), body
+
+
+async def test_a_stranger_never_texts_into_a_conversation_nobody_gets(gateway):
+    """A dedicated member who opted out is passed over (the team, then the auto-reply), as is a team whose members
+    all did: the stranger is answered, not stored into a conversation whose every copy is blocked."""
+    community = await gateway.community(numbers=(PROXY, PROXY_2))
+    team = await make_team(gateway, community["id"], members=((SAM, "Sam"),))
+    await assign(gateway, community["id"], PROXY, {"member": {"phone": KIM, "name": "Kim"}})
+    await assign(gateway, community["id"], PROXY_2, {"team_id": team["id"]})
+    for member, number in ((KIM, PROXY), (SAM, PROXY_2)):
+        await gateway.sms(member, number, "STOP")
+        await gateway.delivered_to(member)  # the opt-out's confirmation
+    await gateway.sms(PAT, PROXY, "Hello Kim?")
+    await gateway.sms(LEE, PROXY_2, "Hello team?")
+    assert await conversations_of(gateway, PAT) == [] and await conversations_of(gateway, LEE) == []
+    assert await gateway.delivered_to(PAT) == [gateway.config.relay.unrouted_reply]
+    assert await gateway.delivered_to(LEE) == [gateway.config.relay.unrouted_reply]

@@ -33,6 +33,8 @@ class Assignment:
     team_style: str = ""  # a vocabulary.TeamStyle, when team_id is set
     team_members: tuple[Member, ...] = ()  # in the order they were added
     out_of_session: bool = False  # the community has an out-of-session URL
+    # Of the member and the team's members, those who take no text now (opted out, on DND, off the allow list).
+    unreachable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,18 @@ def route_stranger(assignment: Assignment | None, sender: str, can_answer: bool)
 
     assignment None: a number that is nobody's. A sender who cannot be answered (a short code, an alphanumeric
     sender ID: can_answer False) opens nothing, as nobody could reply to it. A member texting their own dedicated
-    number, or a team member the team's, opens nothing either (a conversation with oneself): the next rule applies.
+    number, or a team member the team's, opens nothing either (a conversation with oneself), nor does a member who
+    takes no text now (opted out, on DND), or a team none of whose members does: the next rule applies, so the
+    stranger's text is not stored into a conversation that nobody gets.
     """
     if assignment is None:
         return AutoReply()
-    if can_answer and assignment.member is not None and assignment.member.phone != sender:
-        return ToMember(assignment.member)
-    if can_answer and assignment.team_id is not None and assignment.team_members and sender not in {
-            m.phone for m in assignment.team_members}:
+    member = assignment.member
+    if can_answer and member is not None and member.phone != sender and member.phone not in assignment.unreachable:
+        return ToMember(member)
+    phones = {m.phone for m in assignment.team_members}
+    reachable = phones - assignment.unreachable
+    if can_answer and assignment.team_id is not None and reachable and sender not in phones:
         return ToTeam(assignment.team_id, assignment.team_style, assignment.team_members)
     return OutOfSession() if assignment.out_of_session else AutoReply()
 

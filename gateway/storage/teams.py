@@ -107,7 +107,8 @@ async def find_number_assignment(db: Executor, *, proxy: str) -> Assignment | No
         return None
     member = None if row["member_phone"] is None else Member(row["member_phone"], row["member_name"])
     return Assignment(row["community_id"], member, row["team_id"], row["team_style"] or "",
-                      tuple(Member(*m) for m in zip(row["team_phones"], row["team_names"])), row["out_of_session"])
+                      tuple(Member(*m) for m in zip(row["team_phones"], row["team_names"])), row["out_of_session"],
+                      frozenset(row["unreachable"]))
 
 
 class KnownParticipant(NamedTuple):
