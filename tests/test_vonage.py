@@ -99,8 +99,8 @@ def test_nul_is_dropped_from_the_text():
     ({"from": "1415\x00"}, "NUL"),
     ({"to": 14155550100}, "expected a string"),
     ({"text": "x" * 1601}, "longer than"),
-    ({"channel": "whatsapp"}, "channel"),
-    ({"message_type": "sticker"}, "message_type"),
+    ({"channel": "viber_service"}, "channel"),
+    ({"message_type": "location"}, "message_type"),
     ({"message_type": "image"}, "image: required"),
 ])
 def test_parse_inbound_refuses_malformed(change, reason):

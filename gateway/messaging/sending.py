@@ -256,12 +256,12 @@ async def _deliver(sender: Sender, message: SendingMessage, body: str, carrier: 
     callback = carrier.callback_url(sender.public_url, message.id)
     on_whatsapp = message.whatsapp and sender.whatsapp is not None
     # On WhatsApp a text's pictures go as the link to their page (the MMS URLs are for carriers' MMS).
-    body, media_urls = await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier,
+    body, media_urls, media_types = await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier,
                                                  mms=not on_whatsapp)
     if on_whatsapp:
         return await carrier.send(await whatsapp.outbound(sender.whatsapp, message, body), callback), False
-    result = await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls),
-                                callback)
+    result = await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls,
+                                            media_types=media_types), callback)
     return result, bool(media_urls)
 
 
