@@ -73,7 +73,8 @@ class FakePlivo:
             return web.json_response({"api_id": str(uuid.uuid4()), "error": "use JSON"}, status=400)
         payload = await request.json()
         self.requests.append(payload)
-        if payload.get("type") == "whatsapp" and not (payload.get("text") or (payload.get("template") or {}).get("name")):
+        template = payload.get("template") or {}
+        if payload.get("type") == "whatsapp" and not (payload.get("text") or template.get("name")):
             return web.json_response({"api_id": str(uuid.uuid4()), "error": "text or template required"}, status=400)
         reply = self.replies.popleft() if self.replies else Reply()
         if reply.delay:

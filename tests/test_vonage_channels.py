@@ -267,3 +267,31 @@ def test_the_application_settings_are_checked(settings, error):
     from gateway.config import ConfigError
     with pytest.raises(ConfigError, match=error):
         check(Settings(API_KEY, API_SECRET, SIGNATURE_SECRET, **settings), Config())
+
+
+async def test_three_pictures_go_as_three_mms_and_the_first_answer_is_the_send(fake_vonage):
+    import aiohttp
+
+    from gateway.carriers import Accepted, Resources
+    from gateway.ops.metrics import Metrics
+    vonage = VonageCarrier(Settings(API_KEY, API_SECRET, SIGNATURE_SECRET, api_base=fake_vonage.url), Config())
+    async with aiohttp.ClientSession() as session:
+        await vonage.open(Resources(session, None, Metrics()))
+        message = OutboundSms(7, PROXY, PAT, "Three", (URL + "1", URL + "2", URL + "3"),
+                              media_types=("image/png", "image/jpeg", "image/gif"))
+        result = await vonage.send(message, "https://gw.example.com/webhooks/vonage/status?message_id=7")
+        assert [(m["channel"], m["image"]["url"], m["client_ref"]) for m in fake_vonage.sent] == [
+            ("mms", URL + str(n), "7") for n in (1, 2, 3)]
+        assert result == Accepted(fake_vonage.sent[0]["message_uuid"])
+        assert {m["webhook_url"] for m in fake_vonage.sent} == {
+            "https://gw.example.com/webhooks/vonage/status?message_id=7"}
+
+        # A later part refused: the send stands (the first went); a first part refused: nothing more is tried.
+        fake_vonage.sent.clear()
+        fake_vonage.then(Reply(), Reply(status=422, code="1020", title="Invalid params"))
+        assert isinstance(await vonage.send(message, "https://gw.example.com/s"), Accepted)
+        assert len(fake_vonage.sent) == 2
+        fake_vonage.sent.clear()
+        fake_vonage.then(Reply(status=422, code="1170", title="Invalid to"))
+        result = await vonage.send(message, "https://gw.example.com/s")
+        assert not isinstance(result, Accepted) and fake_vonage.sent == [] and result.code == "1170"
