@@ -295,3 +295,22 @@ async def test_three_pictures_go_as_three_mms_and_the_first_answer_is_the_send(f
         fake_vonage.then(Reply(status=422, code="1170", title="Invalid to"))
         result = await vonage.send(message, "https://gw.example.com/s")
         assert not isinstance(result, Accepted) and fake_vonage.sent == [] and result.code == "1170"
+
+
+async def test_1340_in_a_status_callback_holds_a_copy_and_sends_the_template(start_vonage, fake_vonage):
+    gateway = await start_vonage()
+    conversation = await _setup(gateway, fake_vonage, opted_in=False)
+    await post_inbound(gateway, PAT, "Hello", channel="whatsapp")
+    await _sms_to(fake_vonage, ALEX, 2)
+    await post_inbound(gateway, ALEX, "Taken, then failed")
+    [sent] = await _whatsapp_to(fake_vonage, PAT, 1)
+    status = json.loads((PAYLOADS / "status_rejected_outside_window.json").read_bytes())
+    data = json.dumps({**status, "message_uuid": sent["message_uuid"]}).encode()
+    path = sent["webhook_url"][len(gateway.config.public_url):]
+    async with gateway.client.post(path, data=data, headers={"Authorization": sign(data),
+                                                             "Content-Type": "application/json"}) as answer:
+        assert answer.status == 200
+    await _held(gateway, conversation["id"], 1, "whatsapp_window")
+    assert (await _whatsapp_to(fake_vonage, PAT, 2))[1]["message_type"] == "custom"
+    await post_inbound(gateway, PAT, "Back", channel="whatsapp")
+    assert (await _whatsapp_to(fake_vonage, PAT, 3))[2]["text"] == "Taken, then failed"
