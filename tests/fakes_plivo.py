@@ -73,6 +73,9 @@ class FakePlivo:
             return web.json_response({"api_id": str(uuid.uuid4()), "error": "use JSON"}, status=400)
         payload = await request.json()
         self.requests.append(payload)
+        template = payload.get("template") or {}
+        if payload.get("type") == "whatsapp" and not (payload.get("text") or template.get("name")):
+            return web.json_response({"api_id": str(uuid.uuid4()), "error": "text or template required"}, status=400)
         reply = self.replies.popleft() if self.replies else Reply()
         if reply.delay:
             await asyncio.sleep(reply.delay)
@@ -105,7 +108,11 @@ class FakePlivo:
             "resource_uri": f"/v1/Number/{number}?type=carrier"})
 
     def bodies_to(self, phone: str) -> list[str]:
-        return [m["text"] for m in self.sent if m["dst"] == phone]
+        """What was texted to phone by SMS (or MMS)."""
+        return [m["text"] for m in self.sent if m["dst"] == phone and m.get("type") != "whatsapp"]
+
+    def whatsapp_to(self, phone: str) -> list[dict]:
+        return [m for m in self.sent if m["dst"] == phone and m.get("type") == "whatsapp"]
 
     async def callback(self, sent: dict, status: str, error_code: str = "", as_json: bool = False) -> int:
         """POST a signed status callback for a sent message to the url it was sent with, as Plivo does."""

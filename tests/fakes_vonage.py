@@ -59,11 +59,16 @@ class FakeVonage:
     # "error" (HTTP 500), "html" (a page that is not JSON); mobile for a number not listed.
     line_types: dict[str, str] = field(default_factory=dict)
     lookups: list[str] = field(default_factory=list)  # the numbers looked up (as given: digits, no "+")
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # media id -> (content, content type)
+    fetched: list[str] = field(default_factory=list)  # media ids served
+    public_key: str | None = None  # set: its media needs the application's JWT (RS256), checked with this key
+    unauthorized: int = 0  # media fetches refused for a missing or wrong JWT
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/messages", self.messages)
         app.router.add_get("/ni/standard/json", self.insight)
+        app.router.add_get("/v3/media/{id}", self.media_file)
         return app
 
     async def insight(self, request: web.Request) -> web.Response:
@@ -96,9 +101,8 @@ class FakeVonage:
             return _problem(415, "unsupported-media-type", "Unsupported Media Type", "Send JSON.")
         body = await request.json()
         self.requests.append(body)
-        missing = [name for name in ("message_type", "text", "to", "from", "channel") if not body.get(name)]
-        if missing or body["channel"] != "sms" or body["message_type"] != "text" or "+" in body["to"] + body["from"]:
-            return _problem(422, "1020", "Invalid params", f"The value of one or more parameters is invalid: {missing}")
+        if problem := _invalid(body):
+            return _problem(422, "1020", "Invalid params", f"The value of one or more parameters is invalid: {problem}")
         reply = self.replies.popleft() if self.replies else Reply()
         if reply.delay:
             await asyncio.sleep(reply.delay)
@@ -110,8 +114,58 @@ class FakeVonage:
         return web.json_response({"message_uuid": message_uuid}, status=202)
 
     def bodies_to(self, phone: str) -> list[str]:
-        """What was texted to phone, without the tests' community's sender identification (see tests.fakes)."""
-        return [unwrap(m["text"]) for m in self.sent if "+" + m["to"] == phone]
+        """What was texted to phone by SMS, without the tests' community's sender identification (see tests.fakes)."""
+        return [unwrap(m["text"]) for m in self.sent if "+" + m["to"] == phone and m["channel"] == "sms"]
+
+    def whatsapp_to(self, phone: str) -> list[dict]:
+        return [m for m in self.sent if "+" + m["to"] == phone and m["channel"] == "whatsapp"]
+
+    # --- Media, as Vonage serves it (GET /v3/media/{id}); "Secure Inbound Media" asks for the application's JWT.
+
+    def add_media(self, content: bytes, content_type: str = "image/jpeg") -> str:
+        """A file Vonage holds for an inbound message: its URL, as the webhook names it."""
+        media_id = str(uuid.uuid4())
+        self.media[media_id] = (content, content_type)
+        return f"{self.url}/v3/media/{media_id}"
+
+    async def media_file(self, request: web.Request) -> web.Response:
+        if self.public_key is not None:
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            try:
+                claims = jwt.decode(token, self.public_key, algorithms=["RS256"])
+            except jwt.PyJWTError:
+                self.unauthorized += 1
+                return web.json_response({"type": "unauthorized", "title": "Unauthorized"}, status=401)
+            if claims.get("application_id") != APPLICATION_ID:
+                self.unauthorized += 1
+                return web.json_response({"type": "forbidden", "title": "Forbidden"}, status=403)
+        found = self.media.get(request.match_info["id"])
+        if found is None:
+            return web.json_response({"type": "not-found"}, status=404)
+        self.fetched.append(request.match_info["id"])
+        return web.Response(body=found[0], content_type=found[1])
+
+
+MMS_TYPES = ("image", "audio", "video", "vcard", "file")
+
+
+def _invalid(body: dict) -> str | None:
+    """What the Messages API would refuse in a send (None: nothing), for the channels and types the gateway sends."""
+    missing = [name for name in ("message_type", "to", "from", "channel") if not body.get(name)]
+    if missing or "+" in body["to"] + body["from"]:
+        return f"missing or bad: {missing}"
+    channel, kind = body["channel"], body["message_type"]
+    if kind == "text":
+        return None if channel in ("sms", "whatsapp") and body.get("text") else "text"
+    if channel == "mms" and kind in MMS_TYPES:
+        media = body.get(kind)
+        return None if isinstance(media, dict) and media.get("url") else kind
+    if channel == "whatsapp" and kind == "custom":
+        custom = body.get("custom") or {}
+        template = custom.get("template") or {}
+        ok = custom.get("type") == "template" and template.get("name") and template.get("language", {}).get("code")
+        return None if ok else "custom"
+    return f"{channel}/{kind}"
 
 
 def _insight(number: str, network_type: str) -> dict:

@@ -73,8 +73,8 @@ async def test_each_mms_carrier_names_every_picture(recorder, name, field, expec
 
 
 @pytest.mark.parametrize("name, sends_mms", [
-    ("twilio", True), ("telnyx", True), ("bandwidth", True), ("plivo", True), ("sandbox", True),
-    ("vonage", False), ("jasmin", False), ("kannel", False),
+    ("twilio", True), ("telnyx", True), ("bandwidth", True), ("plivo", True), ("sandbox", True), ("vonage", True),
+    ("jasmin", False), ("kannel", False),
 ])
 def test_which_carriers_send_mms(name, sends_mms):
     """The others get a link to a signed page in an SMS (README "Pictures (MMS)")."""

@@ -99,8 +99,8 @@ def test_nul_is_dropped_from_the_text():
     ({"from": "1415\x00"}, "NUL"),
     ({"to": 14155550100}, "expected a string"),
     ({"text": "x" * 1601}, "longer than"),
-    ({"channel": "whatsapp"}, "channel"),
-    ({"message_type": "sticker"}, "message_type"),
+    ({"channel": "viber_service"}, "channel"),
+    ({"message_type": "location"}, "message_type"),
     ({"message_type": "image"}, "image: required"),
 ])
 def test_parse_inbound_refuses_malformed(change, reason):
@@ -313,9 +313,9 @@ async def test_send_errors_fail_the_message_with_their_code(vonage, fake_vonage,
 
 
 def test_every_failure_class_has_a_vonage_code():
-    # outside_window is WhatsApp's alone, which Vonage does not send here.
+    # outside_window: WhatsApp's 1340 (tests/test_vonage_channels.py).
     assert {failure.failure_class for failure in ERROR_CODES.values()} == set(FailureClass) - {
-        FailureClass.OTHER, FailureClass.LANDLINE, FailureClass.OUTSIDE_WINDOW}
+        FailureClass.OTHER, FailureClass.LANDLINE}
 
 
 async def test_wrong_credentials_fail_the_message_visibly(start_vonage):

@@ -85,6 +85,7 @@ class OutboundSms:
     media_urls: tuple[str, ...] = ()
     channel: Channel = Channel.SMS  # whatsapp: only to a carrier whose `whatsapp` is true
     template: Template | None = None  # WhatsApp outside the window: this approved template instead of body
+    media_types: tuple[str, ...] = ()  # each media URL's media type ("image/png"), in order, where the core knows it
 
 
 @dataclass(frozen=True, slots=True)

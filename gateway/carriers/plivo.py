@@ -9,6 +9,8 @@ Built from Plivo's public documentation:
   https://www.plivo.com/docs/messaging/troubleshooting/error-codes (the SMS error codes)
   https://www.plivo.com/docs/lookup/api/lookup-phone-number (the Lookup API: carrier.type; 404 for no number)
   https://www.plivo.com/docs/voice/api/response (HTTP answers: 400, 401, 404, 429, 5xx)
+  https://plivo.com/docs/messaging/api/message/send-a-message and .../handling-incoming ("SMS/MMS/WhatsApp": the
+      same Message API and webhook, Type whatsapp, src the number of the WhatsApp Business Account, Body its text)
 
 The V3 signature has no timestamp, so a replayed webhook cannot be told from a late retry by its age: a replayed
 inbound is stored once (its MessageUUID is the sid) and a replayed status changes nothing (forward only).
@@ -31,7 +33,7 @@ from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, In
                                    OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed, UnsupportedMedia
-from gateway.vocabulary import FailureClass, MessageStatus
+from gateway.vocabulary import Channel, FailureClass, MessageStatus
 
 
 
@@ -43,6 +45,7 @@ class Settings:
     auth_token: str = ""  # also checks X-Plivo-Signature-V3 (and -Ma-V3)
     api_base: str = "https://api.plivo.com"
     lookup_base: str = "https://lookup.plivo.com"  # the Lookup API (LINE_TYPE_LOOKUP=plivo)
+    whatsapp_locale: str = "en_US"  # the language WhatsApp templates are sent in (the approved template's)
 
 
 def check(settings: Settings, config: Config) -> None:
@@ -225,6 +228,7 @@ def inbound_from(params: Params) -> InboundMessage:
         body=_field(text, "Text", required=False, limit=MAX_BODY) or _field(text, "Body", required=False,
                                                                              limit=MAX_BODY),
         media_urls=tuple(_field(params, key, limit=2048) for _, key in keys[:int(count)]),
+        channel=Channel.WHATSAPP if _field(params, "Type", required=False) == "whatsapp" else Channel.SMS,
     )
 
 
@@ -252,6 +256,7 @@ class PlivoCarrier(Carrier):
     status_path = "/webhooks/plivo/status"
     error_codes = ERROR_CODES
     sends_mms = True
+    whatsapp = True  # Type whatsapp in the same Message API and webhook, from the number of a WhatsApp Business Account
     media_hosts = ("plivo.com",)  # api.plivo.com/v1/Account/{auth_id}/Media/... and media.plivo.com
 
     def __init__(self, settings: Settings, config: Config) -> None:
@@ -260,6 +265,7 @@ class PlivoCarrier(Carrier):
         self.url = f"{settings.api_base.rstrip('/')}/v1/Account/{quote(settings.auth_id, safe='')}/Message/"
         self.headers = self.media_auth = basic_auth(settings.auth_id, settings.auth_token)  # its media takes them too
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
+        self.locale = settings.whatsapp_locale
 
     def verify(self, request: RawRequest) -> bool:
         return verify_params(self.auth_token, request.url, read_params(request), request.headers)
@@ -276,8 +282,23 @@ class PlivoCarrier(Carrier):
                    "url": status_callback, "method": "POST"}
         if message.media_urls:
             payload |= {"type": "mms", "media_urls": list(message.media_urls)}
+        if message.channel == Channel.WHATSAPP:
+            payload["type"] = "whatsapp"
+            if message.template is not None:  # instead of text: the approved template, as WhatsApp's object
+                del payload["text"]
+                payload["template"] = whatsapp_template(message, self.locale)
         return await send_request(self.resources.session, "POST", self.url, _result, json=payload,
                                   headers=self.headers, timeout=self.timeout)
+
+
+def whatsapp_template(message: OutboundSms, locale: str) -> dict[str, Any]:
+    """The template: its name (the community's template_id), language, and the variables as the body's text
+    parameters in the order of their keys ("1", "2"...)."""
+    assert message.template is not None
+    variables = message.template.variables
+    ordered = sorted(variables, key=lambda key: (not key.isdigit(), int(key) if key.isdigit() else 0, key))
+    body = [{"type": "body", "parameters": [{"type": "text", "text": variables[key]} for key in ordered]}]
+    return {"name": message.template.template_id, "language": locale, "components": body if ordered else []}
 
 
 def _result(status: int, payload: dict) -> SendResult:

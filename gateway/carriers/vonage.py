@@ -15,6 +15,8 @@ Built from Vonage's public documentation:
   https://developer.vonage.com/en/api/number-insight (status 0 success, 3 invalid number; current_carrier with
       name and network_type)
 
+WhatsApp and MMS (sending, and the application JWT for secure inbound media): gateway/carriers/_vonage_channels.py.
+
 Not supported: JWT (application) authentication for sending. Vonage sunsets Number Insight on 4 February 2027 (its
 successor, Identity Insights, is not supported here).
 """
@@ -26,18 +28,21 @@ import hmac
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 import aiohttp
 import jwt
 import structlog
 
+from gateway.carriers import _vonage_channels as channels
 from gateway.carriers._http import basic_auth, lookup_json, read_json, send_request, text_field, with_plus
 from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
                                    NotANumber, OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
-from gateway.vocabulary import FailureClass, MessageStatus
+from gateway.vocabulary import Channel, FailureClass, MessageStatus
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +56,11 @@ class Settings:
     signature_secret: str = ""  # checks the JWT (HS256) in each webhook's Authorization header
     api_base: str = "https://api.nexmo.com"  # the Messages API and Number Insight (LINE_TYPE_LOOKUP=vonage)
     timestamp_tolerance: int = 300  # seconds a webhook's JWT (its iat) stays valid, either side of our clock
+    # The Vonage application's id and the file of its private key (PEM): with both, inbound media is fetched with the
+    # application's JWT, which "Secure Inbound Media" requires; without, without credentials (its standard URLs).
+    application_id: str = ""
+    private_key_file: str = ""
+    whatsapp_locale: str = "en_US"  # the language code WhatsApp templates are sent in (the approved template's)
 
 
 def check(settings: Settings, config: Config) -> None:
@@ -59,8 +69,24 @@ def check(settings: Settings, config: Config) -> None:
         if not getattr(settings, setting):
             raise ConfigError(f"{carrier_setting('vonage', setting)}: required when vonage is a carrier")
     check_url(carrier_setting("vonage", "api_base"), settings.api_base, ("http", "https"))
+    if bool(settings.application_id) != bool(settings.private_key_file):
+        raise ConfigError(f"{carrier_setting('vonage', 'private_key_file')}: goes with application_id")
+    if settings.private_key_file:
+        private_key(settings)
     if settings.timestamp_tolerance <= 0:
         raise ConfigError(f"{carrier_setting('vonage', 'timestamp_tolerance')}: a number of seconds above 0")
+
+
+def private_key(settings: Settings) -> str:
+    """The application's private key (PEM), read from its file; ConfigError when it cannot be read as one."""
+    try:
+        text = Path(settings.private_key_file).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{carrier_setting('vonage', 'private_key_file')}: cannot be read "
+                          f"({type(exc).__name__})") from None
+    if "PRIVATE KEY-----" not in text:
+        raise ConfigError(f"{carrier_setting('vonage', 'private_key_file')}: not a PEM private key")
+    return text
 
 
 def check_lookup(settings: Settings, config: Config) -> None:
@@ -82,7 +108,9 @@ STATUSES = {
     "undeliverable": MessageStatus.FAILED,
 }
 MAX_BODY = 1600  # as the other carriers: ten segments
-MEDIA_TYPES = ("image", "audio", "video", "file", "vcard")  # an MMS's message_type, each {"url": ...}
+# An MMS's (or a WhatsApp message's) message_type, each {"url": ...}; WhatsApp's sticker has no caption.
+MEDIA_TYPES = ("image", "audio", "video", "file", "vcard", "sticker")
+CHANNELS = {"sms": Channel.SMS, "mms": Channel.SMS, "whatsapp": Channel.WHATSAPP}
 
 # Vonage's Messages API codes (https://developer.vonage.com/en/api-errors/messages) -> what they mean. Only codes
 # whose meaning is sure are listed; any other is OTHER_FAILURE. Delivery failures a status webhook reports are
@@ -100,6 +128,7 @@ ERROR_CODES: Mapping[str, Failure] = {
     "1270": Failure(FailureClass.FILTERED, False),  # blocked by the carrier for an age restriction
     "1280": Failure(FailureClass.UNREACHABLE, False),  # blocked by the carrier: the plan has no SMS, suspended
     "throttled": Failure(FailureClass.RATE_LIMITED, False),  # a 429's problem type
+    **channels.WHATSAPP_ERROR_CODES,
 }
 
 
@@ -140,8 +169,10 @@ class VonageCarrier(Carrier):
     inbound_path = "/webhooks/vonage/inbound"
     status_path = "/webhooks/vonage/status"
     error_codes = ERROR_CODES
-    # Inbound media (api*.nexmo.com/v3/media/...). No MMS sent: a link instead (README "Pictures (MMS)").
+    # Inbound media (api*.nexmo.com/v3/media/...). MMS: one message per picture (_vonage_channels.payloads).
     media_hosts = ("nexmo.com", "vonage.com")
+    sends_mms = True
+    whatsapp = True  # channel whatsapp in the same Messages API, from a number enabled for WhatsApp at Vonage
 
     def __init__(self, settings: Settings, config: Config) -> None:
         self.signature_secret = settings.signature_secret
@@ -149,6 +180,18 @@ class VonageCarrier(Carrier):
         self.url = f"{settings.api_base.rstrip('/')}/v1/messages"
         self.headers = basic_auth(settings.api_key, settings.api_secret)
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
+        self.application = (settings.application_id, private_key(settings)) if settings.application_id else None
+        self.api_host = urlsplit(settings.api_base).netloc
+        self.locale = settings.whatsapp_locale
+
+    def media_headers(self, url: str) -> Mapping[str, str]:
+        """The application's JWT, fresh, for its media on Vonage's hosts (or the API base's), when configured."""
+        host = urlsplit(url).hostname or ""
+        ours = urlsplit(url).netloc == self.api_host or any(host == name or host.endswith("." + name)
+                                                               for name in self.media_hosts)
+        if self.application is None or not ours:
+            return {}
+        return {"Authorization": "Bearer " + channels.application_jwt(*self.application)}
 
     # --- Webhooks ---------------------------------------------------------------------------------------------
 
@@ -192,14 +235,15 @@ class VonageCarrier(Carrier):
 
     def parse_inbound(self, request: RawRequest) -> list[InboundMessage]:
         payload = read_object(request)
-        channel = text_field(payload, "channel", required=False) or "sms"
-        if channel not in ("sms", "mms"):
-            raise Malformed("invalid_field", "channel: only sms and mms are relayed")
+        channel = CHANNELS.get(text_field(payload, "channel", required=False) or "sms")
+        if channel is None:
+            raise Malformed("invalid_field", "channel: only sms, mms and whatsapp are relayed")
         kind = text_field(payload, "message_type", required=False) or "text"
         text, media = _content(payload, kind)
         return [InboundMessage(sid=text_field(payload, "message_uuid"),
                                from_number=with_plus(text_field(payload, "from")),
-                               to_number=with_plus(text_field(payload, "to")), body=text, media_urls=media)]
+                               to_number=with_plus(text_field(payload, "to")), body=text, media_urls=media,
+                               channel=channel)]
 
     def parse_status(self, request: RawRequest) -> list[StatusUpdate]:
         """[] for a status that is not one of ours to apply (a status name Vonage may add later)."""
@@ -212,9 +256,21 @@ class VonageCarrier(Carrier):
     # --- Sending ----------------------------------------------------------------------------------------------
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
-        body = {"message_type": "text", "channel": "sms", "text": message.body,
-                "to": message.to_number.lstrip("+"), "from": message.from_number.lstrip("+"),
-                "client_ref": str(message.id), "webhook_url": status_callback, "webhook_version": "v1"}
+        """One request, or for an MMS of several pictures one per picture: the first one's answer is the send's
+        (its message_uuid the sid; each part's statuses move the message forward, never back). A later part
+        refused is logged and not retried: the first already went, and trying the whole again would repeat it."""
+        common = {"to": message.to_number.lstrip("+"), "from": message.from_number.lstrip("+"),
+                  "client_ref": str(message.id), "webhook_url": status_callback, "webhook_version": "v1"}
+        first, *rest = channels.payloads(message, self.locale)
+        result = await self._post(first | common)
+        for n, part in enumerate(rest, 2):
+            if not isinstance(result, Accepted):
+                break
+            if not isinstance(later := await self._post(part | common), Accepted):
+                log.warning("mms_part_not_sent", part=n, parts=len(rest) + 1, reason=type(later).__name__)
+        return result
+
+    async def _post(self, body: dict) -> SendResult:
         return await send_request(self.resources.session, "POST", self.url, _result, json=body, headers=self.headers,
                                   timeout=self.timeout)
 
@@ -224,6 +280,8 @@ def _content(payload: Mapping[str, Any], kind: str) -> tuple[str, tuple[str, ...
     an inbound message of message_type kind."""
     if kind == "text":
         return _without_nul(payload, "text"), ()
+    if kind == "button" and isinstance(payload.get("button"), dict):  # WhatsApp: a template's quick-reply button
+        return _without_nul(payload["button"], "text"), ()
     if kind not in MEDIA_TYPES:
         raise Malformed("invalid_field", f"message_type: {kind[:32]!r} is not relayed")
     media = payload.get(kind)

@@ -138,12 +138,13 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
                     tried=False)
         return
     # The pictures are attached before the limits: whether it goes as an MMS decides the unit it counts in.
-    outgoing, media_urls = await _attach(sender, message, body, carrier)
+    outgoing, media_urls, media_types = await _attach(sender, message, body, carrier)
     unit = _unit(sender, message, media_urls)
     go, reservation = await _limit(sender, ticket, message, unit)
     if not go:
         return
-    result = await _deliver(sender, message, outgoing, media_urls, carrier, linked=outgoing != body and not media_urls)
+    result = await _deliver(sender, message, outgoing, (media_urls, media_types), carrier,
+                            linked=outgoing != body and not media_urls)
     if reservation is not None and not isinstance(result, Accepted):
         await sender.counters.refund(reservation)
     if isinstance(result, Accepted):
@@ -267,7 +268,7 @@ async def _text(sender: Sender, message: SendingMessage) -> str | None:
 
 
 async def _attach(sender: Sender, message: SendingMessage, body: str,
-                  carrier: Carrier) -> tuple[str, tuple[str, ...]]:
+                  carrier: Carrier) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """body (the text as it goes out) with the pictures it carries: as MMS URLs, or a link in the text. On WhatsApp
     a text's pictures go as the link to their page (the MMS URLs are for carriers' MMS)."""
     on_whatsapp = message.whatsapp and sender.whatsapp is not None
@@ -275,17 +276,18 @@ async def _attach(sender: Sender, message: SendingMessage, body: str,
                                      mms=not on_whatsapp)
 
 
-async def _deliver(sender: Sender, message: SendingMessage, body: str, media_urls: tuple[str, ...],
+async def _deliver(sender: Sender, message: SendingMessage, body: str, media: tuple[tuple[str, ...], tuple[str, ...]],
                    carrier: Carrier, linked: bool = False) -> SendResult:
-    """body and its MMS URLs (_attach), handed to the carrier; linked: the body carries the link to its pictures
-    (counted here, as it goes, not when _attach made it: a limit may have held it)."""
+    """body and its MMS URLs and their media types (_attach), handed to the carrier; linked: the body carries the
+    link to its pictures (counted here, as it goes, not when _attach made it: a limit may have held it)."""
     if linked:
         sender.metrics.media_links.inc()
     callback = carrier.callback_url(sender.public_url, message.id)
     if message.whatsapp and sender.whatsapp is not None:
         return await carrier.send(await whatsapp.outbound(sender.whatsapp, message, body), callback)
-    return await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls),
-                              callback)
+    media_urls, media_types = media
+    return await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls,
+                                          media_types=media_types), callback)
 
 
 async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid: str, limited: bool,
