@@ -1,6 +1,8 @@
 """WhatsApp participants in the same conversations as SMS ones (issue 14): Twilio's whatsapp: addresses, the 24-hour
 customer-service window, the re-engagement template, opt-in, 63016, STOP, two processes, and counting apart."""
 
+import asyncio
+
 from tests.fakes import Reply
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 
@@ -333,3 +335,24 @@ async def test_pictures_go_to_whatsapp_as_a_link_and_come_from_it_as_an_mms(star
                    what="an MMS to the SMS participant")
     [to_alex] = [m for m in gateway.carrier.sent if m["To"] == ALEX and m.get("MediaUrl")]
     assert to_alex["Body"] == "My ID" and to_alex["From"] == PROXY
+
+
+async def test_a_text_held_while_the_window_opens_is_not_left_held(gateway, db):
+    """The send path decides "outside the window" while the participant's message opens it: the opening waits for
+    that decision and then releases the text (before, it released nothing, and the text stayed held until they
+    wrote again). A test trigger makes Postgres sleep inside the send's decision to hold it."""
+    await _setup(gateway, opted_in=True)
+    await db.execute("CREATE FUNCTION test_slow_hold() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN PERFORM pg_sleep(1.0); RETURN NEW; END $$")
+    await db.execute("CREATE TRIGGER test_slow_hold BEFORE UPDATE ON messages FOR EACH ROW "
+                     "WHEN (NEW.status_reason = 'whatsapp_window' AND OLD.status <> 'held') "
+                     "EXECUTE FUNCTION test_slow_hold()")
+    try:
+        await gateway.sms(ALEX, PROXY, "Parking is included.")
+        await asyncio.sleep(0.4)  # the send is deciding to hold it, sleeping in that decision
+        await gateway.sms(WA_PAT, PROXY, "Hello?")
+        await wait_for(lambda: _async(any(m.get("Body") == "Parking is included." for m in whatsapp_sent(gateway))),
+                       timeout=10, what="the text sent once the window opened")
+    finally:
+        await db.execute("DROP TRIGGER test_slow_hold ON messages")
+        await db.execute("DROP FUNCTION test_slow_hold()")

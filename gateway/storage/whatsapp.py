@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+import asyncpg
+
 from gateway.storage.db import QUERIES, Executor
 from gateway.storage.held import Released
 from gateway.vocabulary import Channel, HoldReason, Priority
@@ -26,9 +28,12 @@ class ContactRow(NamedTuple):
     window_open: bool
 
 
-async def open_window(db: Executor, *, proxy: str, phone: str) -> list[Released]:
-    """An inbound WhatsApp message: the window opens and the texts held for it go back to the queue (returned)."""
-    rows = await db.fetch(QUERIES.open_whatsapp_window, proxy, phone)
+async def open_window(db: asyncpg.Pool, *, proxy: str, phone: str) -> list[Released]:
+    """An inbound WhatsApp message: the window opens and the texts held for it go back to the queue (returned). Two
+    statements in one transaction: the second's snapshot sees a text a send held while the first waited for it."""
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(QUERIES.open_whatsapp_window, proxy, phone)
+        rows = await conn.fetch(QUERIES.release_whatsapp_window_held, proxy, phone)
     return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
 
 

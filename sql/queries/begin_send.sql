@@ -24,6 +24,14 @@
 WITH target AS MATERIALIZED (
     SELECT id, community_id, from_number, to_number, kind, direction, status, body FROM messages WHERE id = $1
     FOR UPDATE
+), wa AS (
+    -- The recipient's WhatsApp contact, locked FOR SHARE until this commits: a message of theirs opening the window
+    -- meanwhile (open_whatsapp_window.sql) waits for this decision, then releases a text held here; one that opened
+    -- it first is waited for and read as it is now (none for an SMS recipient: nothing locked).
+    SELECT w.phone, w.opted_in_at, w.last_inbound_at, w.window_closed_at
+    FROM whatsapp_contacts w JOIN target t ON w.proxy_number = t.from_number AND w.phone = t.to_number
+    WHERE w.channel = 'whatsapp'
+    FOR SHARE OF w
 ), gate AS (
     SELECT t.id, t.community_id, t.to_number, t.kind,
            replace(replace(CASE WHEN t.kind <> 'notification' THEN c.sender_id_template
@@ -43,7 +51,7 @@ WITH target AS MATERIALIZED (
                 THEN 'whatsapp_window' END AS outside
     FROM target t LEFT JOIN communities c ON c.id = t.community_id
     LEFT JOIN community_numbers n ON n.phone = t.from_number
-    LEFT JOIN whatsapp_contacts w ON w.proxy_number = t.from_number AND w.phone = t.to_number AND w.channel = 'whatsapp',
+    LEFT JOIN wa w ON true,
     LATERAL (SELECT coalesce(c.sender_name, c.name) AS name) s
     WHERE t.direction = 'outbound' AND t.status IN ('queued', 'submitting')
 ), identify AS (
