@@ -22,51 +22,60 @@ async def slow_inserts(db, table: str):
         await db.execute("DROP FUNCTION test_slow_insert()")
 
 
+async def race(db, table: str, first, second):
+    """(first's answer, second's): first runs until it sleeps in its insert into table, past its check, then second
+    runs to its end; first then finishes."""
+    async with slow_inserts(db, table):
+        running = asyncio.ensure_future(first)
+        await asyncio.sleep(0.2)
+        later = await second
+        return await running, later
+
+
 async def _start(gateway, community_id: int):
     return await gateway.call("POST", "/v1/conversations", {
         "community_id": community_id, "prospect": {"phone": PAT, "name": "Pat"},
         "advocate": {"phone": ALEX, "name": "Alex"}, "message": "Hello"})
 
 
+async def _two(gateway):
+    """Two communities, one number each: what one adds as a number, the other makes a participant."""
+    return (await gateway.community(numbers=(PROXY,), require_verification=False),
+            await gateway.community(numbers=(PROXY_2,), require_verification=False))
+
+
+def _add(gateway, community, phone: str):
+    return gateway.call("POST", f"/v1/communities/{community['id']}/numbers", {"phone": phone})
+
+
+def _refused(answer, status: int, code: str) -> bool:
+    return answer[0] == status and answer[1]["error"]["code"] == code
+
+
 async def test_a_number_added_while_a_start_makes_it_a_participant_elsewhere(gateway, db):
-    first = await gateway.community(numbers=(PROXY,), require_verification=False)
-    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
-    async with slow_inserts(db, "community_numbers"):
-        adding = asyncio.ensure_future(gateway.call("POST", f"/v1/communities/{first['id']}/numbers",
-                                                    {"phone": PAT}))
-        await asyncio.sleep(0.2)  # the add is past its check, sleeping in its insert
-        started = await _start(gateway, second["id"])
-        added = await adding
+    first, second = await _two(gateway)
+    added, started = await race(db, "community_numbers", _add(gateway, first, PAT), _start(gateway, second["id"]))
     assert added[0] == 201, added
-    assert started[0] == 422 and started[1]["error"]["code"] == "participant_is_proxy", started
+    assert _refused(started, 422, "participant_is_proxy"), started
     assert await db.fetchval("SELECT count(*) FROM conversations") == 0
 
 
 async def test_a_start_while_its_participant_is_added_as_a_number_elsewhere(gateway, db):
-    first = await gateway.community(numbers=(PROXY,), require_verification=False)
-    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
-    async with slow_inserts(db, "conversations"):
-        starting = asyncio.ensure_future(_start(gateway, second["id"]))
-        await asyncio.sleep(0.2)  # the start is past its check, sleeping in its insert
-        added = await gateway.call("POST", f"/v1/communities/{first['id']}/numbers", {"phone": PAT})
-        started = await starting
+    first, second = await _two(gateway)
+    started, added = await race(db, "conversations", _start(gateway, second["id"]), _add(gateway, first, PAT))
     assert started[0] == 201, started
-    assert added[0] == 409 and added[1]["error"]["code"] == "number_in_use", added
+    assert _refused(added, 409, "number_in_use"), added
     assert await db.fetchval("SELECT count(*) FROM community_numbers WHERE phone = $1", PAT) == 0
 
 
 async def test_a_group_start_while_a_participant_is_added_as_a_number_elsewhere(gateway, db):
-    first = await gateway.community(numbers=(PROXY,), require_verification=False)
-    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
+    first, second = await _two(gateway)
     people = [{"phone": phone, "name": name} for phone, name in ((PAT, "Pat"), (ALEX, "Alex"), (SAM, "Sam"))]
-    async with slow_inserts(db, "conversations"):
-        starting = asyncio.ensure_future(gateway.call("POST", "/v1/groups", {
-            "community_id": second["id"], "participants": people, "message": "Hello all"}))
-        await asyncio.sleep(0.2)  # the start is past its check, sleeping in its insert
-        added = await gateway.call("POST", f"/v1/communities/{first['id']}/numbers", {"phone": SAM})
-        started = await starting
+    group = gateway.call("POST", "/v1/groups", {"community_id": second["id"], "participants": people,
+                                                "message": "Hello all"})
+    started, added = await race(db, "conversations", group, _add(gateway, first, SAM))
     assert started[0] == 201, started
-    assert added[0] == 409 and added[1]["error"]["code"] == "number_in_use", added
+    assert _refused(added, 409, "number_in_use"), added
 
 
 async def test_community_locks_do_not_wait_for_rows_that_reference_the_community(gateway, db):
@@ -86,64 +95,43 @@ async def test_community_locks_do_not_wait_for_rows_that_reference_the_community
 
 # A team member's phone or a dedicated number's member is a participant-to-be: the same lock holds it.
 
-async def _team(gateway, community_id: int, phone: str):
-    return await gateway.call("POST", f"/v1/communities/{community_id}/teams",
-                              {"name": "Desk", "members": [{"phone": phone, "name": "Pat"}]})
+def _team(gateway, community_id: int, phone: str):
+    return gateway.call("POST", f"/v1/communities/{community_id}/teams",
+                        {"name": "Desk", "members": [{"phone": phone, "name": "Pat"}]})
 
 
 async def test_a_number_added_while_a_team_is_made_with_it_elsewhere(gateway, db):
-    first = await gateway.community(numbers=(PROXY,), require_verification=False)
-    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
-    async with slow_inserts(db, "community_numbers"):
-        adding = asyncio.ensure_future(gateway.call("POST", f"/v1/communities/{first['id']}/numbers",
-                                                    {"phone": PAT}))
-        await asyncio.sleep(0.2)  # the add is past its check, sleeping in its insert
-        made = await _team(gateway, second["id"], PAT)
-        added = await adding
+    first, second = await _two(gateway)
+    added, made = await race(db, "community_numbers", _add(gateway, first, PAT), _team(gateway, second["id"], PAT))
     assert added[0] == 201, added
-    assert made[0] == 422 and made[1]["error"]["code"] == "participant_is_proxy", made
+    assert _refused(made, 422, "participant_is_proxy"), made
     assert await db.fetchval("SELECT count(*) FROM team_members") == 0
 
 
 async def test_a_team_made_while_its_member_is_added_as_a_number_elsewhere(gateway, db):
-    first = await gateway.community(numbers=(PROXY,), require_verification=False)
-    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
-    async with slow_inserts(db, "team_members"):
-        making = asyncio.ensure_future(_team(gateway, second["id"], PAT))
-        await asyncio.sleep(0.2)  # the team is past its check, sleeping in its member's insert
-        added = await gateway.call("POST", f"/v1/communities/{first['id']}/numbers", {"phone": PAT})
-        made = await making
+    first, second = await _two(gateway)
+    made, added = await race(db, "team_members", _team(gateway, second["id"], PAT), _add(gateway, first, PAT))
     assert made[0] == 201, made
-    assert added[0] == 409 and added[1]["error"]["code"] == "number_in_use", added
+    assert _refused(added, 409, "number_in_use"), added
     assert await db.fetchval("SELECT count(*) FROM community_numbers WHERE phone = $1", PAT) == 0
 
 
 async def test_a_member_added_to_a_team_while_their_phone_is_added_as_a_number(gateway, db):
-    first = await gateway.community(numbers=(PROXY,), require_verification=False)
-    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
+    first, second = await _two(gateway)
     status, team = await _team(gateway, second["id"], SAM)
     assert status == 201, team
-    async with slow_inserts(db, "community_numbers"):
-        adding = asyncio.ensure_future(gateway.call("POST", f"/v1/communities/{first['id']}/numbers",
-                                                    {"phone": PAT}))
-        await asyncio.sleep(0.2)
-        joined = await gateway.call("POST", f"/v1/communities/{second['id']}/teams/{team['id']}/members",
-                                    {"phone": PAT, "name": "Pat"})
-        added = await adding
+    joining = gateway.call("POST", f"/v1/communities/{second['id']}/teams/{team['id']}/members",
+                           {"phone": PAT, "name": "Pat"})
+    added, joined = await race(db, "community_numbers", _add(gateway, first, PAT), joining)
     assert added[0] == 201, added
-    assert joined[0] == 422 and joined[1]["error"]["code"] == "participant_is_proxy", joined
+    assert _refused(joined, 422, "participant_is_proxy"), joined
 
 
 async def test_a_number_dedicated_to_a_phone_being_added_as_a_number(gateway, db):
-    first = await gateway.community(numbers=(PROXY,), require_verification=False)
-    second = await gateway.community(numbers=(PROXY_2,), require_verification=False)
-    async with slow_inserts(db, "community_numbers"):
-        adding = asyncio.ensure_future(gateway.call("POST", f"/v1/communities/{first['id']}/numbers",
-                                                    {"phone": PAT}))
-        await asyncio.sleep(0.2)
-        assigned = await gateway.call("PATCH", f"/v1/communities/{second['id']}/numbers/%2B{PROXY_2[1:]}",
-                                      {"member": {"phone": PAT, "name": "Pat"}})
-        added = await adding
+    first, second = await _two(gateway)
+    dedicating = gateway.call("PATCH", f"/v1/communities/{second['id']}/numbers/%2B{PROXY_2[1:]}",
+                              {"member": {"phone": PAT, "name": "Pat"}})
+    added, assigned = await race(db, "community_numbers", _add(gateway, first, PAT), dedicating)
     assert added[0] == 201, added
-    assert assigned[0] == 422 and assigned[1]["error"]["code"] == "participant_is_proxy", assigned
+    assert _refused(assigned, 422, "participant_is_proxy"), assigned
     assert await db.fetchval("SELECT count(*) FROM community_numbers WHERE member_phone = $1", PAT) == 0
