@@ -21,6 +21,9 @@ from gateway.ops import logs
 from gateway.ops.embedded import EmbeddedServers
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeLookup, FakeTwilio, HookReceiver
 from gateway.keys import ROUTES
+from tests.fakes_plivo import FakePlivo
+from tests.fakes_vonage import API_KEY as VONAGE_KEY, API_SECRET as VONAGE_SECRET, FakeVonage
+from tests.fakes_vonage import SIGNATURE_SECRET as VONAGE_SIGNATURE
 from tests.helpers import TOKEN, Gateway, wait_for
 
 TEST_DATABASE = "gateway_test"
@@ -245,4 +248,33 @@ async def platform(aiohttp_server):
     fake = Platform()
     server = await aiohttp_server(fake.app())
     fake.url = str(server.make_url("/platform"))
+    return fake
+
+
+# --- Carriers' local fakes (each speaks its carrier's wire format), shared by their test modules ---------------
+
+@pytest.fixture
+async def fake_vonage(aiohttp_server) -> FakeVonage:
+    fake = FakeVonage()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+def start_vonage(start_gateway, fake_vonage):
+    """start(**sections): a gateway whose carrier is Vonage, on the fake (vonage= and carrier= sections merged)."""
+    async def start(**sections):
+        vonage = {"api_key": VONAGE_KEY, "api_secret": VONAGE_SECRET, "signature_secret": VONAGE_SIGNATURE,
+                  "api_base": fake_vonage.url, **sections.pop("vonage", {})}
+        return await start_gateway("sandbox", carrier={"name": "vonage", **sections.pop("carrier", {})},
+                                   vonage=vonage, **sections)
+    return start
+
+
+@pytest.fixture
+async def fake_plivo(aiohttp_server) -> FakePlivo:
+    fake = FakePlivo()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("")).rstrip("/")
     return fake

@@ -19,7 +19,7 @@ from gateway.config import ConfigError
 from gateway.errors import Malformed, UnsupportedMedia
 from gateway.vocabulary import FailureClass
 from tests.fakes import unwrap
-from tests.fakes_plivo import AUTH_ID, AUTH_TOKEN, FakePlivo, Reply, encode, sign
+from tests.fakes_plivo import AUTH_ID, AUTH_TOKEN, Reply, encode, sign
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 
 PAYLOADS = Path(__file__).parent / "payloads" / "plivo"
@@ -183,14 +183,6 @@ def test_params_no_signature_can_cover_are_refused_not_crashed_on():
 
 
 # --- Webhooks through a gateway ------------------------------------------------------------------------------
-
-@pytest.fixture
-async def fake_plivo(aiohttp_server) -> FakePlivo:
-    fake = FakePlivo()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
-
 
 @pytest.fixture
 async def plivo_gateway(start_gateway, fake_plivo):

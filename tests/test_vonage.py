@@ -172,25 +172,6 @@ def test_the_tolerance_is_a_setting():
 # --- Through a gateway --------------------------------------------------------------------------------------
 
 @pytest.fixture
-async def fake_vonage(aiohttp_server) -> FakeVonage:
-    fake = FakeVonage()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
-
-
-@pytest.fixture
-def start_vonage(start_gateway, fake_vonage):
-    async def start(**sections):
-        vonage = {"api_key": API_KEY, "api_secret": API_SECRET, "signature_secret": SIGNATURE_SECRET,
-                  "api_base": fake_vonage.url, **sections.pop("vonage", {})}
-        return await start_gateway("sandbox", carrier={"name": "vonage", **sections.pop("carrier", {})},
-                                   vonage=vonage, **sections)
-
-    return start
-
-
-@pytest.fixture
 async def vonage(start_vonage):
     return await start_vonage()
 

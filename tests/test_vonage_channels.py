@@ -103,24 +103,6 @@ def _key_pair() -> tuple[str, str]:
     return private, public
 
 
-@pytest.fixture
-async def fake_vonage(aiohttp_server) -> FakeVonage:
-    fake = FakeVonage()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
-
-
-@pytest.fixture
-def start_vonage(start_gateway, fake_vonage):
-    async def start(**sections):
-        vonage = {"api_key": API_KEY, "api_secret": API_SECRET, "signature_secret": SIGNATURE_SECRET,
-                  "api_base": fake_vonage.url, **sections.pop("vonage", {})}
-        return await start_gateway("sandbox", carrier={"name": "vonage"}, vonage=vonage, **sections)
-
-    return start
-
-
 async def post_inbound(gateway, sender: str, text: str = "", *, channel: str = "sms", media: dict | None = None,
                        uuid: str | None = None) -> int:
     import uuid as uuids

@@ -38,14 +38,6 @@ def test_the_template_object():
 
 
 @pytest.fixture
-async def fake_plivo(aiohttp_server) -> FakePlivo:
-    fake = FakePlivo()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
-
-
-@pytest.fixture
 async def gateway(start_gateway, fake_plivo):
     return await start_gateway("sandbox", carrier={"name": "plivo"}, plivo={
         "auth_id": AUTH_ID, "auth_token": AUTH_TOKEN, "api_base": fake_plivo.url, "lookup_base": fake_plivo.url})
