@@ -1,6 +1,8 @@
 """A newcomer's attack on issue 14's WhatsApp and limits per unit (README "WhatsApp", "Daily limits and ramp-up"):
 each test was failing before the fix committed with it."""
 
+import asyncio
+
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 from tests.test_whatsapp import WA_PAT, _async, _message, _setup, whatsapp_sent
 
@@ -44,3 +46,32 @@ async def test_a_template_waiting_when_the_phone_is_switched_to_sms_is_not_sent_
     await _message(gateway, conversation["id"], kind="whatsapp_template", status="canceled")
     assert await gateway.delivered_to(PAT) == ["Is Monday fine?"]
     assert whatsapp_sent(gateway) == []
+
+
+async def test_an_answer_arriving_while_the_text_is_held_for_the_window_releases_it(gateway, db):
+    """Pat answers on WhatsApp while Alex's text is being held for Pat's closed window: the answer's release read the
+    messages before the hold was committed, the hold read the window before the answer opened it, and the text
+    waited (held whatsapp_window, the window open) until Pat wrote again. Here the answer's statement is made to
+    wait on Pat's row (a lock the test holds) with its snapshot taken, while the text is held."""
+    _, conversation = await _setup(gateway, opted_in=True)
+    lock = db.transaction()
+    await lock.start()
+    await db.execute("SELECT 1 FROM whatsapp_contacts WHERE phone = $1 FOR UPDATE", PAT)
+    answer = asyncio.create_task(gateway.sms(WA_PAT, PROXY, "Yes, go ahead"))
+
+    async def waiting():
+        return await db.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted") > 0
+    await wait_for(waiting, what="the answer waiting for Pat's row")
+    await gateway.sms(ALEX, PROXY, "Is Monday fine?")
+
+    async def held():
+        return await db.fetchval("SELECT count(*) FROM messages WHERE kind = 'relay' AND to_number = $1"
+                                 " AND status = 'held' AND status_reason = 'whatsapp_window'", PAT) == 1
+    await wait_for(held, what="the text held for the window")
+    await lock.commit()
+    status, _ = await answer
+    assert status == 200
+    await wait_for(lambda: _async([m.get("Body") for m in whatsapp_sent(gateway)
+                                   if "ContentSid" not in m] == ["Is Monday fine?"]), what="the text sent")
+    text = await _message(gateway, conversation["id"], kind="relay", body="Is Monday fine?")
+    assert text["status"] != "held"

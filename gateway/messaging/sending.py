@@ -205,6 +205,8 @@ async def _not_claimed(sender: Sender, ticket: Ticket, message: SendingMessage |
     not_served = message is not None and message.status_reason == HoldReason.CARRIER_NOT_SERVED
     if message is not None and message.status_reason == HoldReason.WHATSAPP_WINDOW and sender.whatsapp:
         await whatsapp.reengage(sender.whatsapp, message)
+    elif message is not None and message.status_reason == whatsapp.TEMPLATE_UNNEEDED and sender.whatsapp:
+        await whatsapp.window_opened(sender.whatsapp, message)
     await _stopped(sender, ticket, message, **({"carrier": message.carrier} if not_served and message else {}))
 
 

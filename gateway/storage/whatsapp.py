@@ -32,6 +32,12 @@ async def open_window(db: Executor, *, proxy: str, phone: str) -> list[Released]
     return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
 
 
+async def release_if_open(db: Executor, *, proxy: str, phone: str) -> list[Released]:
+    """The texts held for phone's window with proxy, back to the queue (returned) if the window is open now."""
+    rows = await db.fetch(QUERIES.release_whatsapp_window_held, proxy, phone)
+    return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
+
+
 async def claim_template(db: Executor, *, proxy: str, phone: str, community_id: int) -> dict | None:
     """The community's template when this process is to send it now (once per closed window), else None."""
     value = await db.fetchval(QUERIES.claim_whatsapp_template, proxy, phone, community_id)
