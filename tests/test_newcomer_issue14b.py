@@ -3,6 +3,7 @@ each test was failing before the fix committed with it."""
 
 import asyncio
 
+from tests.fakes import Reply
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 from tests.test_whatsapp import WA_PAT, _async, _message, _setup, whatsapp_sent
 
@@ -75,3 +76,46 @@ async def test_an_answer_arriving_while_the_text_is_held_for_the_window_releases
                                    if "ContentSid" not in m] == ["Is Monday fine?"]), what="the text sent")
     text = await _message(gateway, conversation["id"], kind="relay", body="Is Monday fine?")
     assert text["status"] != "held"
+
+
+async def test_a_redis_loss_with_whatsapp_in_flight_reloads_them_in_the_whatsapp_counter(start_gateway, db,
+                                                                                        redis_client):
+    """Held up (no fix): the WhatsApp unit's counter is reloaded with its sends in flight, apart from SMS."""
+    gateway = await start_gateway(carrier={"send_timeout": 10.0}, queue={"lease_seconds": 15.0})
+    community, conversation = await _setup(gateway, opted_in=True)
+    await gateway.call("PATCH", f"/v1/communities/{community['id']}", {"whatsapp_daily_limit": 4})
+    await gateway.sms(WA_PAT, PROXY, "Hi")  # the window opens
+    await gateway.delivered_to(ALEX, 2)
+    gateway.carrier.then(*[Reply(delay=3.0)] * 3)
+    for n in range(3):
+        await gateway.sms(ALEX, PROXY, f"Text {n}")
+    await wait_for(lambda: _async(len([r for r in gateway.carrier.requests if r["To"] == WA_PAT]) == 3),
+                   timeout=10, what="three WhatsApp texts at the carrier")
+    for key in await redis_client.keys("gw:{c:*"):
+        await redis_client.delete(key)
+    for n in range(3, 6):
+        await gateway.sms(ALEX, PROXY, f"Text {n}")
+    await gateway.sms(WA_PAT, PROXY, "And an answer")  # to Alex by SMS: its own counter
+
+    async def settled():
+        rows = await db.fetch("SELECT status, status_reason FROM messages WHERE conversation_id = $1"
+                              " AND kind = 'relay' AND to_number = $2", conversation["id"], PAT)
+        found = sorted((r["status"], r["status_reason"]) for r in rows)
+        return found if len(found) == 6 and all(s in ("accepted", "sent", "delivered", "held") for s, _ in found) \
+            else None
+    statuses = await wait_for(settled, timeout=20, what="six texts sent or held")
+    assert [s for s in statuses if s[0] == "held"] == [("held", "daily_limit")] * 2
+    assert (await gateway.delivered_to(ALEX, 3))[2] == "And an answer"
+    _, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
+    assert body["units"]["whatsapp"]["used_today"] == 4
+
+
+async def test_stop_sent_by_sms_from_a_whatsapp_participant_is_confirmed_by_sms(gateway):
+    """Pat is on WhatsApp with the number (recorded, opted in; window closed) and texts STOP by SMS: the confirmation
+    must reach Pat where the STOP came from, not wait for a WhatsApp window that the opt-out keeps shut (it was held
+    whatsapp_window for ever, and the template asking Pat to write was blocked as opted out)."""
+    _, conversation = await _setup(gateway, opted_in=True)
+    status, _ = await gateway.sms(PAT, PROXY, "STOP")
+    assert status == 200
+    assert (await gateway.delivered_to(PAT))[0].startswith("You're unsubscribed")
+    assert whatsapp_sent(gateway) == []
