@@ -5,7 +5,7 @@ import asyncio
 
 from tests.fakes import Reply
 from tests.helpers import ALEX, PAT, PROXY, wait_for
-from tests.test_whatsapp import WA_PAT, _async, _message, _setup, whatsapp_sent
+from tests.test_whatsapp import TEMPLATE, WA_PAT, _async, _message, _setup, whatsapp_sent
 
 
 async def test_a_template_still_waiting_when_the_participant_answers_is_not_sent(gateway):
@@ -119,3 +119,41 @@ async def test_stop_sent_by_sms_from_a_whatsapp_participant_is_confirmed_by_sms(
     assert status == 200
     assert (await gateway.delivered_to(PAT))[0].startswith("You're unsubscribed")
     assert whatsapp_sent(gateway) == []
+
+
+async def test_the_held_api_releases_an_mms_held_at_its_monthly_limit(start_gateway, db):
+    """Held up (no fix): an MMS past mms_monthly_limit is in the review queue; released, it goes over the limit as an
+    MMS and counts as one; the SMS counters are untouched."""
+    from tests.test_limits_units import _send_mms, _start
+    from tests.test_media import FAST
+    gateway = await start_gateway(media=FAST)
+    community, conversation = await _start(gateway, mms_monthly_limit=1)
+    await _send_mms(gateway, 1)
+    await _send_mms(gateway, 2)
+
+    async def held():
+        return await db.fetchval("SELECT id FROM messages WHERE status = 'held' AND status_reason = 'monthly_limit'")
+    held_id = await wait_for(held, what="the second MMS held at the MMS monthly limit")
+    status, body = await gateway.call("GET", f"/v1/communities/{community['id']}/held")
+    assert status == 200 and [m["id"] for m in body["messages"]] == [held_id], body
+    status, body = await gateway.call("POST", f"/v1/messages/{held_id}/release")
+    assert status == 200, body
+    await wait_for(lambda: _async(len([m for m in gateway.carrier.sent if m.get("MediaUrl")]) == 2),
+                   what="both MMS sent")
+    _, body = await gateway.call("GET", f"/v1/communities/{community['id']}")
+    assert body["units"]["mms"]["used_month"] == 2 and body["daily"]["used"] == 1
+
+
+async def test_setting_the_template_after_texts_were_held_without_one_sends_it(gateway):
+    """No template was set when Alex's text was held for Pat's closed window (logged whatsapp_template_not_sent);
+    the platform sets one: it goes to Pat, else the text waits for an answer nobody asked for."""
+    community, conversation = await _setup(gateway, opted_in=True, template=False)
+    await gateway.sms(ALEX, PROXY, "Is Monday fine?")
+    await _message(gateway, conversation["id"], kind="relay", status="held", status_reason="whatsapp_window")
+    status, body = await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/template", TEMPLATE)
+    assert status == 200, body
+    await wait_for(lambda: _async([m.get("ContentSid") for m in whatsapp_sent(gateway)] == [TEMPLATE["template_id"]]),
+                   what="the template sent")
+    await gateway.sms(WA_PAT, PROXY, "Yes")
+    await wait_for(lambda: _async([m.get("Body") for m in whatsapp_sent(gateway)][1:] == ["Is Monday fine?"]),
+                   what="the held text sent")

@@ -86,6 +86,13 @@ async def reengage(whatsapp: WhatsApp, message: SendingMessage | storage.HeldCop
     log.info("whatsapp_template_queued", to=mask(message.to_number), template_message_id=stored.id)
 
 
+async def template_set(whatsapp: WhatsApp, *, community_id: int) -> None:
+    """The community set its template: those whose texts were held for their window while it had none get it now
+    (once per closed window, as ever)."""
+    for held in await storage.window_waiting(whatsapp.db, community_id=community_id):
+        await reengage(whatsapp, held)
+
+
 async def window_opened(whatsapp: WhatsApp, message: SendingMessage | storage.HeldCopy) -> bool:
     """Whether the recipient's window turned out open after a text to them was held for it (their answer came as it
     was held, and its release missed it), or their template was canceled as unneeded: the held texts go (True)."""
