@@ -157,3 +157,19 @@ async def test_setting_the_template_after_texts_were_held_without_one_sends_it(g
     await gateway.sms(WA_PAT, PROXY, "Yes")
     await wait_for(lambda: _async([m.get("Body") for m in whatsapp_sent(gateway)][1:] == ["Is Monday fine?"]),
                    what="the held text sent")
+
+
+async def test_a_number_given_to_another_community_does_not_carry_whatsapp_opt_ins(gateway):
+    """Pat opted in to WhatsApp messages from Acme on its number; the number leaves Acme and goes to Birch, whose
+    platform never recorded Pat on WhatsApp: Birch's texts go to Pat by SMS (they went on WhatsApp, and Birch's
+    template would have gone on Acme's opt-in)."""
+    acme = await gateway.community(numbers=(PROXY, "+14155550101"))
+    status, _ = await gateway.call("PUT", f"/v1/communities/{acme['id']}/whatsapp/contacts/{PAT}",
+                                   {"channel": "whatsapp", "opted_in": True})
+    assert status == 200
+    status, body = await gateway.call("DELETE", f"/v1/communities/{acme['id']}/numbers/%2B{PROXY[1:]}")
+    assert status == 200, body
+    birch = await gateway.community(name="Birch Homes")
+    await gateway.conversation(birch["id"], advocate=(PAT, "Pat"), prospect=(ALEX, "Alex"))
+    assert (await gateway.delivered_to(PAT))[0].startswith("Alex via Birch Homes")
+    assert whatsapp_sent(gateway) == []
