@@ -173,3 +173,17 @@ async def test_a_number_given_to_another_community_does_not_carry_whatsapp_opt_i
     await gateway.conversation(birch["id"], advocate=(PAT, "Pat"), prospect=(ALEX, "Alex"))
     assert (await gateway.delivered_to(PAT))[0].startswith("Alex via Birch Homes")
     assert whatsapp_sent(gateway) == []
+
+
+async def test_the_answer_to_an_sms_from_a_whatsapp_participant_goes_by_sms(gateway):
+    """Pat is recorded on WhatsApp (opted in, window closed) and texts the number by SMS outside any conversation:
+    the auto-reply answers by SMS, as STOP's confirmation does; it was held for the window and the template went,
+    asking Pat to write on WhatsApp to read that the number relays only active conversations."""
+    community = await gateway.community()
+    await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/template", TEMPLATE)
+    await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/contacts/{PAT}",
+                       {"channel": "whatsapp", "opted_in": True})
+    status, _ = await gateway.sms(PAT, PROXY, "Hello?")
+    assert status == 200
+    assert len(await gateway.delivered_to(PAT)) == 1
+    assert whatsapp_sent(gateway) == []
