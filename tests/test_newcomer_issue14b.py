@@ -187,3 +187,18 @@ async def test_the_answer_to_an_sms_from_a_whatsapp_participant_goes_by_sms(gate
     assert status == 200
     assert len(await gateway.delivered_to(PAT)) == 1
     assert whatsapp_sent(gateway) == []
+
+
+async def test_a_verification_code_to_a_phone_recorded_on_whatsapp_goes_by_sms(gateway):
+    """The README has the platform record Pat on WhatsApp before the conversation; a community that verifies its
+    prospects then sends Pat the code: it was held for Pat's closed window (the template went instead) and expired
+    unread. The code verifies the phone, and goes by SMS."""
+    community = await gateway.community(require_verification=True)
+    await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/template", TEMPLATE)
+    await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/contacts/{PAT}",
+                       {"channel": "whatsapp", "opted_in": True})
+    status, body = await gateway.call("POST", "/v1/verifications", {"community_id": community["id"], "phone": PAT})
+    assert status == 201, body
+    [code] = await gateway.delivered_to(PAT)
+    assert "verification code" in code
+    assert whatsapp_sent(gateway) == []

@@ -26,6 +26,7 @@
 -- An answer to the phone's own text (a keyword reply such as STOP's confirmation, an auto-reply, a help) goes on
 -- WhatsApp only inside the window: a text sent on WhatsApp opened it; outside it the text came by SMS, and its
 -- answer goes by SMS (else it waited for a window, which STOP keeps shut, and the template asked them to write).
+-- A verification code always goes by SMS: it verifies the phone (held for a window, it expired unread).
 WITH target AS MATERIALIZED (
     SELECT id, community_id, from_number, to_number, kind, direction, status, body FROM messages WHERE id = $1
     FOR UPDATE
@@ -51,7 +52,7 @@ WITH target AS MATERIALIZED (
     FROM target t LEFT JOIN communities c ON c.id = t.community_id
     LEFT JOIN community_numbers n ON n.phone = t.from_number
     LEFT JOIN whatsapp_contacts w ON w.proxy_number = t.from_number AND w.phone = t.to_number AND w.channel = 'whatsapp'
-          AND (t.kind NOT IN ('keyword_reply', 'auto_reply', 'help')
+          AND t.kind <> 'verification' AND (t.kind NOT IN ('keyword_reply', 'auto_reply', 'help')
                OR whatsapp_window_open(w.last_inbound_at, w.window_closed_at)),
     LATERAL (SELECT coalesce(c.sender_name, c.name) AS name) s
     WHERE t.direction = 'outbound' AND t.status IN ('queued', 'submitting')
