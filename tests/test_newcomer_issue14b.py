@@ -202,3 +202,20 @@ async def test_a_verification_code_to_a_phone_recorded_on_whatsapp_goes_by_sms(g
     [code] = await gateway.delivered_to(PAT)
     assert "verification code" in code
     assert whatsapp_sent(gateway) == []
+
+
+async def test_texts_held_for_whatsapp_can_be_canceled_through_the_held_api(gateway):
+    """The README says texts held for WhatsApp's rules "can be canceled as any other"; the held API answered 422 to
+    reason whatsapp_window or whatsapp_opt_in, and a single message's cancel is for the monthly limit only."""
+    community, conversation = await _setup(gateway, opted_in=False)
+    await gateway.sms(ALEX, PROXY, "Are you there?")
+    held = await _message(gateway, conversation["id"], kind="relay", status="held", status_reason="whatsapp_opt_in")
+    status, body = await gateway.call("GET", f"/v1/communities/{community['id']}/held?reason=whatsapp_opt_in")
+    assert status == 200 and [m["id"] for m in body["messages"]] == [held["id"]], body
+    status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/held/cancel",
+                                      {"reason": "whatsapp_opt_in"})
+    assert status == 200, body
+    await _message(gateway, conversation["id"], kind="relay", status="canceled")
+    await gateway.sms(WA_PAT, PROXY, "Hi")  # the window opens: nothing canceled goes
+    await gateway.delivered_to(ALEX, 2)
+    assert whatsapp_sent(gateway) == []
