@@ -219,3 +219,15 @@ async def test_texts_held_for_whatsapp_can_be_canceled_through_the_held_api(gate
     await gateway.sms(WA_PAT, PROXY, "Hi")  # the window opens: nothing canceled goes
     await gateway.delivered_to(ALEX, 2)
     assert whatsapp_sent(gateway) == []
+
+
+async def test_a_whatsapp_message_to_a_number_of_no_community_does_not_follow_it_into_one(gateway):
+    """Pat wrote on WhatsApp to a number no community owned (it was recorded: channel WhatsApp, an opt-in by
+    writing); the number then joins a community whose platform never recorded Pat on WhatsApp: its texts go to
+    Pat by SMS."""
+    status, _ = await gateway.sms(WA_PAT, PROXY, "Hello?")
+    assert status == 200
+    community = await gateway.community()
+    await gateway.conversation(community["id"], advocate=(PAT, "Pat"), prospect=(ALEX, "Alex"))
+    assert (await gateway.delivered_to(PAT))[0].startswith("Alex via Acme Housing")
+    assert whatsapp_sent(gateway) == []
