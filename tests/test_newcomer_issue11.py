@@ -18,7 +18,7 @@ from tests.test_vonage import post as vonage_post
 
 # Their fixtures, used here by name.
 fake_bandwidth, start_bandwidth = test_bandwidth.fake_bandwidth, test_bandwidth.start_bandwidth
-fake_vonage, start_vonage, vonage = test_vonage.fake_vonage, test_vonage.start_vonage, test_vonage.vonage
+vonage = test_vonage.vonage  # fake_vonage and start_vonage are in conftest
 
 
 def _vonage_inbound(**changes) -> dict:

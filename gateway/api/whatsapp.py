@@ -32,6 +32,7 @@ async def set_template(request: web.Request, body: wt.WhatsAppTemplate) -> wt.Wh
     if not await storage.set_template(request.app[POOL], community_id=community_id, template=template):
         raise NotFound("community_not_found", f"no community {community_id}")
     log.info("whatsapp_template_set", community_id=community_id)
+    await whatsapp.template_set(request.app[WHATSAPP], community_id=community_id)
     return body
 
 

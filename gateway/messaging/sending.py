@@ -206,6 +206,8 @@ async def _not_claimed(sender: Sender, ticket: Ticket, message: SendingMessage |
     not_served = message is not None and message.status_reason == HoldReason.CARRIER_NOT_SERVED
     if message is not None and message.status_reason == HoldReason.WHATSAPP_WINDOW and sender.whatsapp:
         await whatsapp.reengage(sender.whatsapp, message)
+    elif message is not None and message.status_reason == whatsapp.TEMPLATE_UNNEEDED and sender.whatsapp:
+        await whatsapp.window_opened(sender.whatsapp, message)
     await _stopped(sender, ticket, message, **({"carrier": message.carrier} if not_served and message else {}))
 
 
@@ -251,12 +253,14 @@ async def _hold(sender: Sender, ticket: Ticket, message: SendingMessage, reason:
 
 
 async def _stopped(sender: Sender, ticket: Ticket, message: SendingMessage | None, **log_fields: object) -> None:
-    """The message is not to be sent now: sent or canceled meanwhile (None), blocked, or held."""
+    """The message is not to be sent now: sent or canceled meanwhile (None), blocked, held, or canceled here (a
+    WhatsApp template no longer needed: counted in neither)."""
     sender.outbox.done(ticket)
     if message is None:
         return
-    counter = sender.metrics.held if message.status == MessageStatus.HELD else sender.metrics.blocked
-    counter.labels(message.status_reason or "unknown").inc()
+    if message.status != MessageStatus.CANCELED:
+        counter = sender.metrics.held if message.status == MessageStatus.HELD else sender.metrics.blocked
+        counter.labels(message.status_reason or "unknown").inc()
     log.info("message_" + message.status, reason=message.status_reason, **log_fields)
 
 

@@ -26,6 +26,9 @@ from gateway.storage.messages import SendingMessage
 from gateway.vocabulary import Channel, FailureClass, HoldReason, MessageKind, Priority
 
 log = structlog.get_logger(__name__)
+# messages.status_reason of a template canceled by begin_send.sql: by the time it would go, the participant had
+# written (the window is open) or was back on SMS.
+TEMPLATE_UNNEEDED = "whatsapp_template_unneeded"
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,8 @@ async def reengage(whatsapp: WhatsApp, message: SendingMessage | storage.HeldCop
     template = await storage.claim_template(whatsapp.db, proxy=message.from_number, phone=message.to_number,
                                             community_id=message.community_id)
     if template is None:
-        log.info("whatsapp_template_not_sent", to=mask(message.to_number), reason="already_sent_or_none_set")
+        if not await window_opened(whatsapp, message):
+            log.info("whatsapp_template_not_sent", to=mask(message.to_number), reason="already_sent_or_none_set")
         return
     preview = template.get("preview") or f"[template {template['template_id']}]"
     stored = await message_storage.insert_outbound_message(
@@ -80,6 +84,24 @@ async def reengage(whatsapp: WhatsApp, message: SendingMessage | storage.HeldCop
         to_number=message.to_number, body=preview, segments=1)
     await whatsapp.dispatcher.dispatch(stored, Priority.RELAY, message.from_number)
     log.info("whatsapp_template_queued", to=mask(message.to_number), template_message_id=stored.id)
+
+
+async def template_set(whatsapp: WhatsApp, *, community_id: int) -> None:
+    """The community set its template: those whose texts were held for their window while it had none get it now
+    (once per closed window, as ever)."""
+    for held in await storage.window_waiting(whatsapp.db, community_id=community_id):
+        await reengage(whatsapp, held)
+
+
+async def window_opened(whatsapp: WhatsApp, message: SendingMessage | storage.HeldCopy) -> bool:
+    """Whether the recipient's window turned out open after a text to them was held for it (their answer came as it
+    was held, and its release missed it), or their template was canceled as unneeded: the held texts go (True)."""
+    released = await storage.release_if_open(whatsapp.db, proxy=message.from_number, phone=message.to_number)
+    for held in released:
+        await whatsapp.dispatcher.queue(held.id, held.priority, held.from_number, held.segments)
+    if released:
+        log.info("whatsapp_held_released", phone=mask(message.to_number), reason="window_open", released=len(released))
+    return bool(released)
 
 
 def carrier_errors(whatsapp: WhatsApp, recorded: CarrierErrors) -> CarrierErrors:

@@ -37,6 +37,19 @@ async def open_window(db: asyncpg.Pool, *, proxy: str, phone: str) -> list[Relea
     return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
 
 
+async def release_if_open(db: Executor, *, proxy: str, phone: str) -> list[Released]:
+    """The texts held for phone's window with proxy, back to the queue (returned) if the window is open now."""
+    rows = await db.fetch(QUERIES.release_whatsapp_held_if_window_open, proxy, phone)
+    return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
+
+
+async def window_waiting(db: Executor, *, community_id: int) -> list[HeldCopy]:
+    """The community's texts held for a closed window, one per number and phone."""
+    rows = await db.fetch(QUERIES.whatsapp_window_waiting, community_id)
+    return [HeldCopy(row["id"], row["community_id"], row["conversation_id"], row["from_number"], row["to_number"])
+            for row in rows]
+
+
 async def claim_template(db: Executor, *, proxy: str, phone: str, community_id: int) -> dict | None:
     """The community's template when this process is to send it now (once per closed window), else None."""
     value = await db.fetchval(QUERIES.claim_whatsapp_template, proxy, phone, community_id)

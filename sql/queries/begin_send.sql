@@ -20,7 +20,13 @@
 -- full-index scan as the table grows.
 -- WhatsApp (whatsapp_contacts, migration 0025): a recipient on WhatsApp with this number gets no sender
 -- identification (the business profile and templates carry it), and is held whatsapp_opt_in when they never wrote
--- nor opted in, else, for anything but the template, whatsapp_window while their 24-hour window is closed.
+-- nor opted in, else, for anything but the template, whatsapp_window while their 24-hour window is closed. A template
+-- that waited (at a limit, say) until they wrote, or until the platform switched them back to SMS, is canceled
+-- (whatsapp_template_unneeded): asking them to write would only follow the texts it was for, and cost a message.
+-- An answer to the phone's own text (a keyword reply such as STOP's confirmation, an auto-reply, a help) goes on
+-- WhatsApp only inside the window: a text sent on WhatsApp opened it; outside it the text came by SMS, and its
+-- answer goes by SMS (else it waited for a window, which STOP keeps shut, and the template asked them to write).
+-- A verification code always goes by SMS: it verifies the phone (held for a window, it expired unread).
 WITH target AS MATERIALIZED (
     SELECT id, community_id, from_number, to_number, kind, direction, status, body FROM messages WHERE id = $1
     FOR UPDATE
@@ -31,6 +37,8 @@ WITH target AS MATERIALIZED (
     SELECT w.phone, w.opted_in_at, w.last_inbound_at, w.window_closed_at
     FROM whatsapp_contacts w JOIN target t ON w.proxy_number = t.from_number AND w.phone = t.to_number
     WHERE w.channel = 'whatsapp'
+      AND t.kind <> 'verification' AND (t.kind NOT IN ('keyword_reply', 'auto_reply', 'help')
+           OR whatsapp_window_open(w.last_inbound_at, w.window_closed_at))
     FOR SHARE OF w
 ), gate AS (
     SELECT t.id, t.community_id, t.to_number, t.kind,
@@ -45,6 +53,8 @@ WITH target AS MATERIALIZED (
            t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted,
            coalesce(n.carrier, $5::text) <> ALL($4::text[]) AS not_served,
            w.phone IS NOT NULL AS whatsapp,
+           t.kind = 'whatsapp_template'
+             AND (w.phone IS NULL OR whatsapp_window_open(w.last_inbound_at, w.window_closed_at)) AS unneeded,
            CASE WHEN w.phone IS NULL THEN NULL
                 WHEN w.opted_in_at IS NULL AND w.last_inbound_at IS NULL THEN 'whatsapp_opt_in'
                 WHEN t.kind <> 'whatsapp_template' AND NOT whatsapp_window_open(w.last_inbound_at, w.window_closed_at)
@@ -58,18 +68,19 @@ WITH target AS MATERIALIZED (
     INSERT INTO contacts (community_id, phone, identified_at)
     SELECT community_id, to_number, now() FROM gate
     WHERE community_id IS NOT NULL AND kind <> 'keyword_reply' AND blocked IS NULL AND NOT restricted
-      AND NOT not_served AND NOT whatsapp AND utf16_length(identified_body) <= 1600
+      AND NOT not_served AND NOT whatsapp AND NOT unneeded AND utf16_length(identified_body) <= 1600
     ON CONFLICT (community_id, phone) DO UPDATE SET identified_at = now()
     WHERE contacts.identified_at IS NULL AND contacts.first_inbound_at IS NULL
     RETURNING true AS first
 ), updated AS (
     UPDATE messages m
-    SET status = CASE WHEN g.blocked IS NOT NULL THEN 'blocked'
+    SET status = CASE WHEN g.unneeded THEN 'canceled' WHEN g.blocked IS NOT NULL THEN 'blocked'
                       WHEN g.restricted OR g.not_served OR g.outside IS NOT NULL THEN 'held' ELSE 'submitting' END,
-        status_reason = CASE WHEN g.blocked IS NOT NULL THEN g.blocked WHEN g.restricted THEN 'restricted'
+        status_reason = CASE WHEN g.unneeded THEN 'whatsapp_template_unneeded'
+                             WHEN g.blocked IS NOT NULL THEN g.blocked WHEN g.restricted THEN 'restricted'
                              WHEN g.not_served THEN 'carrier_not_served' ELSE g.outside END,
-        attempts = m.attempts + CASE WHEN g.blocked IS NULL AND NOT g.restricted AND NOT g.not_served
-                                          AND g.outside IS NULL THEN 1 ELSE 0 END,
+        attempts = m.attempts + CASE WHEN NOT g.unneeded AND g.blocked IS NULL AND NOT g.restricted
+                                          AND NOT g.not_served AND g.outside IS NULL THEN 1 ELSE 0 END,
         body = CASE WHEN EXISTS (SELECT 1 FROM identify) THEN g.identified_body ELSE m.body END,
         updated_at = now()
     FROM gate g
