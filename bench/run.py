@@ -29,6 +29,7 @@ import uvloop
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measures import cpu_seconds, enable_statement_stats, statement_report  # noqa: E402
 from bench.wire import Client, FakeCarrier  # noqa: E402
 from gateway.carriers.twilio import signature  # noqa: E402
 from gateway.ops.embedded import EmbeddedServers  # noqa: E402
@@ -247,53 +248,49 @@ async def rebuild_times(database_url: str, redis_url: str, sizes: list[int], alr
     return results
 
 
-async def enable_statement_stats(servers: EmbeddedServers) -> str:
-    """Restart Postgres with pg_stat_statements loaded; returns its URL."""
-    conn = await asyncpg.connect(servers.start_postgres())
-    await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-    await conn.execute("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
-    await conn.close()
-    servers.stop_postgres()
-    url = servers.start_postgres()
-    conn = await asyncpg.connect(url)
-    await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-    await conn.close()
-    return url
-
-
-async def statement_report(url: str, messages: int, top: int = 12) -> None:
-    """The statements that took the most Postgres time during the load, per relayed message."""
-    conn = await asyncpg.connect(url)
-    rows = await conn.fetch("""
-        SELECT calls, total_exec_time + total_plan_time AS total, query FROM pg_stat_statements
-        ORDER BY total DESC LIMIT $1""", top)
-    await conn.close()
-    print("\n| Postgres ms per message | calls per message | statement |\n|---|---|---|")
-    for row in rows:
-        query = " ".join(row["query"].split())[:110]
-        print(f"| {row['total'] / messages:.3f} | {row['calls'] / messages:.2f} | {query} |")
-
-
-def cpu_seconds(gateways: list[int]) -> dict[str, float]:
-    """CPU time used so far by each part on this box: the gateway, Postgres, Redis and this harness."""
-    # Steal: time the host gave this virtual machine's cores to others, which makes runs vary.
-    used = {"gateway": 0.0, "postgres": 0.0, "redis": 0.0, "harness (load + fake carrier)": 0.0,
-            "stolen by the host": getattr(psutil.cpu_times(), "steal", 0.0)}
-    for process in psutil.process_iter(["pid", "name", "cpu_times"]):
-        name, times = process.info["name"] or "", process.info["cpu_times"]
-        part = ("gateway" if process.info["pid"] in gateways else "postgres" if name.startswith("postgres")
-                else "redis" if name.startswith(("valkey", "redis")) else
-                "harness (load + fake carrier)" if process.info["pid"] == os.getpid() else None)
-        if part and times:
-            used[part] += times.user + times.system
-    return used
-
-
 def free_port() -> int:
     import socket
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def gateway_env(folder: Path, args: argparse.Namespace, database_url: str, redis_url: str, carrier_port: int) -> dict:
+    """The environment of each gateway process: the servers, the fake carrier, and a config without the per-number
+    rate (the load is the point) and with warnings only in the log."""
+    config = folder / "bench.toml"
+    config.write_text((ROOT / "config.toml").read_text()
+                      .replace("per_number_rate = 1.0", "per_number_rate = 100000.0")
+                      .replace('level = "info"', 'level = "warning"')
+                      .replace("concurrency = 64 ", f"concurrency = {args.send_concurrency} "))
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "TWILIO_", "CARRIER"))},
+            "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+            "GATEWAY_CONFIG": str(config), "CARRIER": "twilio", "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN,
+            "TWILIO_API_BASE": f"http://127.0.0.1:{carrier_port}", "LINE_TYPE_LOOKUP": "offline",
+            "GATEWAY_VERIFICATION_SECRET": "b" * 16, "GATEWAY_WEBHOOK_SECRET": "b" * 16}
+
+
+async def start_gateways(env: dict, count: int, processes: list) -> list[str]:
+    """count gateway processes (appended to processes, for the caller to stop), each on a port of its own; their URLs."""
+    ports = [free_port() for _ in range(count)]
+    for port in ports:
+        processes.append(await gateway_process({**env, "GATEWAY_PORT": str(port)}, port))
+    return [f"http://127.0.0.1:{port}" for port in ports]
+
+
+async def all_arrived(carrier: FakeCarrier, messages: int, within: float = 120) -> None:
+    """Until the fake carrier received every relayed message, or within seconds passed."""
+    deadline = time.perf_counter() + within
+    while len(carrier.arrived) < messages and time.perf_counter() < deadline:
+        await asyncio.sleep(0.1)
+
+
+async def stop_gateways(processes: list) -> None:
+    """SIGTERM to each gateway process, awaited; the list emptied (nothing left for the final kill)."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+    processes.clear()
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -308,20 +305,8 @@ async def main(args: argparse.Namespace) -> None:
         await seed(database_url, args.conversations)
         carrier = FakeCarrier()
         carrier_port = await carrier.start()
-        config = folder / "bench.toml"
-        config.write_text((ROOT / "config.toml").read_text()
-                          .replace("per_number_rate = 1.0", "per_number_rate = 100000.0")
-                          .replace('level = "info"', 'level = "warning"')
-                          .replace("concurrency = 64 ", f"concurrency = {args.send_concurrency} "))
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "TWILIO_", "CARRIER"))},
-               "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-               "GATEWAY_CONFIG": str(config), "CARRIER": "twilio", "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN,
-               "TWILIO_API_BASE": f"http://127.0.0.1:{carrier_port}", "LINE_TYPE_LOOKUP": "offline",
-               "GATEWAY_VERIFICATION_SECRET": "b" * 16, "GATEWAY_WEBHOOK_SECRET": "b" * 16}
-        ports = [free_port() for _ in range(args.processes)]
-        for port in ports:
-            processes.append(await gateway_process({**env, "GATEWAY_PORT": str(port)}, port))
-        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        env = gateway_env(folder, args, database_url, redis_url, carrier_port)
+        urls = await start_gateways(env, args.processes, processes)
         await routes_built(redis_url)  # serving starts before the rebuild ends; measure the steady state
         pids = [process.pid for process in processes]
         if args.statements:
@@ -329,9 +314,7 @@ async def main(args: argparse.Namespace) -> None:
             await conn.close()
         cpu_before = cpu_seconds(pids)
         latencies, sent_at, duration = await load(urls, args.messages, args.conversations, args.concurrency, args.rate)
-        deadline = time.perf_counter() + 120
-        while len(carrier.arrived) < args.messages and time.perf_counter() < deadline:
-            await asyncio.sleep(0.1)
+        await all_arrived(carrier, args.messages)
         cpu = {part: used - cpu_before[part] for part, used in cpu_seconds(pids).items()}
         if args.statements:
             await statement_report(database_url, args.messages)
@@ -340,22 +323,23 @@ async def main(args: argparse.Namespace) -> None:
         end_to_end = [carrier.arrived[k] - sent_at[k] for k in carrier.arrived if k in sent_at]
         rss = sum(psutil.Process(p.pid).memory_info().rss for p in processes) / 2 ** 20
         lookup_p99 = await route_lookup_p99(urls[0])
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-            await process.wait()
-        processes.clear()
+        await stop_gateways(processes)
         await carrier.stop()
-        ceiling = await bare_aiohttp(min(args.messages, 20000), args.concurrency)
-        round_trip = await redis_round_trip(redis_url)
-        alone = await quiet_lookups(database_url, redis_url, args.conversations)
-        lookup_p99 += f"; RouteTable.lookup alone, at rest: {alone}"
-        rebuilds = await rebuild_times(database_url, redis_url, args.rebuild, args.conversations)
+        ceiling, round_trip, alone, rebuilds = await at_rest(args, database_url, redis_url)
         report(args, relayed_per_second, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration,
-               len(carrier.arrived), lookup_p99, cpu)
+               len(carrier.arrived), f"{lookup_p99}; RouteTable.lookup alone, at rest: {alone}", cpu)
     finally:
         for process in processes:
             process.kill()
         servers.stop()
+
+
+async def at_rest(args: argparse.Namespace, database_url: str, redis_url: str) -> tuple:
+    """What is measured with the gateways stopped: the bare aiohttp ceiling, a Redis round trip, route lookups
+    alone, and the routing table's rebuild at each size."""
+    return (await bare_aiohttp(min(args.messages, 20000), args.concurrency), await redis_round_trip(redis_url),
+            await quiet_lookups(database_url, redis_url, args.conversations),
+            await rebuild_times(database_url, redis_url, args.rebuild, args.conversations))
 
 
 def report(args, relayed, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration, delivered,

@@ -1,0 +1,53 @@
+"""What bench/run.py measures besides the load itself: the CPU time of each part on the box, and (--statements)
+Postgres restarted with pg_stat_statements and the statements that took the most Postgres time, per message."""
+
+from __future__ import annotations
+
+import os
+
+import asyncpg
+import psutil
+
+from gateway.ops.embedded import EmbeddedServers
+
+
+async def enable_statement_stats(servers: EmbeddedServers) -> str:
+    """Restart Postgres with pg_stat_statements loaded; returns its URL."""
+    conn = await asyncpg.connect(servers.start_postgres())
+    await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+    await conn.execute("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
+    await conn.close()
+    servers.stop_postgres()
+    url = servers.start_postgres()
+    conn = await asyncpg.connect(url)
+    await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    await conn.close()
+    return url
+
+
+async def statement_report(url: str, messages: int, top: int = 12) -> None:
+    """The statements that took the most Postgres time during the load, per relayed message."""
+    conn = await asyncpg.connect(url)
+    rows = await conn.fetch("""
+        SELECT calls, total_exec_time + total_plan_time AS total, query FROM pg_stat_statements
+        ORDER BY total DESC LIMIT $1""", top)
+    await conn.close()
+    print("\n| Postgres ms per message | calls per message | statement |\n|---|---|---|")
+    for row in rows:
+        query = " ".join(row["query"].split())[:110]
+        print(f"| {row['total'] / messages:.3f} | {row['calls'] / messages:.2f} | {query} |")
+
+
+def cpu_seconds(gateways: list[int]) -> dict[str, float]:
+    """CPU time used so far by each part on this box: the gateway, Postgres, Redis and this harness."""
+    # Steal: time the host gave this virtual machine's cores to others, which makes runs vary.
+    used = {"gateway": 0.0, "postgres": 0.0, "redis": 0.0, "harness (load + fake carrier)": 0.0,
+            "stolen by the host": getattr(psutil.cpu_times(), "steal", 0.0)}
+    for process in psutil.process_iter(["pid", "name", "cpu_times"]):
+        name, times = process.info["name"] or "", process.info["cpu_times"]
+        part = ("gateway" if process.info["pid"] in gateways else "postgres" if name.startswith("postgres")
+                else "redis" if name.startswith(("valkey", "redis")) else
+                "harness (load + fake carrier)" if process.info["pid"] == os.getpid() else None)
+        if part and times:
+            used[part] += times.user + times.system
+    return used
