@@ -26,6 +26,26 @@ class MessageKind(StrEnum):
     VERIFICATION = "verification"  # a one-time code
     KEYWORD_REPLY = "keyword_reply"  # the confirmation of STOP, START or HELP (carriers require it)
     WHATSAPP_TEMPLATE = "whatsapp_template"  # the community's approved template, outside a WhatsApp window
+    TRIGGERED = "triggered"  # one approved template sent to one contact, on the platform's request
+    BROADCAST = "broadcast"  # one recipient's copy of a broadcast
+    TEMPLATE_TEST = "template_test"  # "send test": a template, approved or not, to a team member's phone
+
+
+class TemplateCategory(StrEnum):
+    """What a template sends (templates.category, messages.category, community_numbers.category): marketing texts
+    need an opt-in and wait for quiet hours to end; transactional ones do neither."""
+
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+class TemplateState(StrEnum):
+    """A template's review (templates.state): only an approved template sends."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class Channel(StrEnum):

@@ -35,6 +35,11 @@ CHECKED = {
     ("message_media", "state"): v.MediaState,
     ("message_media", "refusal"): v.MediaRefusal,
     ("whatsapp_contacts", "channel"): v.Channel,
+    ("contacts", "marketing_preference"): v.Preference,
+    ("community_numbers", "category"): v.TemplateCategory,
+    ("templates", "category"): v.TemplateCategory,
+    ("templates", "state"): v.TemplateState,
+    ("messages", "category"): v.TemplateCategory,
 }
 
 
