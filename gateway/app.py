@@ -240,6 +240,8 @@ def create_app(config: Config) -> web.Application:
                           handler_args={"max_line_size": limit, "max_field_size": limit},
                           middlewares=[context_middleware, error_middleware, body_deadline_middleware,
                                        auth_middleware, scope_middleware, idempotency_middleware])
+    if config.server.ops_port:
+        app.middlewares.insert(1, ops.ops_port_middleware(config.server.ops_port))
     app[CONFIG] = config
     app[METRICS] = Metrics()
     app.cleanup_ctx.extend([postgres, redis, http_client, services, batching, background])

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
 # The channels' settings are in their own module (this one's size); imported from here like the others.
 from gateway.config_channels import MediaSettings, WhatsAppSettings
+from gateway import config_environment as environment
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 OFFLINE_LOOKUP = "offline"  # the line-type lookup without a service (gateway/verification/line_types.py)
@@ -30,6 +31,9 @@ class ServerSettings:
     api_tokens: dict = field(default_factory=dict)  # name -> token, or a table: gateway/tokens.py
     idempotency_ttl: float = 86400.0  # seconds an Idempotency-Key's first answer is kept (24 hours)
     idempotency_lease: float = 60.0  # seconds a request in flight holds its key before a retry may take over
+    ops_port: int = 0  # serve /metrics, /healthz and /readyz on this port only (0: on port, with the rest)
+    metrics_token: str = ""  # when set, /metrics asks for "Authorization: Bearer <it>"
+    ready_requires_redis: bool = False  # true: /readyz answers 503 while Redis is away (else 200 "degraded")
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ class TasksSettings:
 class LogSettings:
     level: str = "info"
     format: str = "auto"
+    access: bool = True  # one request_served line per HTTP request: method, route template, status, duration
 
 
 @dataclass(frozen=True)
@@ -250,11 +255,32 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         for setting in dataclasses.fields(settings):
             if env.get(variable := carrier_variable(carrier, setting.name)):
                 raw.setdefault(carrier, {})[setting.name] = env[variable]
+    for variable, (section, name, value) in environment.by_rule(env, _all_sections()).items():
+        raw.setdefault(section, {})[name] = value
     if env.get("GATEWAY_API_TOKEN"):
         tokens = dict(raw.get("server", {}).get("api_tokens", {}))
         tokens["default"] = env["GATEWAY_API_TOKEN"]
         raw.setdefault("server", {})["api_tokens"] = tokens
     return from_dict(raw)
+
+
+def _all_sections() -> dict[str, type]:
+    """Every section's name -> its settings class: the core's, then each carrier's."""
+    hints = typing.get_type_hints(Config)
+    return {**{name: kind for name, kind in hints.items() if name != "per_carrier"}, **_carrier_settings()}
+
+
+def environment_help() -> str:
+    """Every environment variable, for --help: the named ones, then every setting by the rule."""
+    named = [f"  {variable:<28} {section}.{name}" for variable, (section, name) in ENVIRONMENT.items()]
+    named.append(f"  {'GATEWAY_API_TOKEN':<28} adds 'default' to server.api_tokens")
+    named.append(f"  {'GATEWAY_CONFIG':<28} the settings file (default ./config.toml)")
+    named.append(f"  {'<CARRIER>_<SETTING>':<28} a carrier's setting, e.g. <NAME>_AUTH_TOKEN for <name>.auth_token")
+    ruled = [f"  {environment.rule_variable(section, setting)}" for section, settings in _all_sections().items()
+             for setting in typing.get_type_hints(settings)]
+    return "\n".join(["environment variables:", *named, "",
+                      "every setting, by the rule GATEWAY_<SECTION>__<SETTING> (lists: 1,2,3; tables: JSON):",
+                      *ruled])
 
 
 def carrier_variable(carrier: str, setting: str) -> str:
@@ -319,6 +345,9 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"groups.max_members: must be 1-100, got {config.groups.max_members}")
     if not 0 < config.server.port < 65536:
         raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {config.server.port}")
+    if config.server.ops_port in (config.server.port,) or not 0 <= config.server.ops_port < 65536:
+        raise ConfigError(f"server.ops_port: must be 0 (off) or a port 1-65535 other than server.port, got "
+                          f"{config.server.ops_port}")
     if config.server.public_url:
         check_url("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url, ("http", "https"))
         port("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url)
@@ -337,7 +366,8 @@ def validate(config: Config) -> Config:
     for name, section in {**sections, **config.per_carrier}.items():
         for setting in dataclasses.fields(section):
             value = getattr(section, setting.name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and (name, setting.name) != (
+                    "server", "ops_port"):  # 0: off, checked above
                 positive(f"{name}.{setting.name}", value)
     region = config.relay.default_region
     if not (len(region) == 2 and region.isalpha() and region.isupper()):

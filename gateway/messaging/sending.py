@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass
 
 import asyncpg
@@ -287,11 +288,15 @@ async def _deliver(sender: Sender, message: SendingMessage, body: str, media: tu
     if linked:
         sender.metrics.media_links.inc()
     callback = carrier.callback_url(sender.public_url, message.id)
-    if message.whatsapp and sender.whatsapp is not None:
-        return await carrier.send(await whatsapp.outbound(sender.whatsapp, message, body), callback)
-    media_urls, media_types = media
-    return await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls,
-                                          media_types=media_types), callback)
+    outbound = await whatsapp.outbound(sender.whatsapp, message, body) if message.whatsapp and sender.whatsapp \
+        else OutboundSms(message.id, message.from_number, message.to_number, body, media[0], media_types=media[1])
+    started, result = time.perf_counter(), "error"
+    try:
+        answer = await carrier.send(outbound, callback)
+        result = type(answer).__name__.lower()
+        return answer
+    finally:
+        sender.metrics.carrier_send.labels(carrier.name, result).observe(time.perf_counter() - started)
 
 
 async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid: str, limited: bool,

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import functools
+import platform
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from importlib import metadata
+
+from prometheus_client import (GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry, Counter, Gauge,
+                               Histogram, Info, generate_latest)
+
+from gateway.vocabulary import BlockReason, HoldReason, SendOutcome
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)  # seconds
@@ -51,6 +57,30 @@ class Metrics:
         self._compliance(counter)
         self._callbacks(counter)
         self._media(counter)
+        self._operations(gauge, histogram)
+        self._zeroes()
+
+    def _operations(self, gauge, histogram) -> None:
+        """The process, the runtime, the build, and what readiness and the carriers show (issue 16)."""
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            self.registry.register(collector)
+        Info("gateway_build", "The running gateway's version and Python.", registry=self.registry).info(
+            {"version": _version(), "python": platform.python_version()})
+        self.redis_up = gauge("gateway_redis_up", "1 while Redis answered the last readiness check, else 0: the "
+                              "gateway is degraded (routing from Postgres).")
+        self.redis_up.set(1)
+        self.carrier_send = histogram("gateway_carrier_send_seconds", "Time the carrier took to answer a send, by "
+                                      "carrier and answer (accepted, retrylater, rejected, error).",
+                                      ["carrier", "result"], buckets=LATENCY_BUCKETS)
+
+    def _zeroes(self) -> None:
+        """Series that exist at 0 from the start, so rate() and increase() alerts work before the first event."""
+        for outcome in SendOutcome:
+            self.sends.labels(outcome)
+        for block in BlockReason:
+            self.blocked.labels(block)
+        for hold in HoldReason:
+            self.held.labels(hold)
 
     def _compliance(self, counter) -> None:
         """Compliance and verification."""
@@ -94,3 +124,10 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("sms-relay-gateway")
+    except metadata.PackageNotFoundError:  # a checkout that was never installed
+        return "unknown"

@@ -22,6 +22,7 @@ from gateway.ops.logs import clip
 from gateway.relay.phones import mask
 
 log = structlog.get_logger(__name__)
+access_log = structlog.get_logger("access")
 
 # Every domain error's HTTP status, here only: the domain raises by meaning, this layer answers by number.
 HTTP_STATUS: dict[type[GatewayError], int] = {
@@ -92,7 +93,12 @@ async def context_middleware(request: web.Request, handler):
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        request.app[METRICS].requests.labels(route, str(status)).observe(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        request.app[METRICS].requests.labels(route, str(status)).observe(took)
+        if request.app[CONFIG].log.access:
+            # The route's template, never the path: a path may hold a phone number or a signed media URL.
+            access_log.info("request_served", method=request.method, route=route, status=status,
+                            duration_ms=round(took * 1000, 2))
 
 
 @web.middleware
