@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
 # The channels' settings are in their own module (this one's size); imported from here like the others.
 from gateway.config_channels import MediaSettings, WhatsAppSettings
+from gateway.config_process import LogSettings, QueueSettings, TasksSettings
 from gateway import config_environment as environment
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
@@ -139,30 +140,6 @@ class GroupSettings:
 
 
 @dataclass(frozen=True)
-class QueueSettings:
-    lease_seconds: float = 60.0
-    concurrency: int = 64
-    poll_interval: float = 0.1
-    sweep_interval: float = 15.0
-    sweep_after: float = 30.0
-    record_interval: float = 1.0
-
-
-@dataclass(frozen=True)
-class TasksSettings:
-    expiry_interval: float = 60.0
-    restart_delay: float = 1.0
-    routes_check_interval: float = 10.0
-
-
-@dataclass(frozen=True)
-class LogSettings:
-    level: str = "info"
-    format: str = "auto"
-    access: bool = True  # one request_served line per HTTP request: method, route template, status, duration
-
-
-@dataclass(frozen=True)
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -271,16 +248,8 @@ def _all_sections() -> dict[str, type]:
 
 
 def environment_help() -> str:
-    """Every environment variable, for --help: the named ones, then every setting by the rule."""
-    named = [f"  {variable:<28} {section}.{name}" for variable, (section, name) in ENVIRONMENT.items()]
-    named.append(f"  {'GATEWAY_API_TOKEN':<28} adds 'default' to server.api_tokens")
-    named.append(f"  {'GATEWAY_CONFIG':<28} the settings file (default ./config.toml)")
-    named.append(f"  {'<CARRIER>_<SETTING>':<28} a carrier's setting, e.g. <NAME>_AUTH_TOKEN for <name>.auth_token")
-    ruled = [f"  {environment.rule_variable(section, setting)}" for section, settings in _all_sections().items()
-             for setting in typing.get_type_hints(settings)]
-    return "\n".join(["environment variables:", *named, "",
-                      "every setting, by the rule GATEWAY_<SECTION>__<SETTING> (lists: 1,2,3; tables: JSON):",
-                      *ruled])
+    """Every environment variable, for --help."""
+    return environment.help_text(ENVIRONMENT, _all_sections())
 
 
 def carrier_variable(carrier: str, setting: str) -> str:
