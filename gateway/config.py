@@ -249,7 +249,10 @@ def _all_sections() -> dict[str, type]:
 
 def environment_help() -> str:
     """Every environment variable, for --help."""
-    return environment.help_text(ENVIRONMENT, _all_sections())
+    named = dict(ENVIRONMENT) | {carrier_variable(carrier, setting): (carrier, setting)
+                                 for carrier, settings in _carrier_settings().items()
+                                 for setting in typing.get_type_hints(settings)}
+    return environment.help_text(named, _all_sections())
 
 
 def carrier_variable(carrier: str, setting: str) -> str:
@@ -312,14 +315,7 @@ def validate(config: Config) -> Config:
         raise ConfigError(f"whatsapp.media_max_bytes: must be positive, got {config.whatsapp.media_max_bytes}")
     if not 1 <= config.groups.max_members <= 100:
         raise ConfigError(f"groups.max_members: must be 1-100, got {config.groups.max_members}")
-    if not 0 < config.server.port < 65536:
-        raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {config.server.port}")
-    if config.server.ops_port in (config.server.port,) or not 0 <= config.server.ops_port < 65536:
-        raise ConfigError(f"server.ops_port: must be 0 (off) or a port 1-65535 other than server.port, got "
-                          f"{config.server.ops_port}")
-    if config.server.public_url:
-        check_url("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url, ("http", "https"))
-        port("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url)
+    _validate_server(config.server)
     if config.database.url:
         check_url("database.url (DATABASE_URL)", config.database.url, ("postgres", "postgresql"))
     if config.redis.url:
@@ -348,6 +344,17 @@ def validate(config: Config) -> Config:
     if config.queue.lease_seconds <= config.carrier.send_timeout:
         raise ConfigError("queue.lease_seconds: must be longer than carrier.send_timeout")
     return config
+
+
+def _validate_server(server: ServerSettings) -> None:
+    if not 0 < server.port < 65536:
+        raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {server.port}")
+    if server.ops_port == server.port or not 0 <= server.ops_port < 65536:
+        raise ConfigError(f"server.ops_port: must be 0 (off) or a port 1-65535 other than server.port, got "
+                          f"{server.ops_port}")
+    if server.public_url:
+        check_url("server.public_url (GATEWAY_PUBLIC_URL)", server.public_url, ("http", "https"))
+        port("server.public_url (GATEWAY_PUBLIC_URL)", server.public_url)
 
 
 def _validate_carrier(config: Config) -> None:

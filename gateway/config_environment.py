@@ -55,10 +55,9 @@ def _parse_text(variable: str, kind: type, text: str) -> Any:
 
 def help_text(named: Mapping[str, tuple[str, str]], sections: Mapping[str, type]) -> str:
     """--help's list: the named variables (variable -> (section, setting)), then every setting by the rule."""
-    lines = [f"  {variable:<28} {section}.{name}" for variable, (section, name) in named.items()]
-    lines.append(f"  {'GATEWAY_API_TOKEN':<28} adds 'default' to server.api_tokens")
-    lines.append(f"  {'GATEWAY_CONFIG':<28} the settings file (default ./config.toml)")
-    lines.append(f"  {'<CARRIER>_<SETTING>':<28} a carrier's setting, e.g. <NAME>_AUTH_TOKEN for <name>.auth_token")
+    lines = [f"  {variable:<32} {section}.{name}" for variable, (section, name) in named.items()]
+    lines.append(f"  {'GATEWAY_API_TOKEN':<32} adds 'default' to server.api_tokens")
+    lines.append(f"  {'GATEWAY_CONFIG':<32} the settings file (default ./config.toml)")
     ruled = [f"  {rule_variable(section, setting)}" for section, settings in sections.items()
              for setting in typing.get_type_hints(settings)]
     return "\n".join(["environment variables:", *lines, "",
