@@ -126,7 +126,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                                app[RECEIVER])
     carrier_errors = whatsapp.carrier_errors(app[WHATSAPP], functools.partial(
         compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance))
-    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name)
+    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name, app[METRICS])
     app[NUMBER_CARRIERS] = NumberCarriers(app[POOL], config.carrier.name)
     for carrier in app[CARRIERS]:
         await carrier.open(carriers.Resources(app[HTTP], app[REDIS], app[METRICS]))

@@ -97,7 +97,9 @@ async def record_carrier_error(db: Executor, metrics: Metrics, config: Complianc
                                error_code: str | None, carrier: Carrier) -> None:
     """A failure the carrier maps to opted_out puts the recipient on permanent DND; temporary_dnd_failures of the
     temporary DND classes (counted over that carrier's codes of those classes) on temporary DND."""
-    dnd = dnd_for(carrier.failure(error_code))
+    failure = carrier.failure(error_code)
+    metrics.failures.labels(failure.failure_class if failure else FailureClass.OTHER).inc()
+    dnd = dnd_for(failure)
     if dnd is None:
         return
     needed, days = (1, 36500) if dnd == Dnd.PERMANENT else (config.temporary_dnd_failures, config.temporary_dnd_days)
