@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import json
 import socket
+import urllib.error
+import urllib.request
 import sys
 
 import structlog
@@ -37,8 +40,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                                      "(or GATEWAY_CONFIG), then the environment variables below.",
                                      epilog=settings.environment_help(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="serve", choices=("serve", "migrate"),
-                        help="serve: run the gateway (the default); migrate: apply pending migrations and exit")
+    parser.add_argument("command", nargs="?", default="serve", choices=("serve", "migrate", "health"),
+                        help="serve: run the gateway (the default); migrate: apply pending migrations and exit; "
+                             "health: exit 0 when the gateway on this host answers /readyz with 200 (a container's "
+                             "health check), else 1")
     return parser
 
 
@@ -50,6 +55,8 @@ def main(argv: list[str] | None = None, prog: str = "sms-gateway") -> int:
     except settings.ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    if command == "health":
+        return _health(config.server)
     logs.configure(config)
     servers = EmbeddedServers(config.embedded.data_dir, config.embedded.redis_port)
     try:
@@ -118,3 +125,18 @@ def _listen(host: str, port: int, setting: str) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(host, port, setting) from None
         raise
+
+
+def _health(server: settings.ServerSettings) -> int:
+    """GET /readyz on the operations port (or the main one) of this host; prints the answer's status."""
+    host = server.host if server.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    url = f"http://{host}:{server.ops_port or server.port}/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            print(json.load(response).get("status"))
+            return 0
+    except urllib.error.HTTPError as exc:
+        print(f"not ready: {exc.code}", file=sys.stderr)
+    except (OSError, ValueError) as exc:
+        print(f"not answering: {type(exc).__name__}", file=sys.stderr)
+    return 1
