@@ -17,7 +17,7 @@ from redis.backoff import NoBackoff
 from gateway import api, carriers
 from gateway.platform import events as hooks
 from gateway.platform.callbacks import Callbacks
-from gateway.compliance import limits
+from gateway.compliance import limits, retention
 from gateway.compliance import preferences as compliance
 from gateway.verification import line_types as lookups
 from gateway.compliance import rates as monitoring
@@ -186,6 +186,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("idempotency_expiry", min(300.0, config.server.idempotency_ttl), lambda: forget_expired(pool),
                 once=True)
     _media_tasks(app, tasks)
+    tasks.every("retention", config.retention.interval,
+                lambda: retention.run_pass(pool, metrics, config.retention), once=True)
     app[TASKS] = tasks
     yield
     await tasks.stop()

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
 # The channels' settings are in their own module (this one's size); imported from here like the others.
 from gateway.config_channels import MediaSettings, WhatsAppSettings
-from gateway.config_process import LogSettings, QueueSettings, TasksSettings
+from gateway.config_process import LogSettings, QueueSettings, RetentionSettings, TasksSettings
 from gateway import config_environment as environment
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
@@ -158,6 +158,7 @@ class Config:
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     # Each carrier module's own Settings, by carrier name: its [<name>] table (gateway/carriers/__init__.py).
     per_carrier: Mapping[str, Any] = field(default_factory=lambda: {
         name: settings() for name, settings in _carrier_settings().items()})
@@ -307,6 +308,10 @@ def _section(section: str, cls: type, values: Mapping[str, Any],
     return cls(**out)
 
 
+# Settings where 0 turns something off; every other number must be greater than 0.
+ZERO_IS_OFF = frozenset({("server", "ops_port"), ("retention", "body_days"), ("retention", "row_days")})
+
+
 def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
     from gateway.tokens import parse_tokens  # lazily: it imports ConfigError from here
@@ -331,8 +336,11 @@ def validate(config: Config) -> Config:
     for name, section in {**sections, **config.per_carrier}.items():
         for setting in dataclasses.fields(section):
             value = getattr(section, setting.name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and (name, setting.name) != (
-                    "server", "ops_port"):  # 0: off, checked above
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if (name, setting.name) in ZERO_IS_OFF:
+                    if value < 0:
+                        raise ConfigError(f"{name}.{setting.name}: must be 0 (off) or more, got {value}")
+                    continue
                 positive(f"{name}.{setting.name}", value)
     region = config.relay.default_region
     if not (len(region) == 2 and region.isalpha() and region.isupper()):

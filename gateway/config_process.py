@@ -28,3 +28,11 @@ class LogSettings:
     level: str = "info"
     format: str = "auto"
     access: bool = True  # one request_served line per HTTP request: method, route template, status, duration
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    body_days: int = 90  # message bodies and pictures blanked this many days after the message (0: kept)
+    row_days: int = 400  # messages, ended conversations and verifications deleted after this many days (0: kept)
+    batch: int = 1000  # rows per statement: each batch is its own short transaction
+    interval: float = 3600.0  # seconds between passes (one process at a time)

@@ -146,6 +146,13 @@ class NumberRemoval(StrEnum):
     NUMBER_REMOVED = "number_removed"
 
 
+class Erased(StrEnum):
+    """Why conversations closed and messages were canceled when a phone was erased from a community
+    (closed_reason, messages.status_reason with status canceled): POST /v1/communities/{id}/erasures."""
+
+    ERASED = "erased"
+
+
 class ConversationStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"

@@ -69,6 +69,9 @@ class Metrics:
         self.redis_up = gauge("gateway_redis_up", "1 while Redis answered the last readiness check, else 0: the "
                               "gateway is degraded (routing from Postgres).")
         self.redis_up.set(1)
+        self.retention = counter("gateway_retention_rows_total", "Rows the retention passes changed, by rule: "
+                                 "bodies_redacted, messages_deleted, conversations_deleted, verifications_deleted.",
+                                 ["rule"])
         self.community_rate = gauge("gateway_community_rate", "Each community's error and opt-out rates (0-1), as the "
                                     "rate monitor last measured them.", ["community", "rate"])
         self.community_state = gauge("gateway_community_compliance_state", "Each community's compliance state as "
