@@ -19,6 +19,7 @@ async def _conversation_with_texts(gateway) -> tuple[int, int]:
     await gateway.delivered_to(ALEX)
     assert (await gateway.sms(ALEX, PROXY, "Parking is included"))[0] == 200
     await gateway.delivered_to(PAT)
+    await wait_for(lambda: _all_sent(gateway.pool), 10, "every send recorded")
     return community["id"], conversation["id"]
 
 
