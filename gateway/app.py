@@ -8,11 +8,8 @@ import secrets
 from typing import AsyncIterator
 
 import aiohttp
-import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from gateway import api, carriers
 from gateway.platform import events as hooks
@@ -54,6 +51,7 @@ from gateway.ops.middleware import auth_middleware, body_deadline_middleware, co
 from gateway.api.idempotency import forget_expired, idempotency_middleware
 from gateway.api.scope import scope_middleware
 from gateway.messaging.outbox import Outbox
+from gateway.routing import connect
 from gateway.routing.table import RouteTable
 from gateway.ops.tasks import Supervisor
 
@@ -73,19 +71,13 @@ async def postgres(app: web.Application) -> AsyncIterator[None]:
 
 
 async def redis(app: web.Application) -> AsyncIterator[None]:
-    config = app[CONFIG].redis
-    # One immediate retry reconnects a pooled connection that a Redis restart closed; no more, so a
-    # Redis that is down falls back to Postgres quickly. The pool blocks: in a burst beyond max_connections a
-    # call waits (up to the timeout) for a free connection instead of failing.
-    retry = Retry(NoBackoff(), 1)
-    connections = aioredis.BlockingConnectionPool.from_url(
-        config.url, max_connections=config.max_connections, timeout=config.timeout, decode_responses=True,
-        socket_timeout=config.timeout, socket_connect_timeout=config.timeout, retry=retry)
-    client = aioredis.Redis(connection_pool=connections, retry=retry)
+    """One Redis server or a Redis Cluster, as the URL says (gateway/routing/connect.py)."""
+    client, connections = connect.connect(app[CONFIG].redis)
     app[REDIS] = client
     yield
     await client.aclose()
-    await connections.aclose()
+    if connections is not None:
+        await connections.aclose()
 
 
 async def http_client(app: web.Application) -> AsyncIterator[None]:

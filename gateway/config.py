@@ -308,6 +308,9 @@ def _section(section: str, cls: type, values: Mapping[str, Any],
     return cls(**out)
 
 
+# One server, or a Redis Cluster (gateway/routing/connect.py).
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
+
 # Settings where 0 turns something off; every other number must be greater than 0.
 ZERO_IS_OFF = frozenset({("server", "ops_port"), ("retention", "body_days"), ("retention", "row_days")})
 
@@ -324,7 +327,7 @@ def validate(config: Config) -> Config:
     if config.database.url:
         check_url("database.url (DATABASE_URL)", config.database.url, ("postgres", "postgresql"))
     if config.redis.url:
-        check_url("redis.url (REDIS_URL)", config.redis.url, ("redis", "rediss", "unix"))
+        check_url("redis.url (REDIS_URL)", config.redis.url, REDIS_SCHEMES)
     if config.hooks.event_url:
         check_url("hooks.event_url (GATEWAY_EVENT_URL)", config.hooks.event_url, ("http", "https"))
     _validate_carrier(config)
