@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 import schemathesis
 
 from gateway.api import ROUTES
