@@ -40,7 +40,8 @@ class ValkeyCluster:
 
     @property
     def url(self) -> str:
-        return f"redis+cluster://127.0.0.1:{self.ports[0]}/0"
+        """A live node's address: the client learns the others from it."""
+        return f"redis+cluster://127.0.0.1:{self.live()}/0"
 
     def start(self) -> ValkeyCluster:
         for port in self.ports:
