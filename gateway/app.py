@@ -27,7 +27,7 @@ from gateway.storage import db
 from gateway.storage import migrate
 from gateway.ops import health as ops
 from gateway.messaging import sending
-from gateway.messaging import sweeper
+from gateway.messaging import quiet, sweeper
 from gateway.messaging import receiving
 from gateway.messaging import strangers
 from gateway.messaging import statuses
@@ -36,7 +36,8 @@ from gateway.config import Config
 from gateway.tokens import parse_tokens
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
-from gateway.keys import (CALLBACKS, CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
+from gateway.clock import Clock
+from gateway.keys import (CALLBACKS, CARRIERS, CLOCK, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
                           MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS, ROUTES,
                           STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
 from gateway.messaging.conversations import Conversations
@@ -157,7 +158,8 @@ def _sender(app: web.Application) -> Sender:
     config = app[CONFIG]
     return Sender(app[POOL], app[STATEMENTS], app[OUTBOX], app[DISPATCHER].queued, app[METRICS], app[CARRIERS],
                   config.queue, config.carrier, config.limits, config.tasks.restart_delay, config.public_url,
-                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS], app[MEDIA], app[WHATSAPP])
+                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS], app[MEDIA], app[WHATSAPP],
+                  app[CLOCK])
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
@@ -211,6 +213,9 @@ def _sending_tasks(app: web.Application, tasks: Supervisor) -> None:
     tasks.every("carrier_release", config.queue.sweep_interval,
                 lambda: sweeper.release_carrier_held(pool, dispatcher, app[CARRIERS]), once=True,
                 lease="carrier_release:" + ",".join(sorted(app[CARRIERS].names)))
+    # Texts held for quiet hours whose window opened (by the app's clock) go back to the queue; rows are claimed.
+    tasks.every("quiet_release", config.compliance.quiet_release_interval,
+                lambda: quiet.release_due(pool, dispatcher, app[CLOCK]), once=True)
     tasks.every("early_statuses", config.queue.sweep_interval,
                 lambda: statuses.adopt_early(pool, config.carrier.name), once=True)
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(outbox, metrics))
@@ -234,13 +239,14 @@ async def _freeze_startup_objects(app: web.Application) -> None:
     gc.freeze()
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     limit = config.server.max_header_bytes
     app = web.Application(client_max_size=config.server.max_body_bytes,
                           handler_args={"max_line_size": limit, "max_field_size": limit},
                           middlewares=[context_middleware, error_middleware, body_deadline_middleware,
                                        auth_middleware, scope_middleware, idempotency_middleware])
     app[CONFIG] = config
+    app[CLOCK] = clock or Clock()
     app[METRICS] = Metrics()
     app.cleanup_ctx.extend([postgres, redis, http_client, services, batching, background])
     app.on_startup.append(_freeze_startup_objects)

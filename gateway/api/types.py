@@ -40,6 +40,7 @@ Url = Annotated[str, Meta(max_length=500, description="an http(s) URL", examples
 Region = Annotated[str, Meta(description="an ISO country code phonenumbers knows", examples=["US"])]
 Template = text(200, description="must contain {message}", examples=["{sender name}: {message} Reply STOP to opt out."])
 TimeZone = text(64, description="an IANA time zone both Postgres and Python know", examples=["America/New_York"])
+LocalTime = text(5, description="a local time, HH:MM, within 08:00 to 21:00", examples=["08:00"])
 Body = text(1600, multiline=True, description="a message text (the carrier's limit)")
 
 
@@ -79,6 +80,9 @@ class Settings(Strict, kw_only=True):
     mms_monthly_limit: UnitLimit = UNSET
     whatsapp_daily_limit: UnitLimit = UNSET
     whatsapp_monthly_limit: UnitLimit = UNSET
+    quiet_hours: bool | UnsetType = UNSET  # hold marketing and bulk texts outside the window (README "Quiet hours")
+    quiet_hours_start: LocalTime | UnsetType = UNSET
+    quiet_hours_end: LocalTime | UnsetType = UNSET
 
 
 class NumberOnCarrier(Strict):
@@ -216,6 +220,9 @@ class CommunityBase(Struct):
     open_conversations: int
     carriers: dict[str, str]
     dedicated_numbers_shared: bool
+    quiet_hours: bool  # marketing and bulk texts wait for the recipient's window, quiet_hours_start to _end
+    quiet_hours_start: str  # HH:MM, the recipient's local time
+    quiet_hours_end: str
 
 
 class Community(CommunityBase):
@@ -266,6 +273,7 @@ class Message(Struct, rename={"from_": "from"}):
     media_urls: list[str]
     created_at: datetime
     updated_at: datetime
+    held_until: datetime | None = None  # held for quiet hours: when its recipient's window opens (README "Quiet hours")
 
 
 class StatusChange(Struct):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Mapping, NamedTuple
 
 import asyncpg
@@ -58,6 +58,9 @@ class Community:
     mms_monthly_limit: int | None = None
     whatsapp_daily_limit: int | None = None  # WhatsApp messages; None: the gateway's
     whatsapp_monthly_limit: int | None = None
+    quiet_hours: bool = True  # marketing and bulk texts wait for the recipient's window (README "Quiet hours")
+    quiet_hours_start: time = time(8)  # the window, in the recipient's local time
+    quiet_hours_end: time = time(21)
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Community:
