@@ -20,7 +20,7 @@ SUMMARY_FIELDS = ("id", "name", "mode", "inactivity_days", "countries", "default
                   "event_types", "timezone", "created_at", "updated_at", "numbers", "open_conversations",
                   "dedicated_numbers_shared")
 CONTACT_FIELDS = ("phone", "preference", "preference_changed_at", "preference_keyword", "preference_source", "dnd",
-                  "dnd_reason", "dnd_at", "first_inbound_at")
+                  "dnd_reason", "dnd_at", "first_inbound_at", "marketing_preference")
 
 
 def community(view: Overview, default_carrier: str) -> types.Community:

@@ -248,6 +248,7 @@ class Contact(Struct):
     dnd_reason: str | None
     dnd_at: datetime | None
     first_inbound_at: datetime | None
+    marketing_preference: Preference = Preference.UNKNOWN  # marketing sends', where the community keeps them apart
 
 
 class Contacts(Struct):
