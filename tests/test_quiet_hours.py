@@ -36,14 +36,31 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+# Issue 15's sends API (not on this branch) stores a template send so, with its category: the merge switches the
+# tests to it.
+INSERT = """
+WITH message AS (
+    INSERT INTO messages (community_id, direction, kind, priority, from_number, to_number, body, status,
+                          status_reason, segments, category)
+    SELECT $1, 'outbound', $2, 'bulk', $3, $4, $5, CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END,
+           block.reason, 1, $6
+    FROM (SELECT outbound_block_reason($1, $4, $2, $6) AS reason) block
+    RETURNING id, status, status_reason, segments
+), event AS (
+    INSERT INTO message_events (message_id, status) SELECT id, status FROM message
+)
+SELECT id, status, status_reason, segments FROM message
+"""
+
+
 async def marketing(gateway, community_id: int, to: str, body: str = "20% off this week",
-                    kind: MessageKind = MessageKind.TRIGGERED, category: str | None = "marketing") -> int:
-    """A template send as issue 15's sends API stores one (kind triggered or broadcast, a category), queued."""
-    stored = await messages.insert_outbound_message(
-        gateway.pool, community_id=community_id, conversation_id=None, kind=kind, priority=Priority.BULK,
-        from_number=PROXY, to_number=to, body=body, segments=1)
-    await gateway.pool.execute("UPDATE messages SET category = $2 WHERE id = $1", stored.id, category)
-    assert await gateway.dispatcher.dispatch(stored, Priority.BULK, PROXY)
+                    kind: MessageKind = MessageKind.TRIGGERED, category: str | None = "marketing",
+                    sender: str = PROXY, dispatch: bool = True) -> int:
+    """A template send (kind triggered or broadcast, a category), queued, or blocked as the sends API blocks."""
+    stored = messages.StoredOutbound.of(await gateway.pool.fetchrow(INSERT, community_id, kind, sender, to, body,
+                                                                    category))
+    if stored.status == "queued" and dispatch:
+        assert await gateway.dispatcher.dispatch(stored, Priority.BULK, sender)
     return stored.id
 
 
