@@ -218,3 +218,36 @@ async def test_a_window_is_set_and_shown(gateway):
     status, body = await gateway.call("POST", "/v1/communities", {"name": "X", "numbers": ["+14155550199"],
                                                                   "quiet_hours_start": "21:00"})
     assert status == 422, body
+
+
+async def test_the_first_text_to_reach_a_phone_carries_the_identification(start_gateway):
+    clock = SetClock("2027-01-12T14:00")
+    gateway = await start_gateway("sandbox", clock=clock, **FAST)
+    community = await gateway.community()
+    held = await marketing(gateway, community["id"], LA)
+    await settled(gateway, held, "held")
+    # A text that may go at 6 am (a transactional one) reaches the phone first: it carries the identification.
+    first = await marketing(gateway, community["id"], LA, body="Your reward is approved", category="transactional")
+    await settled(gateway, first, "sent", "delivered")
+    clock.set("2027-01-12T16:00")
+    await settled(gateway, held, "sent", "delivered")
+    bodies = [text["body"] for text in await wait_for(lambda: _two(screen(gateway, LA)), what="both texts")]
+    assert bodies == ["Acme Housing: Your reward is approved Reply STOP to opt out.", "20% off this week"]
+
+
+async def _two(screened):
+    found = await screened
+    return found if len(found) == 2 else None
+
+
+async def test_held_texts_are_listed_and_can_be_canceled(start_gateway):
+    gateway = await start_gateway("sandbox", clock=SetClock("2027-01-12T14:00"), **FAST)
+    cid = (await gateway.community())["id"]
+    mid = await marketing(gateway, cid, LA)
+    await settled(gateway, mid, "held")
+    status, listed = await gateway.call("GET", f"/v1/communities/{cid}/held?reason=quiet_hours")
+    assert status == 200 and [m["id"] for m in listed["messages"]] == [mid], listed
+    assert utc(listed["messages"][0]["held_until"]) == datetime(2027, 1, 12, 16, tzinfo=timezone.utc)
+    status, body = await gateway.call("POST", f"/v1/communities/{cid}/held/cancel", {"reason": "quiet_hours"})
+    assert (status, body) == (200, {"canceled": [mid]})
+    assert (await gateway.message(mid))["status"] == "canceled"

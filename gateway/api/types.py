@@ -105,11 +105,11 @@ class Numbers(Strict):
 class HeldIds(Strict):
     """Which held messages (absent or null: all of them), and held for what: the monthly review queue (the
     default), texts the community's intercept URL gave no useful answer for (intercept_policy hold), or texts
-    waiting for WhatsApp's rules (released, they are decided again)."""
+    waiting for WhatsApp's rules or for quiet hours (released, they are decided again)."""
 
     ids: Annotated[list[Annotated[int, Meta(gt=0, lt=2 ** 62)]], Meta(min_length=1, max_length=1000)] | None = None
     reason: Literal["monthly_limit", "intercept_unanswered", "whatsapp_window",  # HoldReason values
-                    "whatsapp_opt_in"] = "monthly_limit"
+                    "whatsapp_opt_in", "quiet_hours"] = "monthly_limit"
 
 
 class Person(Strict):
