@@ -69,6 +69,7 @@ def test_zones_never_open_together_fall_back_to_the_first():
     ("+12065550100", (LA,), "WA"),
     ("+15125550100", ("America/Chicago",), "TX"),
     ("+16015550100", ("America/Chicago",), "MS"),
+    ("+12025550100", (NY,), None),  # Washington D.C. is not Washington State
     ("+16055550100", ("America/Denver", "America/North_Dakota/Center"), None),
     ("+442071234567", ("Europe/London",), None),
     ("+999", (), None),

@@ -64,9 +64,10 @@ STATE_RULES = {rule.state: rule for rule in (
     StateRule("MS", "Miss. Code 77-3-723", _w(8, 20), None),
     StateRule("TX", "Tex. Bus. & Com. Code 301.051", _w(9, 21), _w(12, 21)),
 )}
-# The geocoder names a US number's place as "City, ST" or by the state's name alone.
-STATE_NAMES = {"Florida": "FL", "Oklahoma": "OK", "Maryland": "MD", "Washington State": "WA", "Washington": "WA",
-               "Mississippi": "MS", "Texas": "TX"}
+# The geocoder names a US number's place as "City, ST" or by the state's name alone ("Washington State"; the
+# capital is "Washington D.C.").
+STATE_NAMES = {"Florida": "FL", "Oklahoma": "OK", "Maryland": "MD", "Washington State": "WA", "Mississippi": "MS",
+               "Texas": "TX"}
 DEFAULT = Window(time(8), time(21))  # the TCPA's
 HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 

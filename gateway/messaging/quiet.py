@@ -31,7 +31,7 @@ async def hold(db: Executor, message: SendingMessage, now: datetime) -> SendingM
     if until is None:
         return message
     await held.hold_quiet(db, message_id=message.id, until=until, plain_body=message.plain_body)
-    log.info("quiet_hours_hold", held_until=until.isoformat())
+    log.info("quiet_hours_held", held_until=until.isoformat())
     return message._replace(status=MessageStatus.HELD, status_reason=HoldReason.QUIET_HOURS)
 
 async def release_due(db: Executor, dispatcher: Dispatcher, clock: Clock, batch: int = 1000) -> int:
