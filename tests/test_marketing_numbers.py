@@ -132,3 +132,18 @@ async def test_bad_categories_are_refused_and_nothing_changes(gateway, body, sta
     assert (got, answer["error"]["code"]) == (status, code), answer
     _, listed = await gateway.call("GET", f"/v1/communities/{cid}/numbers")
     assert listed["numbers"][0] == {"phone": PROXY, "member": None, "team_id": None, "category": None}
+
+
+@pytest.mark.parametrize("categories, sender", [
+    ({PROXY: "marketing", PROXY_2: None}, PROXY_2),
+    ({PROXY: "marketing", PROXY_2: "transactional"}, PROXY_2),
+    ({PROXY: "marketing", PROXY_2: "marketing"}, None),  # nothing else: a code the person asked for must go
+])
+async def test_verification_codes_keep_off_marketing_numbers(gateway, categories, sender):
+    cid = (await gateway.community(numbers=(PROXY, PROXY_2)))["id"]
+    for phone, category in categories.items():
+        await categorize(gateway, cid, phone, category)
+    status, body = await gateway.call("POST", "/v1/verifications", {"community_id": cid, "phone": PAT})
+    assert status == 201, body
+    message = await gateway.message(body["message"]["id"])
+    assert message["from"] == sender if sender else message["from"] in (PROXY, PROXY_2)
