@@ -141,6 +141,16 @@ async def test_quiet_hours_off_sends_at_once(start_gateway):
     await settled(gateway, await marketing(gateway, community["id"], LA), "sent", "delivered")
 
 
+async def test_turning_quiet_hours_off_sends_what_waits(start_gateway):
+    gateway = await start_gateway("sandbox", clock=SetClock("2027-01-12T14:00"), **FAST)
+    cid = (await gateway.community())["id"]
+    mid = await marketing(gateway, cid, LA)
+    await settled(gateway, mid, "held")
+    status, body = await gateway.call("PATCH", f"/v1/communities/{cid}", {"quiet_hours": False})
+    assert status == 200, body
+    await settled(gateway, mid, "sent", "delivered")
+
+
 async def test_a_held_text_uses_none_of_the_daily_limit(start_gateway):
     clock = SetClock("2027-01-12T14:00")
     gateway = await start_gateway("sandbox", clock=clock, **FAST)

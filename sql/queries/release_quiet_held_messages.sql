@@ -1,12 +1,15 @@
 -- Messages held for quiet hours whose window has opened by $1 (the gateway's clock, not Postgres's now(): see
--- gateway/compliance/quiet_hours.py) go back to the queue, at most $2, earliest first; they are decided again when
--- sent. Rows another process is releasing are skipped, not waited for, so each is released once.
+-- gateway/compliance/quiet_hours.py), or whose community turned quiet hours off, go back to the queue, at most $2,
+-- earliest first; they are decided again when sent. Rows another process is releasing are skipped, not waited
+-- for, so each is released once.
 WITH due AS (
-    SELECT id FROM messages
-    WHERE status = 'held' AND status_reason = 'quiet_hours' AND release_at <= $1
-    ORDER BY release_at, id
+    SELECT m.id FROM messages m
+    WHERE m.status = 'held' AND m.status_reason = 'quiet_hours'
+      AND (m.release_at <= $1
+           OR NOT EXISTS (SELECT 1 FROM communities c WHERE c.id = m.community_id AND c.quiet_hours))
+    ORDER BY m.release_at, m.id
     LIMIT $2
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF m SKIP LOCKED
 ), released AS (
     UPDATE messages m
     SET status = 'queued', status_reason = NULL, release_at = NULL, updated_at = now()
