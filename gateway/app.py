@@ -37,9 +37,9 @@ from gateway.tokens import parse_tokens
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.clock import Clock
-from gateway.keys import (CALLBACKS, CARRIERS, CLOCK, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
-                          MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS, ROUTES,
-                          STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
+from gateway.keys import (CALLBACKS, CARRIERS, CLOCK, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP,
+                          LINE_TYPES, MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS,
+                          ROUTES, STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
 from gateway.messaging.conversations import Conversations
 from gateway.media import fetching, serving, signing
 from gateway.media.outgoing import Outgoing

@@ -4,8 +4,10 @@ stops everything. Numbers with a category stay off new conversations and verific
 
 import pytest
 
+from gateway.compliance.preferences import keyword_reply
 from gateway.storage import messages
-from gateway.vocabulary import Priority
+from gateway.storage.communities import NumberOwner
+from gateway.vocabulary import KeywordKind, Priority
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, wait_for
 from tests.test_quiet_hours import SetClock, marketing, settled
 
@@ -147,3 +149,18 @@ async def test_verification_codes_keep_off_marketing_numbers(gateway, categories
     assert status == 201, body
     message = await gateway.message(body["message"]["id"])
     assert message["from"] == sender if sender else message["from"] in (PROXY, PROXY_2)
+
+
+@pytest.mark.parametrize("kind, category, changed, expected", [
+    ("opt_out", "marketing", True, "You will get no more marketing texts from Acme. Reply START to get them again."),
+    ("opt_in", "marketing", True, "You will get marketing texts from Acme. Reply STOP to stop them."),
+    ("opt_out", "marketing", False, None),  # a second STOP gets nothing
+    ("opt_out", "transactional", True,
+     "You're unsubscribed from Acme. No more messages will be sent. Reply START to resubscribe."),
+    ("opt_out", None, True, "You're unsubscribed from Acme. No more messages will be sent. Reply START to resubscribe."),
+    ("help", "marketing", False, "Acme: texts to this number reach the person you are talking with. Reply STOP to opt "
+                                 "out, START to opt back in."),
+])
+def test_what_a_keyword_gets_back(kind, category, changed, expected):
+    owner = NumberOwner(1, "Acme", "Acme", None, None, category)
+    assert keyword_reply(KeywordKind(kind), changed, owner) == expected

@@ -70,4 +70,3 @@ async def release_carrier_held(db: Executor, dispatcher: Dispatcher, carriers: C
 async def report_depth(outbox: Outbox, metrics: Metrics) -> None:
     for state, depth in (await outbox.depth()).items():
         metrics.queue_depth.labels(state).set(depth)
-
