@@ -24,7 +24,7 @@ from gateway.storage import db
 from gateway.storage import migrate
 from gateway.ops import health as ops
 from gateway.messaging import sending
-from gateway.messaging import sweeper
+from gateway.messaging import quiet, sweeper
 from gateway.messaging import receiving
 from gateway.messaging import strangers
 from gateway.messaging import statuses
@@ -33,9 +33,10 @@ from gateway.config import Config
 from gateway.tokens import parse_tokens
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
-from gateway.keys import (CALLBACKS, CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
-                          MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS, ROUTES,
-                          STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
+from gateway.clock import Clock
+from gateway.keys import (CALLBACKS, CARRIERS, CLOCK, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP,
+                          LINE_TYPES, MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS,
+                          ROUTES, STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
 from gateway.messaging.conversations import Conversations
 from gateway.media import fetching, serving, signing
 from gateway.media.outgoing import Outgoing
@@ -149,7 +150,8 @@ def _sender(app: web.Application) -> Sender:
     config = app[CONFIG]
     return Sender(app[POOL], app[STATEMENTS], app[OUTBOX], app[DISPATCHER].queued, app[METRICS], app[CARRIERS],
                   config.queue, config.carrier, config.limits, config.tasks.restart_delay, config.public_url,
-                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS], app[MEDIA], app[WHATSAPP])
+                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS], app[MEDIA], app[WHATSAPP],
+                  app[CLOCK])
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
@@ -205,6 +207,9 @@ def _sending_tasks(app: web.Application, tasks: Supervisor) -> None:
     tasks.every("carrier_release", config.queue.sweep_interval,
                 lambda: sweeper.release_carrier_held(pool, dispatcher, app[CARRIERS]), once=True,
                 lease="carrier_release:" + ",".join(sorted(app[CARRIERS].names)))
+    # Texts held for quiet hours whose window opened (by the app's clock) go back to the queue; rows are claimed.
+    tasks.every("quiet_release", config.compliance.quiet_release_interval,
+                lambda: quiet.release_due(pool, dispatcher, app[CLOCK]), once=True)
     tasks.every("early_statuses", config.queue.sweep_interval,
                 lambda: statuses.adopt_early(pool, config.carrier.name), once=True)
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(outbox, metrics))
@@ -228,7 +233,7 @@ async def _freeze_startup_objects(app: web.Application) -> None:
     gc.freeze()
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     limit = config.server.max_header_bytes
     app = web.Application(client_max_size=config.server.max_body_bytes,
                           handler_args={"max_line_size": limit, "max_field_size": limit},
@@ -237,6 +242,7 @@ def create_app(config: Config) -> web.Application:
     if config.server.ops_port:
         app.middlewares.insert(1, ops.ops_port_middleware(config.server.ops_port))
     app[CONFIG] = config
+    app[CLOCK] = clock or Clock()
     app[METRICS] = Metrics()
     app.cleanup_ctx.extend([postgres, redis, http_client, services, batching, background])
     app.on_startup.append(_freeze_startup_objects)

@@ -109,6 +109,7 @@ class ComplianceSettings:
     warn_opt_out_rate: float = 0.02
     restrict_error_rate: float = 0.10
     restrict_opt_out_rate: float = 0.03
+    quiet_release_interval: float = 30.0  # seconds between looks for texts whose quiet hours ended
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from gateway.carriers import Carriers
+from gateway.clock import Clock
 from gateway.compliance.limits import Counters
 from gateway.config import Config
 from gateway.messaging.whatsapp import WhatsApp
@@ -28,6 +29,7 @@ from gateway.verification.codes import Verifier
 from gateway.verification.line_types import LineTypes
 
 CONFIG = web.AppKey("config", Config)
+CLOCK = web.AppKey("clock", Clock)  # the time quiet hours go by (a test's own clock, else the system's)
 METRICS = web.AppKey("metrics", Metrics)
 POOL = web.AppKey("pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", aioredis.Redis)

@@ -137,6 +137,9 @@ class HoldReason(StrEnum):
     # A WhatsApp participant who never wrote to the number and was not recorded as opted in gets nothing
     # (no template either) until they write or the platform records their opt-in.
     WHATSAPP_OPT_IN = "whatsapp_opt_in"
+    # A marketing or bulk text outside quiet hours in the recipient's time zone (gateway/compliance/quiet_hours.py):
+    # messages.release_at says when its window opens; released then, and decided again when sent.
+    QUIET_HOURS = "quiet_hours"
 
 
 class NumberRemoval(StrEnum):

@@ -181,12 +181,12 @@ def start_gateway(clean: Servers, aiohttp_client, fake_twilio: FakeTwilio):
     it."""
 
     async def start(kind: str = "twilio", servers: Servers | None = None, routes_confirmed: bool = True,
-                    public_path: str = "", **sections) -> Gateway:
+                    public_path: str = "", clock=None, **sections) -> Gateway:
         port = free_port()
         if public_path:  # behind a proxy at a path, which it strips: the gateway's routes stay at the root
             sections["server"] = {**sections.get("server", {}), "public_url": f"http://127.0.0.1:{port}{public_path}"}
         config = make_config(servers or clean, port, fake_twilio.url if kind == "twilio" else None, **sections)
-        client = await aiohttp_client(create_app(config), server_kwargs={"port": port})
+        client = await aiohttp_client(create_app(config, clock=clock), server_kwargs={"port": port})
         gateway = Gateway(client, config, fake_twilio)
         if routes_confirmed:
             # A gateway answers routes from Postgres until it has confirmed the Redis table (at start, in the

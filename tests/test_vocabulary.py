@@ -38,6 +38,7 @@ CHECKED = {
     ("contacts", "marketing_preference"): v.Preference,
     ("community_numbers", "category"): v.TemplateCategory,
     ("templates", "category"): v.TemplateCategory,
+    ("preference_events", "category"): v.TemplateCategory,
     ("templates", "state"): v.TemplateState,
     ("messages", "category"): v.TemplateCategory,
 }
@@ -74,7 +75,8 @@ async def test_an_unknown_status_has_no_rank(db):
 
 
 async def test_every_block_reason_postgres_gives_is_a_block_reason(db):
-    source = await db.fetchval("SELECT pg_get_functiondef('outbound_block_reason'::regproc)")
+    source = await db.fetchval(
+        "SELECT pg_get_functiondef('outbound_block_reason(bigint, text, text, text)'::regprocedure)")
     # intercepted is set by the intercept worker (gateway/platform/intercepts.py), never by the function.
     assert set(re.findall(r"THEN '(\w+)'", source)) == {reason.value for reason in v.BlockReason} - {"intercepted"}
 

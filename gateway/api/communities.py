@@ -16,7 +16,7 @@ from gateway.compliance import preferences as compliance
 from gateway.compliance import limits
 from gateway.compliance import rates as monitoring
 from gateway.verification import numbers
-from gateway.compliance import timezones
+from gateway.compliance import quiet_hours, timezones
 from gateway.api import render, types
 from gateway.api.contract import PHONE_ERRORS, Routes
 from gateway.errors import InvalidInput
@@ -62,6 +62,8 @@ CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "out_of_session_url": _url,
     "event_url": _url,
     "event_types": lambda value, name: _distinct(value, name),
+    "quiet_hours_start": lambda value, name: quiet_hours.parse(value, name).strftime("%H:%M"),
+    "quiet_hours_end": lambda value, name: quiet_hours.parse(value, name).strftime("%H:%M"),
 }
 
 

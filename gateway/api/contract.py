@@ -76,6 +76,8 @@ ERRORS: dict[str, int] = {
     "team_not_found": 404, "number_not_in_community": 422,
     **dict.fromkeys(("no_unassigned_number", "number_dedicated", "team_full", "team_has_numbers",
                      "team_has_no_members"), 409),
+    # Separate numbers for marketing (README "Separate numbers for marketing").
+    **dict.fromkeys(("number_marketing", "category_with_assignment"), 409),
 }
 # What a phone to be texted can be refused for (gateway/verification/numbers.py check).
 PHONE_ERRORS = ("invalid_number", "unsupported_country", "unknown_line_type", *REFUSED.values())

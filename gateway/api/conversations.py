@@ -36,7 +36,7 @@ async def _person(line_types: LineTypes, person: types.Person, role: str, policy
              errors=("community_not_found", *PHONE_ERRORS, "message_too_long", "same_participant",
                      "participant_is_proxy", "prospect_not_verified", "community_has_no_numbers",
                      "conversation_exists", "no_unassigned_number", "number_not_in_community", "number_dedicated",
-                     "team_full", "team_not_found"))
+                     "team_full", "team_not_found", "number_marketing"))
 async def start(request: web.Request, body: types.NewConversation) -> types.StartedConversation:
     """Open a conversation between a prospect and an advocate
     The advocate gets `message` by SMS from the community number chosen for the pair (the advocate's dedicated

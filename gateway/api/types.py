@@ -40,6 +40,7 @@ Url = Annotated[str, Meta(max_length=500, description="an http(s) URL", examples
 Region = Annotated[str, Meta(description="an ISO country code phonenumbers knows", examples=["US"])]
 Template = text(200, description="must contain {message}", examples=["{sender name}: {message} Reply STOP to opt out."])
 TimeZone = text(64, description="an IANA time zone both Postgres and Python know", examples=["America/New_York"])
+LocalTime = text(5, description="a local time, HH:MM, within 08:00 to 21:00", examples=["08:00"])
 Body = text(1600, multiline=True, description="a message text (the carrier's limit)")
 
 
@@ -79,6 +80,9 @@ class Settings(Strict, kw_only=True):
     mms_monthly_limit: UnitLimit = UNSET
     whatsapp_daily_limit: UnitLimit = UNSET
     whatsapp_monthly_limit: UnitLimit = UNSET
+    quiet_hours: bool | UnsetType = UNSET  # hold marketing and bulk texts outside the window (README "Quiet hours")
+    quiet_hours_start: LocalTime | UnsetType = UNSET
+    quiet_hours_end: LocalTime | UnsetType = UNSET
 
 
 class NumberOnCarrier(Strict):
@@ -101,11 +105,11 @@ class Numbers(Strict):
 class HeldIds(Strict):
     """Which held messages (absent or null: all of them), and held for what: the monthly review queue (the
     default), texts the community's intercept URL gave no useful answer for (intercept_policy hold), or texts
-    waiting for WhatsApp's rules (released, they are decided again)."""
+    waiting for WhatsApp's rules or for quiet hours (released, they are decided again)."""
 
     ids: Annotated[list[Annotated[int, Meta(gt=0, lt=2 ** 62)]], Meta(min_length=1, max_length=1000)] | None = None
     reason: Literal["monthly_limit", "intercept_unanswered", "whatsapp_window",  # HoldReason values
-                    "whatsapp_opt_in"] = "monthly_limit"
+                    "whatsapp_opt_in", "quiet_hours"] = "monthly_limit"
 
 
 class Person(Strict):
@@ -216,6 +220,9 @@ class CommunityBase(Struct):
     open_conversations: int
     carriers: dict[str, str]
     dedicated_numbers_shared: bool
+    quiet_hours: bool  # marketing and bulk texts wait for the recipient's window, quiet_hours_start to _end
+    quiet_hours_start: str  # HH:MM, the recipient's local time
+    quiet_hours_end: str
 
 
 class Community(CommunityBase):
@@ -241,6 +248,7 @@ class Contact(Struct):
     dnd_reason: str | None
     dnd_at: datetime | None
     first_inbound_at: datetime | None
+    marketing_preference: Preference = Preference.UNKNOWN  # marketing sends', where the community keeps them apart
 
 
 class Contacts(Struct):
@@ -266,6 +274,7 @@ class Message(Struct, rename={"from_": "from"}):
     media_urls: list[str]
     created_at: datetime
     updated_at: datetime
+    held_until: datetime | None = None  # held for quiet hours: when its recipient's window opens (README "Quiet hours")
 
 
 class StatusChange(Struct):

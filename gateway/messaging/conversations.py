@@ -117,7 +117,7 @@ async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: 
 def choose_number(usage: list[NumberUsage], placement: Placement) -> str:
     """relay.choose_number among the numbers the placement allows (gateway/relay/assignment.py: never one
     dedicated to someone else or assigned to a team unless asked). Raises Conflict no_unassigned_number."""
-    pool = assignment.eligible([NumberUse(n.phone, n.member, n.team_id) for n in usage], placement)
+    pool = assignment.eligible([NumberUse(n.phone, n.member, n.team_id, n.category) for n in usage], placement)
     if not pool:
         raise Conflict("no_unassigned_number", "every number of the community is dedicated to a member or assigned "
                        "to a team: name one (proxy_number), or unassign one")

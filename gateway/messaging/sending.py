@@ -14,8 +14,9 @@ from redis.exceptions import RedisError
 
 from gateway import config
 from gateway.carriers import Accepted, Carrier, Carriers, OutboundSms, Rejected, RetryLater, SendResult
+from gateway.clock import Clock
 from gateway.compliance import limits
-from gateway.messaging import statuses, whatsapp
+from gateway.messaging import quiet, statuses, whatsapp
 from gateway.messaging.outbox import Answer, Outbox, Ticket
 from gateway.messaging.statuses import CarrierErrors
 from gateway.media.outgoing import Outgoing
@@ -30,6 +31,7 @@ from gateway.verification import codes
 from gateway.vocabulary import FailureClass, HoldReason, MessageKind, MessageStatus, SendOutcome, UsageUnit
 
 log = structlog.get_logger(__name__)
+SUBMITTING = MessageStatus.SUBMITTING
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Sender:
     redis: aioredis.Redis  # where verification codes wait to be filled in
     media: Outgoing  # pictures a relayed copy carries: MMS URLs or a link (gateway/media/outgoing.py)
     whatsapp: whatsapp.WhatsApp | None = None  # the WhatsApp rules (window, template, units)
+    clock: Clock = Clock()  # the time quiet hours go by (create_app's clock)
 
 
 def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
@@ -118,7 +121,7 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
     message = await storage.begin_send(sender.statements.begin_send, BeginSend(
         ticket.message_id, sender.limits.daily_levels, sender.limits.daily_ceiling, list(sender.carriers.names),
         sender.carriers.default.name))
-    if message is None or message.status != MessageStatus.SUBMITTING:
+    if message is None or (message := await quiet.hold(sender.db, message, sender.clock.now())).status != SUBMITTING:
         await _not_claimed(sender, ticket, message)
         return
     structlog.contextvars.bind_contextvars(conversation_id=message.conversation_id)

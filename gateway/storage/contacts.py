@@ -22,6 +22,7 @@ class Contact:
     dnd_reason: str | None
     dnd_at: datetime | None
     first_inbound_at: datetime | None
+    marketing_preference: Preference = Preference.UNKNOWN  # kept apart where the community has a marketing number
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +45,20 @@ async def list_contacts(db: Executor, *, community_id: int, preference: Preferen
     return [Contact(row["phone"], Preference(row["preference"]), row["preference_changed_at"],
                     row["preference_keyword"], row["preference_source"],
                     None if row["dnd"] is None else Dnd(row["dnd"]), row["dnd_reason"], row["dnd_at"],
-                    row["first_inbound_at"]) for row in rows]
+                    row["first_inbound_at"], Preference(row["marketing_preference"])) for row in rows]
 
 
 async def set_preference(db: Executor, *, community_id: int, phone: str, preference: Preference, number: str,
                          keyword: str) -> PreferenceChange:
     """Record a preference texted as keyword to number (opting in also lifts a permanent DND)."""
     row = await db.fetchrow(QUERIES.set_preference, community_id, phone, preference, number, keyword)
+    return PreferenceChange(Preference(row["before"]), row["changed"])
+
+
+async def set_marketing_preference(db: Executor, *, community_id: int, phone: str, preference: Preference,
+                                   number: str, keyword: str) -> PreferenceChange:
+    """Record a marketing preference texted as keyword to a marketing number (the SMS preference stays)."""
+    row = await db.fetchrow(QUERIES.set_marketing_preference, community_id, phone, preference, number, keyword)
     return PreferenceChange(Preference(row["before"]), row["changed"])
 
 
