@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from dataclasses import dataclass
 
 import asyncpg
@@ -13,10 +12,10 @@ import structlog
 from redis.exceptions import RedisError
 
 from gateway import config
-from gateway.carriers import Accepted, Carrier, Carriers, OutboundSms, Rejected, RetryLater, SendResult
+from gateway.carriers import Accepted, Carrier, Carriers, Rejected, RetryLater
 from gateway.clock import Clock
 from gateway.compliance import limits
-from gateway.messaging import quiet, statuses, whatsapp
+from gateway.messaging import handing, quiet, statuses, whatsapp
 from gateway.messaging.outbox import Answer, Outbox, Ticket
 from gateway.messaging.statuses import CarrierErrors
 from gateway.media.outgoing import Outgoing
@@ -142,12 +141,12 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
                     tried=False)
         return
     # The pictures are attached before the limits: whether it goes as an MMS decides the unit it counts in.
-    outgoing, media_urls, media_types = await _attach(sender, message, body, carrier)
+    outgoing, media_urls, media_types = await handing.attach(sender, message, body, carrier)
     unit = _unit(sender, message, media_urls)
     go, reservation = await _limit(sender, ticket, message, unit)
     if not go:
         return
-    result = await _deliver(sender, message, outgoing, (media_urls, media_types), carrier,
+    result = await handing.deliver(sender, message, outgoing, (media_urls, media_types), carrier,
                             linked=outgoing != body and not media_urls)
     if reservation is not None and not isinstance(result, Accepted):
         await sender.counters.refund(reservation)
@@ -273,33 +272,6 @@ async def _text(sender: Sender, message: SendingMessage) -> str | None:
     if message.kind != MessageKind.VERIFICATION:
         return message.body
     return await codes.fill_code(sender.redis, message_id=message.id, body=message.body)
-
-
-async def _attach(sender: Sender, message: SendingMessage, body: str,
-                  carrier: Carrier) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """body (the text as it goes out) with the pictures it carries: as MMS URLs, or a link in the text. On WhatsApp
-    a text's pictures go as the link to their page (the MMS URLs are for carriers' MMS)."""
-    on_whatsapp = message.whatsapp and sender.whatsapp is not None
-    return await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier,
-                                     mms=not on_whatsapp)
-
-
-async def _deliver(sender: Sender, message: SendingMessage, body: str, media: tuple[tuple[str, ...], tuple[str, ...]],
-                   carrier: Carrier, linked: bool = False) -> SendResult:
-    """body and its MMS URLs and their media types (_attach), handed to the carrier; linked: the body carries the
-    link to its pictures (counted here, as it goes, not when _attach made it: a limit may have held it)."""
-    if linked:
-        sender.metrics.media_links.inc()
-    callback = carrier.callback_url(sender.public_url, message.id)
-    outbound = await whatsapp.outbound(sender.whatsapp, message, body) if message.whatsapp and sender.whatsapp \
-        else OutboundSms(message.id, message.from_number, message.to_number, body, media[0], media_types=media[1])
-    started, result = time.perf_counter(), "error"
-    try:
-        answer = await carrier.send(outbound, callback)
-        result = type(answer).__name__.lower()
-        return answer
-    finally:
-        sender.metrics.carrier_send.labels(carrier.name, result).observe(time.perf_counter() - started)
 
 
 async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid: str, limited: bool,
