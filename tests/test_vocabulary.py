@@ -34,6 +34,7 @@ CHECKED = {
     ("platform_callbacks", "outcome"): v.CallbackOutcome,
     ("message_media", "state"): v.MediaState,
     ("message_media", "refusal"): v.MediaRefusal,
+    ("message_media", "channel"): v.Channel,
     ("whatsapp_contacts", "channel"): v.Channel,
     ("contacts", "marketing_preference"): v.Preference,
     ("community_numbers", "category"): v.TemplateCategory,

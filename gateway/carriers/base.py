@@ -81,7 +81,8 @@ class OutboundSms:
     to_number: str  # E.164
     body: str  # at most 1,600 UTF-16 units, never empty
     # Pictures to send with it as an MMS: the gateway's signed URLs, which the carrier fetches (only to a carrier
-    # whose sends_mms is true, and a recipient MMS reaches: gateway/media/rules.py takes_mms).
+    # whose sends_mms is true, and a recipient MMS reaches: gateway/media/rules.py takes_mms). On WhatsApp: one
+    # image or video, as WhatsApp media with the body as its caption (only to a carrier whose sends_whatsapp_media).
     media_urls: tuple[str, ...] = ()
     channel: Channel = Channel.SMS  # whatsapp: only to a carrier whose `whatsapp` is true
     template: Template | None = None  # WhatsApp outside the window: this approved template instead of body
@@ -193,6 +194,9 @@ class Carrier:
     # media.fetch_hosts says otherwise), so a URL in a payload never makes it ask an internal address.
     media_hosts: Sequence[str] = ()
     whatsapp: bool = False  # it parses WhatsApp senders and sends OutboundSms with channel whatsapp and templates
+    # It sends a WhatsApp OutboundSms's media URL (one image or video, the text its caption) as WhatsApp media;
+    # else a picture to a WhatsApp participant goes as the link to its page.
+    sends_whatsapp_media: bool = False
 
     def callback_url(self, public_url: str, message_id: int) -> str:
         """Where this carrier posts the statuses of one message: public_url (config, no trailing slash) + its

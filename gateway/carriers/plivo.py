@@ -257,6 +257,7 @@ class PlivoCarrier(Carrier):
     error_codes = ERROR_CODES
     sends_mms = True
     whatsapp = True  # Type whatsapp in the same Message API and webhook, from the number of a WhatsApp Business Account
+    sends_whatsapp_media = True  # type whatsapp with media_urls, the text its caption
     media_hosts = ("plivo.com",)  # api.plivo.com/v1/Account/{auth_id}/Media/... and media.plivo.com
 
     def __init__(self, settings: Settings, config: Config) -> None:

@@ -267,6 +267,7 @@ class TelnyxCarrier(TelnyxWire):
 
     sends_mms = True
     whatsapp = True  # its own endpoint and the same webhooks (gateway/carriers/_telnyx_whatsapp.py)
+    sends_whatsapp_media = True  # whatsapp_message image or video {link, caption}
     media_hosts = ("telnyx.com", "amazonaws.com")  # media_url: Telnyx's own, or a presigned file-store URL
 
     def __init__(self, settings: Settings, config: Config) -> None:

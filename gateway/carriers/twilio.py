@@ -204,6 +204,7 @@ class TwilioCarrier(TwilioWire):
     inbound_path = "/webhooks/twilio/sms"
     status_path = "/webhooks/twilio/status"
     whatsapp = True  # the same Messages API with whatsapp: addresses (the number enabled for WhatsApp at Twilio)
+    sends_whatsapp_media = True  # MediaUrl on a whatsapp: To (one per WhatsApp message)
 
     sends_mms = True
     media_hosts = ("twilio.com",)  # MediaUrlN: api.twilio.com, redirecting to its file store

@@ -173,6 +173,7 @@ class VonageCarrier(Carrier):
     media_hosts = ("nexmo.com", "vonage.com")
     sends_mms = True
     whatsapp = True  # channel whatsapp in the same Messages API, from a number enabled for WhatsApp at Vonage
+    sends_whatsapp_media = True  # message_type image or video on channel whatsapp, the text its caption
 
     def __init__(self, settings: Settings, config: Config) -> None:
         self.signature_secret = settings.signature_secret

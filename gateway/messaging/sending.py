@@ -273,11 +273,11 @@ async def _text(sender: Sender, message: SendingMessage) -> str | None:
 
 async def _attach(sender: Sender, message: SendingMessage, body: str,
                   carrier: Carrier) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """body (the text as it goes out) with the pictures it carries: as MMS URLs, or a link in the text. On WhatsApp
-    a text's pictures go as the link to their page (the MMS URLs are for carriers' MMS)."""
+    """body (the text as it goes out) with the pictures it carries: as MMS URLs, WhatsApp media, or a link in the
+    text (gateway/media/outgoing.py)."""
     on_whatsapp = message.whatsapp and sender.whatsapp is not None
     return await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier,
-                                     mms=not on_whatsapp)
+                                     whatsapp=on_whatsapp)
 
 
 async def _deliver(sender: Sender, message: SendingMessage, body: str, media: tuple[tuple[str, ...], tuple[str, ...]],
@@ -288,7 +288,7 @@ async def _deliver(sender: Sender, message: SendingMessage, body: str, media: tu
         sender.metrics.media_links.inc()
     callback = carrier.callback_url(sender.public_url, message.id)
     if message.whatsapp and sender.whatsapp is not None:
-        return await carrier.send(await whatsapp.outbound(sender.whatsapp, message, body), callback)
+        return await carrier.send(await whatsapp.outbound(sender.whatsapp, message, body, media), callback)
     media_urls, media_types = media
     return await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls,
                                           media_types=media_types), callback)

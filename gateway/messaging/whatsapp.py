@@ -126,15 +126,17 @@ async def window_closed(whatsapp: WhatsApp, message: SendingMessage) -> None:
     await storage.close_window(whatsapp.db, proxy=message.from_number, phone=message.to_number)
 
 
-async def outbound(whatsapp: WhatsApp, message: SendingMessage, body: str) -> OutboundSms:
-    """The OutboundSms for a message to a WhatsApp participant: the template's id and variables for a template."""
+async def outbound(whatsapp: WhatsApp, message: SendingMessage, body: str,
+                   media: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> OutboundSms:
+    """The OutboundSms for a message to a WhatsApp participant: the template's id and variables for a template; its
+    picture (media: URLs and types, gateway/media/outgoing.py) as WhatsApp media."""
     template = None
     if message.kind == MessageKind.WHATSAPP_TEMPLATE and message.community_id is not None:
         found = await storage.find_template(whatsapp.db, community_id=message.community_id)
         if found is not None:
             template = Template(found["template_id"], found.get("variables") or {}, body)
-    return OutboundSms(message.id, message.from_number, message.to_number, body, channel=Channel.WHATSAPP,
-                       template=template)
+    return OutboundSms(message.id, message.from_number, message.to_number, body, media[0], channel=Channel.WHATSAPP,
+                       template=template, media_types=media[1])
 
 
 def units(whatsapp: WhatsApp | None, message: SendingMessage) -> SendingMessage:

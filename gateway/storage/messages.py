@@ -119,6 +119,7 @@ class StoreRelayed(NamedTuple):
     parts: list[str]  # the relayed texts, in order (a conversation of several: each recipient's in turn)
     segments: int  # the inbound body's
     part_segments: list[int]
+    channel: str = "sms"  # the one it came on: its attachments' limits (gateway/media/fetching.py)
 
 
 class StoredRelay(NamedTuple):
