@@ -246,8 +246,9 @@ class Fetcher:
             progress = await storage.progress(conn, message_id=item.message_id)
             if progress.pending:
                 return True
-            # Before the copies' locks, as a number's removal takes them: the community's, then the copies'.
-            ours = not progress.refused or await _number_kept(conn, locked)
+            # Before the copies' locks, as a number's removal takes them: the community's, then the copies'. Once the
+            # conversation ended its copies were canceled: nothing relays, so nothing is told either.
+            ours = locked.conversation_open and (not progress.refused or await _number_kept(conn, locked))
             released, intercept_id = await storage.release_held(conn, message_id=item.message_id)
             notice = await self._notice(conn, locked, progress, limits) if ours else None
         await self._after(released, intercept_id, notice, locked.to_number)

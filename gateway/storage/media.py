@@ -32,6 +32,7 @@ class Locked(NamedTuple):
     community_id: int | None
     conversation_id: int | None
     stored_bytes: int  # what its attachments stored so far
+    conversation_open: bool = True  # False once its conversation ended (its waiting copies were canceled)
 
 
 class Progress(NamedTuple):
@@ -90,7 +91,7 @@ async def claim_fetches(db: Executor, *, limit: int, lease_seconds: float) -> li
 async def lock_message(db: Executor, *, message_id: int) -> Locked | None:
     row = await db.fetchrow(QUERIES.lock_media_message, message_id)
     return None if row is None else Locked(row["id"], row["from_number"], row["to_number"], row["community_id"],
-                                           row["conversation_id"], row["stored_bytes"])
+                                           row["conversation_id"], row["stored_bytes"], row["conversation_open"])
 
 
 async def store_media(db: Executor, *, media_id: int, content_type: str, content: bytes, sha256: str) -> bool:
