@@ -159,3 +159,31 @@ def test_fits_mms(items, expected):
 ])
 def test_as_whatsapp_media(items, carrier_sends, expected):
     assert rules.as_whatsapp_media(items, carrier_sends, WHATSAPP) is expected
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"x" * 100
+PNG = b"\x89PNG\r\n\x1a\n" + b"x" * 100
+HTML = b"<!doctype html><html><body>Sign in</body></html>"
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"v" * 100
+PDF = b"%PDF-1.4\n" + b"x" * 100
+
+
+@pytest.mark.parametrize("content_type, content, disagree", [
+    ("image/jpeg", JPEG, False),
+    ("image/jpeg", PNG, False),  # an image all the same (a store's wrong subtype is no harm)
+    ("image/jpeg", HTML, True),  # the HTML page of a file store's error or sign-in
+    ("image/png", b"", True),
+    ("image/heic", b"\x00\x01 an unusual codec", False),  # no signature known: not refused for that
+    ("image/png", PDF, True),
+    ("video/mp4", MP4, False),
+    ("audio/mp4", MP4, False),  # audio and video share containers
+    ("video/mp4", PDF, True),
+    ("video/3gpp", b"\x00\x00\x00\x14ftyp3gp4" + b"\x00" * 100, False),
+    ("application/pdf", PDF, False),
+    ("application/pdf", HTML, True),
+    ("application/pdf", JPEG, True),
+    ("text/vcard", b"BEGIN:VCARD\r\nEND:VCARD\r\n", False),
+    ("text/vcard", JPEG, False),  # no signature to check text against
+])
+def test_bytes_disagree(content_type, content, disagree):
+    assert rules.bytes_disagree(content_type, content) is disagree

@@ -239,7 +239,8 @@ class Fetcher:
                 return False
             limits = self.limits[item.channel]
             if refused is None and content is not None:
-                why = rules.refusal(content_type or "", len(content), locked.stored_bytes, limits)
+                why = rules.refusal(content_type or "", len(content), locked.stored_bytes, limits) or (
+                    MediaRefusal.TYPE_NOT_ALLOWED if rules.bytes_disagree(content_type or "", content) else None)
                 refused = None if why is None else (why, len(content))
             if not await self._record(conn, item, content_type, content, refused, error):
                 return False

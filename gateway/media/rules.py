@@ -9,6 +9,7 @@ import re
 from typing import NamedTuple, Sequence
 from urllib.parse import urlsplit
 
+import filetype
 import phonenumbers
 
 from gateway.config_channels import MediaSettings, WhatsAppSettings
@@ -136,6 +137,30 @@ def as_whatsapp_media(items: Sequence[tuple[str, int]], carrier_sends: bool, lim
     WhatsApp's limits."""
     return (carrier_sends and len(items) == 1 and items[0][0].partition("/")[0] in WHATSAPP_MEDIA_KINDS
             and fits(items, limits))
+
+
+# Types whose files always begin with a signature the magic-byte check knows: bytes without it are not one of these.
+SIGNED_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"})
+SNIFF_BYTES = 8192  # the signatures are in a file's first bytes (an MP4's ftyp box, a JPEG's SOI and APPn)
+
+
+def _family(content_type: str) -> str:
+    """What a type is for the magic-byte check: an image, audio or video (one family: an MP4 may be either), a PDF,
+    or something else (text, vCards: no signature to check)."""
+    major = content_type.partition("/")[0]
+    return "av" if major in ("audio", "video") else major if major == "image" else content_type
+
+
+def bytes_disagree(content_type: str, content: bytes) -> bool:
+    """Whether a file's bytes are not the type it came as (the carrier's file store's Content-Type, an upload's
+    content_type): an "image/jpeg" that is an HTML page, a "video/mp4" that is a PDF. A type with a known signature
+    (SIGNED_TYPES) must show one of its family; any other image, audio or video type must not show another
+    family's. Bytes the check does not know (an unusual codec, a vCard) pass: it refuses only what it can tell."""
+    found = filetype.guess_mime(content[:SNIFF_BYTES])
+    if found is None:
+        return content_type in SIGNED_TYPES
+    declared = _family(content_type)
+    return declared in ("image", "av", "application/pdf") and _family(found) != declared
 
 
 class Refused(NamedTuple):
