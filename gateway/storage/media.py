@@ -161,3 +161,8 @@ async def attach_uploads(db: Executor, *, message_id: int, community_id: int,
     together)."""
     row = await db.fetchrow(QUERIES.attach_uploaded_media, message_id, community_id, media_ids)
     return row["attached"], row["bytes"]
+
+
+async def share_media(db: Executor, *, carrier_id: int, message_ids: list[int]) -> None:
+    """The messages carry the pictures message carrier_id carries (a group's copies of one text)."""
+    await db.execute(QUERIES.share_media, carrier_id, message_ids)
