@@ -8,6 +8,7 @@ onto FailureClass, background work it needs, extra routes, and a line-type looku
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, NamedTuple, Protocol, Sequence
 from urllib.parse import urlsplit
@@ -108,6 +109,16 @@ class Failure:
 
 
 OTHER_FAILURE = Failure(FailureClass.OTHER, True)
+
+# WhatsApp's own template names (Meta's rule, as Telnyx's template API states it: lower-case letters, digits and
+# underscores), what carriers that pass WhatsApp's template object name a template by.
+WHATSAPP_TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
+
+
+def whatsapp_template_name_problem(template_id: str) -> str | None:
+    """For carriers that name a template by WhatsApp's name: None when template_id can be one."""
+    return None if WHATSAPP_TEMPLATE_NAME.fullmatch(template_id) else \
+        "expected the template's name at WhatsApp: lower-case letters, digits and underscores"
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +269,11 @@ class Carrier:
         """Delete the carrier's copy of an inbound attachment once the gateway keeps it, where its API allows;
         whether it is gone. Never raises. Default: the carrier has no such call (its own retention applies)."""
         return False
+
+    def template_problem(self, template_id: str) -> str | None:
+        """What is wrong with a WhatsApp template id for this carrier (its format: a Content SID, WhatsApp's template
+        name), or None when it may be one. Default: anything the API took."""
+        return None
 
     def failure(self, code: str | None) -> Failure | None:
         """What an error code means: None without a code, OTHER_FAILURE for a code not in the map."""

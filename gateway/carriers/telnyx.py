@@ -36,9 +36,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gateway.carriers import _telnyx_whatsapp as wa
 from gateway.carriers._http import lookup_json, read_json, send_request, with_plus
-from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
-                                   NotANumber, OutboundSms, RawRequest, Rejected, SendResult,
-                                   StatusUpdate)
+from gateway.carriers.base import (Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed, NotANumber,
+                                   OTHER_FAILURE, OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate,
+                                   whatsapp_template_name_problem)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
 from gateway.vocabulary import Channel, FailureClass, MessageStatus
@@ -268,6 +268,7 @@ class TelnyxCarrier(TelnyxWire):
     sends_mms = True
     whatsapp = True  # its own endpoint and the same webhooks (gateway/carriers/_telnyx_whatsapp.py)
     sends_whatsapp_media = True  # whatsapp_message image or video {link, caption}
+    template_problem = staticmethod(whatsapp_template_name_problem)  # WhatsApp's template name
     media_hosts = ("telnyx.com", "amazonaws.com")  # media_url: Telnyx's own, or a presigned file-store URL
 
     def __init__(self, settings: Settings, config: Config) -> None:

@@ -9,11 +9,12 @@ Nothing here runs for an SMS participant: an SMS inbound never calls on_inbound,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import asyncpg
 import structlog
 
-from gateway.carriers import Carrier, OutboundSms
+from gateway.carriers import Carrier, Carriers, OutboundSms
 from gateway.carriers.base import Template
 from gateway.config import WhatsAppSettings
 from gateway.messaging.dispatch import Dispatcher
@@ -146,3 +147,13 @@ def units(whatsapp: WhatsApp | None, message: SendingMessage) -> SendingMessage:
 
 def offered(carrier: Carrier) -> bool:
     return carrier.whatsapp
+
+
+def template_problem(carriers: Carriers, number_carriers: Sequence[str | None], template_id: str) -> str | None:
+    """What is wrong with a community's template id for the carriers its numbers go through (each knows its format:
+    a Content SID, WhatsApp's template name), or None."""
+    for name in sorted({found or carriers.default.name for found in number_carriers}):
+        carrier = carriers.find(name)
+        if carrier is not None and carrier.whatsapp and (problem := carrier.template_problem(template_id)):
+            return f"{problem} (for the numbers on {name})"
+    return None
