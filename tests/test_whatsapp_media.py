@@ -90,3 +90,24 @@ async def test_each_channel_holds_its_attachments_to_its_own_limits(start_gatewa
         "Your picture wasn't relayed: 9 KB is over the 8 KB limit."]
     rows = await db.fetch("SELECT channel, state, refusal FROM message_media ORDER BY id")
     assert [tuple(r) for r in rows] == [("sms", "refused", "too_large"), ("whatsapp", "refused", "too_large")]
+
+
+async def test_each_message_says_what_it_counts_as(start_gateway):
+    """usage_unit on the API's messages: a WhatsApp message, an MMS, SMS segments (a picture sent as a link is an
+    SMS); none for an inbound message."""
+    gateway = await start_gateway(media=FAST)
+    conversation = await _window_open(gateway)
+    await gateway.sms(WA_PAT, PROXY, "My ID", extra=mms(gateway.carrier.media.add(picture(2), "image/png")))
+    await _to_alex_with(gateway, "My ID")
+    await gateway.sms(ALEX, PROXY, "Thanks")
+    await wait_for(lambda: _async(any(m["Body"] == "Thanks" for m in whatsapp_sent(gateway))), what="Thanks sent")
+
+    async def units():
+        found = {(m["direction"], m["body"].rsplit(": ", 1)[-1]): m.get("usage_unit")
+                 for m in await gateway.messages(conversation["id"]) if m["status"] not in ("queued", "submitting")}
+        return found if len(found) >= 6 else None
+    found = await wait_for(units, what="the messages sent")
+    assert found[("outbound", "Thanks")] == "whatsapp"
+    assert found[("outbound", "My ID")] == "mms"
+    assert found[("inbound", "Thanks")] is None and found[("inbound", "My ID")] is None
+    assert "sms_segment" in found.values()  # Alex's notification

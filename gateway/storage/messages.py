@@ -39,15 +39,18 @@ class Message:
     segments: int
     created_at: datetime
     updated_at: datetime
+    # What an outbound message counts as in limits and metrics (decided when it is sent): None for an inbound one.
+    usage_unit: UsageUnit | None = None
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Message:
         """From a row of `SELECT * FROM messages` (columns added later are left out)."""
+        unit = row.get("usage_unit") if row["direction"] == Direction.OUTBOUND else None
         return cls(row["id"], row["community_id"], row["conversation_id"], Direction(row["direction"]),
                    MessageKind(row["kind"]), Priority(row["priority"]), row["from_number"], row["to_number"],
                    row["body"], tuple(row["media_urls"]), row["carrier_sid"], MessageStatus(row["status"]),
                    row["status_reason"], row["error_code"], row["error_message"], row["attempts"], row["segments"],
-                   row["created_at"], row["updated_at"])
+                   row["created_at"], row["updated_at"], UsageUnit(unit) if unit else None)
 
 
 class StoredOutbound(NamedTuple):
