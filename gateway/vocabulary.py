@@ -139,6 +139,18 @@ class HoldReason(StrEnum):
     WHATSAPP_OPT_IN = "whatsapp_opt_in"
 
 
+class CancelReason(StrEnum):
+    """Why the gateway itself canceled a message (messages.status_reason with status canceled; a held message
+    canceled through the held API keeps its HoldReason). tests/test_vocabulary.py checks the SQL writes no other."""
+
+    MEDIA_REFUSED = "media_refused"  # a text that was only pictures, none of them kept: nothing left to relay
+    WHATSAPP_TEMPLATE_UNNEEDED = "whatsapp_template_unneeded"  # the participant wrote (or is on SMS) meanwhile
+    PARTICIPANT_LEFT = "participant_left"  # its recipient left the conversation before it went
+    CONVERSATION_CLOSED = "conversation_closed"  # held for its pictures or a WhatsApp answer when it closed
+    CONVERSATION_EXPIRED = "conversation_expired"  # the same, when it expired
+    NUMBER_REMOVED = "number_removed"  # its number left the community (NumberRemoval)
+
+
 class NumberRemoval(StrEnum):
     """Why conversations closed and messages were canceled when a number left its community (closed_reason,
     messages.status_reason with status canceled): DELETE /v1/communities/{id}/numbers/{phone}."""

@@ -24,12 +24,12 @@ from gateway.relay.phones import mask
 from gateway.storage import messages as message_storage
 from gateway.storage import whatsapp as storage
 from gateway.storage.messages import SendingMessage
-from gateway.vocabulary import Channel, FailureClass, HoldReason, MessageKind, Priority
+from gateway.vocabulary import CancelReason, Channel, FailureClass, HoldReason, MessageKind, Priority
 
 log = structlog.get_logger(__name__)
 # messages.status_reason of a template canceled by begin_send.sql: by the time it would go, the participant had
 # written (the window is open) or was back on SMS.
-TEMPLATE_UNNEEDED = "whatsapp_template_unneeded"
+TEMPLATE_UNNEEDED = CancelReason.WHATSAPP_TEMPLATE_UNNEEDED
 
 
 @dataclass(frozen=True)
