@@ -3,7 +3,8 @@
 The webhook only stores the text, its copies (held, awaiting_media) and one pending row per attachment
 (store_relayed_message.sql): a carrier times out in 10-15 s, and a fetch may take longer. Here any process claims
 due rows (a lease: claim_media_fetches.sql), fetches each with its carrier's credentials (redirects followed),
-checks it against media.* limits and stores it, or refuses it; a failed fetch is tried again with backoff and
+checks it against its channel's limits (MMS's media.*, WhatsApp's whatsapp.*) and its bytes against its type, and
+stores it, or refuses it; a failed fetch is tried again with backoff and
 given up after media.fetch_attempts. When a text's last attachment is done, in the same transaction, its copies
 are released (with the pictures: gateway/media/outgoing.py attaches them at send time) and the sender is told,
 once, what was not relayed. The carrier's copy is then deleted where its API allows.
@@ -36,7 +37,7 @@ from gateway.storage.messages import StoredOutbound
 from gateway.vocabulary import Channel, MediaRefusal, MediaState, MessageKind, MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
-CONCURRENCY = 4  # fetches at once per process: each holds up to media.max_file_bytes in memory
+CONCURRENCY = 4  # fetches at once per process: each holds up to its channel's largest file in memory (16 MB)
 CHUNK = 65536
 MAX_REDIRECTS = 5
 MAX_SIZE = 2 ** 31 - 1  # message_media.size

@@ -1,5 +1,6 @@
 """Pictures on the way out: at send time, a copy that carries its text's pictures (media_from) gets them as MMS
-URLs (the gateway's own, signed and expiring) where MMS goes, else a link in the SMS to a signed page showing
+URLs (the gateway's own, signed and expiring) where MMS goes and they are within MMS's limits, as WhatsApp media to
+a WhatsApp participant (one image or video within WhatsApp's), else a link in the text to a signed page showing
 them (gateway/media/serving.py). Only a message with media_from set asks Postgres anything more."""
 
 from __future__ import annotations
