@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from gateway import vocabulary_channels as _channels
+
 
 class Direction(StrEnum):
     INBOUND = "inbound"
@@ -139,18 +141,6 @@ class HoldReason(StrEnum):
     WHATSAPP_OPT_IN = "whatsapp_opt_in"
 
 
-class CancelReason(StrEnum):
-    """Why the gateway itself canceled a message (messages.status_reason with status canceled; a held message
-    canceled through the held API keeps its HoldReason). tests/test_vocabulary.py checks the SQL writes no other."""
-
-    MEDIA_REFUSED = "media_refused"  # a text that was only pictures, none of them kept: nothing left to relay
-    WHATSAPP_TEMPLATE_UNNEEDED = "whatsapp_template_unneeded"  # the participant wrote (or is on SMS) meanwhile
-    PARTICIPANT_LEFT = "participant_left"  # its recipient left the conversation before it went
-    CONVERSATION_CLOSED = "conversation_closed"  # held for its pictures or a WhatsApp answer when it closed
-    CONVERSATION_EXPIRED = "conversation_expired"  # the same, when it expired
-    NUMBER_REMOVED = "number_removed"  # its number left the community (NumberRemoval)
-
-
 class NumberRemoval(StrEnum):
     """Why conversations closed and messages were canceled when a number left its community (closed_reason,
     messages.status_reason with status canceled): DELETE /v1/communities/{id}/numbers/{phone}."""
@@ -264,44 +254,9 @@ class UsageUnit(StrEnum):  # what limits count (usage_counters.unit, messages.us
     WHATSAPP = "whatsapp"
 
 
-class FailureClass(StrEnum):
-    """What a carrier's error means, whatever the carrier: do-not-disturb and rate monitoring act on these. Each
-    carrier maps its own codes onto them (gateway/carriers/); see Failure for permanence."""
-
-    OPTED_OUT = "opted_out"  # the recipient replied STOP to the carrier, or is on its block list
-    UNREACHABLE = "unreachable"  # handset off, out of coverage, number not in service
-    LANDLINE = "landline"  # the number cannot receive SMS
-    FILTERED = "filtered"  # the carrier's filter refused the content or the sender
-    RATE_LIMITED = "rate_limited"  # too fast: the carrier asks us to slow down
-    INVALID_NUMBER = "invalid_number"
-    # WhatsApp: free text outside the 24-hour customer-service window; the text is held and the community's
-    # template sent instead (gateway/messaging/whatsapp.py), never a failure of the recipient.
-    OUTSIDE_WINDOW = "outside_window"
-    OTHER = "other"
-
-
 # Shards of each community's usage counters (usage_counters.shard is checked against this range), so concurrent
 # sends of one community do not queue on one row lock.
 USAGE_SHARDS = 16
-
-
-class MediaState(StrEnum):
-    """Where an inbound attachment is (message_media.state)."""
-
-    PENDING = "pending"  # to fetch from the carrier (or being fetched: its due_at is the lease)
-    STORED = "stored"  # kept here, served at signed URLs
-    REFUSED = "refused"  # over the limits (type or size): never stored
-    FAILED = "failed"  # the carrier never gave it, after every try
-    DELETED = "deleted"  # its content removed by retention (media.retention_days after its conversation ended)
-
-
-class MediaRefusal(StrEnum):
-    """Why an attachment was not relayed (message_media.refusal); named in the notice to its sender."""
-
-    TYPE_NOT_ALLOWED = "type_not_allowed"
-    TOO_LARGE = "too_large"  # over media.max_file_bytes
-    MESSAGE_TOO_LARGE = "message_too_large"  # the message's pictures together over media.max_message_bytes
-    FETCH_FAILED = "fetch_failed"
 
 
 class AutoReplyKind(StrEnum):
@@ -430,3 +385,8 @@ class EventTarget(StrEnum):
 
     COMMUNITY = "community"  # the community's event_url (or its older opt-out and alert URLs), its own secret
     GATEWAY = "gateway"  # the gateway-wide hooks.event_url, the gateway's secret
+
+# Carriers' failure classes, pictures and cancel reasons, kept in gateway/vocabulary_channels.py (this module's
+# size) and named here as ever.
+FailureClass, MediaState, MediaRefusal = _channels.FailureClass, _channels.MediaState, _channels.MediaRefusal
+CancelReason = _channels.CancelReason
