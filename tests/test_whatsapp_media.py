@@ -111,3 +111,24 @@ async def test_each_message_says_what_it_counts_as(start_gateway):
     assert found[("outbound", "My ID")] == "mms"
     assert found[("inbound", "Thanks")] is None and found[("inbound", "My ID")] is None
     assert "sms_segment" in found.values()  # Alex's notification
+
+
+async def test_the_sandbox_shows_a_picture_sent_to_whatsapp_as_whatsapp_media(start_gateway):
+    """README "WhatsApp": the walk-through's picture reaches the sandbox's WhatsApp phone as WhatsApp media."""
+    import base64
+    from tests.test_whatsapp import _setup_sandbox
+    gateway = await start_gateway("sandbox", media=FAST)
+    await _setup_sandbox(gateway)
+    await gateway.call("POST", "/sandbox/inbound", {"from": WA_PAT, "to": PROXY, "body": "Hi there"})  # window open
+    status, body = await gateway.call("POST", "/sandbox/inbound", {"from": ALEX, "to": PROXY, "body": "The lease",
+                                      "media": [{"content_type": "image/png",
+                                                 "data": base64.b64encode(picture(7)).decode()}]})
+    assert status == 200, body
+
+    async def shown():
+        _, answer = await gateway.call("GET", "/sandbox/messages?phone=%2B" + WA_PAT.rpartition("+")[2])
+        return [m for m in answer["messages"] if m["media_urls"]]
+    [message] = await wait_for(shown, what="the picture on the WhatsApp phone")
+    assert (message["channel"], message["body"]) == ("whatsapp", "The lease")
+    async with gateway.client.get(message["media_urls"][0].removeprefix(gateway.config.public_url)) as answer:
+        assert await answer.read() == picture(7)
