@@ -88,6 +88,7 @@ class FakeTelnyx:
     line_types: dict[str, str] = field(default_factory=dict)  # number -> carrier.type in lookups
     invalid: set[str] = field(default_factory=set)  # numbers the lookup calls invalid
     lookups: list[str] = field(default_factory=list)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # name -> (bytes, type) at {url}/media/{name}
     url: str = ""
 
     def app(self) -> web.Application:
@@ -95,6 +96,7 @@ class FakeTelnyx:
         app.router.add_post("/v2/messages", self.messages)
         app.router.add_post("/v2/messages/whatsapp", self.whatsapp)
         app.router.add_get("/v2/number_lookup/{number}", self.number_lookup)
+        app.router.add_get("/media/{name}", self.media)
         return app
 
     def then(self, *replies: Reply) -> None:
@@ -141,6 +143,16 @@ class FakeTelnyx:
         message["from"]["phone_number"], message["to"][0]["phone_number"] = body["from"], body["to"]
         self.sent.append({**body, "id": message["id"]})
         return web.json_response(answer)
+
+    def add_media(self, content: bytes, content_type: str) -> str:
+        """A file an inbound message links to (Telnyx's media URLs are public: no credentials); its URL."""
+        name = uuid.uuid4().hex
+        self.files[name] = (content, content_type)
+        return f"{self.url}/media/{name}"
+
+    async def media(self, request: web.Request) -> web.Response:
+        content, content_type = self.files[request.match_info["name"]]
+        return web.Response(body=content, content_type=content_type)
 
     async def number_lookup(self, request: web.Request) -> web.Response:
         if not self._authorized(request):

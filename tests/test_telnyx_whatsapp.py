@@ -3,6 +3,8 @@
 link), Meta's 131047 (outside the 24-hour window) mapped onto outside_window; a WhatsApp participant on a Telnyx
 number talking with an SMS participant through the fake."""
 
+import json
+
 import pytest
 
 from gateway.carriers import InboundMessage, RawRequest, StatusUpdate
@@ -171,3 +173,35 @@ async def test_131047_in_a_status_holds_the_text_and_sends_the_template(start_te
     assert held["body"].endswith("Tomorrow at 10")
     [_, template] = await _whatsapp_to(fake_telnyx, PAT, 2)
     assert template["type"] == "template"
+
+
+async def test_pictures_both_ways_between_whatsapp_and_mms_through_telnyx(start_telnyx, fake_telnyx):
+    """Pat's WhatsApp picture (payload.body image link) is fetched, held to WhatsApp's limits and reaches Alex as an
+    MMS (media_urls); Alex's MMS reaches Pat as a WhatsApp image with the text as its caption."""
+    from tests.test_media import FAST, picture
+    gateway = await start_telnyx(media=FAST)
+    await _setup(gateway, fake_telnyx, opted_in=True)
+    link = fake_telnyx.add_media(picture(1), "image/png")
+    await _write_raw(gateway, fake_telnyx, event("message.received", "wa-in-1", sender=PAT, to=PROXY, whatsapp={
+        "type": "image", "image": {"link": link, "caption": "My ID"}}))
+
+    async def mms_to_alex():
+        return [m for m in fake_telnyx.sent if m["to"] == ALEX and m.get("media_urls")] or None
+    [to_alex] = await wait_for(mms_to_alex, what="the MMS to Alex")
+    assert to_alex["text"].endswith("My ID") and to_alex["media_urls"][0].startswith(gateway.config.public_url)
+
+    alex_link = fake_telnyx.add_media(picture(2), "image/png")
+    body = event("message.received", "in-2", sender=ALEX, to=PROXY, text="The lease")
+    raw = json.loads(body)
+    raw["data"]["payload"]["media"] = [{"url": alex_link, "content_type": "image/png"}]
+    await _write_raw(gateway, fake_telnyx, json.dumps(raw).encode())
+
+    async def image_to_pat():
+        return [m for m in fake_telnyx.whatsapp_to(PAT) if m["type"] == "image"] or None
+    [image] = await wait_for(image_to_pat, what="the WhatsApp image to Pat")
+    assert image["image"]["caption"] == "The lease" and image["image"]["link"].startswith(gateway.config.public_url)
+
+
+async def _write_raw(gateway, fake: FakeTelnyx, body: bytes) -> None:
+    async with gateway.client.post("/webhooks/telnyx/sms", data=body, headers=fake.signer.headers(body)) as answer:
+        assert answer.status == 200, await answer.text()
