@@ -205,3 +205,18 @@ async def test_pictures_both_ways_between_whatsapp_and_mms_through_telnyx(start_
 async def _write_raw(gateway, fake: FakeTelnyx, body: bytes) -> None:
     async with gateway.client.post("/webhooks/telnyx/sms", data=body, headers=fake.signer.headers(body)) as answer:
         assert answer.status == 200, await answer.text()
+
+
+async def test_131047_refusing_the_send_holds_the_text_too(start_telnyx, fake_telnyx):
+    from tests.fakes_telnyx import Reply
+    gateway = await start_telnyx()
+    conversation = await _setup(gateway, fake_telnyx, opted_in=False)
+    await _write(gateway, fake_telnyx, PAT, "Hello?", "wa-in-1", whatsapp=True)
+    await _sms_to(fake_telnyx, ALEX, 2)  # Pat's text to Alex went: the next send is Alex's to Pat
+    fake_telnyx.then(Reply(status=400, code="131047", title="Re-engagement message"))
+    await _write(gateway, fake_telnyx, ALEX, "Tomorrow at 10", "in-1")
+    held = await _held(gateway, conversation["id"], "whatsapp_window")
+    [refused] = [r for r in fake_telnyx.requests if r.get("whatsapp_message", {}).get("type") == "text"]
+    assert refused["whatsapp_message"]["text"]["body"] == held["body"]
+    [template] = await _whatsapp_to(fake_telnyx, PAT, 1)  # the refused text is not in sent; the template is
+    assert template["type"] == "template"
