@@ -108,7 +108,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[VERIFIER] = Verifier(app[POOL], app[REDIS], dispatcher, app[METRICS], config.verification, code_key)
     app[EVENTS] = hooks.Poster(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key)
     app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS], config.media.max_message_bytes)
-    app[MEDIA] = Outgoing(app[POOL], signing.media_key(events_key), config.public_url, config.media)
+    app[MEDIA] = Outgoing(app[POOL], signing.media_key(events_key), config.public_url, config.media,
+                          config.whatsapp)
     keyword = groups.leaving_on_stop(functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS]),
                                      app[CONVERSATIONS])
     app[WHATSAPP] = WhatsApp(app[POOL], dispatcher, app[METRICS], config.whatsapp)
@@ -220,7 +221,7 @@ def _media_tasks(app: web.Application, tasks: Supervisor) -> None:
     period across processes."""
     config, receiver = app[CONFIG], app[RECEIVER]
     fetcher = fetching.Fetcher(app[POOL], app[HTTP], app[CARRIERS], app[DISPATCHER], app[METRICS], config.media,
-                               config.carrier.name, receiver.media_due, receiver.callbacks_due)
+                               config.carrier.name, receiver.media_due, receiver.callbacks_due, config.whatsapp)
     tasks.loop("media_fetch", fetcher.run)
     tasks.every("media_retention", config.tasks.expiry_interval, lambda: fetching.forget_expired(app[POOL], app[METRICS],
                                                                           config.media.retention_days), once=True)

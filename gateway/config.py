@@ -320,8 +320,8 @@ def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
     from gateway.tokens import parse_tokens  # lazily: it imports ConfigError from here
     parse_tokens(config.server.api_tokens)  # a bad token setting: ConfigError naming it
-    if config.whatsapp.media_max_bytes < 1:
-        raise ConfigError(f"whatsapp.media_max_bytes: must be positive, got {config.whatsapp.media_max_bytes}")
+    if bad := [name for name in ("media_max_bytes", "image_max_bytes") if getattr(config.whatsapp, name) < 1]:
+        raise ConfigError(f"whatsapp.{bad[0]}: must be positive, got {getattr(config.whatsapp, bad[0])}")
     if not 1 <= config.groups.max_members <= 100:
         raise ConfigError(f"groups.max_members: must be 1-100, got {config.groups.max_members}")
     _validate_server(config.server)

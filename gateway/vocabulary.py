@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from gateway import vocabulary_channels as _channels
+
 
 class Direction(StrEnum):
     INBOUND = "inbound"
@@ -262,44 +264,9 @@ class UsageUnit(StrEnum):  # what limits count (usage_counters.unit, messages.us
     WHATSAPP = "whatsapp"
 
 
-class FailureClass(StrEnum):
-    """What a carrier's error means, whatever the carrier: do-not-disturb and rate monitoring act on these. Each
-    carrier maps its own codes onto them (gateway/carriers/); see Failure for permanence."""
-
-    OPTED_OUT = "opted_out"  # the recipient replied STOP to the carrier, or is on its block list
-    UNREACHABLE = "unreachable"  # handset off, out of coverage, number not in service
-    LANDLINE = "landline"  # the number cannot receive SMS
-    FILTERED = "filtered"  # the carrier's filter refused the content or the sender
-    RATE_LIMITED = "rate_limited"  # too fast: the carrier asks us to slow down
-    INVALID_NUMBER = "invalid_number"
-    # WhatsApp: free text outside the 24-hour customer-service window; the text is held and the community's
-    # template sent instead (gateway/messaging/whatsapp.py), never a failure of the recipient.
-    OUTSIDE_WINDOW = "outside_window"
-    OTHER = "other"
-
-
 # Shards of each community's usage counters (usage_counters.shard is checked against this range), so concurrent
 # sends of one community do not queue on one row lock.
 USAGE_SHARDS = 16
-
-
-class MediaState(StrEnum):
-    """Where an inbound attachment is (message_media.state)."""
-
-    PENDING = "pending"  # to fetch from the carrier (or being fetched: its due_at is the lease)
-    STORED = "stored"  # kept here, served at signed URLs
-    REFUSED = "refused"  # over the limits (type or size): never stored
-    FAILED = "failed"  # the carrier never gave it, after every try
-    DELETED = "deleted"  # its content removed by retention (media.retention_days after its conversation ended)
-
-
-class MediaRefusal(StrEnum):
-    """Why an attachment was not relayed (message_media.refusal); named in the notice to its sender."""
-
-    TYPE_NOT_ALLOWED = "type_not_allowed"
-    TOO_LARGE = "too_large"  # over media.max_file_bytes
-    MESSAGE_TOO_LARGE = "message_too_large"  # the message's pictures together over media.max_message_bytes
-    FETCH_FAILED = "fetch_failed"
 
 
 class AutoReplyKind(StrEnum):
@@ -373,3 +340,8 @@ from gateway import vocabulary_platform as _platform  # noqa: E402 (it needs non
 InterceptPolicy, CallbackKind, CallbackOutcome = _platform.InterceptPolicy, _platform.CallbackKind, \
     _platform.CallbackOutcome
 EventType, CodeOver, EventTarget = _platform.EventType, _platform.CodeOver, _platform.EventTarget
+
+# Carriers' failure classes, pictures and cancel reasons, kept in gateway/vocabulary_channels.py (this module's
+# size) and named here as ever.
+FailureClass, MediaState, MediaRefusal = _channels.FailureClass, _channels.MediaState, _channels.MediaRefusal
+CancelReason = _channels.CancelReason

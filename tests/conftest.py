@@ -22,6 +22,7 @@ from gateway.ops.embedded import EmbeddedServers
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeLookup, FakeTwilio, HookReceiver
 from gateway.keys import ROUTES
 from tests.fakes_plivo import FakePlivo
+from tests.fakes_telnyx import API_KEY as TELNYX_KEY, FakeTelnyx
 from tests.fakes_vonage import API_KEY as VONAGE_KEY, API_SECRET as VONAGE_SECRET, FakeVonage
 from tests.fakes_vonage import SIGNATURE_SECRET as VONAGE_SIGNATURE
 from tests.helpers import TOKEN, Gateway, wait_for
@@ -278,3 +279,23 @@ async def fake_plivo(aiohttp_server) -> FakePlivo:
     server = await aiohttp_server(fake.app())
     fake.url = str(server.make_url("")).rstrip("/")
     return fake
+
+
+@pytest.fixture
+async def fake_telnyx(aiohttp_server) -> FakeTelnyx:
+    fake = FakeTelnyx()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+def start_telnyx(start_gateway, fake_telnyx):
+    """start(**sections): a gateway whose carrier is Telnyx, on the fake (telnyx= and carrier= sections merged)."""
+    async def start(**sections):
+        telnyx = {"api_key": TELNYX_KEY, "public_key": fake_telnyx.signer.public_key, "api_base": fake_telnyx.url,
+                  **sections.pop("telnyx", {})}
+        carrier = {"name": "telnyx", **sections.pop("carrier", {})}
+        return await start_gateway("sandbox", carrier=carrier, telnyx=telnyx, **sections)
+
+    return start

@@ -12,7 +12,7 @@ from gateway.storage.verifications import Verification
 from gateway.vocabulary import UsageUnit, VerificationStatus
 
 MESSAGE_FIELDS = ("id", "conversation_id", "community_id", "direction", "kind", "status", "status_reason",
-                  "carrier_sid", "error_code", "error_message", "attempts", "body", "segments")
+                  "carrier_sid", "error_code", "error_message", "attempts", "body", "segments", "usage_unit")
 # A community in a list: these as stored, then carriers and compliance.
 SUMMARY_FIELDS = ("id", "name", "mode", "inactivity_days", "countries", "default_region", "require_verification",
                   "unknown_line_type", "sender_name", "sender_id_template", "help_text", "opt_out_webhook_url",

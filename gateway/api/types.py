@@ -19,7 +19,7 @@ from gateway.api.usage_types import UnitLimit, Units
 
 from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationShape, ConversationStatus, Direction, Dnd, EventType, HoldReason,
                                 LineType, MessageKind, MessageStatus, Preference, UnknownLineType,
-                                InterceptPolicy, ParticipantRole, TeamStyle, VerificationStatus)
+                                InterceptPolicy, ParticipantRole, TeamStyle, UsageUnit, VerificationStatus)
 
 
 def text(max_length: int, *, multiline: bool = False, **meta: Any) -> Any:
@@ -275,6 +275,7 @@ class Message(Struct, rename={"from_": "from"}):
     created_at: datetime
     updated_at: datetime
     held_until: datetime | None = None  # held for quiet hours: when its recipient's window opens (README "Quiet hours")
+    usage_unit: UsageUnit | None = None  # sms_segment, mms or whatsapp: what it counts as (outbound; decided when sent)
 
 
 class StatusChange(Struct):

@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 
 async def attach(sender: Sender, message: SendingMessage, body: str,
                   carrier: Carrier) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """body (the text as it goes out) with the pictures it carries: as MMS URLs, or a link in the text. On WhatsApp
-    a text's pictures go as the link to their page (the MMS URLs are for carriers' MMS)."""
+    """body (the text as it goes out) with the pictures it carries: as MMS URLs, WhatsApp media, or a link in the
+    text (gateway/media/outgoing.py)."""
     on_whatsapp = message.whatsapp and sender.whatsapp is not None
     return await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier,
-                                     mms=not on_whatsapp)
+                                     whatsapp=on_whatsapp)
 
 
 async def deliver(sender: Sender, message: SendingMessage, body: str, media: tuple[tuple[str, ...], tuple[str, ...]],
@@ -30,7 +30,7 @@ async def deliver(sender: Sender, message: SendingMessage, body: str, media: tup
     if linked:
         sender.metrics.media_links.inc()
     callback = carrier.callback_url(sender.public_url, message.id)
-    outbound = await whatsapp.outbound(sender.whatsapp, message, body) if message.whatsapp and sender.whatsapp \
+    outbound = await whatsapp.outbound(sender.whatsapp, message, body, media) if message.whatsapp and sender.whatsapp \
         else OutboundSms(message.id, message.from_number, message.to_number, body, media[0], media_types=media[1])
     started, result = time.perf_counter(), "error"
     try:

@@ -40,16 +40,20 @@ class Message:
     created_at: datetime
     updated_at: datetime
     held_until: datetime | None = None  # held for quiet hours: when it goes back to the queue (release_at)
+    # What an outbound message counts as in limits and metrics (decided when it is sent): None for an inbound one.
+    usage_unit: UsageUnit | None = None
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Message:
         """From a row of `SELECT * FROM messages` (columns added later are left out)."""
+        unit = row.get("usage_unit") if row["direction"] == Direction.OUTBOUND else None
         return cls(row["id"], row["community_id"], row["conversation_id"], Direction(row["direction"]),
                    MessageKind(row["kind"]), Priority(row["priority"]), row["from_number"], row["to_number"],
                    row["body"], tuple(row["media_urls"]), row["carrier_sid"], MessageStatus(row["status"]),
                    row["status_reason"], row["error_code"], row["error_message"], row["attempts"], row["segments"],
                    row["created_at"], row["updated_at"],
-                   row.get("release_at") if row["status"] == MessageStatus.HELD else None)
+                   row.get("release_at") if row["status"] == MessageStatus.HELD else None,
+                   UsageUnit(unit) if unit else None)
 
 
 class StoredOutbound(NamedTuple):
@@ -121,6 +125,7 @@ class StoreRelayed(NamedTuple):
     parts: list[str]  # the relayed texts, in order (a conversation of several: each recipient's in turn)
     segments: int  # the inbound body's
     part_segments: list[int]
+    channel: str = "sms"  # the one it came on: its attachments' limits (gateway/media/fetching.py)
 
 
 class StoredRelay(NamedTuple):
