@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 # ConfigError and check_url are also this module's interface: the carriers' checks import them from here.
 from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
 # The channels' settings are in their own module (this one's size); imported from here like the others.
-from gateway.config_channels import MediaSettings, WhatsAppSettings
+from gateway.config_channels import ContactsSettings, MediaSettings, WhatsAppSettings
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 OFFLINE_LOOKUP = "offline"  # the line-type lookup without a service (gateway/verification/line_types.py)
@@ -173,6 +173,7 @@ class Config:
     groups: GroupSettings = field(default_factory=GroupSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
+    contacts: ContactsSettings = field(default_factory=ContactsSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)
     log: LogSettings = field(default_factory=LogSettings)

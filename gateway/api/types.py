@@ -157,12 +157,6 @@ class HeldQuery(Page):
     reason: HoldReason = HoldReason.MONTHLY_LIMIT
 
 
-class ContactsQuery(Strict):
-    preference: Preference | None = None
-    after: Annotated[str, Meta(max_length=100, description="a phone: only contacts after it")] = ""
-    limit: Limit = 100
-
-
 # --- Answers ----------------------------------------------------------------------------------------------------
 
 class Daily(Struct):
@@ -232,6 +226,7 @@ class AllowList(Struct):
 
 
 class Contact(Struct):
+    """A contact's SMS preference and DND (with its data: gateway/api/contact_types.py ContactWithData)."""
     phone: str
     preference: Preference
     preference_changed_at: datetime | None
@@ -241,10 +236,6 @@ class Contact(Struct):
     dnd_reason: str | None
     dnd_at: datetime | None
     first_inbound_at: datetime | None
-
-
-class Contacts(Struct):
-    contacts: list[Contact]
 
 
 class Message(Struct, rename={"from_": "from"}):
