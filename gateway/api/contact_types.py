@@ -56,7 +56,7 @@ class ContactsQuery(Strict):
     tag: Annotated[str, Meta(max_length=40, description="only contacts with this tag")] | None = None
     after: Annotated[str, Meta(max_length=100, description="a phone: only contacts after it")] = ""
     limit: Limit = 100
-    fields: Annotated[str, Meta(max_length=2000, description="CSV only: the merge field columns, comma-separated, "
+    fields: Annotated[str, Meta(max_length=400, description="CSV only: the merge field columns, comma-separated, "
                                                              "in order (default: every field the contacts have)",
                                 examples=["first_name,reward_amount"])] | None = None
 
