@@ -22,7 +22,7 @@ from gateway.storage.db import Executor
 from gateway.storage.messages import StoredOutbound
 from gateway.storage.templates import Template
 from gateway.tokens import ApiToken
-from gateway.vocabulary import MessageKind, Priority, TemplateCategory, TemplateState
+from gateway.vocabulary import MessageKind, Priority, TemplateCategory
 
 log = structlog.get_logger(__name__)
 TEST_PREFIX = "[Test] "  # a test text says so: the team member knows it did not go to anyone else
@@ -49,7 +49,7 @@ async def create(db: Executor, community_id: int, name: str, category: TemplateC
 
 async def update(db: Executor, community_id: int, template_id: int, name: str | None,
                  category: TemplateCategory | None, body: str | None) -> Template:
-    """Change a template; a new body or category takes it back to draft (rules.after_edit says so in SQL too)."""
+    """Change a template; a new body or category takes it back to draft (update_template.sql)."""
     try:
         changed = await rows.update_template(db, community_id=community_id, template_id=template_id, name=name,
                                              category=category, body=body)
@@ -130,7 +130,3 @@ async def _sender(conn: asyncpg.Connection, community: Community) -> str:
     sender, _ = relay.choose_number(pool or [n.phone for n in usage], [], {n.phone: n.open for n in usage})
     return sender
 
-
-def is_approved(template: Template) -> bool:
-    """Whether it may send (to anyone but a team member's test)."""
-    return template.state == TemplateState.APPROVED

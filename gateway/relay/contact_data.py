@@ -107,16 +107,16 @@ class Columns:
         names = [name.strip().lstrip("\ufeff").lower() for name in header]
         if "phone" not in names:
             raise InvalidInput("invalid_csv", "the first row must name the columns, one of them phone")
-        seen: dict[str, int] = {}
+        seen: dict[str, int] = {}  # a contact's own column by its name; a merge field's as field.<name>
         for i, name in enumerate(names):
-            key = name.removeprefix(FIELD_PREFIX) if name not in COLUMNS and name not in RECORDED else name
+            key = name if name in COLUMNS or name in RECORDED else FIELD_PREFIX + name.removeprefix(FIELD_PREFIX)
             if key in seen:
                 raise InvalidInput("invalid_csv", f"column {i + 1} ({name[:70]!r}): the same column twice")
             seen[key] = i
-        fields = {key: i for key, i in seen.items() if key not in COLUMNS and key not in RECORDED}
+        fields = {key.removeprefix(FIELD_PREFIX): i for key, i in seen.items() if key.startswith(FIELD_PREFIX)}
         for key, i in fields.items():
             if not FIELD_NAME.match(key):
-                raise InvalidInput("invalid_csv", f"column {i + 1} ({key[:70]!r}): not a merge field name (a "
+                raise InvalidInput("invalid_csv", f"column {i + 1} ({names[i][:70]!r}): not a merge field name (a "
                                                   "lower-case letter, then lower-case letters, digits or _; at most 64)")
         if len(fields) > MAX_FIELDS:
             raise InvalidInput("invalid_csv", f"at most {MAX_FIELDS} merge field columns")

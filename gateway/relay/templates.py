@@ -113,8 +113,3 @@ REVIEW = {
     "reject": ({TemplateState.SUBMITTED}, TemplateState.REJECTED),
 }
 
-
-def after_edit(state: TemplateState, body_changed: bool, category_changed: bool) -> TemplateState:
-    """A change of what is sent (the body or the category) takes a template back to draft: it is reviewed again.
-    A new name changes nothing that is sent."""
-    return TemplateState.DRAFT if body_changed or category_changed else state
