@@ -2,6 +2,8 @@
 right, previewed with sample data (segments, encoding, what makes a text UCS-2), and texted to a team member's phone
 as a test through the normal outbound path (the fake Twilio shows what the phone got)."""
 
+import json
+
 import pytest
 
 from tests.helpers import ALEX, PAT, PROXY, TOKEN, wait_for
@@ -65,6 +67,21 @@ async def test_a_template_is_reviewed_before_it_is_approved(gateway):
     await act(gateway, path, "submit")
     status, body = await act(gateway, path, "approve")  # the plain-string token reviews (it can do everything)
     assert (status, body["state"], body["reviewed_by"]) == (200, "approved", "tests")
+
+
+async def test_an_approval_and_a_rejection_are_events(gateway, db):
+    cid = (await gateway.community(event_url="http://127.0.0.1:9/events",
+                                   event_types=["template.approved", "template.rejected"]))["id"]
+    first, second = await create(gateway, cid), await create(gateway, cid, name="Other", body="Hello")
+    for template, action in ((first, "approve"), (second, "reject")):
+        path = f"/v1/communities/{cid}/templates/{template['id']}"
+        await act(gateway, path, "submit")
+        assert (await act(gateway, path, action, token=REVIEWER, body={"note": "ok"}))[0] == 200
+    rows = await db.fetch("SELECT event, payload FROM webhook_deliveries ORDER BY id")
+    assert [row["event"] for row in rows] == ["template.approved", "template.rejected"]
+    data = json.loads(rows[1]["payload"])["data"]
+    assert data == {"community_id": cid, "template_id": second["id"], "name": "Other", "category": "transactional",
+                    "state": "rejected", "note": "ok", "reviewed_by": "legal"}
 
 
 async def test_templates_are_listed_found_renamed_and_deleted(gateway, db):
