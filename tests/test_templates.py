@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from gateway.config import ConfigError
+from gateway.tokens import parse_tokens
 from tests.helpers import ALEX, PAT, PROXY, TOKEN, wait_for
 
 WRITER = "writer-token"  # a table token without reviewer = true
@@ -212,3 +214,12 @@ async def test_bad_template_input_is_refused(gateway, db, method, suffix, body, 
     row = await db.fetchrow("SELECT name, body, state, review_note FROM templates")
     assert tuple(row) == ("Reward approved", "Hello", "draft", None)  # nothing changed
     assert await db.fetchval("SELECT count(*) FROM messages WHERE kind = 'template_test'") == 0
+
+
+def test_which_tokens_review():
+    plain, table, legal = parse_tokens({"platform": "p-token", "ops": {"token": "o-token"},
+                                        "legal": {"token": "l-token", "reviewer": True}})
+    assert (plain.reviewer, table.reviewer, legal.reviewer) == (True, False, True)
+    for bad in ({"token": "t", "reviewer": "yes"}, {"token": "t", "reviewer": True, "read_only": True}):
+        with pytest.raises(ConfigError, match="server.api_tokens.x.reviewer"):
+            parse_tokens({"x": bad})

@@ -82,13 +82,12 @@ async def review(db: Executor, community_id: int, template_id: int, action: str,
     if moved is None:
         found = await find(db, community_id, template_id)
         raise Conflict("wrong_template_state", f"the template is {found.state}: only a "
-                                               f"{' or '.join(sorted(from_states))} template can be {_done(action)}")
-    log.info(f"template_{_done(action)}", community_id=community_id, template_id=template_id, reviewer=reviewer)
+                                               f"{' or '.join(sorted(from_states))} template can be {to_state}")
+    log.info(LOGGED[action], community_id=community_id, template_id=template_id, reviewer=reviewer)
     return moved
 
 
-def _done(action: str) -> str:
-    return {"submit": "submitted", "approve": "approved", "reject": "rejected"}[action]
+LOGGED = {"submit": "template_submitted", "approve": "template_approved", "reject": "template_rejected"}
 
 
 def identification(community: Community) -> str:
