@@ -201,12 +201,14 @@ async def test_an_import_refuses_json_and_too_large_bodies(start_gateway, db):
     answer = await import_csv(gateway, cid, "phone\n+14155552671\n", status=415, content_type="application/json")
     assert answer["error"]["code"] == "unsupported_media_type"
     rows = "phone\n" + "".join(f"+1415555{2600 + i}\n" for i in range(20))
-    answer = await import_csv(gateway, cid, rows, status=413)  # chunked: found too large on the way
-    assert answer["error"]["code"] == "body_too_large"
     async with gateway.client.post(f"/v1/communities/{cid}/contacts/import", data=rows.encode(),
                                    headers={**AUTH, "Content-Type": "text/csv"}) as response:
         assert response.status == 413 and (await response.json())["error"]["code"] == "body_too_large"
     assert await db.fetchval("SELECT count(*) FROM contacts") == 0  # with a Content-Length: before any row
+    answer = await import_csv(gateway, cid, rows, status=413)  # chunked: found too large on the way
+    assert answer["error"]["code"] == "body_too_large"
+    # The rows before the 100th byte are stored, as the answer says (the file may be sent again, split).
+    assert await db.fetchval("SELECT count(*) FROM contacts") == (100 - len("phone\n")) // len("+14155552600\n")
 
 
 async def test_an_export_imports_back(gateway, db):
@@ -257,3 +259,14 @@ async def test_the_export_streams_every_row_past_100000(gateway, db):
     assert rest == b"" and count == total + 1  # the header and every row
     assert last.startswith(b"+14150100123,n100123,unknown,bulk,") and last.endswith(b",F100123")
     assert chunks > 1
+
+
+async def test_a_row_that_never_ends_stops_the_import_without_holding_the_file(gateway, db):
+    cid = (await gateway.community())["id"]
+    stored = f"phone,name\n{PAT},Pat\n"
+    for endless in ('+14155552672,"an unclosed quote\n' + "more lines\n" * 7000, "+14155552672," + "x" * 70000):
+        answer = await import_csv(gateway, cid, stored + endless, status=422, chunk=1000)
+        assert answer["error"]["code"] == "invalid_csv" and "longer than 65536" in answer["error"]["message"]
+    assert await db.fetchval("SELECT phone FROM contacts") == PAT  # the rows before it are stored, as it says
+    answer = await import_csv(gateway, cid, stored + '+14155552672,"unclosed at the end\n')
+    assert (answer["unchanged"], answer["rejected"]) == (1, 1) and "quote" in answer["rejections"][0]["reason"]

@@ -48,25 +48,32 @@ class Imported:
 
 async def records(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncIterator[list[bytes]]:
     """The body's records (each a CSV row's bytes, newline included), a chunk's worth at a time. TooLarge past
-    max_bytes; a record that never closes its quote within MAX_RECORD bytes is given as it is (its row is refused)."""
-    pending, record, quoted, size = b"", b"", False, 0
+    max_bytes; InvalidInput (invalid_csv) for a record longer than MAX_RECORD (a quote never closed, or no
+    newlines at all): no contact takes that, and holding it would hold the file."""
+    pending, record, quoted, size = bytearray(), bytearray(), False, 0
     async for chunk in chunks:
+        room = max_bytes - size  # the rows within the limit are read, whatever the chunks: then it stops
         size += len(chunk)
+        pending += chunk[:room]
+        if b"\n" in chunk[:room]:
+            *lines, pending = pending.split(b"\n")
+            ready = []
+            for line in lines:
+                record += line + b"\n"
+                quoted ^= line.count(b'"') % 2 == 1
+                if not quoted:
+                    ready.append(bytes(record))
+                    record = bytearray()
+            if ready:
+                yield ready
         if size > max_bytes:
             raise TooLarge("body_too_large", f"the CSV is over contacts.import_max_bytes ({max_bytes} bytes); the rows "
                                              "before this point are stored: split the file")
-        *lines, pending = (pending + chunk).split(b"\n")
-        ready = []
-        for line in lines:
-            record += line + b"\n"
-            quoted ^= line.count(b'"') % 2 == 1
-            if not quoted or len(record) > MAX_RECORD:
-                ready.append(record)
-                record, quoted = b"", False
-        if ready:
-            yield ready
-    if record + pending:
-        yield [record + pending]
+        if len(record) + len(pending) > MAX_RECORD:
+            raise InvalidInput("invalid_csv", f"a row longer than {MAX_RECORD} bytes (a quote never closed?): the "
+                                              "rows before it are stored")
+    if record or pending:
+        yield [bytes(record + pending)]
 
 
 def _decoded(raw: list[bytes], first: bool) -> list[str | None]:
@@ -83,38 +90,57 @@ def _decoded(raw: list[bytes], first: bool) -> list[str | None]:
 async def import_csv(pool: asyncpg.Pool, chunks: AsyncIterator[bytes], *, community_id: int, max_bytes: int,
                      phone_of: Callable[[str], str]) -> Imported:
     """Read a CSV body and store its contacts; InvalidInput (invalid_csv) when its first row is not a header with
-    a phone column (nothing is stored then), TooLarge past max_bytes."""
-    done, batch = Imported(), Batch(community_id)
+    a phone column (nothing is stored then). TooLarge past max_bytes, InvalidInput for a row that never ends:
+    the rows before are stored (the statement's words)."""
+    reading = Reading(Batch(community_id), phone_of)
+    try:
+        async for raw in records(chunks, max_bytes):
+            await reading.read(pool, raw)
+    except (TooLarge, InvalidInput):
+        if reading.columns is not None:
+            await reading.batch.store(pool, reading.done)
+        raise
+    if reading.columns is None:
+        raise InvalidInput("invalid_csv", "the body is empty: send a CSV whose first row names the columns")
+    done = reading.done
+    await reading.batch.store(pool, done)
+    log.info("contacts_imported", community_id=community_id, rows=done.rows, created=done.created,
+             updated=done.updated, rejected=done.rejected)
+    return done
+
+
+@dataclass
+class Reading:
+    """An import under way: its columns once the header is read, the rows waiting in the batch, the counts."""
+
+    batch: Batch
+    phone_of: Callable[[str], str]
     columns: Columns | None = None
-    number = 0  # the row's number as a spreadsheet shows it: the header is row 1
-    async for raw in records(chunks, max_bytes):
-        texts = _decoded(raw, first=columns is None)
+    number: int = 0  # the row's number as a spreadsheet shows it: the header is row 1
+    done: Imported = field(default_factory=Imported)
+
+    async def read(self, db: Executor, raw: list[bytes]) -> None:
+        texts = _decoded(raw, first=self.columns is None)
         # An unreadable record is read as an empty one: given as it is, its open quote would swallow the next.
         for text, cells in zip(texts, csv.reader([t if _closed(t) else "" for t in texts])):
-            number += 1
-            if columns is None:
-                columns = _header(text, cells)
+            self.number += 1
+            if self.columns is None:
+                self.columns = _header(text, cells)
                 continue
             if _closed(text) and not any(cell.strip() for cell in cells):
                 continue  # a blank line
-            done.rows += 1
+            self.done.rows += 1
             try:
                 if not _closed(text):
                     raise RowRefused("not UTF-8 text" if text is None else "a quote is not closed (a \" in a cell is "
                                      "written \"\" and the cell quoted)")
-                change = contact_data.read_row(cells, columns, phone_of)
+                change = contact_data.read_row(cells, self.columns, self.phone_of)
             except RowRefused as refused:
-                done.reject(number, str(refused))
+                self.done.reject(self.number, str(refused))
                 continue
-            if change.phone in batch.phones or len(batch.changes) >= BATCH:
-                await batch.store(pool, done)  # a phone twice in a batch: the first is stored first
-            batch.add(number, change)
-    if columns is None:
-        raise InvalidInput("invalid_csv", "the body is empty: send a CSV whose first row names the columns")
-    await batch.store(pool, done)
-    log.info("contacts_imported", community_id=community_id, rows=done.rows, created=done.created,
-             updated=done.updated, rejected=done.rejected)
-    return done
+            if change.phone in self.batch.phones or len(self.batch.changes) >= BATCH:
+                await self.batch.store(db, self.done)  # a phone twice in a batch: the first is stored first
+            self.batch.add(self.number, change)
 
 
 def _closed(text: str | None) -> bool:
