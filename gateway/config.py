@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 # ConfigError and check_url are also this module's interface: the carriers' checks import them from here.
 from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
 # The channels' settings are in their own module (this one's size); imported from here like the others.
-from gateway.config_channels import MediaSettings, WhatsAppSettings
+from gateway.config_channels import ContactsSettings, MediaSettings, WhatsAppSettings
 from gateway.config_process import LogSettings, QueueSettings, RetentionSettings, TasksSettings
 from gateway import config_environment as environment
 
@@ -156,6 +156,7 @@ class Config:
     groups: GroupSettings = field(default_factory=GroupSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
+    contacts: ContactsSettings = field(default_factory=ContactsSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)
     log: LogSettings = field(default_factory=LogSettings)

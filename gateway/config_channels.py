@@ -1,4 +1,4 @@
-"""The settings of the channels beside SMS: pictures (MMS) and WhatsApp. Read and validated by gateway/config.py,
+"""The settings of the channels beside SMS: pictures (MMS) and WhatsApp; and of contacts' CSV import. Read and validated by gateway/config.py,
 which imports them from here; no environment is read here."""
 
 from __future__ import annotations
@@ -41,3 +41,11 @@ class WhatsAppSettings:
     # The types taken from and sent to WhatsApp (comma-separated; "type/*" for all of a kind).
     content_types: str = ("image/jpeg,image/png,image/webp,video/mp4,video/3gpp,audio/aac,audio/amr,audio/mpeg,"
                           "audio/mp4,audio/ogg,application/pdf")
+
+
+@dataclass(frozen=True)
+class ContactsSettings:
+    """README "Contacts": the CSV import, read as a stream (never the whole file in memory)."""
+
+    import_max_bytes: int = 200 * 1024 * 1024  # a larger CSV body is refused with 413 (a million rows fit)
+    import_timeout: float = 900.0  # seconds a whole import may take, body and storing; slower: 408

@@ -39,6 +39,8 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)  # to carriers: sends and looku
 PLATFORM_HTTP = web.AppKey("platform_http", aiohttp.ClientSession)
 CARRIERS = web.AppKey("carriers", Carriers)  # every configured carrier, by name
 TOKEN_PATHS = web.AppKey("token_paths", tuple)  # path prefixes that need the API token: /v1/, carriers' api_prefix
+# Routes (their patterns) whose handler reads the body as a stream (a CSV import): not read whole beforehand.
+STREAMED_PATHS = web.AppKey("streamed_paths", frozenset)
 TASKS = web.AppKey("tasks", Supervisor)
 # The platform's side (issue 12): the API tokens as configured, each with what it may reach (gateway/tokens.py).
 TOKENS = web.AppKey("tokens", tuple)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from gateway.api import list_types, types, usage_types
 from gateway.platform.communities import Overview
 from gateway.storage.communities import Community
-from gateway.storage.contacts import Contact
 from gateway.storage.conversations import Conversation
 from gateway.storage.messages import Message, MessageEvent, StoredOutbound
 from gateway.storage.verifications import Verification
@@ -19,8 +18,6 @@ SUMMARY_FIELDS = ("id", "name", "mode", "inactivity_days", "countries", "default
                   "alert_webhook_url", "intercept_url", "intercept_policy", "out_of_session_url", "event_url",
                   "event_types", "timezone", "created_at", "updated_at", "numbers", "open_conversations",
                   "dedicated_numbers_shared")
-CONTACT_FIELDS = ("phone", "preference", "preference_changed_at", "preference_keyword", "preference_source", "dnd",
-                  "dnd_reason", "dnd_at", "first_inbound_at", "marketing_preference")
 
 
 def community(view: Overview, default_carrier: str) -> types.Community:
@@ -69,10 +66,6 @@ def community_summary(c: Community, default_carrier: str) -> list_types.Communit
         carriers={phone: carrier or default_carrier for phone, carrier in zip(c.numbers, c.number_carriers)},
         **quiet_hours(c),
         compliance=list_types.ComplianceSummary(state=c.compliance_state, changed_at=c.compliance_changed_at))
-
-
-def contact(row: Contact) -> types.Contact:
-    return types.Contact(**{name: getattr(row, name) for name in CONTACT_FIELDS})
 
 
 def verification(row: Verification, kind: type[types.Verification] = types.Verification,

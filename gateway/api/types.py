@@ -161,12 +161,6 @@ class HeldQuery(Page):
     reason: HoldReason = HoldReason.MONTHLY_LIMIT
 
 
-class ContactsQuery(Strict):
-    preference: Preference | None = None
-    after: Annotated[str, Meta(max_length=100, description="a phone: only contacts after it")] = ""
-    limit: Limit = 100
-
-
 # --- Answers ----------------------------------------------------------------------------------------------------
 
 class Daily(Struct):
@@ -239,6 +233,7 @@ class AllowList(Struct):
 
 
 class Contact(Struct):
+    """A contact's SMS preference and DND (with its data: gateway/api/contact_types.py ContactWithData)."""
     phone: str
     preference: Preference
     preference_changed_at: datetime | None
@@ -249,10 +244,6 @@ class Contact(Struct):
     dnd_at: datetime | None
     first_inbound_at: datetime | None
     marketing_preference: Preference = Preference.UNKNOWN  # marketing sends', where the community keeps them apart
-
-
-class Contacts(Struct):
-    contacts: list[Contact]
 
 
 class Message(Struct, rename={"from_": "from"}):
