@@ -1,0 +1,94 @@
+"""A newcomer tried issue 16 (running it for real: the environment rule, readiness, the operations port and the
+metrics token, retention and erasure, the deployment files) and broke it; each test here is one thing that broke."""
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from gateway import config as settings
+from gateway.compliance import retention
+from gateway.config_process import RetentionSettings
+from tests.conftest import free_port
+from tests.helpers import ALEX, PAT, PROXY, wait_for
+from tests.test_deploy import _process_env, _run
+
+WAITING = "('queued', 'held', 'submitting')"
+
+
+async def _settled(db) -> bool | None:
+    return await db.fetchval(f"SELECT count(*) FROM messages WHERE status IN {WAITING}") == 0 or None
+
+
+async def _talk(gateway) -> tuple[int, int]:
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    await gateway.delivered_to(ALEX)
+    assert (await gateway.sms(ALEX, PROXY, "Parking is included"))[0] == 200
+    await gateway.delivered_to(PAT)
+    await wait_for(lambda: _settled(gateway.pool), 10, "every send recorded")
+    return community["id"], conversation["id"]
+
+
+async def _pass(gateway, **rules) -> dict[str, int]:
+    return await retention.run_pass(gateway.pool, gateway.metrics, RetentionSettings(**rules))
+
+
+async def _old_held(db, cid: int, conversation: int, days: int) -> int:
+    """Every message so far aged by days, and a text held since then (the walk reads them in id order)."""
+    await db.execute("UPDATE messages SET created_at = created_at - make_interval(days => $1)", days)
+    return await db.fetchval(
+        "INSERT INTO messages (community_id, conversation_id, direction, kind, from_number, to_number, body, status, "
+        "status_reason, created_at) VALUES ($1, $2, 'outbound', 'relay', $3, $4, 'held back', 'held', 'monthly_limit', "
+        "now() - make_interval(days => $5)) RETURNING id", cid, conversation, PROXY, PAT, days)
+
+
+async def _released_and_sent(gateway, db, message_id: int) -> None:
+    status, body = await gateway.call("POST", f"/v1/messages/{message_id}/release")
+    assert status == 200, body
+    await wait_for(lambda: _settled(db), 10, "the released text sent")
+
+
+# --- Retention: the walk's mark passed a message that still waited, and never came back to it ---
+
+async def test_a_text_that_waited_past_body_days_loses_its_body_once_sent(gateway, db):
+    cid, conversation = await _talk(gateway)
+    held = await _old_held(db, cid, conversation, 100)
+    await _pass(gateway, body_days=90, row_days=0)
+    assert await db.fetchval("SELECT body FROM messages WHERE id = $1", held) == "held back"  # still to be sent
+    await _released_and_sent(gateway, db, held)
+
+    await _pass(gateway, body_days=90, row_days=0)
+
+    row = await db.fetchrow("SELECT body, redacted_at FROM messages WHERE id = $1", held)
+    assert row["body"] == "" and row["redacted_at"] is not None, "kept past body_days for good"
+
+
+async def test_a_text_that_waited_past_row_days_is_deleted_once_sent(gateway, db):
+    cid, conversation = await _talk(gateway)
+    held = await _old_held(db, cid, conversation, 500)
+    await _pass(gateway, body_days=0, row_days=400)
+    assert await db.fetchval("SELECT count(*) FROM messages WHERE id = $1", held) == 1
+    await _released_and_sent(gateway, db, held)
+
+    await _pass(gateway, body_days=0, row_days=400)
+
+    assert await db.fetchval("SELECT count(*) FROM messages WHERE id = $1", held) == 0, "kept past row_days"
+
+
+# --- Retention: a huge age was accepted, and every pass then failed in Postgres ---
+
+@pytest.mark.parametrize("variable", ["GATEWAY_RETENTION__BODY_DAYS", "GATEWAY_RETENTION__ROW_DAYS",
+                                      "GATEWAY_MEDIA__RETENTION_DAYS", "GATEWAY_HOOKS__RETENTION_DAYS"])
+def test_an_age_past_a_century_is_refused_at_start(variable):
+    with pytest.raises(settings.ConfigError) as caught:
+        settings.load({variable: "99999999"})
+    assert "at most 36500" in str(caught.value)
+    settings.load({variable: "36500"})
+
+
+async def test_the_longest_age_allowed_runs_a_pass(gateway, db):
+    await _talk(gateway)
+    assert await _pass(gateway, body_days=36500, row_days=36500) == {
+        "bodies_redacted": 0, "messages_deleted": 0, "conversations_deleted": 0, "verifications_deleted": 0}
