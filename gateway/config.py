@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 # ConfigError and check_url are also this module's interface: the carriers' checks import them from here.
-from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
+from gateway.config_values import CONTROL, ConfigError, check_numbers, check_url, coerce, port
 # The channels' settings are in their own module (this one's size); imported from here like the others.
 from gateway.config_channels import MediaSettings, WhatsAppSettings
 from gateway.config_process import LogSettings, QueueSettings, RetentionSettings, TasksSettings
@@ -308,10 +308,6 @@ def _section(section: str, cls: type, values: Mapping[str, Any],
     return cls(**out)
 
 
-# Settings where 0 turns something off; every other number must be greater than 0.
-ZERO_IS_OFF = frozenset({("server", "ops_port"), ("retention", "body_days"), ("retention", "row_days")})
-
-
 def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
     from gateway.tokens import parse_tokens  # lazily: it imports ConfigError from here
@@ -330,18 +326,9 @@ def validate(config: Config) -> Config:
     _validate_carrier(config)
     if not 1 <= config.database.pool_min <= config.database.pool_max:
         raise ConfigError("database.pool_min: must be at least 1 and at most database.pool_max")
-    # Every number in the configuration is a size, a count, a rate or a time: none may be zero or less.
     sections = {section.name: getattr(config, section.name) for section in dataclasses.fields(config)
                 if section.name != "per_carrier"}
-    for name, section in {**sections, **config.per_carrier}.items():
-        for setting in dataclasses.fields(section):
-            value = getattr(section, setting.name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                if (name, setting.name) in ZERO_IS_OFF:
-                    if value < 0:
-                        raise ConfigError(f"{name}.{setting.name}: must be 0 (off) or more, got {value}")
-                    continue
-                positive(f"{name}.{setting.name}", value)
+    check_numbers({**sections, **config.per_carrier})
     region = config.relay.default_region
     if not (len(region) == 2 and region.isalpha() and region.isupper()):
         raise ConfigError(f"relay.default_region: expected a two-letter country code such as US, got {region!r}")
