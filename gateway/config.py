@@ -347,6 +347,10 @@ def _validate_server(server: ServerSettings) -> None:
     if server.ops_port == server.port or not 0 <= server.ops_port < 65536:
         raise ConfigError(f"server.ops_port: must be 0 (off) or a port 1-65535 other than server.port, got "
                           f"{server.ops_port}")
+    token = server.metrics_token
+    if token and (not token.isascii() or token != token.strip() or CONTROL.search(token)):
+        # No header carries it: every scrape would get 401.
+        raise ConfigError("server.metrics_token: expected an ASCII string without spaces around it or line ends")
     if server.public_url:
         check_url("server.public_url (GATEWAY_PUBLIC_URL)", server.public_url, ("http", "https"))
         port("server.public_url (GATEWAY_PUBLIC_URL)", server.public_url)

@@ -92,3 +92,46 @@ async def test_the_longest_age_allowed_runs_a_pass(gateway, db):
     await _talk(gateway)
     assert await _pass(gateway, body_days=36500, row_days=36500) == {
         "bodies_redacted": 0, "messages_deleted": 0, "conversations_deleted": 0, "verifications_deleted": 0}
+
+
+# --- The metrics token: one with spaces around it was accepted and could never match; "bearer" was refused ---
+
+@pytest.mark.parametrize("token", ["scrape-me ", " scrape-me", "scrape\nme", "scrapé"])
+def test_a_metrics_token_no_header_can_carry_is_refused_at_start(token):
+    with pytest.raises(settings.ConfigError) as caught:
+        settings.load({"GATEWAY_SERVER__METRICS_TOKEN": token})
+    assert str(caught.value).startswith("server.metrics_token")
+
+
+async def test_the_metrics_token_is_read_as_the_api_token_is(start_gateway):
+    gateway = await start_gateway(server={"metrics_token": "scrape-me"})
+    for header in ("bearer scrape-me", "BEARER scrape-me", "Bearer  scrape-me"):
+        async with gateway.client.get("/metrics", headers={"Authorization": header}) as response:
+            assert response.status == 200, header
+    for header in ("Basic scrape-me", "Bearer scrape-m", "Bearerscrape-me", "scrape-me"):
+        async with gateway.client.get("/metrics", headers={"Authorization": header}) as response:
+            assert response.status == 401, header
+
+
+# --- The environment: an old name and the rule's variable both set, or an empty variable ---
+
+@pytest.mark.parametrize("env", [
+    {"GATEWAY_PORT": "9000", "GATEWAY_SERVER__PORT": "9001"},
+    {"DATABASE_URL": "postgresql://a@b/c", "GATEWAY_DATABASE__URL": "postgresql://x@y/z"},
+    {"TWILIO_AUTH_TOKEN": "one", "GATEWAY_TWILIO__AUTH_TOKEN": "other"},
+])
+def test_two_variables_for_one_setting_that_disagree_stop_start_up(env):
+    with pytest.raises(settings.ConfigError) as caught:
+        settings.load(env)
+    assert all(variable in str(caught.value) for variable in env)
+
+
+def test_two_variables_for_one_setting_that_agree_are_fine():
+    assert settings.load({"GATEWAY_PORT": "9000", "GATEWAY_SERVER__PORT": "9000"}).server.port == 9000
+
+
+@pytest.mark.parametrize("variable", ["GATEWAY_SERVER__HOST", "GATEWAY_HOST"])
+def test_an_empty_variable_is_unset_by_either_name(variable):
+    """GATEWAY_HOST= kept the default, but GATEWAY_SERVER__HOST= listened on every interface."""
+    config = settings.load({variable: "", "GATEWAY_SERVER__PORT": "", "GATEWAY_LOG__ACCESS": ""})
+    assert config.server.host == "127.0.0.1" and config.server.port == 8080 and config.log.access is True
