@@ -226,20 +226,31 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(f"GATEWAY_CONFIG: no such file {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    for variable, (section, name) in ENVIRONMENT.items():
-        if env.get(variable):
-            raw.setdefault(section, {})[name] = env[variable]
-    for carrier, settings in _carrier_settings().items():
-        for setting in dataclasses.fields(settings):
-            if env.get(variable := carrier_variable(carrier, setting.name)):
-                raw.setdefault(carrier, {})[setting.name] = env[variable]
-    for variable, (section, name, value) in environment.by_rule(env, _all_sections()).items():
-        raw.setdefault(section, {})[name] = value
+    _apply_environment(env, raw)
     if env.get("GATEWAY_API_TOKEN"):
         tokens = dict(raw.get("server", {}).get("api_tokens", {}))
         tokens["default"] = env["GATEWAY_API_TOKEN"]
         raw.setdefault("server", {})["api_tokens"] = tokens
     return from_dict(raw)
+
+
+def _apply_environment(env: Mapping[str, str], raw: dict[str, Any]) -> None:
+    """The named variables, each carrier's, then the rule's, into raw. An empty variable is unset, by any name (an
+    env file's "GATEWAY_SERVER__HOST=" must not mean every interface). Two variables for one setting that disagree
+    stop start-up: which one wins would be a guess."""
+    named = dict(ENVIRONMENT) | {
+        carrier_variable(carrier, setting.name): (carrier, setting.name)
+        for carrier, settings in _carrier_settings().items() for setting in dataclasses.fields(settings)}
+    by_setting = {}
+    for variable, (section, name) in named.items():
+        if env.get(variable):
+            raw.setdefault(section, {})[name] = env[variable]
+            by_setting[section, name] = variable
+    for variable, (section, name, value) in environment.by_rule(env, _all_sections()).items():
+        other = by_setting.get((section, name))
+        if other is not None and env[other] != env[variable]:
+            raise ConfigError(f"{variable} and {other}: both set {section}.{name}, to different values; keep one")
+        raw.setdefault(section, {})[name] = value
 
 
 def _all_sections() -> dict[str, type]:
