@@ -2,6 +2,7 @@
 metrics token, retention and erasure, the deployment files) and broke it; each test here is one thing that broke."""
 
 import asyncio
+import json
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from gateway.compliance import retention
 from gateway.config_process import RetentionSettings
 from tests.conftest import free_port
 from tests.helpers import ALEX, PAT, PROXY, wait_for
-from tests.test_deploy import _process_env, _run
+from tests.test_deploy import DEPLOY, PROMTOOL, _process_env, _run
 
 WAITING = "('queued', 'held', 'submitting')"
 
@@ -135,3 +136,37 @@ def test_an_empty_variable_is_unset_by_either_name(variable):
     """GATEWAY_HOST= kept the default, but GATEWAY_SERVER__HOST= listened on every interface."""
     config = settings.load({variable: "", "GATEWAY_SERVER__PORT": "", "GATEWAY_LOG__ACCESS": ""})
     assert config.server.host == "127.0.0.1" and config.server.port == 8080 and config.log.access is True
+
+
+# --- The monitoring kit: every process reports the one shared queue, and the kit added them up ---
+
+QUEUE_TEST = """
+rule_files: [{rules}]
+evaluation_interval: 1m
+tests:
+  - name: two gateways report the same shared queue of 300, growing slowly
+    interval: 1m
+    input_series:
+      - series: 'gateway_queue_depth{{state="ready", instance="gateway-1:9090"}}'
+        values: '300+1x40'
+      - series: 'gateway_queue_depth{{state="ready", instance="gateway-2:9090"}}'
+        values: '300+1x40'
+    alert_rule_test:
+      - eval_time: 30m
+        alertname: GatewayQueueGrowing
+        exp_alerts: []
+"""
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed (apt-get install prometheus)")
+def test_two_gateways_reporting_one_queue_do_not_double_it(tmp_path):
+    test = tmp_path / "queue_test.yml"
+    test.write_text(QUEUE_TEST.format(rules=DEPLOY / "prometheus" / "alerts.yml"))
+    result = subprocess.run([PROMTOOL, "test", "rules", str(test)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_dashboard_shows_the_queue_once_however_many_gateways():
+    panels = json.loads((DEPLOY / "grafana" / "sms-gateway.json").read_text())["panels"]
+    exprs = [target["expr"] for panel in panels for target in panel["targets"] if "gateway_queue_depth" in target["expr"]]
+    assert exprs and all(not expr.startswith("sum") for expr in exprs), exprs
