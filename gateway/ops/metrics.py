@@ -67,8 +67,8 @@ class Metrics:
             self.registry.register(collector)
         Info("gateway_build", "The running gateway's version and Python.", registry=self.registry).info(
             {"version": _version(), "python": platform.python_version()})
-        self.redis_up = gauge("gateway_redis_up", "1 while Redis answered the last readiness check, else 0: the "
-                              "gateway is degraded (routing from Postgres).")
+        self.redis_up = gauge("gateway_redis_up", "1 while Redis answered the last look (the queue's depth, every "
+                              "5 s, or a readiness check), else 0: the gateway is degraded (routing from Postgres).")
         self.redis_up.set(1)
         self.retention = counter("gateway_retention_rows_total", "Rows the retention passes changed, by rule: "
                                  "bodies_redacted, messages_deleted, conversations_deleted, verifications_deleted.",
