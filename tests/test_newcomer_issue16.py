@@ -3,17 +3,19 @@ metrics token, retention and erasure, the deployment files) and broke it; each t
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 
+import aiohttp
 import pytest
 
 from gateway import config as settings
 from gateway.compliance import retention
 from gateway.config_process import RetentionSettings
-from tests.conftest import free_port
+from tests.conftest import Servers, free_port
 from tests.helpers import ALEX, PAT, PROXY, wait_for
-from tests.test_deploy import DEPLOY, PROMTOOL, _process_env, _run
+from tests.test_deploy import DEPLOY, PROMTOOL, ROOT, _process_env, _run
 
 WAITING = "('queued', 'held', 'submitting')"
 
@@ -170,3 +172,45 @@ def test_the_dashboard_shows_the_queue_once_however_many_gateways():
     panels = json.loads((DEPLOY / "grafana" / "sms-gateway.json").read_text())["panels"]
     exprs = [target["expr"] for panel in panels for target in panel["targets"] if "gateway_queue_depth" in target["expr"]]
     assert exprs and all(not expr.startswith("sum") for expr in exprs), exprs
+
+
+# --- gateway_redis_up moved only when something asked /readyz (a systemd host has no one asking) ---
+
+async def test_redis_up_follows_redis_without_a_readiness_check(start_gateway, clean, own_redis):
+    servers = Servers(clean.database_url, own_redis.start_redis(), own_redis)
+    gateway = await start_gateway(servers=servers)
+    registry = gateway.metrics.registry
+
+    async def redis_up(value: float):
+        return registry.get_sample_value("gateway_redis_up") == value or None
+
+    own_redis.stop()
+    await wait_for(lambda: redis_up(0), 12, "gateway_redis_up at 0 with Redis away")
+    own_redis.start_redis()
+    await wait_for(lambda: redis_up(1), 12, "gateway_redis_up at 1 with Redis back")
+
+
+# --- `health` built http://::1:port/readyz for a gateway on an IPv6 address, and said it was down ---
+
+async def test_health_reaches_a_gateway_listening_on_ipv6(clean):
+    port, ops = free_port(), free_port()
+    env = _process_env(clean, port, ops) | {"GATEWAY_HOST": "::1"}
+    assert (await asyncio.to_thread(_run, env, "migrate")).returncode == 0
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "gateway", "serve", cwd=ROOT, env=env,
+                                                   stdout=asyncio.subprocess.DEVNULL,
+                                                   stderr=asyncio.subprocess.DEVNULL)
+
+    async def ready():
+        try:
+            async with aiohttp.ClientSession() as session, session.get(f"http://[::1]:{ops}/readyz") as answer:
+                return answer.status == 200 or None
+        except aiohttp.ClientError:
+            return None
+
+    try:
+        await wait_for(ready, 30, "the gateway answering on [::1]")
+        result = await asyncio.to_thread(_run, env, "health")
+        assert (result.returncode, result.stdout.strip()) == (0, "ready"), result.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
