@@ -14,7 +14,8 @@ from gateway import config as settings
 from gateway.compliance import retention
 from gateway.config_process import RetentionSettings
 from tests.conftest import Servers, free_port
-from tests.helpers import ALEX, PAT, PROXY, wait_for
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, PROXY_3, SAM, wait_for
+from tests.test_erasure import _redis_naming, _tables_naming
 from tests.test_deploy import DEPLOY, PROMTOOL, ROOT, _process_env, _run
 
 WAITING = "('queued', 'held', 'submitting')"
@@ -214,3 +215,67 @@ async def test_health_reaches_a_gateway_listening_on_ipv6(clean):
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
+
+
+# --- Erasure: a team member, a dedicated number's member, a group participant; a race with arriving texts ---
+
+KIM, LEE = "+14155552674", "+14155552675"
+
+
+async def _erase(gateway, cid: int, phone: str) -> dict:
+    status, body = await gateway.call("POST", f"/v1/communities/{cid}/erasures", {"phone": phone})
+    assert status == 201, body
+    return body
+
+
+async def test_erasing_a_team_member_a_dedicated_member_and_a_group_participant(gateway, db):
+    community = await gateway.community(numbers=(PROXY, PROXY_2, PROXY_3), event_url="https://platform.example/e")
+    cid = community["id"]
+    status, team = await gateway.call("POST", f"/v1/communities/{cid}/teams", {
+        "name": "Lettings", "style": "everyone", "members": [{"phone": ALEX, "name": "Alex"},
+                                                              {"phone": SAM, "name": "Sam"}]})
+    assert status == 201, team
+    for number, assignment in ((PROXY, {"team_id": team["id"]}), (PROXY_2, {"member": {"phone": KIM, "name": "Kim"}})):
+        status, body = await gateway.call("PATCH", f"/v1/communities/{cid}/numbers/%2B{number[1:]}", assignment)
+        assert status == 200, body
+    await gateway.sms(PAT, PROXY, "Who can fix my sink?")
+    await gateway.delivered_to(ALEX)
+    await gateway.sms(ALEX, PROXY, "I can come at 5")
+    await gateway.sms(LEE, PROXY_2, "Is the flat free?")
+    await gateway.delivered_to(KIM)
+    await gateway.sms(KIM, PROXY_2, "It is")
+    status, group = await gateway.call("POST", "/v1/groups", {
+        "community_id": cid, "message": "Dinner?", "participants": [
+            {"phone": PAT, "name": "Pat"}, {"phone": SAM, "name": "Sam"}, {"phone": LEE, "name": "Lee"}]})
+    assert status == 201, group
+    await gateway.sms(SAM, PROXY_3, "I am in")
+    await wait_for(lambda: _settled(db), 10, "every send recorded")
+
+    for phone in (ALEX, KIM, SAM):
+        assert await _tables_naming(db, phone)
+        erased = await _erase(gateway, cid, phone)
+        assert await _tables_naming(db, phone) == {}, (phone, erased["counts"])
+        assert await _redis_naming(gateway.redis, phone) == [], phone
+    status, body = await gateway.call("GET", f"/v1/communities/{cid}/teams/{team['id']}")
+    assert status == 200 and [m["phone"] for m in body["members"]] == [], body
+    status, body = await gateway.call("GET", f"/v1/communities/{cid}/numbers")
+    assert status == 200 and all(n.get("member") is None for n in body["numbers"]), body
+
+
+async def test_texts_arriving_while_a_phone_is_erased_leave_nothing_of_it_in_its_conversation(gateway, db):
+    cid, conversation = await _talk(gateway)
+
+    async def texts(sender: str, count: int):
+        return [await gateway.sms(sender, PROXY, f"text {n} from {sender[-4:]}") for n in range(count)]
+
+    arriving = [asyncio.create_task(texts(sender, 15)) for sender in (PAT, ALEX, PAT, ALEX)]
+    await asyncio.sleep(0.05)
+    erased = await _erase(gateway, cid, PAT)
+    answers = [answer for task in arriving for answer in await task]
+    assert all(status == 200 for status, _ in answers), answers
+    assert erased["counts"]["conversations_closed"] == 1
+
+    kept = await db.fetch("SELECT id, kind, body, from_number, to_number FROM messages WHERE conversation_id = $1 "
+                          "AND (body <> '' OR $2 IN (from_number, to_number))", conversation, PAT)
+    assert kept == [], "the erased conversation kept texts naming or quoting the phone"
+    assert await db.fetchval(f"SELECT count(*) FROM messages WHERE to_number = $1 AND status IN {WAITING}", PAT) == 0
