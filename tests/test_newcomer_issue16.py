@@ -16,6 +16,7 @@ from gateway.config_process import RetentionSettings
 from tests.conftest import Servers, free_port
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, PROXY_3, SAM, wait_for
 from tests.test_erasure import _redis_naming, _tables_naming
+from tests.test_media import FAST, mms, picture
 from tests.test_deploy import DEPLOY, PROMTOOL, ROOT, _process_env, _run
 
 WAITING = "('queued', 'held', 'submitting')"
@@ -279,3 +280,27 @@ async def test_texts_arriving_while_a_phone_is_erased_leave_nothing_of_it_in_its
                           "AND (body <> '' OR $2 IN (from_number, to_number))", conversation, PAT)
     assert kept == [], "the erased conversation kept texts naming or quoting the phone"
     assert await db.fetchval(f"SELECT count(*) FROM messages WHERE to_number = $1 AND status IN {WAITING}", PAT) == 0
+
+
+async def test_erasing_a_phone_that_sent_pictures_removes_them_and_their_links(start_gateway, db):
+    gateway = await start_gateway(media=FAST)
+    cid, conversation = await _talk(gateway)
+    await gateway.sms(PAT, PROXY, "The lease", extra=mms(gateway.carrier.media.add(picture(1), "image/png")))
+    sent = await wait_for(_with_media_to(gateway, ALEX), what="the MMS to Alex")
+    links = sent["MediaUrl"]
+    assert await db.fetchval("SELECT count(*) FROM message_media WHERE content IS NOT NULL") >= 1
+
+    erased = await _erase(gateway, cid, PAT)
+
+    assert erased["counts"]["media"] >= 1
+    assert await db.fetchval("SELECT count(*) FROM message_media") == 0
+    async with gateway.client.session.get(links[0] if isinstance(links, list) else links) as answer:
+        assert answer.status == 404, "the picture's link still served it"
+    assert await _tables_naming(db, PAT) == {}
+
+
+def _with_media_to(gateway, phone: str):
+    async def check():
+        found = [m for m in gateway.carrier.sent if m["To"] == phone and m.get("MediaUrl")]
+        return found[-1] if found else None
+    return check
