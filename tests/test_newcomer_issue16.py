@@ -339,3 +339,13 @@ async def test_a_pass_over_many_old_messages_does_not_hold_up_relays(gateway, db
     print(f"pass over {ROWS}: {took:.1f} s, {done}, slowest relay {slowest * 1000:.0f} ms")
     assert done["bodies_redacted"] >= ROWS and done["messages_deleted"] >= ROWS
     assert slowest < 1.0, f"a relay waited {slowest:.2f} s behind the pass"
+
+
+# --- The systemd unit's install steps: `install` into /etc/sms-gateway, which nothing had made ---
+
+def test_the_units_install_steps_make_the_settings_folder():
+    header = [line[1:].strip() for line in (DEPLOY / "systemd" / "sms-gateway.service").read_text().splitlines()
+              if line.startswith("#")]
+    [step] = [line for line in header if "/etc/sms-gateway/gateway.env" in line and line.startswith("install")]
+    made = step.startswith("install -D") or any(line.startswith("mkdir -p /etc/sms-gateway") for line in header)
+    assert made, f"{step!r} fails: install makes no parent folder without -D"
