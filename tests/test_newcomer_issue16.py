@@ -7,8 +7,11 @@ import signal
 import subprocess
 import sys
 
+from urllib.parse import urlsplit
+
 import aiohttp
 import pytest
+import yaml
 
 from gateway import config as settings
 from gateway.compliance import retention
@@ -17,7 +20,7 @@ from tests.conftest import Servers, free_port
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, PROXY_3, SAM, wait_for
 from tests.test_erasure import _redis_naming, _tables_naming
 from tests.test_media import FAST, mms, picture
-from tests.test_deploy import DEPLOY, PROMTOOL, ROOT, _process_env, _run
+from tests.test_deploy import DEPLOY, PROMTOOL, ROOT, _deployment_environment, _process_env, _run
 
 WAITING = "('queued', 'held', 'submitting')"
 
@@ -349,3 +352,14 @@ def test_the_units_install_steps_make_the_settings_folder():
     [step] = [line for line in header if "/etc/sms-gateway/gateway.env" in line and line.startswith("install")]
     made = step.startswith("install -D") or any(line.startswith("mkdir -p /etc/sms-gateway") for line in header)
     assert made, f"{step!r} fails: install makes no parent folder without -D"
+
+
+# --- compose with the example settings: the sandbox posted its status callbacks to https://sms.example.org ---
+
+def test_the_example_settings_let_the_sandbox_call_the_gateway_back_in_compose():
+    env = _deployment_environment()
+    compose = yaml.safe_load((DEPLOY / "compose" / "compose.yml").read_text())
+    config = settings.load(env)
+    if "sandbox" in config.carriers:
+        host = urlsplit(config.public_url).hostname
+        assert host in compose["services"], f"the sandbox calls {config.public_url} back: outside compose"
