@@ -363,3 +363,17 @@ def test_the_example_settings_let_the_sandbox_call_the_gateway_back_in_compose()
     if "sandbox" in config.carriers:
         host = urlsplit(config.public_url).hostname
         assert host in compose["services"], f"the sandbox calls {config.public_url} back: outside compose"
+
+
+# --- Erasure: the community's own number is not a person; erasing it blanked every text of the community ---
+
+async def test_erasing_one_of_the_communitys_own_numbers_is_refused(gateway, db):
+    cid, conversation = await _talk(gateway)
+    bodies = await db.fetchval("SELECT count(*) FROM messages WHERE body <> ''")
+
+    status, body = await gateway.call("POST", f"/v1/communities/{cid}/erasures", {"phone": PROXY})
+
+    assert status == 409 and body["error"]["code"] == "community_number", body
+    assert await db.fetchval("SELECT count(*) FROM messages WHERE body <> ''") == bodies
+    assert await db.fetchval("SELECT count(*) FROM messages WHERE from_number = $1 OR to_number = $1", PROXY) > 0
+    assert await db.fetchval("SELECT count(*) FROM erasures") == 0
