@@ -32,8 +32,7 @@ class Metrics:
                                      "WhatsApp messages the carrier accepted, by kind (text or template).", ["kind"])
         self.whatsapp_windows = counter("gateway_whatsapp_windows_opened_total",
                                         "Inbound WhatsApp messages, each opening or renewing a 24-hour window.")
-        self.queue_depth = gauge("gateway_queue_depth", "Messages waiting in the outbound queue, the one every process "
-                                 "shares: each reports it (max over processes, not sum).", ["state"])
+        self.queue_depth = gauge("gateway_queue_depth", "Messages in the one shared outbound queue.", ["state"])
         self.requeued = counter("gateway_messages_requeued_total", "Messages put back in the queue by the sweeper.")
         self.blocked = counter("gateway_messages_blocked_total", "Outbound messages stored but never sent, by reason.",
                                ["reason"])
