@@ -120,7 +120,9 @@ def _serve(config: settings.Config) -> int:
 
 def _listen(host: str, port: int, setting: str) -> socket.socket:
     try:
-        return socket.create_server((host, port), backlog=128)
+        # An IPv6 address (::1, ::) needs its family: create_server's default is IPv4 only.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return socket.create_server((host, port), family=family, backlog=128)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(host, port, setting) from None
@@ -130,6 +132,7 @@ def _listen(host: str, port: int, setting: str) -> socket.socket:
 def _health(server: settings.ServerSettings) -> int:
     """GET /readyz on the operations port (or the main one) of this host; prints the answer's status."""
     host = server.host if server.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address, e.g. ::1, goes in brackets in a URL
     url = f"http://{host}:{server.ops_port or server.port}/readyz"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 # ConfigError and check_url are also this module's interface: the carriers' checks import them from here.
-from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
+from gateway.config_values import CONTROL, ConfigError, check_numbers, check_url, coerce, port
 # The channels' settings are in their own module (this one's size); imported from here like the others.
 from gateway.config_channels import ContactsSettings, MediaSettings, WhatsAppSettings
 from gateway.config_process import LogSettings, QueueSettings, RetentionSettings, TasksSettings
@@ -228,20 +228,31 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(f"GATEWAY_CONFIG: no such file {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    for variable, (section, name) in ENVIRONMENT.items():
-        if env.get(variable):
-            raw.setdefault(section, {})[name] = env[variable]
-    for carrier, settings in _carrier_settings().items():
-        for setting in dataclasses.fields(settings):
-            if env.get(variable := carrier_variable(carrier, setting.name)):
-                raw.setdefault(carrier, {})[setting.name] = env[variable]
-    for variable, (section, name, value) in environment.by_rule(env, _all_sections()).items():
-        raw.setdefault(section, {})[name] = value
+    _apply_environment(env, raw)
     if env.get("GATEWAY_API_TOKEN"):
         tokens = dict(raw.get("server", {}).get("api_tokens", {}))
         tokens["default"] = env["GATEWAY_API_TOKEN"]
         raw.setdefault("server", {})["api_tokens"] = tokens
     return from_dict(raw)
+
+
+def _apply_environment(env: Mapping[str, str], raw: dict[str, Any]) -> None:
+    """The named variables, each carrier's, then the rule's, into raw. An empty variable is unset, by any name (an
+    env file's "GATEWAY_SERVER__HOST=" must not mean every interface). Two variables for one setting that disagree
+    stop start-up: which one wins would be a guess."""
+    named = dict(ENVIRONMENT) | {
+        carrier_variable(carrier, setting.name): (carrier, setting.name)
+        for carrier, settings in _carrier_settings().items() for setting in dataclasses.fields(settings)}
+    by_setting = {}
+    for variable, (section, name) in named.items():
+        if env.get(variable):
+            raw.setdefault(section, {})[name] = env[variable]
+            by_setting[section, name] = variable
+    for variable, (section, name, value) in environment.by_rule(env, _all_sections()).items():
+        other = by_setting.get((section, name))
+        if other is not None and env[other] != env[variable]:
+            raise ConfigError(f"{variable} and {other}: both set {section}.{name}, to different values; keep one")
+        raw.setdefault(section, {})[name] = value
 
 
 def _all_sections() -> dict[str, type]:
@@ -313,10 +324,6 @@ def _section(section: str, cls: type, values: Mapping[str, Any],
 # One server, or a Redis Cluster (gateway/routing/connect.py).
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 
-# Settings where 0 turns something off; every other number must be greater than 0.
-ZERO_IS_OFF = frozenset({("server", "ops_port"), ("retention", "body_days"), ("retention", "row_days")})
-
-
 def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
     from gateway.tokens import parse_tokens  # lazily: it imports ConfigError from here
@@ -335,18 +342,9 @@ def validate(config: Config) -> Config:
     _validate_carrier(config)
     if not 1 <= config.database.pool_min <= config.database.pool_max:
         raise ConfigError("database.pool_min: must be at least 1 and at most database.pool_max")
-    # Every number in the configuration is a size, a count, a rate or a time: none may be zero or less.
     sections = {section.name: getattr(config, section.name) for section in dataclasses.fields(config)
                 if section.name != "per_carrier"}
-    for name, section in {**sections, **config.per_carrier}.items():
-        for setting in dataclasses.fields(section):
-            value = getattr(section, setting.name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                if (name, setting.name) in ZERO_IS_OFF:
-                    if value < 0:
-                        raise ConfigError(f"{name}.{setting.name}: must be 0 (off) or more, got {value}")
-                    continue
-                positive(f"{name}.{setting.name}", value)
+    check_numbers({**sections, **config.per_carrier})
     region = config.relay.default_region
     if not (len(region) == 2 and region.isalpha() and region.isupper()):
         raise ConfigError(f"relay.default_region: expected a two-letter country code such as US, got {region!r}")
@@ -365,6 +363,10 @@ def _validate_server(server: ServerSettings) -> None:
     if server.ops_port == server.port or not 0 <= server.ops_port < 65536:
         raise ConfigError(f"server.ops_port: must be 0 (off) or a port 1-65535 other than server.port, got "
                           f"{server.ops_port}")
+    token = server.metrics_token
+    if token and (not token.isascii() or token != token.strip() or CONTROL.search(token)):
+        # No header carries it: every scrape would get 401.
+        raise ConfigError("server.metrics_token: expected an ASCII string without spaces around it or line ends")
     if server.public_url:
         check_url("server.public_url (GATEWAY_PUBLIC_URL)", server.public_url, ("http", "https"))
         port("server.public_url (GATEWAY_PUBLIC_URL)", server.public_url)

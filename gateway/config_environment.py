@@ -21,7 +21,7 @@ def rule_variable(section: str, setting: str) -> str:
 def by_rule(env: Mapping[str, str], sections: Mapping[str, type]) -> dict[str, tuple[str, str, Any]]:
     """The variables named by the rule among env: variable -> (section, setting, value); sections: every
     section's name -> its settings class. A list is written "200,400,600",
-    a table (server.api_tokens) as JSON. ConfigError for a variable of the rule's shape that names no setting:
+    a table (server.api_tokens) as JSON; an empty one is left out (unset). ConfigError for a variable of the rule's shape that names no setting:
     a typo must not pass unnoticed."""
     known = {rule_variable(section, setting): (section, setting, kind)
              for section, settings in sections.items()
@@ -33,6 +33,8 @@ def by_rule(env: Mapping[str, str], sections: Mapping[str, type]) -> dict[str, t
         if variable not in known:
             raise ConfigError(f"{variable}: names no setting (the rule is GATEWAY_<SECTION>__<SETTING>; see "
                               "`sms-gateway --help`)")
+        if text == "":
+            continue  # unset, as an empty variable of the older names is
         section, setting, kind = known[variable]
         found[variable] = (section, setting, _parse_text(variable, kind, text))
     return found

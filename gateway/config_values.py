@@ -4,6 +4,7 @@ gateway/config.py does that."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from typing import Any, Mapping
@@ -47,6 +48,32 @@ def coerce(name: str, kind: type, value: Any) -> Any:
         return value
     except (TypeError, ValueError):
         raise ConfigError(f"{name}: expected {kind.__name__}, got {value!r}") from None
+
+
+# Settings where 0 turns something off; every other number must be greater than 0.
+ZERO_IS_OFF = frozenset({("server", "ops_port"), ("retention", "body_days"), ("retention", "row_days")})
+# Ages in days that Postgres subtracts from now(): a longer one leaves its timestamps' range (4713 BC), and every
+# pass of the task would fail there instead of at start-up. A century is the most; 0 keeps for good where it may.
+MAX_DAYS = 36500
+DAYS = frozenset({("retention", "body_days"), ("retention", "row_days"), ("media", "retention_days"),
+                  ("hooks", "retention_days")})
+
+
+def check_numbers(sections: Mapping[str, Any]) -> None:
+    """Every number in the configuration is a size, a count, a rate or a time: none may be zero or less (but where
+    0 is off), nor an age past a century. sections: name -> settings dataclass."""
+    for name, section in sections.items():
+        for setting in dataclasses.fields(section):
+            value, key = getattr(section, setting.name), (name, setting.name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            if key in DAYS and value > MAX_DAYS:
+                raise ConfigError(f"{name}.{setting.name}: at most {MAX_DAYS} days (a century), got {value}")
+            if key in ZERO_IS_OFF:
+                if value < 0:
+                    raise ConfigError(f"{name}.{setting.name}: must be 0 (off) or more, got {value}")
+                continue
+            positive(f"{name}.{setting.name}", value)
 
 
 def positive(name: str, value: float) -> None:

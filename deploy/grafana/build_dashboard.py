@@ -23,7 +23,7 @@ PANELS = [  # (title, unit, [(query, legend)], description)
     ("Blocked and held", "ops", [(f"sum by (reason) (rate(gateway_messages_blocked_total{RATE}))", "blocked {{reason}}"),
                                  (f"sum by (reason) (rate(gateway_messages_held_total{RATE}))", "held {{reason}}")],
      "Messages never sent (opt-out, DND, test mode) and held (daily and monthly limits, restriction...)."),
-    ("Outbound queue", "short", [("sum by (state) (gateway_queue_depth)", "{{state}}")],
+    ("Outbound queue", "short", [("max by (state) (gateway_queue_depth)", "{{state}}")],
      "Messages ready to send and in flight."),
     ("Segments, MMS and WhatsApp sent", "ops", [(f"sum(rate(gateway_segments_sent_total{RATE}))", "SMS segments"),
                                                 (f"sum(rate(gateway_mms_sent_total{RATE}))", "MMS"),

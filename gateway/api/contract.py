@@ -73,7 +73,7 @@ ERRORS: dict[str, int] = {
     # The event log (api/events.py).
     "delivery_not_found": 404,
     # A community's numbers (api/numbers.py).
-    "number_not_found": 404, **dict.fromkeys(("number_in_use", "last_number"), 409),
+    "number_not_found": 404, **dict.fromkeys(("number_in_use", "last_number", "community_number"), 409),
     # Teams and number assignments (api/teams.py; README "Dedicated numbers and team inboxes").
     "team_not_found": 404, "number_not_in_community": 422,
     **dict.fromkeys(("no_unassigned_number", "number_dedicated", "team_full", "team_has_numbers",

@@ -28,7 +28,7 @@ def _key(request: web.Request) -> bytes:
 
 
 @routes.post("/v1/communities/{id}/erasures", body=et.NewErasure, answer=et.Erasure, status=201,
-             errors=("community_not_found", "invalid_number"))
+             errors=("community_not_found", "invalid_number", "community_number"))
 async def erase(request: web.Request, body: et.NewErasure) -> et.Erasure:
     """Erase a phone from a community
     Its open conversations close, what waits to go to it is canceled, the bodies and pictures of every message

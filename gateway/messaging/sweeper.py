@@ -68,5 +68,13 @@ async def release_carrier_held(db: Executor, dispatcher: Dispatcher, carriers: C
 
 
 async def report_depth(outbox: Outbox, metrics: Metrics) -> None:
-    for state, depth in (await outbox.depth()).items():
+    """The shared queue's depth, and whether Redis answered (gateway_redis_up): every few seconds, so the gauge
+    follows Redis where nothing asks /readyz (a plain host under systemd)."""
+    try:
+        depths = await outbox.depth()
+    except Exception:
+        metrics.redis_up.set(0)
+        raise  # the task's loop logs and counts it
+    metrics.redis_up.set(1)
+    for state, depth in depths.items():
         metrics.queue_depth.labels(state).set(depth)

@@ -15,7 +15,7 @@ from aiohttp import web
 from gateway.errors import NotAuthenticated
 from gateway.keys import CONFIG, METRICS, POOL, REDIS
 from gateway.ops.metrics import CONTENT_TYPE
-from gateway.ops.middleware import error_body
+from gateway.ops.middleware import bearer_token, error_body
 from gateway.storage import migrate
 
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -53,8 +53,8 @@ async def metrics(request: web.Request) -> web.Response:
     """Prometheus text; with server.metrics_token set, only for "Authorization: Bearer <token>" (401 else)."""
     token = request.app[CONFIG].server.metrics_token
     if token:
-        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
-        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+        given = bearer_token(request) or ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
             raise NotAuthenticated("unauthorized", "missing or wrong bearer token for /metrics")
     response = web.Response(body=request.app[METRICS].render())
     response.headers["Content-Type"] = CONTENT_TYPE

@@ -32,7 +32,7 @@ class Metrics:
                                      "WhatsApp messages the carrier accepted, by kind (text or template).", ["kind"])
         self.whatsapp_windows = counter("gateway_whatsapp_windows_opened_total",
                                         "Inbound WhatsApp messages, each opening or renewing a 24-hour window.")
-        self.queue_depth = gauge("gateway_queue_depth", "Messages waiting in the outbound queue.", ["state"])
+        self.queue_depth = gauge("gateway_queue_depth", "Messages in the one shared outbound queue.", ["state"])
         self.requeued = counter("gateway_messages_requeued_total", "Messages put back in the queue by the sweeper.")
         self.blocked = counter("gateway_messages_blocked_total", "Outbound messages stored but never sent, by reason.",
                                ["reason"])
@@ -66,8 +66,8 @@ class Metrics:
             self.registry.register(collector)
         Info("gateway_build", "The running gateway's version and Python.", registry=self.registry).info(
             {"version": _version(), "python": platform.python_version()})
-        self.redis_up = gauge("gateway_redis_up", "1 while Redis answered the last readiness check, else 0: the "
-                              "gateway is degraded (routing from Postgres).")
+        self.redis_up = gauge("gateway_redis_up", "1 while Redis answered the last look (the queue's depth, every "
+                              "5 s, or a readiness check), else 0: the gateway is degraded (routing from Postgres).")
         self.redis_up.set(1)
         self.retention = counter("gateway_retention_rows_total", "Rows the retention passes changed, by rule: "
                                  "bodies_redacted, messages_deleted, conversations_deleted, verifications_deleted.",

@@ -165,15 +165,22 @@ async def auth_middleware(request: web.Request, handler):
         tokens = request.app[TOKENS]
         if not tokens:
             raise NotAuthenticated("unauthorized", "the internal API has no token configured (GATEWAY_API_TOKEN)")
-        given = request.headers.get("Authorization", "")
-        # Bytes that are not UTF-8 reach us as surrogate escapes, which no configured token contains.
-        given = given if given.isascii() else given.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        scheme, _, token = given.partition(" ")
-        caller = _known(token.strip(), tokens) if scheme.lower() == "bearer" else None
+        token = bearer_token(request)
+        caller = _known(token, tokens) if token is not None else None
         if caller is None:
             raise NotAuthenticated("unauthorized", "missing or wrong bearer token")
         request[CALLER] = caller
     return await handler(request)
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token of "Authorization: Bearer <token>", the scheme in any case and spaces around the token ignored (as
+    RFC 9110 reads it); None without that scheme. The API's tokens and /metrics' are read the same way."""
+    given = request.headers.get("Authorization", "")
+    # Bytes that are not UTF-8 reach us as surrogate escapes, which no configured token contains.
+    given = given if given.isascii() else given.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    scheme, _, token = given.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def _known(token: str, tokens: tuple[ApiToken, ...]) -> ApiToken | None:

@@ -20,7 +20,7 @@ import secrets
 import asyncpg
 import structlog
 
-from gateway.errors import NotFound
+from gateway.errors import Conflict, NotFound
 from gateway.routing.table import RouteTable
 from gateway.storage import communities as rows, erasure as storage, line_types
 from gateway.storage.erasure import Erasure
@@ -44,12 +44,15 @@ async def erase(pool: asyncpg.Pool, routes: RouteTable, cached: LineTypes, key: 
     """Erase phone (E.164) from the community, in one transaction under the community's and the phone's locks
     (no conversation can start with it meanwhile), then Redis (routes, the cached line type); returns the audit
     row. callers: the API tokens whose kept
-    answers may name the phone. NotFound (community_not_found)."""
+    answers may name the phone. NotFound (community_not_found); Conflict (community_number)."""
     pseudonym = f"erased-{secrets.token_hex(6)}"
     async with pool.acquire() as conn, conn.transaction():
         if await rows.lock_community(conn, community_id=community_id) is None:
             raise NotFound("community_not_found", f"no community {community_id}")
         await rows.lock_phones_for_numbers(conn, phones=[phone])
+        if await rows.find_number_owner(conn, phone=phone) is not None:
+            # A community's own number is in every text of the community: erasing it would blank them all.
+            raise Conflict("community_number", "that is a community's own number, not a person's: nothing erased")
         closed = await storage.close_conversations_of_phone(conn, community_id=community_id, phone=phone,
                                                             reason=Erased.ERASED)
         counts = {"conversations_closed": len(closed),

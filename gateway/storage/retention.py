@@ -22,6 +22,16 @@ async def delete_old_messages(db: Executor, *, days: int, batch: int) -> Walked:
     return Walked(*await db.fetchrow(QUERIES.delete_old_messages, days, batch))
 
 
+async def redact_waiting_messages(db: Executor, *, batch: int) -> Walked:
+    """Messages the bodies walk passed while they waited, redacted once done."""
+    return Walked(*await db.fetchrow(QUERIES.redact_waiting_messages, batch))
+
+
+async def delete_waiting_messages(db: Executor, *, batch: int) -> Walked:
+    """Messages the rows walk passed while they waited, deleted once done."""
+    return Walked(*await db.fetchrow(QUERIES.delete_waiting_messages, batch))
+
+
 async def delete_old_conversations(db: Executor, *, days: int, batch: int) -> int:
     """Conversations deleted (their orphaned participants go with them)."""
     return (await db.fetchrow(QUERIES.delete_old_conversations, days, batch))["conversations"]

@@ -1,7 +1,7 @@
 -- Retention, rows: the next $2 messages after the pass's mark, as far as they are older than $1 days, are deleted
 -- with their status history, stored pictures and finished platform callbacks, when they are done (as
--- redact_old_messages.sql); a verification that sent one forgets it. A message still waiting stays. The mark
--- moves past what was read. Returns how many were read and deleted.
+-- redact_old_messages.sql); a verification that sent one forgets it. A message still waiting stays, noted in
+-- retention_waiting (delete_waiting_messages.sql deletes it once done). The mark moves past what was read. Returns how many were read and deleted.
 WITH mark AS (
     SELECT coalesce((SELECT last_id FROM retention_marks WHERE name = 'rows'), 0) AS last_id
 ), chunk AS (
@@ -24,6 +24,10 @@ WITH mark AS (
     UPDATE verifications v SET message_id = NULL FROM doomed d WHERE v.message_id = d.id
 ), deleted AS (
     DELETE FROM messages m USING doomed d WHERE m.id = d.id RETURNING m.id
+), waiting AS (
+    INSERT INTO retention_waiting (rule, message_id)
+    SELECT 'rows', o.id FROM old o WHERE o.id NOT IN (SELECT id FROM doomed)
+    ON CONFLICT DO NOTHING
 ), moved AS (
     INSERT INTO retention_marks (name, last_id) SELECT 'rows', max(id) FROM old HAVING count(*) > 0
     ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id

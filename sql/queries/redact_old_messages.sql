@@ -1,7 +1,8 @@
 -- Retention, bodies: the next $2 messages after the pass's mark, as far as they are older than $1 days, lose their
 -- body and pictures (stored files too) when they are done (received, handed to the carrier, or never to be sent);
 -- their rows, statuses and numbers stay. A message still waiting (queued, held, being submitted) keeps its body:
--- it is yet to be sent. The mark moves past what was read. Returns how many were read (fewer than $2: the pass is done) and
+-- it is yet to be sent: the walk notes it in retention_waiting, where redact_waiting_messages.sql finds it once sent.
+-- The mark moves past what was read. Returns how many were read (fewer than $2: the pass is done) and
 -- redacted.
 WITH mark AS (
     SELECT coalesce((SELECT last_id FROM retention_marks WHERE name = 'bodies'), 0) AS last_id
@@ -20,6 +21,11 @@ WITH mark AS (
     RETURNING m.id
 ), media AS (
     DELETE FROM message_media mm USING redacted r WHERE mm.message_id = r.id
+), waiting AS (
+    INSERT INTO retention_waiting (rule, message_id)
+    SELECT 'bodies', m.id FROM messages m JOIN old o ON o.id = m.id
+    WHERE m.redacted_at IS NULL AND m.status IN ('queued', 'held', 'submitting')
+    ON CONFLICT DO NOTHING
 ), moved AS (
     INSERT INTO retention_marks (name, last_id) SELECT 'bodies', max(id) FROM old HAVING count(*) > 0
     ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id
