@@ -228,7 +228,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(f"GATEWAY_CONFIG: no such file {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    _apply_environment(env, raw)
+    environment.apply(env, raw, _named_variables(), _all_sections())
     if env.get("GATEWAY_API_TOKEN"):
         tokens = dict(raw.get("server", {}).get("api_tokens", {}))
         tokens["default"] = env["GATEWAY_API_TOKEN"]
@@ -236,23 +236,11 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     return from_dict(raw)
 
 
-def _apply_environment(env: Mapping[str, str], raw: dict[str, Any]) -> None:
-    """The named variables, each carrier's, then the rule's, into raw. An empty variable is unset, by any name (an
-    env file's "GATEWAY_SERVER__HOST=" must not mean every interface). Two variables for one setting that disagree
-    stop start-up: which one wins would be a guess."""
-    named = dict(ENVIRONMENT) | {
-        carrier_variable(carrier, setting.name): (carrier, setting.name)
-        for carrier, settings in _carrier_settings().items() for setting in dataclasses.fields(settings)}
-    by_setting = {}
-    for variable, (section, name) in named.items():
-        if env.get(variable):
-            raw.setdefault(section, {})[name] = env[variable]
-            by_setting[section, name] = variable
-    for variable, (section, name, value) in environment.by_rule(env, _all_sections()).items():
-        other = by_setting.get((section, name))
-        if other is not None and env[other] != env[variable]:
-            raise ConfigError(f"{variable} and {other}: both set {section}.{name}, to different values; keep one")
-        raw.setdefault(section, {})[name] = value
+def _named_variables() -> dict[str, tuple[str, str]]:
+    """Every variable named outside the rule -> (section, setting): the core's older names, then each carrier's."""
+    return dict(ENVIRONMENT) | {carrier_variable(carrier, setting): (carrier, setting)
+                                for carrier, settings in _carrier_settings().items()
+                                for setting in typing.get_type_hints(settings)}
 
 
 def _all_sections() -> dict[str, type]:
@@ -263,10 +251,7 @@ def _all_sections() -> dict[str, type]:
 
 def environment_help() -> str:
     """Every environment variable, for --help."""
-    named = dict(ENVIRONMENT) | {carrier_variable(carrier, setting): (carrier, setting)
-                                 for carrier, settings in _carrier_settings().items()
-                                 for setting in typing.get_type_hints(settings)}
-    return environment.help_text(named, _all_sections())
+    return environment.help_text(_named_variables(), _all_sections())
 
 
 def carrier_variable(carrier: str, setting: str) -> str:

@@ -65,3 +65,20 @@ def help_text(named: Mapping[str, tuple[str, str]], sections: Mapping[str, type]
     return "\n".join(["environment variables:", *lines, "",
                       "every setting, by the rule GATEWAY_<SECTION>__<SETTING> (lists: 1,2,3; tables: JSON):",
                       *ruled])
+
+
+def apply(env: Mapping[str, str], raw: dict[str, Any], named: Mapping[str, tuple[str, str]],
+          sections: Mapping[str, type]) -> None:
+    """The named variables (variable -> (section, setting)), then the rule's, into raw. An empty variable is unset,
+    by any name (an env file's "GATEWAY_SERVER__HOST=" must not mean every interface). Two variables for one
+    setting that disagree stop start-up: which one wins would be a guess."""
+    by_setting = {}
+    for variable, (section, name) in named.items():
+        if env.get(variable):
+            raw.setdefault(section, {})[name] = env[variable]
+            by_setting[section, name] = variable
+    for variable, (section, name, value) in by_rule(env, sections).items():
+        other = by_setting.get((section, name))
+        if other is not None and env[other] != env[variable]:
+            raise ConfigError(f"{variable} and {other}: both set {section}.{name}, to different values; keep one")
+        raw.setdefault(section, {})[name] = value
