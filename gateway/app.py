@@ -36,6 +36,9 @@ from gateway.config import Config
 from gateway.tokens import parse_tokens
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
+from gateway.broadcasting import runner as broadcast_runner
+from gateway.broadcasting.sends import TemplateSends
+from gateway.keys import TEMPLATE_SENDS
 from gateway.keys import (CALLBACKS, CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
                           MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS, ROUTES,
                           STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
@@ -128,6 +131,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance))
     app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name)
     app[NUMBER_CARRIERS] = NumberCarriers(app[POOL], config.carrier.name)
+    app[TEMPLATE_SENDS] = TemplateSends(app[POOL], dispatcher, line_types, app[METRICS], config.broadcasts)
     for carrier in app[CARRIERS]:
         await carrier.open(carriers.Resources(app[HTTP], app[REDIS], app[METRICS]))
     yield
@@ -186,6 +190,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("idempotency_expiry", min(300.0, config.server.idempotency_ttl), lambda: forget_expired(pool),
                 once=True)
     _media_tasks(app, tasks)
+    # Broadcasts: every process starts the due ones and takes pages of recipients (SKIP LOCKED: none twice).
+    tasks.every("broadcasts", config.broadcasts.poll_interval, lambda: broadcast_runner.run_once(app[TEMPLATE_SENDS]))
     app[TASKS] = tasks
     yield
     await tasks.stop()

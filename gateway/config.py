@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 # ConfigError and check_url are also this module's interface: the carriers' checks import them from here.
 from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
 # The channels' settings are in their own module (this one's size); imported from here like the others.
-from gateway.config_channels import MediaSettings, WhatsAppSettings
+from gateway.config_channels import BroadcastSettings, MediaSettings, WhatsAppSettings
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 OFFLINE_LOOKUP = "offline"  # the line-type lookup without a service (gateway/verification/line_types.py)
@@ -173,6 +173,7 @@ class Config:
     groups: GroupSettings = field(default_factory=GroupSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
+    broadcasts: BroadcastSettings = field(default_factory=BroadcastSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -315,6 +316,8 @@ def validate(config: Config) -> Config:
     parse_tokens(config.server.api_tokens)  # a bad token setting: ConfigError naming it
     if config.whatsapp.media_max_bytes < 1:
         raise ConfigError(f"whatsapp.media_max_bytes: must be positive, got {config.whatsapp.media_max_bytes}")
+    if not 1 <= config.broadcasts.page_size <= 5000 or config.broadcasts.lookups < 1:
+        raise ConfigError("broadcasts.page_size: must be 1-5000, and broadcasts.lookups at least 1")
     if not 1 <= config.groups.max_members <= 100:
         raise ConfigError(f"groups.max_members: must be 1-100, got {config.groups.max_members}")
     if not 0 < config.server.port < 65536:

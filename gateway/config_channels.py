@@ -34,3 +34,12 @@ class WhatsAppSettings:
     # The media issue's hook: the largest WhatsApp attachment (WhatsApp's documented 16 MB for files; images
     # 5 MB), read by the media package once it relays media; unused until then.
     media_max_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BroadcastSettings:
+    """Broadcasts (README "Broadcasts"): every gateway process takes pages of recipients from running broadcasts."""
+
+    page_size: int = 200  # recipients rendered and stored per transaction (one statement per page)
+    poll_interval: float = 1.0  # seconds between looks for due broadcasts and pending recipients
+    lookups: int = 8  # line-type lookups a page runs at once

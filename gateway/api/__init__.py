@@ -7,10 +7,12 @@ from aiohttp import web
 
 from gateway.api import (communities, conversations, event_secrets, events, groups, lists, media, numbers, openapi,
                          teams, verifications, whatsapp)
+from gateway.api import broadcasts, sends
 
 # Every module's declared endpoints: served, and documented in /openapi.json.
 ROUTES = (communities.routes, conversations.routes, groups.routes, verifications.routes, lists.routes,
-          numbers.routes, teams.routes, events.routes, event_secrets.routes, media.routes, whatsapp.routes)
+          numbers.routes, teams.routes, events.routes, event_secrets.routes, media.routes, whatsapp.routes,
+          sends.routes, broadcasts.routes)
 
 
 def add_routes(app: web.Application) -> None:

@@ -76,6 +76,11 @@ ERRORS: dict[str, int] = {
     "team_not_found": 404, "number_not_in_community": 422,
     **dict.fromkeys(("no_unassigned_number", "number_dedicated", "team_full", "team_has_numbers",
                      "team_has_no_members"), 409),
+    # Template sends: triggered sends and broadcasts (api/sends.py, api/broadcasts.py).
+    **dict.fromkeys(("template_not_found", "broadcast_not_found"), 404),
+    **dict.fromkeys(("template_not_approved", "recipient_not_opted_in", "no_sending_number", "broadcast_completed"),
+                    409),
+    **dict.fromkeys(("missing_fields",), 422),
 }
 # What a phone to be texted can be refused for (gateway/verification/numbers.py check).
 PHONE_ERRORS = ("invalid_number", "unsupported_country", "unknown_line_type", *REFUSED.values())
@@ -90,6 +95,7 @@ class ErrorDetail(msgspec.Struct):
     conversation_id: int | msgspec.UnsetType = msgspec.UNSET  # conversation_exists: the open one
     message_id: int | msgspec.UnsetType = msgspec.UNSET  # recipient_opted_out, recipient_on_dnd: stored as blocked
     open_conversations: int | msgspec.UnsetType = msgspec.UNSET  # number_in_use: how many use the number
+    fields: list[str] | msgspec.UnsetType = msgspec.UNSET  # missing_fields: the merge fields without a value
 
 
 class Error(msgspec.Struct):
