@@ -19,7 +19,6 @@ from gateway.relay import segments
 from gateway.storage import broadcasts as storage
 from gateway.storage.broadcasts import PageSend, PendingRecipient, Running, StoredPageMessage
 from gateway.storage.communities import Community
-from gateway.storage.messages import StoredOutbound
 from gateway.verification import numbers
 from gateway.vocabulary import MessageKind, MessageStatus, Priority, SkipReason
 
@@ -82,7 +81,7 @@ async def page(sends: TemplateSends, context: Context) -> int:
             return 0
         judged = await asyncio.gather(*(_judge(sends, context, recipient, limit) for recipient in recipients))
         page_sends = [j for j in judged if isinstance(j, PageSend)]
-        skips = [j for j in judged if isinstance(j, tuple)]
+        skips = [j for j in judged if not isinstance(j, PageSend)]  # PageSend is a tuple too
         stored = await storage.store_page(conn, broadcast=broadcast, priority=Priority.BULK, sends=page_sends,
                                           skips=skips)
     await _queue(sends, context, stored, skips)
@@ -114,9 +113,11 @@ async def _queue(sends: TemplateSends, context: Context, stored: list[StoredPage
                  skips: list[tuple[int, SkipReason]]) -> None:
     """Hand the page's queued messages to the drainers (pipelined: one Redis round trip for many); count it."""
     category, metrics = context.broadcast.category, sends.metrics
-    await asyncio.gather(*(sends.dispatcher.dispatch(StoredOutbound(m.id, m.status, m.status_reason, m.segments),
-                                                     Priority.BULK, m.from_number) for m in stored))
+    await asyncio.gather(*(sends.dispatcher.requeue(m.id, Priority.BULK, m.from_number, m.segments)
+                           for m in stored if m.status == MessageStatus.QUEUED))
     for message in stored:
+        if message.status == MessageStatus.BLOCKED:
+            metrics.blocked.labels(message.status_reason or "unknown").inc()
         metrics.template_sends.labels(MessageKind.BROADCAST, category, message.status).inc()
     for _, reason in skips:
         metrics.template_sends.labels(MessageKind.BROADCAST, category, "skipped").inc()

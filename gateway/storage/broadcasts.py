@@ -165,7 +165,7 @@ async def store_page(db: Executor, *, broadcast: Running, priority: Priority, se
     rows = await db.fetch(QUERIES.store_broadcast_page, broadcast.id, broadcast.community_id, broadcast.template_id,
                           broadcast.category, priority, [s.recipient_id for s in sends],
                           [s.from_number for s in sends], [s.to_number for s in sends], [s.body for s in sends],
-                          [s.segments for s in sends], [k[0] for k in skips], [k[1].value for k in skips])
+                          [s.segments for s in sends], [k[0] for k in skips], [str(k[1]) for k in skips])
     return [StoredPageMessage(row["id"], row["from_number"], MessageStatus(row["status"]), row["status_reason"],
                               row["segments"]) for row in rows]
 
