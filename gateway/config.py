@@ -316,8 +316,6 @@ def validate(config: Config) -> Config:
     parse_tokens(config.server.api_tokens)  # a bad token setting: ConfigError naming it
     if config.whatsapp.media_max_bytes < 1:
         raise ConfigError(f"whatsapp.media_max_bytes: must be positive, got {config.whatsapp.media_max_bytes}")
-    if not 1 <= config.broadcasts.page_size <= 5000 or config.broadcasts.lookups < 1:
-        raise ConfigError("broadcasts.page_size: must be 1-5000, and broadcasts.lookups at least 1")
     if not 1 <= config.groups.max_members <= 100:
         raise ConfigError(f"groups.max_members: must be 1-100, got {config.groups.max_members}")
     if not 0 < config.server.port < 65536:
