@@ -53,9 +53,10 @@ class AudienceFilter(Strict, kw_only=True):
 class Audience(Strict, kw_only=True):
     """Exactly one of phones and filter."""
 
-    phones: Annotated[list[ListedPhone], Meta(min_length=1, max_length=5000, description=(
+    phones: Annotated[list[ListedPhone], Meta(min_length=1, max_length=4000, description=(
         "phones, each once (any phone: one the community has no contact for has no name or fields, and is not "
-        "opted in); one that cannot be read is skipped as invalid_number"))] | None = None
+        "opted in); one that cannot be read is skipped as invalid_number. The body's size limit "
+        "(server.max_body_bytes) allows about 4,000; more: tag the contacts and use a filter"))] | None = None
     filter: AudienceFilter | None = None
 
 
@@ -92,7 +93,7 @@ class BroadcastOutcomes(Struct):
     blocked: dict[str, int]  # by block reason
 
 
-class Broadcast(Struct, kw_only=True):
+class Broadcast(Struct, kw_only=True, omit_defaults=True):
     id: int
     community_id: int
     template_id: int
