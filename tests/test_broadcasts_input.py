@@ -202,3 +202,14 @@ async def test_a_token_of_another_community_finds_nothing(start_gateway, db):
                                       token="other-token")
     assert (status, body["error"]["code"]) == (404, "community_not_found")
     assert (await broadcast(gateway, community, created["id"]))["id"] == created["id"]
+
+
+async def test_a_retried_create_makes_one_broadcast(gateway, db):
+    community = (await gateway.community())["id"]
+    tid = await template(db, community, body="Hi.")
+    request = {"template_id": tid, "audience": {"phones": [PAT, SAM]}, "send_at": "2027-01-01T09:00"}
+    first = await post(gateway, f"/v1/communities/{community}/broadcasts", request, key="january")
+    second = await post(gateway, f"/v1/communities/{community}/broadcasts", request, key="january")
+    assert first[0] == second[0] == 201 and first[1] == second[1] and second[2]
+    assert await db.fetchval("SELECT count(*) FROM broadcasts") == 1
+    assert await db.fetchval("SELECT count(*) FROM broadcast_recipients") == 2

@@ -215,3 +215,25 @@ async def test_another_communitys_template_is_not_found(gateway, db):
     assert (got, answer["error"]["code"]) == (404, "template_not_found")
     got, answer, _ = await post(gateway, "/v1/communities/999/sends", {"template_id": tid, "to": PAT})
     assert (got, answer["error"]["code"]) == (404, "community_not_found")
+
+
+async def test_separate_marketing_numbers_keep_the_two_preferences_apart(gateway, db):
+    community = (await gateway.community(numbers=[PROXY, PROXY_2]))["id"]
+    await db.execute("UPDATE community_numbers SET category = 'marketing' WHERE phone = $1", PROXY_2)
+    marketing = await template(db, community, body="Sale!", category="marketing")
+    transactional = await template(db, community, body="Reward ready.")
+    await contact(db, community, PAT, preference="opted_in", marketing="opted_out")  # STOP to the marketing number
+    path = f"/v1/communities/{community}/sends"
+    got, body, _ = await post(gateway, path, {"template_id": marketing, "to": PAT})
+    assert (got, body["error"]["code"]) == (409, "recipient_opted_out")
+    got, body, _ = await post(gateway, path, {"template_id": transactional, "to": PAT})
+    assert (got, body["status"], body["from"]) == (201, "queued", PROXY)
+
+
+async def test_test_mode_stores_it_blocked(gateway, db):
+    community = (await gateway.community(mode="test"))["id"]
+    tid = await template(db, community, body="Hi.")
+    got, body, _ = await post(gateway, f"/v1/communities/{community}/sends", {"template_id": tid, "to": PAT})
+    assert (got, body["status"], body["status_reason"], body["outcome"]) == (201, "blocked", "not_on_allow_list",
+                                                                             "blocked")
+    assert gateway.carrier.sent == []
