@@ -151,6 +151,10 @@ def test_the_sender_choice_is_stable_and_spreads():
     assert chosen == [rules.choose_sender(pool, f"+1415555{n:04d}") for n in range(300)]
     assert {chosen.count(p) for p in pool} and min(chosen.count(p) for p in pool) > 60
     assert rules.choose_sender([], "+1") is None
+    # A fourth number takes about a quarter of the phones; the others keep theirs.
+    grown = [rules.choose_sender([*pool, "+4"], f"+1415555{n:04d}") for n in range(300)]
+    moved = [(a, b) for a, b in zip(chosen, grown) if a != b]
+    assert all(b == "+4" for _, b in moved) and 40 < len(moved) < 110
 
 
 async def test_the_outcome_log_of_a_template(gateway, db):

@@ -39,11 +39,13 @@ def sender_pool(numbers: list[SendingNumber], category: TemplateCategory) -> lis
 
 
 def choose_sender(pool: list[str], phone: str) -> str | None:
-    """The same number of the pool for the same phone every time (a stable hash of the phone, not Python's
-    salted hash()), so a contact's texts come from one number: replies and STOP land where they belong."""
+    """The same number of the pool for the same phone every time, so a contact's texts come from one number:
+    replies and STOP land where they belong. Rendezvous hashing (the number whose stable hash with the phone is
+    highest; CRC-32, not Python's salted hash()): a number added to the pool takes only its share of the phones,
+    and one removed moves only its own."""
     if not pool:
         return None
-    return pool[zlib.crc32(phone.encode()) % len(pool)]
+    return max(pool, key=lambda number: (zlib.crc32(f"{phone}|{number}".encode()), number))
 
 
 def merge_values(name: str | None, fields: Mapping[str, str], data: Mapping[str, str]) -> dict[str, str]:
