@@ -1,6 +1,7 @@
 """Benchmark: relayed messages per second, webhook and end-to-end latency, memory, routing-table rebuild.
 
     python bench/run.py [--conversations 10000] [--messages 20000] [--concurrency 64] [--rate 0] [--processes 1]
+                        [--full-cycle]
 
 Starts embedded PostgreSQL and Valkey in a temporary folder, the gateway as its own process, a local fake
 carrier that answers the Messages API at once, and a load generator sending signed inbound webhooks
@@ -29,6 +30,7 @@ import uvloop
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import cycles  # noqa: E402
 from bench.measures import cpu_seconds, enable_statement_stats, statement_report  # noqa: E402
 from bench.wire import Client, FakeCarrier  # noqa: E402
 from gateway.carriers.twilio import signature  # noqa: E402
@@ -121,7 +123,7 @@ async def gateway_process(env: dict, port: int) -> asyncio.subprocess.Process:
 
 
 async def load(urls: list[str], messages: int, conversations: int, concurrency: int,
-               rate: float) -> tuple[list, dict, float]:
+               rate: float, both: bool = False) -> tuple[list, dict, float]:
     """Signed inbound webhooks from prospects, spread over the gateways as a load balancer would; returns
     webhook latencies, send times by key, and duration."""
     latencies: list[float] = []
@@ -139,7 +141,9 @@ async def load(urls: list[str], messages: int, conversations: int, concurrency: 
             i = n % conversations
             key = f"k{n}"
             url = urls[n % len(urls)]
-            form = [("MessageSid", "SM%032x" % n), ("AccountSid", SID), ("From", prospect(i)), ("To", proxy(i)),
+            # both parties text in a full cycle, every other message each; else the prospects only
+            sender = advocate(i) if both and n % 2 else prospect(i)
+            form = [("MessageSid", "SM%032x" % n), ("AccountSid", SID), ("From", sender), ("To", proxy(i)),
                     ("Body", f"bench {key}"), ("NumMedia", "0")]
             headers = {"X-Twilio-Signature": signature(TOKEN, url + "/webhooks/twilio/sms", form)}
             sent_at[key] = time.perf_counter()
@@ -303,7 +307,8 @@ async def main(args: argparse.Namespace) -> None:
     try:
         await migrate_url(database_url)
         await seed(database_url, args.conversations)
-        carrier = FakeCarrier()
+        sign = (lambda url, form: signature(TOKEN, url, form)) if args.full_cycle else None
+        carrier = FakeCarrier(sign)
         carrier_port = await carrier.start()
         env = gateway_env(folder, args, database_url, redis_url, carrier_port)
         urls = await start_gateways(env, args.processes, processes)
@@ -313,8 +318,9 @@ async def main(args: argparse.Namespace) -> None:
             await (conn := await asyncpg.connect(database_url)).execute("SELECT pg_stat_statements_reset()")
             await conn.close()
         cpu_before = cpu_seconds(pids)
-        latencies, sent_at, duration = await load(urls, args.messages, args.conversations, args.concurrency, args.rate)
-        await all_arrived(carrier, args.messages)
+        latencies, sent_at, duration = await load(urls, args.messages, args.conversations, args.concurrency, args.rate,
+                                                  both=args.full_cycle)
+        await (cycles.all_completed if args.full_cycle else all_arrived)(carrier, args.messages)
         cpu = {part: used - cpu_before[part] for part, used in cpu_seconds(pids).items()}
         if args.statements:
             await statement_report(database_url, args.messages)
@@ -327,7 +333,8 @@ async def main(args: argparse.Namespace) -> None:
         await carrier.stop()
         ceiling, round_trip, alone, rebuilds = await at_rest(args, database_url, redis_url)
         report(args, relayed_per_second, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration,
-               len(carrier.arrived), f"{lookup_p99}; RouteTable.lookup alone, at rest: {alone}", cpu)
+               len(carrier.arrived), f"{lookup_p99}; RouteTable.lookup alone, at rest: {alone}", cpu,
+               cycles.rows(carrier, sent_at, cpu, pct) if args.full_cycle else [])
     finally:
         for process in processes:
             process.kill()
@@ -343,7 +350,7 @@ async def at_rest(args: argparse.Namespace, database_url: str, redis_url: str) -
 
 
 def report(args, relayed, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration, delivered,
-           lookup_p99, cpu) -> None:
+           lookup_p99, cpu, cycle_rows) -> None:
     ms = lambda seconds: f"{seconds * 1000:.1f} ms"  # noqa: E731
     rows = [
         ("machine", f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB; Postgres, Redis, "
@@ -364,6 +371,7 @@ def report(args, relayed, latencies, end_to_end, rss, ceiling, round_trip, rebui
     ]
     rows.append(("CPU per relayed message", ", ".join(f"{part} {used / max(delivered, 1) * 1e6:.0f} µs"
                                                       for part, used in cpu.items())))
+    rows += cycle_rows
     for size, took, per_route in rebuilds:
         rows.append((f"rebuild routing table, {size:,} conversations", f"{took:.1f} s, "
                                                                       f"{per_route:.0f} bytes of Redis per route"))
@@ -385,4 +393,6 @@ if __name__ == "__main__":
     parser.add_argument("--statements", action="store_true",
                         help="load pg_stat_statements and print where Postgres spent its time")
     parser.add_argument("--processes", type=int, default=1, help="gateway processes sharing Postgres and Redis")
+    parser.add_argument("--full-cycle", action="store_true", help="the carrier calls back sent and delivered for "
+                        "every message, and both parties text (bench/cycles.py)")
     uvloop.run(main(parser.parse_args()))

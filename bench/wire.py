@@ -11,7 +11,8 @@ import asyncio
 import itertools
 import re
 import time
-from urllib.parse import urlencode, urlsplit
+from typing import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 _KEY = re.compile(rb"bench\+(k\d+)")  # the relayed body, form-encoded ("bench k12"); identification may wrap it
 
@@ -51,12 +52,22 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[bytes, int]:
 
 
 class FakeCarrier:
-    """Answers every Messages API POST at once with 201 and a new sid; notes when each bench key arrived."""
+    """Answers every Messages API POST at once with 201 and a new sid; notes when each bench key arrived.
 
-    def __init__(self) -> None:
+    With sign (a function (url, form) -> X-Twilio-Signature), it also calls back as Twilio does: "sent", then
+    "delivered", to the StatusCallback of each message, from `workers` keep-alive connections; a message's full
+    cycle ends when the gateway has answered its "delivered" callback (completed), and each callback's answer
+    time is kept (callback_latencies)."""
+
+    def __init__(self, sign: Callable[[str, list], str] | None = None, workers: int = 32) -> None:
         self.arrived: dict[str, float] = {}
+        self.completed: dict[str, float] = {}
+        self.callback_latencies: list[float] = []
         self._sids = itertools.count(1)
         self._server: asyncio.Server | None = None
+        self._sign = sign
+        self._statuses: asyncio.Queue = asyncio.Queue()
+        self._workers = [asyncio.ensure_future(self._call_back()) for _ in range(workers if sign else 0)]
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -65,16 +76,47 @@ class FakeCarrier:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+        for worker in self._workers:
+            worker.cancel()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 _, length = await _read_head(reader)
-                found = _KEY.search(await reader.readexactly(length))
+                body = await reader.readexactly(length)
+                found = _KEY.search(body)
+                sid = "SMc%031d" % next(self._sids)  # unlike the inbound sids
                 if found:
-                    self.arrived.setdefault(found.group(1).decode(), time.perf_counter())
-                answer = b'{"sid": "SMc%031d", "status": "queued"}' % next(self._sids)  # unlike the inbound sids
+                    key = found.group(1).decode()
+                    self.arrived.setdefault(key, time.perf_counter())
+                    if self._sign:
+                        self._statuses.put_nowait((key, sid, dict(parse_qsl(body.decode()))["StatusCallback"]))
+                answer = b'{"sid": "%s", "status": "queued"}' % sid.encode()
                 writer.write(b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
                              b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer))
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
+
+    async def _call_back(self) -> None:
+        clients: dict[str, Client] = {}
+        try:
+            while True:
+                key, sid, url = await self._statuses.get()
+                parts = urlsplit(url)
+                client = clients.setdefault(parts.netloc, Client(url))
+                for status in ("sent", "delivered"):
+                    form = [("MessageSid", sid), ("MessageStatus", status), ("SmsStatus", status),
+                            ("AccountSid", _ACCOUNT)]
+                    started = time.perf_counter()
+                    answer = await client.post(f"{parts.path}?{parts.query}", form,
+                                               {"X-Twilio-Signature": self._sign(url, form)})
+                    self.callback_latencies.append(time.perf_counter() - started)
+                    if answer != 200:
+                        raise SystemExit(f"a status callback answered {answer}")
+                self.completed[key] = time.perf_counter()
+        finally:
+            for client in clients.values():
+                await client.close()
+
+
+_ACCOUNT = "AC" + "0" * 31 + "1"  # the bench's account (bench/run.py SID)

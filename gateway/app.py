@@ -8,16 +8,13 @@ import secrets
 from typing import AsyncIterator
 
 import aiohttp
-import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from gateway import api, carriers
 from gateway.platform import events as hooks
 from gateway.platform.callbacks import Callbacks
-from gateway.compliance import limits
+from gateway.compliance import limits, retention
 from gateway.compliance import preferences as compliance
 from gateway.verification import line_types as lookups
 from gateway.compliance import rates as monitoring
@@ -27,7 +24,7 @@ from gateway.storage import db
 from gateway.storage import migrate
 from gateway.ops import health as ops
 from gateway.messaging import sending
-from gateway.messaging import sweeper
+from gateway.messaging import quiet, sweeper
 from gateway.messaging import receiving
 from gateway.messaging import strangers
 from gateway.messaging import statuses
@@ -38,10 +35,11 @@ from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
 from gateway.broadcasting import runner as broadcast_runner
 from gateway.broadcasting.sends import TemplateSends
-from gateway.keys import TEMPLATE_SENDS
-from gateway.keys import (CALLBACKS, CARRIERS, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP, LINE_TYPES,
-                          MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS, ROUTES,
-                          STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
+from gateway.clock import Clock
+from gateway.keys import (CALLBACKS, CARRIERS, CLOCK, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP,
+                          LINE_TYPES, MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS,
+                          ROUTES, STATEMENTS, STATUS_UPDATES, TASKS, TEMPLATE_SENDS, TOKEN_PATHS, TOKENS, VERIFIER,
+                          WHATSAPP)
 from gateway.messaging.conversations import Conversations
 from gateway.media import fetching, serving, signing
 from gateway.media.outgoing import Outgoing
@@ -57,6 +55,7 @@ from gateway.ops.middleware import auth_middleware, body_deadline_middleware, co
 from gateway.api.idempotency import forget_expired, idempotency_middleware
 from gateway.api.scope import scope_middleware
 from gateway.messaging.outbox import Outbox
+from gateway.routing import connect
 from gateway.routing.table import RouteTable
 from gateway.ops.tasks import Supervisor
 
@@ -76,19 +75,13 @@ async def postgres(app: web.Application) -> AsyncIterator[None]:
 
 
 async def redis(app: web.Application) -> AsyncIterator[None]:
-    config = app[CONFIG].redis
-    # One immediate retry reconnects a pooled connection that a Redis restart closed; no more, so a
-    # Redis that is down falls back to Postgres quickly. The pool blocks: in a burst beyond max_connections a
-    # call waits (up to the timeout) for a free connection instead of failing.
-    retry = Retry(NoBackoff(), 1)
-    connections = aioredis.BlockingConnectionPool.from_url(
-        config.url, max_connections=config.max_connections, timeout=config.timeout, decode_responses=True,
-        socket_timeout=config.timeout, socket_connect_timeout=config.timeout, retry=retry)
-    client = aioredis.Redis(connection_pool=connections, retry=retry)
+    """One Redis server or a Redis Cluster, as the URL says (gateway/routing/connect.py)."""
+    client, connections = connect.connect(app[CONFIG].redis)
     app[REDIS] = client
     yield
     await client.aclose()
-    await connections.aclose()
+    if connections is not None:
+        await connections.aclose()
 
 
 async def http_client(app: web.Application) -> AsyncIterator[None]:
@@ -118,7 +111,8 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     app[VERIFIER] = Verifier(app[POOL], app[REDIS], dispatcher, app[METRICS], config.verification, code_key)
     app[EVENTS] = hooks.Poster(app[POOL], app[PLATFORM_HTTP], app[METRICS], config.hooks, events_key)
     app[CONVERSATIONS] = Conversations(app[POOL], routes, dispatcher, app[METRICS], config.media.max_message_bytes)
-    app[MEDIA] = Outgoing(app[POOL], signing.media_key(events_key), config.public_url, config.media)
+    app[MEDIA] = Outgoing(app[POOL], signing.media_key(events_key), config.public_url, config.media,
+                          config.whatsapp)
     keyword = groups.leaving_on_stop(functools.partial(compliance.handle_keyword, app[POOL], dispatcher, app[METRICS]),
                                      app[CONVERSATIONS])
     app[WHATSAPP] = WhatsApp(app[POOL], dispatcher, app[METRICS], config.whatsapp)
@@ -129,7 +123,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                                app[RECEIVER])
     carrier_errors = whatsapp.carrier_errors(app[WHATSAPP], functools.partial(
         compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance))
-    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name)
+    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name, app[METRICS])
     app[NUMBER_CARRIERS] = NumberCarriers(app[POOL], config.carrier.name)
     app[TEMPLATE_SENDS] = TemplateSends(app[POOL], dispatcher, line_types, app[METRICS], config.broadcasts)
     for carrier in app[CARRIERS]:
@@ -161,7 +155,8 @@ def _sender(app: web.Application) -> Sender:
     config = app[CONFIG]
     return Sender(app[POOL], app[STATEMENTS], app[OUTBOX], app[DISPATCHER].queued, app[METRICS], app[CARRIERS],
                   config.queue, config.carrier, config.limits, config.tasks.restart_delay, config.public_url,
-                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS], app[MEDIA], app[WHATSAPP])
+                  app[STATUS_UPDATES].carrier_errors, app[COUNTERS], app[REDIS], app[MEDIA], app[WHATSAPP],
+                  app[CLOCK])
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
@@ -190,6 +185,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     tasks.every("idempotency_expiry", min(300.0, config.server.idempotency_ttl), lambda: forget_expired(pool),
                 once=True)
     _media_tasks(app, tasks)
+    tasks.every("retention", config.retention.interval,
+                lambda: retention.run_pass(pool, metrics, config.retention), once=True)
     # Broadcasts: every process starts the due ones and takes pages of recipients (SKIP LOCKED: none twice).
     tasks.every("broadcasts", config.broadcasts.poll_interval, lambda: broadcast_runner.run_once(app[TEMPLATE_SENDS]))
     app[TASKS] = tasks
@@ -217,6 +214,9 @@ def _sending_tasks(app: web.Application, tasks: Supervisor) -> None:
     tasks.every("carrier_release", config.queue.sweep_interval,
                 lambda: sweeper.release_carrier_held(pool, dispatcher, app[CARRIERS]), once=True,
                 lease="carrier_release:" + ",".join(sorted(app[CARRIERS].names)))
+    # Texts held for quiet hours whose window opened (by the app's clock) go back to the queue; rows are claimed.
+    tasks.every("quiet_release", config.compliance.quiet_release_interval,
+                lambda: quiet.release_due(pool, dispatcher, app[CLOCK]), once=True)
     tasks.every("early_statuses", config.queue.sweep_interval,
                 lambda: statuses.adopt_early(pool, config.carrier.name), once=True)
     tasks.every("queue_depth", 5.0, lambda: sweeper.report_depth(outbox, metrics))
@@ -227,7 +227,7 @@ def _media_tasks(app: web.Application, tasks: Supervisor) -> None:
     period across processes."""
     config, receiver = app[CONFIG], app[RECEIVER]
     fetcher = fetching.Fetcher(app[POOL], app[HTTP], app[CARRIERS], app[DISPATCHER], app[METRICS], config.media,
-                               config.carrier.name, receiver.media_due, receiver.callbacks_due)
+                               config.carrier.name, receiver.media_due, receiver.callbacks_due, config.whatsapp)
     tasks.loop("media_fetch", fetcher.run)
     tasks.every("media_retention", config.tasks.expiry_interval, lambda: fetching.forget_expired(app[POOL], app[METRICS],
                                                                           config.media.retention_days), once=True)
@@ -240,13 +240,16 @@ async def _freeze_startup_objects(app: web.Application) -> None:
     gc.freeze()
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     limit = config.server.max_header_bytes
     app = web.Application(client_max_size=config.server.max_body_bytes,
                           handler_args={"max_line_size": limit, "max_field_size": limit},
                           middlewares=[context_middleware, error_middleware, body_deadline_middleware,
                                        auth_middleware, scope_middleware, idempotency_middleware])
+    if config.server.ops_port:
+        app.middlewares.insert(1, ops.ops_port_middleware(config.server.ops_port))
     app[CONFIG] = config
+    app[CLOCK] = clock or Clock()
     app[METRICS] = Metrics()
     app.cleanup_ctx.extend([postgres, redis, http_client, services, batching, background])
     app.on_startup.append(_freeze_startup_objects)

@@ -13,7 +13,9 @@ from typing import Any, Callable, Mapping
 # ConfigError and check_url are also this module's interface: the carriers' checks import them from here.
 from gateway.config_values import CONTROL, ConfigError, check_url, coerce, port, positive
 # The channels' settings are in their own module (this one's size); imported from here like the others.
-from gateway.config_channels import BroadcastSettings, MediaSettings, WhatsAppSettings
+from gateway.config_channels import BroadcastSettings, ContactsSettings, MediaSettings, WhatsAppSettings
+from gateway.config_process import LogSettings, QueueSettings, RetentionSettings, TasksSettings
+from gateway import config_environment as environment
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 OFFLINE_LOOKUP = "offline"  # the line-type lookup without a service (gateway/verification/line_types.py)
@@ -30,6 +32,9 @@ class ServerSettings:
     api_tokens: dict = field(default_factory=dict)  # name -> token, or a table: gateway/tokens.py
     idempotency_ttl: float = 86400.0  # seconds an Idempotency-Key's first answer is kept (24 hours)
     idempotency_lease: float = 60.0  # seconds a request in flight holds its key before a retry may take over
+    ops_port: int = 0  # serve /metrics, /healthz and /readyz on this port only (0: on port, with the rest)
+    metrics_token: str = ""  # when set, /metrics asks for "Authorization: Bearer <it>"
+    ready_requires_redis: bool = False  # true: /readyz answers 503 while Redis is away (else 200 "degraded")
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class ComplianceSettings:
     warn_opt_out_rate: float = 0.02
     restrict_error_rate: float = 0.10
     restrict_opt_out_rate: float = 0.03
+    quiet_release_interval: float = 30.0  # seconds between looks for texts whose quiet hours ended
 
 
 @dataclass(frozen=True)
@@ -135,29 +141,6 @@ class GroupSettings:
 
 
 @dataclass(frozen=True)
-class QueueSettings:
-    lease_seconds: float = 60.0
-    concurrency: int = 64
-    poll_interval: float = 0.1
-    sweep_interval: float = 15.0
-    sweep_after: float = 30.0
-    record_interval: float = 1.0
-
-
-@dataclass(frozen=True)
-class TasksSettings:
-    expiry_interval: float = 60.0
-    restart_delay: float = 1.0
-    routes_check_interval: float = 10.0
-
-
-@dataclass(frozen=True)
-class LogSettings:
-    level: str = "info"
-    format: str = "auto"
-
-
-@dataclass(frozen=True)
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -173,13 +156,14 @@ class Config:
     groups: GroupSettings = field(default_factory=GroupSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
+    contacts: ContactsSettings = field(default_factory=ContactsSettings)
     broadcasts: BroadcastSettings = field(default_factory=BroadcastSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     # Each carrier module's own Settings, by carrier name: its [<name>] table (gateway/carriers/__init__.py).
-    per_carrier: Mapping[str, Any] = field(default_factory=lambda: {
-        name: settings() for name, settings in _carrier_settings().items()})
+    per_carrier: Mapping[str, Any] = field(default_factory=lambda: {n: s() for n, s in _carrier_settings().items()})
 
     @property
     def public_url(self) -> str:
@@ -251,11 +235,27 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         for setting in dataclasses.fields(settings):
             if env.get(variable := carrier_variable(carrier, setting.name)):
                 raw.setdefault(carrier, {})[setting.name] = env[variable]
+    for variable, (section, name, value) in environment.by_rule(env, _all_sections()).items():
+        raw.setdefault(section, {})[name] = value
     if env.get("GATEWAY_API_TOKEN"):
         tokens = dict(raw.get("server", {}).get("api_tokens", {}))
         tokens["default"] = env["GATEWAY_API_TOKEN"]
         raw.setdefault("server", {})["api_tokens"] = tokens
     return from_dict(raw)
+
+
+def _all_sections() -> dict[str, type]:
+    """Every section's name -> its settings class: the core's, then each carrier's."""
+    hints = typing.get_type_hints(Config)
+    return {**{name: kind for name, kind in hints.items() if name != "per_carrier"}, **_carrier_settings()}
+
+
+def environment_help() -> str:
+    """Every environment variable, for --help."""
+    named = dict(ENVIRONMENT) | {carrier_variable(carrier, setting): (carrier, setting)
+                                 for carrier, settings in _carrier_settings().items()
+                                 for setting in typing.get_type_hints(settings)}
+    return environment.help_text(named, _all_sections())
 
 
 def carrier_variable(carrier: str, setting: str) -> str:
@@ -310,23 +310,26 @@ def _section(section: str, cls: type, values: Mapping[str, Any],
     return cls(**out)
 
 
+# One server, or a Redis Cluster (gateway/routing/connect.py).
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
+
+# Settings where 0 turns something off; every other number must be greater than 0.
+ZERO_IS_OFF = frozenset({("server", "ops_port"), ("retention", "body_days"), ("retention", "row_days")})
+
+
 def validate(config: Config) -> Config:
     """Cross-checks that no single field can make; raises ConfigError naming the first bad setting."""
     from gateway.tokens import parse_tokens  # lazily: it imports ConfigError from here
     parse_tokens(config.server.api_tokens)  # a bad token setting: ConfigError naming it
-    if config.whatsapp.media_max_bytes < 1:
-        raise ConfigError(f"whatsapp.media_max_bytes: must be positive, got {config.whatsapp.media_max_bytes}")
+    if bad := [name for name in ("media_max_bytes", "image_max_bytes") if getattr(config.whatsapp, name) < 1]:
+        raise ConfigError(f"whatsapp.{bad[0]}: must be positive, got {getattr(config.whatsapp, bad[0])}")
     if not 1 <= config.groups.max_members <= 100:
         raise ConfigError(f"groups.max_members: must be 1-100, got {config.groups.max_members}")
-    if not 0 < config.server.port < 65536:
-        raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {config.server.port}")
-    if config.server.public_url:
-        check_url("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url, ("http", "https"))
-        port("server.public_url (GATEWAY_PUBLIC_URL)", config.server.public_url)
+    _validate_server(config.server)
     if config.database.url:
         check_url("database.url (DATABASE_URL)", config.database.url, ("postgres", "postgresql"))
     if config.redis.url:
-        check_url("redis.url (REDIS_URL)", config.redis.url, ("redis", "rediss", "unix"))
+        check_url("redis.url (REDIS_URL)", config.redis.url, REDIS_SCHEMES)
     if config.hooks.event_url:
         check_url("hooks.event_url (GATEWAY_EVENT_URL)", config.hooks.event_url, ("http", "https"))
     _validate_carrier(config)
@@ -339,6 +342,10 @@ def validate(config: Config) -> Config:
         for setting in dataclasses.fields(section):
             value = getattr(section, setting.name)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if (name, setting.name) in ZERO_IS_OFF:
+                    if value < 0:
+                        raise ConfigError(f"{name}.{setting.name}: must be 0 (off) or more, got {value}")
+                    continue
                 positive(f"{name}.{setting.name}", value)
     region = config.relay.default_region
     if not (len(region) == 2 and region.isalpha() and region.isupper()):
@@ -350,6 +357,17 @@ def validate(config: Config) -> Config:
     if config.queue.lease_seconds <= config.carrier.send_timeout:
         raise ConfigError("queue.lease_seconds: must be longer than carrier.send_timeout")
     return config
+
+
+def _validate_server(server: ServerSettings) -> None:
+    if not 0 < server.port < 65536:
+        raise ConfigError(f"server.port (GATEWAY_PORT): must be 1-65535, got {server.port}")
+    if server.ops_port == server.port or not 0 <= server.ops_port < 65536:
+        raise ConfigError(f"server.ops_port: must be 0 (off) or a port 1-65535 other than server.port, got "
+                          f"{server.ops_port}")
+    if server.public_url:
+        check_url("server.public_url (GATEWAY_PUBLIC_URL)", server.public_url, ("http", "https"))
+        port("server.public_url (GATEWAY_PUBLIC_URL)", server.public_url)
 
 
 def _validate_carrier(config: Config) -> None:

@@ -1,4 +1,4 @@
-"""The settings of the channels beside SMS: pictures (MMS) and WhatsApp. Read and validated by gateway/config.py,
+"""The settings of the channels beside SMS: pictures (MMS) and WhatsApp; and of contacts' CSV import. Read and validated by gateway/config.py,
 which imports them from here; no environment is read here."""
 
 from __future__ import annotations
@@ -31,11 +31,26 @@ class MediaSettings:
 @dataclass(frozen=True)
 class WhatsAppSettings:
     """README "WhatsApp". A WhatsApp message is one message, never segments, counted apart from SMS (its own limits:
-    limits.whatsapp_daily_limit and limits.whatsapp_monthly_limit)."""
+    limits.whatsapp_daily_limit and limits.whatsapp_monthly_limit). Its media limits are WhatsApp's (Meta's
+    "Supported media types" of the Cloud API: images jpeg and png 5 MB, stickers webp, video mp4 and 3gpp 16 MB,
+    audio 16 MB, documents 100 MB), held to media_max_bytes for every file: an attachment is held in memory while
+    it is fetched and kept in Postgres."""
 
-    # The media issue's hook: the largest WhatsApp attachment (WhatsApp's documented 16 MB for files; images
-    # 5 MB), read by the media package once it relays media; unused until then.
+    # The largest WhatsApp attachment the gateway takes (WhatsApp's 16 MB for video and audio; its documents may be
+    # up to 100 MB, which the gateway does not keep), and a WhatsApp message's attachments together.
     media_max_bytes: int = 16 * 1024 * 1024
+    image_max_bytes: int = 5 * 1024 * 1024  # an image (WhatsApp's 5 MB)
+    # The types taken from and sent to WhatsApp (comma-separated; "type/*" for all of a kind).
+    content_types: str = ("image/jpeg,image/png,image/webp,video/mp4,video/3gpp,audio/aac,audio/amr,audio/mpeg,"
+                          "audio/mp4,audio/ogg,application/pdf")
+
+
+@dataclass(frozen=True)
+class ContactsSettings:
+    """README "Contacts": the CSV import, read as a stream (never the whole file in memory)."""
+
+    import_max_bytes: int = 200 * 1024 * 1024  # a larger CSV body is refused with 413 (a million rows fit)
+    import_timeout: float = 900.0  # seconds a whole import may take, body and storing; slower: 408
 
 
 @dataclass(frozen=True)

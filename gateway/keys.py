@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gateway.broadcasting.sends import TemplateSends
 from gateway.carriers import Carriers
+from gateway.clock import Clock
 from gateway.compliance.limits import Counters
 from gateway.config import Config
 from gateway.messaging.whatsapp import WhatsApp
@@ -29,6 +30,7 @@ from gateway.verification.codes import Verifier
 from gateway.verification.line_types import LineTypes
 
 CONFIG = web.AppKey("config", Config)
+CLOCK = web.AppKey("clock", Clock)  # the time quiet hours go by (a test's own clock, else the system's)
 METRICS = web.AppKey("metrics", Metrics)
 POOL = web.AppKey("pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", aioredis.Redis)
@@ -38,6 +40,8 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)  # to carriers: sends and looku
 PLATFORM_HTTP = web.AppKey("platform_http", aiohttp.ClientSession)
 CARRIERS = web.AppKey("carriers", Carriers)  # every configured carrier, by name
 TOKEN_PATHS = web.AppKey("token_paths", tuple)  # path prefixes that need the API token: /v1/, carriers' api_prefix
+# Routes (their patterns) whose handler reads the body as a stream (a CSV import): not read whole beforehand.
+STREAMED_PATHS = web.AppKey("streamed_paths", frozenset)
 TASKS = web.AppKey("tasks", Supervisor)
 # The platform's side (issue 12): the API tokens as configured, each with what it may reach (gateway/tokens.py).
 TOKENS = web.AppKey("tokens", tuple)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from gateway import vocabulary_channels as _channels
+
 
 class Direction(StrEnum):
     INBOUND = "inbound"
@@ -137,6 +139,9 @@ class HoldReason(StrEnum):
     # A WhatsApp participant who never wrote to the number and was not recorded as opted in gets nothing
     # (no template either) until they write or the platform records their opt-in.
     WHATSAPP_OPT_IN = "whatsapp_opt_in"
+    # A marketing or bulk text outside quiet hours in the recipient's time zone (gateway/compliance/quiet_hours.py):
+    # messages.release_at says when its window opens; released then, and decided again when sent.
+    QUIET_HOURS = "quiet_hours"
 
 
 class NumberRemoval(StrEnum):
@@ -144,6 +149,13 @@ class NumberRemoval(StrEnum):
     messages.status_reason with status canceled): DELETE /v1/communities/{id}/numbers/{phone}."""
 
     NUMBER_REMOVED = "number_removed"
+
+
+class Erased(StrEnum):
+    """Why conversations closed and messages were canceled when a phone was erased from a community
+    (closed_reason, messages.status_reason with status canceled): POST /v1/communities/{id}/erasures."""
+
+    ERASED = "erased"
 
 
 class ConversationStatus(StrEnum):
@@ -252,44 +264,9 @@ class UsageUnit(StrEnum):  # what limits count (usage_counters.unit, messages.us
     WHATSAPP = "whatsapp"
 
 
-class FailureClass(StrEnum):
-    """What a carrier's error means, whatever the carrier: do-not-disturb and rate monitoring act on these. Each
-    carrier maps its own codes onto them (gateway/carriers/); see Failure for permanence."""
-
-    OPTED_OUT = "opted_out"  # the recipient replied STOP to the carrier, or is on its block list
-    UNREACHABLE = "unreachable"  # handset off, out of coverage, number not in service
-    LANDLINE = "landline"  # the number cannot receive SMS
-    FILTERED = "filtered"  # the carrier's filter refused the content or the sender
-    RATE_LIMITED = "rate_limited"  # too fast: the carrier asks us to slow down
-    INVALID_NUMBER = "invalid_number"
-    # WhatsApp: free text outside the 24-hour customer-service window; the text is held and the community's
-    # template sent instead (gateway/messaging/whatsapp.py), never a failure of the recipient.
-    OUTSIDE_WINDOW = "outside_window"
-    OTHER = "other"
-
-
 # Shards of each community's usage counters (usage_counters.shard is checked against this range), so concurrent
 # sends of one community do not queue on one row lock.
 USAGE_SHARDS = 16
-
-
-class MediaState(StrEnum):
-    """Where an inbound attachment is (message_media.state)."""
-
-    PENDING = "pending"  # to fetch from the carrier (or being fetched: its due_at is the lease)
-    STORED = "stored"  # kept here, served at signed URLs
-    REFUSED = "refused"  # over the limits (type or size): never stored
-    FAILED = "failed"  # the carrier never gave it, after every try
-    DELETED = "deleted"  # its content removed by retention (media.retention_days after its conversation ended)
-
-
-class MediaRefusal(StrEnum):
-    """Why an attachment was not relayed (message_media.refusal); named in the notice to its sender."""
-
-    TYPE_NOT_ALLOWED = "type_not_allowed"
-    TOO_LARGE = "too_large"  # over media.max_file_bytes
-    MESSAGE_TOO_LARGE = "message_too_large"  # the message's pictures together over media.max_message_bytes
-    FETCH_FAILED = "fetch_failed"
 
 
 class AutoReplyKind(StrEnum):
@@ -364,9 +341,14 @@ InterceptPolicy, CallbackKind, CallbackOutcome = _platform.InterceptPolicy, _pla
     _platform.CallbackOutcome
 EventType, CodeOver, EventTarget = _platform.EventType, _platform.CodeOver, _platform.EventTarget
 
+# Carriers' failure classes, pictures and cancel reasons, kept in gateway/vocabulary_channels.py (this module's
+# size) and named here as ever.
+FailureClass, MediaState, MediaRefusal = _channels.FailureClass, _channels.MediaState, _channels.MediaRefusal
+CancelReason = _channels.CancelReason
+
 # Template sends' states and reasons (broadcasts, the outcome log) are in their own module too.
 from gateway import vocabulary_broadcasts as _broadcasts  # noqa: E402
 
 BroadcastState, RecipientOutcome, SkipReason = (_broadcasts.BroadcastState, _broadcasts.RecipientOutcome,
                                                 _broadcasts.SkipReason)
-BroadcastCancel, TemplateOutcome = _broadcasts.BroadcastCancel, _broadcasts.TemplateOutcome
+TemplateOutcome = _broadcasts.TemplateOutcome

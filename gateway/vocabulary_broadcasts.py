@@ -38,12 +38,6 @@ class SkipReason(StrEnum):
     CANCELED = "canceled"  # the broadcast was canceled before this recipient's turn
 
 
-class BroadcastCancel(StrEnum):
-    """status_reason of a broadcast's queued or held message canceled with it."""
-
-    BROADCAST_CANCELED = "broadcast_canceled"
-
-
 class TemplateOutcome(StrEnum):
     """A template send's outcome in the words of the outcome log (README "Triggered sends"), from its message's
     status and reason (gateway/broadcasting/rules.py outcome)."""

@@ -54,6 +54,8 @@ class EventType(StrEnum):
     DND_LIFTED = "dnd.lifted"
     COMMUNITY_WARNED = "community.warned"
     COMMUNITY_RESTRICTED = "community.restricted"
+    TEMPLATE_APPROVED = "template.approved"
+    TEMPLATE_REJECTED = "template.rejected"
 
 
 class CodeOver(StrEnum):

@@ -22,6 +22,7 @@ from gateway.ops.embedded import EmbeddedServers
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, FakeLookup, FakeTwilio, HookReceiver
 from gateway.keys import ROUTES
 from tests.fakes_plivo import FakePlivo
+from tests.fakes_telnyx import API_KEY as TELNYX_KEY, FakeTelnyx
 from tests.fakes_vonage import API_KEY as VONAGE_KEY, API_SECRET as VONAGE_SECRET, FakeVonage
 from tests.fakes_vonage import SIGNATURE_SECRET as VONAGE_SIGNATURE
 from tests.helpers import TOKEN, Gateway, wait_for
@@ -181,12 +182,12 @@ def start_gateway(clean: Servers, aiohttp_client, fake_twilio: FakeTwilio):
     it."""
 
     async def start(kind: str = "twilio", servers: Servers | None = None, routes_confirmed: bool = True,
-                    public_path: str = "", **sections) -> Gateway:
+                    public_path: str = "", clock=None, **sections) -> Gateway:
         port = free_port()
         if public_path:  # behind a proxy at a path, which it strips: the gateway's routes stay at the root
             sections["server"] = {**sections.get("server", {}), "public_url": f"http://127.0.0.1:{port}{public_path}"}
         config = make_config(servers or clean, port, fake_twilio.url if kind == "twilio" else None, **sections)
-        client = await aiohttp_client(create_app(config), server_kwargs={"port": port})
+        client = await aiohttp_client(create_app(config, clock=clock), server_kwargs={"port": port})
         gateway = Gateway(client, config, fake_twilio)
         if routes_confirmed:
             # A gateway answers routes from Postgres until it has confirmed the Redis table (at start, in the
@@ -278,3 +279,23 @@ async def fake_plivo(aiohttp_server) -> FakePlivo:
     server = await aiohttp_server(fake.app())
     fake.url = str(server.make_url("")).rstrip("/")
     return fake
+
+
+@pytest.fixture
+async def fake_telnyx(aiohttp_server) -> FakeTelnyx:
+    fake = FakeTelnyx()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+def start_telnyx(start_gateway, fake_telnyx):
+    """start(**sections): a gateway whose carrier is Telnyx, on the fake (telnyx= and carrier= sections merged)."""
+    async def start(**sections):
+        telnyx = {"api_key": TELNYX_KEY, "public_key": fake_telnyx.signer.public_key, "api_base": fake_telnyx.url,
+                  **sections.pop("telnyx", {})}
+        carrier = {"name": "telnyx", **sections.pop("carrier", {})}
+        return await start_gateway("sandbox", carrier=carrier, telnyx=telnyx, **sections)
+
+    return start

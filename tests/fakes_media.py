@@ -21,6 +21,7 @@ class File:
     failures: list[int] = field(default_factory=list)  # statuses to answer first, one per fetch
     delays: list[float] = field(default_factory=list)  # seconds before the answer, one per fetch (then none)
     location: str | None = None  # where the Media resource redirects instead of the file (a hostile redirect)
+    gate: asyncio.Event | None = None  # the file is served once this is set (a fetch held open)
 
 
 @dataclass
@@ -70,6 +71,8 @@ class CarrierMedia:
         self.started.append(me)
         if found.delays:
             await asyncio.sleep(found.delays.pop(0))
+        if found.gate is not None:
+            await found.gate.wait()
         if found.failures:
             return web.Response(status=found.failures.pop(0))
         self.fetches.append(me)

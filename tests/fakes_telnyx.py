@@ -54,10 +54,15 @@ class Signer:
 
 
 def event(kind: str, message_id: str, *, status: str | None = None, errors: list | None = None,
-          sender: str | None = None, to: str | None = None, text: str | None = None) -> bytes:
-    """A webhook body shaped as the payload files: message.received, or a status event of message_id."""
+          sender: str | None = None, to: str | None = None, text: str | None = None,
+          whatsapp: dict | None = None) -> bytes:
+    """A webhook body shaped as the payload files: message.received, or a status event of message_id; whatsapp:
+    an inbound WhatsApp message, with this WhatsApp message object as its body."""
     template = "inbound_sms.json" if kind == "message.received" else "status_delivered.json"
+    template = "inbound_whatsapp_text.json" if whatsapp is not None else template
     body = copy.deepcopy(payload(template))
+    if whatsapp is not None:
+        body["data"]["payload"]["body"] = whatsapp
     data = body["data"]
     data["event_type"], data["id"] = kind, str(uuid.uuid4())
     data["payload"]["id"] = message_id
@@ -83,12 +88,15 @@ class FakeTelnyx:
     line_types: dict[str, str] = field(default_factory=dict)  # number -> carrier.type in lookups
     invalid: set[str] = field(default_factory=set)  # numbers the lookup calls invalid
     lookups: list[str] = field(default_factory=list)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # name -> (bytes, type) at {url}/media/{name}
     url: str = ""
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v2/messages", self.messages)
+        app.router.add_post("/v2/messages/whatsapp", self.whatsapp)
         app.router.add_get("/v2/number_lookup/{number}", self.number_lookup)
+        app.router.add_get("/media/{name}", self.media)
         return app
 
     def then(self, *replies: Reply) -> None:
@@ -97,25 +105,54 @@ class FakeTelnyx:
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {API_KEY}"
 
-    async def messages(self, request: web.Request) -> web.Response:
+    async def _refused(self, request: web.Request) -> tuple[dict, Reply, web.Response | None]:
+        """The request's JSON and the reply planned for it; an answer already when it is an error."""
         if not self._authorized(request):
-            return web.json_response(payload("send_error_auth.json"), status=401)
+            return {}, Reply(), web.json_response(payload("send_error_auth.json"), status=401)
         body = await request.json()
         reply = self.replies.popleft() if self.replies else Reply()
         self.requests.append({**body, "id": reply.id})
         if reply.delay:
             await asyncio.sleep(reply.delay)
-        if reply.status != 200:
-            headers = {"Retry-After": reply.retry_after} if reply.retry_after else {}
-            error = {"errors": [{"code": reply.code, "title": reply.title, "detail": reply.title}]} if reply.code \
-                else {"errors": []}
-            return web.json_response(error, status=reply.status, headers=headers)
+        if reply.status == 200:
+            return body, reply, None
+        headers = {"Retry-After": reply.retry_after} if reply.retry_after else {}
+        error = {"errors": [{"code": reply.code, "title": reply.title, "detail": reply.title}]} if reply.code \
+            else {"errors": []}
+        return body, reply, web.json_response(error, status=reply.status, headers=headers)
+
+    async def whatsapp(self, request: web.Request) -> web.Response:
+        """POST /v2/messages/whatsapp: whatsapp_message is WhatsApp's message object; answered as Telnyx documents."""
+        body, reply, refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        answer = payload("send_whatsapp_accepted.json")
+        message = answer["data"]
+        message.update(id=reply.id or str(uuid.uuid4()), body=body["whatsapp_message"])
+        message["from"]["phone_number"], message["to"][0]["phone_number"] = body["from"], body["to"]
+        self.sent.append({**body, "id": message["id"], "channel": "whatsapp"})
+        return web.json_response(answer)
+
+    async def messages(self, request: web.Request) -> web.Response:
+        body, reply, refused = await self._refused(request)
+        if refused is not None:
+            return refused
         answer = payload("send_accepted.json")
         message = answer["data"]
         message.update(id=reply.id or str(uuid.uuid4()), text=body["text"], webhook_url=body.get("webhook_url"))
         message["from"]["phone_number"], message["to"][0]["phone_number"] = body["from"], body["to"]
         self.sent.append({**body, "id": message["id"]})
         return web.json_response(answer)
+
+    def add_media(self, content: bytes, content_type: str) -> str:
+        """A file an inbound message links to (Telnyx's media URLs are public: no credentials); its URL."""
+        name = uuid.uuid4().hex
+        self.files[name] = (content, content_type)
+        return f"{self.url}/media/{name}"
+
+    async def media(self, request: web.Request) -> web.Response:
+        content, content_type = self.files[request.match_info["name"]]
+        return web.Response(body=content, content_type=content_type)
 
     async def number_lookup(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -141,4 +178,9 @@ class FakeTelnyx:
         return await self.post(message["webhook_url"], event(kind, message["id"], status=status, errors=errors))
 
     def bodies_to(self, phone: str) -> list[str]:
-        return [m["text"] for m in self.sent if m["to"] == phone]
+        """The SMS texts sent to phone."""
+        return [m["text"] for m in self.sent if m["to"] == phone and "whatsapp_message" not in m]
+
+    def whatsapp_to(self, phone: str) -> list[dict]:
+        """The whatsapp_message objects sent to phone."""
+        return [m["whatsapp_message"] for m in self.sent if m["to"] == phone and "whatsapp_message" in m]

@@ -54,6 +54,22 @@ def test_a_new_conversation_keeps_off_assigned_numbers_unless_asked(placement, e
     assert eligible(NUMBERS, placement) == expected
 
 
+@pytest.mark.parametrize("numbers, placement, expected", [
+    # Numbers with a category keep off while an uncategorized one is free...
+    ([NumberUse("+1001", category="marketing"), NumberUse("+1002"), NumberUse("+1003", category="transactional")],
+     Placement(), ["+1002"]),
+    # ... then a transactional one carries them; a marketing one never.
+    ([NumberUse("+1001", category="marketing"), NumberUse("+1003", category="transactional")], Placement(),
+     ["+1003"]),
+    ([NumberUse("+1001", category="marketing")], Placement(), []),
+    ([NumberUse("+1001", category="marketing"), NumberUse("+1002", member=ALEX)], Placement(advocate=PAT), []),
+    ([NumberUse("+1001", category="transactional"), NumberUse("+1004", team_id=7)], Placement(team_id=8),
+     ["+1001"]),
+])
+def test_numbers_with_a_category(numbers, placement, expected):
+    assert eligible(numbers, placement) == expected
+
+
 def test_no_number_fits_when_all_are_assigned():
     assert eligible([NumberUse("+1002", member=ALEX), NumberUse("+1004", team_id=7)], Placement()) == []
 
@@ -65,6 +81,8 @@ def test_no_number_fits_when_all_are_assigned():
     (NumberUse("+1003", member=SAM), ALEX, False, "number_dedicated"),
     (NumberUse("+1003", member=SAM), ALEX, True, None),  # the community lets members share them
     (NumberUse("+1004", team_id=7), ALEX, False, None),  # a team's: its inbox conversation
+    (NumberUse("+1006", category="marketing"), ALEX, False, "number_marketing"),  # marketing only
+    (NumberUse("+1007", category="transactional"), ALEX, False, None),
 ])
 def test_a_named_number(number, advocate, shared, expected):
     assert named_refusal(number, advocate, shared) == expected

@@ -562,3 +562,21 @@ async def test_bandwidth_lookup_says_no_such_number(start_bandwidth, fake_bandwi
     fake_bandwidth.line_types[PAT] = "invalid"
     with pytest.raises(InvalidInput, match="no such number"):
         await numbers.check(gateway.line_types, PAT, field="phone", policy=US_CA)
+
+
+async def test_a_text_to_a_whatsapp_participant_on_a_bandwidth_number_fails_not_offered(start_bandwidth, fake_bandwidth):
+    """Bandwidth offers no WhatsApp: the template to a WhatsApp participant whose window is closed fails
+    whatsapp_not_offered, and nothing goes to them."""
+    from tests.test_whatsapp import TEMPLATE
+    gateway = await start_bandwidth()
+    community = await gateway.community()
+    await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/template", TEMPLATE)
+    await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/contacts/{PAT}",
+                       {"channel": "whatsapp", "opted_in": True})
+    conversation = await gateway.conversation(community["id"], prospect=(ALEX, "Alex"), advocate=(PAT, "Pat"))
+
+    async def failed():
+        return [m for m in await gateway.messages(conversation["id"]) if m["to"] == PAT and m["status"] == "failed"]
+    [template] = await wait_for(failed, what="the template to the WhatsApp participant failed")
+    assert (template["kind"], template["error_code"]) == ("whatsapp_template", "whatsapp_not_offered")
+    assert [m for m in fake_bandwidth.sent if m["to"] == [PAT]] == []

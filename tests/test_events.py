@@ -274,7 +274,8 @@ async def test_the_older_alert_and_opt_out_urls_get_their_event_types(gateway, h
 def test_every_event_type_the_sql_emits_is_in_the_vocabulary():
     named = set()
     for path in (Path(SQL_DIR) / "queries").glob("*.sql"):
-        named |= set(re.findall(r"'((?:message|conversation|contact|dnd|community)\.[a-z_]+)'", path.read_text()))
+        named |= set(re.findall(r"'((?:message|conversation|contact|dnd|community|template)\.[a-z_]+)'",
+                                path.read_text()))
     named |= {"message.blocked", "message.held"}  # begin_send's are 'message.' || status
     emitted_in_python = {EventType.COMMUNITY_WARNED, EventType.COMMUNITY_RESTRICTED}
     assert named | emitted_in_python == set(EventType)

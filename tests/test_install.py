@@ -74,7 +74,7 @@ def test_the_wheel_installs_and_runs_from_any_folder(clean, tmp_path):
 
     for command in ([str(bin_dir / "sms-gateway"), "--help"], [str(bin_dir / "python"), "-m", "gateway", "--help"]):
         helped = _run(*command, cwd=elsewhere, env=_env(clean))
-        assert helped.returncode == 0 and "{serve,migrate}" in helped.stdout, helped
+        assert helped.returncode == 0 and "{serve,migrate,health}" in helped.stdout, helped
     migrated = _run(str(bin_dir / "sms-gateway"), "migrate", cwd=elsewhere, env=_env(clean))
     assert migrated.returncode == 0 and '"applied": []' in migrated.stdout, migrated
 

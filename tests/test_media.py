@@ -286,3 +286,17 @@ async def test_an_attachment_whose_storing_always_crashes_is_given_up_and_the_te
     finally:
         await db.execute("DROP TRIGGER test_refuse_store ON message_media")
         await db.execute("DROP FUNCTION test_refuse_store()")
+
+
+async def test_a_file_whose_bytes_are_not_its_type_is_refused(start_gateway, db):
+    """The carrier's file store answers "image/jpeg" with an HTML page (a sign-in, an error): refused as a type not
+    allowed, never stored nor relayed, and its sender told; an upload likewise answers 422."""
+    gateway, _ = await _start(start_gateway)
+    page = gateway.carrier.media.add(b"<!doctype html><html><body>Sign in</body></html>", "image/jpeg")
+    await gateway.sms(PAT, PROXY, "The photo", extra=mms(page))
+    assert await gateway.delivered_to(PAT) == ["Your picture wasn't relayed: image/jpeg can't be sent."]
+    row = await db.fetchrow("SELECT state, refusal, content FROM message_media")
+    assert (row["state"], row["refusal"], row["content"]) == ("refused", "type_not_allowed", None)
+    status, body = await gateway.call("POST", "/v1/media", {"community_id": 1, "content_type": "image/png",
+                                                            "data": base64.b64encode(b"<html></html>").decode()})
+    assert (status, body["error"]["code"]) == (422, "invalid_field")

@@ -2,8 +2,10 @@
 
 import pytest
 
+from gateway.config_channels import MediaSettings, WhatsAppSettings
 from gateway.media import rules, signing
 from gateway.relay import segments
+from gateway.vocabulary import Channel
 from gateway.vocabulary import MediaRefusal as R
 
 LIMITS = rules.Limits(rules.parse_types("image/*, video/mp4,TEXT/VCARD"), 5_000_000, 8_000_000)
@@ -109,3 +111,79 @@ def test_a_signed_url_expires_and_names_its_kind():
     assert signing.check(KEY, signing.FILE, 7, expires, signature, now=1_000_000) == signing.Check.FORGED
     assert signing.check(signing.media_key(b"other"), signing.PAGE, 7, expires, signature,
                          now=1_000_000) == signing.Check.FORGED
+
+
+# --- Each channel's limits (issue 14: WhatsApp's are not MMS's) -----------------------------------------------------
+
+WHATSAPP = rules.channel_limits(MediaSettings(), WhatsAppSettings())[Channel.WHATSAPP]
+MMS = rules.channel_limits(MediaSettings(), WhatsAppSettings())[Channel.SMS]
+MB = 1024 * 1024
+
+
+@pytest.mark.parametrize("limits, content_type, size, expected", [
+    (WHATSAPP, "image/jpeg", 5 * MB, None),
+    (WHATSAPP, "image/jpeg", 5 * MB + 1, R.TOO_LARGE),  # WhatsApp's images: 5 MB
+    (WHATSAPP, "video/mp4", 16 * MB, None),  # its files: 16 MB
+    (WHATSAPP, "video/mp4", 16 * MB + 1, R.TOO_LARGE),
+    (WHATSAPP, "audio/ogg", 6 * MB, None),
+    (WHATSAPP, "application/pdf", 10 * MB, None),
+    (WHATSAPP, "image/gif", 1000, R.TYPE_NOT_ALLOWED),  # not a WhatsApp image type
+    (WHATSAPP, "video/quicktime", 1000, R.TYPE_NOT_ALLOWED),
+    (MMS, "video/mp4", 6 * MB, R.TOO_LARGE),  # MMS: 5 MB, whatever the type
+    (MMS, "image/gif", 1000, None),
+])
+def test_each_channel_has_its_limits(limits, content_type, size, expected):
+    assert rules.refusal(content_type, size, 0, limits) == expected
+
+
+@pytest.mark.parametrize("items, expected", [
+    ([("image/png", 1000)], True),
+    ([("image/png", 3_000_000), ("image/png", 3_000_000)], False),  # over the message's 5 MB together
+    ([("video/mp4", 12 * MB)], False),  # a WhatsApp video: too large for MMS (the link instead)
+    ([("audio/aac", 1000)], False),  # not an MMS type
+    ([], True),
+])
+def test_fits_mms(items, expected):
+    assert rules.fits(items, MMS) is expected
+
+
+@pytest.mark.parametrize("items, carrier_sends, expected", [
+    ([("image/jpeg", 1000)], True, True),
+    ([("video/mp4", 12 * MB)], True, True),
+    ([("image/jpeg", 1000)], False, False),  # a carrier that sends no WhatsApp media here
+    ([("image/jpeg", 1000), ("image/jpeg", 1000)], True, False),  # a WhatsApp message holds one
+    ([("application/pdf", 1000)], True, False),  # no caption for the text: the link
+    ([("audio/mpeg", 1000)], True, False),
+    ([("image/gif", 1000)], True, False),  # not a WhatsApp type
+    ([("image/png", 6 * MB)], True, False),  # over WhatsApp's 5 MB for images
+])
+def test_as_whatsapp_media(items, carrier_sends, expected):
+    assert rules.as_whatsapp_media(items, carrier_sends, WHATSAPP) is expected
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"x" * 100
+PNG = b"\x89PNG\r\n\x1a\n" + b"x" * 100
+HTML = b"<!doctype html><html><body>Sign in</body></html>"
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"v" * 100
+PDF = b"%PDF-1.4\n" + b"x" * 100
+
+
+@pytest.mark.parametrize("content_type, content, disagree", [
+    ("image/jpeg", JPEG, False),
+    ("image/jpeg", PNG, False),  # an image all the same (a store's wrong subtype is no harm)
+    ("image/jpeg", HTML, True),  # the HTML page of a file store's error or sign-in
+    ("image/png", b"", True),
+    ("image/heic", b"\x00\x01 an unusual codec", False),  # no signature known: not refused for that
+    ("image/png", PDF, True),
+    ("video/mp4", MP4, False),
+    ("audio/mp4", MP4, False),  # audio and video share containers
+    ("video/mp4", PDF, True),
+    ("video/3gpp", b"\x00\x00\x00\x14ftyp3gp4" + b"\x00" * 100, False),
+    ("application/pdf", PDF, False),
+    ("application/pdf", HTML, True),
+    ("application/pdf", JPEG, True),
+    ("text/vcard", b"BEGIN:VCARD\r\nEND:VCARD\r\n", False),
+    ("text/vcard", JPEG, False),  # no signature to check text against
+])
+def test_bytes_disagree(content_type, content, disagree):
+    assert rules.bytes_disagree(content_type, content) is disagree

@@ -87,8 +87,9 @@ async def test_routing_keeps_working_while_redis_is_down(start_gateway, clean, o
     relayed = await db.fetchrow("SELECT status FROM messages WHERE kind = 'relay'")
     assert relayed["status"] == "queued"  # durable in Postgres, waiting for the queue to return
     assert _metric(gateway, "gateway_redis_fallbacks_total", operation="lookup") >= 1
-    status, body = await gateway.call("GET", "/readyz")
-    assert status == 503 and body["checks"]["redis"] == "unavailable"
+    status, body = await gateway.call("GET", "/readyz")  # routing falls back to Postgres: degraded, not unready
+    assert status == 200 and body["status"] == "degraded" and body["checks"]["redis"] == "unavailable"
+    assert _metric(gateway, "gateway_redis_up") == 0
 
     own_redis.start_redis()  # back, with its data: the sweeper re-queues what Redis never got
     assert await gateway.delivered_to(PAT, timeout=10) == ["Redis is down but this arrives"]

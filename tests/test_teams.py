@@ -74,9 +74,9 @@ async def test_numbers_are_assigned_to_a_member_a_team_or_nothing(gateway):
     foreign = await make_team(gateway, other["id"])
 
     assert await assign(gateway, cid, PROXY, {"member": {"phone": KIM, "name": "Kim"}}) == {
-        "phone": PROXY, "member": {"phone": KIM, "name": "Kim"}, "team_id": None}
+        "phone": PROXY, "member": {"phone": KIM, "name": "Kim"}, "team_id": None, "category": None}
     assert await assign(gateway, cid, PROXY_2, {"team_id": team["id"]}) == {
-        "phone": PROXY_2, "member": None, "team_id": team["id"]}
+        "phone": PROXY_2, "member": None, "team_id": team["id"], "category": None}
     status, body = await gateway.call("GET", f"/v1/communities/{cid}/numbers")
     assert status == 200 and [n["phone"] for n in body["numbers"]] == [PROXY, PROXY_2], body
     # The body is the whole assignment: a team replaces the member.
@@ -92,7 +92,7 @@ async def test_numbers_are_assigned_to_a_member_a_team_or_nothing(gateway):
         got, answer = await gateway.call("PATCH", ASSIGN.format(cid, number[1:]), body)
         assert (got, answer["error"]["code"]) == (status, code), answer
     assert (await assign(gateway, cid, PROXY, {"member": None, "team_id": None})) == {
-        "phone": PROXY, "member": None, "team_id": None}
+        "phone": PROXY, "member": None, "team_id": None, "category": None}
 
 
 async def test_a_stranger_reaches_the_dedicated_member_masked_both_ways(gateway, db):

@@ -18,7 +18,7 @@ from gateway.errors import InvalidInput, Malformed, UnsupportedMedia
 from gateway.verification import numbers
 from gateway.verification.numbers import Policy
 from gateway.vocabulary import Dnd, FailureClass
-from tests.fakes_telnyx import API_KEY, PAYLOADS, FakeTelnyx, Reply, Signer, event, payload
+from tests.fakes_telnyx import API_KEY, PAYLOADS, Reply, Signer, event, payload
 from tests.fakes import unwrap
 from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, wait_for
 
@@ -225,24 +225,7 @@ def test_lookup_answers(name, expected):
 
 # --- Against a gateway and the fake ----------------------------------------------------------------------------------
 
-@pytest.fixture
-async def fake_telnyx(aiohttp_server) -> FakeTelnyx:
-    fake = FakeTelnyx()
-    server = await aiohttp_server(fake.app())
-    fake.url = str(server.make_url("")).rstrip("/")
-    return fake
-
-
-@pytest.fixture
-def start_telnyx(start_gateway, fake_telnyx):
-    async def start(**sections):
-        telnyx = {"api_key": API_KEY, "public_key": fake_telnyx.signer.public_key, "api_base": fake_telnyx.url,
-                  **sections.pop("telnyx", {})}
-        carrier = {"name": "telnyx", **sections.pop("carrier", {})}
-        return await start_gateway("sandbox", carrier=carrier, telnyx=telnyx, **sections)
-
-    return start
-
+# (the fake_telnyx and start_telnyx fixtures are in conftest.py)
 
 async def _conversation(gateway):
     community = await gateway.community()

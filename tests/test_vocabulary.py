@@ -1,6 +1,7 @@
 """The vocabulary's enums against the migrated database: every CHECK constraint and status function agrees."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -34,10 +35,12 @@ CHECKED = {
     ("platform_callbacks", "outcome"): v.CallbackOutcome,
     ("message_media", "state"): v.MediaState,
     ("message_media", "refusal"): v.MediaRefusal,
+    ("message_media", "channel"): v.Channel,
     ("whatsapp_contacts", "channel"): v.Channel,
     ("contacts", "marketing_preference"): v.Preference,
     ("community_numbers", "category"): v.TemplateCategory,
     ("templates", "category"): v.TemplateCategory,
+    ("preference_events", "category"): v.TemplateCategory,
     ("templates", "state"): v.TemplateState,
     ("messages", "category"): v.TemplateCategory,
     ("broadcasts", "category"): v.TemplateCategory,
@@ -78,7 +81,8 @@ async def test_an_unknown_status_has_no_rank(db):
 
 
 async def test_every_block_reason_postgres_gives_is_a_block_reason(db):
-    source = await db.fetchval("SELECT pg_get_functiondef('outbound_block_reason'::regproc)")
+    source = await db.fetchval(
+        "SELECT pg_get_functiondef('outbound_block_reason(bigint, text, text, text)'::regprocedure)")
     # intercepted is set by the intercept worker (gateway/platform/intercepts.py), never by the function.
     assert set(re.findall(r"THEN '(\w+)'", source)) == {reason.value for reason in v.BlockReason} - {"intercepted"}
 
@@ -97,3 +101,24 @@ def test_every_domain_error_has_one_http_status():
     domain = {cls for cls in vars(errors).values()
               if isinstance(cls, type) and issubclass(cls, errors.GatewayError) and cls is not errors.GatewayError}
     assert set(HTTP_STATUS) == domain
+
+
+def _canceled_reasons() -> set[str]:
+    """Every status_reason literal written in a query that cancels messages (on the line that sets it)."""
+    found = set()
+    for path in (Path(__file__).resolve().parent.parent / "sql" / "queries").glob("*.sql"):
+        text = path.read_text()
+        if "'canceled'" not in text:
+            continue
+        for line in text.splitlines():
+            if "status_reason" in line and not line.lstrip().startswith("--"):
+                found |= {a or b for a, b in re.findall(r"THEN '(\w+)'|status_reason = '(\w+)'", line)}
+    return found - {status.value for status in v.MessageStatus} - {reason.value for reason in v.HoldReason}
+
+
+def test_every_cancel_reason_the_sql_writes_is_in_the_vocabulary():
+    """CancelReason names each reason a query cancels with (number_removed and erased come as parameters)."""
+    assert _canceled_reasons() == {reason.value for reason in v.CancelReason} - {v.CancelReason.NUMBER_REMOVED,
+                                                                                  v.CancelReason.ERASED}
+    assert v.CancelReason.NUMBER_REMOVED == v.NumberRemoval.NUMBER_REMOVED
+    assert v.CancelReason.ERASED == v.Erased.ERASED

@@ -296,3 +296,11 @@ async def test_1340_in_a_status_callback_holds_a_copy_and_sends_the_template(sta
     assert (await _whatsapp_to(fake_vonage, PAT, 2))[1]["message_type"] == "custom"
     await post_inbound(gateway, PAT, "Back", channel="whatsapp")
     assert (await _whatsapp_to(fake_vonage, PAT, 3))[2]["text"] == "Taken, then failed"
+
+
+@pytest.mark.parametrize("media_type, kind", [("image/jpeg", "image"), ("video/mp4", "video")])
+def test_a_picture_to_whatsapp_is_one_message_with_its_caption(media_type, kind):
+    message = OutboundSms(1, PROXY, PAT, "The lease", ("https://gw/media/1/x/y",), Channel.WHATSAPP,
+                          media_types=(media_type,))
+    assert payloads(message, "en_US") == [{"channel": "whatsapp", "message_type": kind,
+                                           kind: {"url": "https://gw/media/1/x/y", "caption": "The lease"}}]

@@ -316,27 +316,6 @@ async def test_back_on_sms_the_texts_held_for_whatsapp_go_by_sms(gateway):
     assert whatsapp_sent(gateway) == []
 
 
-async def test_pictures_go_to_whatsapp_as_a_link_and_come_from_it_as_an_mms(start_gateway):
-    """A WhatsApp participant gets a relayed picture as the link to its signed page (the MMS URLs are for carriers'
-    MMS); a picture they send on WhatsApp reaches the SMS participant as an MMS."""
-    from tests.test_media import FAST, mms, picture
-    gateway = await start_gateway(media=FAST)
-    _, conversation = await _setup(gateway, opted_in=True)
-    await gateway.sms(WA_PAT, PROXY, "Hello")  # the window opens
-    await gateway.delivered_to(ALEX, 2)
-    await gateway.sms(ALEX, PROXY, "The lease", extra=mms(gateway.carrier.media.add(picture(1), "image/png")))
-    await wait_for(lambda: _async(len(whatsapp_sent(gateway)) == 1), what="the picture's text on WhatsApp")
-    [sent] = whatsapp_sent(gateway)
-    text, _, link = sent["Body"].partition("\n")
-    assert text == "The lease" and link.startswith(gateway.config.public_url + "/m/") and not sent.get("MediaUrl")
-
-    await gateway.sms(WA_PAT, PROXY, "My ID", extra=mms(gateway.carrier.media.add(picture(2), "image/png")))
-    await wait_for(lambda: _async(any(m["To"] == ALEX and m.get("MediaUrl") for m in gateway.carrier.sent)),
-                   what="an MMS to the SMS participant")
-    [to_alex] = [m for m in gateway.carrier.sent if m["To"] == ALEX and m.get("MediaUrl")]
-    assert to_alex["Body"] == "My ID" and to_alex["From"] == PROXY
-
-
 async def test_a_text_held_while_the_window_opens_is_not_left_held(gateway, db):
     """The send path decides "outside the window" while the participant's message opens it: the opening waits for
     that decision and then releases the text (before, it released nothing, and the text stayed held until they

@@ -1,7 +1,7 @@
 """WhatsApp on the other carriers (issue 14). Plivo: the same Message API and webhook with Type whatsapp; a WhatsApp
 participant through Plivo talks with an SMS participant, and outside the window the community's template goes and
-the text waits for the answer. Telnyx (WhatsApp on another endpoint) and Bandwidth (none) do not offer it here: a
-text to a WhatsApp participant on their numbers fails whatsapp_not_offered. Vonage: tests/test_vonage_channels.py."""
+the text waits for the answer. Bandwidth does not offer it: a text to a WhatsApp participant on its numbers fails
+whatsapp_not_offered. Vonage: tests/test_vonage_channels.py; Telnyx: tests/test_telnyx_whatsapp.py."""
 
 from urllib.parse import parse_qs
 
@@ -95,25 +95,3 @@ async def test_outside_the_window_plivo_sends_the_template_and_the_answer_releas
     await _held(gateway, conversation["id"], "whatsapp_window")
     await _write(gateway, PAT, "Yes!", "whatsapp")
     assert (await _sent(fake_plivo, PAT, 2, whatsapp=True))[1]["text"] == "Are you still interested?"
-
-
-async def test_a_text_to_a_whatsapp_participant_on_a_telnyx_number_fails_not_offered(start_gateway, aiohttp_server):
-    from tests import fakes_telnyx
-    from tests.fakes_telnyx import FakeTelnyx
-    telnyx = FakeTelnyx()
-    server = await aiohttp_server(telnyx.app())
-    telnyx.url = str(server.make_url("")).rstrip("/")
-    gateway = await start_gateway("sandbox", carrier={"name": "telnyx"}, telnyx={
-        "api_key": fakes_telnyx.API_KEY, "public_key": telnyx.signer.public_key, "api_base": telnyx.url})
-    community = await gateway.community()
-    await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/template", TEMPLATE)
-    await gateway.call("PUT", f"/v1/communities/{community['id']}/whatsapp/contacts/{PAT}",
-                       {"channel": "whatsapp", "opted_in": True})
-    conversation = await gateway.conversation(community["id"], prospect=(ALEX, "Alex"), advocate=(PAT, "Pat"))
-
-    # Pat's window is closed: the notification waits and the template is tried, which Telnyx cannot send here.
-    async def failed():
-        return [m for m in await gateway.messages(conversation["id"]) if m["to"] == PAT and m["status"] == "failed"]
-    [template] = await wait_for(failed, what="the template to the WhatsApp participant failed")
-    assert (template["kind"], template["error_code"]) == ("whatsapp_template", "whatsapp_not_offered")
-    assert [m for m in telnyx.sent if m["to"] == PAT] == []

@@ -1,10 +1,7 @@
-"""/v1/communities: settings, the allow list, contacts, DND, held messages and restrictions."""
+"""/v1/communities: settings, the allow list, DND, held messages and restrictions (contacts: api/contacts.py)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import datetime
 from typing import Any, Callable
 
 from aiohttp import web
@@ -16,7 +13,7 @@ from gateway.compliance import preferences as compliance
 from gateway.compliance import limits
 from gateway.compliance import rates as monitoring
 from gateway.verification import numbers
-from gateway.compliance import timezones
+from gateway.compliance import quiet_hours, timezones
 from gateway.api import render, types
 from gateway.api.contract import PHONE_ERRORS, Routes
 from gateway.errors import InvalidInput
@@ -62,6 +59,8 @@ CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "out_of_session_url": _url,
     "event_url": _url,
     "event_types": lambda value, name: _distinct(value, name),
+    "quiet_hours_start": lambda value, name: quiet_hours.parse(value, name).strftime("%H:%M"),
+    "quiet_hours_end": lambda value, name: quiet_hours.parse(value, name).strftime("%H:%M"),
 }
 
 
@@ -184,31 +183,6 @@ async def lift_dnd(request: web.Request) -> None:
     """Lift a temporary do-not-disturb from a contact"""
     community, phone = await _phone_in_path(request)
     await compliance.lift_dnd(request.app[POOL], community.id, phone)
-
-
-CSV = {"text/csv": {"schema": {"type": "string"}}}
-
-
-@routes.get("/v1/communities/{id}/contacts", query=types.ContactsQuery, answer=types.Contacts, content=CSV,
-            errors=COMMUNITY_ERRORS)
-async def contacts(request: web.Request, query: types.ContactsQuery) -> types.Contacts | web.Response:
-    """Contacts and their SMS preference
-    ?preference= filters, after= pages (by phone), Accept: text/csv exports them all."""
-    as_csv = "text/csv" in request.headers.get("Accept", "")
-    rows = await communities.contacts(request.app[POOL], path_id(request), query.preference, query.after,
-                                      100_000 if as_csv else query.limit)
-    if not as_csv:
-        return types.Contacts(contacts=[render.contact(row) for row in rows])
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(render.CONTACT_FIELDS)
-    writer.writerows([[_cell(getattr(row, name)) for name in render.CONTACT_FIELDS] for row in rows])
-    return web.Response(text=out.getvalue(), content_type="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=contacts.csv"})
-
-
-def _cell(value: Any) -> Any:
-    return "" if value is None else value.isoformat() if isinstance(value, datetime) else value
 
 
 @routes.get("/v1/communities/{id}/held", query=types.HeldQuery, answer=types.Messages, errors=COMMUNITY_ERRORS)

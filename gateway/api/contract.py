@@ -24,6 +24,8 @@ gateway/api/list_types.py):
 - errors: the codes it answers beyond those its shape implies (a body's, a query's, a path's not_found, 401
   unauthorized, 503 unavailable); each must be in ERRORS, which gives its status.
 - public=True: no bearer token (the auth middleware decides; this only documents it).
+- streamed={"text/csv": {...}}: the handler reads the body itself, as a stream of that media type (a CSV import):
+  nothing reads it whole first (not the body deadline, not Idempotency-Key, which such a route does not take).
 Then add the module's `routes` to ROUTES in gateway/api/__init__.py: the route is served and documented.
 """
 
@@ -76,11 +78,15 @@ ERRORS: dict[str, int] = {
     "team_not_found": 404, "number_not_in_community": 422,
     **dict.fromkeys(("no_unassigned_number", "number_dedicated", "team_full", "team_has_numbers",
                      "team_has_no_members"), 409),
+    # Separate numbers for marketing (README "Separate numbers for marketing").
+    **dict.fromkeys(("number_marketing", "category_with_assignment"), 409),
+    # Contacts with data and message templates (api/contacts.py, api/templates.py; README "Contacts", "Templates").
+    **dict.fromkeys(("contact_not_found", "template_not_found"), 404), "not_a_reviewer": 403,
+    **dict.fromkeys(("contact_opted_out", "template_name_taken", "template_in_use", "wrong_template_state"), 409),
+    **dict.fromkeys(("invalid_csv", "missing_fields"), 422),
     # Template sends: triggered sends and broadcasts (api/sends.py, api/broadcasts.py).
-    **dict.fromkeys(("template_not_found", "broadcast_not_found"), 404),
-    **dict.fromkeys(("template_not_approved", "recipient_not_opted_in", "no_sending_number", "broadcast_completed"),
-                    409),
-    **dict.fromkeys(("missing_fields",), 422),
+    "broadcast_not_found": 404, **dict.fromkeys(("template_not_approved", "recipient_not_opted_in",
+                                                 "no_sending_number", "broadcast_completed"), 409),
 }
 # What a phone to be texted can be refused for (gateway/verification/numbers.py check).
 PHONE_ERRORS = ("invalid_number", "unsupported_country", "unknown_line_type", *REFUSED.values())
@@ -122,6 +128,7 @@ class Endpoint:
     errors: tuple[str, ...] = ()
     content: dict[str, dict] = field(default_factory=dict)
     public: bool = False
+    streamed: dict[str, dict] = field(default_factory=dict)
 
     def all_errors(self) -> list[str]:
         """Every code it can answer: its own and those its shape implies (a write's read_only_token, a POST's
@@ -130,7 +137,8 @@ class Endpoint:
                    "invalid_query", *(("not_found",) if "{" in self.path else ()),
                    *(("invalid_body",) if self.body is None and self.method != "GET" else ()),
                    *(("read_only_token",) if self.method != "GET" and not self.public else ()),
-                   *(IDEMPOTENCY_ERRORS if self.method == "POST" and not self.public else ()), "unavailable"]
+                   *(IDEMPOTENCY_ERRORS if self.method == "POST" and not self.public and not self.streamed else ()),
+                   "unavailable"]
         return list(dict.fromkeys([*implied, *self.errors]))
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
@@ -138,7 +146,7 @@ class Endpoint:
         given = {}
         if self.body is not None:
             given["body"] = await read_body(request, self.body, optional=self.optional_body)
-        elif self.method != "GET" and (await request.read()).strip() not in (b"", b"{}"):
+        elif self.method != "GET" and not self.streamed and (await request.read()).strip() not in (b"", b"{}"):
             # As an unknown field is refused: a body sent here would be silently ignored otherwise.
             raise Malformed("invalid_body", "this endpoint takes no body: send none (or {})")
         if self.query is not None:

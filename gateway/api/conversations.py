@@ -15,7 +15,7 @@ from gateway.api.contract import PHONE_ERRORS, Routes
 from gateway.messaging.conversations import Person
 from gateway.storage import messages as storage
 from gateway.storage.messages import Message, StoredOutbound
-from gateway.errors import Conflict, InvalidInput, NotFound
+from gateway.errors import Conflict, NotFound
 from gateway.keys import CONFIG, CONVERSATIONS, DISPATCHER, LINE_TYPES, MEDIA, POOL
 from gateway.api.media import attachments
 from gateway.vocabulary import BlockReason, ConversationShape, HoldReason, MessageStatus
@@ -36,7 +36,7 @@ async def _person(line_types: LineTypes, person: types.Person, role: str, policy
              errors=("community_not_found", *PHONE_ERRORS, "message_too_long", "same_participant",
                      "participant_is_proxy", "prospect_not_verified", "community_has_no_numbers",
                      "conversation_exists", "no_unassigned_number", "number_not_in_community", "number_dedicated",
-                     "team_full", "team_not_found"))
+                     "team_full", "team_not_found", "number_marketing"))
 async def start(request: web.Request, body: types.NewConversation) -> types.StartedConversation:
     """Open a conversation between a prospect and an advocate
     The advocate gets `message` by SMS from the community number chosen for the pair (the advocate's dedicated
@@ -99,9 +99,7 @@ async def write(request: web.Request, body: types.NewMessage) -> types.Message:
     if found.shape == ConversationShape.PAIR:
         return await _written(services.db, await conversations.write(services, found.id, sender, body.body,
                                                                       body.media))
-    if body.media:  # refused rather than sent without them
-        raise InvalidInput("invalid_field", "media: from the API, pictures go into a pair's messages only (yet)")
-    stored = await group_writes.write_as(services, found, sender, body.body)
+    stored = await group_writes.write_as(services, found, sender, body.body, body.media)
     copies = [render.message(await _message(services.db, part.id)) for part in stored]
     return render.message(await _message(services.db, stored[0].id), group_types.WrittenMessage, copies=copies)
 

@@ -29,7 +29,7 @@ from gateway.api.scope import caller
 from gateway.errors import GatewayError, InvalidInput, Malformed
 from gateway.keys import CONFIG, POOL
 from gateway.ops.logs import clip
-from gateway.ops.middleware import error_body, refusal
+from gateway.ops.middleware import error_body, refusal, streamed
 from gateway.storage import idempotency as store
 from gateway.storage.db import Executor
 
@@ -42,7 +42,9 @@ MAX_KEY = 255
 async def idempotency_middleware(request: web.Request, handler):
     keys = request.headers.getall(HEADER, [])
     token = caller(request)
-    if not keys or request.method != "POST" or token is None or not request.path.startswith("/v1/"):
+    # A streamed body (a CSV import, idempotent by itself) is never read whole, so never hashed: no key there.
+    if not keys or request.method != "POST" or token is None or not request.path.startswith("/v1/") \
+            or streamed(request):
         return await handler(request)
     key = keys[0]  # two keys are refused: which one would a retry carry?
     if len(keys) > 1 or not 1 <= len(key) <= MAX_KEY or not all(32 < ord(c) < 127 for c in key):

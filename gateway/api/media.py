@@ -55,6 +55,8 @@ async def upload(request: web.Request, body: Upload) -> Attachment:
     refused = rules.refusal(content_type, len(content), 0, limits) if content else MediaRefusal.TOO_LARGE
     if refused == MediaRefusal.TYPE_NOT_ALLOWED:
         raise InvalidInput("invalid_field", f"content_type: {content_type} is not one of media.content_types")
+    if refused is None and rules.bytes_disagree(content_type, content):
+        raise InvalidInput("invalid_field", f"data: not {content_type} (its first bytes say otherwise)")
     if refused is not None:
         raise InvalidInput("invalid_field", f"data: 1 to {settings.max_file_bytes} bytes")
     stored = await storage.store_upload(outgoing.db, community_id=body.community_id, content_type=content_type,

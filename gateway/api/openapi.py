@@ -69,6 +69,8 @@ def _operation(endpoint: Endpoint, of: dict, components: dict) -> dict[str, Any]
     if endpoint.body is not None:
         operation["requestBody"] = {"required": not endpoint.optional_body,
                                     "content": {"application/json": {"schema": of[endpoint.body]}}}
+    if endpoint.streamed:
+        operation["requestBody"] = {"required": True, "content": endpoint.streamed}
     if endpoint.public:
         operation["security"] = []
     return operation
@@ -82,7 +84,7 @@ def _parameters(endpoint: Endpoint, of: dict, components: dict) -> list[dict]:
         for key, schema in components[name]["properties"].items():
             found.append({"name": key, "in": "query", "required": False, "schema": schema,
                           **({"description": schema["description"]} if "description" in schema else {})})
-    if endpoint.method == "POST" and not endpoint.public:
+    if endpoint.method == "POST" and not endpoint.public and not endpoint.streamed:
         found.append(IDEMPOTENCY_KEY)
     return found
 

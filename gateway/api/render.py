@@ -5,22 +5,19 @@ from __future__ import annotations
 from gateway.api import list_types, types, usage_types
 from gateway.platform.communities import Overview
 from gateway.storage.communities import Community
-from gateway.storage.contacts import Contact
 from gateway.storage.conversations import Conversation
 from gateway.storage.messages import Message, MessageEvent, StoredOutbound
 from gateway.storage.verifications import Verification
 from gateway.vocabulary import UsageUnit, VerificationStatus
 
 MESSAGE_FIELDS = ("id", "conversation_id", "community_id", "direction", "kind", "status", "status_reason",
-                  "carrier_sid", "error_code", "error_message", "attempts", "body", "segments")
+                  "carrier_sid", "error_code", "error_message", "attempts", "body", "segments", "usage_unit")
 # A community in a list: these as stored, then carriers and compliance.
 SUMMARY_FIELDS = ("id", "name", "mode", "inactivity_days", "countries", "default_region", "require_verification",
                   "unknown_line_type", "sender_name", "sender_id_template", "help_text", "opt_out_webhook_url",
                   "alert_webhook_url", "intercept_url", "intercept_policy", "out_of_session_url", "event_url",
                   "event_types", "timezone", "created_at", "updated_at", "numbers", "open_conversations",
                   "dedicated_numbers_shared")
-CONTACT_FIELDS = ("phone", "preference", "preference_changed_at", "preference_keyword", "preference_source", "dnd",
-                  "dnd_reason", "dnd_at", "first_inbound_at")
 
 
 def community(view: Overview, default_carrier: str) -> types.Community:
@@ -36,6 +33,7 @@ def community(view: Overview, default_carrier: str) -> types.Community:
         event_url=c.event_url, event_types=c.event_types, timezone=c.timezone, created_at=c.created_at, updated_at=c.updated_at,
         numbers=c.numbers, open_conversations=c.open_conversations, dedicated_numbers_shared=c.dedicated_numbers_shared,
         carriers={phone: carrier or default_carrier for phone, carrier in zip(c.numbers, c.number_carriers)},
+        **quiet_hours(c),
         daily=types.Daily(level=c.daily_level, limit=view.daily_limit, used=view.used_today,
                           resets_at=view.resets_at, levels=view.daily_levels, ceiling=view.daily_ceiling),
         monthly=types.Monthly(limit=c.monthly_limit, used=view.used_month),
@@ -44,6 +42,12 @@ def community(view: Overview, default_carrier: str) -> types.Community:
                                     error_rate=c.error_rate, opt_out_rate=c.opt_out_rate,
                                     checked_at=c.rates_checked_at),
     )
+
+
+def quiet_hours(c: Community) -> dict[str, bool | str]:
+    """The quiet-hours settings as the API takes them (local times as HH:MM)."""
+    return {"quiet_hours": c.quiet_hours, "quiet_hours_start": c.quiet_hours_start.strftime("%H:%M"),
+            "quiet_hours_end": c.quiet_hours_end.strftime("%H:%M")}
 
 
 def units(view: Overview) -> usage_types.Units:
@@ -60,11 +64,8 @@ def community_summary(c: Community, default_carrier: str) -> list_types.Communit
     return list_types.CommunitySummary(
         **{name: getattr(c, name) for name in SUMMARY_FIELDS},
         carriers={phone: carrier or default_carrier for phone, carrier in zip(c.numbers, c.number_carriers)},
+        **quiet_hours(c),
         compliance=list_types.ComplianceSummary(state=c.compliance_state, changed_at=c.compliance_changed_at))
-
-
-def contact(row: Contact) -> types.Contact:
-    return types.Contact(**{name: getattr(row, name) for name in CONTACT_FIELDS})
 
 
 def verification(row: Verification, kind: type[types.Verification] = types.Verification,
@@ -96,7 +97,7 @@ def conversation(found: Conversation, kind: type[types.Conversation] = types.Con
 def message(found: Message, kind: type[types.Message] = types.Message, **extra) -> types.Message:
     return kind(**{name: getattr(found, name) for name in MESSAGE_FIELDS}, from_=found.from_number,
                 to=found.to_number, media_urls=list(found.media_urls), created_at=found.created_at,
-                updated_at=found.updated_at, **extra)
+                updated_at=found.updated_at, held_until=found.held_until, **extra)
 
 
 def history(events: list[MessageEvent]) -> list[types.StatusChange]:

@@ -55,12 +55,15 @@ class Assignment(Strict, kw_only=True):
     or null). At most one of the two."""
     member: Person | None = None
     team_id: Id | None = None
+    # Only transactional or only marketing texts (README "Separate numbers for marketing"); not with a member or team.
+    category: Literal["transactional", "marketing"] | None = None
 
 
 class AssignedNumber(Struct):
     phone: str
     member: Member | None  # a dedicated number's member
     team_id: int | None
+    category: Literal["transactional", "marketing"] | None = None  # null: every kind of text
 
 
 class AssignedNumbers(Struct):

@@ -9,7 +9,7 @@ from aiohttp import web
 from gateway.api import team_types as tt
 from gateway.api.contract import PHONE_ERRORS, Routes
 from gateway.api.validation import path_id
-from gateway.errors import InvalidInput
+from gateway.errors import Conflict, InvalidInput
 from gateway.keys import CONFIG, CONVERSATIONS, LINE_TYPES, POOL
 from gateway.messaging import teams
 from gateway.platform import communities
@@ -33,7 +33,7 @@ def _team(team: Team) -> tt.Team:
 
 def _assigned(number: NumberAssignment) -> tt.AssignedNumber:
     member = None if number.member is None else tt.Member(phone=number.member.phone, name=number.member.name)
-    return tt.AssignedNumber(phone=number.phone, member=member, team_id=number.team_id)
+    return tt.AssignedNumber(phone=number.phone, member=member, team_id=number.team_id, category=number.category)
 
 
 async def _member(request: web.Request, community, person, field: str) -> Member:
@@ -123,15 +123,21 @@ async def list_numbers(request: web.Request) -> tt.AssignedNumbers:
 
 @routes.patch("/v1/communities/{id}/numbers/{phone}", body=tt.Assignment, optional_body=True,
               answer=tt.AssignedNumber,
-              errors=("community_not_found", "number_not_found", "team_not_found", *MEMBER))
+              errors=("community_not_found", "number_not_found", "team_not_found", *MEMBER,
+                      "category_with_assignment"))
 async def assign(request: web.Request, body: tt.Assignment) -> tt.AssignedNumber:
-    """Assign a number to a member (a dedicated number), a team (its inbox) or nothing
-    The body is the whole assignment: {"member": {...}}, {"team_id": n}, or {} (both null: unassigned). A text
-    from someone without an open conversation on it then reaches the member, else the team, else the
-    out-of-session URL, else gets the auto-reply. Open conversations on it go on as they are."""
+    """Assign a number to a member (a dedicated number), a team (its inbox), a category, or nothing
+    The body is the whole assignment: {"member": {...}}, {"team_id": n}, {"category": "marketing"} or {} (all null:
+    unassigned). A text from someone without an open conversation on it then reaches the member, else the team, else
+    the out-of-session URL, else gets the auto-reply. Open conversations on it go on as they are. A number with a
+    category sends that category of template only and is kept off new conversations and codes; a community with a
+    marketing number keeps marketing opt-outs apart (409 category_with_assignment with a member or team)."""
     if body.member is not None and body.team_id is not None:
         raise InvalidInput("invalid_field", "member and team_id: at most one of them")
+    if body.category is not None and (body.member is not None or body.team_id is not None):
+        raise Conflict("category_with_assignment", "a number with a category is nobody's: no member or team_id")
     community = await communities.find(request.app[POOL], path_id(request))
     phone = to_e164(request.match_info["phone"], field="phone", region=community.default_region)
     member = None if body.member is None else await _member(request, community, body.member, "member.phone")
-    return _assigned(await teams.assign_number(request.app[POOL], community.id, phone, member, body.team_id))
+    return _assigned(await teams.assign_number(request.app[POOL], community.id, phone, member, body.team_id,
+                                               body.category))

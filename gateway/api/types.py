@@ -19,7 +19,7 @@ from gateway.api.usage_types import UnitLimit, Units
 
 from gateway.vocabulary import (CommunityMode, ComplianceState, ConversationShape, ConversationStatus, Direction, Dnd, EventType, HoldReason,
                                 LineType, MessageKind, MessageStatus, Preference, UnknownLineType,
-                                InterceptPolicy, ParticipantRole, TeamStyle, VerificationStatus)
+                                InterceptPolicy, ParticipantRole, TeamStyle, UsageUnit, VerificationStatus)
 
 
 def text(max_length: int, *, multiline: bool = False, **meta: Any) -> Any:
@@ -40,6 +40,7 @@ Url = Annotated[str, Meta(max_length=500, description="an http(s) URL", examples
 Region = Annotated[str, Meta(description="an ISO country code phonenumbers knows", examples=["US"])]
 Template = text(200, description="must contain {message}", examples=["{sender name}: {message} Reply STOP to opt out."])
 TimeZone = text(64, description="an IANA time zone both Postgres and Python know", examples=["America/New_York"])
+LocalTime = text(5, description="a local time, HH:MM, within 08:00 to 21:00", examples=["08:00"])
 Body = text(1600, multiline=True, description="a message text (the carrier's limit)")
 
 
@@ -79,6 +80,9 @@ class Settings(Strict, kw_only=True):
     mms_monthly_limit: UnitLimit = UNSET
     whatsapp_daily_limit: UnitLimit = UNSET
     whatsapp_monthly_limit: UnitLimit = UNSET
+    quiet_hours: bool | UnsetType = UNSET  # hold marketing and bulk texts outside the window (README "Quiet hours")
+    quiet_hours_start: LocalTime | UnsetType = UNSET
+    quiet_hours_end: LocalTime | UnsetType = UNSET
 
 
 class NumberOnCarrier(Strict):
@@ -101,11 +105,11 @@ class Numbers(Strict):
 class HeldIds(Strict):
     """Which held messages (absent or null: all of them), and held for what: the monthly review queue (the
     default), texts the community's intercept URL gave no useful answer for (intercept_policy hold), or texts
-    waiting for WhatsApp's rules (released, they are decided again)."""
+    waiting for WhatsApp's rules or for quiet hours (released, they are decided again)."""
 
     ids: Annotated[list[Annotated[int, Meta(gt=0, lt=2 ** 62)]], Meta(min_length=1, max_length=1000)] | None = None
     reason: Literal["monthly_limit", "intercept_unanswered", "whatsapp_window",  # HoldReason values
-                    "whatsapp_opt_in"] = "monthly_limit"
+                    "whatsapp_opt_in", "quiet_hours"] = "monthly_limit"
 
 
 class Person(Strict):
@@ -155,12 +159,6 @@ class Page(Strict):
 
 class HeldQuery(Page):
     reason: HoldReason = HoldReason.MONTHLY_LIMIT
-
-
-class ContactsQuery(Strict):
-    preference: Preference | None = None
-    after: Annotated[str, Meta(max_length=100, description="a phone: only contacts after it")] = ""
-    limit: Limit = 100
 
 
 # --- Answers ----------------------------------------------------------------------------------------------------
@@ -216,6 +214,9 @@ class CommunityBase(Struct):
     open_conversations: int
     carriers: dict[str, str]
     dedicated_numbers_shared: bool
+    quiet_hours: bool  # marketing and bulk texts wait for the recipient's window, quiet_hours_start to _end
+    quiet_hours_start: str  # HH:MM, the recipient's local time
+    quiet_hours_end: str
 
 
 class Community(CommunityBase):
@@ -232,6 +233,7 @@ class AllowList(Struct):
 
 
 class Contact(Struct):
+    """A contact's SMS preference and DND (with its data: gateway/api/contact_types.py ContactWithData)."""
     phone: str
     preference: Preference
     preference_changed_at: datetime | None
@@ -241,10 +243,7 @@ class Contact(Struct):
     dnd_reason: str | None
     dnd_at: datetime | None
     first_inbound_at: datetime | None
-
-
-class Contacts(Struct):
-    contacts: list[Contact]
+    marketing_preference: Preference = Preference.UNKNOWN  # marketing sends', where the community keeps them apart
 
 
 class Message(Struct, rename={"from_": "from"}):
@@ -266,6 +265,8 @@ class Message(Struct, rename={"from_": "from"}):
     media_urls: list[str]
     created_at: datetime
     updated_at: datetime
+    held_until: datetime | None = None  # held for quiet hours: when its recipient's window opens (README "Quiet hours")
+    usage_unit: UsageUnit | None = None  # sms_segment, mms or whatsapp: what it counts as (outbound; decided when sent)
 
 
 class StatusChange(Struct):

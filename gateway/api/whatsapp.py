@@ -8,8 +8,8 @@ from aiohttp import web
 from gateway.api import whatsapp_types as wt
 from gateway.api.contract import Routes
 from gateway.api.validation import path_id
-from gateway.errors import Conflict, NotFound
-from gateway.keys import POOL, WHATSAPP
+from gateway.errors import Conflict, InvalidInput, NotFound
+from gateway.keys import CARRIERS, POOL, WHATSAPP
 from gateway.messaging import whatsapp
 from gateway.platform import communities
 from gateway.relay.phones import mask, to_e164
@@ -26,8 +26,12 @@ routes = Routes("whatsapp")
 async def set_template(request: web.Request, body: wt.WhatsAppTemplate) -> wt.WhatsAppTemplate:
     """Set the community's WhatsApp re-engagement template
     Sent once to a WhatsApp participant whose 24-hour window is closed when a text to them is held; the text goes
-    when they answer."""
+    when they answer. template_id is in the format of the carriers of the community's numbers: a Content SID for
+    some, WhatsApp's template name for others (422 invalid_field otherwise)."""
     community_id = path_id(request)
+    community = await communities.find(request.app[POOL], community_id)
+    if problem := whatsapp.template_problem(request.app[CARRIERS], community.number_carriers, body.template_id):
+        raise InvalidInput("invalid_field", f"template_id: {problem}")
     template = {"template_id": body.template_id, "variables": dict(body.variables), "preview": body.preview}
     if not await storage.set_template(request.app[POOL], community_id=community_id, template=template):
         raise NotFound("community_not_found", f"no community {community_id}")

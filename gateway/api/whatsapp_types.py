@@ -9,8 +9,9 @@ from msgspec import Meta, Struct
 from gateway.api.types import Strict, text
 from gateway.vocabulary import Channel
 
-TemplateId = text(64, description="the carrier's id of an approved WhatsApp template (a Content SID at some)",
-                  examples=["HXb5b62575e6e4ff6129ad7c8efe1f983e"])
+TemplateId = text(64, description="the carrier's id of an approved WhatsApp template: a Content SID at some, "
+                  "WhatsApp's template name (lower-case letters, digits, underscores) at others",
+                  pattern=r"^[A-Za-z0-9_-]+$", examples=["HXb5b62575e6e4ff6129ad7c8efe1f983e"])
 Preview = text(1024, multiline=True, description="what the template says: the template message's body in the API")
 Variables = Annotated[dict[Annotated[str, Meta(min_length=1, max_length=8, pattern=r"^[0-9A-Za-z_]+$")],
                            Annotated[str, Meta(max_length=1024)]],

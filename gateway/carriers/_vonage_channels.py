@@ -32,6 +32,8 @@ WHATSAPP_ERROR_CODES: Mapping[str, Failure] = {
 # A media type's family -> the MMS message_type that carries it (each {"url", "caption"}; vcard: {"url"} only).
 MMS_TYPES = {"image": "image", "audio": "audio", "video": "video"}
 VCARD_TYPES = ("text/vcard", "text/x-vcard")
+# A media type's family -> the WhatsApp message_type that carries it ({"url", "caption"}); anything else: file.
+WHATSAPP_TYPES = {"image": "image", "video": "video"}
 JWT_SECONDS = 300  # the media fetch's JWT lives this long (a fetch's timeout is far shorter)
 
 
@@ -45,12 +47,16 @@ def mms_type(content_type: str) -> str:
 def payloads(message: OutboundSms, locale: str) -> list[dict[str, Any]]:
     """The Messages API bodies one OutboundSms takes, without the common fields (to, from, client_ref, webhooks).
 
-    WhatsApp: one text, or the template as a custom object. SMS: one text. MMS: the API takes one attachment per
+    WhatsApp: one text, a picture (image or video, the text as its caption), or the template as a custom object. SMS: one text. MMS: the API takes one attachment per
     message, so one message per picture, in order, the text as the first one's caption (a vcard takes no caption:
     then the text goes first, as an SMS on its own)."""
     if message.channel == Channel.WHATSAPP:
         if message.template is not None:
             return [{"channel": "whatsapp", "message_type": "custom", "custom": template(message, locale)}]
+        if message.media_urls:  # one image or video (gateway/media/rules.py as_whatsapp_media), the text its caption
+            kind = WHATSAPP_TYPES.get((message.media_types or ("image/jpeg",))[0].partition("/")[0], "file")
+            return [{"channel": "whatsapp", "message_type": kind,
+                     kind: {"url": message.media_urls[0], **({"caption": message.body} if message.body else {})}}]
         return [{"channel": "whatsapp", "message_type": "text", "text": message.body}]
     if not message.media_urls:
         return [{"channel": "sms", "message_type": "text", "text": message.body}]

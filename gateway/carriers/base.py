@@ -8,6 +8,7 @@ onto FailureClass, background work it needs, extra routes, and a line-type looku
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, NamedTuple, Protocol, Sequence
 from urllib.parse import urlsplit
@@ -81,7 +82,8 @@ class OutboundSms:
     to_number: str  # E.164
     body: str  # at most 1,600 UTF-16 units, never empty
     # Pictures to send with it as an MMS: the gateway's signed URLs, which the carrier fetches (only to a carrier
-    # whose sends_mms is true, and a recipient MMS reaches: gateway/media/rules.py takes_mms).
+    # whose sends_mms is true, and a recipient MMS reaches: gateway/media/rules.py takes_mms). On WhatsApp: one
+    # image or video, as WhatsApp media with the body as its caption (only to a carrier whose sends_whatsapp_media).
     media_urls: tuple[str, ...] = ()
     channel: Channel = Channel.SMS  # whatsapp: only to a carrier whose `whatsapp` is true
     template: Template | None = None  # WhatsApp outside the window: this approved template instead of body
@@ -107,6 +109,16 @@ class Failure:
 
 
 OTHER_FAILURE = Failure(FailureClass.OTHER, True)
+
+# WhatsApp's own template names (Meta's rule, as Telnyx's template API states it: lower-case letters, digits and
+# underscores), what carriers that pass WhatsApp's template object name a template by.
+WHATSAPP_TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
+
+
+def whatsapp_template_name_problem(template_id: str) -> str | None:
+    """For carriers that name a template by WhatsApp's name: None when template_id can be one."""
+    return None if WHATSAPP_TEMPLATE_NAME.fullmatch(template_id) else \
+        "expected the template's name at WhatsApp: lower-case letters, digits and underscores"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +205,9 @@ class Carrier:
     # media.fetch_hosts says otherwise), so a URL in a payload never makes it ask an internal address.
     media_hosts: Sequence[str] = ()
     whatsapp: bool = False  # it parses WhatsApp senders and sends OutboundSms with channel whatsapp and templates
+    # It sends a WhatsApp OutboundSms's media URL (one image or video, the text its caption) as WhatsApp media;
+    # else a picture to a WhatsApp participant goes as the link to its page.
+    sends_whatsapp_media: bool = False
 
     def callback_url(self, public_url: str, message_id: int) -> str:
         """Where this carrier posts the statuses of one message: public_url (config, no trailing slash) + its
@@ -254,6 +269,11 @@ class Carrier:
         """Delete the carrier's copy of an inbound attachment once the gateway keeps it, where its API allows;
         whether it is gone. Never raises. Default: the carrier has no such call (its own retention applies)."""
         return False
+
+    def template_problem(self, template_id: str) -> str | None:
+        """What is wrong with a WhatsApp template id for this carrier (its format: a Content SID, WhatsApp's template
+        name), or None when it may be one. Default: anything the API took."""
+        return None
 
     def failure(self, code: str | None) -> Failure | None:
         """What an error code means: None without a code, OTHER_FAILURE for a code not in the map."""

@@ -29,8 +29,9 @@ from urllib.parse import parse_qs, quote, urlparse, urlunparse
 import aiohttp
 
 from gateway.carriers._http import basic_auth, json_value, lookup_json, read_form, send_request, with_plus
-from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
-                                   OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate)
+from gateway.carriers.base import (Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
+                                   OTHER_FAILURE, OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate,
+                                   whatsapp_template_name_problem)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed, UnsupportedMedia
 from gateway.vocabulary import Channel, FailureClass, MessageStatus
@@ -257,6 +258,8 @@ class PlivoCarrier(Carrier):
     error_codes = ERROR_CODES
     sends_mms = True
     whatsapp = True  # Type whatsapp in the same Message API and webhook, from the number of a WhatsApp Business Account
+    sends_whatsapp_media = True  # type whatsapp with media_urls, the text its caption
+    template_problem = staticmethod(whatsapp_template_name_problem)  # WhatsApp's template name
     media_hosts = ("plivo.com",)  # api.plivo.com/v1/Account/{auth_id}/Media/... and media.plivo.com
 
     def __init__(self, settings: Settings, config: Config) -> None:

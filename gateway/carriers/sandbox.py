@@ -94,6 +94,7 @@ class SandboxCarrier(TwilioWire):
     error_codes = ERROR_CODES
     sends_mms = True  # the phone's screen lists the picture URLs an MMS carried
     whatsapp = True  # its phone writes as "whatsapp:+E164" too, for the README's WhatsApp walk-through
+    sends_whatsapp_media = True  # shown with the message, as its other media
 
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.auth_token)

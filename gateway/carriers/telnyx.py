@@ -10,6 +10,7 @@ Built from Telnyx's public documentation:
   https://developers.telnyx.com/docs/messaging/messages/advanced-opt-in-out   (40300, blocked after STOP)
   https://developers.telnyx.com/development/api-fundamentals/api-errors       (10xxx API errors)
   https://developers.telnyx.com/api-reference/number-lookup/lookup-phone-number-data (GET /v2/number_lookup)
+  WhatsApp (POST /v2/messages/whatsapp; payload.type WHATSAPP in the same webhooks): _telnyx_whatsapp.py
 
 Two webhook paths, not one. Telnyx posts a message's events to the webhook_url given with that message, else to
 the messaging profile's URL. Every send from here names our status path (with ?message_id=), so the profile's
@@ -33,13 +34,14 @@ import structlog
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from gateway.carriers import _telnyx_whatsapp as wa
 from gateway.carriers._http import lookup_json, read_json, send_request, with_plus
-from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
-                                   NotANumber, OutboundSms, RawRequest, Rejected, SendResult,
-                                   StatusUpdate)
+from gateway.carriers.base import (Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed, NotANumber,
+                                   OTHER_FAILURE, OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate,
+                                   whatsapp_template_name_problem)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
-from gateway.vocabulary import FailureClass, MessageStatus
+from gateway.vocabulary import Channel, FailureClass, MessageStatus
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +55,7 @@ class Settings:
     api_base: str = "https://api.telnyx.com"
     messaging_profile_id: str = ""  # optional: sent with each message when set
     timestamp_tolerance: float = 300.0  # seconds a webhook's telnyx-timestamp may be off our clock, either way
+    whatsapp_locale: str = "en_US"  # the language WhatsApp templates are sent in (the approved template's)
 
 
 def check(settings: Settings, config: Config) -> None:
@@ -96,6 +99,7 @@ STATUSES = {
     "sending_failed": MessageStatus.FAILED,
     "delivery_failed": MessageStatus.UNDELIVERED,
     "expired": MessageStatus.UNDELIVERED,
+    "read": MessageStatus.READ,  # WhatsApp's read receipt
 }
 INBOUND_EVENT = "message.received"
 STATUS_EVENTS = frozenset({"message.sent", "message.finalized"})
@@ -116,6 +120,7 @@ ERROR_CODES: Mapping[str, Failure] = {
     "10011": Failure(FailureClass.RATE_LIMITED, False),  # API: too many requests
     "10002": Failure(FailureClass.INVALID_NUMBER, True),  # API: invalid phone number
     "10016": Failure(FailureClass.INVALID_NUMBER, True),  # API: a number not in +E.164
+    **wa.WHATSAPP_ERROR_CODES,
 }
 
 
@@ -175,6 +180,21 @@ def _media(payload: dict) -> tuple[str, ...]:
                  for i, item in enumerate(media))
 
 
+def _content(payload: dict) -> tuple[str, tuple[str, ...], Channel]:
+    """The text, the media URLs and the channel of an inbound message (WhatsApp's read from its message object)."""
+    if not wa.is_whatsapp(payload):
+        body = payload.get("text")
+        body = body.replace("\x00", "") if isinstance(body, str) else body
+        return _text(body, "payload.text", limit=MAX_BODY, required=False), _media(payload), Channel.SMS
+    body, links = wa.inbound_content(payload)
+    body = body.replace("\x00", "") if isinstance(body, str) else body
+    if len(links) > MAX_MEDIA:
+        raise Malformed("invalid_field", f"payload.media: expected a list of at most {MAX_MEDIA}")
+    return (_text(body, "payload.body", limit=MAX_BODY, required=False),
+            tuple(_text(link, f"payload.body.media[{i}]", limit=2048) for i, link in enumerate(links)),
+            Channel.WHATSAPP)
+
+
 def _error_code(payload: dict) -> str | None:
     errors = payload.get("errors") or []
     if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
@@ -218,14 +238,12 @@ class TelnyxWire(Carrier):
             log.info("webhook_event_ignored", carrier=self.name, event_type=event["event_type"][:64])
             return []
         payload = event["payload"]
-        body = payload.get("text")
-        body = body.replace("\x00", "") if isinstance(body, str) else body
+        body, media, channel = _content(payload)
         return [InboundMessage(
             sid=_text(payload.get("id"), "payload.id"),
             from_number=_number(payload.get("from"), "payload.from"),
             to_number=_number(_first(payload, "to"), "payload.to[0]"),
-            body=_text(body, "payload.text", limit=MAX_BODY, required=False),
-            media_urls=_media(payload),
+            body=body, media_urls=media, channel=channel,
         )]
 
     def parse_status(self, request: RawRequest) -> list[StatusUpdate]:
@@ -243,20 +261,31 @@ class TelnyxWire(Carrier):
 
 
 class TelnyxCarrier(TelnyxWire):
-    """Sends through POST {api_base}/v2/messages with a Bearer key; each message names our status path. Its
-    inbound media URLs are public (no credentials) and expire on Telnyx's side: none is deleted."""
+    """Sends through POST {api_base}/v2/messages with a Bearer key (WhatsApp: /v2/messages/whatsapp); each message
+    names our status path. Its inbound media URLs are public (no credentials) and expire on Telnyx's side: none is
+    deleted."""
 
     sends_mms = True
+    whatsapp = True  # its own endpoint and the same webhooks (gateway/carriers/_telnyx_whatsapp.py)
+    sends_whatsapp_media = True  # whatsapp_message image or video {link, caption}
+    template_problem = staticmethod(whatsapp_template_name_problem)  # WhatsApp's template name
     media_hosts = ("telnyx.com", "amazonaws.com")  # media_url: Telnyx's own, or a presigned file-store URL
 
     def __init__(self, settings: Settings, config: Config) -> None:
         super().__init__(settings.public_key, settings.timestamp_tolerance)
         self.url = f"{settings.api_base.rstrip('/')}/v2/messages"
+        self.whatsapp_url = f"{self.url}/whatsapp"
+        self.locale = settings.whatsapp_locale
         self.headers = {"Authorization": f"Bearer {settings.api_key}", "Accept": "application/json"}
         self.profile = settings.messaging_profile_id
         self.timeout = aiohttp.ClientTimeout(total=config.carrier.send_timeout)
 
     async def send(self, message: OutboundSms, status_callback: str) -> SendResult:
+        if message.channel == Channel.WHATSAPP:
+            return await send_request(self.resources.session, "POST", self.whatsapp_url, _result, json={
+                "from": message.from_number, "to": message.to_number, "webhook_url": status_callback,
+                "whatsapp_message": wa.message_object(message, self.locale)}, headers=self.headers,
+                timeout=self.timeout)
         body = {"from": message.from_number, "to": message.to_number, "text": message.body,
                 "webhook_url": status_callback, "use_profile_webhooks": False}
         if self.profile:

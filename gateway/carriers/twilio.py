@@ -8,6 +8,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlsplit
@@ -84,6 +85,7 @@ ERROR_CODES: Mapping[str, Failure] = {
     "63024": Failure(FailureClass.INVALID_NUMBER, False),  # invalid recipient: not (or not yet) a WhatsApp user
     "63018": Failure(FailureClass.RATE_LIMITED, False),  # rate limit exceeded for the channel
 }
+CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")  # a Content Template's SID, what ContentSid takes
 WHATSAPP = "whatsapp:"  # Twilio's prefix of a WhatsApp address in From and To: whatsapp:+E164
 
 
@@ -204,6 +206,7 @@ class TwilioCarrier(TwilioWire):
     inbound_path = "/webhooks/twilio/sms"
     status_path = "/webhooks/twilio/status"
     whatsapp = True  # the same Messages API with whatsapp: addresses (the number enabled for WhatsApp at Twilio)
+    sends_whatsapp_media = True  # MediaUrl on a whatsapp: To (one per WhatsApp message)
 
     sends_mms = True
     media_hosts = ("twilio.com",)  # MediaUrlN: api.twilio.com, redirecting to its file store
@@ -226,6 +229,10 @@ class TwilioCarrier(TwilioWire):
                                   headers=self.headers,
                                   timeout=self.timeout)
 
+
+    def template_problem(self, template_id: str) -> str | None:
+        """Twilio's templates are Content SIDs: HX and 32 hexadecimal digits."""
+        return None if CONTENT_SID.fullmatch(template_id) else "expected a Content SID (HX and 32 hex digits)"
 
     async def delete_media(self, url: str) -> bool:
         """DELETE on the Media resource (MediaUrlN is .../Messages/{MM}/Media/{ME}): 204 when gone."""

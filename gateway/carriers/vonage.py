@@ -38,8 +38,9 @@ import structlog
 
 from gateway.carriers import _vonage_channels as channels
 from gateway.carriers._http import basic_auth, lookup_json, read_json, send_request, text_field, with_plus
-from gateway.carriers.base import (OTHER_FAILURE, Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed,
-                                   NotANumber, OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate)
+from gateway.carriers.base import (Accepted, Carrier, Failure, InboundMessage, LineAnswer, LookupFailed, NotANumber,
+                                   OTHER_FAILURE, OutboundSms, RawRequest, Rejected, SendResult, StatusUpdate,
+                                   whatsapp_template_name_problem)
 from gateway.config import Config, ConfigError, carrier_setting, check_url
 from gateway.errors import Malformed
 from gateway.vocabulary import Channel, FailureClass, MessageStatus
@@ -173,6 +174,8 @@ class VonageCarrier(Carrier):
     media_hosts = ("nexmo.com", "vonage.com")
     sends_mms = True
     whatsapp = True  # channel whatsapp in the same Messages API, from a number enabled for WhatsApp at Vonage
+    sends_whatsapp_media = True  # message_type image or video on channel whatsapp, the text its caption
+    template_problem = staticmethod(whatsapp_template_name_problem)  # WhatsApp's template name
 
     def __init__(self, settings: Settings, config: Config) -> None:
         self.signature_secret = settings.signature_secret

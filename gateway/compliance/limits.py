@@ -24,7 +24,8 @@ from gateway.config import LimitsSettings
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.metrics import Metrics
 from gateway.storage import held, usage
-from gateway.storage.batching import Pipelined, script_on
+from gateway.routing.connect import script_on
+from gateway.storage.batching import Pipelined
 from gateway.storage.communities import Community
 from gateway.storage.db import Executor
 from gateway.storage.messages import SendingMessage

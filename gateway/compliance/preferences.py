@@ -15,7 +15,7 @@ from gateway.relay.phones import can_receive_text, mask
 from gateway.storage import communities as community_rows, contacts, messages
 from gateway.storage.communities import NumberOwner
 from gateway.storage.db import Executor
-from gateway.vocabulary import Dnd, FailureClass, KeywordKind, MessageKind, Preference, Priority
+from gateway.vocabulary import Dnd, FailureClass, KeywordKind, MessageKind, Preference, Priority, TemplateCategory
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +33,11 @@ def keyword_reply(kind: KeywordKind, changed: bool, community: NumberOwner,
                                        f"with. Reply STOP to opt out, START to opt back in.")
     if not changed:
         return None
+    if community.category == TemplateCategory.MARKETING:
+        # A marketing number's STOP and START are about its marketing texts only (README "Separate numbers").
+        if kind == KeywordKind.OPT_OUT:
+            return f"You will get no more marketing texts from {sender}. Reply START to get them again."
+        return f"You will get marketing texts from {sender}. Reply STOP to stop them."
     if kind == KeywordKind.OPT_OUT:
         return f"You're unsubscribed from {sender}. No more messages will be sent. Reply START to resubscribe."
     again = "resubscribed" if before == Preference.OPTED_OUT else "subscribed"
@@ -64,7 +69,7 @@ async def handle_keyword(pool: asyncpg.Pool, dispatcher: Dispatcher, metrics: Me
     if change.changed:
         metrics.preference_changes.labels(PREFERENCES[kind]).inc()
         log.info("preference_changed", community_id=community.id, phone=mask(sender),
-                 preference=PREFERENCES[kind], keyword=word)
+                 preference=PREFERENCES[kind], keyword=word, category=community.category)
     if reply is not None:
         await dispatcher.dispatch(reply, Priority.URGENT, proxy)
     return f"keyword_{kind}"
@@ -77,6 +82,9 @@ async def _set_preference(conn: asyncpg.Connection, community: NumberOwner, send
         return contacts.PreferenceChange(Preference.UNKNOWN, False)
     preference = PREFERENCES[kind]
     # The same statement stores the contact.preference_changed event, where the community takes events.
+    if community.category == TemplateCategory.MARKETING:
+        return await contacts.set_marketing_preference(conn, community_id=community.id, phone=sender,
+                                                       preference=preference, number=proxy, keyword=word)
     return await contacts.set_preference(conn, community_id=community.id, phone=sender, preference=preference,
                                          number=proxy, keyword=word)
 
@@ -97,7 +105,9 @@ async def record_carrier_error(db: Executor, metrics: Metrics, config: Complianc
                                error_code: str | None, carrier: Carrier) -> None:
     """A failure the carrier maps to opted_out puts the recipient on permanent DND; temporary_dnd_failures of the
     temporary DND classes (counted over that carrier's codes of those classes) on temporary DND."""
-    dnd = dnd_for(carrier.failure(error_code))
+    failure = carrier.failure(error_code)
+    metrics.failures.labels(failure.failure_class if failure else FailureClass.OTHER).inc()
+    dnd = dnd_for(failure)
     if dnd is None:
         return
     needed, days = (1, 36500) if dnd == Dnd.PERMANENT else (config.temporary_dnd_failures, config.temporary_dnd_days)

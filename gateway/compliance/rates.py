@@ -68,6 +68,11 @@ async def _judge_one(pool: asyncpg.Pool, metrics: Metrics, config: ComplianceSet
             await hooks.emit(conn, community_id, event, {
                 "community_id": community_id, "state": state, "error_rate": measured.error_rate,
                 "opt_out_rate": measured.opt_out_rate, "sent": traffic.sent})
+    # Per community, for the dashboard's opt-out rates and the restricted alert; only the process that measured
+    # has them (the rate monitor runs in one process at a time): dashboards take max by community.
+    metrics.community_rate.labels(str(community_id), "error").set(measured.error_rate)
+    metrics.community_rate.labels(str(community_id), "opt_out").set(measured.opt_out_rate)
+    metrics.community_state.labels(str(community_id)).set(state.severity)
     if change.before != state:
         if state != ComplianceState.OK:
             metrics.compliance.labels(state).inc()

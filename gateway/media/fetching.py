@@ -3,7 +3,8 @@
 The webhook only stores the text, its copies (held, awaiting_media) and one pending row per attachment
 (store_relayed_message.sql): a carrier times out in 10-15 s, and a fetch may take longer. Here any process claims
 due rows (a lease: claim_media_fetches.sql), fetches each with its carrier's credentials (redirects followed),
-checks it against media.* limits and stores it, or refuses it; a failed fetch is tried again with backoff and
+checks it against its channel's limits (MMS's media.*, WhatsApp's whatsapp.*) and its bytes against its type, and
+stores it, or refuses it; a failed fetch is tried again with backoff and
 given up after media.fetch_attempts. When a text's last attachment is done, in the same transaction, its copies
 are released (with the pictures: gateway/media/outgoing.py attaches them at send time) and the sender is told,
 once, what was not relayed. The carrier's copy is then deleted where its API allows.
@@ -21,7 +22,7 @@ import asyncpg
 import structlog
 
 from gateway.carriers import Carrier, Carriers
-from gateway.config import MediaSettings
+from gateway.config import MediaSettings, WhatsAppSettings
 from gateway.media import rules
 from gateway.messaging.dispatch import Dispatcher
 from gateway.ops.logs import clip
@@ -33,10 +34,10 @@ from gateway.storage import media as storage
 from gateway.storage import messages
 from gateway.storage.media import Claimed, Progress, Released
 from gateway.storage.messages import StoredOutbound
-from gateway.vocabulary import MediaRefusal, MediaState, MessageKind, MessageStatus, Priority
+from gateway.vocabulary import Channel, MediaRefusal, MediaState, MessageKind, MessageStatus, Priority
 
 log = structlog.get_logger(__name__)
-CONCURRENCY = 4  # fetches at once per process: each holds up to media.max_file_bytes in memory
+CONCURRENCY = 4  # fetches at once per process: each holds up to its channel's largest file in memory (16 MB)
 CHUNK = 65536
 MAX_REDIRECTS = 5
 MAX_SIZE = 2 ** 31 - 1  # message_media.size
@@ -71,12 +72,12 @@ class Fetcher:
     default_carrier: str
     due: asyncio.Event  # set when this process stores a text with media (Receiver.media_due)
     intercepts_due: asyncio.Event  # set when released copies wait for an intercept (Receiver.callbacks_due)
-    limits: rules.Limits = field(init=False)
+    whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
+    limits: dict[Channel, rules.Limits] = field(init=False)  # an attachment is held to its channel's
     hosts: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.limits = rules.Limits(rules.parse_types(self.settings.content_types), self.settings.max_file_bytes,
-                                   self.settings.max_message_bytes)
+        self.limits = rules.channel_limits(self.settings, self.whatsapp)
         self.hosts = rules.parse_types(self.settings.fetch_hosts)  # empty: each carrier's media_hosts
 
     async def run(self) -> None:
@@ -149,7 +150,7 @@ class Fetcher:
             await self._finish(item, None, None, (MediaRefusal.FETCH_FAILED, None), "host not in media.fetch_hosts")
             return
         try:
-            content_type, content = await self._download(carrier, item.source_url, hosts)
+            content_type, content = await self._download(carrier, item.source_url, hosts, self.limits[item.channel])
         except Oversized as exc:
             content_type, content, refused = None, None, (MediaRefusal.TOO_LARGE, exc.size)
         except FetchFailed as exc:
@@ -164,7 +165,8 @@ class Fetcher:
             if await carrier.delete_media(item.source_url):
                 self.metrics.media.labels("carrier_deleted").inc()
 
-    async def _download(self, carrier: Carrier, url: str, hosts: tuple[str, ...]) -> tuple[str, bytes]:
+    async def _download(self, carrier: Carrier, url: str, hosts: tuple[str, ...],
+                        limits: rules.Limits) -> tuple[str, bytes]:
         """The file's media type and bytes, redirects followed one by one (at most MAX_REDIRECTS, each checked:
         _next_hop). Raises FetchFailed, Oversized, NotAllowed. The URL is never logged or raised."""
         try:
@@ -177,7 +179,7 @@ class Fetcher:
                         if answer.status in REDIRECTS and location:
                             url = await self._next_hop(url, location, hosts)
                             continue
-                        return await self._read(answer)
+                        return await self._read(answer, limits.max_file_bytes)
                 raise FetchFailed("too many redirects")
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:  # ValueError: a Location yarl refuses
             raise FetchFailed(type(exc).__name__) from None
@@ -200,9 +202,9 @@ class Fetcher:
             raise NotAllowed("redirect_not_public")
         return target
 
-    async def _read(self, answer: aiohttp.ClientResponse) -> tuple[str, bytes]:
-        """The body of the final answer, read in chunks and refused as soon as it passes media.max_file_bytes."""
-        limit = self.limits.max_file_bytes
+    async def _read(self, answer: aiohttp.ClientResponse, limit: int) -> tuple[str, bytes]:
+        """The body of the final answer, read in chunks and refused as soon as it passes the channel's largest file
+        (media.max_file_bytes, whatsapp.media_max_bytes)."""
         if answer.status != 200:
             raise FetchFailed(f"carrier answered {answer.status}")
         if answer.content_length is not None and answer.content_length > limit:
@@ -236,18 +238,21 @@ class Fetcher:
             locked = await storage.lock_message(conn, message_id=item.message_id)
             if locked is None:
                 return False
+            limits = self.limits[item.channel]
             if refused is None and content is not None:
-                why = rules.refusal(content_type or "", len(content), locked.stored_bytes, self.limits)
+                why = rules.refusal(content_type or "", len(content), locked.stored_bytes, limits) or (
+                    MediaRefusal.TYPE_NOT_ALLOWED if rules.bytes_disagree(content_type or "", content) else None)
                 refused = None if why is None else (why, len(content))
             if not await self._record(conn, item, content_type, content, refused, error):
                 return False
             progress = await storage.progress(conn, message_id=item.message_id)
             if progress.pending:
                 return True
-            # Before the copies' locks, as a number's removal takes them: the community's, then the copies'.
-            ours = not progress.refused or await _number_kept(conn, locked)
+            # Before the copies' locks, as a number's removal takes them: the community's, then the copies'. Once the
+            # conversation ended its copies were canceled: nothing relays, so nothing is told either.
+            ours = locked.conversation_open and (not progress.refused or await _number_kept(conn, locked))
             released, intercept_id = await storage.release_held(conn, message_id=item.message_id)
-            notice = await self._notice(conn, locked, progress) if ours else None
+            notice = await self._notice(conn, locked, progress, limits) if ours else None
         await self._after(released, intercept_id, notice, locked.to_number)
         return True
 
@@ -270,11 +275,11 @@ class Fetcher:
                      size=len(content) if content is not None else None)
         return stored
 
-    async def _notice(self, conn: asyncpg.Connection, locked: storage.Locked,
-                      progress: Progress) -> StoredOutbound | None:
+    async def _notice(self, conn: asyncpg.Connection, locked: storage.Locked, progress: Progress,
+                      limits: rules.Limits) -> StoredOutbound | None:
         """The one notice to the sender naming what was not relayed and why; None when all was."""
         refused = [rules.Refused(position, why, kind, size) for position, why, kind, size in progress.refused]
-        body = rules.refusal_notice(refused, progress.total, self.limits)
+        body = rules.refusal_notice(refused, progress.total, limits)
         if not body:
             return None
         return await messages.insert_outbound_message(

@@ -9,10 +9,12 @@ import re
 from typing import NamedTuple, Sequence
 from urllib.parse import urlsplit
 
+import filetype
 import phonenumbers
 
+from gateway.config_channels import MediaSettings, WhatsAppSettings
 from gateway.relay import segments
-from gateway.vocabulary import MediaRefusal
+from gateway.vocabulary import Channel, MediaRefusal
 
 # Where MMS goes: US and Canada (in the +1 plan, not all of it). Elsewhere the recipient gets a link in an SMS.
 MMS_COUNTRY_PREFIX = "+1"
@@ -20,9 +22,24 @@ MMS_REGIONS = frozenset({"US", "CA"})
 
 
 class Limits(NamedTuple):
+    """A channel's limits: MMS (media.*) or WhatsApp (whatsapp.*)."""
+
     content_types: tuple[str, ...]  # "image/jpeg", or "image/*" for every image type
     max_file_bytes: int
     max_message_bytes: int
+    max_image_bytes: int | None = None  # an image's own, lower limit (WhatsApp's); None: max_file_bytes
+
+
+def channel_limits(media: MediaSettings, whatsapp: WhatsAppSettings) -> dict[Channel, Limits]:
+    """Each channel's limits: MMS's (media.*) and WhatsApp's (whatsapp.*, a message holding up to its largest file)."""
+    return {Channel.SMS: Limits(parse_types(media.content_types), media.max_file_bytes, media.max_message_bytes),
+            Channel.WHATSAPP: Limits(parse_types(whatsapp.content_types), whatsapp.media_max_bytes,
+                                     whatsapp.media_max_bytes, whatsapp.image_max_bytes)}
+
+
+# The kinds WhatsApp shows with a caption (the text): a picture to a WhatsApp participant goes as WhatsApp media only
+# when it is one of these; audio (no caption) and documents go as the link.
+WHATSAPP_MEDIA_KINDS = ("image", "video")
 
 
 def parse_types(setting: str) -> tuple[str, ...]:
@@ -89,11 +106,61 @@ def refusal(content_type: str, size: int, stored_so_far: int, limits: Limits) ->
     major = content_type.split("/", 1)[0]
     if content_type not in limits.content_types and f"{major}/*" not in limits.content_types:
         return MediaRefusal.TYPE_NOT_ALLOWED
-    if size > limits.max_file_bytes:
+    if size > file_limit(content_type, limits):
         return MediaRefusal.TOO_LARGE
     if stored_so_far + size > limits.max_message_bytes:
         return MediaRefusal.MESSAGE_TOO_LARGE
     return None
+
+
+def file_limit(content_type: str, limits: Limits) -> int:
+    """The largest file of this type the limits allow."""
+    if limits.max_image_bytes is not None and content_type.startswith("image/"):
+        return min(limits.max_image_bytes, limits.max_file_bytes)
+    return limits.max_file_bytes
+
+
+def fits(items: Sequence[tuple[str, int]], limits: Limits) -> bool:
+    """Whether pictures (content type, size), together, are within a channel's limits: each allowed and small
+    enough, and all of them within the message's limit. What does not fit goes as the link instead."""
+    total = 0
+    for content_type, size in items:
+        if refusal(content_type, size, total, limits) is not None:
+            return False
+        total += size
+    return True
+
+
+def as_whatsapp_media(items: Sequence[tuple[str, int]], carrier_sends: bool, limits: Limits) -> bool:
+    """Whether a WhatsApp participant gets the pictures as WhatsApp media (else the link): a carrier that sends it,
+    one picture (a WhatsApp message holds one), an image or a video (shown with the text as its caption), within
+    WhatsApp's limits."""
+    return (carrier_sends and len(items) == 1 and items[0][0].partition("/")[0] in WHATSAPP_MEDIA_KINDS
+            and fits(items, limits))
+
+
+# Types whose files always begin with a signature the magic-byte check knows: bytes without it are not one of these.
+SIGNED_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"})
+SNIFF_BYTES = 8192  # the signatures are in a file's first bytes (an MP4's ftyp box, a JPEG's SOI and APPn)
+
+
+def _family(content_type: str) -> str:
+    """What a type is for the magic-byte check: an image, audio or video (one family: an MP4 may be either), a PDF,
+    or something else (text, vCards: no signature to check)."""
+    major = content_type.partition("/")[0]
+    return "av" if major in ("audio", "video") else major if major == "image" else content_type
+
+
+def bytes_disagree(content_type: str, content: bytes) -> bool:
+    """Whether a file's bytes are not the type it came as (the carrier's file store's Content-Type, an upload's
+    content_type): an "image/jpeg" that is an HTML page, a "video/mp4" that is a PDF. A type with a known signature
+    (SIGNED_TYPES) must show one of its family; any other image, audio or video type must not show another
+    family's. Bytes the check does not know (an unusual codec, a vCard) pass: it refuses only what it can tell."""
+    found = filetype.guess_mime(content[:SNIFF_BYTES])
+    if found is None:
+        return content_type in SIGNED_TYPES
+    declared = _family(content_type)
+    return declared in ("image", "av", "application/pdf") and _family(found) != declared
 
 
 class Refused(NamedTuple):
@@ -113,7 +180,7 @@ def _why(item: Refused, limits: Limits) -> str:
         return f"{item.content_type or 'its type'} can't be sent"
     if item.refusal == MediaRefusal.TOO_LARGE:  # size None: too large to say (a Content-Length of gigabytes)
         size = _megabytes(item.size) if item.size else "it"
-        return f"{size} is over the {_megabytes(limits.max_file_bytes)} limit"
+        return f"{size} is over the {_megabytes(file_limit(item.content_type or '', limits))} limit"
     if item.refusal == MediaRefusal.MESSAGE_TOO_LARGE:
         return f"the message's pictures are over {_megabytes(limits.max_message_bytes)} together"
     return "it could not be received"

@@ -117,7 +117,7 @@ async def _open(conn: asyncpg.Connection, community: LockedCommunity, prospect: 
 def choose_number(usage: list[NumberUsage], placement: Placement) -> str:
     """relay.choose_number among the numbers the placement allows (gateway/relay/assignment.py: never one
     dedicated to someone else or assigned to a team unless asked). Raises Conflict no_unassigned_number."""
-    pool = assignment.eligible([NumberUse(n.phone, n.member, n.team_id) for n in usage], placement)
+    pool = assignment.eligible([NumberUse(n.phone, n.member, n.team_id, n.category) for n in usage], placement)
     if not pool:
         raise Conflict("no_unassigned_number", "every number of the community is dedicated to a member or assigned "
                        "to a team: name one (proxy_number), or unassign one")
@@ -177,14 +177,14 @@ async def write(services: Conversations, conversation_id: int, author: str, body
             priority=Priority.RELAY, from_number=proxy, to_number=recipient, body=text,
             segments=segments.count(text))
         if media:
-            await _attach(services, conn, message.id, conversation.community_id, media)
+            await attach_media(services, conn, message.id, conversation.community_id, media)
     if await services.dispatcher.dispatch(message, Priority.RELAY, proxy, relays=(recipient, conversation_id)):
         log.info("message_relayed", conversation_id=conversation_id, relayed_message_id=message.id, source="api")
     return message.id
 
 
-async def _attach(services: Conversations, conn: asyncpg.Connection, message_id: int, community_id: int,
-                  media: Sequence[int]) -> None:
+async def attach_media(services: Conversations, conn: asyncpg.Connection, message_id: int, community_id: int,
+                       media: Sequence[int]) -> None:
     """The uploads named become the message's pictures; InvalidInput (the caller's transaction rolls back) for an
     id that is not an unused upload of the community, or pictures over media.max_message_bytes together (what an
     inbound MMS keeps to: the carrier refuses a larger one)."""

@@ -13,17 +13,20 @@ intercept is not asked (the platform is the one writing, as for a pair's write).
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import structlog
 
 from gateway.errors import Conflict, InvalidInput
 from gateway.messaging import inbound
-from gateway.messaging.conversations import Conversations, check_fits, get, identification
+from gateway.messaging.conversations import Conversations, attach_media, check_fits, get, identification
 from gateway.relay import fanout
 from gateway.relay import rules as relay
 from gateway.relay import segments
 from gateway.relay.phones import mask, to_e164
 from gateway.storage import conversations as conversation_storage
 from gateway.storage import groups as group_storage
+from gateway.storage import media as media_storage
 from gateway.storage import messages
 from gateway.storage.conversations import Conversation
 from gateway.storage.messages import StoredOutbound
@@ -68,11 +71,13 @@ def _phone(written: str, region: str) -> str:
                            "phone number") from None
 
 
-async def write_as(services: Conversations, conversation: Conversation, sender: str,
-                   body: str) -> list[StoredOutbound]:
-    """The text written as sender (an active participant's phone) into an open conversation of several: every copy
-    stored and queued (or blocked), in order. Raises Conflict (conversation_not_open, not_a_participant,
-    conversation_taken), InvalidInput (message_too_long)."""
+async def write_as(services: Conversations, conversation: Conversation, sender: str, body: str,
+                   media: Sequence[int] = ()) -> list[StoredOutbound]:
+    """The text written as sender (an active participant's phone) into an open conversation of several, with the
+    community's uploads named in media: every copy stored and queued (or blocked), in order, each carrying the
+    pictures (on its recipient's first part, as a relayed MMS's copies). Raises Conflict (conversation_not_open,
+    not_a_participant, conversation_taken), InvalidInput (message_too_long; invalid_field: an upload not the
+    community's to use, as for a pair)."""
     if conversation.status != ConversationStatus.OPEN:
         raise Conflict("conversation_not_open", f"conversation {conversation.id} is {conversation.status}")
     entry = inbound.entry_for(conversation, sender)
@@ -85,7 +90,7 @@ async def write_as(services: Conversations, conversation: Conversation, sender: 
     if any(phone == sender for phone, _ in copies):
         # Another member took it between our read and the claim: as for their SMS, nothing goes to anyone.
         raise Conflict("conversation_taken", f"another member has conversation {conversation.id}")
-    stored = await _store(services, conversation, sender, copies)
+    stored = await _store(services, conversation, sender, copies, media)
     queued = [await services.dispatcher.dispatch(part, Priority.RELAY, proxy, relays=(part_to, conversation.id))
               for part_to, part in stored]
     if any(queued):
@@ -102,7 +107,7 @@ def _not_taken(entry: relay.RouteEntry) -> None:
 
 
 async def _store(services: Conversations, conversation: Conversation, sender: str,
-                 copies: list[tuple[str, list[str]]]) -> list[tuple[str, StoredOutbound]]:
+                 copies: list[tuple[str, list[str]]], media: Sequence[int]) -> list[tuple[str, StoredOutbound]]:
     """Every part, with its message.relayed or message.blocked event, in one transaction under the conversation's
     lock, as members change (gateway/messaging/groups.py): a removal is wholly before (the removed get no copy; a
     removed sender's text is refused) or wholly after (their copy is canceled with participant_left)."""
@@ -126,4 +131,8 @@ async def _store(services: Conversations, conversation: Conversation, sender: st
                 stored.append((phone, message))
         if not stored:  # every recipient left meanwhile (it would have closed): nothing is kept, the touch neither
             raise Conflict("conversation_not_open", f"nobody else is left in conversation {conversation.id}")
+        if media:  # the first copy holds the uploads, the others carry them too
+            await attach_media(services, conn, stored[0][1].id, conversation.community_id, media)
+            await media_storage.share_media(conn, carrier_id=stored[0][1].id,
+                                            message_ids=[part.id for _, part in stored[1:]])
     return stored

@@ -161,7 +161,7 @@ def relay_params(entry: relay.RouteEntry, sms: InboundMessage, sender: str, prox
     parts = [part for _, phone_parts in copies for part in phone_parts]
     # What of the media is refused is told once it is fetched (gateway/media/fetching.py), not here.
     return StoreRelayed(entry.conversation_id, sender, proxy, sms.body, list(sms.media_urls), sms.sid, recipients,
-                        parts, segments.count(sms.body), [segments.count(part) for part in parts])
+                        parts, segments.count(sms.body), [segments.count(part) for part in parts], sms.channel.value)
 
 
 async def relayed(receiver: Receiver, sms: InboundMessage, sender: str, proxy: str, entry: relay.RouteEntry,

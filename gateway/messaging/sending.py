@@ -12,9 +12,10 @@ import structlog
 from redis.exceptions import RedisError
 
 from gateway import config
-from gateway.carriers import Accepted, Carrier, Carriers, OutboundSms, Rejected, RetryLater, SendResult
+from gateway.carriers import Accepted, Carrier, Carriers, Rejected, RetryLater
+from gateway.clock import Clock
 from gateway.compliance import limits
-from gateway.messaging import statuses, whatsapp
+from gateway.messaging import handing, quiet, statuses, whatsapp
 from gateway.messaging.outbox import Answer, Outbox, Ticket
 from gateway.messaging.statuses import CarrierErrors
 from gateway.media.outgoing import Outgoing
@@ -29,6 +30,7 @@ from gateway.verification import codes
 from gateway.vocabulary import FailureClass, HoldReason, MessageKind, MessageStatus, SendOutcome, UsageUnit
 
 log = structlog.get_logger(__name__)
+SUBMITTING = MessageStatus.SUBMITTING
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Sender:
     redis: aioredis.Redis  # where verification codes wait to be filled in
     media: Outgoing  # pictures a relayed copy carries: MMS URLs or a link (gateway/media/outgoing.py)
     whatsapp: whatsapp.WhatsApp | None = None  # the WhatsApp rules (window, template, units)
+    clock: Clock = Clock()  # the time quiet hours go by (create_app's clock)
 
 
 def backoff(attempt: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
@@ -117,7 +120,7 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
     message = await storage.begin_send(sender.statements.begin_send, BeginSend(
         ticket.message_id, sender.limits.daily_levels, sender.limits.daily_ceiling, list(sender.carriers.names),
         sender.carriers.default.name))
-    if message is None or message.status != MessageStatus.SUBMITTING:
+    if message is None or (message := await quiet.hold(sender.db, message, sender.clock.now())).status != SUBMITTING:
         await _not_claimed(sender, ticket, message)
         return
     structlog.contextvars.bind_contextvars(conversation_id=message.conversation_id)
@@ -138,12 +141,12 @@ async def _send(sender: Sender, ticket: Ticket) -> None:
                     tried=False)
         return
     # The pictures are attached before the limits: whether it goes as an MMS decides the unit it counts in.
-    outgoing, media_urls, media_types = await _attach(sender, message, body, carrier)
+    outgoing, media_urls, media_types = await handing.attach(sender, message, body, carrier)
     unit = _unit(sender, message, media_urls)
     go, reservation = await _limit(sender, ticket, message, unit)
     if not go:
         return
-    result = await _deliver(sender, message, outgoing, (media_urls, media_types), carrier,
+    result = await handing.deliver(sender, message, outgoing, (media_urls, media_types), carrier,
                             linked=outgoing != body and not media_urls)
     if reservation is not None and not isinstance(result, Accepted):
         await sender.counters.refund(reservation)
@@ -269,29 +272,6 @@ async def _text(sender: Sender, message: SendingMessage) -> str | None:
     if message.kind != MessageKind.VERIFICATION:
         return message.body
     return await codes.fill_code(sender.redis, message_id=message.id, body=message.body)
-
-
-async def _attach(sender: Sender, message: SendingMessage, body: str,
-                  carrier: Carrier) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """body (the text as it goes out) with the pictures it carries: as MMS URLs, or a link in the text. On WhatsApp
-    a text's pictures go as the link to their page (the MMS URLs are for carriers' MMS)."""
-    on_whatsapp = message.whatsapp and sender.whatsapp is not None
-    return await sender.media.attach(message.id, message.media_from, message.to_number, body, carrier,
-                                     mms=not on_whatsapp)
-
-
-async def _deliver(sender: Sender, message: SendingMessage, body: str, media: tuple[tuple[str, ...], tuple[str, ...]],
-                   carrier: Carrier, linked: bool = False) -> SendResult:
-    """body and its MMS URLs and their media types (_attach), handed to the carrier; linked: the body carries the
-    link to its pictures (counted here, as it goes, not when _attach made it: a limit may have held it)."""
-    if linked:
-        sender.metrics.media_links.inc()
-    callback = carrier.callback_url(sender.public_url, message.id)
-    if message.whatsapp and sender.whatsapp is not None:
-        return await carrier.send(await whatsapp.outbound(sender.whatsapp, message, body), callback)
-    media_urls, media_types = media
-    return await carrier.send(OutboundSms(message.id, message.from_number, message.to_number, body, media_urls,
-                                          media_types=media_types), callback)
 
 
 async def _accepted(sender: Sender, ticket: Ticket, message: SendingMessage, sid: str, limited: bool,

@@ -12,6 +12,7 @@ from gateway.carriers import Carrier, StatusUpdate
 from gateway.errors import Conflict, NotPermitted
 from gateway.messaging.outbox import Answer
 from gateway.ops.logs import clip
+from gateway.ops.metrics import Metrics
 from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.db import Executor
@@ -32,6 +33,7 @@ class StatusUpdates:
     db: Executor
     carrier_errors: CarrierErrors
     default_carrier: str  # the carrier of the numbers that name none
+    metrics: Metrics
 
 
 async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUpdate,
@@ -61,6 +63,7 @@ async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUp
         log.info("status_ignored", status=clip(update.status), current=applied.status)
         return StatusOutcome.STALE
     log.info("status_applied", status=clip(update.status), error_code=clip(update.error_code, 16))
+    updates.metrics.statuses.labels(update.status).inc()
     if update.status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
         await updates.carrier_errors(applied.id, update.error_code, carrier)
     return StatusOutcome.APPLIED

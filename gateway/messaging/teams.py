@@ -120,7 +120,7 @@ async def delete_team(db: asyncpg.Pool, community_id: int, team_id: int) -> None
 
 
 async def assign_number(db: asyncpg.Pool, community_id: int, phone: str, member: Member | None,
-                        team_id: int | None) -> NumberAssignment:
+                        team_id: int | None, category: str | None = None) -> NumberAssignment:
     """Assign a number to a member, a team or (both None) nothing. Open conversations on it keep running as they
     are; the assignment decides where the next stranger's text goes. Raises NotFound (number_not_found,
     team_not_found), InvalidInput (participant_is_proxy)."""
@@ -131,11 +131,11 @@ async def assign_number(db: asyncpg.Pool, community_id: int, phone: str, member:
         if member is not None:
             await _not_a_proxy(conn, [member.phone])
         assigned = await teams.assign_number(conn, community_id=community_id, phone=phone, member=member,
-                                             team_id=team_id)
+                                             team_id=team_id, category=category)
     if assigned is None:
         raise NotFound("number_not_found", f"{phone} is not a number of community {community_id}")
     log.info("number_assigned", community_id=community_id, number=mask(phone), team_id=team_id,
-             member=mask(member.phone) if member else None)
+             member=mask(member.phone) if member else None, category=category)
     return assigned
 
 
@@ -148,10 +148,12 @@ async def start_on_number(services: Conversations, community_id: int, prospect: 
     InvalidInput number_not_in_community, Conflict (number_dedicated, team_full), and as conversations.start."""
     found = {n.phone: n for n in await teams.list_number_assignments(services.db, community_id=community_id)}
     chosen = found.get(number)
-    use = chosen and NumberUse(chosen.phone, chosen.member and chosen.member.phone, chosen.team_id)
+    use = chosen and NumberUse(chosen.phone, chosen.member and chosen.member.phone, chosen.team_id, chosen.category)
     refusal = assignment.named_refusal(use, advocate.phone, dedicated_shared)
     if refusal == "number_not_in_community":
         raise InvalidInput(refusal, f"proxy_number: {number} is not a number of community {community_id}")
+    if refusal == "number_marketing":
+        raise Conflict(refusal, f"{number} is a marketing number: it sends marketing texts only")
     if refusal is not None:
         raise Conflict(refusal, f"{number} is another member's dedicated number (dedicated_numbers_shared is off)")
     if chosen.team_id is None:

@@ -9,11 +9,12 @@ Nothing here runs for an SMS participant: an SMS inbound never calls on_inbound,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import asyncpg
 import structlog
 
-from gateway.carriers import Carrier, OutboundSms
+from gateway.carriers import Carrier, Carriers, OutboundSms
 from gateway.carriers.base import Template
 from gateway.config import WhatsAppSettings
 from gateway.messaging.dispatch import Dispatcher
@@ -23,12 +24,12 @@ from gateway.relay.phones import mask
 from gateway.storage import messages as message_storage
 from gateway.storage import whatsapp as storage
 from gateway.storage.messages import SendingMessage
-from gateway.vocabulary import Channel, FailureClass, HoldReason, MessageKind, Priority
+from gateway.vocabulary import CancelReason, Channel, FailureClass, HoldReason, MessageKind, Priority
 
 log = structlog.get_logger(__name__)
 # messages.status_reason of a template canceled by begin_send.sql: by the time it would go, the participant had
 # written (the window is open) or was back on SMS.
-TEMPLATE_UNNEEDED = "whatsapp_template_unneeded"
+TEMPLATE_UNNEEDED = CancelReason.WHATSAPP_TEMPLATE_UNNEEDED
 
 
 @dataclass(frozen=True)
@@ -126,15 +127,17 @@ async def window_closed(whatsapp: WhatsApp, message: SendingMessage) -> None:
     await storage.close_window(whatsapp.db, proxy=message.from_number, phone=message.to_number)
 
 
-async def outbound(whatsapp: WhatsApp, message: SendingMessage, body: str) -> OutboundSms:
-    """The OutboundSms for a message to a WhatsApp participant: the template's id and variables for a template."""
+async def outbound(whatsapp: WhatsApp, message: SendingMessage, body: str,
+                   media: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> OutboundSms:
+    """The OutboundSms for a message to a WhatsApp participant: the template's id and variables for a template; its
+    picture (media: URLs and types, gateway/media/outgoing.py) as WhatsApp media."""
     template = None
     if message.kind == MessageKind.WHATSAPP_TEMPLATE and message.community_id is not None:
         found = await storage.find_template(whatsapp.db, community_id=message.community_id)
         if found is not None:
             template = Template(found["template_id"], found.get("variables") or {}, body)
-    return OutboundSms(message.id, message.from_number, message.to_number, body, channel=Channel.WHATSAPP,
-                       template=template)
+    return OutboundSms(message.id, message.from_number, message.to_number, body, media[0], channel=Channel.WHATSAPP,
+                       template=template, media_types=media[1])
 
 
 def units(whatsapp: WhatsApp | None, message: SendingMessage) -> SendingMessage:
@@ -144,3 +147,13 @@ def units(whatsapp: WhatsApp | None, message: SendingMessage) -> SendingMessage:
 
 def offered(carrier: Carrier) -> bool:
     return carrier.whatsapp
+
+
+def template_problem(carriers: Carriers, number_carriers: Sequence[str | None], template_id: str) -> str | None:
+    """What is wrong with a community's template id for the carriers its numbers go through (each knows its format:
+    a Content SID, WhatsApp's template name), or None."""
+    for name in sorted({found or carriers.default.name for found in number_carriers}):
+        carrier = carriers.find(name)
+        if carrier is not None and carrier.whatsapp and (problem := carrier.template_problem(template_id)):
+            return f"{problem} (for the numbers on {name})"
+    return None

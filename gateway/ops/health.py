@@ -1,14 +1,24 @@
-"""Operations endpoints: liveness, readiness and Prometheus metrics."""
+"""Operations endpoints: liveness, readiness and Prometheus metrics.
+
+Readiness follows what the gateway can do: routing falls back to Postgres when Redis is away (README "Faults,
+and what happens"), so Redis away is "degraded" (200, and gateway_redis_up 0) unless server.ready_requires_redis
+says a balancer should take the instance out. Postgres away or migrations pending: 503.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 
 from aiohttp import web
 
-from gateway.storage import migrate
-from gateway.keys import METRICS, POOL, REDIS
+from gateway.errors import NotAuthenticated
+from gateway.keys import CONFIG, METRICS, POOL, REDIS
 from gateway.ops.metrics import CONTENT_TYPE
+from gateway.ops.middleware import error_body
+from gateway.storage import migrate
+
+OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -16,7 +26,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when Postgres answers with every migration applied and Redis answers."""
+    """{"status": "ready" | "degraded" | "not_ready", "checks": {"postgres", "migrations", "redis"}}."""
     checks = {"postgres": "ok", "migrations": "ok", "redis": "ok"}
     try:
         async with asyncio.timeout(2):
@@ -30,15 +40,40 @@ async def readyz(request: web.Request) -> web.Response:
             await request.app[REDIS].ping()
     except Exception:
         checks["redis"] = "unavailable"
-    ready = all(value == "ok" for value in checks.values())
-    return web.json_response({"status": "ready" if ready else "not_ready", "checks": checks},
-                             status=200 if ready else 503)
+    request.app[METRICS].redis_up.set(checks["redis"] == "ok")
+    required = ("postgres", "migrations", "redis") if request.app[CONFIG].server.ready_requires_redis else (
+        "postgres", "migrations")
+    if not all(checks[name] == "ok" for name in required):
+        return web.json_response({"status": "not_ready", "checks": checks}, status=503)
+    status = "ready" if checks["redis"] == "ok" else "degraded"
+    return web.json_response({"status": status, "checks": checks})
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text; with server.metrics_token set, only for "Authorization: Bearer <token>" (401 else)."""
+    token = request.app[CONFIG].server.metrics_token
+    if token:
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            raise NotAuthenticated("unauthorized", "missing or wrong bearer token for /metrics")
     response = web.Response(body=request.app[METRICS].render())
     response.headers["Content-Type"] = CONTENT_TYPE
     return response
+
+
+def ops_port_middleware(ops_port: int):
+    """With server.ops_port set: the operations paths answer only there, and nothing else does (404), so the
+    public port behind the proxy shows no metrics."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler):
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        on_ops_port = isinstance(sockname, tuple) and sockname[1] == ops_port
+        if on_ops_port != (request.path in OPS_PATHS):
+            return error_body(404, "not_found", f"{request.path} is not served on this port (server.ops_port)")
+        return await handler(request)
+
+    return middleware
 
 
 def add_routes(app: web.Application) -> None:

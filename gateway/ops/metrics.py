@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import functools
+import platform
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from importlib import metadata
+
+from prometheus_client import (GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry, Counter, Gauge,
+                               Histogram, Info, generate_latest)
+
+from gateway.vocabulary import BlockReason, FailureClass, HoldReason, MessageStatus, SendOutcome
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)  # seconds
@@ -48,10 +54,47 @@ class Metrics:
                                     ["statement"], buckets=BATCH_BUCKETS)
         self.batch_splits = counter("gateway_batch_splits_total", "Batches that failed and were run again one by one.",
                                     ["statement"])
-        self._compliance(counter)
-        self._callbacks(counter)
-        self._media(counter)
-        self._templates(counter)
+        for part in (self._compliance, self._callbacks, self._media, self._templates):
+            part(counter)
+        self._operations(counter, gauge, histogram)
+        self._zeroes()
+
+    def _operations(self, counter, gauge, histogram) -> None:
+        """The process, the runtime, the build, and what readiness and the carriers show (issue 16)."""
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            self.registry.register(collector)
+        Info("gateway_build", "The running gateway's version and Python.", registry=self.registry).info(
+            {"version": _version(), "python": platform.python_version()})
+        self.redis_up = gauge("gateway_redis_up", "1 while Redis answered the last readiness check, else 0: the "
+                              "gateway is degraded (routing from Postgres).")
+        self.redis_up.set(1)
+        self.retention = counter("gateway_retention_rows_total", "Rows the retention passes changed, by rule: "
+                                 "bodies_redacted, messages_deleted, conversations_deleted, verifications_deleted.",
+                                 ["rule"])
+        self.community_rate = gauge("gateway_community_rate", "Each community's error and opt-out rates (0-1), as the "
+                                    "rate monitor last measured them.", ["community", "rate"])
+        self.community_state = gauge("gateway_community_compliance_state", "Each community's compliance state as "
+                                     "the rate monitor last judged it: 0 ok, 1 warning, 2 restricted.", ["community"])
+        self.statuses = counter("gateway_message_statuses_total", "Carriers' status callbacks applied, by the status "
+                                "they moved a message to (sent, delivered, undelivered, failed, read...).", ["status"])
+        self.failures = counter("gateway_send_failures_total", "Carrier failures (refused sends and failed or "
+                                "undelivered statuses), by failure class.", ["failure_class"])
+        self.carrier_send = histogram("gateway_carrier_send_seconds", "Time the carrier took to answer a send, by "
+                                      "carrier and answer (accepted, retrylater, rejected, error).",
+                                      ["carrier", "result"], buckets=LATENCY_BUCKETS)
+
+    def _zeroes(self) -> None:
+        """Series that exist at 0 from the start, so rate() and increase() alerts work before the first event."""
+        for outcome in SendOutcome:
+            self.sends.labels(outcome)
+        for block in BlockReason:
+            self.blocked.labels(block)
+        for hold in HoldReason:
+            self.held.labels(hold)
+        for failure in FailureClass:
+            self.failures.labels(failure)
+        for status in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED):
+            self.statuses.labels(status)
 
     def _compliance(self, counter) -> None:
         """Compliance and verification."""
@@ -105,3 +148,10 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("sms-relay-gateway")
+    except metadata.PackageNotFoundError:  # a checkout that was never installed
+        return "unknown"

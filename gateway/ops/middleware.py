@@ -17,11 +17,12 @@ from gateway.storage.db import UNAVAILABLE
 from gateway.errors import (Conflict, GatewayError, InvalidInput, LimitReached, Malformed, NotAuthenticated,
                             NotFound, NotPermitted, TooLarge, UnsupportedMedia)
 from gateway.tokens import ApiToken
-from gateway.keys import CONFIG, METRICS, TOKEN_PATHS, TOKENS
+from gateway.keys import CONFIG, METRICS, STREAMED_PATHS, TOKEN_PATHS, TOKENS
 from gateway.ops.logs import clip
 from gateway.relay.phones import mask
 
 log = structlog.get_logger(__name__)
+access_log = structlog.get_logger("access")
 
 # Every domain error's HTTP status, here only: the domain raises by meaning, this layer answers by number.
 HTTP_STATUS: dict[type[GatewayError], int] = {
@@ -92,7 +93,12 @@ async def context_middleware(request: web.Request, handler):
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        request.app[METRICS].requests.labels(route, str(status)).observe(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        request.app[METRICS].requests.labels(route, str(status)).observe(took)
+        if request.app[CONFIG].log.access:
+            # The route's template, never the path: a path may hold a phone number or a signed media URL.
+            access_log.info("request_served", method=request.method, route=route, status=status,
+                            duration_ms=round(took * 1000, 2))
 
 
 @web.middleware
@@ -120,8 +126,9 @@ async def error_middleware(request: web.Request, handler):
 async def body_deadline_middleware(request: web.Request, handler):
     """The whole body must arrive within server.body_timeout seconds of the headers, or the answer is 408 and the
     connection is closed: a sender trickling bytes (even on the unauthenticated webhook paths) holds nothing open.
-    The body is read here, whole, for every handler (at most server.max_body_bytes, else 413)."""
-    if request.body_exists:
+    The body is read here, whole, for every handler (at most server.max_body_bytes, else 413), but a streamed
+    route's (a CSV import: gateway/api/contract.py streamed), which reads it as it comes, within its own limits."""
+    if request.body_exists and not streamed(request):
         try:
             async with asyncio.timeout(request.app[CONFIG].server.body_timeout):
                 await request.read()
@@ -138,6 +145,12 @@ async def body_deadline_middleware(request: web.Request, handler):
             # A body that does not decode as its Content-Encoding says (gzip over plain bytes): the caller's fault.
             raise Malformed("invalid_body", "the body could not be decoded as its Content-Encoding says") from None
     return await handler(request)
+
+
+def streamed(request: web.Request) -> bool:
+    """Whether the route reads its body itself, as a stream."""
+    resource = request.match_info.route.resource
+    return resource is not None and resource.canonical in request.app.get(STREAMED_PATHS, ())
 
 
 # The token a request to the internal API came with (set by auth_middleware): who calls, and what it may reach.

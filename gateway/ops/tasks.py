@@ -41,6 +41,9 @@ class Supervisor:
 
     def loop(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """A long-running coroutine (a drainer): restarted after restart_delay whenever it crashes."""
+        # Its failure and restart series exist at 0 from the start: rate alerts work before the first failure.
+        self.metrics.task_failures.labels(name)
+        self.metrics.task_restarts.labels(name)
         self._tasks[name] = asyncio.create_task(self._keep_running(name, run), name=name)
 
     def every(self, name: str, interval: float, step: Callable[[], Awaitable[object]], once: bool = False,

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Mapping
 
 import asyncpg
 import structlog
 
-from gateway.compliance import limits
+from gateway.compliance import limits, quiet_hours
 from gateway.config import LimitsSettings
-from gateway.errors import Conflict, NotFound
+from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.relay.phones import mask
 from gateway.storage import communities as rows, contacts as contact_rows, conversations, teams
 from gateway.storage.communities import AllowedNumber, Community
@@ -43,6 +43,7 @@ class Overview:
 async def create(pool: asyncpg.Pool, name: str, settings: Mapping[str, Any], numbers: Mapping[str, str | None]) -> int:
     """A community with the table's defaults, then the given settings; its numbers (number -> the carrier it is
     on, None: the gateway's default carrier) must be nobody's yet (Conflict). Returns its id."""
+    _check_quiet_hours(settings, None)
     async with pool.acquire() as conn, conn.transaction():
         community_id = await rows.insert_community(conn, name=name)
         await rows.update_community(conn, community_id=community_id, settings=settings)
@@ -88,10 +89,25 @@ async def update(counters: limits.Counters, config: LimitsSettings, community_id
                  settings: Mapping[str, Any]) -> Overview:
     """Apply the settings named (validated by the API); the community as it is now. NotFound for none."""
     before = await find(counters.pool, community_id)
-    await rows.update_community(counters.pool, community_id=community_id, settings=settings)
+    _check_quiet_hours(settings, before)
+    try:
+        await rows.update_community(counters.pool, community_id=community_id, settings=settings)
+    except asyncpg.CheckViolationError:
+        # Another change of the window came in between: the two together would make no window.
+        raise InvalidInput("invalid_field", "quiet_hours_start: must be before quiet_hours_end") from None
     if settings.get("mode") not in (None, before.mode):
         log.info("community_mode_changed", community_id=community_id, old_mode=before.mode, new_mode=settings["mode"])
     return await overview(counters, config, community_id)
+
+
+def _check_quiet_hours(settings: Mapping[str, Any], before: Community | None) -> None:
+    """The quiet-hours window the settings leave (those named, else as it was, else the defaults) must be one:
+    start before end, within the TCPA's hours; InvalidInput otherwise, before anything is stored."""
+    if "quiet_hours_start" not in settings and "quiet_hours_end" not in settings:
+        return
+    start = settings.get("quiet_hours_start") or (before.quiet_hours_start if before else quiet_hours.DEFAULT.start)
+    end = settings.get("quiet_hours_end") or (before.quiet_hours_end if before else quiet_hours.DEFAULT.end)
+    quiet_hours.check_window(*(time.fromisoformat(v) if isinstance(v, str) else v for v in (start, end)))
 
 
 async def allowed(db: Executor, community_id: int) -> list[AllowedNumber]:

@@ -96,6 +96,7 @@ class NumberUse:
     phone: str
     member: str | None = None  # a dedicated number's member phone
     team_id: int | None = None
+    category: str | None = None  # 'transactional' or 'marketing' (README "Separate numbers for marketing")
 
 
 @dataclass(frozen=True)
@@ -113,11 +114,15 @@ class Placement:
 
 def eligible(numbers: Iterable[NumberUse], placement: Placement) -> list[str]:
     """The numbers relay.choose_number may pick from: never one dedicated to someone else or assigned to a team,
-    unless asked for. Empty: none fits (the caller refuses: no_unassigned_number)."""
+    unless asked for, and never one with a category while an uncategorized one is free; without one, a transactional
+    number may carry conversations and codes, a marketing number never. Empty: none fits (the caller refuses:
+    no_unassigned_number)."""
     numbers = list(numbers)
     if placement.named is not None:
         return [n.phone for n in numbers if n.phone == placement.named]
-    free = [n.phone for n in numbers if n.member is None and n.team_id is None]
+    unassigned = [n for n in numbers if n.member is None and n.team_id is None]
+    free = ([n.phone for n in unassigned if n.category is None]
+            or [n.phone for n in unassigned if n.category == "transactional"])
     if placement.team_id is not None:
         return [n.phone for n in numbers if n.team_id == placement.team_id] or free
     if placement.advocate is not None:
@@ -127,9 +132,12 @@ def eligible(numbers: Iterable[NumberUse], placement: Placement) -> list[str]:
 
 def named_refusal(number: NumberUse | None, advocate: str, dedicated_shared: bool) -> str | None:
     """Why a member (the advocate) may not start a pair from the number they named, as an error code; None: they
-    may. A number dedicated to someone else needs the community's dedicated_numbers_shared."""
+    may. A number dedicated to someone else needs the community's dedicated_numbers_shared; a marketing number sends
+    marketing only."""
     if number is None:
         return "number_not_in_community"
+    if number.category == "marketing":
+        return "number_marketing"
     if number.member is not None and number.member != advocate and not dedicated_shared:
         return "number_dedicated"
     return None

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gateway.relay import segments
+from gateway.vocabulary import TemplateState
 
 FIELD = re.compile(r"\{([a-z][a-z0-9_]{0,63})\}")
 
@@ -32,3 +36,80 @@ def render(body: str, values: Mapping[str, str]) -> str:
     if missing:
         raise MissingFields(missing)
     return FIELD.sub(lambda match: str(values[match.group(1)]), body)
+
+
+# --- Preview ----------------------------------------------------------------------------------------------------
+
+# What a character that makes a text UCS-2 can be written as in GSM-7 (typographic quotes and dashes come from word
+# processors and phones' "smart punctuation").
+LOOKALIKES = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u201c": '"', "\u201d": '"',
+              "\u201e": '"', "\u2033": '"', "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2026": "...",
+              "\u00a0": " ", "\u2009": " ", "\u200b": ""}
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text as the carrier bills it."""
+
+    text: str
+    characters: int  # UTF-16 code units, as the carrier counts
+    segments: int
+    encoding: str  # "GSM-7" or "UCS-2"
+    non_gsm: list[str]  # the characters that make it UCS-2, each once
+
+    @classmethod
+    def of(cls, text: str) -> Text:
+        return cls(text, segments.length(text), segments.count(text),
+                   "GSM-7" if segments.is_gsm7(text) else "UCS-2", segments.non_gsm_characters(text))
+
+
+@dataclass(frozen=True)
+class Preview:
+    text: Text  # the body with the sample data (a field without a value shown as its placeholder)
+    fields: list[str]  # the fields the body names
+    missing: list[str]  # those the sample data gives no value for
+    warnings: list[str]  # in plain words: missing fields, what makes it UCS-2, what the carrier refuses
+    first_text: Text | None  # as the first text to a phone that never wrote to the community: identified
+
+
+def preview(body: str, values: Mapping[str, str], identification: str | None = None) -> Preview:
+    """The body rendered with sample values, counted as the carrier bills it, with warnings. identification: the
+    community's sender identification with the sender's name in it ("Acme: {message} Reply STOP to opt out.")."""
+    missing = [name for name in merge_fields(body) if not str(values.get(name) or "").strip()]
+    text = FIELD.sub(lambda m: m.group(0) if m.group(1) in missing else str(values[m.group(1)]), body)
+    shown = Text.of(text)
+    warnings = [f"no sample value for {name}: shown as {{{name}}}" for name in missing]
+    if shown.non_gsm:
+        warnings.append(ucs2_warning(text))
+    refused = segments.unsendable(text)
+    if refused is not None:
+        warnings.append(refused[1])
+    first = None if identification is None else Text.of(identification.replace("{message}", text))
+    return Preview(shown, merge_fields(body), missing, warnings, first)
+
+
+def ucs2_warning(text: str) -> str:
+    """A sentence: which characters make the text UCS-2, and what that costs, e.g. "’ (U+2019) makes this text
+    UCS-2: 2 segments instead of 1 (write ' instead)"."""
+    chars = segments.non_gsm_characters(text)
+    named = [f"{c} (U+{ord(c):04X})" for c in chars]
+    gsm = "".join(LOOKALIKES.get(c, c if c not in chars else "?") for c in text)
+    instead = segments.count(text), segments.count(gsm)
+    verb = "makes" if len(chars) == 1 else "make"
+    cost = (f"{instead[0]} segments instead of {instead[1]}" if instead[0] > instead[1] else
+            f"still {instead[0]} segment{'s' if instead[0] > 1 else ''}, but 70 characters a segment instead of 160")
+    sentence = f"{', '.join(named[:-1]) + ' and ' if len(named) > 1 else ''}{named[-1]} {verb} this text UCS-2: {cost}"
+    hints = [f"{LOOKALIKES[c] or 'nothing'} for {c}" for c in chars if c in LOOKALIKES]
+    return sentence + (f" (write {', '.join(hints)})" if hints else "")
+
+
+# --- Review -----------------------------------------------------------------------------------------------------
+
+# action -> (the states it starts from, the state it leaves). Only a submitted template is approved or rejected:
+# approving a draft would skip the step where its author says "this is ready".
+REVIEW = {
+    "submit": ({TemplateState.DRAFT, TemplateState.REJECTED}, TemplateState.SUBMITTED),
+    "approve": ({TemplateState.SUBMITTED}, TemplateState.APPROVED),
+    "reject": ({TemplateState.SUBMITTED}, TemplateState.REJECTED),
+}
+

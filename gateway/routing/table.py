@@ -25,6 +25,7 @@ from typing import Awaitable, Iterable, Literal, TypeVar
 import asyncpg
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError, ResponseError
 
 from gateway.ops.metrics import Metrics
@@ -64,8 +65,12 @@ class RouteTable:
         self._epoch = 0  # moves on every doubt, so a confirmation that overlapped one is not kept
         self._unbumped = 0  # failed write-throughs whose generation bump has not reached Postgres yet
         self._server: str | None = None  # the run_id of the Redis server this process last talked to
+        self._primaries: frozenset[str] = frozenset()  # a cluster's: the run_ids of its primaries, last seen
         self._wake = asyncio.Event()  # set on a doubt: confirm soon rather than at the next interval
-        redis.connection_pool.connection_kwargs["redis_connect_func"] = self._connected
+        # A cluster client makes each node's connections from its own connection_kwargs, read when it first
+        # learns the nodes (its first command), so the hook reaches every node.
+        kwargs = redis.connection_kwargs if isinstance(redis, RedisCluster) else redis.connection_pool.connection_kwargs
+        kwargs["redis_connect_func"] = self._connected
 
     @property
     def trusted(self) -> bool:
@@ -192,6 +197,12 @@ class RouteTable:
         self._wake.set()
 
     def _observe(self, run_id: str) -> None:
+        if isinstance(self.redis, RedisCluster):
+            # A connection to a node that is not a primary seen before: a failover, or a node restarted.
+            if self._primaries and run_id not in self._primaries:
+                log.warning("redis_server_changed")
+                self._doubt()
+            return
         if self._server is not None and run_id != self._server:
             log.warning("redis_server_changed")
             self._doubt()
@@ -208,6 +219,12 @@ class RouteTable:
         self._observe(run_id)
 
     async def _server_run_id(self) -> str:
+        """The server's run_id; a cluster's: its primaries' run_ids, sorted and joined (a failover or a restart
+        of any primary changes it, and the table, which may have lost writes on that shard, is rebuilt)."""
+        if isinstance(self.redis, RedisCluster):
+            infos = await self.redis.info("server", target_nodes=RedisCluster.PRIMARIES)
+            self._primaries = frozenset(info.get("run_id", "") for info in infos.values())
+            return ",".join(sorted(self._primaries))
         try:
             run_id = (await self.redis.info("server")).get("run_id", "")
         except ResponseError:

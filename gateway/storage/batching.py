@@ -157,12 +157,6 @@ class Pipelined(Coalescer):
             _settle(future, mine, error)
 
 
-def script_on(pipe: Any, script: Any, keys: list, args: list) -> None:
-    """Add a registered Lua script's call to a pipeline (loaded, if Redis lacks it, when the pipeline runs)."""
-    pipe.scripts.add(script)
-    pipe.evalsha(script.sha, len(keys), *keys, *args)
-
-
 def _settle(future: asyncio.Future, result: Any = None, exception: BaseException | None = None) -> None:
     if future.done():  # its caller was cancelled meanwhile
         return

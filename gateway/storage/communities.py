@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Mapping, NamedTuple
 
 import asyncpg
@@ -58,6 +58,9 @@ class Community:
     mms_monthly_limit: int | None = None
     whatsapp_daily_limit: int | None = None  # WhatsApp messages; None: the gateway's
     whatsapp_monthly_limit: int | None = None
+    quiet_hours: bool = True  # marketing and bulk texts wait for the recipient's window (README "Quiet hours")
+    quiet_hours_start: time = time(8)  # the window, in the recipient's local time
+    quiet_hours_end: time = time(21)
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> Community:
@@ -77,6 +80,7 @@ class NumberOwner:
     sender_name: str  # the community's name when it set none
     help_text: str | None
     opt_out_webhook_url: str | None
+    category: str | None = None  # the number's: a keyword to a marketing number changes the marketing preference
 
 
 class LockedCommunity(NamedTuple):
@@ -105,6 +109,7 @@ class NumberUsage:
     busy: bool
     member: str | None = None  # a dedicated number's member phone (migration 0022)
     team_id: int | None = None  # the team it is assigned to
+    category: str | None = None  # 'transactional' or 'marketing': kept off new conversations and codes (0029)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +170,7 @@ async def find_community(db: Executor, *, community_id: int) -> Community | None
 async def find_number_owner(db: Executor, *, phone: str) -> NumberOwner | None:
     row = await db.fetchrow(QUERIES.find_number_community, phone)
     return None if row is None else NumberOwner(row["id"], row["name"], row["sender_name"], row["help_text"],
-                                                 row["opt_out_webhook_url"])
+                                                 row["opt_out_webhook_url"], row["category"])
 
 
 async def lock_community(db: Executor, *, community_id: int) -> LockedCommunity | None:
@@ -191,7 +196,8 @@ async def number_usage(db: Executor, *, community_id: int, participant_ids: list
     """Each of the community's numbers (pool_usage.sql): its open conversations, and busy when one of
     participant_ids has an open conversation on it (conversation creation and code sends choose by it)."""
     rows = await db.fetch(QUERIES.pool_usage, community_id, participant_ids)
-    return [NumberUsage(row["phone"], row["open"], row["busy"], row["member_phone"], row["team_id"]) for row in rows]
+    return [NumberUsage(row["phone"], row["open"], row["busy"], row["member_phone"], row["team_id"], row["category"])
+            for row in rows]
 
 
 async def list_allowed_numbers(db: Executor, *, community_id: int) -> list[AllowedNumber]:

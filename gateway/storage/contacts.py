@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Mapping, Sequence
 
 from gateway.storage.db import QUERIES, Executor
 from gateway.vocabulary import Dnd, Preference
@@ -11,7 +13,7 @@ from gateway.vocabulary import Dnd, Preference
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """A phone a community has heard from or texted (list_contacts.sql)."""
+    """A phone a community has heard from or texted, or the platform recorded (list_contacts.sql)."""
 
     phone: str
     preference: Preference
@@ -22,6 +24,21 @@ class Contact:
     dnd_reason: str | None
     dnd_at: datetime | None
     first_inbound_at: datetime | None
+    marketing_preference: Preference = Preference.UNKNOWN  # kept apart where the community has a marketing number
+    name: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)  # merge fields
+    tags: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Contact:
+        return cls(row["phone"], Preference(row["preference"]), row["preference_changed_at"],
+                   row["preference_keyword"], row["preference_source"],
+                   None if row["dnd"] is None else Dnd(row["dnd"]), row["dnd_reason"], row["dnd_at"],
+                   row["first_inbound_at"], Preference(row["marketing_preference"]), row["name"],
+                   json.loads(row["fields"]), tuple(row["tags"]),
+                   row["created_at"], row["updated_at"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,20 +54,59 @@ class DndSet:
     dnd: Dnd  # a permanent DND stays permanent
 
 
+@dataclass(frozen=True, slots=True)
+class Upserted:
+    """What a batch of contact changes did, by phone (upsert_contacts.sql): the phones not named were unchanged."""
+
+    created: frozenset[str]
+    updated: frozenset[str]
+    refused: frozenset[str]  # an opt-in over the contact's own STOP
+    lost: frozenset[str]  # created by another statement meanwhile: run these again
+
+
 async def list_contacts(db: Executor, *, community_id: int, preference: Preference | None, after: str,
-                        limit: int) -> list[Contact]:
-    """A page of contacts by phone, after the phone given ("" from the start); preference None for all."""
-    rows = await db.fetch(QUERIES.list_contacts, community_id, preference, after, limit)
-    return [Contact(row["phone"], Preference(row["preference"]), row["preference_changed_at"],
-                    row["preference_keyword"], row["preference_source"],
-                    None if row["dnd"] is None else Dnd(row["dnd"]), row["dnd_reason"], row["dnd_at"],
-                    row["first_inbound_at"]) for row in rows]
+                        limit: int, tag: str | None = None) -> list[Contact]:
+    """A page of contacts by phone, after the phone given ("" from the start); preference and tag None for all."""
+    rows = await db.fetch(QUERIES.list_contacts, community_id, preference, after, limit, tag)
+    return [Contact.of(row) for row in rows]
+
+
+async def find_contact(db: Executor, *, community_id: int, phone: str) -> Contact | None:
+    row = await db.fetchrow(QUERIES.find_contact, community_id, phone)
+    return None if row is None else Contact.of(row)
+
+
+async def contact_field_names(db: Executor, *, community_id: int, preference: Preference | None,
+                              tag: str | None) -> list[str]:
+    """Every merge field name the contacts (of that preference and tag, None for all) have, sorted."""
+    return list(await db.fetchval(QUERIES.contact_field_names, community_id, preference, tag))
+
+
+async def upsert_contacts(db: Executor, *, community_id: int, phones: Sequence[str], names: Sequence[str | None],
+                          fields: Sequence[Mapping[str, str | None] | None], tags: Sequence[Sequence[str] | None],
+                          preferences: Sequence[str | None], replace_fields: bool) -> Upserted:
+    """Create or change contacts, one per phone (each phone once): None leaves a part as it is; a name "" removes
+    it; a field set to None is removed (replace_fields: the given fields are all it keeps). An opt-in of a contact
+    whose opt-out came from their keyword changes nothing of that contact (refused)."""
+    row = await db.fetchrow(QUERIES.upsert_contacts, community_id, list(phones), list(names),
+                            [None if f is None else json.dumps(f) for f in fields],
+                            [None if t is None else json.dumps(list(t)) for t in tags], list(preferences),
+                            replace_fields)
+    return Upserted(frozenset(row["created"]), frozenset(row["updated"]), frozenset(row["refused"]),
+                    frozenset(row["lost"]))
 
 
 async def set_preference(db: Executor, *, community_id: int, phone: str, preference: Preference, number: str,
                          keyword: str) -> PreferenceChange:
     """Record a preference texted as keyword to number (opting in also lifts a permanent DND)."""
     row = await db.fetchrow(QUERIES.set_preference, community_id, phone, preference, number, keyword)
+    return PreferenceChange(Preference(row["before"]), row["changed"])
+
+
+async def set_marketing_preference(db: Executor, *, community_id: int, phone: str, preference: Preference,
+                                   number: str, keyword: str) -> PreferenceChange:
+    """Record a marketing preference texted as keyword to a marketing number (the SMS preference stays)."""
+    row = await db.fetchrow(QUERIES.set_marketing_preference, community_id, phone, preference, number, keyword)
     return PreferenceChange(Preference(row["before"]), row["changed"])
 
 

@@ -4,6 +4,7 @@ queue, cancel them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Sequence
 
 from gateway.storage.db import QUERIES, Executor
@@ -46,6 +47,19 @@ async def release_carrier_held(db: Executor, *, served: Sequence[str], default: 
     among the served carriers, back to queued: at most limit, oldest first; rows being released elsewhere are
     skipped."""
     rows = await db.fetch(QUERIES.release_carrier_held_messages, list(served), default, limit)
+    return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
+
+
+async def hold_quiet(db: Executor, *, message_id: int, until: datetime, plain_body: str | None) -> None:
+    """A message being sent waits for its recipient's quiet hours to end (until, UTC); plain_body: its body without
+    the identification begin_send added just now (None: none was added), which goes back."""
+    await db.execute(QUERIES.hold_quiet_message, message_id, until, plain_body)
+
+
+async def release_quiet_held(db: Executor, *, now: datetime, limit: int) -> list[Released]:
+    """Messages held for quiet hours whose window opened by now, back to queued: at most limit, earliest first;
+    rows being released elsewhere are skipped."""
+    rows = await db.fetch(QUERIES.release_quiet_held_messages, now, limit)
     return [Released(row["id"], Priority(row["priority"]), row["from_number"], row["segments"]) for row in rows]
 
 

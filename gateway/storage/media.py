@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from gateway.storage.db import QUERIES, Executor
 from gateway.storage.messages import StoredOutbound
-from gateway.vocabulary import MediaRefusal, MediaState, Priority
+from gateway.vocabulary import Channel, MediaRefusal, MediaState, Priority
 
 
 class Claimed(NamedTuple):
@@ -20,6 +20,7 @@ class Claimed(NamedTuple):
     source_url: str  # the carrier's URL: never logged
     attempts: int  # this one included
     carrier: str | None  # the carrier of the number the text came to; None: the gateway's default
+    channel: Channel = Channel.SMS  # the channel the text came on: whose limits the attachment is checked against
 
 
 class Locked(NamedTuple):
@@ -31,6 +32,7 @@ class Locked(NamedTuple):
     community_id: int | None
     conversation_id: int | None
     stored_bytes: int  # what its attachments stored so far
+    conversation_open: bool = True  # False once its conversation ended (its waiting copies were canceled)
 
 
 class Progress(NamedTuple):
@@ -64,6 +66,14 @@ class Attachment(NamedTuple):
     sha256: str | None
 
 
+class ToSend(NamedTuple):
+    """A stored picture an outbound copy carries (list_media_to_send.sql)."""
+
+    id: int
+    content_type: str
+    size: int
+
+
 class Content(NamedTuple):
     id: int
     state: MediaState
@@ -74,14 +84,14 @@ class Content(NamedTuple):
 
 async def claim_fetches(db: Executor, *, limit: int, lease_seconds: float) -> list[Claimed]:
     rows = await db.fetch(QUERIES.claim_media_fetches, limit, lease_seconds)
-    return [Claimed(r["id"], r["message_id"], r["position"], r["source_url"], r["attempts"], r["carrier"])
-            for r in rows]
+    return [Claimed(r["id"], r["message_id"], r["position"], r["source_url"], r["attempts"], r["carrier"],
+                    Channel(r["channel"])) for r in rows]
 
 
 async def lock_message(db: Executor, *, message_id: int) -> Locked | None:
     row = await db.fetchrow(QUERIES.lock_media_message, message_id)
     return None if row is None else Locked(row["id"], row["from_number"], row["to_number"], row["community_id"],
-                                           row["conversation_id"], row["stored_bytes"])
+                                           row["conversation_id"], row["stored_bytes"], row["conversation_open"])
 
 
 async def store_media(db: Executor, *, media_id: int, content_type: str, content: bytes, sha256: str) -> bool:
@@ -115,9 +125,9 @@ async def release_held(db: Executor, *, message_id: int) -> tuple[list[Released]
     return released, (rows[0]["intercept_id"] if rows else None)
 
 
-async def list_to_send(db: Executor, *, message_id: int) -> list[tuple[int, str]]:
-    """(id, content type) of each stored picture an outbound message carries, in order."""
-    return [(r["id"], r["content_type"]) for r in await db.fetch(QUERIES.list_media_to_send, message_id)]
+async def list_to_send(db: Executor, *, message_id: int) -> list[ToSend]:
+    """Each stored picture an outbound message carries, in order."""
+    return [ToSend(r["id"], r["content_type"], r["size"]) for r in await db.fetch(QUERIES.list_media_to_send, message_id)]
 
 
 async def list_attachments(db: Executor, *, message_id: int) -> list[Attachment]:
@@ -151,3 +161,8 @@ async def attach_uploads(db: Executor, *, message_id: int, community_id: int,
     together)."""
     row = await db.fetchrow(QUERIES.attach_uploaded_media, message_id, community_id, media_ids)
     return row["attached"], row["bytes"]
+
+
+async def share_media(db: Executor, *, carrier_id: int, message_ids: list[int]) -> None:
+    """The messages carry the pictures message carrier_id carries (a group's copies of one text)."""
+    await db.execute(QUERIES.share_media, carrier_id, message_ids)

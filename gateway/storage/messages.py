@@ -8,7 +8,7 @@ order, so a batch sorts by field name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Mapping, NamedTuple
 
 from gateway.storage.batching import Batched
@@ -39,15 +39,21 @@ class Message:
     segments: int
     created_at: datetime
     updated_at: datetime
+    held_until: datetime | None = None  # held for quiet hours: when it goes back to the queue (release_at)
+    # What an outbound message counts as in limits and metrics (decided when it is sent): None for an inbound one.
+    usage_unit: UsageUnit | None = None
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Message:
         """From a row of `SELECT * FROM messages` (columns added later are left out)."""
+        unit = row.get("usage_unit") if row["direction"] == Direction.OUTBOUND else None
         return cls(row["id"], row["community_id"], row["conversation_id"], Direction(row["direction"]),
                    MessageKind(row["kind"]), Priority(row["priority"]), row["from_number"], row["to_number"],
                    row["body"], tuple(row["media_urls"]), row["carrier_sid"], MessageStatus(row["status"]),
                    row["status_reason"], row["error_code"], row["error_message"], row["attempts"], row["segments"],
-                   row["created_at"], row["updated_at"])
+                   row["created_at"], row["updated_at"],
+                   row.get("release_at") if row["status"] == MessageStatus.HELD else None,
+                   UsageUnit(unit) if unit else None)
 
 
 class StoredOutbound(NamedTuple):
@@ -119,6 +125,7 @@ class StoreRelayed(NamedTuple):
     parts: list[str]  # the relayed texts, in order (a conversation of several: each recipient's in turn)
     segments: int  # the inbound body's
     part_segments: list[int]
+    channel: str = "sms"  # the one it came on: its attachments' limits (gateway/media/fetching.py)
 
 
 class StoredRelay(NamedTuple):
@@ -224,6 +231,10 @@ class SendingMessage(NamedTuple):
     # The community's own MMS and WhatsApp limits (messages; None: the gateway's): (mms day, mms month, whatsapp
     # day, whatsapp month).
     unit_limits: tuple[int | None, ...] = (None, None, None, None)
+    category: str | None = None  # a template send's TemplateCategory (None: not a template send)
+    # The community's quiet-hours window (local start, end), None when it keeps none (gateway/compliance/quiet_hours).
+    quiet_hours: tuple[time, time] | None = None
+    plain_body: str | None = None  # the body before the identification begin_send added just now (None: none)
 
 
 
@@ -239,7 +250,9 @@ async def begin_send(batch: Batched[BeginSend], params: BeginSend) -> SendingMes
                           row["identified"], row["timezone"], row["current_day"], row["daily_level"],
                           row["levels"], row["ceiling"], row["monthly_limit"], row["carrier"], row["media_from"],
                           bool(row["whatsapp"]), (row["mms_daily_limit"], row["mms_monthly_limit"],
-                                                  row["whatsapp_daily_limit"], row["whatsapp_monthly_limit"]))
+                                                  row["whatsapp_daily_limit"], row["whatsapp_monthly_limit"]),
+                          row["category"], (row["quiet_hours_start"], row["quiet_hours_end"]) if row["quiet_hours"]
+                          else None, row["plain_body"])
 
 
 async def hold_message(db: Executor, *, message_id: int, reason: str, segments: int) -> None:

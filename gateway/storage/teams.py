@@ -35,11 +35,12 @@ class NumberAssignment(NamedTuple):
     phone: str
     member: Member | None
     team_id: int | None
+    category: str | None = None  # a TemplateCategory: the number sends that category only (None: everything)
 
 
 def _assignment(row: Mapping[str, Any]) -> NumberAssignment:
     member = None if row["member_phone"] is None else Member(row["member_phone"], row["member_name"])
-    return NumberAssignment(row["phone"], member, row["team_id"])
+    return NumberAssignment(row["phone"], member, row["team_id"], row["category"])
 
 
 async def insert_team(db: Executor, *, community_id: int, name: str, style: TeamStyle,
@@ -89,10 +90,11 @@ async def list_open_team_conversations(db: Executor, *, team_id: int, phone: str
 
 
 async def assign_number(db: Executor, *, community_id: int, phone: str, member: Member | None,
-                        team_id: int | None) -> NumberAssignment | None:
-    """Assign the number to a member, a team or (both None) nothing; None when it is not the community's."""
+                        team_id: int | None, category: str | None = None) -> NumberAssignment | None:
+    """Assign the number to a member, a team, a category or (all None) nothing; None when it is not the
+    community's."""
     row = await db.fetchrow(QUERIES.assign_number, phone, community_id, member and member.phone,
-                            member and member.name, team_id)
+                            member and member.name, team_id, category)
     return None if row is None else _assignment(row)
 
 

@@ -79,9 +79,12 @@ class Verifier:
                 code_hash=code_hash(self.code_key, community.id, phone, code))
             usage = await community_rows.number_usage(conn, community_id=community.id, participant_ids=[])
             # An unassigned number when there is one: a reply to a code from a dedicated or a team's number would
-            # open a conversation with that member or team (gateway/relay/assignment.py).
-            pool = assignment.eligible([NumberUse(n.phone, n.member, n.team_id) for n in usage], Placement())
-            sender, _ = relay.choose_number(pool or [n.phone for n in usage], [], {n.phone: n.open for n in usage})
+            # open a conversation with that member or team (gateway/relay/assignment.py). A marketing number only
+            # when the community has nothing else: a code the person asked for must go.
+            pool = (assignment.eligible([NumberUse(n.phone, n.member, n.team_id, n.category) for n in usage],
+                                        Placement())
+                    or [n.phone for n in usage if n.category != "marketing"] or [n.phone for n in usage])
+            sender, _ = relay.choose_number(pool, [], {n.phone: n.open for n in usage})
             body = f"{MASK} is your {community.name} verification code."
             message = await messages.insert_outbound_message(
                 conn, community_id=community.id, conversation_id=None, kind=MessageKind.VERIFICATION,

@@ -85,6 +85,11 @@ class LineTypes:
         await self._to_redis(e164, answer.line_type)
         return LineType(answer.line_type)
 
+    async def forget_cached(self, e164: str) -> None:
+        """Drop the number's answer from Redis (an erasure; Postgres's row goes in the erasure's transaction). With
+        Redis away it stays there until it expires (lookup.cache_days)."""
+        await from_redis(self.metrics, "line_type", self.redis.delete(CACHE_PREFIX + e164), phone=mask(e164))
+
     async def _from_redis(self, e164: str) -> str | None:
         cached = await from_redis(self.metrics, "line_type", self.redis.get(CACHE_PREFIX + e164), phone=mask(e164))
         return None if cached is AWAY else cached

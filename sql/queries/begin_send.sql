@@ -27,8 +27,12 @@
 -- WhatsApp only inside the window: a text sent on WhatsApp opened it; outside it the text came by SMS, and its
 -- answer goes by SMS (else it waited for a window, which STOP keeps shut, and the template asked them to write).
 -- A verification code always goes by SMS: it verifies the phone (held for a window, it expired unread).
+-- Quiet hours are decided after this, by the gateway's clock (gateway/messaging/sending.py): for a marketing or bulk
+-- text it returns the community's window, its category, and plain_body, the body before the sender identification
+-- was added just now (null when none was), which a text held for quiet hours gives back (hold_quiet_message.sql).
+-- $1's category picks the preference that may block it (outbound_block_reason with a category, migration 0032).
 WITH target AS MATERIALIZED (
-    SELECT id, community_id, from_number, to_number, kind, direction, status, body FROM messages WHERE id = $1
+    SELECT id, community_id, from_number, to_number, kind, direction, status, body, category FROM messages WHERE id = $1
     FOR UPDATE
 ), wa AS (
     -- The recipient's WhatsApp contact, locked FOR SHARE until this commits: a message of theirs opening the window
@@ -49,7 +53,7 @@ WITH target AS MATERIALIZED (
                                 THEN replace(c.sender_id_template, '{sender name}: {message}', '{message}')
                                 ELSE c.sender_id_template END,
                            '{sender name}', s.name), '{message}', t.body) AS identified_body,
-           outbound_block_reason(t.community_id, t.to_number, t.kind) AS blocked,
+           outbound_block_reason(t.community_id, t.to_number, t.kind, t.category) AS blocked,
            t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted,
            coalesce(n.carrier, $5::text) <> ALL($4::text[]) AS not_served,
            w.phone IS NOT NULL AS whatsapp,
@@ -87,7 +91,8 @@ WITH target AS MATERIALIZED (
     WHERE m.id = g.id
     RETURNING m.id, m.community_id, m.conversation_id, m.kind, m.from_number, m.to_number, m.body, m.attempts,
               m.segments, m.limit_override, m.status, m.status_reason, EXISTS (SELECT 1 FROM identify) AS identified,
-              m.media_from, g.whatsapp
+              m.media_from, g.whatsapp, m.category,
+              CASE WHEN EXISTS (SELECT 1 FROM identify) THEN old.body END AS plain_body
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM updated WHERE status <> 'submitting'
 ), hooks AS (
@@ -101,7 +106,8 @@ WITH target AS MATERIALIZED (
 )
 SELECT u.*, c.timezone, c.current_day, c.daily_level, coalesce(c.daily_limit_levels, $2::int[]) AS levels,
        coalesce(c.daily_limit_ceiling, $3::int) AS ceiling, c.monthly_limit, n.carrier, c.mms_daily_limit,
-       c.mms_monthly_limit, c.whatsapp_daily_limit, c.whatsapp_monthly_limit
+       c.mms_monthly_limit, c.whatsapp_daily_limit, c.whatsapp_monthly_limit, c.quiet_hours, c.quiet_hours_start,
+       c.quiet_hours_end
 FROM (VALUES (1)) one
 LEFT JOIN updated u ON true
 LEFT JOIN communities c ON c.id = u.community_id

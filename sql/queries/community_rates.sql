@@ -9,7 +9,8 @@ SELECT s.id, s.compliance_state,
        count(*) FILTER (WHERE m.status IN ('failed', 'undelivered')) AS errors,
        count(DISTINCT m.to_number) AS recipients,
        (SELECT count(*) FROM preference_events e
-        WHERE e.community_id = s.id AND e.preference = 'opted_out' AND e.created_at > s.since) AS opt_outs
+        WHERE e.community_id = s.id AND e.preference = 'opted_out' AND e.created_at > s.since
+          AND e.keyword IS NOT NULL) AS opt_outs  -- the people's STOPs; not the platform's own records (API, import)
 FROM span s
 JOIN messages m ON m.community_id = s.id AND m.direction = 'outbound' AND m.attempts > 0 AND m.updated_at > s.since
 GROUP BY s.id, s.compliance_state, s.since

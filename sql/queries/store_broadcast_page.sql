@@ -15,7 +15,7 @@ WITH sent AS MATERIALIZED (
                           status_reason, segments, template_id, category, broadcast_id)
     SELECT s.message_id, $2, 'outbound', 'broadcast', $5, s.from_number, s.to_number, s.body,
            CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason, s.segments, $3, $4, $1
-    FROM sent s, LATERAL (SELECT outbound_block_reason($2, s.to_number, 'broadcast') AS reason) block
+    FROM sent s, LATERAL (SELECT outbound_block_reason($2, s.to_number, 'broadcast', $4) AS reason) block
     RETURNING id, from_number, status, status_reason, segments
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM message

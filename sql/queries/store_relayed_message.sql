@@ -4,7 +4,8 @@
 -- parts one after the other, gateway/relay/fanout.py; a part to the sender $2 is our answer instead, kind help:
 -- a member's text to a conversation another member took), $8 the relayed parts in order (text[]; none when there is
 -- nothing to relay, such as a picture alone),
--- $9 the inbound body's segments, $10 each part's segments (int[]).
+-- $9 the inbound body's segments, $10 each part's segments (int[]), $11 the channel the text came on (its
+-- attachments are checked against that channel's limits).
 -- conversation_id is null when the conversation is no longer open (or the sender left it, even while this statement
 -- ran); inbound_id is null for a
 -- carrier retry. outbound_recipients says whom each stored part goes to (a part to one who left is not stored).
@@ -79,8 +80,8 @@ WITH touched AS (
     RETURNING id
 ), media AS (
     -- Each attachment, to fetch in the background (gateway/media/fetching.py); none for a plain text.
-    INSERT INTO message_media (message_id, position, source_url)
-    SELECT inbound.id, m.n, m.url FROM inbound, unnest($5::text[]) WITH ORDINALITY AS m (url, n)
+    INSERT INTO message_media (message_id, position, source_url, channel)
+    SELECT inbound.id, m.n, m.url, $11 FROM inbound, unnest($5::text[]) WITH ORDINALITY AS m (url, n)
 ), event AS (
     INSERT INTO message_events (message_id, status)
     SELECT id, status FROM outbound

@@ -50,6 +50,11 @@ UPDATE communities SET
     dedicated_numbers_shared = CASE WHEN $2::jsonb ? 'dedicated_numbers_shared'
                                     THEN ($2::jsonb->>'dedicated_numbers_shared')::boolean
                                     ELSE dedicated_numbers_shared END,
+    quiet_hours = CASE WHEN $2::jsonb ? 'quiet_hours' THEN ($2::jsonb->>'quiet_hours')::boolean ELSE quiet_hours END,
+    quiet_hours_start = CASE WHEN $2::jsonb ? 'quiet_hours_start' THEN ($2::jsonb->>'quiet_hours_start')::time
+                             ELSE quiet_hours_start END,
+    quiet_hours_end = CASE WHEN $2::jsonb ? 'quiet_hours_end' THEN ($2::jsonb->>'quiet_hours_end')::time
+                           ELSE quiet_hours_end END,
     -- A new community's first day is today, in its time zone, begun at that local midnight. A later change of
     -- time zone leaves the day as it is: the count follows it, and the next reset obeys reset_daily_limits.
     current_day = coalesce(current_day, (now() AT TIME ZONE coalesce($2::jsonb->>'timezone', timezone))::date),

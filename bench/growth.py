@@ -1,0 +1,200 @@
+"""Growth: the messages table at many millions of rows (generated), and what its size does to the statements the
+gateway runs on it: the sweep, the route fallback, a status callback, the lists, the retention passes; then the
+same on a copy partitioned by month, and what retention costs there (a partition dropped).
+
+    python bench/growth.py [--rows 10000000] [--conversations 1000000] [--days 400] [--repeat 30]
+
+Embedded PostgreSQL in a temporary folder (about 350 bytes of disk per row with its indexes). Prints tables;
+asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import uvloop
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway.ops.embedded import EmbeddedServers  # noqa: E402
+from gateway.storage.db import QUERIES  # noqa: E402
+from gateway.storage.migrate import migrate_url  # noqa: E402
+
+CHUNK = 1_000_000  # rows per INSERT: each its own transaction
+
+
+async def generate(conn: asyncpg.Connection, rows: int, conversations: int, days: int) -> float:
+    """rows messages over conversations pair conversations of one community on 100 numbers, spread evenly over the
+    last `days` days in id order; nearly all delivered or received, one in a thousand still queued. Seconds."""
+    community = await conn.fetchval("INSERT INTO communities (name, mode, require_verification) "
+                                    "VALUES ('Growth', 'live', false) RETURNING id")
+    await conn.execute("INSERT INTO community_numbers (phone, community_id) "
+                       "SELECT '+1415555' || lpad(i::text, 4, '0'), $1 FROM generate_series(0, 99) i", community)
+    await conn.execute("""
+        INSERT INTO participants (community_id, phone, name)
+        SELECT $1::bigint, '+1628' || lpad(i::text, 7, '0'), 'P' FROM generate_series(0, $2::int - 1) i
+        UNION ALL SELECT $1::bigint, '+1650' || lpad(i::text, 7, '0'), 'A' FROM generate_series(0, $2::int - 1) i""",
+                       community, conversations)
+    await conn.execute("""
+        INSERT INTO conversations (community_id, proxy_number, prospect_id, advocate_id, code, status, closed_at)
+        SELECT $1::bigint, '+1415555' || lpad((i % 100)::text, 4, '0'), i + 1, $2::int + i + 1,
+               'G' || (i / 100)::text, CASE WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END,
+               CASE WHEN i % 10 = 0 THEN NULL
+                    ELSE now() - make_interval(secs => $3::int * 86400 * (1 - i::float8 / $2::int)) END
+        FROM generate_series(0, $2::int - 1) i""", community, conversations, days)
+    started = time.perf_counter()
+    for low in range(0, rows, CHUNK):
+        high = min(rows, low + CHUNK)
+        await conn.execute("""
+            INSERT INTO messages (community_id, conversation_id, direction, kind, from_number, to_number, body,
+                                  status, carrier_sid, created_at, updated_at, segments)
+            SELECT $1::bigint, c, CASE WHEN i % 2 = 0 THEN 'inbound' ELSE 'outbound' END,
+                   CASE WHEN i % 2 = 0 THEN 'inbound' ELSE 'relay' END,
+                   CASE WHEN i % 2 = 0 THEN '+1628' || lpad((c - 1)::text, 7, '0')
+                        ELSE '+1415555' || lpad(((c - 1) % 100)::text, 4, '0') END,
+                   CASE WHEN i % 2 = 0 THEN '+1415555' || lpad(((c - 1) % 100)::text, 4, '0')
+                        ELSE '+1650' || lpad((c - 1)::text, 7, '0') END,
+                   'A message of about sixty characters, as most relayed texts are.',
+                   CASE WHEN i % 2 = 0 THEN 'received' WHEN i % 1000 = 1 THEN 'queued' ELSE 'delivered' END,
+                   CASE WHEN i % 2 = 1 THEN 'SMg' || lpad(i::text, 31, '0') END,
+                   t, t, 1
+            FROM generate_series($2::bigint, $3::bigint - 1) i,
+                 LATERAL (SELECT 1 + (i * 7919) % $4::int AS c,
+                                 now() - make_interval(secs => $5::int * 86400 * (1 - i::float8 / $6::bigint)) AS t) x""",
+                           community, low, high, conversations, days, rows)
+        print(f"  {high:,} rows", flush=True)
+    await conn.execute("VACUUM ANALYZE messages, conversations, participants")
+    return time.perf_counter() - started
+
+
+async def timed(conn: asyncpg.Connection, sql: str, args_of, repeat: int) -> str:
+    """p50 and p99 of the statement over repeat runs (args_of(n) gives run n's parameters), after 3 warm-ups."""
+    took = []
+    for n in range(repeat + 3):
+        started = time.perf_counter()
+        await conn.fetch(sql, *args_of(n))
+        if n >= 3:
+            took.append(time.perf_counter() - started)
+    took.sort()
+    return f"{statistics.median(took) * 1e3:.2f} ms / {took[min(len(took) - 1, int(len(took) * .99))] * 1e3:.2f} ms"
+
+
+def statements(table: str, conversations: int, rows: int) -> dict[str, tuple[str, object]]:
+    """The statements measured: name -> (SQL on table, run n -> parameters)."""
+    on = lambda sql: re.sub(r"\bmessages\b", table, sql)  # noqa: E731
+    conversation = lambda n: 1 + (n * 104729) % conversations  # noqa: E731
+    return {
+        "sweep (find_unsent_messages)": (on(QUERIES.find_unsent_messages), lambda n: (30.0, 60.0, 500)),
+        "route fallback (find_last_relayed)": (on(QUERIES.find_last_relayed), lambda n: (
+            "+1415555" + f"{(conversation(n) - 1) % 100:04d}", "+1650" + f"{conversation(n) - 1:07d}",
+            [conversation(n)])),
+        "status callback by sid (the lookup of apply_message_status)": (
+            f"SELECT id, status FROM {table} WHERE carrier_sid = $1",
+            lambda n: ("SMg" + f"{(n * 7919 % (rows // 2)) * 2 + 1:031d}",)),
+        "a conversation's messages, first page (list_conversation_messages)": (
+            on(QUERIES.list_conversation_messages), lambda n: (conversation(n), 0, 50)),
+        "a phone's messages, first page (list_messages_by_phone)": (on(QUERIES.list_messages_by_phone), lambda n: (
+            None, None, None, "+1628" + f"{conversation(n) - 1:07d}", None, None, None, None, None, None, 50)),
+    }
+
+
+async def sizes(conn: asyncpg.Connection, table: str) -> str:
+    """Its size with indexes, and its rows' alone (a partitioned table: the sum of its partitions)."""
+    parts = "SELECT $1::regclass AS r UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = $1::regclass"
+    total = await conn.fetchval(f"SELECT sum(pg_total_relation_size(r)) FROM ({parts}) p", table)
+    heap = await conn.fetchval(f"SELECT sum(pg_relation_size(r)) FROM ({parts}) p", table)
+    return f"{total / 2 ** 30:.2f} GiB in all, {heap / 2 ** 30:.2f} GiB of rows"
+
+
+async def retention_batches(conn: asyncpg.Connection, days: int, batches: int) -> str:
+    """Seconds per batch of 1,000 of the body pass and the row pass (rolled back), and the projected full pass."""
+    results = []
+    for query in (QUERIES.redact_old_messages, QUERIES.delete_old_messages):
+        took = []
+        for _ in range(batches):
+            tx = conn.transaction()
+            await tx.start()
+            started = time.perf_counter()
+            await conn.fetchrow(query, days, 1000)
+            took.append(time.perf_counter() - started)
+            await tx.rollback()
+        results.append(statistics.median(took))
+    return f"{results[0] * 1e3:.0f} ms per 1,000 bodies, {results[1] * 1e3:.0f} ms per 1,000 rows deleted"
+
+
+async def partitioned_copy(conn: asyncpg.Connection, days: int) -> float:
+    """messages_by_month: the same rows and indexes, partitioned by created_at, one partition per 30 days."""
+    started = time.perf_counter()
+    await conn.execute("CREATE TABLE messages_by_month (LIKE messages INCLUDING DEFAULTS) "
+                       "PARTITION BY RANGE (created_at)")
+    base = await conn.fetchval("SELECT now() + interval '1 hour'")  # one instant for every bound
+    for n in range(days // 30 + 2):
+        await conn.execute(f"""CREATE TABLE messages_by_month_{n} PARTITION OF messages_by_month FOR VALUES
+            FROM ('{base.isoformat()}'::timestamptz - make_interval(days => {(n + 1) * 30}))
+            TO ('{base.isoformat()}'::timestamptz - make_interval(days => {n * 30}))""")
+    await conn.execute(f"CREATE TABLE messages_by_month_future PARTITION OF messages_by_month FOR VALUES "
+                       f"FROM ('{base.isoformat()}') TO (MAXVALUE)")
+    await conn.execute("INSERT INTO messages_by_month SELECT * FROM messages")
+    for index in await conn.fetch("SELECT indexdef FROM pg_indexes WHERE tablename = 'messages' "
+                                  "AND indexname NOT LIKE '%pkey' AND indexdef NOT LIKE '%UNIQUE%'"):
+        await conn.execute(index["indexdef"].replace(" ON public.messages ", " ON messages_by_month ")
+                           .replace("INDEX ", "INDEX bm_", 1))
+    await conn.execute("CREATE INDEX bm_id ON messages_by_month (id)")
+    await conn.execute("CREATE INDEX bm_sid ON messages_by_month (carrier_sid)")
+    await conn.execute("VACUUM ANALYZE messages_by_month")
+    return time.perf_counter() - started
+
+
+async def drop_oldest(conn: asyncpg.Connection, days: int) -> str:
+    oldest = f"messages_by_month_{(days - 1) // 30}"  # the oldest that holds rows
+    rows = await conn.fetchval(f"SELECT count(*) FROM {oldest}")
+    started = time.perf_counter()
+    await conn.execute(f"ALTER TABLE messages_by_month DETACH PARTITION {oldest}")
+    await conn.execute(f"DROP TABLE {oldest}")
+    return f"{(time.perf_counter() - started) * 1e3:.0f} ms for {rows:,} rows (a month)"
+
+
+async def main(args: argparse.Namespace) -> None:
+    servers = EmbeddedServers(Path(tempfile.mkdtemp(prefix="gateway-growth-")), 0)
+    url = servers.start_postgres()
+    try:
+        await migrate_url(url)
+        conn = await asyncpg.connect(url, command_timeout=None)
+        print(f"generating {args.rows:,} messages...")
+        generated = await generate(conn, args.rows, args.conversations, args.days)
+        table = [("rows", f"{args.rows:,} messages over {args.conversations:,} conversations and {args.days} days"),
+                 ("generation", f"{generated:.0f} s ({args.rows / generated:,.0f} rows/s)"),
+                 ("size", await sizes(conn, "messages"))]
+        for name, (sql, args_of) in statements("messages", args.conversations, args.rows).items():
+            table.append((f"{name}, p50 / p99", await timed(conn, sql, args_of, args.repeat)))
+        table.append(("retention at this size", await retention_batches(conn, 90, 5)))
+        copied = await partitioned_copy(conn, args.days)
+        table.append(("partitioned by month: copy and index", f"{copied:.0f} s; "
+                      + await sizes(conn, "messages_by_month")))
+        for name, (sql, args_of) in statements("messages_by_month", args.conversations, args.rows).items():
+            table.append((f"partitioned: {name}, p50 / p99", await timed(conn, sql, args_of, args.repeat)))
+        table.append(("partitioned: retention of a month", await drop_oldest(conn, args.days)))
+        await conn.close()
+        width = max(len(name) for name, _ in table)
+        print()
+        for name, value in table:
+            print(f"| {name.ljust(width)} | {value} |")
+    finally:
+        servers.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--conversations", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=400)
+    parser.add_argument("--repeat", type=int, default=30)
+    uvloop.run(main(parser.parse_args()))

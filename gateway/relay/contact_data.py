@@ -1,0 +1,160 @@
+"""A contact's data (name, merge fields, tags, preference) as the API and the CSV import and export take it. Pure.
+
+The CSV's columns: phone (required), name, preference, tags (joined with ';'), the columns the export adds that an
+import reads past (when the preference changed and how, DND, ...), and every other column is a merge field: the
+export names them `field.first_name`; an import takes `field.first_name` or `first_name` alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.errors import InvalidInput
+from gateway.vocabulary import Preference
+
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # as a template names a merge field (relay/templates.py)
+FIELD_PREFIX = "field."
+MAX_FIELDS = 50
+MAX_VALUE = 500  # a merge field's value, in characters
+MAX_NAME = 100
+MAX_TAG, MAX_TAGS = 40, 50
+TAG_SEPARATOR = ";"
+# What a contact is in the CSV, in the export's order; then the columns an import reads past (what the gateway
+# records itself), then one column per merge field.
+COLUMNS = ("phone", "name", "preference", "tags")
+RECORDED = ("preference_changed_at", "preference_keyword", "preference_source", "dnd", "dnd_reason", "dnd_at",
+            "first_inbound_at", "created_at", "updated_at")
+# What the API and an import may set: a preference captured by the platform (an unknown one is not a change).
+SETTABLE = {Preference.OPTED_IN.value, Preference.OPTED_OUT.value}
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one PUT, PATCH or CSV row changes: None leaves a part as it is; a field set to None is removed."""
+
+    phone: str
+    name: str | None = None  # "" removes the name
+    fields: dict[str, str | None] | None = None
+    tags: list[str] | None = None
+    preference: str | None = None  # opted_in, opted_out
+
+
+def _printable(value: str) -> bool:
+    return not any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in value)
+
+
+def check_name(value: str, where: str = "name") -> str:
+    """A name: stripped, at most MAX_NAME characters, one line; "" means none."""
+    value = value.strip()
+    if len(value) > MAX_NAME or not _printable(value):
+        raise InvalidInput("invalid_field", f"{where}: at most {MAX_NAME} characters on one line")
+    return value
+
+
+def check_field_name(name: str, where: str) -> str:
+    if not FIELD_NAME.match(name):
+        raise InvalidInput("invalid_field", f"{where}: {name[:70]!r} is not a merge field name (a lower-case letter, "
+                                            "then lower-case letters, digits or _; at most 64)")
+    return name
+
+
+def check_fields(fields: Mapping[str, Any], where: str = "fields", removable: bool = False) -> dict[str, Any]:
+    """Merge fields: names as templates name them, values strings of one line (removable: None removes one)."""
+    if len(fields) > MAX_FIELDS:
+        raise InvalidInput("invalid_field", f"{where}: at most {MAX_FIELDS} fields")
+    checked: dict[str, Any] = {}
+    for name, value in fields.items():
+        check_field_name(name, f"{where}.{name[:70]}")
+        if value is None and removable:
+            checked[name] = None
+            continue
+        if not isinstance(value, str) or len(value) > MAX_VALUE or not _printable(value):
+            raise InvalidInput("invalid_field", f"{where}.{name}: expected a text of at most {MAX_VALUE} characters "
+                                                "on one line" + (" (or null to remove it)" if removable else ""))
+        checked[name] = value.strip()
+    return checked
+
+
+def check_tags(tags: Sequence[Any], where: str = "tags") -> list[str]:
+    """Tags: each 1 to MAX_TAG characters, one line, without ';' (the CSV's separator); each kept once, in order."""
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput("invalid_field", f"{where}: at most {MAX_TAGS} tags")
+    for i, tag in enumerate(tags):
+        if not isinstance(tag, str) or not 0 < len(tag.strip()) <= MAX_TAG or TAG_SEPARATOR in tag \
+                or not _printable(tag):
+            raise InvalidInput("invalid_field", f"{where}[{i}]: expected 1 to {MAX_TAG} characters on one line, "
+                                                f"without '{TAG_SEPARATOR}'")
+    return list(dict.fromkeys(tag.strip() for tag in tags))
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where each part of a contact is in an import's rows (None: the file does not say, so it stays as it is)."""
+
+    phone: int
+    name: int | None
+    preference: int | None
+    tags: int | None
+    fields: dict[str, int]
+
+    @classmethod
+    def of(cls, header: Sequence[str]) -> Columns:
+        """The header row read: InvalidInput (invalid_csv) for no phone column, a column named twice, or a merge
+        field column whose name is not a merge field's."""
+        names = [name.strip().lstrip("\ufeff").lower() for name in header]
+        if "phone" not in names:
+            raise InvalidInput("invalid_csv", "the first row must name the columns, one of them phone")
+        seen: dict[str, int] = {}  # a contact's own column by its name; a merge field's as field.<name>
+        for i, name in enumerate(names):
+            key = name if name in COLUMNS or name in RECORDED else FIELD_PREFIX + name.removeprefix(FIELD_PREFIX)
+            if key in seen:
+                raise InvalidInput("invalid_csv", f"column {i + 1} ({name[:70]!r}): the same column twice")
+            seen[key] = i
+        fields = {key.removeprefix(FIELD_PREFIX): i for key, i in seen.items() if key.startswith(FIELD_PREFIX)}
+        for key, i in fields.items():
+            if not FIELD_NAME.match(key):
+                raise InvalidInput("invalid_csv", f"column {i + 1} ({names[i][:70]!r}): not a merge field name (a "
+                                                  "lower-case letter, then lower-case letters, digits or _; at most 64)")
+        if len(fields) > MAX_FIELDS:
+            raise InvalidInput("invalid_csv", f"at most {MAX_FIELDS} merge field columns")
+        return cls(seen["phone"], seen.get("name"), seen.get("preference"), seen.get("tags"), fields)
+
+
+class RowRefused(Exception):
+    """A row of an import that is not stored: why, in words."""
+
+
+def read_row(cells: Sequence[str], columns: Columns, phone_of: Callable[[str], str]) -> Change:
+    """One CSV row as a Change; RowRefused naming what is wrong. An empty cell removes a name, a field or the tags;
+    an empty (or unknown) preference leaves it as it is. phone_of parses and judges the phone (InvalidInput)."""
+    def cell(index: int | None) -> str | None:
+        return None if index is None else (cells[index] if index < len(cells) else "")
+    try:
+        phone = phone_of(cell(columns.phone).strip())
+        name = None if columns.name is None else check_name(cell(columns.name))
+        fields = check_fields({key: (cell(i).strip() or None) for key, i in columns.fields.items()}, removable=True)
+        raw_tags = cell(columns.tags)
+        tags = None if raw_tags is None else check_tags([t for t in raw_tags.split(TAG_SEPARATOR) if t.strip()])
+    except InvalidInput as refused:
+        raise RowRefused(refused.message) from None
+    preference = (cell(columns.preference) or "").strip().lower() or None
+    if preference not in (None, Preference.UNKNOWN.value, *SETTABLE):
+        raise RowRefused(f"preference: expected {', '.join(sorted(SETTABLE))} or empty")
+    return Change(phone, name, fields or None, tags, preference if preference in SETTABLE else None)
+
+
+def header(field_names: Sequence[str]) -> list[str]:
+    """The export's first row."""
+    return [*COLUMNS, *RECORDED, *(FIELD_PREFIX + name for name in field_names)]
+
+
+def row(contact: Any, field_names: Sequence[str]) -> list[str]:
+    """A contact (gateway/storage/contacts.py Contact) as an export row."""
+    def text(value: Any) -> str:
+        return "" if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return [contact.phone, contact.name or "", contact.preference, TAG_SEPARATOR.join(contact.tags),
+            *(text(getattr(contact, name)) for name in RECORDED),
+            *(contact.fields.get(name, "") for name in field_names)]

@@ -1,0 +1,104 @@
+"""The pure rules of contacts' data and CSV rows (gateway/relay/contact_data.py) and of template previews
+(gateway/relay/templates.py preview), as tables."""
+
+import pytest
+
+from gateway.errors import InvalidInput
+from gateway.relay import contact_data
+from gateway.relay.contact_data import Change, Columns, RowRefused
+from gateway.relay.templates import preview, ucs2_warning
+
+
+def phone_of(raw: str) -> str:
+    if not raw.startswith("+1"):
+        raise InvalidInput("invalid_number", "phone: not a phone")
+    return raw
+
+
+@pytest.mark.parametrize("header, columns", [
+    (["phone"], Columns(0, None, None, None, {})),
+    (["\ufeffPhone", " Name ", "TAGS", "preference"], Columns(0, 1, 3, 2, {})),
+    (["name", "phone", "first_name", "field.reward_amount", "dnd", "created_at"],
+     Columns(1, 0, None, None, {"first_name": 2, "reward_amount": 3})),
+    (["phone", "field.name"], Columns(0, None, None, None, {"name": 1})),  # a merge field called name
+])
+def test_a_header_names_the_columns(header, columns):
+    assert Columns.of(header) == columns
+
+
+@pytest.mark.parametrize("header, words", [
+    (["name", "tags"], "phone"), ([], "phone"), (["phone", "phone"], "twice"),
+    (["phone", "first_name", "field.first_name"], "twice"), (["phone", "First Name!"], "merge field"),
+    (["phone", "field."], "merge field"), (["phone", *(f"f{i}" for i in range(51))], "at most 50"),
+])
+def test_a_header_that_cannot_be_read_is_refused(header, words):
+    with pytest.raises(InvalidInput) as refused:
+        Columns.of(header)
+    assert refused.value.code == "invalid_csv" and words in refused.value.message
+
+
+COLUMNS = Columns.of(["phone", "name", "tags", "preference", "first_name"])
+
+
+@pytest.mark.parametrize("cells, change", [
+    (["+14155552671", "Pat", "vip; spring;;vip", "opted_in", "Pat"],
+     Change("+14155552671", "Pat", {"first_name": "Pat"}, ["vip", "spring"], "opted_in")),
+    (["+14155552671", "", "", "", ""], Change("+14155552671", "", {"first_name": None}, [], None)),
+    (["+14155552671", " Pat ", "", "Unknown", " x "], Change("+14155552671", "Pat", {"first_name": "x"}, [], None)),
+    (["+14155552671", "Pat", "", " OPTED_OUT "], Change("+14155552671", "Pat", {"first_name": None}, [], "opted_out")),
+    (["+14155552671"], Change("+14155552671", "", {"first_name": None}, [], None)),  # a short row: empty cells
+])
+def test_a_row_is_read_as_a_change(cells, change):
+    assert contact_data.read_row(cells, COLUMNS, phone_of) == change
+
+
+def test_columns_a_file_leaves_out_stay_as_they_are():
+    assert contact_data.read_row(["+14155552671"], Columns.of(["phone"]), phone_of) == Change("+14155552671")
+
+
+@pytest.mark.parametrize("cells, words", [
+    (["415", "Pat", "", "", ""], "phone"),
+    (["+14155552671", "x" * 101, "", "", ""], "name"),
+    (["+14155552671", "Pat", "x" * 41, "", ""], "tags[0]"),
+    (["+14155552671", "Pat", "", "subscribed", ""], "preference"),
+    (["+14155552671", "Pat", "", "", "a\tb"], "first_name"),
+    (["+14155552671", "Pat", "", "", "x" * 501], "first_name"),
+])
+def test_a_bad_row_is_refused_with_its_reason(cells, words):
+    with pytest.raises(RowRefused) as refused:
+        contact_data.read_row(cells, COLUMNS, phone_of)
+    assert words in str(refused.value)
+
+
+@pytest.mark.parametrize("body, values, text, encoding, segments, missing", [
+    ("Hi {first_name}", {"first_name": "Ana"}, "Hi Ana", "GSM-7", 1, []),
+    ("Hi {first_name}", {}, "Hi {first_name}", "GSM-7", 1, ["first_name"]),
+    ("Hi {first_name}", {"first_name": "Zoë ❤"}, "Hi Zoë ❤", "UCS-2", 1, []),  # a value can make it UCS-2 too
+    ("x" * 160, {}, "x" * 160, "GSM-7", 1, []),
+    ("x" * 161, {}, "x" * 161, "GSM-7", 2, []),
+    ("\u2019" + "x" * 69, {}, "\u2019" + "x" * 69, "UCS-2", 1, []),
+    ("\u2019" + "x" * 70, {}, "\u2019" + "x" * 70, "UCS-2", 2, []),
+    ("{a} {b} {a}", {"b": "B"}, "{a} B {a}", "GSM-7", 1, ["a"]),
+])
+def test_a_preview_renders_and_counts(body, values, text, encoding, segments, missing):
+    shown = preview(body, values)
+    assert (shown.text.text, shown.text.encoding, shown.text.segments, shown.missing) == (
+        text, encoding, segments, missing)
+    assert shown.first_text is None
+
+
+@pytest.mark.parametrize("text, sentence", [
+    ("It\u2019s " + "x" * 100, "\u2019 (U+2019) makes this text UCS-2: 2 segments instead of 1 (write ' for \u2019)"),
+    ("\u201cHi\u201d \u2764", "\u201c (U+201C), \u201d (U+201D) and \u2764 (U+2764) make this text UCS-2: still 1 "
+                              "segment, but 70 characters a segment instead of 160 (write \" for \u201c, \" for \u201d)"),
+    ("Caf\u00e9 \u0107", "\u0107 (U+0107) makes this text UCS-2: still 1 segment, but 70 characters a segment "
+                         "instead of 160"),  # é is GSM-7; ć is not
+])
+def test_the_ucs2_warning_says_what_it_costs(text, sentence):
+    assert ucs2_warning(text) == sentence
+
+
+def test_a_preview_warns_of_a_text_the_carrier_refuses_and_shows_the_first_text():
+    shown = preview("x" * 1601, {}, "Acme: {message} Reply STOP to opt out.")
+    assert any("1600" in warning for warning in shown.warnings)
+    assert shown.first_text.text == "Acme: " + "x" * 1601 + " Reply STOP to opt out."
