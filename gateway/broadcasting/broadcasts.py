@@ -18,7 +18,7 @@ from gateway.storage import broadcasts as storage
 from gateway.storage.broadcasts import Broadcast, OutcomeCount, TemplateCount
 from gateway.storage.communities import Community
 from gateway.storage.db import Executor
-from gateway.vocabulary import BroadcastState, MessageStatus, RecipientOutcome
+from gateway.vocabulary import BroadcastState, MessageKind, MessageStatus, RecipientOutcome
 
 log = structlog.get_logger(__name__)
 
@@ -134,9 +134,9 @@ async def outcomes_of(db: Executor, broadcast_id: int) -> Outcomes:
 class TemplateLog:
     """A template's messages: in the outcome log's words, and by status; per broadcast (None: triggered sends)."""
 
-    outcomes: Counter = field(default_factory=Counter)
+    outcomes: Counter = field(default_factory=Counter)  # every message of the template, test sends too
     statuses: Counter = field(default_factory=Counter)
-    by_broadcast: dict[int | None, Counter] = field(default_factory=dict)
+    by_broadcast: dict[int | None, Counter] = field(default_factory=dict)  # None: the triggered sends
 
 
 def template_log(counts: list[TemplateCount]) -> TemplateLog:
@@ -145,7 +145,8 @@ def template_log(counts: list[TemplateCount]) -> TemplateLog:
         word = rules.outcome(row.status, row.status_reason)
         found.outcomes[word] += row.count
         found.statuses[row.status] += row.count
-        found.by_broadcast.setdefault(row.broadcast_id, Counter())[word] += row.count
+        if row.kind in (MessageKind.TRIGGERED, MessageKind.BROADCAST):
+            found.by_broadcast.setdefault(row.broadcast_id, Counter())[word] += row.count
     return found
 
 

@@ -226,12 +226,14 @@ async def list_recipients(db: Executor, *, broadcast_id: int, after: int, limit:
 
 
 class TemplateCount(NamedTuple):
-    broadcast_id: int | None  # None: triggered sends
+    kind: MessageKind  # triggered, broadcast, or a template's test send
+    broadcast_id: int | None
     status: MessageStatus
     status_reason: str | None
     count: int
 
 
 async def count_template_outcomes(db: Executor, *, template_id: int) -> list[TemplateCount]:
-    return [TemplateCount(row["broadcast_id"], MessageStatus(row["status"]), row["status_reason"], row["count"])
+    return [TemplateCount(MessageKind(row["kind"]), row["broadcast_id"], MessageStatus(row["status"]),
+                          row["status_reason"], row["count"])
             for row in await db.fetch(QUERIES.count_template_outcomes, template_id)]
