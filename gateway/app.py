@@ -33,10 +33,13 @@ from gateway.config import Config
 from gateway.tokens import parse_tokens
 from gateway.messaging.dispatch import Dispatcher
 from gateway.verification.line_types import LineTypes
+from gateway.broadcasting import runner as broadcast_runner
+from gateway.broadcasting.sends import TemplateSends
 from gateway.clock import Clock
 from gateway.keys import (CALLBACKS, CARRIERS, CLOCK, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP,
                           LINE_TYPES, MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS,
-                          ROUTES, STATEMENTS, STATUS_UPDATES, TASKS, TOKEN_PATHS, TOKENS, VERIFIER, WHATSAPP)
+                          ROUTES, STATEMENTS, STATUS_UPDATES, TASKS, TEMPLATE_SENDS, TOKEN_PATHS, TOKENS, VERIFIER,
+                          WHATSAPP)
 from gateway.messaging.conversations import Conversations
 from gateway.media import fetching, serving, signing
 from gateway.media.outgoing import Outgoing
@@ -122,6 +125,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance))
     app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name, app[METRICS])
     app[NUMBER_CARRIERS] = NumberCarriers(app[POOL], config.carrier.name)
+    app[TEMPLATE_SENDS] = TemplateSends(app[POOL], dispatcher, line_types, app[METRICS], config.broadcasts)
     for carrier in app[CARRIERS]:
         await carrier.open(carriers.Resources(app[HTTP], app[REDIS], app[METRICS]))
     yield
@@ -183,6 +187,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     _media_tasks(app, tasks)
     tasks.every("retention", config.retention.interval,
                 lambda: retention.run_pass(pool, metrics, config.retention), once=True)
+    # Broadcasts: every process starts the due ones and takes pages of recipients (SKIP LOCKED: none twice).
+    tasks.every("broadcasts", config.broadcasts.poll_interval, lambda: broadcast_runner.run_once(app[TEMPLATE_SENDS]))
     app[TASKS] = tasks
     yield
     await tasks.stop()

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 # ConfigError and check_url are also this module's interface: the carriers' checks import them from here.
 from gateway.config_values import CONTROL, ConfigError, check_numbers, check_url, coerce, port
 # The channels' settings are in their own module (this one's size); imported from here like the others.
-from gateway.config_channels import ContactsSettings, MediaSettings, WhatsAppSettings
+from gateway.config_channels import BroadcastSettings, ContactsSettings, MediaSettings, WhatsAppSettings
 from gateway.config_process import LogSettings, QueueSettings, RetentionSettings, TasksSettings
 from gateway import config_environment as environment
 
@@ -157,13 +157,13 @@ class Config:
     media: MediaSettings = field(default_factory=MediaSettings)
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
     contacts: ContactsSettings = field(default_factory=ContactsSettings)
+    broadcasts: BroadcastSettings = field(default_factory=BroadcastSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     tasks: TasksSettings = field(default_factory=TasksSettings)
     log: LogSettings = field(default_factory=LogSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     # Each carrier module's own Settings, by carrier name: its [<name>] table (gateway/carriers/__init__.py).
-    per_carrier: Mapping[str, Any] = field(default_factory=lambda: {
-        name: settings() for name, settings in _carrier_settings().items()})
+    per_carrier: Mapping[str, Any] = field(default_factory=lambda: {n: s() for n, s in _carrier_settings().items()})
 
     @property
     def public_url(self) -> str:

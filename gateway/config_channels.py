@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.config_values import ConfigError
+
 
 @dataclass(frozen=True)
 class MediaSettings:
@@ -49,3 +51,18 @@ class ContactsSettings:
 
     import_max_bytes: int = 200 * 1024 * 1024  # a larger CSV body is refused with 413 (a million rows fit)
     import_timeout: float = 900.0  # seconds a whole import may take, body and storing; slower: 408
+
+
+@dataclass(frozen=True)
+class BroadcastSettings:
+    """Broadcasts (README "Broadcasts"): every gateway process takes pages of recipients from running broadcasts."""
+
+    page_size: int = 200  # recipients rendered and stored per transaction (one statement per page)
+    poll_interval: float = 1.0  # seconds between looks for due broadcasts and pending recipients
+    lookups: int = 8  # line-type lookups a page runs at once
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page_size <= 5000:
+            raise ConfigError(f"broadcasts.page_size: must be 1-5000, got {self.page_size}")
+        if self.lookups < 1 or self.poll_interval <= 0:
+            raise ConfigError("broadcasts.lookups: at least 1; broadcasts.poll_interval: more than 0")

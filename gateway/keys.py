@@ -7,6 +7,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from gateway.broadcasting.sends import TemplateSends
 from gateway.carriers import Carriers
 from gateway.clock import Clock
 from gateway.compliance.limits import Counters
@@ -65,3 +66,5 @@ STATEMENTS = web.AppKey("statements", Statements)
 CALLBACKS = web.AppKey("callbacks", Callbacks)
 # Pictures (issue 14): what the send path and the signed media routes use (the key, the pool, media.* settings).
 MEDIA = web.AppKey("media", Outgoing)
+# Template sends (issue 15): triggered sends, broadcasts and their loop.
+TEMPLATE_SENDS = web.AppKey("template_sends", TemplateSends)

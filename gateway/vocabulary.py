@@ -345,3 +345,10 @@ EventType, CodeOver, EventTarget = _platform.EventType, _platform.CodeOver, _pla
 # size) and named here as ever.
 FailureClass, MediaState, MediaRefusal = _channels.FailureClass, _channels.MediaState, _channels.MediaRefusal
 CancelReason = _channels.CancelReason
+
+# Template sends' states and reasons (broadcasts, the outcome log) are in their own module too.
+from gateway import vocabulary_broadcasts as _broadcasts  # noqa: E402
+
+BroadcastState, RecipientOutcome, SkipReason = (_broadcasts.BroadcastState, _broadcasts.RecipientOutcome,
+                                                _broadcasts.SkipReason)
+TemplateOutcome = _broadcasts.TemplateOutcome

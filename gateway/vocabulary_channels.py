@@ -55,3 +55,4 @@ class CancelReason(StrEnum):
     CONVERSATION_EXPIRED = "conversation_expired"  # the same, when it expired
     NUMBER_REMOVED = "number_removed"  # its number left the community (NumberRemoval)
     ERASED = "erased"  # its recipient was erased from the community (Erased; README "Retention and erasure")
+    BROADCAST_CANCELED = "broadcast_canceled"  # queued or held when its broadcast was canceled (README "Broadcasts")

@@ -43,6 +43,10 @@ CHECKED = {
     ("preference_events", "category"): v.TemplateCategory,
     ("templates", "state"): v.TemplateState,
     ("messages", "category"): v.TemplateCategory,
+    ("broadcasts", "category"): v.TemplateCategory,
+    ("broadcasts", "state"): v.BroadcastState,
+    ("broadcast_recipients", "outcome"): v.RecipientOutcome,
+    ("broadcast_recipients", "skip_reason"): v.SkipReason,
 }
 
 

@@ -8,11 +8,13 @@ from aiohttp import web
 from gateway.api import (communities, contacts, conversations, erasures, event_secrets, events, groups, lists, media,
                          numbers, openapi, teams, templates, verifications, whatsapp)
 from gateway.keys import STREAMED_PATHS
+from gateway.api import broadcasts, sends
 
 # Every module's declared endpoints: served, and documented in /openapi.json.
 ROUTES = (communities.routes, conversations.routes, groups.routes, verifications.routes, lists.routes,
           numbers.routes, teams.routes, events.routes, event_secrets.routes, media.routes, whatsapp.routes,
-          erasures.routes, contacts.routes, templates.routes)
+          erasures.routes, contacts.routes, templates.routes,
+          sends.routes, broadcasts.routes)
 
 
 def add_routes(app: web.Application) -> None:

@@ -84,6 +84,9 @@ ERRORS: dict[str, int] = {
     **dict.fromkeys(("contact_not_found", "template_not_found"), 404), "not_a_reviewer": 403,
     **dict.fromkeys(("contact_opted_out", "template_name_taken", "template_in_use", "wrong_template_state"), 409),
     **dict.fromkeys(("invalid_csv", "missing_fields"), 422),
+    # Template sends: triggered sends and broadcasts (api/sends.py, api/broadcasts.py).
+    "broadcast_not_found": 404, **dict.fromkeys(("template_not_approved", "recipient_not_opted_in",
+                                                 "no_sending_number", "broadcast_completed"), 409),
 }
 # What a phone to be texted can be refused for (gateway/verification/numbers.py check).
 PHONE_ERRORS = ("invalid_number", "unsupported_country", "unknown_line_type", *REFUSED.values())
@@ -98,6 +101,7 @@ class ErrorDetail(msgspec.Struct):
     conversation_id: int | msgspec.UnsetType = msgspec.UNSET  # conversation_exists: the open one
     message_id: int | msgspec.UnsetType = msgspec.UNSET  # recipient_opted_out, recipient_on_dnd: stored as blocked
     open_conversations: int | msgspec.UnsetType = msgspec.UNSET  # number_in_use: how many use the number
+    fields: list[str] | msgspec.UnsetType = msgspec.UNSET  # missing_fields: the merge fields without a value
 
 
 class Error(msgspec.Struct):

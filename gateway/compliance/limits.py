@@ -10,6 +10,7 @@ Redis keys share the community's hash tag, so one script sees every counter on R
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -263,8 +264,9 @@ async def release(db: Executor, dispatcher: Dispatcher, *, community_id: int, re
     """Held messages (ids None: all of them) back into the queue, oldest first; returns their ids. override:
     they may pass the monthly limit."""
     released = await held.release_held(db, community_id=community_id, reason=reason, ids=ids, override=override)
-    for message in released:
-        await dispatcher.queue(message.id, message.priority, message.from_number, message.segments)
+    # At once (pipelined) and never twice: the sweeper may queue a released row before this loop reaches it.
+    await asyncio.gather(*(dispatcher.requeue(message.id, message.priority, message.from_number, message.segments)
+                           for message in released))
     if released:
         log.info("held_messages_released", community_id=community_id, reason=reason, count=len(released))
     return [message.id for message in released]

@@ -57,3 +57,14 @@ class Dispatcher:
         if await from_redis(self.metrics, "enqueue", self.pipeline.execute(build), message_id=message_id) is AWAY:
             return
         self.queued.set()
+
+    async def requeue(self, message_id: int, priority: Priority, from_number: str, segments: int = 1) -> None:
+        """Queue a message stored as "queued" that the sweeper may have queued already (a release of held texts, a
+        broadcast's page: rows committed before their enqueue, which may come later than queue.sweep_after): only
+        if it is neither waiting nor in flight. A second ticket claimed while the first is being sent would send
+        it twice (begin_send takes "submitting" for a lease that ran out)."""
+        if await from_redis(self.metrics, "enqueue", self.pipeline.execute(
+                lambda pipe: self.outbox.ensure_on(pipe, message_id, priority, from_number, segments)),
+                message_id=message_id) is AWAY:
+            return
+        self.queued.set()

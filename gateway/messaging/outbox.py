@@ -185,6 +185,12 @@ class Outbox:
                                    args=[member(message_id, priority, segments, from_number)])
         return bool(added)
 
+    def ensure_on(self, pipe, message_id: int, priority: Priority, from_number: str, segments: int = 1) -> None:
+        """ensure(), added to a caller's pipeline (the script is loaded, if Redis lacks it, when the pipeline runs)."""
+        pipe.scripts.add(self._ensure)
+        pipe.evalsha(self._ensure.sha, 2, READY[priority], INFLIGHT, member(message_id, priority, segments,
+                                                                            from_number))
+
     async def claim(self, count: int) -> list[Ticket]:
         """Up to count due messages; also ends the leases of those finished since the last claim, and drops
         the answers recorded since. A ticket is `answered` when the carrier took its message already."""

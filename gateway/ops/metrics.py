@@ -54,9 +54,8 @@ class Metrics:
                                     ["statement"], buckets=BATCH_BUCKETS)
         self.batch_splits = counter("gateway_batch_splits_total", "Batches that failed and were run again one by one.",
                                     ["statement"])
-        self._compliance(counter)
-        self._callbacks(counter)
-        self._media(counter)
+        for part in (self._compliance, self._callbacks, self._media, self._templates):
+            part(counter)
         self._operations(counter, gauge, histogram)
         self._zeroes()
 
@@ -136,6 +135,16 @@ class Metrics:
         self.media = counter("gateway_media_total", "Inbound attachments by outcome: stored, refused (type or size), "
                              "failed (given up), retried (a fetch to try again), carrier_deleted, expired (retention).",
                              ["outcome"])
+
+    def _templates(self, counter) -> None:
+        """Template sends (issue 15): the outcome log's counters. Labels are bounded: never a template or community."""
+        self.template_sends = counter("gateway_template_sends_total", "Template sends as stored, by kind (triggered or "
+                                      "broadcast), category and outcome: queued, blocked (opted out, DND, test mode), "
+                                      "skipped (a broadcast recipient) or refused (a triggered send).",
+                                      ["kind", "category", "outcome"])
+        self.broadcast_skips = counter("gateway_broadcast_recipients_skipped_total",
+                                       "Broadcast recipients given no message, by reason.", ["reason"])
+        self.broadcast_pages = counter("gateway_broadcast_pages_total", "Pages of broadcast recipients processed.")
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
