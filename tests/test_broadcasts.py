@@ -55,7 +55,7 @@ async def _yesterday(db, redis_client):
 async def test_a_thousand_contacts_through_the_rules_and_the_daily_limit(start_gateway, db, redis_client):
     gateway = await start_gateway(**FAST)
     community = (await gateway.community(daily_limit_levels=[300], quiet_hours=False))["id"]
-    tid = await template(db, community, body="Hi {name}, {offer} this week.", category="marketing")
+    tid = await template(gateway, community, body="Hi {name}, {offer} this week.", category="marketing")
     sendable, dnd, no_name = mobiles(1000, 800), mobiles(2000, 30), mobiles(2100, 20)
     opted_out, unknown = mobiles(3000, 50), mobiles(3100, 60)
     landlines = [f"+1415556{n:04d}" for n in range(40)]  # the sandbox lookup's landline range
@@ -110,7 +110,7 @@ async def _processed(gateway, community_id, bid, count):
 async def test_cancel_mid_way(start_gateway, db, redis_client):
     gateway = await start_gateway(**FAST)
     community = (await gateway.community(daily_limit_levels=[5], quiet_hours=False))["id"]
-    tid = await template(db, community, body="Reward ready, {name}.")
+    tid = await template(gateway, community, body="Reward ready, {name}.")
     phones = mobiles(1000, 100)
     await contacts(db, community, phones)
     start = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
@@ -165,7 +165,7 @@ async def _day_reset(db, community_id):
 async def test_a_completed_broadcast_cannot_be_canceled(start_gateway, db):
     gateway = await start_gateway(**FAST)
     community = (await gateway.community(quiet_hours=False))["id"]
-    tid = await template(db, community, body="Hello.")
+    tid = await template(gateway, community, body="Hello.")
     status, created, _ = await post(gateway, f"/v1/communities/{community}/broadcasts",
                                     {"template_id": tid, "audience": {"phones": mobiles(1000, 3)}})
     await wait_for(lambda: _state(gateway, community, created["id"], "completed"), what="completed")
@@ -178,7 +178,7 @@ async def test_two_processes_share_one_broadcast_without_a_double_send(start_gat
     first, second = await start_gateway(**settings), await start_gateway(**settings)
     community = (await first.community(numbers=[PROXY, PROXY_2], daily_limit_levels=[1000],
                                        quiet_hours=False))["id"]
-    tid = await template(db, community, body="Hi {name}.", category="marketing")
+    tid = await template(first, community, body="Hi {name}.", category="marketing")
     phones = mobiles(1000, 400)
     await contacts(db, community, phones, marketing="opted_in")
     status, created, _ = await post(first, f"/v1/communities/{community}/broadcasts",
@@ -197,7 +197,7 @@ async def test_a_process_killed_mid_page_leaves_it_for_the_next(start_gateway, d
               "broadcasts": {"poll_interval": 0.05, "page_size": 10}}
     first = await start_gateway(**lookup)
     community = (await first.community(quiet_hours=False))["id"]
-    tid = await template(db, community, body="Hi {name}.")
+    tid = await template(first, community, body="Hi {name}.")
     phones = mobiles(1000, 50)
     await contacts(db, community, phones)
     # The first 20 numbers' line types are known; looking up the others hangs the page that needs them.

@@ -118,7 +118,7 @@ BAD = [
 @pytest.mark.parametrize("body, status, code", BAD)
 async def test_bad_broadcasts_are_refused_with_an_error_body(gateway, db, body, status, code):
     community = (await gateway.community(quiet_hours=False))["id"]
-    await template(db, community, body="Hi.")
+    await template(gateway, community, body="Hi.")
     got, answer, _ = await post(gateway, f"/v1/communities/{community}/broadcasts", body)
     assert (got, answer["error"]["code"]) == (status, code), answer
     assert await db.fetchval("SELECT count(*) FROM broadcasts") == 0
@@ -143,7 +143,7 @@ async def test_bad_paths_and_queries(gateway, db):
 async def test_a_phone_list_any_phone_once_and_unreadable_ones_skipped(start_gateway, db):
     gateway = await start_gateway(**FAST)
     community = (await gateway.community(timezone="America/Los_Angeles", quiet_hours=False))["id"]
-    tid = await template(db, community, body="Reward for {name}: {reward_amount}", name="reward")
+    tid = await template(gateway, community, body="Reward for {name}: {reward_amount}", name="reward")
     await contact(db, community, PAT, name="Pat")
     phones = [PAT, "(415) 555-2671", SAM, "+1 555", LANDLINE, "+44 7400 123456", PROXY, "nope"]
     status, created, _ = await post(gateway, f"/v1/communities/{community}/broadcasts", {
@@ -172,7 +172,7 @@ async def test_a_phone_list_any_phone_once_and_unreadable_ones_skipped(start_gat
 async def test_a_broadcast_waits_for_its_time_in_the_communitys_zone(start_gateway, db):
     gateway = await start_gateway(**FAST)
     community = (await gateway.community(timezone="America/Los_Angeles", quiet_hours=False))["id"]
-    tid = await template(db, community, body="Sale!", category="marketing")
+    tid = await template(gateway, community, body="Sale!", category="marketing")
     await contacts(db, community, [PAT], marketing="opted_in", preference="opted_in")
     status, created, _ = await post(gateway, f"/v1/communities/{community}/broadcasts", {
         "template_id": tid, "audience": {"filter": {"preference": "opted_in"}}, "send_at": "2026-12-24T09:00"})
@@ -194,7 +194,7 @@ async def test_a_token_of_another_community_finds_nothing(start_gateway, db):
     gateway = await start_gateway(server={"api_tokens": {"tests": "test-api-token", "other": {
         "token": "other-token", "communities": [2]}}}, **FAST)
     community = (await gateway.community(quiet_hours=False))["id"]
-    tid = await template(db, community, body="Hi.")
+    tid = await template(gateway, community, body="Hi.")
     status, created, _ = await post(gateway, f"/v1/communities/{community}/broadcasts",
                                     {"template_id": tid, "audience": {"phones": [PAT]}})
     assert status == 201
@@ -206,7 +206,7 @@ async def test_a_token_of_another_community_finds_nothing(start_gateway, db):
 
 async def test_a_retried_create_makes_one_broadcast(gateway, db):
     community = (await gateway.community(quiet_hours=False))["id"]
-    tid = await template(db, community, body="Hi.")
+    tid = await template(gateway, community, body="Hi.")
     request = {"template_id": tid, "audience": {"phones": [PAT, SAM]}, "send_at": "2027-01-01T09:00"}
     first = await post(gateway, f"/v1/communities/{community}/broadcasts", request, key="january")
     second = await post(gateway, f"/v1/communities/{community}/broadcasts", request, key="january")

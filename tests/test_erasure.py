@@ -155,3 +155,24 @@ async def test_routes_of_the_erased_phone_leave_redis(gateway):
 
 async def _has_route(redis) -> bool:
     return bool([key async for key in redis.scan_iter(match=f"gw:route:*{PAT}*")])
+
+
+async def test_a_broadcast_recipient_is_erased_too(start_gateway, db):
+    from tests.test_sends import template
+    gateway = await start_gateway("sandbox")
+    cid = (await gateway.community(quiet_hours=False))["id"]  # whatever the hour the suite runs at
+    tid = await template(gateway, cid, body="Your reward is ready.")
+    await gateway.call("PUT", f"/v1/communities/{cid}/contacts/{PAT}", {"name": "Pat", "preference": "opted_in"})
+    status, broadcast = await gateway.call("POST", f"/v1/communities/{cid}/broadcasts",
+                                           {"template_id": tid, "audience": {"phones": [PAT, ALEX]}})
+    assert status == 201, broadcast
+
+    async def finished():
+        return await db.fetchval("SELECT finished_at FROM broadcasts WHERE id = $1", broadcast["id"])
+
+    await wait_for(finished, 15, "the broadcast finished")
+    status, erased = await gateway.call("POST", f"/v1/communities/{cid}/erasures", {"phone": PAT})
+    assert status == 201 and erased["counts"]["broadcast_recipients"] == 1
+    assert await _tables_naming(db, PAT) == {}
+    status, body = await gateway.call("GET", f"/v1/communities/{cid}/broadcasts/{broadcast['id']}")
+    assert status == 200, body  # its counts stay: the recipient kept its place under the pseudonym

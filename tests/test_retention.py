@@ -120,3 +120,27 @@ async def test_the_pass_runs_as_a_background_task(start_gateway, db):
         return await db.fetchval("SELECT count(*) FROM messages WHERE redacted_at IS NOT NULL") or None
 
     assert await wait_for(redacted, 10, "the retention task's first pass")
+
+
+async def test_a_broadcasts_old_messages_and_recipients_go_and_its_row_stays(start_gateway, db):
+    from tests.test_sends import template
+    gateway = await start_gateway("sandbox")
+    community = (await gateway.community(quiet_hours=False))["id"]  # whatever the hour the suite runs at
+    tid = await template(gateway, community, body="Your reward is ready.")
+    status, broadcast = await gateway.call("POST", f"/v1/communities/{community}/broadcasts",
+                                           {"template_id": tid, "audience": {"phones": [PAT, ALEX, "not a phone"]}})
+    assert status == 201, broadcast
+
+    async def finished():
+        return await db.fetchval("SELECT finished_at FROM broadcasts WHERE id = $1", broadcast["id"])
+
+    await wait_for(finished, 15, "the broadcast finished")
+    await wait_for(lambda: _all_sent(gateway.pool), 10, "every send recorded")
+    await _age(db, 500)
+    await db.execute("UPDATE broadcasts SET finished_at = finished_at - interval '500 days'")
+
+    done = await _run(gateway)
+
+    assert done["messages_deleted"] == 2 and done["broadcast_recipients_deleted"] == 1  # the unreadable one
+    assert await db.fetchval("SELECT count(*) FROM broadcast_recipients") == 0
+    assert await db.fetchval("SELECT count(*) FROM broadcasts") == 1

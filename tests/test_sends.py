@@ -1,5 +1,5 @@
 """Triggered sends: an approved template to one phone, as the platform's automations send one (README "Triggered
-sends"), and a template's outcome log. Templates are made with SQL here (the templates API is another part's)."""
+sends"), and a template's outcome log. Templates are made and reviewed through the templates API."""
 
 import json
 
@@ -13,12 +13,20 @@ from tests.helpers import PAT, PROXY, PROXY_2, PROXY_3, SAM, TOKEN, wait_for
 LANDLINE = "+14155550042"  # the sandbox lookup's landline range (README "Number validation")
 
 
-async def template(db, community_id, body="Hi {name}, your {reward_amount} reward is approved.",
+async def template(gateway, community_id, body="Hi {name}, your {reward_amount} reward is approved.",
                    category="transactional", state="approved", name=None) -> int:
-    """A template in a review state, as the templates API would leave it."""
-    return await db.fetchval("INSERT INTO templates (community_id, name, category, body, state) VALUES ($1, $2, $3, "
-                             "$4, $5) RETURNING id", community_id, name or f"t-{category}-{state}-{body[:20]}",
-                             category, body, state)
+    """A template in a review state, made and reviewed through the templates API (README "Templates")."""
+    base = f"/v1/communities/{community_id}/templates"
+    status, made = await gateway.call("POST", base, {"name": name or f"t-{category}-{state}-{body[:20]}",
+                                                     "category": category, "body": body})
+    assert status == 201, made
+    steps = {"draft": [], "submitted": ["submit"], "approved": ["submit", "approve"],
+             "rejected": ["submit", "reject"]}[state]
+    for step in steps:
+        status, answer = await gateway.call("POST", f"{base}/{made['id']}/{step}",
+                                            {"note": "not this one"} if step == "reject" else None)
+        assert status == 200, answer
+    return made["id"]
 
 
 async def contact(db, community_id, phone, name=None, fields=None, preference="unknown", dnd=None,
@@ -37,7 +45,7 @@ async def post(gateway, path, body, key=None):
 
 async def test_a_triggered_send_renders_the_contact_and_data_and_goes_out_identified(gateway, db):
     community = (await gateway.community())["id"]
-    tid = await template(db, community)
+    tid = await template(gateway, community)
     await contact(db, community, PAT, name="Pat", fields={"reward_amount": "$10", "first_name": "Patricia"})
     status, sent, _ = await post(gateway, f"/v1/communities/{community}/sends",
                                  {"template_id": tid, "to": "(415) 555-2671", "data": {"reward_amount": "$20"}})
@@ -56,7 +64,7 @@ async def test_a_triggered_send_renders_the_contact_and_data_and_goes_out_identi
 @pytest.mark.parametrize("state", ["draft", "submitted", "rejected"])
 async def test_a_template_not_approved_is_refused_on_sends_and_broadcasts(gateway, db, state):
     community = (await gateway.community())["id"]
-    tid = await template(db, community, body="Your {reward_amount} reward is approved.", state=state)
+    tid = await template(gateway, community, body="Your {reward_amount} reward is approved.", state=state)
     status, body, _ = await post(gateway, f"/v1/communities/{community}/sends", {"template_id": tid, "to": PAT,
                                                                                 "data": {"reward_amount": "$1"}})
     assert (status, body["error"]["code"]) == (409, "template_not_approved"), body
@@ -73,7 +81,7 @@ async def test_a_template_not_approved_is_refused_on_sends_and_broadcasts(gatewa
 
 async def test_a_retry_with_the_same_key_sends_once(gateway, db):
     community = (await gateway.community())["id"]
-    tid = await template(db, community, body="Welcome {name}!")
+    tid = await template(gateway, community, body="Welcome {name}!")
     await contact(db, community, PAT, name="Pat")
     request = {"template_id": tid, "to": PAT}
     first = await post(gateway, f"/v1/communities/{community}/sends", request, key="enrolled-42")
@@ -89,8 +97,8 @@ async def test_a_retry_with_the_same_key_sends_once(gateway, db):
 
 async def test_the_audience_rules_of_one_send(gateway, db):
     community = (await gateway.community())["id"]
-    marketing = await template(db, community, body="Spring bonus, {name}!", category="marketing")
-    transactional = await template(db, community, body="Reward ready.")
+    marketing = await template(gateway, community, body="Spring bonus, {name}!", category="marketing")
+    transactional = await template(gateway, community, body="Reward ready.")
     await contact(db, community, PAT, name="Pat")  # preference unknown
     await contact(db, community, SAM, name="Sam", preference="opted_out")
     dnd_phone = "+14155552680"
@@ -112,7 +120,7 @@ async def test_the_audience_rules_of_one_send(gateway, db):
 
 async def test_missing_fields_are_named(gateway, db):
     community = (await gateway.community())["id"]
-    tid = await template(db, community, body="{first_name}, your {reward_amount} via {referral_link}")
+    tid = await template(gateway, community, body="{first_name}, your {reward_amount} via {referral_link}")
     await contact(db, community, PAT, name="Pat", fields={"reward_amount": "$5"})
     status, body, _ = await post(gateway, f"/v1/communities/{community}/sends", {"template_id": tid, "to": PAT})
     assert (status, body["error"]["code"], body["error"]["fields"]) == (422, "missing_fields",
@@ -126,8 +134,8 @@ async def test_the_sending_number_follows_the_category_and_stays_with_the_contac
     status, body = await gateway.call("PATCH", f"/v1/communities/{community}/numbers/{PROXY}",
                                       {"member": {"phone": SAM, "name": "Sam"}})  # dedicated to a member
     assert status == 200, body
-    transactional = await template(db, community, body="Reward ready.")
-    marketing = await template(db, community, body="Sale!", category="marketing")
+    transactional = await template(gateway, community, body="Reward ready.")
+    marketing = await template(gateway, community, body="Sale!", category="marketing")
     phones = [f"+1415555{n:04d}" for n in range(2700, 2720)]
     for phone in phones:
         await contact(db, community, phone, marketing="opted_in", preference="opted_in")
@@ -159,7 +167,7 @@ def test_the_sender_choice_is_stable_and_spreads():
 
 async def test_the_outcome_log_of_a_template(gateway, db):
     community = (await gateway.community())["id"]
-    tid = await template(db, community, body="Hello.")
+    tid = await template(gateway, community, body="Hello.")
     await contact(db, community, SAM, dnd="permanent")
     for phone in (PAT, SAM):
         status, body, _ = await post(gateway, f"/v1/communities/{community}/sends", {"template_id": tid,
@@ -205,7 +213,7 @@ BAD_SENDS = [
 @pytest.mark.parametrize("body, status, code", BAD_SENDS)
 async def test_bad_sends_are_refused_with_an_error_body(gateway, db, body, status, code):
     community = (await gateway.community())["id"]
-    await template(db, community, body="Hi.")
+    await template(gateway, community, body="Hi.")
     got, answer, _ = await post(gateway, f"/v1/communities/{community}/sends", body)
     assert (got, answer["error"]["code"]) == (status, code), answer
     assert await db.fetchval("SELECT count(*) FROM messages") == 0
@@ -214,7 +222,7 @@ async def test_bad_sends_are_refused_with_an_error_body(gateway, db, body, statu
 async def test_another_communitys_template_is_not_found(gateway, db):
     mine = (await gateway.community())["id"]
     theirs = (await gateway.community(numbers=[PROXY_2], name="Other"))["id"]
-    tid = await template(db, theirs, body="Hi.")
+    tid = await template(gateway, theirs, body="Hi.")
     got, answer, _ = await post(gateway, f"/v1/communities/{mine}/sends", {"template_id": tid, "to": PAT})
     assert (got, answer["error"]["code"]) == (404, "template_not_found")
     got, answer, _ = await post(gateway, "/v1/communities/999/sends", {"template_id": tid, "to": PAT})
@@ -224,8 +232,8 @@ async def test_another_communitys_template_is_not_found(gateway, db):
 async def test_separate_marketing_numbers_keep_the_two_preferences_apart(gateway, db):
     community = (await gateway.community(numbers=[PROXY, PROXY_2]))["id"]
     await db.execute("UPDATE community_numbers SET category = 'marketing' WHERE phone = $1", PROXY_2)
-    marketing = await template(db, community, body="Sale!", category="marketing")
-    transactional = await template(db, community, body="Reward ready.")
+    marketing = await template(gateway, community, body="Sale!", category="marketing")
+    transactional = await template(gateway, community, body="Reward ready.")
     await contact(db, community, PAT, preference="opted_in", marketing="opted_out")  # STOP to the marketing number
     path = f"/v1/communities/{community}/sends"
     got, body, _ = await post(gateway, path, {"template_id": marketing, "to": PAT})
@@ -236,7 +244,7 @@ async def test_separate_marketing_numbers_keep_the_two_preferences_apart(gateway
 
 async def test_test_mode_stores_it_blocked(gateway, db):
     community = (await gateway.community(mode="test"))["id"]
-    tid = await template(db, community, body="Hi.")
+    tid = await template(gateway, community, body="Hi.")
     got, body, _ = await post(gateway, f"/v1/communities/{community}/sends", {"template_id": tid, "to": PAT})
     assert (got, body["status"], body["status_reason"], body["outcome"]) == (201, "blocked", "not_on_allow_list",
                                                                              "blocked")

@@ -36,6 +36,8 @@ async def run_pass(pool: asyncpg.Pool, metrics: Metrics, config: RetentionSettin
             pool, days=config.row_days, batch=config.batch), config.batch)
         done["verifications_deleted"] = await _until_short(lambda: storage.delete_old_verifications(
             pool, days=config.row_days, batch=config.batch), config.batch)
+        done["broadcast_recipients_deleted"] = await _until_short(lambda: storage.delete_old_broadcast_recipients(
+            pool, days=config.row_days, batch=config.batch), config.batch)
     for rule, count in done.items():
         metrics.retention.labels(rule).inc(count)
     if any(done.values()):

@@ -69,7 +69,8 @@ class Metrics:
                               "5 s, or a readiness check), else 0: the gateway is degraded (routing from Postgres).")
         self.redis_up.set(1)
         self.retention = counter("gateway_retention_rows_total", "Rows the retention passes changed, by rule: "
-                                 "bodies_redacted, messages_deleted, conversations_deleted, verifications_deleted.",
+                                 "bodies_redacted, messages_deleted, conversations_deleted, verifications_deleted, "
+                                 "broadcast_recipients_deleted.",
                                  ["rule"])
         self.community_rate = gauge("gateway_community_rate", "Each community's error and opt-out rates (0-1), as the "
                                     "rate monitor last measured them.", ["community", "rate"])

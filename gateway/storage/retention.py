@@ -39,3 +39,7 @@ async def delete_old_conversations(db: Executor, *, days: int, batch: int) -> in
 
 async def delete_old_verifications(db: Executor, *, days: int, batch: int) -> int:
     return await db.fetchval(QUERIES.delete_old_verifications, days, batch)
+
+
+async def delete_old_broadcast_recipients(db: Executor, *, days: int, batch: int) -> int:
+    return await db.fetchval(QUERIES.delete_old_broadcast_recipients, days, batch)

@@ -1,7 +1,6 @@
 -- Retention, rows: up to $1 messages the walk passed while they waited (retention_waiting, rule 'rows'; they were old
--- enough then) are deleted once done, as delete_old_messages.sql does, with their status history, stored pictures
--- and finished callbacks; one still waiting stays noted, one gone is forgotten. Returns how many were looked at and
--- deleted.
+-- enough then) are deleted once done, as delete_old_messages.sql does (forget_messages, migration 0036); one still
+-- waiting stays noted, one gone is forgotten. Returns how many were looked at and deleted.
 WITH due AS (
     SELECT w.message_id FROM retention_waiting w LEFT JOIN messages m ON m.id = w.message_id
     WHERE w.rule = 'rows' AND (m.id IS NULL OR (m.status NOT IN ('queued', 'held', 'submitting') AND NOT EXISTS (
@@ -10,17 +9,9 @@ WITH due AS (
     LIMIT $1
 ), doomed AS (
     SELECT m.id FROM messages m JOIN due d ON d.message_id = m.id
-), history AS (
-    DELETE FROM message_events e USING doomed d WHERE e.message_id = d.id
-), media AS (
-    DELETE FROM message_media mm USING doomed d WHERE mm.message_id = d.id
-), callbacks AS (
-    DELETE FROM platform_callbacks pc USING doomed d WHERE pc.message_id = d.id
-), codes AS (
-    UPDATE verifications v SET message_id = NULL FROM doomed d WHERE v.message_id = d.id
 ), deleted AS (
-    DELETE FROM messages m USING doomed d WHERE m.id = d.id RETURNING m.id
+    SELECT forget_messages(coalesce(array_agg(id), '{}')) AS count FROM doomed
 ), forgotten AS (
     DELETE FROM retention_waiting w USING due d WHERE w.rule = 'rows' AND w.message_id = d.message_id
 )
-SELECT (SELECT count(*) FROM due) AS read, (SELECT count(*) FROM deleted) AS changed
+SELECT (SELECT count(*) FROM due) AS read, (SELECT count FROM deleted) AS changed

@@ -33,6 +33,10 @@ WITH participant AS (
 ), dedicated AS (
     UPDATE community_numbers SET member_phone = NULL, member_name = NULL
     WHERE community_id = $1 AND member_phone = $2 RETURNING 1
+), recipients AS (
+    -- a broadcast's recipient keeps its place (the broadcast's counts stay) under the pseudonym
+    UPDATE broadcast_recipients r SET phone = $3 FROM broadcasts b
+    WHERE b.id = r.broadcast_id AND b.community_id = $1 AND r.phone = $2 RETURNING 1
 ), replies AS (
     DELETE FROM auto_replies a USING community_numbers n
     WHERE n.community_id = $1 AND a.proxy_number = n.phone AND a.sender = $2 RETURNING 1
@@ -42,4 +46,5 @@ SELECT (SELECT count(*) FROM participant) AS participants, (SELECT count(*) FROM
        (SELECT count(*) FROM sends) AS verification_sends, (SELECT count(*) FROM verified) AS verified_phones,
        (SELECT count(*) FROM allowed) AS allow_list, (SELECT count(*) FROM preference) AS preference_events,
        (SELECT count(*) FROM whatsapp) AS whatsapp_contacts, (SELECT count(*) FROM member) AS team_memberships,
-       (SELECT count(*) FROM dedicated) AS dedicated_numbers, (SELECT count(*) FROM replies) AS auto_replies
+       (SELECT count(*) FROM dedicated) AS dedicated_numbers, (SELECT count(*) FROM replies) AS auto_replies,
+       (SELECT count(*) FROM recipients) AS broadcast_recipients
