@@ -1,0 +1,43 @@
+"""A newcomer tried issue 15 (contacts with data and CSV, templates, triggered sends, broadcasts, quiet hours,
+marketing numbers) as a user would and broke it; each test here is one thing that broke."""
+
+import pytest
+
+from gateway.relay import contact_data
+from tests.helpers import PAT, SAM
+from tests.test_contacts_data import AUTH, export, import_csv, put
+
+FORMULAS = ["=cmd|' /C calc'!A0", "+1-2", "-3", "@SUM(1+1)", "\tx", "'=already", "'plain", "plain", ""]
+
+
+@pytest.mark.parametrize("value", FORMULAS)
+def test_a_cell_is_escaped_for_spreadsheets_and_read_back_as_it_was(value):
+    escaped = contact_data.spreadsheet_safe(value)
+    assert escaped[:1] not in ("=", "+", "-", "@", "\t", "\r"), escaped
+    assert contact_data.spreadsheet_value(escaped) == value
+
+
+async def test_the_export_never_hands_a_spreadsheet_a_formula_and_still_imports_back(gateway, db):
+    """A contact's name, fields and tags come from anyone who can fill a sign-up form: exported raw, `=cmd|...`
+    runs as a formula in the spreadsheet the community opens the export in (CSV injection, OWASP)."""
+    cid = (await gateway.community())["id"]
+    await put(gateway, cid, PAT, {"name": "=cmd|' /C calc'!A0", "fields": {"first_name": "@SUM(1+1)", "note": "'=x"},
+                                  "tags": ["-3", "vip"]})
+    await put(gateway, cid, SAM, {"name": "+Sam", "fields": {"first_name": "Sam"}})
+    rows = await export(gateway, cid)
+    cells = [cell for row in rows for key, cell in row.items() if key != "phone"]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")], rows
+    assert {row["phone"] for row in rows} == {PAT, SAM}  # the phones stay E.164: no formula in a number
+
+    before = await db.fetch("SELECT phone, name, fields, tags FROM contacts WHERE community_id = $1 ORDER BY phone",
+                            cid)
+    async with gateway.client.get(f"/v1/communities/{cid}/contacts", headers={**AUTH, "Accept": "text/csv"}) as r:
+        text = await r.text()
+    other = (await gateway.community(numbers=("+14155550109",), name="Other"))["id"]
+    answer = await import_csv(gateway, other, text, chunk=50)
+    assert (answer["created"], answer["rejected"]) == (2, 0), answer
+    after = await db.fetch("SELECT phone, name, fields, tags FROM contacts WHERE community_id = $1 ORDER BY phone",
+                           other)
+    assert [tuple(r) for r in after] == [tuple(r) for r in before]
+    answer = await import_csv(gateway, cid, text, chunk=50)
+    assert (answer["unchanged"], answer["rejected"]) == (2, 0), answer
