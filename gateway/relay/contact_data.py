@@ -29,6 +29,10 @@ RECORDED = ("preference_changed_at", "preference_keyword", "preference_source", 
             "first_inbound_at", "created_at", "updated_at")
 # What the API and an import may set: a preference captured by the platform (an unknown one is not a change).
 SETTABLE = {Preference.OPTED_IN.value, Preference.OPTED_OUT.value}
+# A cell a spreadsheet would run as a formula (CSV injection, OWASP) starts with one of these; the export puts a ' before
+# it (and before a cell that starts with ' already, so that an import takes exactly one off: an export imports back).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,16 @@ class Columns:
         return cls(seen["phone"], seen.get("name"), seen.get("preference"), seen.get("tags"), fields)
 
 
+def spreadsheet_safe(value: str) -> str:
+    """A cell of the person's data as the export writes it: never a formula for the spreadsheet that opens it."""
+    return QUOTE + value if value.startswith((*FORMULA_STARTS, QUOTE)) else value
+
+
+def spreadsheet_value(cell: str) -> str:
+    """What spreadsheet_safe wrote, read back (a ' before a formula's first character or a ' is taken off)."""
+    return cell[1:] if cell.startswith(QUOTE) and cell[1:].startswith((*FORMULA_STARTS, QUOTE)) else cell
+
+
 class RowRefused(Exception):
     """A row of an import that is not stored: why, in words."""
 
@@ -131,7 +145,7 @@ def read_row(cells: Sequence[str], columns: Columns, phone_of: Callable[[str], s
     """One CSV row as a Change; RowRefused naming what is wrong. An empty cell removes a name, a field or the tags;
     an empty (or unknown) preference leaves it as it is. phone_of parses and judges the phone (InvalidInput)."""
     def cell(index: int | None) -> str | None:
-        return None if index is None else (cells[index] if index < len(cells) else "")
+        return None if index is None else spreadsheet_value(cells[index] if index < len(cells) else "")
     try:
         phone = phone_of(cell(columns.phone).strip())
         name = None if columns.name is None else check_name(cell(columns.name))
@@ -155,6 +169,6 @@ def row(contact: Any, field_names: Sequence[str]) -> list[str]:
     """A contact (gateway/storage/contacts.py Contact) as an export row."""
     def text(value: Any) -> str:
         return "" if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return [contact.phone, contact.name or "", contact.preference, TAG_SEPARATOR.join(contact.tags),
-            *(text(getattr(contact, name)) for name in RECORDED),
-            *(contact.fields.get(name, "") for name in field_names)]
+    return [contact.phone, spreadsheet_safe(contact.name or ""), contact.preference,
+            spreadsheet_safe(TAG_SEPARATOR.join(contact.tags)), *(text(getattr(contact, name)) for name in RECORDED),
+            *(spreadsheet_safe(contact.fields.get(name, "")) for name in field_names)]
