@@ -4,7 +4,8 @@ marketing numbers) as a user would and broke it; each test here is one thing tha
 import pytest
 
 from gateway.relay import contact_data
-from tests.helpers import PAT, SAM
+from tests.helpers import PAT, PROXY, PROXY_2, SAM
+from tests.test_marketing_numbers import categorize, replied
 from tests.test_contacts_data import AUTH, export, import_csv, put
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+1-2", "-3", "@SUM(1+1)", "\tx", "'=already", "'plain", "plain", ""]
@@ -41,3 +42,28 @@ async def test_the_export_never_hands_a_spreadsheet_a_formula_and_still_imports_
     assert [tuple(r) for r in after] == [tuple(r) for r in before]
     answer = await import_csv(gateway, cid, text, chunk=50)
     assert (answer["unchanged"], answer["rejected"]) == (2, 0), answer
+
+
+async def test_the_platform_records_a_marketing_opt_in_where_marketing_numbers_are_kept_apart(gateway, db):
+    """With a marketing number, marketing sends answer to marketing_preference; the API could not set it, so every
+    contact the platform opted in was skipped not_opted_in by every marketing broadcast, with no way to fix it."""
+    cid = (await gateway.community(numbers=(PROXY, PROXY_2)))["id"]
+    await categorize(gateway, cid, PROXY_2, "marketing")
+    made = await put(gateway, cid, SAM, {"name": "Sam", "preference": "opted_in", "marketing_preference": "opted_in"})
+    assert (made["preference"], made["marketing_preference"]) == ("opted_in", "opted_in"), made
+    status, patched = await gateway.call("PATCH", f"/v1/communities/{cid}/contacts/%2B{SAM[1:]}",
+                                         {"marketing_preference": "opted_out"})
+    assert (status, patched["marketing_preference"], patched["preference"]) == (200, "opted_out", "opted_in"), patched
+    await put(gateway, cid, SAM, {"marketing_preference": "opted_in"})  # the platform's own opt-out: it may undo it
+    events = await db.fetch("SELECT preference, category FROM preference_events WHERE phone = $1 ORDER BY id", SAM)
+    assert [tuple(e) for e in events] == [("opted_in", None), ("opted_in", "marketing"), ("opted_out", "marketing"),
+                                         ("opted_in", "marketing")]
+
+    await gateway.sms(PAT, PROXY_2, "STOP")  # their own marketing STOP: only their START undoes it
+    await replied(gateway, PAT, "no more marketing texts")
+    status, body = await gateway.call("PATCH", f"/v1/communities/{cid}/contacts/%2B{PAT[1:]}",
+                                      {"name": "Pat", "marketing_preference": "opted_in"})
+    assert (status, body["error"]["code"]) == (409, "contact_opted_out"), body
+    row = await db.fetchrow("SELECT name, marketing_preference FROM contacts WHERE phone = $1", PAT)
+    assert tuple(row) == (None, "opted_out")
+    await put(gateway, cid, PAT, {"name": "Pat", "preference": "opted_in"})  # the SMS preference is another one
