@@ -118,7 +118,7 @@ async def put(request: web.Request, body: ct.ContactData) -> ct.ContactWithData:
     own capture (preference_source "api"). An opt-in of a contact who texted STOP is 409 contact_opted_out."""
     community, phone = await _community_phone(request, judged=True)
     change = Change(phone, contact_data.check_name(body.name or ""), contact_data.check_fields(body.fields),
-                    contact_data.check_tags(body.tags), body.preference)
+                    contact_data.check_tags(body.tags), body.preference, body.marketing_preference)
     return await _stored(request, community, change, replace=True)
 
 
@@ -132,7 +132,8 @@ async def patch(request: web.Request, body: ct.ContactChange) -> ct.ContactWithD
         phone, None if body.name is UNSET else contact_data.check_name(body.name or ""),
         None if body.fields is UNSET else contact_data.check_fields(body.fields, removable=True),
         None if body.tags is UNSET else contact_data.check_tags(body.tags),
-        None if body.preference is UNSET else body.preference)
+        None if body.preference is UNSET else body.preference,
+        None if body.marketing_preference is UNSET else body.marketing_preference)
     return await _stored(request, community, change, replace=False)
 
 

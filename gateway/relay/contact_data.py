@@ -44,6 +44,7 @@ class Change:
     fields: dict[str, str | None] | None = None
     tags: list[str] | None = None
     preference: str | None = None  # opted_in, opted_out
+    marketing_preference: str | None = None  # the same, for marketing sends (README "Separate numbers for marketing")
 
 
 def _printable(value: str) -> bool:
