@@ -67,3 +67,16 @@ async def test_the_platform_records_a_marketing_opt_in_where_marketing_numbers_a
     row = await db.fetchrow("SELECT name, marketing_preference FROM contacts WHERE phone = $1", PAT)
     assert tuple(row) == (None, "opted_out")
     await put(gateway, cid, PAT, {"name": "Pat", "preference": "opted_in"})  # the SMS preference is another one
+
+
+async def test_an_import_and_an_export_carry_the_marketing_preference(gateway, db):
+    """The export left the marketing preference out and an import took a marketing_preference column for a merge
+    field: a list of marketing opt-ins could not be imported, nor an export carried to another community."""
+    cid = (await gateway.community(numbers=(PROXY, PROXY_2)))["id"]
+    await categorize(gateway, cid, PROXY_2, "marketing")
+    answer = await import_csv(gateway, cid, f"phone,marketing_preference\n{PAT},opted_in\n{SAM},maybe\n")
+    assert (answer["created"], answer["rejected"]) == (1, 1), answer
+    row = await db.fetchrow("SELECT marketing_preference, fields FROM contacts WHERE phone = $1", PAT)
+    assert (row["marketing_preference"], row["fields"]) == ("opted_in", {}), row
+    rows = await export(gateway, cid)
+    assert rows[0]["marketing_preference"] == "opted_in" and "field.marketing_preference" not in rows[0], rows
