@@ -76,7 +76,7 @@ async def test_an_import_and_an_export_carry_the_marketing_preference(gateway, d
     await categorize(gateway, cid, PROXY_2, "marketing")
     answer = await import_csv(gateway, cid, f"phone,marketing_preference\n{PAT},opted_in\n{SAM},maybe\n")
     assert (answer["created"], answer["rejected"]) == (1, 1), answer
-    row = await db.fetchrow("SELECT marketing_preference, fields FROM contacts WHERE phone = $1", PAT)
-    assert (row["marketing_preference"], row["fields"]) == ("opted_in", {}), row
+    row = await db.fetchrow("SELECT marketing_preference, fields::text FROM contacts WHERE phone = $1", PAT)
+    assert (row["marketing_preference"], row["fields"]) == ("opted_in", "{}"), row
     rows = await export(gateway, cid)
     assert rows[0]["marketing_preference"] == "opted_in" and "field.marketing_preference" not in rows[0], rows
