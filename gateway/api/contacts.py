@@ -153,9 +153,10 @@ async def get(request: web.Request) -> ct.ContactWithData:
 async def import_contacts(request: web.Request) -> ct.ImportResult | web.Response:
     """Import contacts from CSV, as a stream
     Columns: phone (required), name, preference (opted_in, opted_out; empty: unchanged), tags (joined with ';'),
-    marketing_preference (as preference), and any other column a merge field (field.first_name or first_name); an export imports back. A column left out
-    leaves that part as it is; an empty cell removes a name, field or the tags. Stored 1,000 rows at a time; bad rows
-    are counted and listed (the first 100), not stored, and do not stop the file."""
+    marketing_preference (as preference), and any other column a merge field (field.first_name or first_name); an
+    export imports back. A column left out leaves that part as it is; an empty cell removes a name, field or the tags.
+    Stored 1,000 rows at a time; bad rows are counted and listed (the first 100), not stored, and do not stop the
+    file."""
     settings = request.app[CONFIG].contacts
     community = await communities.find(request.app[POOL], path_id(request))
     if request.content_type != "text/csv":
