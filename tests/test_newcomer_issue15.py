@@ -5,7 +5,11 @@ import pytest
 
 from gateway.relay import contact_data
 from tests.helpers import PAT, PROXY, PROXY_2, SAM
+from gateway.vocabulary import MessageKind
+from tests.helpers import wait_for
+from tests.test_broadcasts import _yesterday
 from tests.test_marketing_numbers import categorize, replied
+from tests.test_quiet_hours import FAST, LA, NY, SetClock, marketing, screen, settled
 from tests.test_contacts_data import AUTH, export, import_csv, put
 
 FORMULAS = ["=cmd|' /C calc'!A0", "+1-2", "-3", "@SUM(1+1)", "\tx", "'=already", "'plain", "plain", ""]
@@ -80,3 +84,30 @@ async def test_an_import_and_an_export_carry_the_marketing_preference(gateway, d
     assert (row["marketing_preference"], row["fields"]) == ("opted_in", "{}"), row
     rows = await export(gateway, cid)
     assert rows[0]["marketing_preference"] == "opted_in" and "field.marketing_preference" not in rows[0], rows
+
+
+async def test_a_broadcast_text_released_by_the_daily_reset_at_night_waits_for_the_morning(start_gateway, db,
+                                                                                           redis_client):
+    """Held at the daily limit at noon Pacific; the community's day ends (midnight Eastern: 9 pm Pacific) and the
+    reset releases it: it must wait for 8 am Pacific, not go at 9 pm."""
+    clock = SetClock("2027-01-12T20:00")  # noon Pacific
+    gateway = await start_gateway("sandbox", clock=clock, **FAST)
+    cid = (await gateway.community(daily_limit_levels=[1], daily_limit_ceiling=1, timezone="America/New_York"))["id"]
+    first = await marketing(gateway, cid, NY, category="transactional")
+    await settled(gateway, first, "sent", "delivered")
+    held = await marketing(gateway, cid, LA, kind=MessageKind.BROADCAST)
+    await wait_for(lambda: _reason(gateway, held, "daily_limit"), what="held at the daily limit")
+
+    clock.set("2027-01-13T05:30")  # 12:30 am Eastern, 9:30 pm Pacific: Los Angeles is outside its window
+    await _yesterday(db, redis_client)
+    await wait_for(lambda: _reason(gateway, held, "quiet_hours"), what="held for quiet hours after the reset")
+    found = await gateway.message(held)
+    assert (found["status"], found["held_until"]) == ("held", "2027-01-13T16:00:00Z"), found
+    assert not [m for m in await screen(gateway, LA)], "nothing reached Los Angeles at night"
+
+    clock.set("2027-01-13T16:00")  # 8 am Pacific
+    await settled(gateway, held, "sent", "delivered")
+
+
+async def _reason(gateway, message_id, reason):
+    return (await gateway.message(message_id))["status_reason"] == reason or None
