@@ -218,7 +218,8 @@ async def test_an_export_imports_back(gateway, db):
     await put(gateway, cid, SAM, {"name": "Sam", "fields": {"city": "Oslo"}})
     await gateway.sms(ALEX, PROXY, "STOP")
     rows = await export(gateway, cid)
-    assert list(rows[0]) == ["phone", "name", "preference", "tags", "preference_changed_at", "preference_keyword",
+    assert list(rows[0]) == ["phone", "name", "preference", "tags", "marketing_preference", "preference_changed_at",
+                             "preference_keyword",
                              "preference_source", "dnd", "dnd_reason", "dnd_at", "first_inbound_at", "created_at",
                              "updated_at", "field.city", "field.first_name", "field.note"]
     by_phone = {row["phone"]: row for row in rows}

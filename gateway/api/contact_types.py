@@ -29,6 +29,9 @@ class ContactData(Strict, kw_only=True):
     fields: Fields = {}
     tags: Tags = []
     preference: SetPreference | None = None
+    marketing_preference: Annotated[SetPreference | None, Meta(
+        description="marketing sends' consent where the community keeps marketing numbers apart (left out: stays)")] \
+        = None
 
 
 class ContactChange(Strict, kw_only=True):
@@ -37,6 +40,7 @@ class ContactChange(Strict, kw_only=True):
     fields: Annotated[dict[str, str | None], Meta(description="fields to set; null removes one")] | UnsetType = UNSET
     tags: Tags | UnsetType = UNSET
     preference: SetPreference | UnsetType = UNSET
+    marketing_preference: SetPreference | UnsetType = UNSET
 
 
 class ContactWithData(Contact, kw_only=True):

@@ -118,7 +118,7 @@ async def put(request: web.Request, body: ct.ContactData) -> ct.ContactWithData:
     own capture (preference_source "api"). An opt-in of a contact who texted STOP is 409 contact_opted_out."""
     community, phone = await _community_phone(request, judged=True)
     change = Change(phone, contact_data.check_name(body.name or ""), contact_data.check_fields(body.fields),
-                    contact_data.check_tags(body.tags), body.preference)
+                    contact_data.check_tags(body.tags), body.preference, body.marketing_preference)
     return await _stored(request, community, change, replace=True)
 
 
@@ -132,7 +132,8 @@ async def patch(request: web.Request, body: ct.ContactChange) -> ct.ContactWithD
         phone, None if body.name is UNSET else contact_data.check_name(body.name or ""),
         None if body.fields is UNSET else contact_data.check_fields(body.fields, removable=True),
         None if body.tags is UNSET else contact_data.check_tags(body.tags),
-        None if body.preference is UNSET else body.preference)
+        None if body.preference is UNSET else body.preference,
+        None if body.marketing_preference is UNSET else body.marketing_preference)
     return await _stored(request, community, change, replace=False)
 
 
@@ -151,10 +152,11 @@ async def get(request: web.Request) -> ct.ContactWithData:
                      "body_timeout"))
 async def import_contacts(request: web.Request) -> ct.ImportResult | web.Response:
     """Import contacts from CSV, as a stream
-    Columns: phone (required), name, preference (opted_in, opted_out; empty: unchanged), tags (joined with ';'), and
-    any other column a merge field (field.first_name or first_name); an export imports back. A column left out
-    leaves that part as it is; an empty cell removes a name, field or the tags. Stored 1,000 rows at a time; bad rows
-    are counted and listed (the first 100), not stored, and do not stop the file."""
+    Columns: phone (required), name, preference (opted_in, opted_out; empty: unchanged), tags (joined with ';'),
+    marketing_preference (as preference), and any other column a merge field (field.first_name or first_name); an
+    export imports back. A column left out leaves that part as it is; an empty cell removes a name, field or the tags.
+    Stored 1,000 rows at a time; bad rows are counted and listed (the first 100), not stored, and do not stop the
+    file."""
     settings = request.app[CONFIG].contacts
     community = await communities.find(request.app[POOL], path_id(request))
     if request.content_type != "text/csv":

@@ -187,7 +187,8 @@ async def upsert(db: Executor, community_id: int, changes: list[Change], replace
     return await rows.upsert_contacts(
         db, community_id=community_id, phones=[c.phone for c in changes], names=[c.name for c in changes],
         fields=[c.fields for c in changes], tags=[c.tags for c in changes],
-        preferences=[c.preference for c in changes], replace_fields=replace_fields)
+        preferences=[c.preference for c in changes], marketing=[c.marketing_preference for c in changes],
+        replace_fields=replace_fields)
 
 
 async def export_csv(db: Executor, write: Callable[[str], Awaitable[None]], *, community_id: int,

@@ -24,11 +24,15 @@ MAX_TAG, MAX_TAGS = 40, 50
 TAG_SEPARATOR = ";"
 # What a contact is in the CSV, in the export's order; then the columns an import reads past (what the gateway
 # records itself), then one column per merge field.
-COLUMNS = ("phone", "name", "preference", "tags")
+COLUMNS = ("phone", "name", "preference", "tags", "marketing_preference")
 RECORDED = ("preference_changed_at", "preference_keyword", "preference_source", "dnd", "dnd_reason", "dnd_at",
             "first_inbound_at", "created_at", "updated_at")
 # What the API and an import may set: a preference captured by the platform (an unknown one is not a change).
 SETTABLE = {Preference.OPTED_IN.value, Preference.OPTED_OUT.value}
+# A cell a spreadsheet would run as a formula (CSV injection, OWASP) starts with one of these; the export puts a ' before
+# it (and before a cell that starts with ' already, so that an import takes exactly one off: an export imports back).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Change:
     fields: dict[str, str | None] | None = None
     tags: list[str] | None = None
     preference: str | None = None  # opted_in, opted_out
+    marketing_preference: str | None = None  # the same, for marketing sends (README "Separate numbers for marketing")
 
 
 def _printable(value: str) -> bool:
@@ -99,6 +104,7 @@ class Columns:
     preference: int | None
     tags: int | None
     fields: dict[str, int]
+    marketing_preference: int | None = None
 
     @classmethod
     def of(cls, header: Sequence[str]) -> Columns:
@@ -120,7 +126,18 @@ class Columns:
                                                   "lower-case letter, then lower-case letters, digits or _; at most 64)")
         if len(fields) > MAX_FIELDS:
             raise InvalidInput("invalid_csv", f"at most {MAX_FIELDS} merge field columns")
-        return cls(seen["phone"], seen.get("name"), seen.get("preference"), seen.get("tags"), fields)
+        return cls(seen["phone"], seen.get("name"), seen.get("preference"), seen.get("tags"), fields,
+                   seen.get("marketing_preference"))
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell of the person's data as the export writes it: never a formula for the spreadsheet that opens it."""
+    return QUOTE + value if value.startswith((*FORMULA_STARTS, QUOTE)) else value
+
+
+def spreadsheet_value(cell: str) -> str:
+    """What spreadsheet_safe wrote, read back (a ' before a formula's first character or a ' is taken off)."""
+    return cell[1:] if cell.startswith(QUOTE) and cell[1:].startswith((*FORMULA_STARTS, QUOTE)) else cell
 
 
 class RowRefused(Exception):
@@ -131,7 +148,7 @@ def read_row(cells: Sequence[str], columns: Columns, phone_of: Callable[[str], s
     """One CSV row as a Change; RowRefused naming what is wrong. An empty cell removes a name, a field or the tags;
     an empty (or unknown) preference leaves it as it is. phone_of parses and judges the phone (InvalidInput)."""
     def cell(index: int | None) -> str | None:
-        return None if index is None else (cells[index] if index < len(cells) else "")
+        return None if index is None else spreadsheet_value(cells[index] if index < len(cells) else "")
     try:
         phone = phone_of(cell(columns.phone).strip())
         name = None if columns.name is None else check_name(cell(columns.name))
@@ -140,10 +157,16 @@ def read_row(cells: Sequence[str], columns: Columns, phone_of: Callable[[str], s
         tags = None if raw_tags is None else check_tags([t for t in raw_tags.split(TAG_SEPARATOR) if t.strip()])
     except InvalidInput as refused:
         raise RowRefused(refused.message) from None
-    preference = (cell(columns.preference) or "").strip().lower() or None
+    return Change(phone, name, fields or None, tags, _preference(cell(columns.preference), "preference"),
+                  _preference(cell(columns.marketing_preference), "marketing_preference"))
+
+
+def _preference(cell: str | None, column: str) -> str | None:
+    """A preference cell: opted_in or opted_out; empty or unknown (or no such column) leaves it as it is."""
+    preference = (cell or "").strip().lower() or None
     if preference not in (None, Preference.UNKNOWN.value, *SETTABLE):
-        raise RowRefused(f"preference: expected {', '.join(sorted(SETTABLE))} or empty")
-    return Change(phone, name, fields or None, tags, preference if preference in SETTABLE else None)
+        raise RowRefused(f"{column}: expected {', '.join(sorted(SETTABLE))} or empty")
+    return preference if preference in SETTABLE else None
 
 
 def header(field_names: Sequence[str]) -> list[str]:
@@ -155,6 +178,7 @@ def row(contact: Any, field_names: Sequence[str]) -> list[str]:
     """A contact (gateway/storage/contacts.py Contact) as an export row."""
     def text(value: Any) -> str:
         return "" if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return [contact.phone, contact.name or "", contact.preference, TAG_SEPARATOR.join(contact.tags),
+    return [contact.phone, spreadsheet_safe(contact.name or ""), contact.preference,
+            spreadsheet_safe(TAG_SEPARATOR.join(contact.tags)), contact.marketing_preference,
             *(text(getattr(contact, name)) for name in RECORDED),
-            *(contact.fields.get(name, "") for name in field_names)]
+            *(spreadsheet_safe(contact.fields.get(name, "")) for name in field_names)]

@@ -84,14 +84,15 @@ async def contact_field_names(db: Executor, *, community_id: int, preference: Pr
 
 async def upsert_contacts(db: Executor, *, community_id: int, phones: Sequence[str], names: Sequence[str | None],
                           fields: Sequence[Mapping[str, str | None] | None], tags: Sequence[Sequence[str] | None],
-                          preferences: Sequence[str | None], replace_fields: bool) -> Upserted:
+                          preferences: Sequence[str | None], marketing: Sequence[str | None],
+                          replace_fields: bool) -> Upserted:
     """Create or change contacts, one per phone (each phone once): None leaves a part as it is; a name "" removes
-    it; a field set to None is removed (replace_fields: the given fields are all it keeps). An opt-in of a contact
-    whose opt-out came from their keyword changes nothing of that contact (refused)."""
+    it; a field set to None is removed (replace_fields: the given fields are all it keeps). An opt-in (or a marketing
+    one) of a contact whose opt-out came from their keyword changes nothing of that contact (refused)."""
     row = await db.fetchrow(QUERIES.upsert_contacts, community_id, list(phones), list(names),
                             [None if f is None else json.dumps(f) for f in fields],
                             [None if t is None else json.dumps(list(t)) for t in tags], list(preferences),
-                            replace_fields)
+                            replace_fields, list(marketing))
     return Upserted(frozenset(row["created"]), frozenset(row["updated"]), frozenset(row["refused"]),
                     frozenset(row["lost"]))
 
