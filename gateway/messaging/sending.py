@@ -72,7 +72,9 @@ async def drain(sender: Sender) -> None:
             try:
                 tickets = await sender.outbox.claim(limit - len(running)) if len(running) < limit else []
             except RedisError as exc:
-                # Redis is away: messages wait in Postgres as queued; the sweeper re-queues them later.
+                # Redis is away: messages wait in Postgres as queued; the sweeper re-queues them later. A stop that
+                # landed mid-claim may come back as this error (stop_if_cancelled): it must end the loop.
+                stop_if_cancelled()
                 log.warning("queue_claim_failed", error=type(exc).__name__)
                 sender.metrics.task_failures.labels("drain").inc()
                 await asyncio.sleep(sender.restart_delay)
