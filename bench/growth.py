@@ -29,6 +29,23 @@ from gateway.storage.db import QUERIES  # noqa: E402
 from gateway.storage.migrate import migrate_url  # noqa: E402
 
 CHUNK = 1_000_000  # rows per INSERT: each its own transaction
+# One chunk of messages: ids $2..$3, each in conversation 1 + (i * 7919) % $4, at its place in the last $5 days.
+MESSAGES = """
+            INSERT INTO messages (community_id, conversation_id, direction, kind, from_number, to_number, body,
+                                  status, carrier_sid, created_at, updated_at, segments)
+            SELECT $1::bigint, c, CASE WHEN i % 2 = 0 THEN 'inbound' ELSE 'outbound' END,
+                   CASE WHEN i % 2 = 0 THEN 'inbound' ELSE 'relay' END,
+                   CASE WHEN i % 2 = 0 THEN '+1628' || lpad((c - 1)::text, 7, '0')
+                        ELSE '+1415555' || lpad(((c - 1) % 100)::text, 4, '0') END,
+                   CASE WHEN i % 2 = 0 THEN '+1415555' || lpad(((c - 1) % 100)::text, 4, '0')
+                        ELSE '+1650' || lpad((c - 1)::text, 7, '0') END,
+                   'A message of about sixty characters, as most relayed texts are.',
+                   CASE WHEN i % 2 = 0 THEN 'received' WHEN i % 1000 = 1 THEN 'queued' ELSE 'delivered' END,
+                   CASE WHEN i % 2 = 1 THEN 'SMg' || lpad(i::text, 31, '0') END,
+                   t, t, 1
+            FROM generate_series($2::bigint, $3::bigint - 1) i,
+                 LATERAL (SELECT 1 + (i * 7919) % $4::int AS c,
+                                 now() - make_interval(secs => $5::int * 86400 * (1 - i::float8 / $6::bigint)) AS t) x"""
 
 
 async def generate(conn: asyncpg.Connection, rows: int, conversations: int, days: int) -> float:
@@ -53,23 +70,7 @@ async def generate(conn: asyncpg.Connection, rows: int, conversations: int, days
     started = time.perf_counter()
     for low in range(0, rows, CHUNK):
         high = min(rows, low + CHUNK)
-        await conn.execute("""
-            INSERT INTO messages (community_id, conversation_id, direction, kind, from_number, to_number, body,
-                                  status, carrier_sid, created_at, updated_at, segments)
-            SELECT $1::bigint, c, CASE WHEN i % 2 = 0 THEN 'inbound' ELSE 'outbound' END,
-                   CASE WHEN i % 2 = 0 THEN 'inbound' ELSE 'relay' END,
-                   CASE WHEN i % 2 = 0 THEN '+1628' || lpad((c - 1)::text, 7, '0')
-                        ELSE '+1415555' || lpad(((c - 1) % 100)::text, 4, '0') END,
-                   CASE WHEN i % 2 = 0 THEN '+1415555' || lpad(((c - 1) % 100)::text, 4, '0')
-                        ELSE '+1650' || lpad((c - 1)::text, 7, '0') END,
-                   'A message of about sixty characters, as most relayed texts are.',
-                   CASE WHEN i % 2 = 0 THEN 'received' WHEN i % 1000 = 1 THEN 'queued' ELSE 'delivered' END,
-                   CASE WHEN i % 2 = 1 THEN 'SMg' || lpad(i::text, 31, '0') END,
-                   t, t, 1
-            FROM generate_series($2::bigint, $3::bigint - 1) i,
-                 LATERAL (SELECT 1 + (i * 7919) % $4::int AS c,
-                                 now() - make_interval(secs => $5::int * 86400 * (1 - i::float8 / $6::bigint)) AS t) x""",
-                           community, low, high, conversations, days, rows)
+        await conn.execute(MESSAGES, community, low, high, conversations, days, rows)
         print(f"  {high:,} rows", flush=True)
     await conn.execute("VACUUM ANALYZE messages, conversations, participants")
     return time.perf_counter() - started

@@ -307,8 +307,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         await migrate_url(database_url)
         await seed(database_url, args.conversations)
-        sign = (lambda url, form: signature(TOKEN, url, form)) if args.full_cycle else None
-        carrier = FakeCarrier(sign)
+        carrier = FakeCarrier((lambda url, form: signature(TOKEN, url, form)) if args.full_cycle else None)
         carrier_port = await carrier.start()
         env = gateway_env(folder, args, database_url, redis_url, carrier_port)
         urls = await start_gateways(env, args.processes, processes)
@@ -318,14 +317,13 @@ async def main(args: argparse.Namespace) -> None:
             await (conn := await asyncpg.connect(database_url)).execute("SELECT pg_stat_statements_reset()")
             await conn.close()
         cpu_before = cpu_seconds(pids)
-        latencies, sent_at, duration = await load(urls, args.messages, args.conversations, args.concurrency, args.rate,
-                                                  both=args.full_cycle)
+        latencies, sent_at, duration = await load(urls, args.messages, args.conversations, args.concurrency,
+                                                  args.rate, both=args.full_cycle)
         await (cycles.all_completed if args.full_cycle else all_arrived)(carrier, args.messages)
         cpu = {part: used - cpu_before[part] for part, used in cpu_seconds(pids).items()}
         if args.statements:
             await statement_report(database_url, args.messages)
-        last = max(carrier.arrived.values())
-        relayed_per_second = len(carrier.arrived) / (last - min(sent_at.values()))
+        relayed_per_second = len(carrier.arrived) / (max(carrier.arrived.values()) - min(sent_at.values()))
         end_to_end = [carrier.arrived[k] - sent_at[k] for k in carrier.arrived if k in sent_at]
         rss = sum(psutil.Process(p.pid).memory_info().rss for p in processes) / 2 ** 20
         lookup_p99 = await route_lookup_p99(urls[0])
