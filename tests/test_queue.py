@@ -104,6 +104,24 @@ async def test_a_finished_lease_ends_with_the_next_claim_and_a_dead_finisher_sen
     assert (await gateway.message(message_id))["attempts"] == 1
 
 
+async def test_a_second_queue_entry_for_a_message_being_sent_sends_nothing(start_gateway, db, redis_client):
+    # A late enqueue (the store's own, after the sweeper queued the row when sweep_after passed under load) puts
+    # the member back in the ready set while the first try waits for the carrier: the second ticket is claimed
+    # at once, and must not send the message again (it did: the first text of a conversation, twice).
+    from tests.fakes import Reply
+    gateway = await start_gateway(carrier={"send_timeout": 4.0})
+    gateway.carrier.then(Reply(delay=1.5))
+    message = await _stored(db, "once")
+    assert await gateway.dispatcher.dispatch(message, Priority.RELAY, PROXY)
+    await wait_for(lambda: _status_is(gateway, message.id, "submitting"), what="the first try with the carrier")
+    await gateway.dispatcher.queue(message.id, Priority.RELAY, PROXY)
+    await wait_for(lambda: _all_accepted(db, [message.id]), timeout=8, what="the send recorded")
+    await wait_for(lambda: queue_empty(redis_client), what="the queue empty")
+    assert gateway.carrier.bodies_to(ALEX) == ["once"]
+    assert len(gateway.carrier.requests) == 1
+    assert (await gateway.message(message.id))["attempts"] == 1
+
+
 async def test_a_finished_lease_ends_with_the_drainers_next_claim(redis_client):
     queue = Outbox(redis_client, per_number_rate=1000, lease_seconds=30)
     await queue.enqueue(7, "relay", PROXY)

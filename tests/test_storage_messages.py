@@ -55,16 +55,28 @@ async def _queued_message(db) -> int:
 async def test_begin_send_claims_a_queued_message_and_nothing_else(pool, db, batched):
     message_id = await _queued_message(db)
     begin = batched("begin_send", "begin_send")
-    sending = await storage.begin_send(begin, BeginSend(message_id, [200, 400], 5000, ["sandbox"], "sandbox"))
+    sending = await storage.begin_send(begin, BeginSend(message_id, [200, 400], 5000, ["sandbox"], "sandbox", 10.0))
     assert (sending.id, sending.status, sending.attempts, sending.kind) == (
         message_id, MessageStatus.SUBMITTING, 1, MessageKind.NOTIFICATION)
     assert (sending.levels, sending.ceiling, sending.to_number) == ([200, 400], 5000, ALEX)
-    assert await storage.begin_send(begin, BeginSend(message_id + 1, [200], 5000, ["sandbox"], "sandbox")) is None
+    assert await storage.begin_send(begin, BeginSend(message_id + 1, [200], 5000, ["sandbox"], "sandbox", 10.0)) is None
+
+
+async def test_begin_send_takes_a_try_again_only_once_it_is_older_than_a_send(db, batched):
+    """A second queue entry for a message whose try is still with the carrier finds nothing to send; once the
+    try is older than the send timeout (its lease ran out), the message is tried again."""
+    message_id = await _queued_message(db)
+    begin = batched("begin_send", "begin_send")
+    assert (await storage.begin_send(begin, BeginSend(message_id, [200], 5000, ["sandbox"], "sandbox", 10.0))).attempts == 1
+    assert await storage.begin_send(begin, BeginSend(message_id, [200], 5000, ["sandbox"], "sandbox", 10.0)) is None
+    await db.execute("UPDATE messages SET updated_at = now() - interval '11 seconds' WHERE id = $1", message_id)
+    again = await storage.begin_send(begin, BeginSend(message_id, [200], 5000, ["sandbox"], "sandbox", 10.0))
+    assert (again.status, again.attempts) == (MessageStatus.SUBMITTING, 2)
 
 
 async def test_accepted_segments_count_in_the_shard_of_the_message_and_early_statuses_come_back(pool, db, batched):
     message_id = await _queued_message(db)
-    await storage.begin_send(batched("begin_send", "begin_send"), BeginSend(message_id, [200], 5000, ["sandbox"], "sandbox"))
+    await storage.begin_send(batched("begin_send", "begin_send"), BeginSend(message_id, [200], 5000, ["sandbox"], "sandbox", 10.0))
     await storage.store_early_status(db, sid="SM1", status="sent", error_code=None, carrier="sandbox")
     await storage.store_early_status(db, sid="SM1", status="delivered", error_code=None, carrier="twilio")
     record = batched("record_accepted", "record_send_accepted")

@@ -121,7 +121,7 @@ async def send_one(sender: Sender, ticket: Ticket) -> None:
 async def _send(sender: Sender, ticket: Ticket) -> None:
     message = await storage.begin_send(sender.statements.begin_send, BeginSend(
         ticket.message_id, sender.limits.daily_levels, sender.limits.daily_ceiling, list(sender.carriers.names),
-        sender.carriers.default.name))
+        sender.carriers.default.name, sender.sends.send_timeout))
     if message is None or (message := await quiet.hold(sender.db, message, sender.clock.now())).status != SUBMITTING:
         await _not_claimed(sender, ticket, message)
         return

@@ -199,6 +199,7 @@ class BeginSend(NamedTuple):
     daily_ceiling: int
     served: list[str]  # the carriers this gateway serves: a message from a number on another is held
     default_carrier: str  # the carrier of the numbers that name none
+    live_try_seconds: float  # a try begun this recently may still be with the carrier (carrier.send_timeout)
 
 
 # The rows built for every message relayed are NamedTuples: a third of the cost of a frozen dataclass.

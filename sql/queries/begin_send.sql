@@ -9,7 +9,9 @@
 -- template written otherwise is used as it is). Only the start of a notification is read (its first words are
 -- ours: the name, "Someone left", or "<person> via <community>: "), never what someone wrote after it.
 -- "submitting" again means an earlier try's lease ran out without an answer: the message is sent again
--- (the one window for a duplicate; see README). Nothing for any other status.
+-- (the one window for a duplicate; see README), but only once that try is older than $6 seconds (the carrier's
+-- send timeout, shorter than the lease): a second queue entry for a message being sent (a late enqueue after the
+-- sweeper queued it) is dropped here, not sent twice. Nothing for any other status.
 -- $1 message, $2 the configured daily levels, $3 the configured ceiling, $4 the carriers this gateway serves, $5
 -- its default carrier: a message whose number's carrier is not served is held (carrier_not_served) here, before
 -- the identification, which a text that never left must not use up. Returns what the send needs, as one
@@ -32,7 +34,8 @@
 -- was added just now (null when none was), which a text held for quiet hours gives back (hold_quiet_message.sql).
 -- $1's category picks the preference that may block it (outbound_block_reason with a category, migration 0032).
 WITH target AS MATERIALIZED (
-    SELECT id, community_id, from_number, to_number, kind, direction, status, body, category FROM messages WHERE id = $1
+    SELECT id, community_id, from_number, to_number, kind, direction, status, body, category, updated_at
+    FROM messages WHERE id = $1
     FOR UPDATE
 ), wa AS (
     -- The recipient's WhatsApp contact, locked FOR SHARE until this commits: a message of theirs opening the window
@@ -67,7 +70,8 @@ WITH target AS MATERIALIZED (
     LEFT JOIN community_numbers n ON n.phone = t.from_number
     LEFT JOIN wa w ON true,
     LATERAL (SELECT coalesce(c.sender_name, c.name) AS name) s
-    WHERE t.direction = 'outbound' AND t.status IN ('queued', 'submitting')
+    WHERE t.direction = 'outbound'
+      AND (t.status = 'queued' OR t.status = 'submitting' AND t.updated_at < now() - make_interval(secs => $6::float8))
 ), identify AS (
     INSERT INTO contacts (community_id, phone, identified_at)
     SELECT community_id, to_number, now() FROM gate
