@@ -1,8 +1,10 @@
 -- Messages that should be in the Redis queue: queued ones, and ones whose send never answered.
--- $1 seconds a queued message may wait before it is checked, $2 seconds for a send, $3 how many.
+-- waiting_status finds them through messages_unsent (migration 0037). $1 seconds a queued message may wait before
+-- it is checked, $2 seconds for a send, $3 how many.
 SELECT id, priority, from_number, segments
 FROM messages
-WHERE (status = 'queued' AND updated_at < now() - make_interval(secs => $1))
-   OR (status = 'submitting' AND updated_at < now() - make_interval(secs => $2))
+WHERE waiting_status IN ('queued', 'submitting')
+  AND (status = 'queued' AND updated_at < now() - make_interval(secs => $1)
+       OR status = 'submitting' AND updated_at < now() - make_interval(secs => $2))
 ORDER BY updated_at
 LIMIT $3

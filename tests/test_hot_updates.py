@@ -1,0 +1,67 @@
+"""Status updates are heap-only (HOT): no index of messages reads a column that sending or a status callback
+changes, so Postgres rewrites the row in place and touches none of the table's indexes (migration 0037)."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from gateway.storage import messages as storage
+from gateway.vocabulary import MessageKind, MessageStatus, Priority
+from tests.helpers import ALEX, PROXY
+
+# What begin_send, record_send_accepted (but carrier_sid, once) and every status callback write.
+CHANGED_BY_SENDING = {"status", "updated_at", "error_code", "attempts", "body", "accepted_at", "segments",
+                      "usage_unit", "status_reason"}
+# status_reason changes only where a message waits (held, blocked, failed): indexes may read it there.
+ALLOWED_IN_INDEXES = {"status_reason"}
+
+
+async def _indexed_columns(db) -> dict[str, set[str]]:
+    """index name -> the columns of messages its key, expressions or WHERE read (BRIN indexes left out: Postgres
+    keeps updates heap-only past those)."""
+    rows = await db.fetch("""
+        SELECT i.indexrelid::regclass::text AS name, a.attname
+        FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_am am ON am.oid = x.relam
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum > 0
+        WHERE i.indrelid = 'messages'::regclass AND am.amname <> 'brin'
+          AND (a.attnum = ANY (i.indkey)
+               OR pg_get_expr(i.indpred, i.indrelid) ~ ('\\m' || a.attname || '\\M')
+               OR pg_get_expr(i.indexprs, i.indrelid) ~ ('\\m' || a.attname || '\\M'))""")
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(row["name"], set()).add(row["attname"])
+    return found
+
+
+async def test_no_index_reads_a_column_that_sending_changes(db):
+    indexed = await _indexed_columns(db)
+    assert "messages_held" in indexed  # the query reads predicates and keys
+    clashes = {name: columns & (CHANGED_BY_SENDING - ALLOWED_IN_INDEXES) for name, columns in indexed.items()}
+    assert {name: columns for name, columns in clashes.items() if columns} == {}
+
+
+@pytest.fixture
+async def conn(clean):
+    conn = await asyncpg.connect(clean.database_url)
+    yield conn
+    await conn.close()
+
+
+async def test_the_callbacks_after_the_carrier_took_a_message_update_it_in_place(conn):
+    community_id = await conn.fetchval("INSERT INTO communities (name, mode) VALUES ('Acme', 'live') RETURNING id")
+    stored = await storage.insert_outbound_message(conn, community_id=community_id, conversation_id=None,
+                                                   kind=MessageKind.NOTIFICATION, priority=Priority.RELAY,
+                                                   from_number=PROXY, to_number=ALEX, body="hello", segments=1)
+    await conn.execute("UPDATE messages SET status = 'accepted', carrier_sid = 'SM1' WHERE id = $1", stored.id)
+    counts = "SELECT pg_stat_get_xact_tuples_updated('messages'::regclass), " \
+             "pg_stat_get_xact_tuples_hot_updated('messages'::regclass)"
+    async with conn.transaction():
+        # Counts not yet flushed to the statistics (the update above) are in these too: read the difference.
+        before = tuple(await conn.fetchrow(counts))
+        for status in ("sent", "delivered"):
+            applied = await storage.apply_message_status(conn, message_id=None, sid="SM1", status=status,
+                                                         error_code=None)
+            assert applied.status == MessageStatus(status)
+        after = tuple(await conn.fetchrow(counts))
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 2)  # two updates, both heap-only
