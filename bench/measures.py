@@ -51,3 +51,22 @@ def cpu_seconds(gateways: list[int]) -> dict[str, float]:
         if part and times:
             used[part] += times.user + times.system
     return used
+
+
+async def reset_table_counts(url: str) -> None:
+    """Zero the database's table statistics, so that heap_only() reads the load's alone."""
+    conn = await asyncpg.connect(url)
+    await conn.execute("SELECT pg_stat_reset()")
+    await conn.close()
+
+
+async def heap_only(url: str, tables: tuple[str, ...] = ("messages", "conversations", "contacts")) -> str:
+    """Of each table's row updates since reset_table_counts(), the share Postgres made in place (heap-only, no
+    index touched). Read once the gateways have stopped: a backend's counts reach the statistics when it ends."""
+    conn = await asyncpg.connect(url)
+    rows = await conn.fetch("SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                            "WHERE relname = ANY($1::text[]) ORDER BY array_position($1::text[], relname::text)",
+                            list(tables))
+    await conn.close()
+    return ", ".join(f"{row['relname']} {row['n_tup_hot_upd'] / max(row['n_tup_upd'], 1):.0%} of {row['n_tup_upd']:,}"
+                     for row in rows)
