@@ -43,10 +43,10 @@ def by_rule(env: Mapping[str, str], sections: Mapping[str, type]) -> dict[str, t
 def _parse_text(variable: str, kind: type, text: str) -> Any:
     """An environment variable's text as the setting's kind wants it; coerce() checks the rest."""
     if kind is list:
-        try:
-            return [int(part) for part in text.split(",")]
-        except ValueError:
-            raise ConfigError(f"{variable}: expected whole numbers separated by commas, got {text!r}") from None
+        parts = text.split(",")
+        if all(part.isascii() and part.isdigit() for part in parts):  # int() would also take "1_0" and " 1"
+            return [int(part) for part in parts]
+        raise ConfigError(f"{variable}: expected whole numbers separated by commas, got {text!r}")
     if kind is dict:
         try:
             return json.loads(text)

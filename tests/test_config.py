@@ -88,6 +88,14 @@ def test_gateway_config_names_another_file(tmp_path):
     ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
     ({"GATEWAY_PUBLIC_URL": "sms.example.org"}, "GATEWAY_PUBLIC_URL"),
     ({"GATEWAY_CONFIG": "/nonexistent.toml"}, "GATEWAY_CONFIG"),
+    # What Python's int() and float() take but nobody means in a setting.
+    ({"GATEWAY_PORT": "8_081"}, "server.port"),
+    ({"GATEWAY_SERVER__PORT": " 8081"}, "server.port"),
+    ({"GATEWAY_SERVER__PORT": "\u0668\u0660\u0668\u0661"}, "server.port"),
+    ({"GATEWAY_QUEUE__LEASE_SECONDS": "inf"}, "queue.lease_seconds"),
+    ({"GATEWAY_QUEUE__LEASE_SECONDS": "nan"}, "queue.lease_seconds"),
+    ({"GATEWAY_QUEUE__LEASE_SECONDS": "1_5"}, "queue.lease_seconds"),
+    ({"GATEWAY_LIMITS__DAILY_LEVELS": "200,4_00"}, "GATEWAY_LIMITS__DAILY_LEVELS"),
 ])
 def test_bad_settings_name_themselves(env, names):
     with pytest.raises(ConfigError) as error:
