@@ -53,11 +53,22 @@ def cpu_seconds(gateways: list[int]) -> dict[str, float]:
     return used
 
 
-async def reset_table_counts(url: str) -> None:
-    """Zero the database's table statistics, so that heap_only() reads the load's alone."""
+async def reset_table_counts(url: str) -> str:
+    """Zero the database's table statistics, so that heap_only() reads the load's alone; returns the WAL position
+    now (for wal_written())."""
     conn = await asyncpg.connect(url)
     await conn.execute("SELECT pg_stat_reset()")
+    position = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
     await conn.close()
+    return position
+
+
+async def wal_written(url: str, since: str) -> int:
+    """Bytes of write-ahead log Postgres wrote since that position: what a replica and the archive take."""
+    conn = await asyncpg.connect(url)
+    written = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint", since)
+    await conn.close()
+    return written
 
 
 async def heap_only(url: str, tables: tuple[str, ...] = ("messages", "conversations", "contacts")) -> str:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import cycles  # noqa: E402
 from bench.measures import (cpu_seconds, enable_statement_stats, heap_only, reset_table_counts,  # noqa: E402
-                            statement_report)
+                            statement_report, wal_written)
 from bench.wire import Client, FakeCarrier  # noqa: E402
 from gateway.carriers.twilio import signature  # noqa: E402
 from gateway.ops.embedded import EmbeddedServers  # noqa: E402
@@ -317,7 +317,7 @@ async def main(args: argparse.Namespace) -> None:
         if args.statements:
             await (conn := await asyncpg.connect(database_url)).execute("SELECT pg_stat_statements_reset()")
             await conn.close()
-        await reset_table_counts(database_url)
+        wal_from = await reset_table_counts(database_url)
         cpu_before = cpu_seconds(pids)
         latencies, sent_at, duration = await load(urls, args.messages, args.conversations, args.concurrency,
                                                   args.rate, both=args.full_cycle)
@@ -331,12 +331,14 @@ async def main(args: argparse.Namespace) -> None:
         lookup_p99 = await route_lookup_p99(urls[0])
         await stop_gateways(processes)
         updates = await heap_only(database_url)
+        wal = await wal_written(database_url, wal_from) / max(len(carrier.arrived), 1)
         await carrier.stop()
         ceiling, round_trip, alone, rebuilds = await at_rest(args, database_url, redis_url)
         report(args, relayed_per_second, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration,
                len(carrier.arrived), f"{lookup_p99}; RouteTable.lookup alone, at rest: {alone}", cpu,
                [*(cycles.rows(carrier, sent_at, cpu, pct) if args.full_cycle else []),
-                ("row updates made in place (heap-only)", updates)])
+                ("row updates made in place (heap-only)", updates),
+                ("Postgres write-ahead log per relayed message", f"{wal / 1024:.1f} KiB")])
     finally:
         for process in processes:
             process.kill()
