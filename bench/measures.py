@@ -66,7 +66,7 @@ async def reset_table_counts(url: str) -> str:
 async def wal_written(url: str, since: str) -> int:
     """Bytes of write-ahead log Postgres wrote since that position: what a replica and the archive take."""
     conn = await asyncpg.connect(url)
-    written = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint", since)
+    written = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::bigint", since)
     await conn.close()
     return written
 
