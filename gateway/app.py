@@ -123,8 +123,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                                app[RECEIVER])
     carrier_errors = whatsapp.carrier_errors(app[WHATSAPP], functools.partial(
         compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance))
-    app[STATUS_UPDATES] = StatusUpdates(app[POOL], statements.apply_status, carrier_errors, config.carrier.name,
-                                         app[METRICS])
+    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name, app[METRICS])
     app[NUMBER_CARRIERS] = NumberCarriers(app[POOL], config.carrier.name)
     app[TEMPLATE_SENDS] = TemplateSends(app[POOL], dispatcher, line_types, app[METRICS], config.broadcasts)
     for carrier in app[CARRIERS]:

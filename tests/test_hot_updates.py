@@ -7,7 +7,6 @@ import asyncpg
 import pytest
 
 from gateway.storage import messages as storage
-from gateway.storage.messages import ApplyStatus
 from gateway.vocabulary import MessageKind, MessageStatus, Priority
 from tests.helpers import ALEX, PROXY
 
@@ -61,7 +60,8 @@ async def test_the_callbacks_after_the_carrier_took_a_message_update_it_in_place
         # Counts not yet flushed to the statistics (the update above) are in these too: read the difference.
         before = tuple(await conn.fetchrow(counts))
         for status in ("sent", "delivered"):
-            applied = await storage.apply_message_status(conn, ApplyStatus(None, "SM1", status, None))
+            applied = await storage.apply_message_status(conn, message_id=None, sid="SM1", status=status,
+                                                         error_code=None)
             assert applied.status == MessageStatus(status)
         after = tuple(await conn.fetchrow(counts))
     assert (after[0] - before[0], after[1] - before[1]) == (2, 2)  # two updates, both heap-only

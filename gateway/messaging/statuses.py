@@ -16,7 +16,7 @@ from gateway.ops.metrics import Metrics
 from gateway.storage import messages as storage
 from gateway.storage.batching import Batched
 from gateway.storage.db import Executor
-from gateway.storage.messages import AdoptedStatus, ApplyStatus, EarlyStatus, RecordAccepted
+from gateway.storage.messages import AdoptedStatus, EarlyStatus, RecordAccepted
 from gateway.vocabulary import MessageStatus, StatusOutcome
 
 log = structlog.get_logger(__name__)
@@ -28,11 +28,9 @@ CarrierErrors = Callable[[int, str | None, Carrier], Awaitable[None]]
 
 @dataclass(frozen=True)
 class StatusUpdates:
-    """What applying a status callback uses: Postgres (the callbacks of a moment share one commit), and what a
-    failure's error code does (DND)."""
+    """What applying a status callback uses: Postgres, and what a failure's error code does (DND)."""
 
     db: Executor
-    batch: Batched[ApplyStatus]
     carrier_errors: CarrierErrors
     default_carrier: str  # the carrier of the numbers that name none
     metrics: Metrics
@@ -47,8 +45,9 @@ async def apply(updates: StatusUpdates, message_id: int | None, update: StatusUp
     messages, whatever it signs).
     """
     try:
-        applied = await storage.apply_message_status(updates.batch, ApplyStatus(
-            message_id, update.sid, update.status, update.error_code, carrier.name, updates.default_carrier))
+        applied = await storage.apply_message_status(updates.db, message_id=message_id, sid=update.sid,
+                                                     status=update.status, error_code=update.error_code,
+                                                     carrier=carrier.name, default_carrier=updates.default_carrier)
     except asyncpg.UniqueViolationError:
         raise Conflict("sid_in_use", "MessageSid: the sid of another message; nothing applied") from None
     if applied is not None and not applied.on_carrier:
@@ -97,8 +96,9 @@ async def _apply_kept(db: Executor, message_id: int, sid: str, kept: EarlyStatus
                       default_carrier: str) -> None:
     """A callback kept before its sid was recorded, applied to the message that has it now, if the message went
     out through the carrier that posted it."""
-    applied = await storage.apply_message_status(db, ApplyStatus(message_id, sid, kept.status, kept.error_code,
-                                                                  kept.carrier, default_carrier))
+    applied = await storage.apply_message_status(
+        db, message_id=message_id, sid=sid, status=kept.status, error_code=kept.error_code, carrier=kept.carrier,
+        default_carrier=default_carrier)
     if applied is not None and not applied.on_carrier:
         log.warning("early_status_refused", status=clip(kept.status), carrier=clip(kept.carrier))
     else:

@@ -14,7 +14,7 @@ from gateway.storage.db import QUERIES
 from gateway.ops.metrics import Metrics
 
 if TYPE_CHECKING:
-    from gateway.storage.messages import ApplyStatus, BeginSend, RecordAccepted, StoreRelayed
+    from gateway.storage.messages import BeginSend, RecordAccepted, StoreRelayed
 
 log = structlog.get_logger(__name__)
 P = TypeVar("P", bound=tuple)  # a statement's parameters, in $n order (a NamedTuple, so sorted by field name)
@@ -173,7 +173,6 @@ class Statements:
     store_relayed: Batched[StoreRelayed]
     begin_send: Batched[BeginSend]
     record_accepted: Batched[RecordAccepted]
-    apply_status: Batched[ApplyStatus]
     redis: Pipelined
 
     @classmethod
@@ -189,10 +188,8 @@ class Statements:
             # Locks the message row, then the community's counter shard.
             batched("record_accepted", "record_send_accepted",
                     order=lambda run: (run.community_id or 0, run.shard, run.message_id)),
-            # Locks the message row (by id, or by sid when the callback carries no id of ours).
-            batched("apply_status", "apply_message_status", order=lambda run: (run.message_id or 0, run.sid)),
             Pipelined(redis, metrics, max_size),
         )
 
     def all(self) -> tuple[Coalescer, ...]:
-        return self.store_relayed, self.begin_send, self.record_accepted, self.apply_status, self.redis
+        return self.store_relayed, self.begin_send, self.record_accepted, self.redis

@@ -319,25 +319,16 @@ class AppliedStatus(NamedTuple):
     on_carrier: bool = True  # False: the message went out through another carrier; nothing applied
 
 
-class ApplyStatus(NamedTuple):
-    """apply_message_status.sql's parameters, in $n order (batched: Statements.apply_status)."""
-
-    message_id: int | None  # our id, when the callback carries it; else the message is found by sid
-    sid: str
-    status: str
-    error_code: str | None
-    carrier: str | None = None  # the carrier the callback came from (None: not checked)
-    default_carrier: str | None = None  # the carrier of the numbers that name none
-
-
-async def apply_message_status(db: Executor | Batched[ApplyStatus], params: ApplyStatus) -> AppliedStatus | None:
+async def apply_message_status(db: Executor, *, message_id: int | None, sid: str, status: str,
+                               error_code: str | None, carrier: str | None = None,
+                               default_carrier: str | None = None) -> AppliedStatus | None:
     """Move an outbound message (by our id, or else by sid) forward to a status; None when there is no such
-    message. A message whose number is on another carrier than params.carrier is left as it is, on_carrier
-    False. db: a connection or pool, or the batched statement (one commit for the callbacks of a moment).
-    Raises asyncpg.UniqueViolationError when the message has another sid than this one's owner."""
-    row = await (db.fetchrow(params) if isinstance(db, Batched)
-                 else db.fetchrow(QUERIES.apply_message_status, *params))
-    if row["id"] is None:
+    message. carrier: the carrier the callback came from; a message whose number is on another one (a number
+    naming none is on default_carrier) is left as it is, on_carrier False. None: not checked. Raises
+    asyncpg.UniqueViolationError when the message has another sid than this one's owner."""
+    row = await db.fetchrow(QUERIES.apply_message_status, message_id, sid, status, error_code, carrier,
+                            default_carrier)
+    if row is None:
         return None
     if not row["on_carrier"]:
         return AppliedStatus(row["id"], False, None, False)

@@ -3,8 +3,7 @@
 -- Records the carrier sid if the message has none yet (a callback that beat the send's reply).
 -- $3 status, $4 error code. $5 the carrier whose callback this is (null: not checked, for callbacks it kept
 -- itself), $6 the gateway's default carrier: a message whose number is on another carrier is left as it is
--- (on_carrier false), so no carrier moves another's messages. Returns one row every time, so that callbacks can be
--- batched (Statements.apply_status): all nulls when no such message exists.
+-- (on_carrier false), so no carrier moves another's messages. Returns no row when no such message exists.
 -- Found by id alone and checked after, so a prepared plan always takes the primary key (see begin_send).
 -- A forward move is a message.status_changed event where the community has somewhere to send it.
 WITH target AS MATERIALIZED (
@@ -35,8 +34,6 @@ WITH target AS MATERIALIZED (
     FROM updated u, event_targets(u.community_id, 'message.status_changed') t
     WHERE u.forward AND u.community_id IS NOT NULL
 )
-SELECT r.id, r.forward, r.status, r.on_carrier
-FROM (VALUES (1)) one
-LEFT JOIN (SELECT id, forward, status, true AS on_carrier FROM updated
-           UNION ALL
-           SELECT id, false, NULL, false FROM target WHERE direction = 'outbound' AND NOT on_carrier) r ON true
+SELECT id, forward, status, true AS on_carrier FROM updated
+UNION ALL
+SELECT id, false, NULL, false FROM target WHERE direction = 'outbound' AND NOT on_carrier
