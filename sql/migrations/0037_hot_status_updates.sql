@@ -3,35 +3,37 @@
 -- changes status and updated_at, so while any index named them, each "sent" and "delivered" wrote a new entry in
 -- every one of the table's dozen indexes (https://www.postgresql.org/docs/current/storage-hot.html).
 --
--- waiting_status is status while the message waits (queued, submitting, held) and null after: the indexes of the
--- waiting lists filter on it, and it stays null from "accepted" on, so the callbacks that follow change nothing
--- indexed. Queries that want those indexes filter on waiting_status (the same rows as the same test on status).
+-- waiting is 'unsent' while the message is queued or with the carrier (submitting), 'held' while held, and null
+-- after: the indexes of the waiting lists filter on it. It stays 'unsent' when a send begins (queued to submitting)
+-- and null from "accepted" on, so beginning a send and the callbacks that follow change nothing indexed. Queries
+-- that want those indexes filter on waiting as well as status.
 -- Adding a stored generated column rewrites the table once, under a lock: on a large table, run it in a window.
-ALTER TABLE messages ADD COLUMN waiting_status text
-    GENERATED ALWAYS AS (CASE WHEN status IN ('queued', 'submitting', 'held') THEN status END) STORED;
+ALTER TABLE messages ADD COLUMN waiting text
+    GENERATED ALWAYS AS (CASE WHEN status IN ('queued', 'submitting') THEN 'unsent'
+                              WHEN status = 'held' THEN 'held' END) STORED;
 
 -- The sweep's rows are few at any moment (waiting in Redis or with the carrier): it sorts them itself.
 DROP INDEX messages_unsent;
-CREATE INDEX messages_unsent ON messages (id) WHERE waiting_status IN ('queued', 'submitting');
+CREATE INDEX messages_unsent ON messages (id) WHERE waiting = 'unsent';
 
 DROP INDEX messages_held;
-CREATE INDEX messages_held ON messages (community_id, status_reason, id) WHERE waiting_status = 'held';
+CREATE INDEX messages_held ON messages (community_id, status_reason, id) WHERE waiting = 'held';
 
 DROP INDEX messages_carrier_not_served;
 CREATE INDEX messages_carrier_not_served ON messages (id)
-    WHERE waiting_status = 'held' AND status_reason = 'carrier_not_served';
+    WHERE waiting = 'held' AND status_reason = 'carrier_not_served';
 
 DROP INDEX messages_whatsapp_held;
 CREATE INDEX messages_whatsapp_held ON messages (from_number, to_number, id)
-    WHERE waiting_status = 'held' AND status_reason IN ('whatsapp_window', 'whatsapp_opt_in');
+    WHERE waiting = 'held' AND status_reason IN ('whatsapp_window', 'whatsapp_opt_in');
 
 DROP INDEX messages_quiet_hours_due;
 CREATE INDEX messages_quiet_hours_due ON messages (release_at)
-    WHERE waiting_status = 'held' AND status_reason = 'quiet_hours';
+    WHERE waiting = 'held' AND status_reason = 'quiet_hours';
 
 -- A cancel reads a broadcast's waiting copies; its outcomes are counted from its recipients.
 DROP INDEX messages_broadcast;
-CREATE INDEX messages_broadcast ON messages (broadcast_id, waiting_status) WHERE broadcast_id IS NOT NULL;
+CREATE INDEX messages_broadcast ON messages (broadcast_id, waiting) WHERE broadcast_id IS NOT NULL;
 
 -- Rate monitoring counts the outbound messages created in its window (community_rates.sql), not those updated.
 DROP INDEX messages_recent_outbound;

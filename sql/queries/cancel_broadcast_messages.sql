@@ -4,7 +4,7 @@
 -- why). $1 broadcast. Returns how many.
 WITH target AS (
     SELECT id FROM messages
-    WHERE broadcast_id = $1 AND waiting_status IN ('queued', 'held')
+    WHERE broadcast_id = $1 AND waiting IN ('unsent', 'held') AND status IN ('queued', 'held')
     ORDER BY id
     FOR UPDATE
 ), canceled AS (

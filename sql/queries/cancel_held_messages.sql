@@ -2,7 +2,7 @@
 -- community has somewhere to send it. $1 community, $2 reason, $3 ids (null: all of them).
 WITH canceled AS (
     UPDATE messages SET status = 'canceled', updated_at = now()
-    WHERE community_id = $1 AND waiting_status = 'held' AND status_reason = $2 AND ($3::bigint[] IS NULL OR id = ANY($3))
+    WHERE community_id = $1 AND waiting = 'held' AND status_reason = $2 AND ($3::bigint[] IS NULL OR id = ANY($3))
     RETURNING id, community_id, conversation_id, kind, to_number, carrier_sid
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, 'canceled' FROM canceled

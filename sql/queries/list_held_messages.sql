@@ -3,5 +3,5 @@ SELECT id, conversation_id, community_id, direction, kind, priority, status, sta
        error_message, attempts, body, segments, from_number, to_number, media_urls, created_at, updated_at,
        release_at
 FROM messages
-WHERE community_id = $1 AND waiting_status = 'held' AND status_reason = $2 AND id > $3
+WHERE community_id = $1 AND waiting = 'held' AND status_reason = $2 AND id > $3
 ORDER BY id LIMIT $4

@@ -5,7 +5,7 @@
 WITH due AS (
     SELECT m.id
     FROM messages m LEFT JOIN community_numbers n ON n.phone = m.from_number
-    WHERE m.waiting_status = 'held' AND m.status_reason = 'carrier_not_served'
+    WHERE m.waiting = 'held' AND m.status_reason = 'carrier_not_served'
       AND coalesce(n.carrier, $2::text) = ANY($1::text[])
     ORDER BY m.id
     LIMIT $3

@@ -3,7 +3,7 @@
 WITH released AS (
     UPDATE messages
     SET status = 'queued', status_reason = NULL, limit_override = limit_override OR $4, updated_at = now()
-    WHERE community_id = $1 AND waiting_status = 'held' AND status_reason = $2 AND ($3::bigint[] IS NULL OR id = ANY($3))
+    WHERE community_id = $1 AND waiting = 'held' AND status_reason = $2 AND ($3::bigint[] IS NULL OR id = ANY($3))
     RETURNING id, priority, from_number, segments
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, 'queued' FROM released

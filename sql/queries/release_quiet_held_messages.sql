@@ -4,7 +4,7 @@
 -- for, so each is released once.
 WITH due AS (
     SELECT m.id FROM messages m
-    WHERE m.waiting_status = 'held' AND m.status_reason = 'quiet_hours'
+    WHERE m.waiting = 'held' AND m.status_reason = 'quiet_hours'
       AND (m.release_at <= $1
            OR NOT EXISTS (SELECT 1 FROM communities c WHERE c.id = m.community_id AND c.quiet_hours))
     ORDER BY m.release_at, m.id

@@ -4,7 +4,7 @@
 WITH released AS (
     UPDATE messages
     SET status = 'queued', status_reason = NULL, updated_at = now()
-    WHERE to_number = $2 AND waiting_status = 'held' AND status_reason = ANY($3::text[])
+    WHERE to_number = $2 AND waiting = 'held' AND status_reason = ANY($3::text[])
       AND from_number IN (SELECT phone FROM community_numbers WHERE community_id = $1)
     RETURNING id, priority, from_number, segments
 ), event AS (

@@ -5,7 +5,7 @@
 WITH released AS (
     UPDATE messages
     SET status = 'queued', status_reason = NULL, updated_at = now()
-    WHERE from_number = $1 AND to_number = $2 AND waiting_status = 'held' AND status_reason = 'whatsapp_window'
+    WHERE from_number = $1 AND to_number = $2 AND waiting = 'held' AND status_reason = 'whatsapp_window'
       AND EXISTS (SELECT 1 FROM whatsapp_contacts w
                   WHERE w.proxy_number = $1 AND w.phone = $2 AND w.channel = 'whatsapp'
                     AND whatsapp_window_open(w.last_inbound_at, w.window_closed_at))

@@ -3,7 +3,7 @@
 WITH released AS (
     UPDATE messages
     SET status = 'queued', status_reason = NULL, updated_at = now()
-    WHERE from_number = $1 AND to_number = $2 AND waiting_status = 'held'
+    WHERE from_number = $1 AND to_number = $2 AND waiting = 'held'
       AND status_reason IN ('whatsapp_window', 'whatsapp_opt_in')
     RETURNING id, priority, from_number, segments
 ), event AS (
