@@ -43,13 +43,18 @@ def cpu_seconds(gateways: list[int]) -> dict[str, float]:
     # Steal: time the host gave this virtual machine's cores to others, which makes runs vary.
     used = {"gateway": 0.0, "postgres": 0.0, "redis": 0.0, "harness (load + fake carrier)": 0.0,
             "stolen by the host": getattr(psutil.cpu_times(), "steal", 0.0)}
-    for process in psutil.process_iter(["pid", "name", "cpu_times"]):
+    names = {process.info["pid"]: process.info["name"] or "" for process in psutil.process_iter(["pid", "name"])}
+    for process in psutil.process_iter(["pid", "ppid", "name", "cpu_times"]):
         name, times = process.info["name"] or "", process.info["cpu_times"]
         part = ("gateway" if process.info["pid"] in gateways else "postgres" if name.startswith("postgres")
                 else "redis" if name.startswith(("valkey", "redis")) else
                 "harness (load + fake carrier)" if process.info["pid"] == os.getpid() else None)
         if part and times:
             used[part] += times.user + times.system
+            if part != "harness (load + fake carrier)" and not names.get(process.info["ppid"], "").startswith(name):
+                # The server's own process also holds what its children used before they ended (autovacuum
+                # workers, connections closed): without it a worker that ends during the load is subtracted.
+                used[part] += times.children_user + times.children_system
     return used
 
 
