@@ -37,9 +37,9 @@ from gateway.broadcasting import runner as broadcast_runner
 from gateway.broadcasting.sends import TemplateSends
 from gateway.clock import Clock
 from gateway.keys import (CALLBACKS, CARRIERS, CLOCK, CONFIG, CONVERSATIONS, COUNTERS, DISPATCHER, EVENTS, HTTP,
-                          LINE_TYPES, MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PLATFORM_HTTP, POOL, RECEIVER, REDIS,
-                          ROUTES, STATEMENTS, STATUS_UPDATES, TASKS, TEMPLATE_SENDS, TOKEN_PATHS, TOKENS, VERIFIER,
-                          WHATSAPP)
+                          LINE_TYPES, MEDIA, METRICS, NUMBER_CARRIERS, OUTBOX, PATH_POOL, PLATFORM_HTTP, POOL,
+                          RECEIVER, REDIS, ROUTES, STATEMENTS, STATUS_UPDATES, TASKS, TEMPLATE_SENDS, TOKEN_PATHS,
+                          TOKENS, VERIFIER, WHATSAPP)
 from gateway.messaging.conversations import Conversations
 from gateway.media import fetching, serving, signing
 from gateway.media.outgoing import Outgoing
@@ -69,8 +69,16 @@ async def postgres(app: web.Application) -> AsyncIterator[None]:
     if config.migrate_on_start:
         async with pool.acquire() as conn:
             await migrate.migrate(conn)
-    app[POOL] = pool
+    # The message path's statements get a pool of their own whose sessions plan each statement once: they find
+    # their rows by id (or sid, or conversation), and re-planning them with each call's values cost 14% of
+    # Postgres's CPU per full cycle (README "The full cycle, growth and many machines"). The other statements
+    # (the lists' optional filters) keep per-call plans.
+    path = await db.create_pool(config.url, min_size=1, max_size=config.pool_max,
+                                command_timeout=config.command_timeout, event_url=app[CONFIG].hooks.event_url,
+                                generic_plans=True)
+    app[POOL], app[PATH_POOL] = pool, path
     yield
+    await path.close()
     await pool.close()
 
 
@@ -97,7 +105,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     """The routing table (rebuilt from Postgres), the queue, the limits' counters, the code verifier, the webhook
     poster and the carriers, once their pools exist; each handler and loop is given the ones it uses."""
     config = app[CONFIG]
-    statements = Statements.create(app[POOL], app[REDIS], app[METRICS], config.database.batch_max)
+    statements = Statements.create(app[PATH_POOL], app[REDIS], app[METRICS], config.database.batch_max)
     routes = RouteTable(app[REDIS], app[POOL], app[METRICS], statements.redis)
     outbox = Outbox(app[REDIS], per_number_rate=config.relay.per_number_rate,
                     lease_seconds=config.queue.lease_seconds)
@@ -123,7 +131,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
                                app[RECEIVER])
     carrier_errors = whatsapp.carrier_errors(app[WHATSAPP], functools.partial(
         compliance.record_carrier_error, app[POOL], app[METRICS], config.compliance))
-    app[STATUS_UPDATES] = StatusUpdates(app[POOL], carrier_errors, config.carrier.name, app[METRICS])
+    app[STATUS_UPDATES] = StatusUpdates(app[PATH_POOL], carrier_errors, config.carrier.name, app[METRICS])
     app[NUMBER_CARRIERS] = NumberCarriers(app[POOL], config.carrier.name)
     app[TEMPLATE_SENDS] = TemplateSends(app[POOL], dispatcher, line_types, app[METRICS], config.broadcasts)
     for carrier in app[CARRIERS]:

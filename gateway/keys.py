@@ -33,6 +33,8 @@ CONFIG = web.AppKey("config", Config)
 CLOCK = web.AppKey("clock", Clock)  # the time quiet hours go by (a test's own clock, else the system's)
 METRICS = web.AppKey("metrics", Metrics)
 POOL = web.AppKey("pool", asyncpg.Pool)
+# The statements on every message's path (the batched ones, status callbacks), planned once: see app.postgres.
+PATH_POOL = web.AppKey("path_pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", aioredis.Redis)
 HTTP = web.AppKey("http", aiohttp.ClientSession)  # to carriers: sends and lookups
 # To the platform (events, intercept and out-of-session callbacks): its own connections, so receivers that hang

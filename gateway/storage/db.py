@@ -60,9 +60,11 @@ async def _reset(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(url: str, *, min_size: int, max_size: int, command_timeout: float,
-                      event_url: str = "") -> asyncpg.Pool:
+                      event_url: str = "", generic_plans: bool = False) -> asyncpg.Pool:
     """event_url: the gateway-wide event URL (hooks.event_url), set on every connection as gateway.event_url,
-    which event_targets (migration 0014) reads: each statement that emits events sends them there too."""
+    which event_targets (migration 0014) reads: each statement that emits events sends them there too.
+    generic_plans: each prepared statement is planned once, not again with each call's values (Postgres's
+    plan_cache_mode): for statements whose best plan does not depend on the values, such as finding a row by id."""
     return await asyncpg.create_pool(
         url,
         min_size=min_size,
@@ -71,5 +73,6 @@ async def create_pool(url: str, *, min_size: int, max_size: int, command_timeout
         reset=_reset,
         # Fail fast when Postgres is away so the webhook can answer 503 and the carrier retries.
         timeout=command_timeout,
-        server_settings={"gateway.event_url": event_url},
+        server_settings={"gateway.event_url": event_url} | (
+            {"plan_cache_mode": "force_generic_plan"} if generic_plans else {}),
     )
