@@ -42,3 +42,20 @@ LANGUAGE sql AS $$
     CROSS JOIN LATERAL active_participants(c.id) people
 $$;
 
+-- A retention walk's next run of messages (retention_marks, by the walk's name: 'bodies' or 'rows'), for
+-- redact_old_messages.sql and delete_old_messages.sql: up to `batch` messages after the walk's mark, as far as they
+-- are older than `days`: the run stops at the chunk's first young one (ids follow time). It only reads, in the
+-- caller's snapshot (STABLE): the caller moves the mark past what it returned, in the same statement.
+CREATE FUNCTION retention_run(walk text, days integer, batch integer) RETURNS SETOF bigint
+LANGUAGE sql STABLE AS $$
+    WITH chunk AS (
+        SELECT m.id, m.created_at FROM messages m
+        WHERE m.id > coalesce((SELECT r.last_id FROM retention_marks r WHERE r.name = walk), 0)
+        ORDER BY m.id
+        LIMIT batch
+    )
+    SELECT chunk.id FROM chunk
+    WHERE chunk.id < coalesce((SELECT min(y.id) FROM chunk y
+                               WHERE y.created_at >= now() - make_interval(days => retention_run.days)),
+                              9223372036854775807)
+$$;
