@@ -163,3 +163,11 @@ async def raw_request(port: int, head: bytes, body: bytes = b"") -> tuple[int, b
         writer.close()
     head_part, _, payload = answer.partition(b"\r\n\r\n")
     return int(head_part.split(b" ", 2)[1]), payload
+
+
+async def sql_functions(db: asyncpg.Connection) -> dict[str, str]:
+    """The body of each function the migrations left in Postgres, by name (overloads joined): where a query of
+    sql/queries/ may leave its writing (end_conversations, migration 0038), for the tests that read the SQL."""
+    rows = await db.fetch("SELECT proname, string_agg(prosrc, E'\\n') AS body FROM pg_proc "
+                          "WHERE pronamespace = 'public'::regnamespace GROUP BY proname")
+    return {row["proname"]: row["body"] for row in rows}

@@ -1,7 +1,8 @@
-"""Closing (or expiring) a conversation cancels its copies still waiting: for their text's pictures (held
-awaiting_media; the fetch, held open here by the carrier's file store, then releases nothing and tells nothing),
-and for a WhatsApp participant's answer or opt-in (their next message releases nothing into a conversation that is
-over). Queued copies still go: they were decided before it ended."""
+"""Ending a conversation (closing it, its expiry, a phone's erasure or a number's removal closing it) cancels its
+copies still waiting: for their text's pictures (held awaiting_media; the fetch, held open here by the carrier's
+file store, then releases nothing and tells nothing), and for a WhatsApp participant's answer or opt-in (their next
+message releases nothing into a conversation that is over). Queued copies still go: they were decided before it
+ended."""
 
 import asyncio
 
@@ -60,15 +61,36 @@ async def test_closing_cancels_copies_held_for_a_whatsapp_answer(gateway):
     assert (await _copy(gateway, conversation["id"]))["status"] == "canceled"
 
 
-async def test_expiry_cancels_them_too(start_gateway, db):
+async def _waiting_for_its_picture(start_gateway):
+    """Pat's text to Alex held for its picture, whose file store answers once the gate is set: (gateway, the
+    community's id, the conversation's id, the held copy, the gate)."""
     gateway = await start_gateway(media=FAST)
-    community = await gateway.community()
-    conversation = await gateway.conversation(community["id"])
+    community_id = (await gateway.community())["id"]
+    conversation_id = (await gateway.conversation(community_id))["id"]
     await gateway.delivered_to(ALEX)
     gate = asyncio.Event()
     await gateway.sms(PAT, PROXY, "", extra=mms(gateway.carrier.media.add(picture(1), "image/png", gate=gate)))
-    await _copy(gateway, conversation["id"], status="held", status_reason="awaiting_media")
+    held = await _copy(gateway, conversation_id, status="held", status_reason="awaiting_media")
+    return gateway, community_id, conversation_id, held, gate
+
+
+async def test_expiry_cancels_them_too(start_gateway, db):
+    gateway, _, conversation_id, _, gate = await _waiting_for_its_picture(start_gateway)
     await db.execute("UPDATE conversations SET last_activity_at = now() - interval '400 days'")
-    copy = await _copy(gateway, conversation["id"], status="canceled")
+    copy = await _copy(gateway, conversation_id, status="canceled")
     assert copy["status_reason"] == "conversation_expired"
+    gate.set()
+
+
+async def test_erasing_a_phone_cancels_the_copies_of_its_conversations_too(start_gateway, db):
+    """An erasure closes the phone's conversations as a closing does (end_conversations): Pat's text to Alex, held
+    for its picture, is canceled; it stayed held for good (the erasure deletes the picture's row, so the fetch had
+    nothing to finish and released nothing)."""
+    gateway, community_id, _, held, gate = await _waiting_for_its_picture(start_gateway)
+    status, erased = await gateway.call("POST", f"/v1/communities/{community_id}/erasures", {"phone": PAT})
+    assert (status, erased["counts"]["conversations_closed"]) == (201, 1), erased
+    copy = await gateway.message(held["id"])
+    assert (copy["status"], copy["status_reason"]) == ("canceled", "conversation_closed")
+    assert await db.fetchval("SELECT count(*) FROM message_events WHERE message_id = $1 AND status = 'canceled'",
+                             held["id"]) == 1
     gate.set()

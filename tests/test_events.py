@@ -10,7 +10,7 @@ from standardwebhooks import Webhook
 from gateway.storage.db import SQL_DIR
 from gateway.vocabulary import EventType
 from tests.fakes import HookReceiver, Reply
-from tests.helpers import ALEX, PAT, PROXY, SAM, wait_for
+from tests.helpers import ALEX, PAT, PROXY, SAM, sql_functions, wait_for
 
 
 async def _secret(gateway, community_id=None) -> str:
@@ -271,11 +271,11 @@ async def test_the_older_alert_and_opt_out_urls_get_their_event_types(gateway, h
     assert {event["type"] for event in _verified(hook_receiver, secret)} == {"contact.preference_changed"}
 
 
-def test_every_event_type_the_sql_emits_is_in_the_vocabulary():
+async def test_every_event_type_the_sql_emits_is_in_the_vocabulary(db):
     named = set()
-    for path in (Path(SQL_DIR) / "queries").glob("*.sql"):
-        named |= set(re.findall(r"'((?:message|conversation|contact|dnd|community|template)\.[a-z_]+)'",
-                                path.read_text()))
+    texts = [path.read_text() for path in (Path(SQL_DIR) / "queries").glob("*.sql")]
+    for text in texts + list((await sql_functions(db)).values()):  # conversation.closed: end_conversations's
+        named |= set(re.findall(r"'((?:message|conversation|contact|dnd|community|template)\.[a-z_]+)'", text))
     named |= {"message.blocked", "message.held"}  # begin_send's are 'message.' || status
     emitted_in_python = {EventType.COMMUNITY_WARNED, EventType.COMMUNITY_RESTRICTED}
     assert named | emitted_in_python == set(EventType)

@@ -17,6 +17,7 @@ import pytest
 
 from gateway.storage import communities, usage
 from gateway.vocabulary import ComplianceState, UsageUnit
+from tests.helpers import sql_functions
 
 QUERIES = Path(__file__).resolve().parent.parent / "sql" / "queries"
 
@@ -57,12 +58,16 @@ async def test_many_at_once_beside_key_share_lockers_never_deadlock(gateway, cle
     assert failures == []
 
 
-def test_no_statement_locks_a_row_for_no_key_update_and_then_updates_it():
+async def test_no_statement_locks_a_row_for_no_key_update_and_then_updates_it(db):
     """The kind of the deadlock above, for every query: a FOR NO KEY UPDATE (waiting, not SKIP LOCKED) in a
-    statement that also UPDATEs. Lock with the UPDATE itself (RETURNING old for the value before), or FOR UPDATE."""
+    statement that also UPDATEs, itself or in a function it calls (end_conversations, migration 0038). Lock with
+    the UPDATE itself (RETURNING old for the value before), or FOR UPDATE."""
+    functions = await sql_functions(db)
     offenders = []
     for path in sorted(QUERIES.glob("*.sql")):
-        sql = re.sub(r"--[^\n]*", "", path.read_text())
+        text = path.read_text()
+        called = [body for name, body in functions.items() if re.search(rf"\b{name}\s*\(", text)]
+        sql = re.sub(r"--[^\n]*", "", "\n".join([text, *called]))
         waiting = re.search(r"FOR NO KEY UPDATE(?!\s+(OF\s+\w+\s+)?SKIP LOCKED)", sql)
         if waiting and re.search(r"\bUPDATE\s+\w+(\s+\w+)?\s+SET\b", sql):
             offenders.append(path.name)

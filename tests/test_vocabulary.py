@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from gateway import vocabulary as v
+from tests.helpers import sql_functions
 
 # (table, column) -> the enum whose values the column's CHECK constraint must list, exactly.
 CHECKED = {
@@ -103,11 +104,10 @@ def test_every_domain_error_has_one_http_status():
     assert set(HTTP_STATUS) == domain
 
 
-def _canceled_reasons() -> set[str]:
-    """Every status_reason literal written in a query that cancels messages (on the line that sets it)."""
+def _canceled_reasons(texts: list[str]) -> set[str]:
+    """Every status_reason literal written in SQL that cancels messages (on the line that sets it)."""
     found = set()
-    for path in (Path(__file__).resolve().parent.parent / "sql" / "queries").glob("*.sql"):
-        text = path.read_text()
+    for text in texts:
         if "'canceled'" not in text:
             continue
         for line in text.splitlines():
@@ -116,9 +116,12 @@ def _canceled_reasons() -> set[str]:
     return found - {status.value for status in v.MessageStatus} - {reason.value for reason in v.HoldReason}
 
 
-def test_every_cancel_reason_the_sql_writes_is_in_the_vocabulary():
-    """CancelReason names each reason a query cancels with (number_removed and erased come as parameters)."""
-    assert _canceled_reasons() == {reason.value for reason in v.CancelReason} - {v.CancelReason.NUMBER_REMOVED,
-                                                                                  v.CancelReason.ERASED}
+async def test_every_cancel_reason_the_sql_writes_is_in_the_vocabulary(db):
+    """CancelReason names each reason a query cancels with, itself or in a function it calls (end_conversations's
+    conversation_closed); number_removed and erased come as parameters."""
+    queries = [path.read_text() for path in (Path(__file__).resolve().parent.parent / "sql" / "queries").glob("*.sql")]
+    functions = list((await sql_functions(db)).values())
+    assert _canceled_reasons(queries + functions) == {reason.value for reason in v.CancelReason} - {
+        v.CancelReason.NUMBER_REMOVED, v.CancelReason.ERASED}
     assert v.CancelReason.NUMBER_REMOVED == v.NumberRemoval.NUMBER_REMOVED
     assert v.CancelReason.ERASED == v.Erased.ERASED

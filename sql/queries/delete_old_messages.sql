@@ -1,15 +1,9 @@
 -- Retention, rows: the next $2 messages after the pass's mark, as far as they are older than $1 days, are deleted
 -- with what hangs off them (forget_messages, migration 0036) when they are done (as redact_old_messages.sql). A
 -- message still waiting stays, noted in retention_waiting (delete_waiting_messages.sql deletes it once done). The
--- mark moves past what was read. Returns how many were read and deleted.
-WITH mark AS (
-    SELECT coalesce((SELECT last_id FROM retention_marks WHERE name = 'rows'), 0) AS last_id
-), chunk AS (
-    SELECT m.id, m.created_at FROM messages m, mark WHERE m.id > mark.last_id ORDER BY m.id LIMIT $2
-), old AS (
-    SELECT id FROM chunk
-    WHERE id < coalesce((SELECT min(id) FROM chunk WHERE created_at >= now() - make_interval(days => $1)),
-                        9223372036854775807)
+-- run read is retention_run's (migration 0038); the mark moves past it. Returns how many were read and deleted.
+WITH old AS (
+    SELECT id FROM retention_run('rows', $1, $2) AS id
 ), doomed AS (
     SELECT m.id FROM messages m JOIN old o ON o.id = m.id
     WHERE m.status NOT IN ('queued', 'held', 'submitting')

@@ -2,17 +2,10 @@
 -- body and pictures (stored files too) when they are done (received, handed to the carrier, or never to be sent);
 -- their rows, statuses and numbers stay. A message still waiting (queued, held, being submitted) keeps its body:
 -- it is yet to be sent: the walk notes it in retention_waiting, where redact_waiting_messages.sql finds it once sent.
--- The mark moves past what was read. Returns how many were read (fewer than $2: the pass is done) and
--- redacted.
-WITH mark AS (
-    SELECT coalesce((SELECT last_id FROM retention_marks WHERE name = 'bodies'), 0) AS last_id
-), chunk AS (
-    SELECT m.id, m.created_at FROM messages m, mark WHERE m.id > mark.last_id ORDER BY m.id LIMIT $2
-), old AS (
-    -- the chunk's run of old enough messages, up to the first young one (ids follow time)
-    SELECT id FROM chunk
-    WHERE id < coalesce((SELECT min(id) FROM chunk WHERE created_at >= now() - make_interval(days => $1)),
-                        9223372036854775807)
+-- The run read is retention_run's (migration 0038); the mark moves past it. Returns how many were read (fewer than
+-- $2: the pass is done) and redacted.
+WITH old AS (
+    SELECT id FROM retention_run('bodies', $1, $2) AS id
 ), redacted AS (
     UPDATE messages m SET body = '', media_urls = '{}', redacted_at = now()
     FROM old o
