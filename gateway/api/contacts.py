@@ -21,7 +21,7 @@ from gateway.platform import communities, contact_import
 from gateway.relay import contact_data
 from gateway.relay.contact_data import Change
 from gateway.relay.phones import mask, to_e164
-from gateway.storage import contacts as rows
+from gateway.storage import communities as community_rows, contacts as rows
 from gateway.storage.communities import Community
 from gateway.storage.contacts import Contact
 from gateway.verification import numbers
@@ -89,12 +89,14 @@ async def _export(request: web.Request, community: Community, query: ct.Contacts
 
 
 async def _community_phone(request: web.Request, judged: bool) -> tuple[Community, str]:
-    """The community and the phone in the path: judged as a phone to be texted (the line-type lookup too), or only
-    read (to find one)."""
+    """The community and the phone in the path: judged as a phone to be texted (the line-type lookup too; none of
+    the gateway's own numbers, as a send refuses them), or only read (to find one)."""
     community = await communities.find(request.app[POOL], path_id(request))
     raw = request.match_info["phone"]
     if judged:
         checked = await numbers.check(request.app[LINE_TYPES], raw, field="phone", policy=numbers.Policy.of(community))
+        if await community_rows.find_number_owner(request.app[POOL], phone=checked.phone) is not None:
+            raise InvalidInput("invalid_number", f"phone: {contact_import.OWN_NUMBER}")
         return community, checked.phone
     return community, to_e164(raw, field="phone", region=community.default_region)
 
