@@ -17,10 +17,10 @@ def phone_of(raw: str) -> str:
 
 @pytest.mark.parametrize("header, columns", [
     (["phone"], Columns(0, None, None, None, {})),
-    (["\ufeffPhone", " Name ", "TAGS", "preference"], Columns(0, 1, 3, 2, {})),
+    (["\ufeffPhone", " Name ", "TAGS", "preference"], Columns(0, 1, 3, 2, {}, width=4)),
     (["name", "phone", "first_name", "field.reward_amount", "dnd", "created_at"],
-     Columns(1, 0, None, None, {"first_name": 2, "reward_amount": 3})),
-    (["phone", "field.name"], Columns(0, None, None, None, {"name": 1})),  # a merge field called name
+     Columns(1, 0, None, None, {"first_name": 2, "reward_amount": 3}, width=6)),
+    (["phone", "field.name"], Columns(0, None, None, None, {"name": 1}, width=2)),  # a merge field called name
 ])
 def test_a_header_names_the_columns(header, columns):
     assert Columns.of(header) == columns
@@ -47,6 +47,7 @@ COLUMNS = Columns.of(["phone", "name", "tags", "preference", "first_name"])
     (["+14155552671", " Pat ", "", "Unknown", " x "], Change("+14155552671", "Pat", {"first_name": "x"}, [], None)),
     (["+14155552671", "Pat", "", " OPTED_OUT "], Change("+14155552671", "Pat", {"first_name": None}, [], "opted_out")),
     (["+14155552671"], Change("+14155552671", "", {"first_name": None}, [], None)),  # a short row: empty cells
+    (["+14155552671", "Pat", "", "", "Pat", "", " "], Change("+14155552671", "Pat", {"first_name": "Pat"}, [], None)),
 ])
 def test_a_row_is_read_as_a_change(cells, change):
     assert contact_data.read_row(cells, COLUMNS, phone_of) == change
@@ -63,6 +64,9 @@ def test_columns_a_file_leaves_out_stay_as_they_are():
     (["+14155552671", "Pat", "", "subscribed", ""], "preference"),
     (["+14155552671", "Pat", "", "", "a\tb"], "first_name"),
     (["+14155552671", "Pat", "", "", "x" * 501], "first_name"),
+    (["+14155552671", "Pat", "", "", "Pat", "Lee"], "1 cell beyond the header's 5 columns (column 6)"),
+    (["415", "Pat", "", "", "", "", "x", *"abcdef"], "7 cells beyond the header's 5 columns (columns 7, 8, 9, 10, 11, "
+                                                   "...)"),  # before the phone: the cells are out of place
 ])
 def test_a_bad_row_is_refused_with_its_reason(cells, words):
     with pytest.raises(RowRefused) as refused:
