@@ -66,6 +66,12 @@ def check_field_name(name: str, where: str) -> str:
     return name
 
 
+def check_field_names(values: Mapping[str, Any], where: str) -> None:
+    """Each key a merge field's name (a send's data: its values are checked by its type)."""
+    for name in values:
+        check_field_name(name, f"{where}.{name[:70]}")
+
+
 def check_fields(fields: Mapping[str, Any], where: str = "fields", removable: bool = False) -> dict[str, Any]:
     """Merge fields: names as templates name them, values strings of one line (removable: None removes one)."""
     if len(fields) > MAX_FIELDS:
