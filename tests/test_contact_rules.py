@@ -6,7 +6,7 @@ import pytest
 from gateway.errors import InvalidInput
 from gateway.relay import contact_data
 from gateway.relay.contact_data import Change, Columns, RowRefused
-from gateway.relay.templates import preview, ucs2_warning
+from gateway.relay.templates import preview, ucs2_warning, unfillable, unfillable_warning
 
 
 def phone_of(raw: str) -> str:
@@ -106,3 +106,24 @@ def test_a_preview_warns_of_a_text_the_carrier_refuses_and_shows_the_first_text(
     shown = preview("x" * 1601, {}, "Acme: {message} Reply STOP to opt out.")
     assert any("1600" in warning for warning in shown.warnings)
     assert shown.first_text.text == "Acme: " + "x" * 1601 + " Reply STOP to opt out."
+
+
+@pytest.mark.parametrize("body, placeholders", [
+    ("Hi {first_name}", []),
+    ("Hi {First_Name}, {first_name} {First_Name}", ["{First_Name}"]),
+    ("{firstName} {first name} { first_name } {reward-amount} {FIRST}", ["{firstName}", "{first name}",
+                                                                        "{ first_name }", "{reward-amount}", "{FIRST}"]),
+    ("{ } { {1x} {:)} {été} {{first_name}}", []),  # not a name in braces (or a field in two pairs)
+])
+def test_a_name_in_braces_that_is_no_field_is_found(body, placeholders):
+    assert unfillable(body) == placeholders
+
+
+@pytest.mark.parametrize("placeholder, hint", [
+    ("{First_Name}", "; write {first_name}"), ("{firstName}", "; write {first_name}"),
+    ("{ first name }", "; write {first_name}"), ("{URL}", "; write {url}"), ("{_}", ""),
+])
+def test_the_unfillable_warning_names_the_field_it_likely_means(placeholder, hint):
+    assert unfillable_warning(placeholder) == (
+        f"{placeholder} is not a merge field (a lower-case letter, then lower-case letters, digits or _, in braces): "
+        f"it is sent as written, never filled{hint}")
