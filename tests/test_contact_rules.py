@@ -6,7 +6,7 @@ import pytest
 from gateway.errors import InvalidInput
 from gateway.relay import contact_data
 from gateway.relay.contact_data import Change, Columns, RowRefused
-from gateway.relay.templates import preview, ucs2_warning
+from gateway.relay.templates import preview, ucs2_warning, unfillable, unfillable_warning
 
 
 def phone_of(raw: str) -> str:
@@ -17,10 +17,10 @@ def phone_of(raw: str) -> str:
 
 @pytest.mark.parametrize("header, columns", [
     (["phone"], Columns(0, None, None, None, {})),
-    (["\ufeffPhone", " Name ", "TAGS", "preference"], Columns(0, 1, 3, 2, {})),
+    (["\ufeffPhone", " Name ", "TAGS", "preference"], Columns(0, 1, 3, 2, {}, width=4)),
     (["name", "phone", "first_name", "field.reward_amount", "dnd", "created_at"],
-     Columns(1, 0, None, None, {"first_name": 2, "reward_amount": 3})),
-    (["phone", "field.name"], Columns(0, None, None, None, {"name": 1})),  # a merge field called name
+     Columns(1, 0, None, None, {"first_name": 2, "reward_amount": 3}, width=6)),
+    (["phone", "field.name"], Columns(0, None, None, None, {"name": 1}, width=2)),  # a merge field called name
 ])
 def test_a_header_names_the_columns(header, columns):
     assert Columns.of(header) == columns
@@ -47,6 +47,7 @@ COLUMNS = Columns.of(["phone", "name", "tags", "preference", "first_name"])
     (["+14155552671", " Pat ", "", "Unknown", " x "], Change("+14155552671", "Pat", {"first_name": "x"}, [], None)),
     (["+14155552671", "Pat", "", " OPTED_OUT "], Change("+14155552671", "Pat", {"first_name": None}, [], "opted_out")),
     (["+14155552671"], Change("+14155552671", "", {"first_name": None}, [], None)),  # a short row: empty cells
+    (["+14155552671", "Pat", "", "", "Pat", "", " "], Change("+14155552671", "Pat", {"first_name": "Pat"}, [], None)),
 ])
 def test_a_row_is_read_as_a_change(cells, change):
     assert contact_data.read_row(cells, COLUMNS, phone_of) == change
@@ -63,6 +64,9 @@ def test_columns_a_file_leaves_out_stay_as_they_are():
     (["+14155552671", "Pat", "", "subscribed", ""], "preference"),
     (["+14155552671", "Pat", "", "", "a\tb"], "first_name"),
     (["+14155552671", "Pat", "", "", "x" * 501], "first_name"),
+    (["+14155552671", "Pat", "", "", "Pat", "Lee"], "1 cell beyond the header's 5 columns (column 6)"),
+    (["415", "Pat", "", "", "", "", "x", *"abcdef"], "7 cells beyond the header's 5 columns (columns 7, 8, 9, 10, 11, "
+                                                   "...)"),  # before the phone: the cells are out of place
 ])
 def test_a_bad_row_is_refused_with_its_reason(cells, words):
     with pytest.raises(RowRefused) as refused:
@@ -102,3 +106,24 @@ def test_a_preview_warns_of_a_text_the_carrier_refuses_and_shows_the_first_text(
     shown = preview("x" * 1601, {}, "Acme: {message} Reply STOP to opt out.")
     assert any("1600" in warning for warning in shown.warnings)
     assert shown.first_text.text == "Acme: " + "x" * 1601 + " Reply STOP to opt out."
+
+
+@pytest.mark.parametrize("body, placeholders", [
+    ("Hi {first_name}", []),
+    ("Hi {First_Name}, {first_name} {First_Name}", ["{First_Name}"]),
+    ("{firstName} {first name} { first_name } {reward-amount} {FIRST}", ["{firstName}", "{first name}",
+                                                                        "{ first_name }", "{reward-amount}", "{FIRST}"]),
+    ("{ } { {1x} {:)} {été} {{first_name}}", []),  # not a name in braces (or a field in two pairs)
+])
+def test_a_name_in_braces_that_is_no_field_is_found(body, placeholders):
+    assert unfillable(body) == placeholders
+
+
+@pytest.mark.parametrize("placeholder, hint", [
+    ("{First_Name}", "; write {first_name}"), ("{firstName}", "; write {first_name}"),
+    ("{ first name }", "; write {first_name}"), ("{URL}", "; write {url}"), ("{_}", ""),
+])
+def test_the_unfillable_warning_names_the_field_it_likely_means(placeholder, hint):
+    assert unfillable_warning(placeholder) == (
+        f"{placeholder} is not a merge field (a lower-case letter, then lower-case letters, digits or _, in braces): "
+        f"it is sent as written, never filled{hint}")

@@ -13,6 +13,7 @@ from gateway.broadcasting.broadcasts import Audience
 from gateway.errors import InvalidInput
 from gateway.keys import POOL, TEMPLATE_SENDS
 from gateway.platform import communities
+from gateway.relay import contact_data
 from gateway.storage import broadcasts as storage
 from gateway.storage.broadcasts import Broadcast
 from gateway.storage.db import Executor
@@ -61,6 +62,7 @@ async def create(request: web.Request, body: bt.NewBroadcast) -> bt.Broadcast:
     lane). With an Idempotency-Key a retry creates it once."""
     template_sends = request.app[TEMPLATE_SENDS]
     community = await communities.find(template_sends.pool, path_id(request))
+    contact_data.check_field_names(body.data, "data")
     created = await broadcasts.create(template_sends, community, body.template_id, _audience(body.audience),
                                       body.data, body.send_at)
     return await _full(template_sends.pool, created)

@@ -21,7 +21,7 @@ from gateway.platform import communities, contact_import
 from gateway.relay import contact_data
 from gateway.relay.contact_data import Change
 from gateway.relay.phones import mask, to_e164
-from gateway.storage import contacts as rows
+from gateway.storage import communities as community_rows, contacts as rows
 from gateway.storage.communities import Community
 from gateway.storage.contacts import Contact
 from gateway.verification import numbers
@@ -89,12 +89,14 @@ async def _export(request: web.Request, community: Community, query: ct.Contacts
 
 
 async def _community_phone(request: web.Request, judged: bool) -> tuple[Community, str]:
-    """The community and the phone in the path: judged as a phone to be texted (the line-type lookup too), or only
-    read (to find one)."""
+    """The community and the phone in the path: judged as a phone to be texted (the line-type lookup too; none of
+    the gateway's own numbers, as a send refuses them), or only read (to find one)."""
     community = await communities.find(request.app[POOL], path_id(request))
     raw = request.match_info["phone"]
     if judged:
         checked = await numbers.check(request.app[LINE_TYPES], raw, field="phone", policy=numbers.Policy.of(community))
+        if await community_rows.find_number_owner(request.app[POOL], phone=checked.phone) is not None:
+            raise InvalidInput("invalid_number", f"phone: {contact_import.OWN_NUMBER}")
         return community, checked.phone
     return community, to_e164(raw, field="phone", region=community.default_region)
 
@@ -115,7 +117,8 @@ async def _stored(request: web.Request, community: Community, change: Change, re
 async def put(request: web.Request, body: ct.ContactData) -> ct.ContactWithData:
     """Create or replace a contact's data
     The name, fields and tags as given (left out: removed); the preference, when given, is recorded as the platform's
-    own capture (preference_source "api"). An opt-in of a contact who texted STOP is 409 contact_opted_out."""
+    own capture (preference_source "api"). An opt-in of a contact who texted STOP is 409 contact_opted_out; one of
+    the gateway's own numbers is 422 invalid_number (it is no contact)."""
     community, phone = await _community_phone(request, judged=True)
     change = Change(phone, contact_data.check_name(body.name or ""), contact_data.check_fields(body.fields),
                     contact_data.check_tags(body.tags), body.preference, body.marketing_preference)
@@ -155,8 +158,8 @@ async def import_contacts(request: web.Request) -> ct.ImportResult | web.Respons
     Columns: phone (required), name, preference (opted_in, opted_out; empty: unchanged), tags (joined with ';'),
     marketing_preference (as preference), and any other column a merge field (field.first_name or first_name); an
     export imports back. A column left out leaves that part as it is; an empty cell removes a name, field or the tags.
-    Stored 1,000 rows at a time; bad rows are counted and listed (the first 100), not stored, and do not stop the
-    file."""
+    Stored 1,000 rows at a time; bad rows (among them one of the gateway's own numbers, or text beyond the
+    header's columns) are counted and listed (the first 100), not stored, and do not stop the file."""
     settings = request.app[CONFIG].contacts
     community = await communities.find(request.app[POOL], path_id(request))
     if request.content_type != "text/csv":

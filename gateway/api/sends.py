@@ -14,6 +14,7 @@ from gateway.api.validation import path_id
 from gateway.broadcasting import broadcasts, rules, sends
 from gateway.keys import POOL, TEMPLATE_SENDS
 from gateway.platform import communities
+from gateway.relay import contact_data
 
 routes = Routes("template sends")
 TEMPLATE = ("community_not_found", "template_not_found")
@@ -31,6 +32,7 @@ async def send(request: web.Request, body: bt.NewSend) -> bt.TemplateSend:
     (do-not-disturb, test mode's allow list) with the reason; GET /v1/messages/{id} follows it."""
     template_sends = request.app[TEMPLATE_SENDS]
     community = await communities.find(template_sends.pool, path_id(request))
+    contact_data.check_field_names(body.data, "data")
     sent = await sends.send(template_sends, community, body.template_id, body.to, body.data)
     message = sent.message
     return bt.TemplateSend(id=message.id, status=message.status, status_reason=message.status_reason,

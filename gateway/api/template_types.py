@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from gateway.api.types import Limit, Phone, Strict, text
 from gateway.vocabulary import TemplateCategory, TemplateState
@@ -27,10 +27,10 @@ class NewTemplate(Strict, kw_only=True):
 
 class TemplateChange(Strict, kw_only=True):
     """Only what is named changes; a new body or category takes a submitted, approved or rejected template back to
-    draft (it is reviewed again)."""
-    name: TemplateName | None = None
-    category: Category | None = None
-    body: TemplateBody | None = None
+    draft (it is reviewed again). null is refused (422 invalid_field naming it): a template always has each."""
+    name: TemplateName | UnsetType = UNSET
+    category: Category | UnsetType = UNSET
+    body: TemplateBody | UnsetType = UNSET
 
 
 Note = text(500, multiline=True, description="the reviewer's reason (shown as review_note)")

@@ -4,6 +4,7 @@ Under /v1/communities/{id}, so a token limited to some communities reaches exact
 from __future__ import annotations
 
 from aiohttp import web
+from msgspec import UNSET
 
 from gateway.api import render, types
 from gateway.api import template_types as tt
@@ -74,11 +75,12 @@ async def get(request: web.Request) -> tt.Template:
 @routes.patch(ONE, body=tt.TemplateChange, answer=tt.Template, errors=(*FOUND, "template_name_taken"))
 async def update(request: web.Request, body: tt.TemplateChange) -> tt.Template:
     """Change a template
-    A new body or category takes it back to draft: it must be submitted and approved again."""
+    A new body or category takes it back to draft: it must be submitted and approved again. A field given as null
+    is refused (422 invalid_field): a template always has a name, a category and a body."""
     community = await communities.find(request.app[POOL], path_id(request))
     return render_template(await templates.update(
-        request.app[POOL], community.id, _template_id(request), body.name,
-        None if body.category is None else TemplateCategory(body.category), body.body))
+        request.app[POOL], community.id, _template_id(request), None if body.name is UNSET else body.name,
+        None if body.category is UNSET else TemplateCategory(body.category), None if body.body is UNSET else body.body))
 
 
 @routes.delete(ONE, status=204, errors=(*FOUND, "template_in_use"))

@@ -19,7 +19,7 @@ import structlog
 from gateway.errors import InvalidInput, TooLarge
 from gateway.relay import contact_data
 from gateway.relay.contact_data import Change, Columns, RowRefused
-from gateway.storage import contacts as rows
+from gateway.storage import communities as number_rows, contacts as rows
 from gateway.storage.db import Executor
 from gateway.vocabulary import Preference
 
@@ -29,6 +29,8 @@ PAGE = 1000  # the export's rows per query
 MAX_RECORD = 65536  # bytes: a record longer than this has an unclosed quote
 KEPT_REJECTIONS = 100  # the answer lists the first rejected rows, and counts them all
 STOPPED = "this contact texted STOP: only their own START opts them back in (TCPA revocation)"
+# A community's number as a contact: a send to it would come back in as an inbound text (a loop), and it is no person.
+OWN_NUMBER = "one of the gateway's own numbers (a community's number), not a person: it sends texts, it is no contact"
 
 
 @dataclass
@@ -167,6 +169,11 @@ class Batch:
 
     async def store(self, db: Executor, done: Imported) -> None:
         changes, self.changes, self.phones = self.changes, [], set()
+        own = await number_rows.gateway_numbers_among(db, phones=[c.phone for _, c in changes]) if changes else set()
+        for number, change in changes:
+            if change.phone in own:
+                done.reject(number, OWN_NUMBER)
+        changes = [(number, change) for number, change in changes if change.phone not in own]
         for _ in range(3):  # a phone another statement created meanwhile is run again: it updates then
             if not changes:
                 return

@@ -66,6 +66,12 @@ def check_field_name(name: str, where: str) -> str:
     return name
 
 
+def check_field_names(values: Mapping[str, Any], where: str) -> None:
+    """Each key a merge field's name (a send's data: its values are checked by its type)."""
+    for name in values:
+        check_field_name(name, f"{where}.{name[:70]}")
+
+
 def check_fields(fields: Mapping[str, Any], where: str = "fields", removable: bool = False) -> dict[str, Any]:
     """Merge fields: names as templates name them, values strings of one line (removable: None removes one)."""
     if len(fields) > MAX_FIELDS:
@@ -105,6 +111,7 @@ class Columns:
     tags: int | None
     fields: dict[str, int]
     marketing_preference: int | None = None
+    width: int = 1  # the header's cells: a row with text beyond them is refused (its cells are out of place)
 
     @classmethod
     def of(cls, header: Sequence[str]) -> Columns:
@@ -127,7 +134,7 @@ class Columns:
         if len(fields) > MAX_FIELDS:
             raise InvalidInput("invalid_csv", f"at most {MAX_FIELDS} merge field columns")
         return cls(seen["phone"], seen.get("name"), seen.get("preference"), seen.get("tags"), fields,
-                   seen.get("marketing_preference"))
+                   seen.get("marketing_preference"), len(names))
 
 
 def spreadsheet_safe(value: str) -> str:
@@ -145,10 +152,12 @@ class RowRefused(Exception):
 
 
 def read_row(cells: Sequence[str], columns: Columns, phone_of: Callable[[str], str]) -> Change:
-    """One CSV row as a Change; RowRefused naming what is wrong. An empty cell removes a name, a field or the tags;
-    an empty (or unknown) preference leaves it as it is. phone_of parses and judges the phone (InvalidInput)."""
+    """One CSV row as a Change; RowRefused naming what is wrong (text beyond the header's columns too). An empty
+    cell removes a name, a field or the tags; an empty (or unknown) preference leaves it as it is. phone_of parses
+    and judges the phone (InvalidInput)."""
     def cell(index: int | None) -> str | None:
         return None if index is None else spreadsheet_value(cells[index] if index < len(cells) else "")
+    _refuse_beyond(cells, columns.width)
     try:
         phone = phone_of(cell(columns.phone).strip())
         name = None if columns.name is None else check_name(cell(columns.name))
@@ -159,6 +168,18 @@ def read_row(cells: Sequence[str], columns: Columns, phone_of: Callable[[str], s
         raise RowRefused(refused.message) from None
     return Change(phone, name, fields or None, tags, _preference(cell(columns.preference), "preference"),
                   _preference(cell(columns.marketing_preference), "marketing_preference"))
+
+
+def _refuse_beyond(cells: Sequence[str], width: int) -> None:
+    """RowRefused for text in a cell the header names no column for: the row's cells are out of place (a comma in
+    a cell not quoted, most often), so no cell of it can be trusted to be what its column says. Empty cells there
+    (a trailing comma) carry nothing and are read past."""
+    beyond = [str(i + 1) for i in range(width, len(cells)) if cells[i].strip()]
+    if beyond:
+        many = len(beyond) > 1
+        raise RowRefused(f"{len(beyond)} cell{'s' if many else ''} beyond the header's {width} columns (column"
+                         f"{'s' if many else ''} {', '.join(beyond[:5])}{', ...' if len(beyond) > 5 else ''}): a "
+                         "comma in a cell not quoted? Quote that cell, or name the column in the header")
 
 
 def _preference(cell: str | None, column: str) -> str | None:

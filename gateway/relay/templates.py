@@ -1,7 +1,8 @@
 """Template bodies with merge fields: which fields a body names, and a body rendered for one recipient. Pure.
 
 A merge field is a lower-case name in braces, `{first_name}` (a letter, then letters, digits or underscores; at
-most 64). Any other brace is text: `{Name}`, `{ }` and a lone `{` are sent as written.
+most 64). Any other brace is text: `{Name}`, `{ }` and a lone `{` are sent as written (a template with them is
+taken, as text may hold braces); a preview warns of a name in braces that is no field's (unfillable()).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from gateway.relay import segments
 from gateway.vocabulary import TemplateState
 
 FIELD = re.compile(r"\{([a-z][a-z0-9_]{0,63})\}")
+# A name in braces that is no merge field's ({First_Name}, {firstName}, {first name}, { first_name }): text by the
+# rule above, so sent as written and never filled; almost always meant as a field, so a preview warns of it.
+LOOKALIKE = re.compile(r"\{\s*[A-Za-z_][A-Za-z0-9_ .-]{0,63}\}")
 
 
 class MissingFields(Exception):
@@ -36,6 +40,22 @@ def render(body: str, values: Mapping[str, str]) -> str:
     if missing:
         raise MissingFields(missing)
     return FIELD.sub(lambda match: str(values[match.group(1)]), body)
+
+
+def unfillable(body: str) -> list[str]:
+    """The placeholders that look like a merge field but are not one (sent as written, never filled), each once, in
+    the order of first use: `{First_Name}`."""
+    return list(dict.fromkeys(m.group(0) for m in LOOKALIKE.finditer(body) if not FIELD.fullmatch(m.group(0))))
+
+
+def unfillable_warning(placeholder: str) -> str:
+    """A sentence: why the placeholder is never filled, and the field it likely means ("{First_Name} ...; write
+    {first_name}")."""
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", placeholder[1:-1].strip())  # firstName: first_Name
+    name = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    hint = f"; write {{{name}}}" if FIELD.fullmatch(f"{{{name}}}") else ""
+    return (f"{placeholder} is not a merge field (a lower-case letter, then lower-case letters, digits or _, in "
+            f"braces): it is sent as written, never filled{hint}")
 
 
 # --- Preview ----------------------------------------------------------------------------------------------------
@@ -79,6 +99,7 @@ def preview(body: str, values: Mapping[str, str], identification: str | None = N
     text = FIELD.sub(lambda m: m.group(0) if m.group(1) in missing else str(values[m.group(1)]), body)
     shown = Text.of(text)
     warnings = [f"no sample value for {name}: shown as {{{name}}}" for name in missing]
+    warnings += [unfillable_warning(placeholder) for placeholder in unfillable(body)]
     if shown.non_gsm:
         warnings.append(ucs2_warning(text))
     refused = segments.unsendable(text)

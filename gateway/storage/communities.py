@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import asyncpg
 
@@ -171,6 +171,11 @@ async def find_number_owner(db: Executor, *, phone: str) -> NumberOwner | None:
     row = await db.fetchrow(QUERIES.find_number_community, phone)
     return None if row is None else NumberOwner(row["id"], row["name"], row["sender_name"], row["help_text"],
                                                  row["opt_out_webhook_url"], row["category"])
+
+
+async def gateway_numbers_among(db: Executor, *, phones: Sequence[str]) -> set[str]:
+    """Those of the phones that are one of the gateway's own numbers (any community's)."""
+    return {row["phone"] for row in await db.fetch(QUERIES.list_gateway_numbers_among, list(phones))}
 
 
 async def lock_community(db: Executor, *, community_id: int) -> LockedCommunity | None:
