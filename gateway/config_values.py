@@ -18,8 +18,10 @@ class ConfigError(Exception):
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-# A number written in the environment: ASCII digits, a sign, and for a float a decimal point and an exponent.
-_NUMBER = {int: re.compile(r"[+-]?[0-9]+"), float: re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")}
+# A number written in the environment: ASCII digits, a sign, and for a float a decimal point and an exponent (or
+# inf and nan, which validate() refuses by name: "must be a finite number").
+_NUMBER = {int: re.compile(r"[+-]?[0-9]+"),
+           float: re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)", re.I)}
 
 
 def coerce(name: str, kind: type, value: Any) -> Any:
@@ -35,9 +37,7 @@ def coerce(name: str, kind: type, value: Any) -> Any:
             return value
         if kind in (int, float):
             if isinstance(value, bool) or isinstance(value, str) and not _NUMBER[kind].fullmatch(value):
-                raise ValueError  # Python's int() and float() also take "8_081", " 5", "١٢", "inf" and "nan"
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError
+                raise ValueError  # Python's int() and float() also take "8_081", " 5" and "١٢"
             return kind(value)
         if kind is list:
             if not isinstance(value, list) or not value or not all(
