@@ -36,6 +36,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening_socket() -> socket.socket:
+    """A socket bound to a free port and kept: a port only looked up (free_port) can be taken by another process
+    before the server binds it ("Address already in use" with two suites on one machine)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @dataclass(frozen=True)
 class Servers:
     database_url: str
@@ -183,11 +192,13 @@ def start_gateway(clean: Servers, aiohttp_client, fake_twilio: FakeTwilio):
 
     async def start(kind: str = "twilio", servers: Servers | None = None, routes_confirmed: bool = True,
                     public_path: str = "", clock=None, **sections) -> Gateway:
-        port = free_port()
+        sock = listening_socket()
+        port = sock.getsockname()[1]
         if public_path:  # behind a proxy at a path, which it strips: the gateway's routes stay at the root
             sections["server"] = {**sections.get("server", {}), "public_url": f"http://127.0.0.1:{port}{public_path}"}
         config = make_config(servers or clean, port, fake_twilio.url if kind == "twilio" else None, **sections)
-        client = await aiohttp_client(create_app(config, clock=clock), server_kwargs={"port": port})
+        client = await aiohttp_client(create_app(config, clock=clock),
+                                      server_kwargs={"port": port, "socket_factory": lambda *_: sock})
         gateway = Gateway(client, config, fake_twilio)
         if routes_confirmed:
             # A gateway answers routes from Postgres until it has confirmed the Redis table (at start, in the
