@@ -4,6 +4,7 @@ environment, the message path's own pool) and broke it; each test here is one th
 import pytest
 
 from gateway.config import ConfigError, load
+from tests.helpers import wait_for
 
 
 @pytest.mark.parametrize("variable", ["GATEWAY_LIMITS__DAILY_CEILING", "GATEWAY_COMPLIANCE__MONITOR_MIN_SENT",
@@ -23,3 +24,40 @@ def test_a_daily_level_past_what_postgres_binds_stops_start_up():
 def test_the_embedded_redis_port_is_a_port():
     with pytest.raises(ConfigError, match="embedded.redis_port"):
         load({"GATEWAY_EMBEDDED__REDIS_PORT": "70000"})
+
+
+async def _restricted(gateway, community_id):
+    status, body = await gateway.call("GET", f"/v1/communities/{community_id}")
+    return body["compliance"] if body["compliance"]["state"] == "restricted" else None
+
+
+async def _count(db, sql, count):
+    return await db.fetchval(sql) >= count
+
+
+async def test_the_messages_a_lifted_restriction_releases_count_in_the_rates(start_gateway, db):
+    """Counting by created_at after rates_since (migration 0037) left out every text a restriction held: it was
+    created before the lift, so the backlog that went out on the lift was never measured, and a community whose
+    released texts all failed was never restricted again."""
+    gateway = await start_gateway(compliance={"monitor_interval": 0.2, "monitor_min_sent": 4})
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    path = f"/v1/conversations/{conversation['id']}/messages"
+    for i in range(3):
+        await gateway.call("POST", path, {"from": "prospect", "body": f"m{i}"})
+    await wait_for(lambda: _count(db, "SELECT count(*) FROM messages WHERE status = 'accepted'", 4), what="sent")
+    sid = await db.fetchval("SELECT carrier_sid FROM messages WHERE carrier_sid IS NOT NULL ORDER BY id LIMIT 1")
+    await gateway.status(sid, "failed", error_code="30007")
+    await wait_for(lambda: _restricted(gateway, community["id"]), what="restricted")
+    for i in range(4):
+        await gateway.call("POST", path, {"from": "prospect", "body": f"held {i}"})
+    await wait_for(lambda: _count(db, "SELECT count(*) FROM messages WHERE status = 'held'", 4), what="held")
+    status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/restriction/lift")
+    assert (status, body["compliance"]["state"]) == (200, "ok")
+    await wait_for(lambda: _count(db, "SELECT count(*) FROM messages WHERE status = 'accepted'", 7),
+                   what="the held texts sent")
+    released = await db.fetch("SELECT carrier_sid FROM messages WHERE body LIKE '%held %' ORDER BY id")
+    for row in released[:2]:  # 2 of the 4 sent since the lift failed: 50%, past the 10% restriction
+        await gateway.status(row["carrier_sid"], "failed", error_code="30007")
+    compliance = await wait_for(lambda: _restricted(gateway, community["id"]), what="restricted again")
+    assert compliance["error_rate"] == 0.5
