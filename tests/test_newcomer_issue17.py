@@ -1,10 +1,17 @@
 """A newcomer tried issue 17 (heap-only status updates, the second try of a message being sent, ASCII numbers in the
 environment, the message path's own pool) and broke it; each test here is one thing that broke."""
 
+import asyncio
+import time
+
 import pytest
 
 from gateway.config import ConfigError, load
+from tests.conftest import Servers
+from tests.fakes import Proxy
 from tests.helpers import wait_for
+from tests.test_faults import STREAM, _conversation, _relayed_once, _stream
+from tests.test_resilience import _via_proxy
 
 
 @pytest.mark.parametrize("variable", ["GATEWAY_LIMITS__DAILY_CEILING", "GATEWAY_COMPLIANCE__MONITOR_MIN_SENT",
@@ -61,3 +68,36 @@ async def test_the_messages_a_lifted_restriction_releases_count_in_the_rates(sta
         await gateway.status(row["carrier_sid"], "failed", error_code="30007")
     compliance = await wait_for(lambda: _restricted(gateway, community["id"]), what="restricted again")
     assert compliance["error_rate"] == 0.5
+
+
+async def test_terminated_sessions_of_both_pools_mid_stream_lose_and_repeat_nothing(start_gateway, clean, db):
+    """Postgres ends every gateway session (a restart, a failover) twice during a stream: both pools reconnect."""
+    gateway = await start_gateway()
+    await _conversation(gateway)
+    terminate = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                 "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+    async def during(i):
+        if i in (10, 25):
+            assert await db.fetchval(terminate) > 0
+
+    accepted, refused = await _stream(gateway, during)
+    assert accepted + refused == STREAM
+    await _relayed_once(gateway, db)
+    generic = await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND pid <> pg_backend_pid()")
+    assert generic >= 2  # both pools connected again
+
+
+async def test_the_gateway_stops_within_bounds_while_postgres_is_away(start_gateway, clean, db):
+    """Shutdown with the connections of both pools cut: no hang on a pool's close, no error out of it."""
+    proxy = Proxy(_via_proxy(clean.database_url, 0)[1])
+    port = await proxy.start()
+    gateway = await start_gateway(servers=Servers(_via_proxy(clean.database_url, port)[0], clean.redis_url,
+                                                  clean.embedded))
+    await _conversation(gateway)
+    await gateway.call("GET", "/v1/communities")
+    await proxy.cut()
+    started = time.monotonic()
+    await asyncio.wait_for(gateway.client.close(), 60)
+    assert time.monotonic() - started < gateway.config.carrier.send_timeout + 5
