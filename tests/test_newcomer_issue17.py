@@ -7,10 +7,12 @@ import time
 import pytest
 
 from gateway.config import ConfigError, load
+from gateway.vocabulary import Priority
 from tests.conftest import Servers
-from tests.fakes import Proxy
-from tests.helpers import wait_for
+from tests.fakes import Proxy, Reply
+from tests.helpers import ALEX, PROXY, wait_for
 from tests.test_faults import STREAM, _conversation, _relayed_once, _stream
+from tests.test_queue import _all_accepted, _status_is, _stored
 from tests.test_resilience import _via_proxy
 
 
@@ -101,3 +103,21 @@ async def test_the_gateway_stops_within_bounds_while_postgres_is_away(start_gate
     started = time.monotonic()
     await asyncio.wait_for(gateway.client.close(), 60)
     assert time.monotonic() - started < gateway.config.carrier.send_timeout + 5
+
+
+async def test_a_try_that_the_carrier_defers_after_a_second_entry_was_dropped_is_retried_on_time(
+        start_gateway, db, redis_client):
+    """The dropped second entry is the same Redis member as the try in flight: its end (done) removed the first
+    try's lease too, so the first try's retry (RETRY moves only a member still in flight) queued nothing, and the
+    message waited for the sweeper (queue.sweep_after, 30 s) instead of its backoff (a crash there: two leases)."""
+    gateway = await start_gateway(carrier={"send_timeout": 4.0, "retry_base": 0.1, "retry_cap": 0.2},
+                                  queue={"poll_interval": 0.02, "lease_seconds": 5.0, "sweep_interval": 0.2,
+                                         "sweep_after": 30.0})
+    gateway.carrier.then(Reply(500, delay=1.5))
+    message = await _stored(db, "deferred once")
+    assert await gateway.dispatcher.dispatch(message, Priority.RELAY, PROXY)
+    await wait_for(lambda: _status_is(gateway, message.id, "submitting"), what="the first try with the carrier")
+    await gateway.dispatcher.queue(message.id, Priority.RELAY, PROXY)
+    await wait_for(lambda: _all_accepted(db, [message.id]), timeout=8, what="the retry sent")
+    assert gateway.carrier.bodies_to(ALEX) == ["deferred once"]
+    assert len(gateway.carrier.requests) == 2
