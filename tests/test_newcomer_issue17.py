@@ -3,14 +3,19 @@ environment, the message path's own pool) and broke it; each test here is one th
 
 import asyncio
 import time
+from datetime import date
 
+import asyncpg
 import pytest
 
 from gateway.config import ConfigError, load
-from gateway.vocabulary import Priority
+from gateway.storage import messages as storage
+from gateway.storage.db import QUERIES
+from gateway.vocabulary import MessageKind, Priority
 from tests.conftest import Servers
 from tests.fakes import Proxy, Reply
 from tests.helpers import ALEX, PROXY, wait_for
+from tests.test_hot_updates import conn  # noqa: F401 (a fixture)
 from tests.test_faults import STREAM, _conversation, _relayed_once, _stream
 from tests.test_queue import _all_accepted, _status_is, _stored
 from tests.test_resilience import _via_proxy
@@ -121,3 +126,22 @@ async def test_a_try_that_the_carrier_defers_after_a_second_entry_was_dropped_is
     await wait_for(lambda: _all_accepted(db, [message.id]), timeout=8, what="the retry sent")
     assert gateway.carrier.bodies_to(ALEX) == ["deferred once"]
     assert len(gateway.carrier.requests) == 2
+
+
+async def test_reloading_the_counters_finds_the_sends_in_flight_through_an_index_of_waiting_messages(conn):
+    """load_usage_counters reads the sends in flight (status 'submitting'): messages_unsent served it while its
+    predicate named status; with waiting in its place (migration 0037) the reload read every message of the
+    community (messages_community_listed), millions for a large one, at the moment Redis came back."""
+    community_id = await conn.fetchval("INSERT INTO communities (name, mode) VALUES ('Acme', 'live') RETURNING id")
+    await storage.insert_outbound_message(conn, community_id=community_id, conversation_id=None,
+                                          kind=MessageKind.NOTIFICATION, priority=Priority.RELAY,
+                                          from_number=PROXY, to_number=ALEX, body="hello", segments=1)
+    columns = ", ".join(await conn.fetchval(
+        "SELECT array_agg(quote_ident(column_name)) FROM information_schema.columns WHERE table_name = 'messages' "
+        "AND column_name NOT IN ('id', 'waiting') AND is_generated = 'NEVER'"))
+    await conn.execute(f"INSERT INTO messages ({columns}) SELECT {columns} FROM messages, generate_series(1, 20000)")
+    await conn.execute("UPDATE messages SET status = CASE WHEN id % 1000 = 0 THEN 'submitting' ELSE 'delivered' END")
+    await conn.execute("ANALYZE messages")
+    plan = "\n".join(row[0] for row in await conn.fetch(
+        f"EXPLAIN {QUERIES.load_usage_counters}", community_id, date(2026, 1, 1), date(2026, 1, 1), "sms_segment"))
+    assert "messages_unsent" in plan, plan
