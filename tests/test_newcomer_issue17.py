@@ -15,7 +15,6 @@ from gateway.vocabulary import MessageKind, Priority
 from tests.conftest import Servers
 from tests.fakes import Proxy, Reply
 from tests.helpers import ALEX, PROXY, wait_for
-from tests.test_hot_updates import conn  # noqa: F401 (a fixture)
 from tests.test_faults import STREAM, _conversation, _relayed_once, _stream
 from tests.test_queue import _all_accepted, _status_is, _stored
 from tests.test_resilience import _via_proxy
@@ -38,6 +37,13 @@ def test_a_daily_level_past_what_postgres_binds_stops_start_up():
 def test_the_embedded_redis_port_is_a_port():
     with pytest.raises(ConfigError, match="embedded.redis_port"):
         load({"GATEWAY_EMBEDDED__REDIS_PORT": "70000"})
+
+
+@pytest.mark.parametrize("tokens", ['{"ops": "abcdefgh\\u0000ijklmnop"}', '{"ops": {"token": "abcdefgh\\tijklmnop"}}'])
+def test_an_api_token_with_a_control_character_stops_start_up(tokens):
+    """No client can send a NUL or a tab in its Authorization header: such a token was taken and never matched."""
+    with pytest.raises(ConfigError, match="server.api_tokens.ops.token"):
+        load({"GATEWAY_SERVER__API_TOKENS": tokens})
 
 
 async def _restricted(gateway, community_id):
@@ -126,6 +132,13 @@ async def test_a_try_that_the_carrier_defers_after_a_second_entry_was_dropped_is
     await wait_for(lambda: _all_accepted(db, [message.id]), timeout=8, what="the retry sent")
     assert gateway.carrier.bodies_to(ALEX) == ["deferred once"]
     assert len(gateway.carrier.requests) == 2
+
+
+@pytest.fixture
+async def conn(clean):
+    conn = await asyncpg.connect(clean.database_url)
+    yield conn
+    await conn.close()
 
 
 async def test_reloading_the_counters_finds_the_sends_in_flight_through_an_index_of_waiting_messages(conn):
