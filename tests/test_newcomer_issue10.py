@@ -41,7 +41,7 @@ def test_a_carrier_setting_that_is_not_a_finite_number_is_refused(value):
 def test_a_core_float_setting_of_nan_in_the_file_is_refused(tmp_path):
     path = tmp_path / "x.toml"
     path.write_text("[carrier]\nsend_timeout = nan\n")
-    with pytest.raises(ConfigError, match="carrier.send_timeout: must be a finite number"):
+    with pytest.raises(ConfigError, match="carrier.send_timeout"):
         load({"GATEWAY_CONFIG": str(path)})
 
 
