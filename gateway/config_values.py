@@ -63,6 +63,10 @@ ZERO_IS_OFF = frozenset({("server", "ops_port"), ("retention", "body_days"), ("r
 MAX_DAYS = 36500
 DAYS = frozenset({("retention", "body_days"), ("retention", "row_days"), ("media", "retention_days"),
                   ("hooks", "retention_days")})
+# Whole numbers are bound as Postgres integers (limits.daily_ceiling in begin_send, ...): a larger one failed every
+# statement that binds it (every send) instead of start-up.
+MAX_INT = 2**31 - 1
+PORTS = frozenset({("embedded", "redis_port")})
 
 
 def check_numbers(sections: Mapping[str, Any]) -> None:
@@ -71,8 +75,12 @@ def check_numbers(sections: Mapping[str, Any]) -> None:
     for name, section in sections.items():
         for setting in dataclasses.fields(section):
             value, key = getattr(section, setting.name), (name, setting.name)
+            if isinstance(value, list) and any(isinstance(v, int) and v > MAX_INT for v in value):
+                raise ConfigError(f"{name}.{setting.name}: each at most {MAX_INT}, got {value}")
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 continue
+            if isinstance(value, int) and value > (65535 if key in PORTS else MAX_INT):
+                raise ConfigError(f"{name}.{setting.name}: at most {65535 if key in PORTS else MAX_INT}, got {value}")
             if key in DAYS and value > MAX_DAYS:
                 raise ConfigError(f"{name}.{setting.name}: at most {MAX_DAYS} days (a century), got {value}")
             if key in ZERO_IS_OFF:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from gateway.config import ConfigError
+from gateway.config_values import CONTROL
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,12 @@ def parse_tokens(raw: Mapping[str, Any]) -> tuple[ApiToken, ...]:
             raise ConfigError(f"{where}: expected a token string or a table of token, communities, read_only, "
                               "reviewer")
         token, communities, read_only = value.get("token"), value.get("communities"), value.get("read_only", False)
-        if not isinstance(token, str) or not token.strip() or not token.isascii() or token != token.strip():
-            raise ConfigError(f"{where}.token: expected a non-empty ASCII string without spaces around it")
+        # A control character (a NUL or tab in the JSON of GATEWAY_SERVER__API_TOKENS) is in no header a client
+        # can send: the token would be accepted here and never match.
+        if not isinstance(token, str) or not token.strip() or not token.isascii() or token != token.strip() \
+                or CONTROL.search(token):
+            raise ConfigError(f"{where}.token: expected a non-empty ASCII string without spaces around it or "
+                              "control characters")
         if communities is not None and (not isinstance(communities, list) or not all(
                 isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in communities)):
             raise ConfigError(f"{where}.communities: expected a list of community ids, got {communities!r}")

@@ -74,9 +74,11 @@ end
 return {out, answered}
 """
 
-# KEYS: inflight, ready. ARGV: member, delay ms. Only a member this drainer still holds goes back.
+# KEYS: inflight, ready. ARGV: member, delay ms. The member goes back unless it is waiting already. Not only
+# while this drainer still holds it: a second entry for the message (the same member), dropped while this try
+# was with the carrier, ended the lease they share, and the retry must not then wait for the sweeper.
 RETRY = _NOW + """
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 or not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
   redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
   return 1
 end
