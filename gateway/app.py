@@ -66,16 +66,20 @@ async def postgres(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG].database
     pool = await db.create_pool(config.url, min_size=config.pool_min, max_size=config.pool_max,
                                 command_timeout=config.command_timeout, event_url=app[CONFIG].hooks.event_url)
-    if config.migrate_on_start:
-        async with pool.acquire() as conn:
-            await migrate.migrate(conn)
     # The message path's statements get a pool of their own whose sessions plan each statement once: they find
     # their rows by id (or sid, or conversation), and re-planning them with each call's values cost 14% of
     # Postgres's CPU per full cycle (README "The full cycle, growth and many machines"). The other statements
     # (the lists' optional filters) keep per-call plans.
-    path = await db.create_pool(config.url, min_size=1, max_size=config.pool_max,
-                                command_timeout=config.command_timeout, event_url=app[CONFIG].hooks.event_url,
-                                generic_plans=True)
+    try:
+        if config.migrate_on_start:
+            async with pool.acquire() as conn:
+                await migrate.migrate(conn)
+        path = await db.create_pool(config.url, min_size=1, max_size=config.pool_max,
+                                    command_timeout=config.command_timeout, event_url=app[CONFIG].hooks.event_url,
+                                    generic_plans=True)
+    except BaseException:
+        await pool.close()  # start-up stops here: the first pool must not outlive it
+        raise
     app[POOL], app[PATH_POOL] = pool, path
     yield
     await path.close()

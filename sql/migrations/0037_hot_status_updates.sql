@@ -8,6 +8,9 @@
 -- and null from "accepted" on, so beginning a send and the callbacks that follow change nothing indexed. Queries
 -- that want those indexes filter on waiting as well as status.
 -- Adding a stored generated column rewrites the table once, under a lock: on a large table, run it in a window.
+-- Room on each page for the next versions of its rows (an update stays heap-only only on its own page); set first,
+-- so that the rewrite below already leaves it.
+ALTER TABLE messages SET (fillfactor = 80);
 ALTER TABLE messages ADD COLUMN waiting text
     GENERATED ALWAYS AS (CASE WHEN status IN ('queued', 'submitting') THEN 'unsent'
                               WHEN status = 'held' THEN 'held' END) STORED;
@@ -41,6 +44,3 @@ CREATE INDEX messages_recent_outbound ON messages (community_id, created_at) WHE
 
 -- No query reads it any more (do-not-disturb keeps its own rows).
 DROP INDEX messages_carrier_errors;
-
--- Room on each page for the next versions of its rows: an update stays heap-only only on its own page.
-ALTER TABLE messages SET (fillfactor = 80);
