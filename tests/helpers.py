@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.carriers.twilio import signature
 from gateway.config import Config
+from gateway.storage.messages import StoredOutbound
 from gateway.keys import DISPATCHER, LINE_TYPES, METRICS, OUTBOX, POOL, REDIS, ROUTES, STATEMENTS
 from gateway.messaging.dispatch import Dispatcher
 from gateway.messaging.outbox import Outbox
@@ -171,3 +172,17 @@ async def sql_functions(db: asyncpg.Connection) -> dict[str, str]:
     rows = await db.fetch("SELECT proname, string_agg(prosrc, E'\\n') AS body FROM pg_proc "
                           "WHERE pronamespace = 'public'::regnamespace GROUP BY proname")
     return {row["proname"]: row["body"] for row in rows}
+
+
+async def outbound_notification(db, body: str = "hello") -> tuple[int, StoredOutbound]:
+    """A community (live) and one notification to ALEX from PROXY stored as queued in it, not handed to Redis:
+    (community id, the stored message)."""
+    from gateway.storage import messages
+    from gateway.vocabulary import MessageKind, Priority
+
+    community_id = await db.fetchval("INSERT INTO communities (name, mode) VALUES ('Acme', 'live') RETURNING id")
+    stored = await messages.insert_outbound_message(db, community_id=community_id, conversation_id=None,
+                                                    kind=MessageKind.NOTIFICATION, priority=Priority.RELAY,
+                                                    from_number=PROXY, to_number=ALEX, body=body, segments=1)
+    return community_id, stored
+

@@ -65,11 +65,18 @@ async def test_redis_restarted_during_a_stream(start_gateway, clean, own_redis, 
     assert fallbacks and fallbacks >= 10
 
 
-async def test_postgres_away_during_a_stream(start_gateway, clean, db):
+async def behind_a_postgres_proxy(start_gateway, clean) -> tuple[Proxy, int, object]:
+    """(a proxy between the gateway and Postgres, which a test can cut and start again; its port; the gateway
+    started through it)."""
     proxy = Proxy(_via_proxy(clean.database_url, 0)[1])
     port = await proxy.start()
     gateway = await start_gateway(servers=Servers(_via_proxy(clean.database_url, port)[0], clean.redis_url,
                                                   clean.embedded))
+    return proxy, port, gateway
+
+
+async def test_postgres_away_during_a_stream(start_gateway, clean, db):
+    proxy, port, gateway = await behind_a_postgres_proxy(start_gateway, clean)
     await _conversation(gateway)
 
     async def during(i):

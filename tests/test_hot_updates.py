@@ -3,14 +3,11 @@ changes, so Postgres rewrites the row in place and touches none of the table's i
 
 from __future__ import annotations
 
-import asyncpg
-import pytest
-
 from gateway.storage import messages as storage
 from gateway.storage.db import QUERIES
 from gateway.storage.messages import BeginSend
-from gateway.vocabulary import MessageKind, MessageStatus, Priority
-from tests.helpers import ALEX, PROXY
+from gateway.vocabulary import MessageStatus
+from tests.helpers import outbound_notification
 
 # What begin_send, record_send_accepted (but carrier_sid, once) and every status callback write.
 CHANGED_BY_SENDING = {"status", "updated_at", "error_code", "attempts", "body", "accepted_at", "segments",
@@ -43,31 +40,21 @@ async def test_no_index_reads_a_column_that_sending_changes(db):
     assert {name: columns for name, columns in clashes.items() if columns} == {}
 
 
-@pytest.fixture
-async def conn(clean):
-    conn = await asyncpg.connect(clean.database_url)
-    yield conn
-    await conn.close()
-
-
-async def test_beginning_a_send_and_the_callbacks_after_it_update_the_message_in_place(conn):
+async def test_beginning_a_send_and_the_callbacks_after_it_update_the_message_in_place(db):
     """Of a message's four updates on its way out, only the one recording the carrier's sid touches the indexes."""
-    community_id = await conn.fetchval("INSERT INTO communities (name, mode) VALUES ('Acme', 'live') RETURNING id")
-    stored = await storage.insert_outbound_message(conn, community_id=community_id, conversation_id=None,
-                                                   kind=MessageKind.NOTIFICATION, priority=Priority.RELAY,
-                                                   from_number=PROXY, to_number=ALEX, body="hello", segments=1)
+    community_id, stored = await outbound_notification(db)
     counts = "SELECT pg_stat_get_xact_tuples_updated('messages'::regclass), " \
              "pg_stat_get_xact_tuples_hot_updated('messages'::regclass)"
-    async with conn.transaction():
+    async with db.transaction():
         # Counts not yet flushed to the statistics (the insert's transaction) are in these too: read the difference.
-        before = tuple(await conn.fetchrow(counts))
-        begun = await conn.fetchrow(QUERIES.begin_send, *BeginSend(stored.id, [200], 5000, ["sandbox"], "sandbox",
+        before = tuple(await db.fetchrow(counts))
+        begun = await db.fetchrow(QUERIES.begin_send, *BeginSend(stored.id, [200], 5000, ["sandbox"], "sandbox",
                                                                      10.0))
         assert begun["status"] == MessageStatus.SUBMITTING
-        await conn.execute("UPDATE messages SET status = 'accepted', carrier_sid = 'SM1' WHERE id = $1", stored.id)
+        await db.execute("UPDATE messages SET status = 'accepted', carrier_sid = 'SM1' WHERE id = $1", stored.id)
         for status in ("sent", "delivered"):
-            applied = await storage.apply_message_status(conn, message_id=None, sid="SM1", status=status,
+            applied = await storage.apply_message_status(db, message_id=None, sid="SM1", status=status,
                                                          error_code=None)
             assert applied.status == MessageStatus(status)
-        after = tuple(await conn.fetchrow(counts))
+        after = tuple(await db.fetchrow(counts))
     assert (after[0] - before[0], after[1] - before[1]) == (4, 3)  # four updates, all but the sid's heap-only

@@ -5,19 +5,15 @@ import asyncio
 import time
 from datetime import date
 
-import asyncpg
 import pytest
 
 from gateway.config import ConfigError, load
-from gateway.storage import messages as storage
 from gateway.storage.db import QUERIES
-from gateway.vocabulary import MessageKind, Priority
-from tests.conftest import Servers
-from tests.fakes import Proxy, Reply
-from tests.helpers import ALEX, PROXY, wait_for
-from tests.test_faults import STREAM, _conversation, _relayed_once, _stream
+from gateway.vocabulary import Priority
+from tests.fakes import Reply
+from tests.helpers import ALEX, PROXY, outbound_notification, wait_for
+from tests.test_faults import STREAM, _conversation, _relayed_once, _stream, behind_a_postgres_proxy
 from tests.test_queue import _all_accepted, _status_is, _stored
-from tests.test_resilience import _via_proxy
 
 
 @pytest.mark.parametrize("variable", ["GATEWAY_LIMITS__DAILY_CEILING", "GATEWAY_COMPLIANCE__MONITOR_MIN_SENT",
@@ -104,10 +100,7 @@ async def test_terminated_sessions_of_both_pools_mid_stream_lose_and_repeat_noth
 
 async def test_the_gateway_stops_within_bounds_while_postgres_is_away(start_gateway, clean, db):
     """Shutdown with the connections of both pools cut: no hang on a pool's close, no error out of it."""
-    proxy = Proxy(_via_proxy(clean.database_url, 0)[1])
-    port = await proxy.start()
-    gateway = await start_gateway(servers=Servers(_via_proxy(clean.database_url, port)[0], clean.redis_url,
-                                                  clean.embedded))
+    proxy, _, gateway = await behind_a_postgres_proxy(start_gateway, clean)
     await _conversation(gateway)
     await gateway.call("GET", "/v1/communities")
     await proxy.cut()
@@ -134,27 +127,17 @@ async def test_a_try_that_the_carrier_defers_after_a_second_entry_was_dropped_is
     assert len(gateway.carrier.requests) == 2
 
 
-@pytest.fixture
-async def conn(clean):
-    conn = await asyncpg.connect(clean.database_url)
-    yield conn
-    await conn.close()
-
-
-async def test_reloading_the_counters_finds_the_sends_in_flight_through_an_index_of_waiting_messages(conn):
+async def test_reloading_the_counters_finds_the_sends_in_flight_through_an_index_of_waiting_messages(db):
     """load_usage_counters reads the sends in flight (status 'submitting'): messages_unsent served it while its
     predicate named status; with waiting in its place (migration 0037) the reload read every message of the
     community (messages_community_listed), millions for a large one, at the moment Redis came back."""
-    community_id = await conn.fetchval("INSERT INTO communities (name, mode) VALUES ('Acme', 'live') RETURNING id")
-    await storage.insert_outbound_message(conn, community_id=community_id, conversation_id=None,
-                                          kind=MessageKind.NOTIFICATION, priority=Priority.RELAY,
-                                          from_number=PROXY, to_number=ALEX, body="hello", segments=1)
-    columns = ", ".join(await conn.fetchval(
+    community_id, stored = await outbound_notification(db)
+    columns = ", ".join(await db.fetchval(
         "SELECT array_agg(quote_ident(column_name)) FROM information_schema.columns WHERE table_name = 'messages' "
         "AND column_name NOT IN ('id', 'waiting') AND is_generated = 'NEVER'"))
-    await conn.execute(f"INSERT INTO messages ({columns}) SELECT {columns} FROM messages, generate_series(1, 20000)")
-    await conn.execute("UPDATE messages SET status = CASE WHEN id % 1000 = 0 THEN 'submitting' ELSE 'delivered' END")
-    await conn.execute("ANALYZE messages")
-    plan = "\n".join(row[0] for row in await conn.fetch(
+    await db.execute(f"INSERT INTO messages ({columns}) SELECT {columns} FROM messages, generate_series(1, 20000)")
+    await db.execute("UPDATE messages SET status = CASE WHEN id % 1000 = 0 THEN 'submitting' ELSE 'delivered' END")
+    await db.execute("ANALYZE messages")
+    plan = "\n".join(row[0] for row in await db.fetch(
         f"EXPLAIN {QUERIES.load_usage_counters}", community_id, date(2026, 1, 1), date(2026, 1, 1), "sms_segment"))
     assert "messages_unsent" in plan, plan
