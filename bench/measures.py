@@ -58,11 +58,13 @@ def cpu_seconds(gateways: list[int]) -> dict[str, float]:
     return used
 
 
-async def reset_table_counts(url: str) -> str:
-    """Zero the database's table statistics, so that heap_only() reads the load's alone; returns the WAL position
-    now (for wal_written())."""
+async def reset_table_counts(url: str, statements: bool = False) -> str:
+    """Zero the database's table statistics (and with statements, pg_stat_statements'), so that what follows reads
+    the load's alone; returns the WAL position now (for postgres_effects())."""
     conn = await asyncpg.connect(url)
     await conn.execute("SELECT pg_stat_reset()")
+    if statements:
+        await conn.execute("SELECT pg_stat_statements_reset()")
     position = await conn.fetchval("SELECT pg_current_wal_lsn()::text")
     await conn.close()
     return position
@@ -86,3 +88,10 @@ async def heap_only(url: str, tables: tuple[str, ...] = ("messages", "conversati
     await conn.close()
     return ", ".join(f"{row['relname']} {row['n_tup_hot_upd'] / max(row['n_tup_upd'], 1):.0%} of {row['n_tup_upd']:,}"
                      for row in rows)
+
+
+async def postgres_effects(url: str, wal_from: str, messages: int) -> list[tuple[str, str]]:
+    """The report's rows for what the load did to Postgres: the share of updates in place, the WAL per message."""
+    wal = await wal_written(url, wal_from) / max(messages, 1)
+    return [("row updates made in place (heap-only)", await heap_only(url)),
+            ("Postgres write-ahead log per relayed message", f"{wal / 1024:.1f} KiB")]

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import cycles  # noqa: E402
-from bench.measures import (cpu_seconds, enable_statement_stats, heap_only, reset_table_counts,  # noqa: E402
-                            statement_report, wal_written)
+from bench.measures import (cpu_seconds, enable_statement_stats, postgres_effects, reset_table_counts,  # noqa: E402
+                            statement_report)
 from bench.wire import Client, FakeCarrier  # noqa: E402
 from gateway.carriers.twilio import signature  # noqa: E402
 from gateway.ops.embedded import EmbeddedServers  # noqa: E402
@@ -314,10 +314,7 @@ async def main(args: argparse.Namespace) -> None:
         urls = await start_gateways(env, args.processes, processes)
         await routes_built(redis_url)  # serving starts before the rebuild ends; measure the steady state
         pids = [process.pid for process in processes]
-        if args.statements:
-            await (conn := await asyncpg.connect(database_url)).execute("SELECT pg_stat_statements_reset()")
-            await conn.close()
-        wal_from = await reset_table_counts(database_url)
+        wal_from = await reset_table_counts(database_url, statements=args.statements)
         cpu_before = cpu_seconds(pids)
         latencies, sent_at, duration = await load(urls, args.messages, args.conversations, args.concurrency,
                                                   args.rate, both=args.full_cycle)
@@ -330,15 +327,12 @@ async def main(args: argparse.Namespace) -> None:
         rss = sum(psutil.Process(p.pid).memory_info().rss for p in processes) / 2 ** 20
         lookup_p99 = await route_lookup_p99(urls[0])
         await stop_gateways(processes)
-        updates = await heap_only(database_url)
-        wal = await wal_written(database_url, wal_from) / max(len(carrier.arrived), 1)
+        effects = await postgres_effects(database_url, wal_from, len(carrier.arrived))
         await carrier.stop()
         ceiling, round_trip, alone, rebuilds = await at_rest(args, database_url, redis_url)
         report(args, relayed_per_second, latencies, end_to_end, rss, ceiling, round_trip, rebuilds, duration,
                len(carrier.arrived), f"{lookup_p99}; RouteTable.lookup alone, at rest: {alone}", cpu,
-               [*(cycles.rows(carrier, sent_at, cpu, pct) if args.full_cycle else []),
-                ("row updates made in place (heap-only)", updates),
-                ("Postgres write-ahead log per relayed message", f"{wal / 1024:.1f} KiB")])
+               [*(cycles.rows(carrier, sent_at, cpu, pct) if args.full_cycle else []), *effects])
     finally:
         for process in processes:
             process.kill()
