@@ -22,7 +22,8 @@ WITH mark AS (
 ), in_flight AS MATERIALIZED (
     SELECT id, CASE WHEN usage_unit = 'sms_segment' THEN segments ELSE 1 END AS segments FROM messages
     -- waiting: messages_unsent finds them (its predicate names waiting, not status: migration 0037)
-    WHERE community_id = $1 AND waiting = 'unsent' AND status = 'submitting' AND direction = 'outbound' AND kind <> 'keyword_reply'
+    WHERE community_id = $1 AND waiting = 'unsent' AND status = 'submitting' AND direction = 'outbound'
+      AND kind <> 'keyword_reply'
       AND usage_unit = $4 AND EXISTS (SELECT 1 FROM mark WHERE loaded_day = $2)
 )
 SELECT m.day + f.segments AS day, m.month + f.segments AS month, f.ids, f.id_segments
