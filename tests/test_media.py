@@ -11,6 +11,7 @@ import pytest
 
 from gateway.keys import MEDIA
 from gateway.media import signing
+from tests.fakes import ACCOUNT_SID
 from tests.helpers import ALEX, PAT, PROXY, wait_for
 
 FAST = {"poll_interval": 0.05, "retry_base": 0.05}
@@ -56,7 +57,7 @@ async def test_three_pictures_in_one_mms_are_relayed_as_three(start_gateway, db)
     assert sent["Body"] == "The lease, pages 1-3" and len(sent["MediaUrl"]) == 3
     # The carrier fetches each from the gateway's own signed URL: the same bytes, in the sender's order.
     for url, content in zip(sent["MediaUrl"], files):
-        assert url.startswith(gateway.config.public_url + "/media/") and "AC" not in url
+        assert url.startswith(gateway.config.public_url + "/media/") and ACCOUNT_SID not in url
         status, body, headers = await _get(gateway, url)
         assert (status, body, headers["Content-Type"]) == (200, content, "image/png")
     # Kept with their hashes; the carrier was asked with its credentials and its copies are deleted.

@@ -30,7 +30,7 @@ async def _load_counters(conn, community_id):
 
 async def _set_compliance_state(conn, community_id):
     await communities.set_compliance_state(conn, community_id=community_id, state=ComplianceState.OK,
-                                           error_rate=0.0, opt_out_rate=0.0)
+                                           error_rate=0.0, opt_out_rate=0.0, measured_in=ComplianceState.OK)
 
 
 @pytest.mark.parametrize("statement", [_load_counters, _set_compliance_state], ids=lambda f: f.__name__[1:])

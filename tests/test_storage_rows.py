@@ -53,9 +53,13 @@ async def test_the_allow_list(db):
 async def test_compliance_state_changes_and_a_lift(db):
     community_id = await _community(db)
     change = await communities.set_compliance_state(db, community_id=community_id, state=ComplianceState.RESTRICTED,
-                                                    error_rate=0.2, opt_out_rate=0.0)
+                                                    error_rate=0.2, opt_out_rate=0.0, measured_in=ComplianceState.OK)
     assert change.before == ComplianceState.OK
     assert await communities.lift_restriction(db, community_id=community_id)
+    # A pass that measured while it was restricted, writing after the lift: nothing changes (its rates are stale).
+    assert await communities.set_compliance_state(db, community_id=community_id, state=ComplianceState.RESTRICTED,
+                                                  error_rate=0.2, opt_out_rate=0.0,
+                                                  measured_in=ComplianceState.RESTRICTED) is None
     assert not await communities.lift_restriction(db, community_id=community_id)
     assert (await communities.find_community(db, community_id=community_id)).compliance_state == ComplianceState.OK
 

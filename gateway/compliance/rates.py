@@ -62,7 +62,10 @@ async def _judge_one(pool: asyncpg.Pool, metrics: Metrics, config: ComplianceSet
     async with pool.acquire() as conn, conn.transaction():
         change = await community_rows.set_compliance_state(conn, community_id=community_id, state=state,
                                                            error_rate=measured.error_rate,
-                                                           opt_out_rate=measured.opt_out_rate)
+                                                           opt_out_rate=measured.opt_out_rate,
+                                                           measured_in=traffic.compliance_state)
+        if change is None:
+            return  # lifted (or gone) while measured: the next pass measures afresh
         if change.before != state and state.severity > change.before.severity:
             event = EventType.COMMUNITY_RESTRICTED if state == ComplianceState.RESTRICTED else EventType.COMMUNITY_WARNED
             await hooks.emit(conn, community_id, event, {

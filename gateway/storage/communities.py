@@ -229,9 +229,10 @@ async def community_rates(db: Executor) -> list[CommunityRates]:
 
 
 async def set_compliance_state(db: Executor, *, community_id: int, state: ComplianceState, error_rate: float,
-                               opt_out_rate: float) -> ComplianceChange | None:
-    """Store the measured rates and the state they call for; the state before (None: no such community)."""
-    row = await db.fetchrow(QUERIES.set_compliance_state, community_id, state, error_rate, opt_out_rate)
+                               opt_out_rate: float, measured_in: ComplianceState) -> ComplianceChange | None:
+    """Store the measured rates and the state they call for; the state before (None: no such community, or its
+    state is no longer measured_in, the one the rates were read with: a lift came meanwhile)."""
+    row = await db.fetchrow(QUERIES.set_compliance_state, community_id, state, error_rate, opt_out_rate, measured_in)
     return None if row is None else ComplianceChange(ComplianceState(row["before"]), row["alert_webhook_url"])
 
 
