@@ -1,16 +1,19 @@
 """Growth: the messages table at many millions of rows (generated), and what its size does to the statements the
 gateway runs on it: the sweep, the route fallback, a status callback, the lists, the retention passes; then the
-same on a copy partitioned by month, and what retention costs there (a partition dropped).
+same on the same rows partitioned by month (generated again once the first table is dropped, so the disk holds
+one), and what retention costs there (a partition dropped).
 
     python bench/growth.py [--rows 10000000] [--conversations 1000000] [--days 400] [--repeat 30]
+                           [--fillfactor 100] [--no-partitioned]
 
-Embedded PostgreSQL in a temporary folder (about 350 bytes of disk per row with its indexes). Prints tables;
+Embedded PostgreSQL in a temporary folder (about 650 bytes of disk per row with its indexes). Prints tables;
 asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import statistics
 import sys
@@ -31,9 +34,9 @@ from gateway.storage.migrate import migrate_url  # noqa: E402
 CHUNK = 1_000_000  # rows per INSERT: each its own transaction
 # One chunk of messages: ids $2..$3, each in conversation 1 + (i * 7919) % $4, at its place in the last $5 days.
 MESSAGES = """
-            INSERT INTO messages (community_id, conversation_id, direction, kind, from_number, to_number, body,
+            INSERT INTO messages (id, community_id, conversation_id, direction, kind, from_number, to_number, body,
                                   status, carrier_sid, created_at, updated_at, segments)
-            SELECT $1::bigint, c, CASE WHEN i % 2 = 0 THEN 'inbound' ELSE 'outbound' END,
+            SELECT i + 1, $1::bigint, c, CASE WHEN i % 2 = 0 THEN 'inbound' ELSE 'outbound' END,
                    CASE WHEN i % 2 = 0 THEN 'inbound' ELSE 'relay' END,
                    CASE WHEN i % 2 = 0 THEN '+1628' || lpad((c - 1)::text, 7, '0')
                         ELSE '+1415555' || lpad(((c - 1) % 100)::text, 4, '0') END,
@@ -45,12 +48,13 @@ MESSAGES = """
                    t, t, 1
             FROM generate_series($2::bigint, $3::bigint - 1) i,
                  LATERAL (SELECT 1 + (i * 7919) % $4::int AS c,
-                                 now() - make_interval(secs => $5::int * 86400 * (1 - i::float8 / $6::bigint)) AS t) x"""
+                                 now() - make_interval(secs => $5::int * 86400 * (1 - i::float8 / $6::bigint))
+                                   AS t) x"""
 
 
-async def generate(conn: asyncpg.Connection, rows: int, conversations: int, days: int) -> float:
-    """rows messages over conversations pair conversations of one community on 100 numbers, spread evenly over the
-    last `days` days in id order; nearly all delivered or received, one in a thousand still queued. Seconds."""
+async def generate(conn: asyncpg.Connection, conversations: int, days: int) -> int:
+    """One community on 100 numbers with `conversations` pair conversations, spread evenly over the last `days`
+    days; one in ten still open. Returns the community's id."""
     community = await conn.fetchval("INSERT INTO communities (name, mode, require_verification) "
                                     "VALUES ('Growth', 'live', false) RETURNING id")
     await conn.execute("INSERT INTO community_numbers (phone, community_id) "
@@ -69,21 +73,47 @@ async def generate(conn: asyncpg.Connection, rows: int, conversations: int, days
         FROM generate_series(0, $2::int - 1) i,
              LATERAL (SELECT now() - make_interval(secs => $3::int * 86400 * (1 - i::float8 / $2::int)) AS t) x""",
                        community, conversations, days)
-    # The secondary indexes are built once after the load (sorted), not row by row: ten times faster.
+    return community
+
+
+async def secondary_indexes(conn: asyncpg.Connection) -> list[str]:
+    """Drops the messages table's indexes that back no constraint; returns their definitions to build later."""
     indexes = [row["indexdef"] for row in await conn.fetch(
         "SELECT i.indexdef FROM pg_indexes i WHERE i.tablename = 'messages' AND NOT EXISTS ("
         " SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)")]
     for definition in indexes:
         await conn.execute("DROP INDEX " + definition.split(" INDEX ", 1)[1].split(" ON ", 1)[0])
+    return indexes
+
+
+async def load(url: str, table: str, community: int, args: argparse.Namespace, indexes: list[str]) -> float:
+    """args.rows messages into table over the conversations, in id order over the days; nearly all delivered or
+    received, one in a thousand still queued. Chunks go on one connection per core, with the foreign-key checks
+    off (the rows are valid by construction); the indexes are built once after the load (sorted, in parallel),
+    not row by row: ten times faster. Seconds."""
     started = time.perf_counter()
-    for low in range(0, rows, CHUNK):
-        high = min(rows, low + CHUNK)
-        await conn.execute(MESSAGES, community, low, high, conversations, days, rows)
-        print(f"  {high:,} rows", flush=True)
-    await conn.execute("SET maintenance_work_mem = '1GB'")
-    for definition in indexes:
-        await conn.execute(definition)
-    await conn.execute("VACUUM ANALYZE messages, conversations, participants")
+    pool = await asyncpg.create_pool(url, min_size=2, max_size=2, command_timeout=None,
+                                     server_settings={"session_replication_role": "replica"})
+    done = 0
+
+    async def chunk(low: int) -> None:
+        nonlocal done
+        await pool.execute(re.sub(r"\bmessages\b", table, MESSAGES), community, low,
+                           min(args.rows, low + CHUNK), args.conversations, args.days, args.rows)
+        done += 1
+        print(f"  {min(args.rows, done * CHUNK):,} rows", flush=True)
+    try:
+        await asyncio.gather(*(chunk(low) for low in range(0, args.rows, CHUNK)))
+    finally:
+        await pool.close()
+    conn = await asyncpg.connect(url, command_timeout=None)
+    try:
+        await conn.execute("SET maintenance_work_mem = '1GB'")
+        for definition in indexes:
+            await conn.execute(definition)
+        await conn.execute(f"VACUUM ANALYZE {table}, conversations, participants")
+    finally:
+        await conn.close()
     return time.perf_counter() - started
 
 
@@ -155,27 +185,30 @@ async def expiry_batch(conn: asyncpg.Connection, batches: int) -> str:
     return f"{statistics.median(took) * 1e3:.0f} ms per batch ({expired:,} conversations expired in it)"
 
 
-async def partitioned_copy(conn: asyncpg.Connection, days: int) -> float:
-    """messages_by_month: the same rows and indexes, partitioned by created_at, one partition per 30 days."""
-    started = time.perf_counter()
-    await conn.execute("CREATE TABLE messages_by_month (LIKE messages INCLUDING DEFAULTS) "
+async def partitioned_table(conn: asyncpg.Connection, days: int) -> list[str]:
+    """messages_by_month: messages' columns, partitioned by created_at, one partition per 30 days; the unpartitioned
+    table is dropped first, so the disk holds one of them. Returns the indexes to build after the load: the same,
+    with a plain index where messages has a unique one (a unique index must hold the partition key)."""
+    indexes = [row["indexdef"].replace(" ON public.messages ", " ON messages_by_month ")
+               .replace("INDEX ", "INDEX bm_", 1)
+               for row in await conn.fetch("SELECT indexdef FROM pg_indexes WHERE tablename = 'messages' "
+                                           "AND indexname NOT LIKE '%pkey' AND indexdef NOT LIKE '%UNIQUE%'")]
+    indexes += ["CREATE INDEX bm_id ON messages_by_month (id)",
+                "CREATE INDEX bm_sid ON messages_by_month (carrier_sid)"]
+    storage = await conn.fetchval("SELECT coalesce(array_to_string(reloptions, ', '), '') FROM pg_class "
+                                  "WHERE oid = 'messages'::regclass")
+    storage = f" WITH ({storage})" if storage else ""  # the same fillfactor on each partition
+    await conn.execute("CREATE TABLE messages_by_month (LIKE messages INCLUDING DEFAULTS INCLUDING GENERATED) "
                        "PARTITION BY RANGE (created_at)")
+    await conn.execute("DROP TABLE messages CASCADE")
     base = await conn.fetchval("SELECT now() + interval '1 hour'")  # one instant for every bound
     for n in range(days // 30 + 2):
         await conn.execute(f"""CREATE TABLE messages_by_month_{n} PARTITION OF messages_by_month FOR VALUES
             FROM ('{base.isoformat()}'::timestamptz - make_interval(days => {(n + 1) * 30}))
-            TO ('{base.isoformat()}'::timestamptz - make_interval(days => {n * 30}))""")
+            TO ('{base.isoformat()}'::timestamptz - make_interval(days => {n * 30})){storage}""")
     await conn.execute(f"CREATE TABLE messages_by_month_future PARTITION OF messages_by_month FOR VALUES "
-                       f"FROM ('{base.isoformat()}') TO (MAXVALUE)")
-    await conn.execute("INSERT INTO messages_by_month SELECT * FROM messages")
-    for index in await conn.fetch("SELECT indexdef FROM pg_indexes WHERE tablename = 'messages' "
-                                  "AND indexname NOT LIKE '%pkey' AND indexdef NOT LIKE '%UNIQUE%'"):
-        await conn.execute(index["indexdef"].replace(" ON public.messages ", " ON messages_by_month ")
-                           .replace("INDEX ", "INDEX bm_", 1))
-    await conn.execute("CREATE INDEX bm_id ON messages_by_month (id)")
-    await conn.execute("CREATE INDEX bm_sid ON messages_by_month (carrier_sid)")
-    await conn.execute("VACUUM ANALYZE messages_by_month")
-    return time.perf_counter() - started
+                       f"FROM ('{base.isoformat()}') TO (MAXVALUE){storage}")
+    return indexes
 
 
 async def drop_oldest(conn: asyncpg.Connection, days: int) -> str:
@@ -187,34 +220,48 @@ async def drop_oldest(conn: asyncpg.Connection, days: int) -> str:
     return f"{(time.perf_counter() - started) * 1e3:.0f} ms for {rows:,} rows (a month)"
 
 
+async def measured(conn: asyncpg.Connection, table: str, args: argparse.Namespace, label: str) -> list:
+    """The size and each statement's p50 / p99 on table, as table rows."""
+    rows = [(f"{label}size", await sizes(conn, table))]
+    for name, (sql, args_of) in statements(table, args.conversations, args.rows).items():
+        rows.append((f"{label}{name}, p50 / p99", await timed(conn, sql, args_of, args.repeat)))
+    return rows
+
+
 async def main(args: argparse.Namespace) -> None:
     servers = EmbeddedServers(Path(tempfile.mkdtemp(prefix="gateway-growth-")), 0)
     url = servers.start_postgres()
     try:
         await migrate_url(url)
         conn = await asyncpg.connect(url, command_timeout=None)
-        print(f"generating {args.rows:,} messages...")
-        generated = await generate(conn, args.rows, args.conversations, args.days)
+        print(f"generating {args.rows:,} messages...", flush=True)
+        community = await generate(conn, args.conversations, args.days)
+        if args.fillfactor:
+            await conn.execute(f"ALTER TABLE messages SET (fillfactor = {int(args.fillfactor)})")
+        generated = await load(url, "messages", community, args, await secondary_indexes(conn))
         table = [("rows", f"{args.rows:,} messages over {args.conversations:,} conversations and {args.days} days"),
-                 ("generation", f"{generated:.0f} s ({args.rows / generated:,.0f} rows/s)"),
-                 ("size", await sizes(conn, "messages"))]
-        for name, (sql, args_of) in statements("messages", args.conversations, args.rows).items():
-            table.append((f"{name}, p50 / p99", await timed(conn, sql, args_of, args.repeat)))
+                 ("generation", f"{generated:.0f} s ({args.rows / generated:,.0f} rows/s)")]
+        table += await measured(conn, "messages", args, "")
         table.append(("retention at this size", await retention_batches(conn, 90, 5)))
         table.append(("expiry at this size", await expiry_batch(conn, 5)))
-        copied = await partitioned_copy(conn, args.days)
-        table.append(("partitioned by month: copy and index", f"{copied:.0f} s; "
-                      + await sizes(conn, "messages_by_month")))
-        for name, (sql, args_of) in statements("messages_by_month", args.conversations, args.rows).items():
-            table.append((f"partitioned: {name}, p50 / p99", await timed(conn, sql, args_of, args.repeat)))
+        if args.no_partitioned:
+            return _print(table)
+        print("measured; generating the same rows partitioned by month...", flush=True)
+        generated = await load(url, "messages_by_month", community, args, await partitioned_table(conn, args.days))
+        table.append(("partitioned by month: generation", f"{generated:.0f} s"))
+        table += await measured(conn, "messages_by_month", args, "partitioned: ")
         table.append(("partitioned: retention of a month", await drop_oldest(conn, args.days)))
         await conn.close()
-        width = max(len(name) for name, _ in table)
-        print()
-        for name, value in table:
-            print(f"| {name.ljust(width)} | {value} |")
+        _print(table)
     finally:
         servers.stop()
+
+
+def _print(table: list[tuple[str, str]]) -> None:
+    width = max(len(name) for name, _ in table)
+    print()
+    for name, value in table:
+        print(f"| {name.ljust(width)} | {value} |")
 
 
 if __name__ == "__main__":
@@ -223,4 +270,7 @@ if __name__ == "__main__":
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=400)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--fillfactor", type=int, help="the messages table's, for the load (default: the schema's, "
+                        "80); 100 packs the rows as a table of finished messages that are never updated again")
+    parser.add_argument("--no-partitioned", action="store_true", help="skip the partitioned table")
     uvloop.run(main(parser.parse_args()))

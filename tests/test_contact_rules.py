@@ -6,7 +6,7 @@ import pytest
 from gateway.errors import InvalidInput
 from gateway.relay import contact_data
 from gateway.relay.contact_data import Change, Columns, RowRefused
-from gateway.relay.templates import preview, ucs2_warning, unfillable, unfillable_warning
+from gateway.relay.templates import doubled, preview, ucs2_warning, unfillable, unfillable_warning
 
 
 def phone_of(raw: str) -> str:
@@ -127,3 +127,20 @@ def test_the_unfillable_warning_names_the_field_it_likely_means(placeholder, hin
     assert unfillable_warning(placeholder) == (
         f"{placeholder} is not a merge field (a lower-case letter, then lower-case letters, digits or _, in braces): "
         f"it is sent as written, never filled{hint}")
+
+
+@pytest.mark.parametrize("body, placeholders", [
+    ("Hi {first_name}", []), ("{{ first_name }} {{First}} {{}}", []),
+    ("Hi {{first_name}}, {{first_name}} {{{reward}}}", ["{{first_name}}", "{{reward}}"]),
+])
+def test_a_field_in_two_pairs_of_braces_is_found(body, placeholders):
+    assert doubled(body) == placeholders
+
+
+def test_a_preview_warns_that_a_field_in_two_pairs_of_braces_is_sent_in_braces():
+    """{{first_name}} (as Mustache and Liquid write a field) was filled inside the outer braces with no warning:
+    the text said "Hi {Ana}"."""
+    shown = preview("Hi {{first_name}}", {"first_name": "Ana"})
+    assert shown.text.text == "Hi {Ana}"
+    assert shown.warnings == ["{{first_name}} is a merge field in two pairs of braces: the text shows its value in "
+                              "braces ({value}); write {first_name}"]

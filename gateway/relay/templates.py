@@ -2,7 +2,8 @@
 
 A merge field is a lower-case name in braces, `{first_name}` (a letter, then letters, digits or underscores; at
 most 64). Any other brace is text: `{Name}`, `{ }` and a lone `{` are sent as written (a template with them is
-taken, as text may hold braces); a preview warns of a name in braces that is no field's (unfillable()).
+taken, as text may hold braces); a preview warns of a name in braces that is no field's (unfillable()) and of a
+field in two pairs of braces, whose value is sent in braces (doubled()).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ FIELD = re.compile(r"\{([a-z][a-z0-9_]{0,63})\}")
 # A name in braces that is no merge field's ({First_Name}, {firstName}, {first name}, { first_name }): text by the
 # rule above, so sent as written and never filled; almost always meant as a field, so a preview warns of it.
 LOOKALIKE = re.compile(r"\{\s*[A-Za-z_][A-Za-z0-9_ .-]{0,63}\}")
+# A field in two pairs of braces, as Mustache, Liquid and Jinja write one: filled inside the outer pair, so the text
+# shows the value in braces ("{Ana}"); a preview warns of it.
+DOUBLED = re.compile(r"\{(\{[a-z][a-z0-9_]{0,63}\})\}")
 
 
 class MissingFields(Exception):
@@ -56,6 +60,17 @@ def unfillable_warning(placeholder: str) -> str:
     hint = f"; write {{{name}}}" if FIELD.fullmatch(f"{{{name}}}") else ""
     return (f"{placeholder} is not a merge field (a lower-case letter, then lower-case letters, digits or _, in "
             f"braces): it is sent as written, never filled{hint}")
+
+
+def doubled(body: str) -> list[str]:
+    """The fields written in two pairs of braces (`{{first_name}}`), each once, in the order of first use."""
+    return list(dict.fromkeys(m.group(0) for m in DOUBLED.finditer(body)))
+
+
+def doubled_warning(placeholder: str) -> str:
+    """A sentence: what the text shows for a field in two pairs of braces, and how to write it."""
+    return (f"{placeholder} is a merge field in two pairs of braces: the text shows its value in braces "
+            f"({{value}}); write {placeholder[1:-1]}")
 
 
 # --- Preview ----------------------------------------------------------------------------------------------------
@@ -100,6 +115,7 @@ def preview(body: str, values: Mapping[str, str], identification: str | None = N
     shown = Text.of(text)
     warnings = [f"no sample value for {name}: shown as {{{name}}}" for name in missing]
     warnings += [unfillable_warning(placeholder) for placeholder in unfillable(body)]
+    warnings += [doubled_warning(placeholder) for placeholder in doubled(body)]
     if shown.non_gsm:
         warnings.append(ucs2_warning(text))
     refused = segments.unsendable(text)
