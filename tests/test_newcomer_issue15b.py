@@ -86,6 +86,22 @@ async def test_a_bad_key_in_data_is_named_with_the_rule(gateway, db, path):
     assert await db.fetchval("SELECT count(*) FROM messages") == 0
 
 
+@pytest.mark.parametrize("path", ["sends", "broadcasts"])
+@pytest.mark.parametrize("value, message", [
+    (5, "expected a string, got an integer"), (None, "must not be null"), (["Ana"], "expected a string, got a list"),
+    ("x" * 501, "expected a string of length <= 500")])
+async def test_a_wrong_value_in_data_is_named_by_its_key(gateway, db, path, value, message):
+    """The answer was 'data[...]: expected a string, got an integer': which of the values was wrong went unsaid."""
+    cid = (await gateway.community())["id"]
+    tid = await template(gateway, cid, body="Hi {first_name}.")
+    body = {"template_id": tid, "data": {"reward": "10", "first_name": value, "last": "B"},
+            **({"to": PAT} if path == "sends" else {"audience": {"phones": [PAT]}})}
+    status, answer, _ = await post(gateway, f"/v1/communities/{cid}/{path}", body)
+    assert (status, answer["error"]["code"]) == (422, "invalid_field"), answer
+    assert answer["error"]["message"] == f"data.first_name: {message}", answer
+    assert await db.fetchval("SELECT count(*) FROM messages") == 0
+
+
 @pytest.mark.parametrize("field", ["category", "name", "body"])
 async def test_a_template_patch_with_null_is_refused_naming_the_field(gateway, db, field):
     """"category": null was taken as "unchanged", silently; a community's PATCH refuses null where a setting

@@ -1,5 +1,5 @@
 """Every request body, query and answer of the internal API, defined once: msgspec Structs that both validate the
-requests (gateway/api/contract.py read_body) and give the OpenAPI document its schemas (gateway/api/openapi.py).
+requests (gateway/api/reading.py read_body) and give the OpenAPI document its schemas (gateway/api/openapi.py).
 
 What msgspec checks (types, lengths, ranges, enums) is written here with msgspec.Meta, so the schema shows it. What it
 cannot check is marked here and checked in Python after decoding: text(...) fields are not blank and have no control
