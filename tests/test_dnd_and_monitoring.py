@@ -1,5 +1,6 @@
 """Do-not-disturb after carrier errors, and error/opt-out rate monitoring with warnings and restrictions."""
 
+import asyncio
 import json
 
 import pytest
@@ -129,6 +130,41 @@ async def test_high_error_rate_restricts_until_an_operator_lifts_it(start_gatewa
     assert history == ["queued", "held", "queued", "accepted"], history  # held, then sent once lifted
     status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/restriction/lift")
     assert (status, body["error"]["code"]) == (409, "not_restricted")
+
+
+async def _compliance_gauge(gateway, community_id):
+    """The community's gateway_community_compliance_state in the gateway's /metrics (None: not shown)."""
+    async with gateway.client.get("/metrics") as response:
+        text = await response.text()
+    line = f'gateway_community_compliance_state{{community="{community_id}"}} '
+    return next((float(row[len(line):]) for row in text.splitlines() if row.startswith(line)), None)
+
+
+async def test_every_process_shows_a_communitys_state_and_a_lift_at_once(start_gateway, db):
+    """Only the process whose monitor pass measured a community had its gauges, and it kept them: a lifted
+    community that sent nothing since stayed at 2 (restricted), so the alert (max by community) fired on."""
+    settings = {"monitor_interval": 0.2, "monitor_min_sent": 4}
+    gateway = await start_gateway(compliance=settings)
+    community = await gateway.community()
+    conversation = await gateway.conversation(community["id"])
+    for i in range(3):
+        await gateway.call("POST", f"/v1/conversations/{conversation['id']}/messages",
+                           {"from": "prospect", "body": f"m{i}"})
+    await gateway.delivered_to(ALEX, 4)
+    await wait_for(lambda: _accepted_count(db, 4), what="accepted")
+    sid = await db.fetchval("SELECT carrier_sid FROM messages WHERE carrier_sid IS NOT NULL ORDER BY id LIMIT 1")
+    await gateway.status(sid, "failed", error_code="30007")
+
+    async def restricted():
+        return await _compliance_gauge(gateway, community["id"]) == 2
+    await wait_for(restricted, what="restricted, on the gauge")
+    other = await start_gateway(compliance=settings)
+    assert await _compliance_gauge(other, community["id"]) == 2
+
+    status, body = await other.call("POST", f"/v1/communities/{community['id']}/restriction/lift")
+    assert (status, body["compliance"]["state"]) == (200, "ok")
+    await asyncio.sleep(0.6)  # a few monitor passes: none measures it again, as it sent nothing since the lift
+    assert [await _compliance_gauge(g, community["id"]) for g in (gateway, other)] == [0, 0]
 
 
 async def _status(gateway, message_id, status):

@@ -71,16 +71,25 @@ async def _judge_one(pool: asyncpg.Pool, metrics: Metrics, config: ComplianceSet
             await hooks.emit(conn, community_id, event, {
                 "community_id": community_id, "state": state, "error_rate": measured.error_rate,
                 "opt_out_rate": measured.opt_out_rate, "sent": traffic.sent})
-    # Per community, for the dashboard's opt-out rates and the restricted alert; only the process that measured
-    # has them (the rate monitor runs in one process at a time): dashboards take max by community.
-    metrics.community_rate.labels(str(community_id), "error").set(measured.error_rate)
-    metrics.community_rate.labels(str(community_id), "opt_out").set(measured.opt_out_rate)
-    metrics.community_state.labels(str(community_id)).set(state.severity)
     if change.before != state:
         if state != ComplianceState.OK:
             metrics.compliance.labels(state).inc()
         log.warning(EVENTS[state], community_id=community_id, error_rate=round(measured.error_rate, 4),
                     opt_out_rate=round(measured.opt_out_rate, 4), sent=traffic.sent)
+
+
+async def publish(pool: asyncpg.Pool, metrics: Metrics) -> None:
+    """Set the per-community gauges (rates and state, for the dashboard and the restricted alert) from Postgres, at
+    each scrape: every process shows the same, a lift at once, a deleted community no more. Before, only the process
+    whose monitor pass measured a community had its gauges, and kept them after a lift or a move of the monitor to
+    another process, so the alert (max by community) went on firing."""
+    shown = await community_rows.community_compliance(pool)
+    metrics.community_rate.clear()
+    metrics.community_state.clear()
+    for community in shown:
+        metrics.community_rate.labels(str(community.community_id), "error").set(community.error_rate)
+        metrics.community_rate.labels(str(community.community_id), "opt_out").set(community.opt_out_rate)
+        metrics.community_state.labels(str(community.community_id)).set(community.state.severity)
 
 
 async def lift(pool: asyncpg.Pool, dispatcher: Dispatcher, community_id: int) -> None:

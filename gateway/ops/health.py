@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import hmac
 
+import structlog
 from aiohttp import web
 
+from gateway.compliance import rates
 from gateway.errors import NotAuthenticated
 from gateway.keys import CONFIG, METRICS, POOL, REDIS
 from gateway.ops.metrics import CONTENT_TYPE
 from gateway.ops.middleware import bearer_token, error_body
 from gateway.storage import migrate
 
+log = structlog.get_logger(__name__)
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
@@ -50,12 +53,18 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text; with server.metrics_token set, only for "Authorization: Bearer <token>" (401 else)."""
+    """Prometheus text; with server.metrics_token set, only for "Authorization: Bearer <token>" (401 else). The
+    per-community gauges are read from Postgres first (compliance/rates.py publish)."""
     token = request.app[CONFIG].server.metrics_token
     if token:
         given = bearer_token(request) or ""
         if not hmac.compare_digest(given.encode(), token.encode()):
             raise NotAuthenticated("unauthorized", "missing or wrong bearer token for /metrics")
+    try:
+        async with asyncio.timeout(2):
+            await rates.publish(request.app[POOL], request.app[METRICS])
+    except Exception as exc:  # Postgres away: the per-community gauges keep their last values; the rest answers
+        log.warning("community_gauges_not_refreshed", reason=type(exc).__name__)
     response = web.Response(body=request.app[METRICS].render())
     response.headers["Content-Type"] = CONTENT_TYPE
     return response

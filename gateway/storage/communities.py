@@ -130,6 +130,16 @@ class ComplianceChange:
     alert_webhook_url: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class CommunityCompliance:
+    """A community's compliance state and the rates the monitor last measured (0-1; 0 before any)."""
+
+    community_id: int
+    state: ComplianceState
+    error_rate: float
+    opt_out_rate: float
+
+
 async def insert_community(db: Executor, *, name: str) -> int:
     """A community with the table's defaults; returns its id."""
     return await db.fetchval(QUERIES.insert_community, name)
@@ -234,6 +244,12 @@ async def set_compliance_state(db: Executor, *, community_id: int, state: Compli
     state is no longer measured_in, the one the rates were read with: a lift came meanwhile)."""
     row = await db.fetchrow(QUERIES.set_compliance_state, community_id, state, error_rate, opt_out_rate, measured_in)
     return None if row is None else ComplianceChange(ComplianceState(row["before"]), row["alert_webhook_url"])
+
+
+async def community_compliance(db: Executor) -> list[CommunityCompliance]:
+    """Every community ever measured or not ok, by id (community_compliance.sql)."""
+    return [CommunityCompliance(row["id"], ComplianceState(row["compliance_state"]), row["error_rate"],
+                                row["opt_out_rate"]) for row in await db.fetch(QUERIES.community_compliance)]
 
 
 async def lift_restriction(db: Executor, *, community_id: int) -> bool:
