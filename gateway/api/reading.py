@@ -41,17 +41,21 @@ async def read_body(request: web.Request, kind: type, optional: bool = False) ->
     try:
         value = msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
-        raise _first_refusal(data, info) or refusal(_name_key(str(exc), data, kind), info) from None
+        raise _first_refusal(data, info) or refusal(str(exc), info, _name_key(str(exc), data, kind)) from None
     _check_texts(value, info, "")
     return value
 
 
-def _name_key(message: str, data: dict, kind: type) -> str:
-    """msgspec names a wrong value in a map by `[...]` (`$.data[...]`): the message with the first key whose value
-    alone brings the same refusal named instead (`$.data.first_name`), so the caller learns which value to fix."""
-    where = _MESSAGE.match(message)["path"] or ""
+def _name_key(message: str, data: dict, kind: type) -> str | None:
+    """msgspec names a wrong value (or key) in a map by `[...]` (`$.data[...]`), or `key` in `$.data`: the first key
+    whose entry alone brings the same refusal, so the caller learns which one to fix (refusal() puts it in the
+    path once the message is read: a key may hold a backtick or "- at `$", which must not be read as the path)."""
+    parts = _MESSAGE.match(message)
+    where = parts["path"] or ""
+    if parts["key"]:
+        where += "[...]"
     if "[...]" not in where:
-        return message
+        return None
     outer, _ = where.split("[...]", 1)
     steps = re.findall(r"\.([^.\[\]]+)|\[(\d+)\]", outer)
     container = functools.reduce(lambda node, step: node[step[0]] if step[0] else node[int(step[1])], steps, data)
@@ -61,8 +65,8 @@ def _name_key(message: str, data: dict, kind: type) -> str:
             msgspec.convert(container_alone, kind)
         except msgspec.ValidationError as exc:
             if str(exc) == message:
-                return message.replace("[...]", f".{key[:40]}", 1)
-    return message
+                return key
+    return None
 
 
 def _copy_with(data: Any, steps: list[tuple[str, str]], replacement: Any) -> Any:
@@ -90,16 +94,19 @@ def _first_refusal(data: dict, info: mi.StructType) -> Exception | None:
     return None
 
 
-_MESSAGE = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_MESSAGE = re.compile(r"^(?P<what>.*?)(?: - at (?P<key>`key` in )?`\$(?P<path>[^`]*)`)?$", re.S)
 _FIELD = re.compile(r"^Object (?P<kind>contains unknown|missing required) field `(?P<name>.*)`$", re.S)
 _WORDS = {"`int`": "an integer", "`str`": "a string", "`array`": "a list", "`object`": "an object",
           "`bool`": "true or false", "`float`": "a number", "`null`": "null", " | ": " or "}
 
 
-def refusal(message: str, info: Any) -> Exception:
-    """A msgspec ValidationError's message as our error, the field's path first (prospect.name: ...)."""
+def refusal(message: str, info: Any, key: str | None = None) -> Exception:
+    """A msgspec ValidationError's message as our error, the field's path first (prospect.name: ...); `key`, the
+    map's key at fault (_name_key), names the map's `[...]` (data.first_name) or the key itself (variables (key 'a b'))."""
     parts = _MESSAGE.match(message)
     what, path = parts["what"], (parts["path"] or "").lstrip(".")
+    if key is not None and not parts["key"]:
+        path = path.replace("[...]", f".{key[:40]}", 1)
     named = _FIELD.match(what)
     if named and named["kind"] == "contains unknown":
         return Malformed("unknown_field", f"{_join(path, named['name'][:40])}: unknown field")
@@ -112,6 +119,8 @@ def refusal(message: str, info: Any) -> Exception:
                             f"{path}: required" if required else f"{path}: must not be null")
     for words, ours in _WORDS.items():
         what = what.replace(words, ours)
+    if parts["key"]:  # the key itself is refused: named after the map, in quotes (it may be any text)
+        path += f" (key {key[:40]!r})" if key is not None else " (a key)"
     return InvalidInput(code or "invalid_field", f"{path}: {what[0].lower()}{what[1:]}")
 
 
