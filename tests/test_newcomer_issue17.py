@@ -51,10 +51,12 @@ async def _count(db, sql, count):
     return await db.fetchval(sql) >= count
 
 
-async def test_the_messages_a_lifted_restriction_releases_count_in_the_rates(start_gateway, db):
+@pytest.mark.parametrize("held_for_hours", [0, 30])
+async def test_the_messages_a_lifted_restriction_releases_count_in_the_rates(start_gateway, db, held_for_hours):
     """Counting by created_at after rates_since (migration 0037) left out every text a restriction held: it was
     created before the lift, so the backlog that went out on the lift was never measured, and a community whose
-    released texts all failed was never restricted again."""
+    released texts all failed was never restricted again. Texts held longer than the rates' 24 hours were left out
+    still (30 hours: their created_at is moved back, as the restriction's clock would have)."""
     gateway = await start_gateway(compliance={"monitor_interval": 0.2, "monitor_min_sent": 4})
     community = await gateway.community()
     conversation = await gateway.conversation(community["id"])
@@ -68,6 +70,8 @@ async def test_the_messages_a_lifted_restriction_releases_count_in_the_rates(sta
     for i in range(4):
         await gateway.call("POST", path, {"from": "prospect", "body": f"held {i}"})
     await wait_for(lambda: _count(db, "SELECT count(*) FROM messages WHERE status = 'held'", 4), what="held")
+    await db.execute("UPDATE messages SET created_at = now() - make_interval(hours => $1) WHERE status = 'held'",
+                     held_for_hours)
     status, body = await gateway.call("POST", f"/v1/communities/{community['id']}/restriction/lift")
     assert (status, body["compliance"]["state"]) == (200, "ok")
     await wait_for(lambda: _count(db, "SELECT count(*) FROM messages WHERE status = 'accepted'", 7),
@@ -76,7 +80,8 @@ async def test_the_messages_a_lifted_restriction_releases_count_in_the_rates(sta
     for row in released[:2]:  # 2 of the 4 sent since the lift failed: 50%, past the 10% restriction
         await gateway.status(row["carrier_sid"], "failed", error_code="30007")
     compliance = await wait_for(lambda: _restricted(gateway, community["id"]), what="restricted again")
-    assert compliance["error_rate"] == 0.5
+    # Measured by the released texts alone: 1 or 2 of 4 failed (a pass may come between the two callbacks).
+    assert compliance["error_rate"] in (0.25, 0.5)
 
 
 async def test_terminated_sessions_of_both_pools_mid_stream_lose_and_repeat_nothing(start_gateway, clean, db):
