@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -233,7 +234,8 @@ async def measured(conn: asyncpg.Connection, table: str, args: argparse.Namespac
 
 
 async def main(args: argparse.Namespace) -> None:
-    servers = EmbeddedServers(Path(tempfile.mkdtemp(prefix="gateway-growth-")), 0)
+    folder = Path(tempfile.mkdtemp(prefix="gateway-growth-"))
+    servers = EmbeddedServers(folder, 0)
     url = servers.start_postgres()
     try:
         await migrate_url(url)
@@ -259,6 +261,7 @@ async def main(args: argparse.Namespace) -> None:
         _print(table)
     finally:
         servers.stop()
+        shutil.rmtree(folder, ignore_errors=True)  # tens of gigabytes at 100 million rows
 
 
 def _print(table: list[tuple[str, str]]) -> None:

@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import statistics
+import shutil
 import sys
 import tempfile
 import time
@@ -337,6 +338,7 @@ async def main(args: argparse.Namespace) -> None:
         for process in processes:
             process.kill()
         servers.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def at_rest(args: argparse.Namespace, database_url: str, redis_url: str) -> tuple:
