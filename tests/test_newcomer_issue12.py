@@ -50,7 +50,8 @@ async def streaming(aiohttp_server) -> StreamingPlatform:
 
 async def test_an_intercept_answer_in_several_chunks_is_read_whole(start_gateway, streaming):
     streaming.answer = json.dumps({"body": "Yes, one parking space (call the office)."}).encode()
-    gateway, _, _ = await intercepted(start_gateway, streaming)
+    # Time enough for the chunks on a loaded machine: past the timeout the text goes as written (fail open).
+    gateway, _, _ = await intercepted(start_gateway, streaming, intercept_timeout=5.0)
     assert (await gateway.sms(ALEX, PROXY, "Yes, one space. Call me at 555 0100."))[0] == 200
     assert await gateway.delivered_to(PAT) == ["Yes, one parking space (call the office)."]
     assert await outcome(gateway) == "rewritten"

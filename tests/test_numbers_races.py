@@ -5,7 +5,7 @@ of the two sleep inside its transaction, after its check and before its commit (
 import asyncio
 from contextlib import asynccontextmanager
 
-from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM
+from tests.helpers import ALEX, PAT, PROXY, PROXY_2, SAM, wait_for
 
 
 @asynccontextmanager
@@ -27,7 +27,14 @@ async def race(db, table: str, first, second):
     runs to its end; first then finishes."""
     async with slow_inserts(db, table):
         running = asyncio.ensure_future(first)
-        await asyncio.sleep(0.2)
+
+        async def in_its_insert_or_done():
+            return running.done() or await db.fetchval(
+                "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event = 'PgSleep'")
+        # Polled, not a fixed pause: on a loaded machine first may take longer to reach its insert (or, polled too
+        # late, be done: second then meets its committed rows, refused all the same).
+        await wait_for(in_its_insert_or_done, what="the first in its insert")
         later = await second
         return await running, later
 

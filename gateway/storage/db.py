@@ -29,6 +29,11 @@ UNAVAILABLE = (
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    # A statement on a pooled connection the server has just ended (a restart, a failover, pg_terminate_backend):
+    # when the server's FATAL arrives before the socket closes, asyncpg's protocol is left consuming that error and
+    # refuses the next statement with "cannot switch to state ...; another operation is in progress" instead of
+    # ConnectionDoesNotExistError. Seen under load in tests/test_newcomer_issue17.py's terminated sessions.
+    asyncpg.InternalClientError,
     TimeoutError,
 )
 
