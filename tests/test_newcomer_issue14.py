@@ -292,18 +292,16 @@ async def test_a_hanging_fetch_does_not_hold_up_other_texts_pictures(start_gatew
     """One carrier file that hangs (until media.fetch_timeout) held up every other picture of the process: the task
     claimed up to 4 rows and waited for all of them before claiming more, so Alex's picture, due at once, waited for
     Pat's hanging one. Fetches run side by side now, up to 4 at once, a freed slot taken at once."""
-    gateway = await start_gateway(media={**FAST, "fetch_timeout": 5.0})
+    gateway = await start_gateway(media={**FAST, "fetch_timeout": 10.0})
     community = await gateway.community(numbers=(PROXY, PROXY_2))
     await gateway.conversation(community["id"])
     await gateway.delivered_to(ALEX)
     media = gateway.carrier.media
-    await gateway.sms(PAT, PROXY, "Slow", extra=mms(media.add(picture(1), "image/png", delays=[4.0])))
+    await gateway.sms(PAT, PROXY, "Slow", extra=mms(media.add(picture(1), "image/png", delays=[8.0])))
     await wait_for(lambda: _now(media.started), what="the slow fetch started")
-    started = asyncio.get_running_loop().time()
     await gateway.sms(ALEX, PROXY, "Quick", extra=mms(media.add(picture(2), "image/png")))
     await wait_for(lambda: _sent_with_media(gateway, PAT), what="Alex's picture relayed")
-    assert asyncio.get_running_loop().time() - started < 2.0
-    assert not _now_sent(gateway, ALEX)  # Pat's is still being fetched
+    assert not _now_sent(gateway, ALEX)  # Pat's is still being fetched: Alex's did not wait for it
 
 
 def _now_sent(gateway, phone):

@@ -53,7 +53,7 @@ async def test_serves_then_stops_cleanly_on_sigterm(clean):
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):
+            for _ in range(600):  # a minute: a new interpreter's start-up is slow on a loaded machine
                 try:
                     async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
                         if response.status == 200:
