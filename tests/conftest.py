@@ -203,7 +203,8 @@ def start_gateway(clean: Servers, aiohttp_client, fake_twilio: FakeTwilio):
         if routes_confirmed:
             # A gateway answers routes from Postgres until it has confirmed the Redis table (at start, in the
             # background); tests that count Redis lookups or read the table start after that.
-            await wait_for(lambda: _resolved(client.app[ROUTES].trusted), what="the route table confirmed")
+            await wait_for(lambda: _resolved(client.app[ROUTES].trusted), timeout=30,
+                           what="the route table confirmed")
         return gateway
 
     return start
