@@ -5,7 +5,6 @@ in our words), and the text rules applied (gateway/api/types.py text)."""
 from __future__ import annotations
 
 import functools
-import json
 import re
 from typing import Any
 
@@ -13,8 +12,8 @@ import msgspec
 import msgspec.inspect as mi
 from aiohttp import web
 
-from gateway.api.validation import ascii_number, has_control, refuse_unstorable, storable, text
-from gateway.errors import InvalidInput, Malformed, UnsupportedMedia
+from gateway.api.validation import NO_BODY, ascii_number, has_control, json_body, refuse_unstorable, storable, text
+from gateway.errors import InvalidInput, Malformed
 
 # --- Bodies -----------------------------------------------------------------------------------------------------
 
@@ -24,16 +23,9 @@ async def read_body(request: web.Request, kind: type, optional: bool = False) ->
     unknown_field, 422 missing_field / invalid_field naming the field's path (prospect.name, numbers[2]); a NUL or
     lone surrogate anywhere is 422 invalid_field (Postgres stores neither). Text fields are then checked (see
     gateway/api/types.py text): blank or with control characters is 422 invalid_field; one-line texts stripped."""
-    raw = await request.read()
-    if not raw.strip() and optional:
+    data = await json_body(request, optional)
+    if data is NO_BODY:
         return kind()
-    if request.content_type != "application/json":
-        raise UnsupportedMedia("unsupported_media_type", "send the body as application/json")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        # RecursionError: JSON nested deeper than the parser's stack allows; nothing we take nests that deep.
-        raise Malformed("invalid_json", "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise Malformed("invalid_json", "body: expected a JSON object")
     refuse_unstorable(data)
@@ -102,7 +94,8 @@ _WORDS = {"`int`": "an integer", "`str`": "a string", "`array`": "a list", "`obj
 
 def refusal(message: str, info: Any, key: str | None = None) -> Exception:
     """A msgspec ValidationError's message as our error, the field's path first (prospect.name: ...); `key`, the
-    map's key at fault (_name_key), names the map's `[...]` (data.first_name) or the key itself (variables (key 'a b'))."""
+    map's key at fault (_name_key), names the map's `[...]` (data.first_name) or the key itself
+    (variables (key 'a b'))."""
     parts = _MESSAGE.match(message)
     what, path = parts["what"], (parts["path"] or "").lstrip(".")
     if key is not None and not parts["key"]:

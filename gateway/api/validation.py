@@ -13,19 +13,30 @@ from gateway.errors import InvalidInput, Malformed, NotFound, UnsupportedMedia
 JSON_TYPES = {str: "a string", int: "an integer", dict: "an object", list: "a list", bool: "true or false"}
 
 
-async def read_json(request: web.Request, fields: Mapping[str, type], required: Iterable[str] = (),
-                    optional_body: bool = False) -> dict[str, Any]:
-    """The body as a dict with only the named fields, each of the named JSON type."""
+NO_BODY = object()  # what json_body gives for an empty body that may be left out
+
+
+async def json_body(request: web.Request, optional: bool = False) -> Any:
+    """The body parsed as JSON (any JSON value), or NO_BODY when it is blank and optional. 415
+    unsupported_media_type unless application/json; 400 invalid_json when it is not JSON."""
     raw = await request.read()
-    if not raw.strip() and optional_body:
-        return {}
+    if not raw.strip() and optional:
+        return NO_BODY
     if request.content_type != "application/json":
         raise UnsupportedMedia("unsupported_media_type", "send the body as application/json")
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: JSON nested deeper than the parser's stack allows; nothing we take nests that deep.
         raise Malformed("invalid_json", "the body is not valid JSON") from None
+
+
+async def read_json(request: web.Request, fields: Mapping[str, type], required: Iterable[str] = (),
+                    optional_body: bool = False) -> dict[str, Any]:
+    """The body as a dict with only the named fields, each of the named JSON type."""
+    data = await json_body(request, optional_body)
+    if data is NO_BODY:
+        return {}
     refuse_unstorable(data)
     return check_object(data, fields, required, where="body")
 
