@@ -4,7 +4,7 @@ same on the same rows partitioned by month (generated again once the first table
 one), and what retention costs there (a partition dropped).
 
     python bench/growth.py [--rows 10000000] [--conversations 1000000] [--days 400] [--repeat 30]
-                           [--fillfactor 100] [--no-partitioned]
+                           [--fillfactor 100] [--no-partitioned | --partitioned-only]
 
 Embedded PostgreSQL in a temporary folder (about 650 bytes of disk per row with its indexes). Prints tables;
 asserts nothing.
@@ -89,9 +89,9 @@ async def secondary_indexes(conn: asyncpg.Connection) -> list[str]:
 
 async def load(url: str, table: str, community: int, args: argparse.Namespace, indexes: list[str]) -> float:
     """args.rows messages into table over the conversations, in id order over the days; nearly all delivered or
-    received, one in a thousand still queued. Chunks go on two connections (this box's cores), with the foreign-key checks
-    off (the rows are valid by construction); the indexes are built once after the load (sorted, in parallel),
-    not row by row: ten times faster. Seconds."""
+    received, one in a thousand still queued. Chunks go on two connections (this box's cores), with the
+    foreign-key checks off (the rows are valid by construction); the indexes are built once after the load
+    (sorted, in parallel), not row by row: ten times faster. Seconds."""
     started = time.perf_counter()
     pool = await asyncpg.create_pool(url, min_size=2, max_size=2, command_timeout=None,
                                      server_settings={"session_replication_role": "replica"})
@@ -233,6 +233,26 @@ async def measured(conn: asyncpg.Connection, table: str, args: argparse.Namespac
     return rows
 
 
+async def unpartitioned(url: str, conn: asyncpg.Connection, community: int, args: argparse.Namespace) -> list:
+    """Load messages, then time the statements, a retention batch and an expiry batch on it: table rows."""
+    generated = await load(url, "messages", community, args, await secondary_indexes(conn))
+    table = [("generation", f"{generated:.0f} s ({args.rows / generated:,.0f} rows/s)")]
+    table += await measured(conn, "messages", args, "")
+    table.append(("retention at this size", await retention_batches(conn, 90, 5)))
+    table.append(("expiry at this size", await expiry_batch(conn, 5)))
+    return table
+
+
+async def partitioned(url: str, conn: asyncpg.Connection, community: int, args: argparse.Namespace) -> list:
+    """The same rows in messages_by_month (messages dropped first), timed, then its oldest partition dropped."""
+    print("generating the rows partitioned by month...", flush=True)
+    generated = await load(url, "messages_by_month", community, args, await partitioned_table(conn, args.days))
+    table = [("partitioned by month: generation", f"{generated:.0f} s ({args.rows / generated:,.0f} rows/s)")]
+    table += await measured(conn, "messages_by_month", args, "partitioned: ")
+    table.append(("partitioned: retention, a partition dropped", await drop_oldest(conn, args.days)))
+    return table
+
+
 async def main(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="gateway-growth-"))
     servers = EmbeddedServers(folder, 0)
@@ -244,19 +264,11 @@ async def main(args: argparse.Namespace) -> None:
         community = await generate(conn, args.conversations, args.days)
         if args.fillfactor:
             await conn.execute(f"ALTER TABLE messages SET (fillfactor = {int(args.fillfactor)})")
-        generated = await load(url, "messages", community, args, await secondary_indexes(conn))
-        table = [("rows", f"{args.rows:,} messages over {args.conversations:,} conversations and {args.days} days"),
-                 ("generation", f"{generated:.0f} s ({args.rows / generated:,.0f} rows/s)")]
-        table += await measured(conn, "messages", args, "")
-        table.append(("retention at this size", await retention_batches(conn, 90, 5)))
-        table.append(("expiry at this size", await expiry_batch(conn, 5)))
-        if args.no_partitioned:
-            return _print(table)
-        print("measured; generating the same rows partitioned by month...", flush=True)
-        generated = await load(url, "messages_by_month", community, args, await partitioned_table(conn, args.days))
-        table.append(("partitioned by month: generation", f"{generated:.0f} s"))
-        table += await measured(conn, "messages_by_month", args, "partitioned: ")
-        table.append(("partitioned: retention, a partition dropped", await drop_oldest(conn, args.days)))
+        table = [("rows", f"{args.rows:,} messages over {args.conversations:,} conversations and {args.days} days")]
+        if not args.partitioned_only:
+            table += await unpartitioned(url, conn, community, args)
+        if not args.no_partitioned:
+            table += await partitioned(url, conn, community, args)
         await conn.close()
         _print(table)
     finally:
@@ -280,4 +292,6 @@ if __name__ == "__main__":
     parser.add_argument("--fillfactor", type=int, help="the messages table's, for the load (default: the schema's, "
                         "80); 100 packs the rows as a table of finished messages that are never updated again")
     parser.add_argument("--no-partitioned", action="store_true", help="skip the partitioned table")
+    parser.add_argument("--partitioned-only", action="store_true", help="only the partitioned table (no expiry "
+                        "batch: expiry reads the unpartitioned table)")
     uvloop.run(main(parser.parse_args()))
