@@ -50,7 +50,13 @@ def _name_key(message: str, data: dict, kind: type) -> str | None:
         return None
     outer, _ = where.split("[...]", 1)
     steps = re.findall(r"\.([^.\[\]]+)|\[(\d+)\]", outer)
-    container = functools.reduce(lambda node, step: node[step[0]] if step[0] else node[int(step[1])], steps, data)
+    try:
+        container = functools.reduce(lambda node, step: node[step[0]] if step[0] else node[int(step[1])], steps,
+                                     data)
+    except (KeyError, IndexError, TypeError):
+        # A path through a map whose key holds a dot or a bracket cannot be walked back: the refusal stays unnamed,
+        # still a 422, never a 500 (no body type nests maps today).
+        return None
     for key, value in container.items():
         container_alone = _copy_with(data, steps, {key: value})
         try:
