@@ -26,16 +26,19 @@ async def enable_statement_stats(servers: EmbeddedServers) -> str:
 
 
 async def statement_report(url: str, messages: int, top: int = 12) -> None:
-    """The statements that took the most Postgres time during the load, per relayed message."""
+    """The statements that took the most Postgres time during the load, per relayed message: time, calls, rows,
+    buffers dirtied and write-ahead log bytes (the last three do not depend on how busy the machine was)."""
     conn = await asyncpg.connect(url)
     rows = await conn.fetch("""
-        SELECT calls, total_exec_time + total_plan_time AS total, query FROM pg_stat_statements
-        ORDER BY total DESC LIMIT $1""", top)
+        SELECT calls, total_exec_time + total_plan_time AS total, rows, shared_blks_dirtied, wal_bytes, query
+        FROM pg_stat_statements ORDER BY total DESC LIMIT $1""", top)
     await conn.close()
-    print("\n| Postgres ms per message | calls per message | statement |\n|---|---|---|")
+    print("\n| Postgres ms per message | calls | rows | buffers dirtied | WAL bytes | statement |"
+          "\n|---|---|---|---|---|---|")
     for row in rows:
         query = " ".join(row["query"].split())[:110]
-        print(f"| {row['total'] / messages:.3f} | {row['calls'] / messages:.2f} | {query} |")
+        print(f"| {row['total'] / messages:.3f} | {row['calls'] / messages:.2f} | {row['rows'] / messages:.2f} "
+              f"| {row['shared_blks_dirtied'] / messages:.2f} | {float(row['wal_bytes']) / messages:.0f} | {query} |")
 
 
 def cpu_seconds(gateways: list[int]) -> dict[str, float]:
