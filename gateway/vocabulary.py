@@ -106,13 +106,13 @@ UNSENT_STATUSES = frozenset({MessageStatus.QUEUED, MessageStatus.SUBMITTING})
 
 
 class BlockReason(StrEnum):
-    """Why an outbound message was stored as blocked and never sent (outbound_block_reason)."""
+    """Why an outbound message was stored as blocked and never sent (outbound_block)."""
 
     NOT_ON_ALLOW_LIST = "not_on_allow_list"  # the community is in test mode
     OPTED_OUT = "opted_out"
     DND = "dnd"
     # The community's intercept URL answered 403 (gateway/platform/intercepts.py); set there, not by
-    # outbound_block_reason.
+    # outbound_block.
     INTERCEPTED = "intercepted"
 
 

@@ -45,7 +45,7 @@ WITH message AS (
                           status_reason, segments, category)
     SELECT $1, 'outbound', $2, 'bulk', $3, $4, $5, CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END,
            block.reason, 1, $6
-    FROM (SELECT outbound_block_reason($1, $4, $2, $6) AS reason) block
+    FROM (SELECT (SELECT b.reason FROM outbound_block($1, $4, $2, $6) b) AS reason) block
     RETURNING id, status, status_reason, segments
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM message

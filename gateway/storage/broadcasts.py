@@ -58,7 +58,7 @@ async def find_send_contact(db: Executor, *, community_id: int, phone: str,
 async def insert_template_message(db: Executor, *, community_id: int, kind: MessageKind, priority: Priority,
                                   from_number: str, to_number: str, body: str, segments: int, template_id: int,
                                   category: TemplateCategory) -> StoredOutbound:
-    """A triggered send's message: queued, or blocked with the reason (outbound_block_reason)."""
+    """A triggered send's message: queued, or blocked with the reason (outbound_block)."""
     row = await db.fetchrow(QUERIES.insert_template_message, community_id, kind, priority, from_number, to_number,
                             body, segments, template_id, category)
     return StoredOutbound.of(row)

@@ -57,7 +57,7 @@ class Message:
 
 
 class StoredOutbound(NamedTuple):
-    """An outbound message just stored: queued, or blocked with the reason (outbound_block_reason)."""
+    """An outbound message just stored: queued, or blocked with the reason (outbound_block)."""
 
     id: int
     status: MessageStatus
@@ -103,7 +103,7 @@ async def insert_outbound_message(db: Executor, *, community_id: int | None, con
                                   kind: MessageKind, priority: Priority, from_number: str, to_number: str, body: str,
                                   segments: int) -> StoredOutbound:
     """Store a message we write (notification, relay from the web site, keyword reply, verification code):
-    queued, or blocked with the reason when the recipient must not get it (outbound_block_reason), with its
+    queued, or blocked with the reason when the recipient must not get it (outbound_block), with its
     first event."""
     row = await db.fetchrow(QUERIES.insert_outbound_message, community_id, conversation_id, kind, priority,
                             from_number, to_number, body, segments)

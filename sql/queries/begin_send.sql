@@ -32,7 +32,7 @@
 -- Quiet hours are decided after this, by the gateway's clock (gateway/messaging/sending.py): for a marketing or bulk
 -- text it returns the community's window, its category, and plain_body, the body before the sender identification
 -- was added just now (null when none was), which a text held for quiet hours gives back (hold_quiet_message.sql).
--- $1's category picks the preference that may block it (outbound_block_reason with a category, migration 0032).
+-- $1's category picks the preference that may block it (outbound_block with a category, migrations 0032 and 0042).
 WITH target AS MATERIALIZED (
     SELECT id, community_id, from_number, to_number, kind, direction, status, body, category, updated_at
     FROM messages WHERE id = $1
@@ -56,7 +56,7 @@ WITH target AS MATERIALIZED (
                                 THEN replace(c.sender_id_template, '{sender name}: {message}', '{message}')
                                 ELSE c.sender_id_template END,
                            '{sender name}', s.name), '{message}', t.body) AS identified_body,
-           outbound_block_reason(t.community_id, t.to_number, t.kind, t.category) AS blocked,
+           (SELECT b.reason FROM outbound_block(t.community_id, t.to_number, t.kind, t.category) b) AS blocked,
            t.kind <> 'keyword_reply' AND coalesce(c.compliance_state = 'restricted', false) AS restricted,
            coalesce(n.carrier, $5::text) <> ALL($4::text[]) AS not_served,
            w.phone IS NOT NULL AS whatsapp,
@@ -77,6 +77,9 @@ WITH target AS MATERIALIZED (
     SELECT community_id, to_number, now() FROM gate
     WHERE community_id IS NOT NULL AND kind <> 'keyword_reply' AND blocked IS NULL AND NOT restricted
       AND NOT not_served AND NOT whatsapp AND NOT unneeded AND utf16_length(identified_body) <= 1600
+      -- (a contact already identified, or who wrote to us, is left untouched: ON CONFLICT would lock its row)
+      AND NOT EXISTS (SELECT 1 FROM contacts k WHERE k.community_id = gate.community_id AND k.phone = gate.to_number
+                        AND (k.identified_at IS NOT NULL OR k.first_inbound_at IS NOT NULL))
     ON CONFLICT (community_id, phone) DO UPDATE SET identified_at = now()
     WHERE contacts.identified_at IS NULL AND contacts.first_inbound_at IS NULL
     RETURNING true AS first

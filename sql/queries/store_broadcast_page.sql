@@ -1,5 +1,5 @@
 -- One page of a broadcast, in one statement (and the claim's transaction): each sent recipient's message stored
--- with its first event (queued, or blocked with outbound_block_reason's reason: test mode, opted out, DND) and the
+-- with its first event (queued, or blocked with outbound_block's reason: test mode, opted out, DND) and the
 -- recipient marked sent with it; the skipped ones marked with their reasons. A process killed before the commit
 -- leaves the whole page pending; after it, the queued messages are queued again by the sweeper. The messages' ids
 -- are drawn first (MATERIALIZED: once per row), so each recipient is tied to its own message by id, never by a
@@ -15,7 +15,8 @@ WITH sent AS MATERIALIZED (
                           status_reason, segments, template_id, category, broadcast_id)
     SELECT s.message_id, $2, 'outbound', 'broadcast', $5, s.from_number, s.to_number, s.body,
            CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason, s.segments, $3, $4, $1
-    FROM sent s, LATERAL (SELECT outbound_block_reason($2, s.to_number, 'broadcast', $4) AS reason) block
+    FROM sent s,
+         LATERAL (SELECT (SELECT b.reason FROM outbound_block($2, s.to_number, 'broadcast', $4) b) AS reason) block
     RETURNING id, from_number, status, status_reason, segments
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM message

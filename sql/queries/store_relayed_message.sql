@@ -10,7 +10,7 @@
 -- ran); inbound_id is null for a
 -- carrier retry. outbound_recipients says whom each stored part goes to (a part to one who left is not stored).
 -- The parts get ascending ids in their order, so the queue sends them in order. A relayed copy is "blocked"
--- (with the reason) when outbound_block_reason says it must not be sent to its recipient (asked once per
+-- (with the reason) when outbound_block says it must not be sent to its recipient (asked once per
 -- recipient). The intercept gets one callback for the text, naming every copy it holds. When the community has an intercept
 -- URL, the others are "held" (reason intercepting) and a callback offers the text to that URL (intercept_id);
 -- the answer releases, rewrites or blocks them (gateway/platform/intercepts.py).
@@ -53,7 +53,8 @@ WITH touched AS (
 ), block AS (
     -- Each recipient once. In a conversation of several, a recipient who left meanwhile gets no copy (their parts
     -- are dropped here): the route that named them was written before they left.
-    SELECT recipient.phone, outbound_block_reason(inbound.community_id, recipient.phone, 'relay') AS reason
+    SELECT recipient.phone,
+           (SELECT b.reason FROM outbound_block(inbound.community_id, recipient.phone, 'relay', NULL) b) AS reason
     FROM inbound, conversation, (SELECT DISTINCT unnest($7::text[]) AS phone) recipient
     WHERE conversation.shape = 'pair' OR recipient.phone = $2 OR recipient.phone IN (SELECT phone FROM present)
 ), outbound AS (
@@ -86,9 +87,13 @@ WITH touched AS (
     INSERT INTO message_events (message_id, status)
     SELECT id, status FROM outbound
 ), contact AS (
-    -- The sender has messaged the community: it needs no sender identification from us.
+    -- The sender has messaged the community: it needs no sender identification from us. Once that is stored, the
+    -- sender's later texts do not touch the row (ON CONFLICT DO UPDATE would lock it even when its WHERE is false: a
+    -- write-ahead log record and a dirtied page per text).
     INSERT INTO contacts (community_id, phone, first_inbound_at)
     SELECT community_id, $2, now() FROM inbound
+    WHERE NOT EXISTS (SELECT 1 FROM contacts k
+                      WHERE k.community_id = inbound.community_id AND k.phone = $2 AND k.first_inbound_at IS NOT NULL)
     ON CONFLICT (community_id, phone) DO UPDATE SET first_inbound_at = now()
     WHERE contacts.first_inbound_at IS NULL
 ), hooks AS (
