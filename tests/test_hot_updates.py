@@ -3,11 +3,12 @@ changes, so Postgres rewrites the row in place and touches none of the table's i
 
 from __future__ import annotations
 
+from gateway.storage import conversations
 from gateway.storage import messages as storage
 from gateway.storage.db import QUERIES
 from gateway.storage.messages import BeginSend
 from gateway.vocabulary import MessageStatus
-from tests.helpers import outbound_notification
+from tests.helpers import ALEX, PAT, PROXY, outbound_notification
 
 # What begin_send, record_send_accepted (but carrier_sid, once) and every status callback write.
 CHANGED_BY_SENDING = {"status", "updated_at", "error_code", "attempts", "body", "accepted_at", "segments",
@@ -70,3 +71,28 @@ async def test_a_communitys_contacts_have_one_index_that_fits_a_lookup_by_phone(
           AND i.indkey[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = 'contacts'::regclass
                                                                 AND attname = 'community_id')""")
     assert [row["name"] for row in leading] == ["contacts_pkey"]
+
+
+async def test_a_relayed_text_updates_its_conversation_in_place(db):
+    """Each text sets its conversation's last_activity_at. Expiry's index reads only the UTC day derived from it
+    (migration 0043), so a text on the same day rewrites the row in place; before, each text added an entry to all
+    twelve indexes of conversations."""
+    community_id, _ = await outbound_notification(db)
+    await db.execute("INSERT INTO community_numbers (phone, community_id) VALUES ($1, $2)", PROXY, community_id)
+    pat, alex = [await conversations.upsert_participant(db, community_id=community_id, phone=phone, name=name)
+                 for phone, name in ((PAT, "Pat"), (ALEX, "Alex"))]
+    conversation_id = await conversations.insert_conversation(db, community_id=community_id, proxy=PROXY,
+                                                              prospect_id=pat, advocate_id=alex, code="")
+    counts = "SELECT pg_stat_get_xact_tuples_updated('conversations'::regclass), " \
+             "pg_stat_get_xact_tuples_hot_updated('conversations'::regclass)"
+    async with db.transaction():
+        # Earlier the same UTC day (this transaction's midnight), so the text below changes the time, not the day.
+        await db.execute("UPDATE conversations SET last_activity_at = date_trunc('day', now() AT TIME ZONE 'UTC')"
+                         " AT TIME ZONE 'UTC' WHERE id = $1", conversation_id)
+        before = tuple(await db.fetchrow(counts))
+        stored = await storage.store_relayed_in(db, storage.StoreRelayed(
+            conversation_id, PAT, PROXY, "hi", [], "SM1", [ALEX], ["hi"], 1, [1]))
+        after = tuple(await db.fetchrow(counts))
+    assert stored.conversation_open and len(stored.relayed) == 1
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
+    assert await db.fetchval("SELECT last_activity_at > date_trunc('day', now()) FROM conversations") is True

@@ -6,7 +6,7 @@ WITH idle AS (
     SELECT c.id FROM conversations c
     JOIN communities m ON m.id = c.community_id
     WHERE c.status = 'open' AND c.last_activity_at < now() - make_interval(days => m.inactivity_days)
-    ORDER BY c.last_activity_at
+    ORDER BY c.active_day  -- the idle index's order (migration 0043); the exact time decides above
     LIMIT $1
     FOR NO KEY UPDATE OF c SKIP LOCKED
 )
