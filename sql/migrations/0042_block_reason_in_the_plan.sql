@@ -23,5 +23,13 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WHERE c.id = community
 $$;
 
-DROP FUNCTION outbound_block_reason(bigint, text, text);
-DROP FUNCTION outbound_block_reason(bigint, text, text, text);
+-- The old forms stay, asking the new one, for the processes of the release before during a rolling restart
+-- (their statements name them); nothing of this release calls them.
+CREATE OR REPLACE FUNCTION outbound_block_reason(community bigint, phone text, kind text, category text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT b.reason FROM outbound_block(community, phone, kind, category) b
+$$;
+CREATE OR REPLACE FUNCTION outbound_block_reason(community bigint, phone text, kind text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT b.reason FROM outbound_block(community, phone, kind, NULL::text) b
+$$;

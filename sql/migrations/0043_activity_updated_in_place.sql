@@ -7,9 +7,8 @@
 -- (An index on an expression of last_activity_at would not do: any change to a column an expression index reads
 -- keeps the update out of place.) tests/test_hot_updates.py checks it. Adding a stored column rewrites the table
 -- once, under its lock: texts wait for it during the upgrade.
-ALTER TABLE conversations
+-- fillfactor: room on each page for the row's next version, so that the update in place finds it.
+ALTER TABLE conversations SET (fillfactor = 90),
     ADD COLUMN active_day date GENERATED ALWAYS AS ((last_activity_at AT TIME ZONE 'UTC')::date) STORED;
 CREATE INDEX conversations_open_idle_day ON conversations (active_day) WHERE status = 'open';
 DROP INDEX conversations_open_idle;
--- Room on each page for the row's next version, so that the update in place finds it (new pages only).
-ALTER TABLE conversations SET (fillfactor = 90);

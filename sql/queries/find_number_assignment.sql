@@ -8,7 +8,7 @@ SELECT n.community_id, n.member_phone, n.member_name, n.team_id, t.style AS team
        c.out_of_session_url IS NOT NULL AS out_of_session,
        ARRAY(SELECT p.phone FROM unnest(array_append(coalesce(m.phones, '{}'), n.member_phone)) AS p (phone)
              WHERE p.phone IS NOT NULL
-               AND (SELECT b.reason FROM outbound_block(n.community_id, p.phone, 'relay', NULL) b) IS NOT NULL)
+               AND (SELECT b.reason FROM outbound_block(n.community_id, p.phone, 'relay', NULL::text) b) IS NOT NULL)
            AS unreachable
 FROM community_numbers n
 JOIN communities c ON c.id = n.community_id

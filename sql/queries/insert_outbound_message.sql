@@ -6,7 +6,7 @@ WITH message AS (
                           body, status, status_reason, segments)
     SELECT $1, $2, 'outbound', $3, $4, $5, $6, $7,
            CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason, $8
-    FROM (SELECT (SELECT b.reason FROM outbound_block($1, $6, $3, NULL) b) AS reason) block
+    FROM (SELECT (SELECT b.reason FROM outbound_block($1, $6, $3, NULL::text) b) AS reason) block
     RETURNING id, status, status_reason, segments
 ), event AS (
     INSERT INTO message_events (message_id, status) SELECT id, status FROM message

@@ -34,7 +34,8 @@ WITH inbound AS (
     SELECT community_id, 'outbound', $7, $8, $2, $1, $6,
            CASE WHEN block.reason IS NULL THEN 'queued' ELSE 'blocked' END, block.reason, $10
     FROM reply_allowed,
-         LATERAL (SELECT (SELECT b.reason FROM outbound_block(reply_allowed.community_id, $1, $7, NULL) b) AS reason) block
+         LATERAL (SELECT (SELECT b.reason FROM outbound_block(reply_allowed.community_id, $1, $7, NULL::text) b)
+                  AS reason) block
     WHERE $7 <> 'auto_reply' OR EXISTS (SELECT 1 FROM once_a_day)
     RETURNING id, status, status_reason
 ), event AS (

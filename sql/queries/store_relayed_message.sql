@@ -54,7 +54,7 @@ WITH touched AS (
     -- Each recipient once. In a conversation of several, a recipient who left meanwhile gets no copy (their parts
     -- are dropped here): the route that named them was written before they left.
     SELECT recipient.phone,
-           (SELECT b.reason FROM outbound_block(inbound.community_id, recipient.phone, 'relay', NULL) b) AS reason
+           (SELECT b.reason FROM outbound_block(inbound.community_id, recipient.phone, 'relay', NULL::text) b) AS reason
     FROM inbound, conversation, (SELECT DISTINCT unnest($7::text[]) AS phone) recipient
     WHERE conversation.shape = 'pair' OR recipient.phone = $2 OR recipient.phone IN (SELECT phone FROM present)
 ), outbound AS (
@@ -89,7 +89,8 @@ WITH touched AS (
 ), contact AS (
     -- The sender has messaged the community: it needs no sender identification from us. Once that is stored, the
     -- sender's later texts do not touch the row (ON CONFLICT DO UPDATE would lock it even when its WHERE is false: a
-    -- write-ahead log record and a dirtied page per text).
+    -- write-ahead log record and a dirtied page per text). An erasure of the phone committing meanwhile, after this
+    -- snapshot, leaves it erased: the phone is identified again on its next text from us, as a new contact is.
     INSERT INTO contacts (community_id, phone, first_inbound_at)
     SELECT community_id, $2, now() FROM inbound
     WHERE NOT EXISTS (SELECT 1 FROM contacts k
