@@ -79,8 +79,8 @@ WITH target AS MATERIALIZED (
       AND NOT not_served AND NOT whatsapp AND NOT unneeded AND utf16_length(identified_body) <= 1600
       -- (a contact who wrote to us is left untouched: ON CONFLICT would lock its row. Not so one identified: a text
       -- held for quiet hours gives its identification back, hold_quiet_message.sql, which this snapshot may miss.)
-      AND NOT EXISTS (SELECT 1 FROM contacts k WHERE k.community_id = gate.community_id AND k.phone = gate.to_number
-                        AND k.first_inbound_at IS NOT NULL)
+      AND (SELECT k.first_inbound_at FROM contacts k
+           WHERE k.community_id = gate.community_id AND k.phone = gate.to_number) IS NULL
     ON CONFLICT (community_id, phone) DO UPDATE SET identified_at = now()
     WHERE contacts.identified_at IS NULL AND contacts.first_inbound_at IS NULL
     RETURNING true AS first

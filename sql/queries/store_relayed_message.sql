@@ -50,9 +50,10 @@ WITH touched AS (
     SELECT community_id, id, 'inbound', 'inbound', $2, $3, $4, $5, $6, 'received', $9 FROM conversation
     ON CONFLICT (carrier_sid) DO NOTHING
     RETURNING id, community_id, conversation_id
-), block AS (
+), block AS MATERIALIZED (
     -- Each recipient once. In a conversation of several, a recipient who left meanwhile gets no copy (their parts
-    -- are dropped here): the route that named them was written before they left.
+    -- are dropped here): the route that named them was written before they left. (MATERIALIZED: inlined, the
+    -- reason's lookup was copied into each CASE below that reads it, and ran once for each.)
     SELECT recipient.phone,
            (SELECT b.reason FROM outbound_block(inbound.community_id, recipient.phone, 'relay', NULL::text) b) AS reason
     FROM inbound, conversation, (SELECT DISTINCT unnest($7::text[]) AS phone) recipient
@@ -93,8 +94,10 @@ WITH touched AS (
     -- snapshot, leaves it erased: the phone is identified again on its next text from us, as a new contact is.
     INSERT INTO contacts (community_id, phone, first_inbound_at)
     SELECT community_id, $2, now() FROM inbound
-    WHERE NOT EXISTS (SELECT 1 FROM contacts k
-                      WHERE k.community_id = inbound.community_id AND k.phone = $2 AND k.first_inbound_at IS NOT NULL)
+    -- (A scalar subquery, not NOT EXISTS: that anti-join was planned as a scan of every contact while the table
+    -- looked empty, and the message path keeps its first plan.)
+    WHERE (SELECT k.first_inbound_at FROM contacts k WHERE k.community_id = inbound.community_id AND k.phone = $2)
+          IS NULL
     ON CONFLICT (community_id, phone) DO UPDATE SET first_inbound_at = now()
     WHERE contacts.first_inbound_at IS NULL
 ), hooks AS (
