@@ -52,13 +52,21 @@ CHECKED = {
 
 
 async def _checks(db) -> dict[tuple[str, str], set[str]]:
-    rows = await db.fetch("SELECT conrelid::regclass::text AS tbl, pg_get_constraintdef(oid) AS def "
-                          "FROM pg_constraint WHERE contype = 'c'")
+    """(table, column) -> the names its check lists: a table's CHECK on the column, or its domain's (migration
+    0044: each column of that domain)."""
+    rows = await db.fetch("""
+        SELECT k.conrelid::regclass::text AS tbl, NULL AS col, pg_get_constraintdef(k.oid) AS def
+        FROM pg_constraint k WHERE k.contype = 'c' AND k.conrelid <> 0
+        UNION ALL
+        SELECT a.attrelid::regclass::text, a.attname, pg_get_constraintdef(k.oid)
+        FROM pg_constraint k JOIN pg_attribute a ON a.atttypid = k.contypid AND a.attnum > 0 AND NOT a.attisdropped
+        JOIN pg_class r ON r.oid = a.attrelid AND r.relkind = 'r'
+        WHERE k.contype = 'c' AND k.contypid <> 0""")
     found = {}
     for row in rows:
         match = re.match(r"CHECK \(\(\(?(\w+)\)? = ANY \(ARRAY\[(.*)\]\)\)\)", row["def"])
         if match:
-            found[(row["tbl"], match.group(1))] = set(re.findall(r"'([^']*)'::text", match.group(2)))
+            found[(row["tbl"], row["col"] or match.group(1))] = set(re.findall(r"'([^']*)'::text", match.group(2)))
     return found
 
 
