@@ -2,9 +2,13 @@
 conversations and verifications deleted after retention.row_days, in batches that walk the table once; what is
 young or still waiting stays. Age is made by moving rows' times back in Postgres, not by waiting."""
 
+import asyncio
+
+import asyncpg
+
 from gateway.compliance import retention
 from gateway.config_process import RetentionSettings
-from tests.helpers import ALEX, PAT, PROXY, wait_for
+from tests.helpers import ALEX, PAT, PROXY, outbound_notification, wait_for
 
 SAM = "+14155552673"
 
@@ -144,3 +148,29 @@ async def test_a_broadcasts_old_messages_and_recipients_go_and_its_row_stays(sta
     assert done["messages_deleted"] == 2 and done["broadcast_recipients_deleted"] == 1  # the unreadable one
     assert await db.fetchval("SELECT count(*) FROM broadcast_recipients") == 0
     assert await db.fetchval("SELECT count(*) FROM broadcasts") == 1
+
+
+async def test_a_status_callback_in_progress_does_not_fail_the_deletion_of_its_message(clean, db):
+    """A carrier's late status callback holds its message's row and adds an event while retention deletes the
+    message: retention waits for it and deletes that event too (migration 0045). Before, the event committed between
+    forget_messages' two deletes, and the message could not be deleted (a foreign-key error failed the batch)."""
+    _, stored = await outbound_notification(db)
+    await db.execute("UPDATE messages SET status = 'sent' WHERE id = $1", stored.id)
+    callback = await asyncpg.connect(clean.database_url)
+    try:
+        async with callback.transaction():
+            await callback.execute("SELECT 1 FROM messages WHERE id = $1 FOR UPDATE", stored.id)
+            await callback.execute("INSERT INTO message_events (message_id, status) VALUES ($1, 'delivered')",
+                                   stored.id)
+            forgetting = asyncio.ensure_future(db.fetchval("SELECT forget_messages($1::bigint[])", [stored.id]))
+
+            async def waiting_for_the_row():
+                return forgetting.done() or await callback.fetchval(
+                    "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")
+
+            await wait_for(waiting_for_the_row, what="retention waiting for the callback's row")
+        assert await forgetting == 1
+    finally:
+        await callback.close()
+    assert await db.fetchval("SELECT count(*) FROM message_events WHERE message_id = $1", stored.id) == 0
